@@ -1,0 +1,15 @@
+//! sea-orm entities: one module per table, plain data and relations only.
+//!
+//! Architecture invariant: entities hold no behaviour and no queries; tenant scoping
+//! lives in `copilot-store`, which is the only crate that builds queries on them.
+
+pub mod api_key;
+pub mod audit_event;
+pub mod customer;
+pub mod idempotency_key;
+pub mod message;
+pub mod session;
+pub mod tenant;
+pub mod ticket;
+pub mod ticket_tag;
+pub mod user;

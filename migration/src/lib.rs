@@ -1,0 +1,20 @@
+//! Database migrations, applied in order at `copilot serve` start and by `copilot migrate`.
+//!
+//! Architecture invariant: a migration is frozen history. It imports nothing from the
+//! rest of the workspace (not even entities), so later changes cannot rewrite it.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_foundation;
+
+/// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
+pub const APP_ROLE: &str = "copilot_app";
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_foundation::Migration)]
+    }
+}

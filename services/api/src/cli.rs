@@ -1,0 +1,158 @@
+//! The `copilot` command line: serve, migrate, openapi, tenant create.
+
+use std::{path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use copilot_core::settings::{LogFormat, Settings};
+use tracing_subscriber::EnvFilter;
+
+use crate::{AppState, app, config, housekeeping, metrics::Metrics};
+
+#[derive(Debug, Parser)]
+#[command(name = "copilot", version, about = "Multi-tenant customer-service copilot")]
+pub struct Cli {
+    /// A TOML settings file, between the defaults and the environment.
+    #[arg(long, global = true, env = "COPILOT_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API and the background workers (migrates first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI spec as JSON.
+    Openapi,
+    /// Manage tenants (operator).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and its owner; prints the tenant id and the owner's API key once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long)]
+        slug: Option<String>,
+        /// Lets the owner sign in to the console.
+        #[arg(long, env = "COPILOT_OWNER_PASSWORD")]
+        owner_password: Option<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Openapi = cli.command {
+        print!("{}", openapi_spec().await?);
+        return Ok(());
+    }
+    let settings = config::load(cli.config.as_deref())?;
+    init_tracing(&settings);
+    let db =
+        copilot_store::connect(&settings.database_url, settings.database_max_connections).await.with_context(|| {
+            format!("cannot open the database (COPILOT_DATABASE_URL = {})", redact(&settings.database_url))
+        })?;
+    copilot_store::migrate(&db).await.context("migrating the database failed")?;
+    match cli.command {
+        Command::Migrate => {
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => serve(settings, db).await,
+        Command::Tenant { command: TenantCommand::Create { name, owner_email, slug, owner_password } } => {
+            let request = copilot_tenancy::tenants::NewTenant { name, slug, owner_email, owner_password };
+            let created = copilot_tenancy::tenants::create(&db, request).await?;
+            println!("tenant_id: {}", created.tenant.id);
+            println!("slug:      {}", created.tenant.slug);
+            println!("owner:     {}", created.owner.email);
+            println!("api_key:   {}", created.api_key);
+            println!("(the API key is shown only now)");
+            Ok(())
+        }
+        Command::Openapi => Ok(()),
+    }
+}
+
+/// The OpenAPI spec, built without touching the configured database.
+pub async fn openapi_spec() -> anyhow::Result<String> {
+    let settings = config::load(None)?;
+    let db = copilot_store::connect("sqlite::memory:", 1).await?;
+    let state = AppState { db, settings: Arc::new(settings), metrics: Metrics::default() };
+    Ok(app::spec_json(&state))
+}
+
+async fn serve(settings: Settings, db: copilot_store::Db) -> anyhow::Result<()> {
+    let listen = settings.listen;
+    let state = AppState { db, settings: Arc::new(settings), metrics: Metrics::default() };
+    tokio::spawn(housekeeping::run(state.clone()));
+    let listener = poem::listener::TcpListener::bind(listen);
+    tracing::info!(%listen, "serving the API; docs at /docs");
+    poem::Server::new(listener)
+        .run_with_graceful_shutdown(app::build_app(state), shutdown_signal(), Some(std::time::Duration::from_secs(20)))
+        .await
+        .with_context(|| format!("cannot serve on {listen} (COPILOT_LISTEN)"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+fn init_tracing(settings: &Settings) {
+    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// The URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(redact("postgres://app:secret@db:5432/copilot"), "postgres://app:***@db:5432/copilot");
+        assert_eq!(redact("sqlite://data/copilot.db"), "sqlite://data/copilot.db");
+    }
+}

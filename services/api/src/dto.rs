@@ -1,0 +1,241 @@
+//! Request and response bodies of the API, and their conversions to and from the domain.
+
+use chrono::{DateTime, Utc};
+use copilot_core::{model, page::Page as DomainPage};
+use poem_openapi::{
+    Enum, Object,
+    types::{ParseFromJSON, ToJSON, Type},
+};
+use uuid::Uuid;
+
+/// Declares an API enum mirroring a domain enum, with conversions both ways.
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $api:ident => $domain:path { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+        #[oai(rename_all = "snake_case")]
+        pub enum $api { $($variant),+ }
+
+        impl From<$api> for $domain {
+            fn from(value: $api) -> Self {
+                match value { $($api::$variant => <$domain>::$variant),+ }
+            }
+        }
+
+        impl From<$domain> for $api {
+            fn from(value: $domain) -> Self {
+                match value { $(<$domain>::$variant => $api::$variant),+ }
+            }
+        }
+    };
+}
+
+mirror_enum!(
+    /// Where a ticket stands: new, open, pending (waiting on the customer), solved or closed.
+    TicketStatus => model::TicketStatus { New, Open, Pending, Solved, Closed }
+);
+mirror_enum!(
+    /// How urgent a ticket is.
+    Priority => model::Priority { Low, Normal, High, Urgent }
+);
+mirror_enum!(
+    /// Where a ticket came from and where replies go.
+    Channel => model::Channel { Email, Web, Api }
+);
+mirror_enum!(
+    /// Who wrote a message: the customer, an agent (public) or an internal note.
+    Author => model::Author { Customer, Agent, Note }
+);
+mirror_enum!(
+    /// What a credential may do.
+    Role => copilot_core::Role { Owner, Admin, Agent, Integration }
+);
+
+/// One page of a listing; pass `next_cursor` as `cursor` to get the next page.
+#[derive(Debug, Object)]
+#[oai(rename = "Page")]
+pub struct Page<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
+    pub data: Vec<T>,
+    /// Absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
+    pub fn from_domain<D>(page: DomainPage<D>, convert: impl FnMut(D) -> T) -> Self {
+        let page = page.map(convert);
+        Self { data: page.data, next_cursor: page.next_cursor }
+    }
+
+    pub fn try_from_domain<D, E>(page: DomainPage<D>, convert: impl FnMut(D) -> Result<T, E>) -> Result<Self, E> {
+        let data = page.data.into_iter().map(convert).collect::<Result<Vec<_>, E>>()?;
+        Ok(Self { data, next_cursor: page.next_cursor })
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct TenantOut {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<copilot_tenancy::Tenant> for TenantOut {
+    fn from(tenant: copilot_tenancy::Tenant) -> Self {
+        Self { id: tenant.id.0, name: tenant.name, slug: tenant.slug, created_at: tenant.created_at }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    /// Deactivated users cannot sign in and their sessions end.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<copilot_tenancy::User> for UserOut {
+    fn from(user: copilot_tenancy::User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            role: user.role.into(),
+            active: user.active,
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct ApiKeyOut {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    /// The visible start of the key, to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<copilot_tenancy::ApiKey> for ApiKeyOut {
+    fn from(key: copilot_tenancy::ApiKey) -> Self {
+        Self {
+            id: key.id,
+            name: key.name,
+            role: key.role.into(),
+            prefix: key.prefix,
+            created_at: key.created_at,
+            last_used_at: key.last_used_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct CustomerOut {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct TicketOut {
+    pub id: Uuid,
+    /// Per-tenant number shown to people.
+    pub number: i64,
+    pub subject: String,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub channel: Channel,
+    pub customer: CustomerOut,
+    pub assignee_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn stored<T: std::str::FromStr<Err = copilot_core::Error>>(value: &str) -> Result<T, copilot_core::Error> {
+    value.parse().map_err(|error: copilot_core::Error| copilot_core::Error::internal(error.to_string()))
+}
+
+impl TryFrom<copilot_tickets::Ticket> for TicketOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(ticket: copilot_tickets::Ticket) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: ticket.id,
+            number: ticket.number,
+            subject: ticket.subject,
+            status: stored::<model::TicketStatus>(&ticket.status)?.into(),
+            priority: stored::<model::Priority>(&ticket.priority)?.into(),
+            channel: stored::<model::Channel>(&ticket.channel)?.into(),
+            customer: CustomerOut { id: ticket.customer.id, email: ticket.customer.email, name: ticket.customer.name },
+            assignee_id: ticket.assignee_id,
+            tags: ticket.tags,
+            created_at: ticket.created_at,
+            updated_at: ticket.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct MessageOut {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub author: Author,
+    /// The agent who wrote an agent message or a note.
+    pub author_user_id: Option<Uuid>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<copilot_tickets::Message> for MessageOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(message: copilot_tickets::Message) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: message.id,
+            ticket_id: message.ticket_id,
+            author: stored::<model::Author>(&message.author)?.into(),
+            author_user_id: message.author_user_id,
+            body: message.body,
+            created_at: message.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AuditEventOut {
+    pub id: Uuid,
+    /// `user`, `api_key`, `platform` or `anonymous`.
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    /// What happened, e.g. `ticket.status_changed`, `auth.login`, `api_key.revoked`.
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<Uuid>,
+    pub target_label: Option<String>,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<copilot_store::entities::audit_event::Model> for AuditEventOut {
+    fn from(row: copilot_store::entities::audit_event::Model) -> Self {
+        Self {
+            id: row.id,
+            actor_kind: row.actor_kind,
+            actor_id: row.actor_id,
+            action: row.action,
+            target_kind: row.target_kind,
+            target_id: row.target_id,
+            target_label: row.target_label,
+            data: row.data,
+            created_at: row.created_at,
+        }
+    }
+}

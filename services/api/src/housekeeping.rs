@@ -1,0 +1,27 @@
+//! Background housekeeping of `copilot serve`: purges expired sessions and idempotency records.
+
+use std::time::Duration;
+
+use crate::AppState;
+
+/// How often housekeeping runs.
+const PERIOD: Duration = Duration::from_secs(600);
+
+/// Runs forever; each pass logs its failures and goes on.
+pub async fn run(state: AppState) {
+    let mut interval = tokio::time::interval(PERIOD);
+    loop {
+        interval.tick().await;
+        match copilot_tenancy::auth::purge_expired_sessions(&state.db).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "purged expired sessions"),
+            Err(error) => tracing::warn!(%error, "purging expired sessions failed"),
+        }
+        let ttl = i64::from(state.settings.idempotency_ttl_hours);
+        match copilot_store::idempotency::purge_expired(&state.db, ttl).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "purged expired idempotency keys"),
+            Err(error) => tracing::warn!(%error, "purging idempotency keys failed"),
+        }
+    }
+}

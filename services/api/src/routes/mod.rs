@@ -1,0 +1,35 @@
+//! One `#[OpenApi]` struct per tag, one file per tag.
+
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod platform;
+pub mod tickets;
+pub mod users;
+
+use copilot_core::page::PageRequest;
+
+use crate::error::ApiResult;
+
+/// Tags grouping the operations in the spec.
+#[derive(poem_openapi::Tags)]
+pub enum Tag {
+    /// Operator endpoints, authenticated with the platform token.
+    Platform,
+    /// Login, logout and the current identity.
+    Auth,
+    /// People of the tenant (admins only).
+    Users,
+    /// Machine credentials (admins only).
+    ApiKeys,
+    /// Support tickets and their message threads.
+    Tickets,
+    /// The tenant's audit log (admins only).
+    Audit,
+}
+
+/// Parses `limit` and `cursor` query parameters.
+pub(crate) fn page(limit: Option<u64>, cursor: Option<String>) -> ApiResult<PageRequest> {
+    Ok(PageRequest::parse(limit, cursor.as_deref())?)
+}

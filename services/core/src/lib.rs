@@ -1,0 +1,15 @@
+//! Domain vocabulary shared by every capability: tenant and principal types, roles,
+//! ticket enums, validated values, pagination cursors, settings and the one error type.
+//!
+//! Architecture invariant: this crate performs no IO and knows no framework
+//! (no database, no HTTP); capabilities depend on it, never the reverse.
+
+pub mod error;
+pub mod model;
+pub mod page;
+pub mod settings;
+pub mod tenant;
+pub mod values;
+
+pub use error::{Error, Result};
+pub use tenant::{Actor, Principal, Role, TenantId};

@@ -1,0 +1,84 @@
+//! Settings of the service as a typed, validated value; loading them is the binary's job.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Every setting, after defaults, the optional file and the environment were merged.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub platform_token: SecretString,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub session_ttl_hours: u32,
+    pub max_body_bytes: u64,
+    pub login_max_failures: u32,
+    pub login_window_seconds: u32,
+    pub idempotency_ttl_hours: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A setting that holds but makes no sense; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting `{key}` (environment variable COPILOT_{env}): {reason}")]
+pub struct InvalidSetting {
+    pub key: &'static str,
+    pub env: String,
+    pub reason: String,
+}
+
+impl InvalidSetting {
+    fn new(key: &'static str, reason: impl Into<String>) -> Self {
+        Self { key, env: key.to_uppercase(), reason: reason.into() }
+    }
+}
+
+impl Settings {
+    /// Checks values that parse but are out of range, and fills derived defaults.
+    pub fn validate(mut self) -> Result<Self, InvalidSetting> {
+        if self.database_url.trim().is_empty() {
+            self.database_url = format!("sqlite://{}?mode=rwc", self.data_dir.join("copilot.db").display());
+        }
+        let url = self.database_url.trim();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+            return Err(InvalidSetting::new("database_url", "expected a postgres://… or sqlite:… URL"));
+        }
+        if self.database_max_connections == 0 {
+            return Err(InvalidSetting::new("database_max_connections", "must be at least 1"));
+        }
+        let token = self.platform_token.expose_secret();
+        if !token.is_empty() && token.len() < 16 {
+            return Err(InvalidSetting::new("platform_token", "must be empty or at least 16 characters"));
+        }
+        if self.session_ttl_hours == 0 {
+            return Err(InvalidSetting::new("session_ttl_hours", "must be at least 1"));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(InvalidSetting::new("max_body_bytes", "must be at least 1024"));
+        }
+        if self.login_max_failures == 0 || self.login_window_seconds == 0 {
+            return Err(InvalidSetting::new("login_max_failures", "login throttling needs positive values"));
+        }
+        Ok(self)
+    }
+
+    /// The platform token, when the operator configured one.
+    pub fn platform_token(&self) -> Option<&str> {
+        Some(self.platform_token.expose_secret()).filter(|token| !token.is_empty())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}

@@ -1,0 +1,158 @@
+//! Who is asking: the tenant, the acting user or key, and its role.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The id of a tenant. Every store function takes one first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(pub Uuid);
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a credential may do. Humans are owners, admins or agents; machines are integrations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    Agent,
+    Integration,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Agent, Role::Integration];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+            Role::Integration => "integration",
+        }
+    }
+
+    /// Owners and admins manage users, keys and settings.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+
+    /// Roles a human user can hold.
+    pub fn is_human(self) -> bool {
+        !matches!(self, Role::Integration)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = crate::Error;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == value)
+            .ok_or_else(|| crate::Error::validation("invalid_role", format!("unknown role `{value}`")))
+    }
+}
+
+/// The acting identity behind a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    User(Uuid),
+    ApiKey(Uuid),
+    /// The operator acting through the platform token or the command line.
+    Platform,
+    /// Someone not yet authenticated (a failed login).
+    Anonymous,
+}
+
+impl Actor {
+    /// A short `kind:id` form for audit records.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Actor::User(_) => "user",
+            Actor::ApiKey(_) => "api_key",
+            Actor::Platform => "platform",
+            Actor::Anonymous => "anonymous",
+        }
+    }
+
+    pub fn id(self) -> Option<Uuid> {
+        match self {
+            Actor::User(id) | Actor::ApiKey(id) => Some(id),
+            Actor::Platform | Actor::Anonymous => None,
+        }
+    }
+
+    pub fn user_id(self) -> Option<Uuid> {
+        match self {
+            Actor::User(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// An authenticated caller inside one tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub tenant_id: TenantId,
+    pub actor: Actor,
+    pub role: Role,
+}
+
+impl Principal {
+    /// Fails with `forbidden` unless the caller is an owner or admin.
+    pub fn require_admin(&self) -> crate::Result<()> {
+        if self.role.is_admin() {
+            Ok(())
+        } else {
+            Err(crate::Error::Forbidden("this action needs the admin or owner role"))
+        }
+    }
+
+    /// Fails with `forbidden` for machine keys on human-only actions.
+    pub fn require_human_role(&self) -> crate::Result<()> {
+        if self.role.is_human() {
+            Ok(())
+        } else {
+            Err(crate::Error::Forbidden("integration keys cannot perform this action"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().ok(), Some(role));
+        }
+    }
+
+    #[test]
+    fn unknown_role_is_a_validation_error() {
+        let error = "root".parse::<Role>().err().map(|e| e.code());
+        assert_eq!(error, Some("invalid_role"));
+    }
+
+    #[test]
+    fn only_owner_and_admin_are_admins() {
+        assert!(Role::Owner.is_admin());
+        assert!(Role::Admin.is_admin());
+        assert!(!Role::Agent.is_admin());
+        assert!(!Role::Integration.is_admin());
+    }
+}

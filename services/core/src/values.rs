@@ -1,0 +1,177 @@
+//! Validated values: each `parse` is the only way in, so a value in hand is valid.
+
+use crate::Error;
+
+/// A syntactically plausible e-mail address, trimmed and lower-cased.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let value = raw.trim().to_lowercase();
+        let invalid = || Error::validation("invalid_email", format!("`{raw}` is not a valid e-mail address"));
+        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
+        let domain_ok = !domain.is_empty()
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A tenant's URL-safe handle: 3–63 lower-case letters, digits and inner hyphens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let value = raw.trim();
+        let ok = (3..=63).contains(&value.len())
+            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !value.starts_with('-')
+            && !value.ends_with('-');
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(Error::validation(
+                "invalid_slug",
+                "a slug has 3 to 63 characters: lower-case letters, digits and inner hyphens",
+            ))
+        }
+    }
+
+    /// Derives a slug from a display name: "Acme Shop, Inc." becomes `acme-shop-inc`.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        let mut slug = String::new();
+        for c in name.trim().to_lowercase().chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug = slug.trim_end_matches('-');
+        let slug: String = slug.chars().take(63).collect();
+        Self::parse(slug.trim_end_matches('-'))
+            .map_err(|_| Error::validation("invalid_slug", "cannot derive a slug from this name; pass `slug`"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Trims `raw` and checks its length in characters; `field` names it in the error.
+pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, Error> {
+    let value = raw.trim();
+    let length = value.chars().count();
+    if length < min {
+        return Err(Error::validation(
+            "validation_failed",
+            if min == 1 {
+                format!("`{field}` must not be empty")
+            } else {
+                format!("`{field}` needs at least {min} characters")
+            },
+        ));
+    }
+    if length > max {
+        return Err(Error::validation("validation_failed", format!("`{field}` must be at most {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// Normalises ticket tags: trimmed, lower-cased, deduplicated, sorted, each 1–50 characters, at most 20.
+pub fn tags(raw: &[String]) -> Result<Vec<String>, Error> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in raw {
+        let tag = bounded_text("tags[]", tag, 1, 50)?.to_lowercase();
+        if tag.chars().any(|c| c.is_control() || c == ',') {
+            return Err(Error::validation("validation_failed", "a tag must not contain commas or control characters"));
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > 20 {
+        return Err(Error::validation("validation_failed", "a ticket has at most 20 tags"));
+    }
+    tags.sort();
+    Ok(tags)
+}
+
+/// Checks a new password: 10 to 256 characters.
+pub fn password(raw: &str) -> Result<&str, Error> {
+    let length = raw.chars().count();
+    if !(10..=256).contains(&length) {
+        return Err(Error::validation("weak_password", "a password has between 10 and 256 characters"));
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lower_cased() {
+        assert_eq!(Email::parse("  Ann@Example.COM ").ok().map(|e| e.0), Some("ann@example.com".into()));
+    }
+
+    #[test]
+    fn email_without_at_or_domain_is_rejected() {
+        for bad in ["", "ann", "ann@", "@example.com", "ann@.com", "ann@example..com", "a n@x.io"] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn slug_is_derived_from_a_display_name() {
+        assert_eq!(Slug::from_name("Acme Shop, Inc.").ok().map(|s| s.0), Some("acme-shop-inc".into()));
+    }
+
+    #[test]
+    fn slug_rejects_upper_case_and_edges() {
+        for bad in ["Acme", "-acme", "acme-", "ab", "a_b_c"] {
+            assert!(Slug::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn a_name_without_latin_letters_needs_an_explicit_slug() {
+        assert_eq!(Slug::from_name("客服中心").err().map(|e| e.code()), Some("invalid_slug"));
+    }
+
+    #[test]
+    fn tags_are_normalised_and_deduplicated() {
+        let raw = vec!["VIP".to_owned(), " vip ".to_owned(), "refund".to_owned()];
+        assert_eq!(tags(&raw).ok(), Some(vec!["refund".to_owned(), "vip".to_owned()]));
+    }
+
+    #[test]
+    fn empty_tag_is_rejected() {
+        assert!(tags(&[" ".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn bounded_text_counts_characters_not_bytes() {
+        assert!(bounded_text("subject", "退款", 1, 2).is_ok());
+        assert!(bounded_text("subject", "退款了", 1, 2).is_err());
+    }
+
+    #[test]
+    fn short_password_is_weak() {
+        assert_eq!(password("short").err().map(|e| e.code()), Some("weak_password"));
+    }
+}

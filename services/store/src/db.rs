@@ -1,0 +1,154 @@
+//! Connecting, migrating, and opening transactions scoped to one tenant.
+
+use std::{ops::Deref, path::Path, time::Duration};
+
+use copilot_core::{Error, TenantId};
+use copilot_migration::{APP_ROLE, Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
+    Statement, TransactionTrait,
+};
+
+/// A pool of connections to PostgreSQL or SQLite.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+}
+
+/// A transaction in which every statement sees only one tenant's rows.
+///
+/// On PostgreSQL it runs as the application role with `app.tenant_id` set for this
+/// transaction only, so row-level security applies even if a query forgets its filter.
+pub struct TenantTx {
+    txn: DatabaseTransaction,
+    tenant: TenantId,
+}
+
+/// Opens the pool. A SQLite database file and its folder are created when missing.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Db, Error> {
+    if let Some(path) = sqlite_path(url) {
+        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(Error::internal)?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let conn = Database::connect(options).await.map_err(db_err)?;
+    if conn.get_database_backend() == DbBackend::Sqlite {
+        conn.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;").await.map_err(db_err)?;
+    }
+    Ok(Db { conn })
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Applies pending migrations. On PostgreSQL they run in one transaction under an
+/// advisory lock, so replicas starting together migrate once.
+pub async fn migrate(db: &Db) -> Result<(), Error> {
+    match db.backend() {
+        DbBackend::Postgres => {
+            let txn = db.conn.begin().await.map_err(db_err)?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7264783621)").await.map_err(db_err)?;
+            Migrator::up(&txn, None).await.map_err(db_err)?;
+            txn.commit().await.map_err(db_err)
+        }
+        _ => Migrator::up(&db.conn, None).await.map_err(db_err),
+    }
+}
+
+impl Db {
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Begins a transaction that sees only `tenant`'s rows.
+    pub async fn tenant(&self, tenant: TenantId) -> Result<TenantTx, Error> {
+        let txn = self.conn.begin().await.map_err(db_err)?;
+        if self.backend() == DbBackend::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)",
+                [APP_ROLE.into(), tenant.0.to_string().into()],
+            ))
+            .await
+            .map_err(db_err)?;
+        }
+        Ok(TenantTx { txn, tenant })
+    }
+
+    /// A transaction for `tenant` with the connection owner's rights, which row-level
+    /// security does not restrict: for creating the tenant itself and for credential
+    /// lookups that find the tenant. Never for serving a tenant's request.
+    pub async fn platform(&self, tenant: TenantId) -> Result<TenantTx, Error> {
+        let txn = self.conn.begin().await.map_err(db_err)?;
+        Ok(TenantTx { txn, tenant })
+    }
+
+    /// The raw pool, outside any tenant: only for credential lookups by hash, platform
+    /// operations and housekeeping that must span tenants.
+    pub fn unscoped(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.conn.ping().await.map_err(db_err)
+    }
+}
+
+impl TenantTx {
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub async fn commit(self) -> Result<(), Error> {
+        self.txn.commit().await.map_err(db_err)
+    }
+}
+
+impl Deref for TenantTx {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+/// True when the error is a unique-key violation.
+pub fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The one place a database error becomes a domain error.
+pub fn db_err(error: DbErr) -> Error {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            Error::conflict("already_exists", "a resource with these values already exists")
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            Error::unprocessable("invalid_reference", "the request refers to a resource that does not exist")
+        }
+        _ => Error::internal(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_path_is_read_from_the_url() {
+        assert_eq!(sqlite_path("sqlite://data/copilot.db?mode=rwc"), Some("data/copilot.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/x"), None);
+    }
+}

@@ -1,0 +1,19 @@
+//! Persistence primitives every capability shares: the connection, migrations,
+//! tenant-scoped transactions (with PostgreSQL row-level security), the one mapping of
+//! database errors, the audit log and idempotency records.
+//!
+//! Architecture invariant: a capability reaches tenant-owned rows only through a
+//! [`TenantTx`] and the [`Scoped`] finders; the only unscoped access is
+//! [`Db::unscoped`], kept for credential lookups by hash and platform operations.
+
+pub mod audit;
+mod db;
+pub mod idempotency;
+mod scoped;
+
+pub use db::{Db, TenantTx, connect, db_err, is_unique_violation, migrate};
+pub use scoped::Scoped;
+
+pub use copilot_entities as entities;
+/// sea-orm, re-exported so capabilities use the same version.
+pub use sea_orm;

@@ -1,0 +1,34 @@
+//! Tenant-scoped finders: `Entity::scoped(tenant)` is how tenant-owned rows are read.
+
+use copilot_core::TenantId;
+use copilot_entities as e;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+
+/// An entity whose rows belong to one tenant.
+pub trait Scoped: EntityTrait {
+    /// The column holding the owning tenant's id.
+    fn tenant_column() -> Self::Column;
+
+    /// `SELECT … WHERE tenant_id = $tenant`: the start of every tenant query.
+    fn scoped(tenant: TenantId) -> Select<Self> {
+        Self::find().filter(Self::tenant_column().eq(tenant.0))
+    }
+}
+
+macro_rules! scoped {
+    ($($module:ident),+) => {
+        $(impl Scoped for e::$module::Entity {
+            fn tenant_column() -> Self::Column {
+                e::$module::Column::TenantId
+            }
+        })+
+    };
+}
+
+scoped!(user, api_key, session, customer, ticket, ticket_tag, message, audit_event, idempotency_key);
+
+impl Scoped for e::tenant::Entity {
+    fn tenant_column() -> Self::Column {
+        e::tenant::Column::Id
+    }
+}

@@ -1,0 +1,230 @@
+//! The people of a tenant: agents, admins and owners.
+
+use chrono::{DateTime, Utc};
+use copilot_core::{
+    Error, Principal, Role,
+    page::{Page, PageRequest},
+    values::{Email, bounded_text, password},
+};
+use copilot_entities::{session, user};
+use copilot_store::{Scoped, TenantTx, audit, db_err, is_unique_violation};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::secrets::hash_password;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<user::Model> for User {
+    type Error = Error;
+
+    fn try_from(row: user::Model) -> Result<Self, Error> {
+        Ok(Self {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            role: row.role.parse().map_err(Error::internal)?,
+            active: row.active,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    pub password: String,
+}
+
+/// A partial update; `None` leaves the field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserPatch {
+    pub name: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub password: Option<String>,
+}
+
+pub(crate) async fn insert(
+    tx: &TenantTx,
+    email: &Email,
+    name: Option<String>,
+    role: Role,
+    password_hash: Option<String>,
+) -> Result<User, Error> {
+    let now = Utc::now();
+    let row = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tx.tenant().0),
+        email: Set(email.as_str().to_owned()),
+        name: Set(name),
+        password_hash: Set(password_hash),
+        role: Set(role.as_str().to_owned()),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    match row.insert(&**tx).await {
+        Ok(row) => User::try_from(row),
+        Err(error) if is_unique_violation(&error) => Err(Error::conflict(
+            "email_taken",
+            format!("a user with the e-mail address {} already exists", email.as_str()),
+        )),
+        Err(error) => Err(db_err(error)),
+    }
+}
+
+fn optional_name(name: Option<String>) -> Result<Option<String>, Error> {
+    name.map(|name| bounded_text("name", &name, 1, 200)).transpose()
+}
+
+/// Adds a user. Admins add agents and admins; only owners add owners.
+pub async fn create(tx: &TenantTx, by: &Principal, request: NewUser) -> Result<User, Error> {
+    by.require_admin()?;
+    if !request.role.is_human() {
+        return Err(Error::validation(
+            "invalid_role",
+            "users are owners, admins or agents; use an API key for integrations",
+        ));
+    }
+    if request.role == Role::Owner && by.role != Role::Owner {
+        return Err(Error::Forbidden("only an owner can add another owner"));
+    }
+    let email = Email::parse(&request.email)?;
+    let name = optional_name(request.name)?;
+    let hash = hash_password(password(&request.password)?.to_owned()).await?;
+    let user = insert(tx, &email, name, request.role, Some(hash)).await?;
+    audit::record(
+        tx,
+        by.actor,
+        "user.created",
+        audit::Target::new("user", user.id).labelled(&user.email),
+        serde_json::json!({ "role": user.role }),
+    )
+    .await?;
+    Ok(user)
+}
+
+pub async fn list(tx: &TenantTx, by: &Principal, page: PageRequest) -> Result<Page<User>, Error> {
+    by.require_admin()?;
+    let mut query = user::Entity::scoped(tx.tenant());
+    if let Some(before) = page.cursor {
+        query = query.filter(user::Column::Id.lt(before));
+    }
+    let rows = query.order_by_desc(user::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
+    let users = rows.into_iter().map(User::try_from).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_overfetch(users, page.limit, |user| user.id))
+}
+
+pub(crate) async fn find_row(tx: &TenantTx, id: Uuid) -> Result<user::Model, Error> {
+    user::Entity::scoped(tx.tenant())
+        .filter(user::Column::Id.eq(id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("user"))
+}
+
+pub async fn get(tx: &TenantTx, id: Uuid) -> Result<User, Error> {
+    User::try_from(find_row(tx, id).await?)
+}
+
+/// Changes a user. Admins may change anyone but owners; a user may change their own
+/// name and password. The last active owner cannot be demoted or deactivated.
+pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -> Result<User, Error> {
+    let row = find_row(tx, id).await?;
+    let current: User = row.clone().try_into()?;
+    let is_self = by.actor.user_id() == Some(id);
+    let touches_access = patch.role.is_some() || patch.active.is_some();
+    if touches_access || !is_self {
+        by.require_admin()?;
+    }
+    if (current.role == Role::Owner || patch.role == Some(Role::Owner)) && by.role != Role::Owner && touches_access {
+        return Err(Error::Forbidden("only an owner can change an owner's role or grant the owner role"));
+    }
+    if let Some(role) = patch.role {
+        if !role.is_human() {
+            return Err(Error::validation("invalid_role", "users are owners, admins or agents"));
+        }
+    }
+    let loses_owner = current.role == Role::Owner
+        && current.active
+        && (patch.role.is_some_and(|role| role != Role::Owner) || patch.active == Some(false));
+    if loses_owner && active_owner_count(tx).await? <= 1 {
+        return Err(Error::unprocessable("last_owner", "a tenant needs at least one active owner"));
+    }
+
+    let mut change: user::ActiveModel = row.into();
+    if let Some(name) = patch.name {
+        change.name = Set(optional_name(name)?);
+    }
+    if let Some(role) = patch.role {
+        change.role = Set(role.as_str().to_owned());
+    }
+    if let Some(active) = patch.active {
+        change.active = Set(active);
+    }
+    if let Some(raw) = patch.password {
+        change.password_hash = Set(Some(hash_password(password(&raw)?.to_owned()).await?));
+    }
+    change.updated_at = Set(Utc::now());
+    let updated = User::try_from(change.update(&**tx).await.map_err(db_err)?)?;
+
+    if updated.role != current.role {
+        audit::record(
+            tx,
+            by.actor,
+            "user.role_changed",
+            audit::Target::new("user", id).labelled(&updated.email),
+            serde_json::json!({ "from": current.role, "to": updated.role }),
+        )
+        .await?;
+    }
+    if updated.active != current.active {
+        let action = if updated.active { "user.reactivated" } else { "user.deactivated" };
+        audit::record(
+            tx,
+            by.actor,
+            action,
+            audit::Target::new("user", id).labelled(&updated.email),
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    if !updated.active {
+        end_sessions(tx, id).await?;
+    }
+    Ok(updated)
+}
+
+async fn active_owner_count(tx: &TenantTx) -> Result<u64, Error> {
+    user::Entity::scoped(tx.tenant())
+        .filter(user::Column::Role.eq(Role::Owner.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .count(&**tx)
+        .await
+        .map_err(db_err)
+}
+
+async fn end_sessions(tx: &TenantTx, user_id: Uuid) -> Result<(), Error> {
+    session::Entity::delete_many()
+        .filter(session::Column::TenantId.eq(tx.tenant().0))
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Messages of a ticket's thread: the customer's, agents' public replies and internal notes.
+
+use chrono::{DateTime, Utc};
+use copilot_core::{
+    Error, Principal,
+    model::{Author, TicketStatus},
+    page::{Page, PageRequest},
+    values::bounded_text,
+};
+use copilot_entities::{message, ticket};
+use copilot_store::{Scoped, TenantTx, audit, db_err};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::tickets::find_row;
+
+/// Longest message body accepted, in characters.
+pub const MAX_BODY_CHARS: usize = 100_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub author: String,
+    pub author_user_id: Option<Uuid>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<message::Model> for Message {
+    fn from(row: message::Model) -> Self {
+        Self {
+            id: row.id,
+            ticket_id: row.ticket_id,
+            author: row.author,
+            author_user_id: row.author_user_id,
+            body: row.body,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub author: Author,
+    pub body: String,
+}
+
+/// Validates a message body: not blank, at most [`MAX_BODY_CHARS`].
+pub(crate) fn body(raw: &str) -> Result<String, Error> {
+    bounded_text("body", raw, 1, MAX_BODY_CHARS)
+}
+
+pub(crate) async fn insert(
+    tx: &TenantTx,
+    ticket_id: Uuid,
+    author: Author,
+    author_user_id: Option<Uuid>,
+    body: String,
+    at: DateTime<Utc>,
+) -> Result<Message, Error> {
+    let row = message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tx.tenant().0),
+        ticket_id: Set(ticket_id),
+        author: Set(author.as_str().to_owned()),
+        author_user_id: Set(author_user_id),
+        body: Set(body),
+        created_at: Set(at),
+    };
+    let row = row.insert(&**tx).await.map_err(db_err)?;
+    Ok(row.into())
+}
+
+/// Adds a message to a ticket and applies its effect on the ticket's status.
+pub async fn add_message(
+    tx: &TenantTx,
+    by: &Principal,
+    ticket_id: Uuid,
+    request: NewMessage,
+) -> Result<Message, Error> {
+    let ticket = find_row(tx, ticket_id).await?;
+    let body = body(&request.body)?;
+    let author_user_id = match request.author {
+        Author::Customer => None,
+        Author::Agent | Author::Note => by.actor.user_id(),
+    };
+    let now = Utc::now();
+    let message = insert(tx, ticket_id, request.author, author_user_id, body, now).await?;
+    let status: TicketStatus = ticket.status.parse().map_err(Error::internal)?;
+    let next = status.after_message(request.author);
+    let mut change: ticket::ActiveModel = ticket.into();
+    change.updated_at = Set(now);
+    if next != status {
+        change.status = Set(next.as_str().to_owned());
+    }
+    change.update(&**tx).await.map_err(db_err)?;
+    if next != status {
+        audit::record(
+            tx,
+            by.actor,
+            "ticket.status_changed",
+            audit::Target::new("ticket", ticket_id),
+            serde_json::json!({ "from": status.as_str(), "to": next.as_str(), "cause": "message" }),
+        )
+        .await?;
+    }
+    Ok(message)
+}
+
+/// The thread of a ticket, oldest first.
+pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) -> Result<Page<Message>, Error> {
+    find_row(tx, ticket_id).await?;
+    let mut query = message::Entity::scoped(tx.tenant()).filter(message::Column::TicketId.eq(ticket_id));
+    if let Some(after) = page.cursor {
+        query = query.filter(message::Column::Id.gt(after));
+    }
+    let rows = query.order_by_asc(message::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
+    let messages = rows.into_iter().map(Message::from).collect();
+    Ok(Page::from_overfetch(messages, page.limit, |message: &Message| message.id))
+}

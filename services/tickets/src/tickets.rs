@@ -1,0 +1,459 @@
+//! Tickets: creation with the first customer message (idempotent), listing with filters
+//! and cursor paging, reading and updating.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use copilot_core::{
+    Error, Principal, Role,
+    model::{Author, Channel, Priority, TicketStatus},
+    page::{Page, PageRequest},
+    values::{self, Email, bounded_text},
+};
+use copilot_entities::{customer, message, tenant, ticket, ticket_tag, user};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err, idempotency::Guard};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    customers::{self, Customer},
+    messages::{self, Message},
+};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: Uuid,
+    pub number: i64,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub channel: String,
+    pub customer: Customer,
+    pub assignee_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new ticket and its first message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedTicket {
+    pub ticket: Ticket,
+    pub message: Message,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NewTicket {
+    pub subject: String,
+    pub channel: String,
+    pub customer_email: String,
+    pub customer_name: Option<String>,
+    pub body: String,
+    pub priority: Option<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TicketFilter {
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub assignee_id: Option<Uuid>,
+    pub tag: Option<String>,
+    pub channel: Option<Channel>,
+    pub customer_email: Option<String>,
+    /// Text searched, case-insensitively, in the subject and every message.
+    pub q: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// A partial update; `None` leaves the field as it is, `Some(None)` clears the assignee.
+#[derive(Clone, Debug, Default)]
+pub struct TicketPatch {
+    pub subject: Option<String>,
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub assignee_id: Option<Option<Uuid>>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Validated fields of a new ticket.
+struct ValidTicket {
+    subject: String,
+    channel: Channel,
+    email: Email,
+    customer_name: Option<String>,
+    body: String,
+    priority: Priority,
+    tags: Vec<String>,
+}
+
+fn validate(request: &NewTicket) -> Result<ValidTicket, Error> {
+    Ok(ValidTicket {
+        subject: bounded_text("subject", &request.subject, 1, 500)?,
+        channel: request.channel.parse()?,
+        email: Email::parse(&request.customer_email)?,
+        customer_name: request
+            .customer_name
+            .as_deref()
+            .map(|name| bounded_text("customer.name", name, 1, 200))
+            .transpose()?,
+        body: messages::body(&request.body)?,
+        priority: request.priority.as_deref().map(str::parse).transpose()?.unwrap_or(Priority::Normal),
+        tags: values::tags(&request.tags)?,
+    })
+}
+
+/// Opens a ticket with its first (customer) message.
+///
+/// With an idempotency guard, a repeat of the same request returns the first result and
+/// creates nothing; the same key with a different request is `idempotency_key_reused`.
+pub async fn create(db: &Db, by: &Principal, request: NewTicket, guard: Option<Guard>) -> Result<CreatedTicket, Error> {
+    let valid = validate(&request)?;
+    let tx = db.tenant(by.tenant_id).await?;
+    if let Some(guard) = &guard {
+        if let Some(previous) = guard.replay(&tx).await? {
+            return Ok(previous);
+        }
+    }
+    let created = insert_ticket(&tx, by, valid).await?;
+    if let Some(guard) = &guard {
+        if !guard.save(&tx, &created).await? {
+            // A concurrent request with the same key committed first: ours is discarded.
+            drop(tx);
+            let tx = db.tenant(by.tenant_id).await?;
+            return guard.replay(&tx).await?.ok_or_else(|| Error::internal("idempotency record vanished"));
+        }
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<CreatedTicket, Error> {
+    let customer = customers::find_or_create(tx, &valid.email, valid.customer_name.as_deref()).await?;
+    let number = next_number(tx).await?;
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let row = ticket::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tx.tenant().0),
+        number: Set(number),
+        subject: Set(valid.subject),
+        status: Set(TicketStatus::New.as_str().to_owned()),
+        priority: Set(valid.priority.as_str().to_owned()),
+        channel: Set(valid.channel.as_str().to_owned()),
+        customer_id: Set(customer.id),
+        assignee_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let row = row.insert(&**tx).await.map_err(db_err)?;
+    replace_tags(tx, id, &valid.tags).await?;
+    let message = messages::insert(tx, id, Author::Customer, None, valid.body, now).await?;
+    audit::record(
+        tx,
+        by.actor,
+        "ticket.created",
+        audit::Target::new("ticket", id).labelled(&format!("#{number}")),
+        serde_json::json!({ "channel": valid.channel.as_str() }),
+    )
+    .await?;
+    Ok(CreatedTicket { ticket: assemble(row, customer, valid.tags), message })
+}
+
+/// Takes the tenant's next ticket number (the tenant row is locked until commit).
+async fn next_number(tx: &TenantTx) -> Result<i64, Error> {
+    let statement = Query::update()
+        .table(tenant::Entity)
+        .value(tenant::Column::TicketCounter, Expr::col(tenant::Column::TicketCounter).add(1))
+        .and_where(Expr::col(tenant::Column::Id).eq(tx.tenant().0))
+        .returning_col(tenant::Column::TicketCounter)
+        .to_owned();
+    let row = tx
+        .query_one(&statement)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::internal("tenant row missing while numbering a ticket"))?;
+    row.try_get::<i64>("", "ticket_counter").map_err(db_err)
+}
+
+fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>) -> Ticket {
+    Ticket {
+        id: row.id,
+        number: row.number,
+        subject: row.subject,
+        status: row.status,
+        priority: row.priority,
+        channel: row.channel,
+        customer,
+        assignee_id: row.assignee_id,
+        tags,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+async fn replace_tags(tx: &TenantTx, ticket_id: Uuid, tags: &[String]) -> Result<(), Error> {
+    ticket_tag::Entity::delete_many()
+        .filter(ticket_tag::Column::TenantId.eq(tx.tenant().0))
+        .filter(ticket_tag::Column::TicketId.eq(ticket_id))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let rows = tags.iter().map(|tag| ticket_tag::ActiveModel {
+        ticket_id: Set(ticket_id),
+        tag: Set(tag.clone()),
+        tenant_id: Set(tx.tenant().0),
+    });
+    ticket_tag::Entity::insert_many(rows).exec_without_returning(&**tx).await.map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) async fn find_row(tx: &TenantTx, id: Uuid) -> Result<ticket::Model, Error> {
+    ticket::Entity::scoped(tx.tenant())
+        .filter(ticket::Column::Id.eq(id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("ticket"))
+}
+
+/// Attaches customers and tags to ticket rows, keeping their order.
+async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>, Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let customer_ids: Vec<Uuid> = rows.iter().map(|row| row.customer_id).collect();
+    let customers: HashMap<Uuid, Customer> =
+        customers::by_ids(tx, customer_ids).await?.into_iter().map(|c| (c.id, c)).collect();
+    let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
+    let tag_rows = ticket_tag::Entity::scoped(tx.tenant())
+        .filter(ticket_tag::Column::TicketId.is_in(ids))
+        .order_by_asc(ticket_tag::Column::Tag)
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    for row in tag_rows {
+        tags.entry(row.ticket_id).or_default().push(row.tag);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let customer = customers
+                .get(&row.customer_id)
+                .cloned()
+                .ok_or_else(|| Error::internal("ticket without its customer"))?;
+            let ticket_tags = tags.remove(&row.id).unwrap_or_default();
+            Ok(assemble(row, customer, ticket_tags))
+        })
+        .collect()
+}
+
+pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Ticket, Error> {
+    let row = find_row(tx, id).await?;
+    hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))
+}
+
+/// Escapes `%`, `_` and `\` so the text matches literally inside a LIKE pattern.
+fn like_contains(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Lists tickets newest first with the filter applied.
+pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>, Error> {
+    let tenant = tx.tenant().0;
+    let mut query = ticket::Entity::scoped(tx.tenant());
+    if let Some(status) = filter.status {
+        query = query.filter(ticket::Column::Status.eq(status.as_str()));
+    }
+    if let Some(priority) = filter.priority {
+        query = query.filter(ticket::Column::Priority.eq(priority.as_str()));
+    }
+    if let Some(channel) = filter.channel {
+        query = query.filter(ticket::Column::Channel.eq(channel.as_str()));
+    }
+    if let Some(assignee) = filter.assignee_id {
+        query = query.filter(ticket::Column::AssigneeId.eq(assignee));
+    }
+    if let Some(tag) = &filter.tag {
+        query = query.filter(
+            ticket::Column::Id.in_subquery(
+                Query::select()
+                    .column(ticket_tag::Column::TicketId)
+                    .from(ticket_tag::Entity)
+                    .and_where(Expr::col(ticket_tag::Column::TenantId).eq(tenant))
+                    .and_where(Expr::col(ticket_tag::Column::Tag).eq(tag.trim().to_lowercase()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(email) = &filter.customer_email {
+        query = query.filter(
+            ticket::Column::CustomerId.in_subquery(
+                Query::select()
+                    .column(customer::Column::Id)
+                    .from(customer::Entity)
+                    .and_where(Expr::col(customer::Column::TenantId).eq(tenant))
+                    .and_where(Expr::col(customer::Column::Email).eq(email.trim().to_lowercase()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+        let pattern = LikeExpr::new(like_contains(text)).escape('\\');
+        query = query.filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col((ticket::Entity, ticket::Column::Subject)))).like(pattern.clone()),
+                )
+                .add(
+                    ticket::Column::Id.in_subquery(
+                        Query::select()
+                            .column(message::Column::TicketId)
+                            .from(message::Entity)
+                            .and_where(Expr::col(message::Column::TenantId).eq(tenant))
+                            .and_where(Expr::expr(Func::lower(Expr::col(message::Column::Body))).like(pattern))
+                            .to_owned(),
+                    ),
+                ),
+        );
+    }
+    if let Some(after) = filter.created_after {
+        query = query.filter(ticket::Column::CreatedAt.gte(after));
+    }
+    if let Some(before) = filter.created_before {
+        query = query.filter(ticket::Column::CreatedAt.lt(before));
+    }
+    if let Some(cursor) = page.cursor {
+        query = query.filter(ticket::Column::Id.lt(cursor));
+    }
+    let rows = query.order_by_desc(ticket::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
+    let tickets = hydrate(tx, rows).await?;
+    Ok(Page::from_overfetch(tickets, page.limit, |ticket| ticket.id))
+}
+
+/// Checks that `id` is an active person of this tenant who can work tickets.
+async fn require_assignable(tx: &TenantTx, id: Uuid) -> Result<(), Error> {
+    let assignee = user::Entity::scoped(tx.tenant())
+        .filter(user::Column::Id.eq(id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::unprocessable("unknown_assignee", format!("no user {id} in this tenant")))?;
+    let role: Role = assignee.role.parse().map_err(Error::internal)?;
+    if !assignee.active || !role.is_human() {
+        return Err(Error::unprocessable("unknown_assignee", "the assignee is deactivated"));
+    }
+    Ok(())
+}
+
+/// Changes a ticket's subject, status, priority, assignee or tags.
+pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch) -> Result<Ticket, Error> {
+    let row = find_row(tx, id).await?;
+    let old_status = row.status.clone();
+    let old_assignee = row.assignee_id;
+    let mut change: ticket::ActiveModel = row.into();
+    if let Some(subject) = &patch.subject {
+        change.subject = Set(bounded_text("subject", subject, 1, 500)?);
+    }
+    if let Some(status) = patch.status {
+        change.status = Set(status.as_str().to_owned());
+    }
+    if let Some(priority) = patch.priority {
+        change.priority = Set(priority.as_str().to_owned());
+    }
+    if let Some(assignee) = patch.assignee_id {
+        if let Some(user_id) = assignee {
+            require_assignable(tx, user_id).await?;
+        }
+        change.assignee_id = Set(assignee);
+    }
+    let tags = patch.tags.as_deref().map(values::tags).transpose()?;
+    change.updated_at = Set(Utc::now());
+    let row = change.update(&**tx).await.map_err(db_err)?;
+    if let Some(tags) = &tags {
+        replace_tags(tx, id, tags).await?;
+    }
+    let target = audit::Target::new("ticket", id);
+    if row.status != old_status {
+        audit::record(
+            tx,
+            by.actor,
+            "ticket.status_changed",
+            target.clone(),
+            serde_json::json!({ "from": old_status, "to": row.status }),
+        )
+        .await?;
+    }
+    if row.assignee_id != old_assignee {
+        audit::record(
+            tx,
+            by.actor,
+            "ticket.assigned",
+            target,
+            serde_json::json!({ "from": old_assignee, "to": row.assignee_id }),
+        )
+        .await?;
+    }
+    hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(like_contains("50%_off"), "%50\\%\\_off%");
+    }
+
+    #[test]
+    fn like_pattern_is_lower_case() {
+        assert_eq!(like_contains("Refund"), "%refund%");
+    }
+
+    #[test]
+    fn a_ticket_without_priority_is_normal() {
+        let request = NewTicket {
+            subject: "Where is my order?".into(),
+            channel: "web".into(),
+            customer_email: "ann@example.com".into(),
+            customer_name: None,
+            body: "It has been a week.".into(),
+            priority: None,
+            tags: vec![],
+        };
+        assert_eq!(validate(&request).ok().map(|v| v.priority), Some(Priority::Normal));
+    }
+
+    #[test]
+    fn an_unknown_channel_is_rejected() {
+        let request = NewTicket {
+            subject: "Hi".into(),
+            channel: "fax".into(),
+            customer_email: "ann@example.com".into(),
+            customer_name: None,
+            body: "Hello".into(),
+            priority: None,
+            tags: vec![],
+        };
+        assert_eq!(validate(&request).err().map(|e| e.code()), Some("invalid_channel"));
+    }
+}
