@@ -1,1 +1,312 @@
-//! test support
+//! Support for the black-box API tests: a fresh database per test binary, an app
+//! served on a loopback port per test, a random tenant per test, and a small client.
+//!
+//! Tests talk to the service only over HTTP, except the row-level security checks,
+//! which query PostgreSQL directly.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use copilot_api::{AppState, build_app, metrics::Metrics};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+/// The platform token every test app is configured with.
+pub const PLATFORM_TOKEN: &str = "test-platform-token-0123456789";
+/// The password of every owner a test creates.
+pub const OWNER_PASSWORD: &str = "correct horse battery staple";
+
+/// Which database a test app runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The server URL of the PostgreSQL cluster tests may create databases in.
+pub fn postgres_server_url() -> String {
+    std::env::var("COPILOT_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn with_database(server_url: &str, database: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server_url, None),
+    };
+    let base = match base.rfind('/') {
+        Some(slash) if slash > base.find("://").map_or(0, |i| i + 2) => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+static POSTGRES_DATABASE: OnceCell<String> = OnceCell::const_new();
+
+/// A fresh, migrated PostgreSQL database for this test binary; its URL.
+pub async fn postgres_database() -> String {
+    POSTGRES_DATABASE
+        .get_or_init(|| async {
+            use sea_orm::ConnectionTrait;
+            let server = postgres_server_url();
+            let name = format!("copilot_test_{}", Uuid::new_v4().simple());
+            let admin = sea_orm::Database::connect(&server)
+                .await
+                .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at {server}: {error}"));
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap_or_else(|error| panic!("cannot create database {name}: {error}"));
+            admin.close().await.ok();
+            let url = with_database(&server, &name);
+            let db = copilot_store::connect(&url, 2).await.unwrap_or_else(|error| panic!("connect {url}: {error}"));
+            copilot_store::migrate(&db).await.unwrap_or_else(|error| panic!("migrate {url}: {error}"));
+            url
+        })
+        .await
+        .clone()
+}
+
+/// A running service on a loopback port.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub database_url: String,
+    pub backend: Backend,
+    client: reqwest::Client,
+}
+
+/// A response: status and JSON body (`Value::Null` when the body is empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    /// The error code of an error body.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Panics with the body unless the status is `expected`.
+    #[track_caller]
+    pub fn expect(self, expected: u16) -> Value {
+        assert_eq!(self.status.as_u16(), expected, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// Asserts an error with `status` and `code`, and that the body has a detail.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "error without detail: {}", self.body);
+    }
+}
+
+/// A tenant created for one test, with its owner's credentials.
+#[derive(Clone, Debug)]
+pub struct TestTenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub owner_id: Uuid,
+    pub owner_email: String,
+    /// The owner's API key.
+    pub key: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(Backend::Postgres).await
+}
+
+/// Starts the service on `backend` with a fresh database (per binary for PostgreSQL,
+/// per app for SQLite) and the test platform token.
+pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    let database_url = match backend {
+        Backend::Postgres => postgres_database().await,
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("copilot-test-{}.db", Uuid::new_v4().simple()));
+            format!("sqlite://{}?mode=rwc", path.display())
+        }
+    };
+    spawn_app_with(&database_url, backend, |_| {}).await
+}
+
+/// Starts the service on an existing database with adjusted settings.
+pub async fn spawn_app_with(
+    database_url: &str,
+    backend: Backend,
+    adjust: impl FnOnce(&mut copilot_core::settings::Settings),
+) -> TestApp {
+    let mut settings = copilot_api::config::load(None).expect("default settings load");
+    settings.database_url = database_url.to_owned();
+    settings.database_max_connections = 5;
+    settings.platform_token = SecretString::from(PLATFORM_TOKEN);
+    adjust(&mut settings);
+    let db = copilot_store::connect(&settings.database_url, settings.database_max_connections)
+        .await
+        .expect("connect to the test database");
+    if backend == Backend::Sqlite {
+        copilot_store::migrate(&db).await.expect("migrate the SQLite database");
+    }
+    let state = AppState { db, settings: Arc::new(settings), metrics: Metrics::default() };
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind a loopback port");
+    let address =
+        acceptor.local_addr().first().and_then(|addr| addr.as_socket_addr().copied()).expect("a socket address");
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(build_app(state)));
+    TestApp {
+        address,
+        database_url: database_url.to_owned(),
+        backend,
+        client: reqwest::Client::builder().build().expect("HTTP client"),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Sends a request with an optional bearer credential and JSON body.
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+        self.send_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("the request reaches the app");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body, headers }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(token), Some(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(token), Some(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Creates a tenant with a random slug through the platform API.
+    pub async fn create_tenant(&self) -> TestTenant {
+        let suffix = Uuid::new_v4().simple().to_string();
+        let slug = format!("t-{}", &suffix[..12]);
+        let owner_email = format!("owner-{}@example.test", &suffix[..8]);
+        let body = self
+            .send(
+                Method::POST,
+                "/v1/platform/tenants",
+                Some(PLATFORM_TOKEN),
+                Some(&json!({
+                    "name": format!("Tenant {slug}"),
+                    "slug": slug,
+                    "owner_email": owner_email,
+                    "owner_password": OWNER_PASSWORD,
+                })),
+            )
+            .await
+            .expect(201);
+        TestTenant {
+            id: uuid_at(&body, "/tenant/id"),
+            slug,
+            owner_id: uuid_at(&body, "/owner/id"),
+            owner_email,
+            key: body["api_key"].as_str().expect("api_key").to_owned(),
+        }
+    }
+
+    /// Creates a ticket for `customer_email`; returns the created body.
+    pub async fn create_ticket(&self, token: &str, subject: &str, customer_email: &str) -> Value {
+        self.post(
+            "/v1/tickets",
+            token,
+            json!({
+                "subject": subject,
+                "channel": "web",
+                "customer": {"email": customer_email},
+                "body": format!("Message about {subject}"),
+            }),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// Adds a user with `role` and returns `(user id, session token)`.
+    pub async fn add_user(&self, tenant: &TestTenant, role: &str) -> (Uuid, String) {
+        let email = format!("{role}-{}@example.test", &Uuid::new_v4().simple().to_string()[..8]);
+        let password = "a long enough password";
+        let user = self
+            .post("/v1/users", &tenant.key, json!({"email": email, "role": role, "password": password}))
+            .await
+            .expect(201);
+        let login = self.login(&tenant.slug, &email, password).await.expect(200);
+        (uuid_at(&user, "/id"), login["token"].as_str().expect("token").to_owned())
+    }
+
+    pub async fn login(&self, slug: &str, email: &str, password: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(&json!({"tenant": slug, "email": email, "password": password})),
+        )
+        .await
+    }
+}
+
+/// Reads a UUID at a JSON pointer, panicking with the body when absent.
+#[track_caller]
+pub fn uuid_at(body: &Value, pointer: &str) -> Uuid {
+    body.pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .unwrap_or_else(|| panic!("no UUID at {pointer} in {body}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_replaces_the_path() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
+    }
+}

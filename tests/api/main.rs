@@ -1,1 +1,12 @@
-fn main() {}
+//! Black-box API tests: one binary (one link), a module per area.
+
+mod audit;
+mod auth;
+mod errors;
+mod isolation;
+mod ops;
+mod platform;
+mod row_level_security;
+mod sqlite;
+mod tickets;
+mod users_and_keys;

@@ -44,7 +44,6 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             "Multi-tenant support tickets with AI-drafted, human-approved replies. \
              Every error is JSON `{code, detail}` with a stable `code`.",
         )
-        .server("/v1")
         .url_prefix("/v1")
 }
 

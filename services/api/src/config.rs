@@ -30,6 +30,7 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail requires its own error type.
 mod tests {
     use super::*;
 

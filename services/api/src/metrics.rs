@@ -20,10 +20,13 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// Operation, method and status of a series.
+type SeriesKey = (String, String, u16);
+
 /// Request metrics shared by all handlers.
 #[derive(Clone, Default)]
 pub struct Metrics {
-    series: Arc<Mutex<BTreeMap<(String, String, u16), Series>>>,
+    series: Arc<Mutex<BTreeMap<SeriesKey, Series>>>,
 }
 
 impl Metrics {

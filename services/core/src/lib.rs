@@ -13,3 +13,10 @@ pub mod values;
 
 pub use error::{Error, Result};
 pub use tenant::{Actor, Principal, Role, TenantId};
+
+/// The current time at the precision every database stores (microseconds), so a value
+/// returned at creation equals the value read back later.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

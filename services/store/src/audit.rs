@@ -44,7 +44,7 @@ pub async fn record(tx: &TenantTx, actor: Actor, action: &str, target: Target<'_
         target_id: Set(target.id),
         target_label: Set(target.label.map(str::to_owned)),
         data: Set(data),
-        created_at: Set(Utc::now()),
+        created_at: Set(copilot_core::now()),
     };
     audit_event::Entity::insert(event).exec_without_returning(&**tx).await.map_err(db_err)?;
     Ok(())

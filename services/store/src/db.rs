@@ -26,10 +26,10 @@ pub struct TenantTx {
 
 /// Opens the pool. A SQLite database file and its folder are created when missing.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Db, Error> {
-    if let Some(path) = sqlite_path(url) {
-        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(Error::internal)?;
-        }
+    if let Some(parent) =
+        sqlite_path(url).and_then(|path| Path::new(path).parent()).filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(Error::internal)?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options

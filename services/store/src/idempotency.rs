@@ -1,7 +1,7 @@
 //! Idempotency keys: the first result of an operation is stored with a hash of its
 //! request, in the same transaction as the operation, and replayed for a repeat.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use copilot_core::Error;
 use copilot_entities::idempotency_key;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -46,7 +46,7 @@ impl Guard {
     pub async fn replay<T: DeserializeOwned>(&self, tx: &TenantTx) -> Result<Option<T>, Error> {
         let stored = idempotency_key::Entity::scoped(tx.tenant())
             .filter(idempotency_key::Column::Key.eq(self.key.as_str()))
-            .filter(idempotency_key::Column::CreatedAt.gt(Utc::now() - self.ttl))
+            .filter(idempotency_key::Column::CreatedAt.gt(copilot_core::now() - self.ttl))
             .one(&**tx)
             .await
             .map_err(db_err)?;
@@ -67,7 +67,7 @@ impl Guard {
         idempotency_key::Entity::delete_many()
             .filter(idempotency_key::Column::TenantId.eq(tx.tenant().0))
             .filter(idempotency_key::Column::Key.eq(self.key.as_str()))
-            .filter(idempotency_key::Column::CreatedAt.lte(Utc::now() - self.ttl))
+            .filter(idempotency_key::Column::CreatedAt.lte(copilot_core::now() - self.ttl))
             .exec(&**tx)
             .await
             .map_err(db_err)?;
@@ -77,7 +77,7 @@ impl Guard {
             scope: Set(self.scope.to_owned()),
             request_hash: Set(self.request_hash.clone()),
             response: Set(serde_json::to_value(result).map_err(Error::internal)?),
-            created_at: Set(Utc::now()),
+            created_at: Set(copilot_core::now()),
         };
         match idempotency_key::Entity::insert(record).exec_without_returning(&**tx).await {
             Ok(_) => Ok(true),
@@ -90,7 +90,7 @@ impl Guard {
 /// Deletes records older than `ttl_hours` in every tenant (housekeeping).
 pub async fn purge_expired(db: &crate::Db, ttl_hours: i64) -> Result<u64, Error> {
     let result = idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::CreatedAt.lte(Utc::now() - Duration::hours(ttl_hours)))
+        .filter(idempotency_key::Column::CreatedAt.lte(copilot_core::now() - Duration::hours(ttl_hours)))
         .exec(db.unscoped())
         .await
         .map_err(db_err)?;

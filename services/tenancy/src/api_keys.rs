@@ -60,7 +60,7 @@ pub(crate) async fn insert(
         role: Set(role.as_str().to_owned()),
         prefix: Set(prefix),
         key_hash: Set(sha256_hex(&key)),
-        created_at: Set(Utc::now()),
+        created_at: Set(copilot_core::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
     };
@@ -112,7 +112,7 @@ pub async fn revoke(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<(), Error
     }
     let prefix = row.prefix.clone();
     let mut change: api_key::ActiveModel = row.into();
-    change.revoked_at = Set(Some(Utc::now()));
+    change.revoked_at = Set(Some(copilot_core::now()));
     change.update(&**tx).await.map_err(db_err)?;
     audit::record(
         tx,

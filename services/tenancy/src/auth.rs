@@ -57,7 +57,7 @@ pub async fn authenticate(db: &Db, credential: &str) -> Result<Principal, Error>
     } else if credential.starts_with(SESSION_PREFIX) {
         let session = session::Entity::find()
             .filter(session::Column::TokenHash.eq(hash))
-            .filter(session::Column::ExpiresAt.gt(Utc::now()))
+            .filter(session::Column::ExpiresAt.gt(copilot_core::now()))
             .one(db.unscoped())
             .await
             .map_err(db_err)?
@@ -84,7 +84,7 @@ async fn active_user(db: &Db, id: Uuid) -> Result<user::Model, Error> {
 
 /// Records when a key was last used, at most once a minute per key.
 async fn touch_key(db: &Db, key: &api_key::Model) -> Result<(), Error> {
-    let now = Utc::now();
+    let now = copilot_core::now();
     if key.last_used_at.is_some_and(|at| now - at < Duration::minutes(1)) {
         return Ok(());
     }
@@ -117,7 +117,7 @@ pub async fn login(
         return Err(invalid);
     };
     let tx = db.tenant(tenant.id).await?;
-    let failures = audit::count_since(&tx, FAILED_LOGIN, email.as_str(), Utc::now() - policy.window).await?;
+    let failures = audit::count_since(&tx, FAILED_LOGIN, email.as_str(), copilot_core::now() - policy.window).await?;
     if failures >= u64::from(policy.max_failures) {
         return Err(Error::RateLimited { retry_after_seconds: policy.window.num_seconds().max(1) as u64 });
     }
@@ -156,7 +156,7 @@ pub async fn login(
 
 async fn start_session(tx: &TenantTx, user_id: Uuid, ttl: Duration) -> Result<(String, DateTime<Utc>), Error> {
     let token = new_session_token();
-    let now = Utc::now();
+    let now = copilot_core::now();
     let expires_at = now + ttl;
     let row = session::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -214,7 +214,7 @@ pub async fn me(tx: &TenantTx, principal: &Principal) -> Result<Option<User>, Er
 /// Deletes expired sessions (housekeeping across tenants).
 pub async fn purge_expired_sessions(db: &Db) -> Result<u64, Error> {
     let result = session::Entity::delete_many()
-        .filter(session::Column::ExpiresAt.lte(Utc::now()))
+        .filter(session::Column::ExpiresAt.lte(copilot_core::now()))
         .exec(db.unscoped())
         .await
         .map_err(db_err)?;

@@ -57,7 +57,7 @@ pub async fn create(db: &Db, request: NewTenant) -> Result<CreatedTenant, Error>
         None => None,
     };
     let tenant_id = TenantId(Uuid::now_v7());
-    let tenant = Tenant { id: tenant_id, name, slug: slug.as_str().to_owned(), created_at: Utc::now() };
+    let tenant = Tenant { id: tenant_id, name, slug: slug.as_str().to_owned(), created_at: copilot_core::now() };
     let tx = db.platform(tenant_id).await?;
     let row = tenant::ActiveModel {
         id: Set(tenant.id.0),

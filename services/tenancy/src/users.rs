@@ -65,7 +65,7 @@ pub(crate) async fn insert(
     role: Role,
     password_hash: Option<String>,
 ) -> Result<User, Error> {
-    let now = Utc::now();
+    let now = copilot_core::now();
     let row = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tx.tenant().0),
@@ -155,10 +155,8 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -
     if (current.role == Role::Owner || patch.role == Some(Role::Owner)) && by.role != Role::Owner && touches_access {
         return Err(Error::Forbidden("only an owner can change an owner's role or grant the owner role"));
     }
-    if let Some(role) = patch.role {
-        if !role.is_human() {
-            return Err(Error::validation("invalid_role", "users are owners, admins or agents"));
-        }
+    if patch.role.is_some_and(|role| !role.is_human()) {
+        return Err(Error::validation("invalid_role", "users are owners, admins or agents"));
     }
     let loses_owner = current.role == Role::Owner
         && current.active
@@ -180,7 +178,7 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -
     if let Some(raw) = patch.password {
         change.password_hash = Set(Some(hash_password(password(&raw)?.to_owned()).await?));
     }
-    change.updated_at = Set(Utc::now());
+    change.updated_at = Set(copilot_core::now());
     let updated = User::try_from(change.update(&**tx).await.map_err(db_err)?)?;
 
     if updated.role != current.role {

@@ -1,6 +1,5 @@
 //! Customers: the end users who write in, found or created by e-mail address per tenant.
 
-use chrono::Utc;
 use copilot_core::{Error, values::Email};
 use copilot_entities::customer;
 use copilot_store::{Scoped, TenantTx, db_err};
@@ -29,7 +28,7 @@ pub(crate) async fn find_or_create(tx: &TenantTx, email: &Email, name: Option<&s
         tenant_id: Set(tx.tenant().0),
         email: Set(email.as_str().to_owned()),
         name: Set(name.map(str::to_owned)),
-        created_at: Set(Utc::now()),
+        created_at: Set(copilot_core::now()),
     };
     customer::Entity::insert(row)
         .on_conflict(OnConflict::columns([customer::Column::TenantId, customer::Column::Email]).do_nothing().to_owned())

@@ -86,7 +86,7 @@ pub async fn add_message(
         Author::Customer => None,
         Author::Agent | Author::Note => by.actor.user_id(),
     };
-    let now = Utc::now();
+    let now = copilot_core::now();
     let message = insert(tx, ticket_id, request.author, author_user_id, body, now).await?;
     let status: TicketStatus = ticket.status.parse().map_err(Error::internal)?;
     let next = status.after_message(request.author);

@@ -117,19 +117,19 @@ fn validate(request: &NewTicket) -> Result<ValidTicket, Error> {
 pub async fn create(db: &Db, by: &Principal, request: NewTicket, guard: Option<Guard>) -> Result<CreatedTicket, Error> {
     let valid = validate(&request)?;
     let tx = db.tenant(by.tenant_id).await?;
-    if let Some(guard) = &guard {
-        if let Some(previous) = guard.replay(&tx).await? {
-            return Ok(previous);
-        }
+    if let Some(guard) = &guard
+        && let Some(previous) = guard.replay(&tx).await?
+    {
+        return Ok(previous);
     }
     let created = insert_ticket(&tx, by, valid).await?;
-    if let Some(guard) = &guard {
-        if !guard.save(&tx, &created).await? {
-            // A concurrent request with the same key committed first: ours is discarded.
-            drop(tx);
-            let tx = db.tenant(by.tenant_id).await?;
-            return guard.replay(&tx).await?.ok_or_else(|| Error::internal("idempotency record vanished"));
-        }
+    if let Some(guard) = &guard
+        && !guard.save(&tx, &created).await?
+    {
+        // A concurrent request with the same key committed first: ours is discarded.
+        drop(tx);
+        let tx = db.tenant(by.tenant_id).await?;
+        return guard.replay(&tx).await?.ok_or_else(|| Error::internal("idempotency record vanished"));
     }
     tx.commit().await?;
     Ok(created)
@@ -138,7 +138,7 @@ pub async fn create(db: &Db, by: &Principal, request: NewTicket, guard: Option<G
 async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<CreatedTicket, Error> {
     let customer = customers::find_or_create(tx, &valid.email, valid.customer_name.as_deref()).await?;
     let number = next_number(tx).await?;
-    let now = Utc::now();
+    let now = copilot_core::now();
     let id = Uuid::now_v7();
     let row = ticket::ActiveModel {
         id: Set(id),
@@ -386,7 +386,7 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch)
         change.assignee_id = Set(assignee);
     }
     let tags = patch.tags.as_deref().map(values::tags).transpose()?;
-    change.updated_at = Set(Utc::now());
+    change.updated_at = Set(copilot_core::now());
     let row = change.update(&**tx).await.map_err(db_err)?;
     if let Some(tags) = &tags {
         replace_tags(tx, id, tags).await?;

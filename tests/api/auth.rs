@@ -1,0 +1,126 @@
+//! Login, sessions, logout, revocation and deactivation.
+
+use copilot_tests::{OWNER_PASSWORD, spawn_app};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn an_owner_logs_in_and_the_session_token_authenticates() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    let login = app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
+    let token = login["token"].as_str().unwrap_or_default();
+    let me = app.get("/v1/me", token).await.expect(200);
+
+    assert!(token.starts_with("cps_"));
+    assert_eq!(login["user"]["role"], "owner");
+    assert_eq!(me["user"]["id"], tenant.owner_id.to_string());
+    assert!(me["api_key_id"].is_null());
+}
+
+#[tokio::test]
+async fn login_is_case_insensitive_on_the_email() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    app.login(&tenant.slug, &tenant.owner_email.to_uppercase(), OWNER_PASSWORD).await.expect(200);
+}
+
+#[tokio::test]
+async fn wrong_password_unknown_user_and_unknown_tenant_look_the_same() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    let wrong_password = app.login(&tenant.slug, &tenant.owner_email, "not the password").await;
+    let unknown_user = app.login(&tenant.slug, "nobody@example.test", OWNER_PASSWORD).await;
+    let unknown_tenant = app.login("no-such-tenant", &tenant.owner_email, OWNER_PASSWORD).await;
+
+    for reply in [wrong_password, unknown_user, unknown_tenant] {
+        assert_eq!(reply.status.as_u16(), 401);
+        assert_eq!(reply.body, json!({"code": "unauthorized", "detail": "wrong tenant, e-mail address or password"}));
+    }
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_address_even_for_the_right_password() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    for _ in 0..5 {
+        app.login(&tenant.slug, &tenant.owner_email, "not the password").await.expect_error(401, "unauthorized");
+    }
+
+    let locked = app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await;
+
+    assert!(locked.headers.get("retry-after").is_some(), "no Retry-After header");
+    locked.expect_error(429, "rate_limited");
+    let other_user_tenant = app.create_tenant().await;
+    app.login(&other_user_tenant.slug, &other_user_tenant.owner_email, OWNER_PASSWORD).await.expect(200);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let login = app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
+    let token = login["token"].as_str().unwrap_or_default().to_owned();
+
+    app.send(Method::POST, "/v1/auth/logout", Some(&token), None).await.expect(200);
+
+    app.get("/v1/me", &token).await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn an_api_key_cannot_log_out() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    app.send(Method::POST, "/v1/auth/logout", Some(&tenant.key), None).await.expect_error(422, "not_a_session");
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_unauthorized_on_the_next_request() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let created =
+        app.post("/v1/api-keys", &tenant.key, json!({"name": "crm", "role": "integration"})).await.expect(201);
+    let key = created["key"].as_str().unwrap_or_default().to_owned();
+    app.get("/v1/tickets", &key).await.expect(200);
+
+    app.delete(&format!("/v1/api-keys/{}", created["id"].as_str().unwrap_or_default()), &tenant.key).await.expect(204);
+
+    app.get("/v1/tickets", &key).await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_deactivated_user_is_unauthorized_on_the_next_request() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (agent_id, agent_token) = app.add_user(&tenant, "agent").await;
+    app.get("/v1/tickets", &agent_token).await.expect(200);
+
+    app.patch(&format!("/v1/users/{agent_id}"), &tenant.key, json!({"active": false})).await.expect(200);
+
+    app.get("/v1/tickets", &agent_token).await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_deactivated_owner_key_stops_working() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (second_owner, second_token) = app.add_user(&tenant, "owner").await;
+    assert_ne!(second_owner, tenant.owner_id);
+
+    app.patch(&format!("/v1/users/{}", tenant.owner_id), &second_token, json!({"active": false})).await.expect(200);
+
+    app.get("/v1/tickets", &tenant.key).await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn garbage_credentials_are_unauthorized() {
+    let app = spawn_app().await;
+    for token in ["", "cpk_nope", "cps_nope", "Basic abc", "x y"] {
+        let reply = app.send(Method::GET, "/v1/tickets", Some(token), None).await;
+        reply.expect_error(401, "unauthorized");
+    }
+}

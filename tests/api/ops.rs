@@ -1,0 +1,68 @@
+//! Health, readiness, metrics, the spec and the docs.
+
+use copilot_tests::spawn_app;
+use reqwest::Method;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+
+    let health = app.send(Method::GET, "/healthz", None, None).await.expect(200);
+    let ready = app.send(Method::GET, "/readyz", None, None).await.expect(200);
+
+    assert_eq!(health["status"], "ok");
+    assert_eq!(ready["status"], "ready");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_operation_and_status() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    app.get("/v1/tickets", &tenant.key).await.expect(200);
+    app.get("/v1/tickets?limit=0", &tenant.key).await.expect(400);
+
+    let text = reqwest::get(app.url("/metrics")).await.expect("metrics").text().await.expect("text");
+
+    assert!(
+        text.contains(r#"copilot_http_requests_total{operation="tickets.list",method="GET",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"copilot_http_requests_total{operation="tickets.list",method="GET",status="400"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"copilot_http_request_duration_seconds_count{operation="platform.tenants.create""#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_served_spec_matches_the_committed_openapi_json() {
+    let app = spawn_app().await;
+
+    let served: serde_json::Value =
+        reqwest::get(app.url("/openapi.json")).await.expect("spec").json().await.expect("JSON");
+    let generated: serde_json::Value =
+        serde_json::from_str(&copilot_api::cli::openapi_spec().await.expect("spec")).expect("generated spec is JSON");
+    let committed_text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json"))
+        .expect("openapi.json is committed at the repository root");
+    let committed: serde_json::Value = serde_json::from_str(&committed_text).expect("committed spec is JSON");
+
+    assert_eq!(served, generated);
+    assert!(
+        committed == generated,
+        "openapi.json is stale: run `cargo run -q --bin copilot -- openapi > openapi.json` and commit it"
+    );
+    assert!(served["paths"]["/v1/tickets"]["post"]["responses"]["201"].is_object());
+}
+
+#[tokio::test]
+async fn the_interactive_docs_are_served() {
+    let app = spawn_app().await;
+
+    let response = reqwest::get(app.url("/docs")).await.expect("docs");
+
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.text().await.expect("html").to_lowercase().contains("swagger"));
+}

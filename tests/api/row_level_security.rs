@@ -1,0 +1,116 @@
+//! PostgreSQL row-level security, the second wall behind the tenant filters: checked by
+//! querying the database directly as the application role.
+
+use copilot_core::TenantId;
+use copilot_tests::{postgres_database, spawn_app, uuid_at};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+
+const TENANT_OWNED: [&str; 9] = [
+    "users",
+    "api_keys",
+    "sessions",
+    "customers",
+    "tickets",
+    "ticket_tags",
+    "messages",
+    "audit_events",
+    "idempotency_keys",
+];
+
+async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
+    let row = conn
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+        .expect("a row");
+    row.try_get::<i64>("", "n").expect("a count")
+}
+
+#[tokio::test]
+async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    app.create_ticket(&tenant.key, "visible to the owner only", "rls@example.test").await;
+    let db = copilot_store::connect(&postgres_database().await, 1).await.expect("connect");
+    let conn = db.unscoped();
+
+    for table in TENANT_OWNED {
+        let as_owner = count(conn, &format!("SELECT count(*) AS n FROM {table}")).await;
+        let txn = conn.begin().await.expect("begin");
+        txn.execute_unprepared("SET LOCAL ROLE copilot_app").await.expect("switch to the application role");
+        let as_app = count(&txn, &format!("SELECT count(*) AS n FROM {table}")).await;
+        txn.rollback().await.expect("rollback");
+
+        assert!(as_owner > 0 || table == "idempotency_keys", "{table} should hold rows for this test");
+        assert_eq!(as_app, 0, "{table} leaks rows without a tenant setting");
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_transaction_sees_and_changes_only_its_own_rows() {
+    let app = spawn_app().await;
+    let a = app.create_tenant().await;
+    let b = app.create_tenant().await;
+    app.create_ticket(&a.key, "a", "a@example.test").await;
+    let b_ticket = uuid_at(&app.create_ticket(&b.key, "b", "b@example.test").await, "/ticket/id");
+    let db = copilot_store::connect(&postgres_database().await, 1).await.expect("connect");
+
+    let tx = db.tenant(TenantId(a.id)).await.expect("tenant transaction");
+    let all_tickets = count(&*tx, "SELECT count(*) AS n FROM tickets").await;
+    let own_tickets = count(&*tx, &format!("SELECT count(*) AS n FROM tickets WHERE tenant_id = '{}'", a.id)).await;
+    let updated = tx
+        .execute_unprepared(&format!("UPDATE tickets SET status = 'closed' WHERE id = '{b_ticket}'"))
+        .await
+        .expect("update runs")
+        .rows_affected();
+    let foreign_insert = tx
+        .execute_unprepared(&format!(
+            "INSERT INTO customers (id, tenant_id, email, created_at) VALUES (gen_random_uuid(), '{}', 'x@y.test', now())",
+            b.id
+        ))
+        .await;
+
+    assert_eq!(all_tickets, 1, "only tenant A's ticket is visible");
+    assert_eq!(own_tickets, 1);
+    assert_eq!(updated, 0, "B's ticket cannot be changed from A's transaction");
+    assert!(foreign_insert.is_err(), "a row for another tenant cannot be written");
+}
+
+#[tokio::test]
+async fn the_tenant_setting_does_not_outlive_its_transaction_on_a_pooled_connection() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    app.create_ticket(&tenant.key, "t", "t@example.test").await;
+    // One connection, so the next transaction reuses the one that carried the setting.
+    let db = copilot_store::connect(&postgres_database().await, 1).await.expect("connect");
+    let tx = db.tenant(TenantId(tenant.id)).await.expect("tenant transaction");
+    assert_eq!(count(&*tx, "SELECT count(*) AS n FROM tickets").await, 1);
+    tx.commit().await.expect("commit");
+
+    let txn = db.unscoped().begin().await.expect("begin");
+    txn.execute_unprepared("SET LOCAL ROLE copilot_app").await.expect("switch role");
+    let leftover = count(&txn, "SELECT count(*) AS n FROM tickets").await;
+    let setting = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT coalesce(current_setting('app.tenant_id', true), '') AS s, current_user::text AS u".to_owned(),
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    txn.rollback().await.expect("rollback");
+    let after = db
+        .unscoped()
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SELECT current_user::text AS u".to_owned()))
+        .await
+        .expect("q")
+        .expect("row");
+
+    assert_eq!(leftover, 0);
+    assert_eq!(setting.try_get::<String>("", "s").expect("setting"), "");
+    assert_ne!(
+        after.try_get::<String>("", "u").expect("user"),
+        "copilot_app",
+        "the role switch ended with the transaction"
+    );
+}

@@ -1,0 +1,66 @@
+//! A smoke subset on the embedded default, SQLite.
+
+use copilot_tests::{Backend, OWNER_PASSWORD, spawn_app_on, uuid_at};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn the_core_flow_works_on_sqlite() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let a = app.create_tenant().await;
+    let b = app.create_tenant().await;
+    let login = app.login(&a.slug, &a.owner_email, OWNER_PASSWORD).await.expect(200);
+    let session = login["token"].as_str().unwrap_or_default().to_owned();
+
+    let body = json!({"subject": "Sqlite ticket", "channel": "api", "customer": {"email": "s@example.test"}, "body": "hello", "tags": ["x"]});
+    let first = app
+        .send_with(Method::POST, "/v1/tickets", Some(&session), Some(&body), &[("Idempotency-Key", "k")])
+        .await
+        .expect(201);
+    let again = app
+        .send_with(Method::POST, "/v1/tickets", Some(&session), Some(&body), &[("Idempotency-Key", "k")])
+        .await
+        .expect(201);
+    let id = uuid_at(&first, "/ticket/id");
+    app.create_ticket(&a.key, "second", "s@example.test").await;
+    let updated = app.patch(&format!("/v1/tickets/{id}"), &session, json!({"status": "pending"})).await.expect(200);
+    app.post(&format!("/v1/tickets/{id}/messages"), &session, json!({"author": "customer", "body": "more"}))
+        .await
+        .expect(201);
+    let page = app.get("/v1/tickets?limit=1&q=SQLITE", &a.key).await.expect(200);
+    let tagged = app.get("/v1/tickets?tag=x", &a.key).await.expect(200);
+
+    assert_eq!(first, again);
+    assert_eq!(updated["status"], "pending");
+    assert_eq!(page["data"][0]["id"], id.to_string());
+    assert_eq!(page["data"][0]["status"], "open", "the customer's reply reopened it");
+    assert_eq!(tagged["data"].as_array().map(Vec::len), Some(1));
+    app.get(&format!("/v1/tickets/{id}"), &b.key).await.expect_error(404, "not_found");
+    app.patch(&format!("/v1/tickets/{id}"), &b.key, json!({"status": "closed"})).await.expect_error(404, "not_found");
+    app.get(&format!("/v1/tickets/{id}/messages"), &b.key).await.expect_error(404, "not_found");
+    let b_list = app.get("/v1/tickets", &b.key).await.expect(200);
+    assert_eq!(b_list["data"], json!([]));
+}
+
+#[tokio::test]
+async fn pagination_works_on_sqlite() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let tenant = app.create_tenant().await;
+    for i in 0..5 {
+        app.create_ticket(&tenant.key, &format!("t{i}"), "p@example.test").await;
+    }
+
+    let first = app.get("/v1/tickets?limit=3", &tenant.key).await.expect(200);
+    let cursor = first["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let second = app.get(&format!("/v1/tickets?limit=3&cursor={cursor}"), &tenant.key).await.expect(200);
+
+    let subjects: Vec<&str> = first["data"]
+        .as_array()
+        .into_iter()
+        .chain(second["data"].as_array())
+        .flatten()
+        .filter_map(|t| t["subject"].as_str())
+        .collect();
+    assert_eq!(subjects, vec!["t4", "t3", "t2", "t1", "t0"]);
+    assert!(second["next_cursor"].is_null());
+}

@@ -1,0 +1,166 @@
+//! Users and API keys: admin-only management, roles, the last owner.
+
+use copilot_tests::spawn_app;
+use serde_json::json;
+
+#[tokio::test]
+async fn an_admin_adds_an_agent_who_can_log_in() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    let user = app
+        .post(
+            "/v1/users",
+            &tenant.key,
+            json!({"email": "Ann@Example.test", "name": "Ann", "role": "agent", "password": "a long enough password"}),
+        )
+        .await
+        .expect(201);
+
+    assert_eq!(user["email"], "ann@example.test");
+    assert_eq!(user["role"], "agent");
+    assert_eq!(user["active"], true);
+    app.login(&tenant.slug, "ann@example.test", "a long enough password").await.expect(200);
+}
+
+#[tokio::test]
+async fn a_duplicate_email_is_a_conflict() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let body = json!({"email": "dup@example.test", "role": "agent", "password": "a long enough password"});
+    app.post("/v1/users", &tenant.key, body.clone()).await.expect(201);
+
+    app.post("/v1/users", &tenant.key, body).await.expect_error(409, "email_taken");
+}
+
+#[tokio::test]
+async fn agents_and_integrations_cannot_manage_users_or_keys() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let integration =
+        app.post("/v1/api-keys", &tenant.key, json!({"name": "crm", "role": "integration"})).await.expect(201);
+    let integration = integration["key"].as_str().unwrap_or_default().to_owned();
+
+    for token in [agent.as_str(), integration.as_str()] {
+        app.get("/v1/users", token).await.expect_error(403, "forbidden");
+        app.post(
+            "/v1/users",
+            token,
+            json!({"email": "x@example.test", "role": "agent", "password": "a long enough password"}),
+        )
+        .await
+        .expect_error(403, "forbidden");
+        app.get("/v1/api-keys", token).await.expect_error(403, "forbidden");
+        app.post("/v1/api-keys", token, json!({"name": "k", "role": "agent"})).await.expect_error(403, "forbidden");
+        app.get("/v1/audit-events", token).await.expect_error(403, "forbidden");
+    }
+}
+
+#[tokio::test]
+async fn an_admin_cannot_create_or_promote_owners() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (agent_id, _) = app.add_user(&tenant, "agent").await;
+    let (_, admin) = app.add_user(&tenant, "admin").await;
+
+    app.post(
+        "/v1/users",
+        &admin,
+        json!({"email": "o@example.test", "role": "owner", "password": "a long enough password"}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    app.patch(&format!("/v1/users/{agent_id}"), &admin, json!({"role": "owner"})).await.expect_error(403, "forbidden");
+    app.patch(&format!("/v1/users/{}", tenant.owner_id), &admin, json!({"active": false}))
+        .await
+        .expect_error(403, "forbidden");
+}
+
+#[tokio::test]
+async fn the_last_owner_cannot_be_demoted_or_deactivated() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let path = format!("/v1/users/{}", tenant.owner_id);
+
+    app.patch(&path, &tenant.key, json!({"role": "admin"})).await.expect_error(422, "last_owner");
+    app.patch(&path, &tenant.key, json!({"active": false})).await.expect_error(422, "last_owner");
+}
+
+#[tokio::test]
+async fn an_agent_may_change_only_their_own_name_and_password() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (agent_id, agent) = app.add_user(&tenant, "agent").await;
+
+    let renamed = app.patch(&format!("/v1/users/{agent_id}"), &agent, json!({"name": "Agent Smith"})).await.expect(200);
+    assert_eq!(renamed["name"], "Agent Smith");
+    app.patch(&format!("/v1/users/{agent_id}"), &agent, json!({"role": "admin"})).await.expect_error(403, "forbidden");
+    app.patch(&format!("/v1/users/{}", tenant.owner_id), &agent, json!({"name": "x"}))
+        .await
+        .expect_error(403, "forbidden");
+    app.get(&format!("/v1/users/{agent_id}"), &agent).await.expect(200);
+}
+
+#[tokio::test]
+async fn user_input_is_validated() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let cases = [
+        (json!({"email": "bad", "role": "agent", "password": "a long enough password"}), 400, "invalid_email"),
+        (json!({"email": "a@b.test", "role": "agent", "password": "short"}), 400, "weak_password"),
+        (
+            json!({"email": "a@b.test", "role": "integration", "password": "a long enough password"}),
+            400,
+            "invalid_role",
+        ),
+        (json!({"email": "a@b.test", "role": "emperor", "password": "a long enough password"}), 400, "invalid_body"),
+    ];
+    for (body, status, code) in cases {
+        app.post("/v1/users", &tenant.key, body).await.expect_error(status, code);
+    }
+}
+
+#[tokio::test]
+async fn an_api_key_is_shown_once_and_listed_by_prefix() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    let created = app.post("/v1/api-keys", &tenant.key, json!({"name": "zapier", "role": "agent"})).await.expect(201);
+    let list = app.get("/v1/api-keys", &tenant.key).await.expect(200);
+
+    let key = created["key"].as_str().unwrap_or_default();
+    let listed = list["data"].as_array().cloned().unwrap_or_default();
+    let entry = listed.iter().find(|k| k["id"] == created["id"]).cloned().unwrap_or_default();
+    assert!(key.starts_with(entry["prefix"].as_str().unwrap_or("missing")));
+    assert_eq!(entry["role"], "agent");
+    assert!(entry.get("key").is_none() && !list.to_string().contains(key), "the secret key must not be listed");
+    assert_eq!(listed.len(), 2, "the owner key and the new key");
+}
+
+#[tokio::test]
+async fn owner_keys_cannot_be_minted() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    app.post("/v1/api-keys", &tenant.key, json!({"name": "root", "role": "owner"}))
+        .await
+        .expect_error(400, "invalid_role");
+}
+
+#[tokio::test]
+async fn users_are_listed_across_pages() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    for _ in 0..3 {
+        app.add_user(&tenant, "agent").await;
+    }
+
+    let first = app.get("/v1/users?limit=2", &tenant.key).await.expect(200);
+    let cursor = first["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let second = app.get(&format!("/v1/users?limit=2&cursor={cursor}"), &tenant.key).await.expect(200);
+
+    assert_eq!(first["data"].as_array().map(Vec::len), Some(2));
+    assert_eq!(second["data"].as_array().map(Vec::len), Some(2));
+    assert!(second["next_cursor"].is_null());
+}
