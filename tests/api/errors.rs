@@ -93,7 +93,7 @@ async fn a_server_error_does_not_leak_internals() {
         .post(
             "/v1/tickets",
             &tenant.key,
-            serde_json::json!({"subject": "x", "channel": "web", "customer": {"email": "a@b.test"}, "body": "y"}),
+            serde_json::json!({"subject": "x", "channel": "web", "customer": {"email": "a@b.test"}, "body": "y", "tags": ["t"]}),
         )
         .await;
 

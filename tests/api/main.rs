@@ -9,4 +9,5 @@ mod platform;
 mod row_level_security;
 mod sqlite;
 mod tickets;
+mod tidy;
 mod users_and_keys;

@@ -154,7 +154,7 @@ async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Res
         updated_at: Set(now),
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
-    replace_tags(tx, id, &valid.tags).await?;
+    insert_tags(tx, id, &valid.tags).await?;
     let message = messages::insert(tx, id, Author::Customer, None, valid.body, now).await?;
     audit::record(
         tx,
@@ -206,6 +206,10 @@ async fn replace_tags(tx: &TenantTx, ticket_id: Uuid, tags: &[String]) -> Result
         .exec(&**tx)
         .await
         .map_err(db_err)?;
+    insert_tags(tx, ticket_id, tags).await
+}
+
+async fn insert_tags(tx: &TenantTx, ticket_id: Uuid, tags: &[String]) -> Result<(), Error> {
     if tags.is_empty() {
         return Ok(());
     }
