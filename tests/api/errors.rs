@@ -104,3 +104,15 @@ async fn a_server_error_does_not_leak_internals() {
         assert!(!text.contains("ticket_tags") && !text.contains("sql"), "leak: {text}");
     }
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_not_crashed_on() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let body =
+        serde_json::json!({"subject": "a\u{0}b", "channel": "web", "customer": {"email": "a@b.test"}, "body": "y"});
+
+    app.post("/v1/tickets", &tenant.key, body).await.expect_error(400, "invalid_text");
+    app.get("/v1/tickets?q=%00", &tenant.key).await.expect_error(400, "invalid_text");
+    app.login("a\u{0}b", "a@b.test", "whatever password").await.expect_error(401, "unauthorized");
+}

@@ -19,7 +19,7 @@ async fn metrics_count_requests_by_operation_and_status() {
     let app = spawn_app().await;
     let tenant = app.create_tenant().await;
     app.get("/v1/tickets", &tenant.key).await.expect(200);
-    app.get("/v1/tickets?limit=0", &tenant.key).await.expect(400);
+    app.get("/v1/tickets?cursor=bad", &tenant.key).await.expect(400);
 
     let text = reqwest::get(app.url("/metrics")).await.expect("metrics").text().await.expect("text");
 

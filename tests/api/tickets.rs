@@ -202,8 +202,8 @@ async fn paging_limits_are_validated() {
     let app = spawn_app().await;
     let tenant = app.create_tenant().await;
 
-    app.get("/v1/tickets?limit=101", &tenant.key).await.expect_error(400, "invalid_limit");
-    app.get("/v1/tickets?limit=0", &tenant.key).await.expect_error(400, "invalid_limit");
+    app.get("/v1/tickets?limit=101", &tenant.key).await.expect_error(400, "invalid_parameter");
+    app.get("/v1/tickets?limit=0", &tenant.key).await.expect_error(400, "invalid_parameter");
     app.get("/v1/tickets?cursor=garbage", &tenant.key).await.expect_error(400, "invalid_cursor");
     app.get("/v1/tickets?limit=abc", &tenant.key).await.expect_error(400, "invalid_parameter");
     app.get("/v1/tickets?status=nope", &tenant.key).await.expect_error(400, "invalid_parameter");

@@ -53,7 +53,7 @@ mirror_enum!(
 
 /// One page of a listing; pass `next_cursor` as `cursor` to get the next page.
 #[derive(Debug, Object)]
-#[oai(rename = "Page")]
+#[oai(skip_serializing_if_is_none)]
 pub struct Page<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
     pub data: Vec<T>,
     /// Absent on the last page.
@@ -73,6 +73,7 @@ impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantOut {
     pub id: Uuid,
     pub name: String,
@@ -87,6 +88,7 @@ impl From<copilot_tenancy::Tenant> for TenantOut {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UserOut {
     pub id: Uuid,
     pub email: String,
@@ -111,6 +113,7 @@ impl From<copilot_tenancy::User> for UserOut {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ApiKeyOut {
     pub id: Uuid,
     pub name: String,
@@ -137,6 +140,7 @@ impl From<copilot_tenancy::ApiKey> for ApiKeyOut {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CustomerOut {
     pub id: Uuid,
     pub email: String,
@@ -144,6 +148,7 @@ pub struct CustomerOut {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TicketOut {
     pub id: Uuid,
     /// Per-tenant number shown to people.
@@ -184,6 +189,7 @@ impl TryFrom<copilot_tickets::Ticket> for TicketOut {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MessageOut {
     pub id: Uuid,
     pub ticket_id: Uuid,
@@ -210,6 +216,7 @@ impl TryFrom<copilot_tickets::Message> for MessageOut {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditEventOut {
     pub id: Uuid,
     /// `user`, `api_key`, `platform` or `anonymous`.

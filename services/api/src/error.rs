@@ -35,6 +35,9 @@ pub enum ApiError {
     /// The request body is larger than allowed.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// The body is not JSON (`Content-Type` missing or different).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// Well-formed, but cannot be applied.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),

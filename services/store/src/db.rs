@@ -5,8 +5,8 @@ use std::{ops::Deref, path::Path, time::Duration};
 use copilot_core::{Error, TenantId};
 use copilot_migration::{APP_ROLE, Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
-    Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
+    SqlErr, Statement, TransactionTrait,
 };
 
 /// A pool of connections to PostgreSQL or SQLite.
@@ -128,8 +128,27 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// The SQLSTATE code of a database error, when the database sent one.
+fn sql_state(error: &DbErr) -> Option<String> {
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                sea_orm::sqlx::Error::Database(database) => database.code().map(|code| code.into_owned()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// The one place a database error becomes a domain error.
 pub fn db_err(error: DbErr) -> Error {
+    match sql_state(&error).as_deref() {
+        // PostgreSQL text cannot hold NUL characters.
+        Some("22021") => return Error::validation("invalid_text", "text must not contain NUL (\\u0000) characters"),
+        Some("22001") => return Error::validation("value_too_long", "a value is longer than its field allows"),
+        _ => {}
+    }
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
             Error::conflict("already_exists", "a resource with these values already exists")

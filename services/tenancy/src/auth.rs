@@ -1,7 +1,10 @@
 //! Authentication: bearer credential to principal, login and logout.
 
 use chrono::{DateTime, Duration, Utc};
-use copilot_core::{Actor, Error, Principal, TenantId, values::Email};
+use copilot_core::{
+    Actor, Error, Principal, TenantId,
+    values::{Email, Slug},
+};
 use copilot_entities::{api_key, session, user};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -109,7 +112,11 @@ pub async fn login(
     password: String,
 ) -> Result<LoginSession, Error> {
     let invalid = Error::Unauthorized("wrong tenant, e-mail address or password");
-    let Some(tenant) = tenants::find_by_slug(db, slug).await? else {
+    let tenant = match Slug::parse(slug) {
+        Ok(slug) => tenants::find_by_slug(db, slug.as_str()).await?,
+        Err(_) => None,
+    };
+    let Some(tenant) = tenant else {
         verify_password(password, None).await?;
         return Err(invalid);
     };

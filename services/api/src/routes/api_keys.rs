@@ -27,6 +27,7 @@ pub struct ApiKeyIn {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ApiKeyCreatedOut {
     pub id: Uuid,
     /// The key. Shown only in this response.
@@ -65,6 +66,8 @@ impl ApiKeysApi {
     async fn list(
         &self,
         auth: TenantAuth,
+        /// 1 to 100; 25 when absent.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<ApiKeyOut>>> {

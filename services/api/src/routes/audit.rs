@@ -26,6 +26,8 @@ impl AuditApi {
         action: Query<Option<String>>,
         actor_id: Query<Option<Uuid>>,
         target_id: Query<Option<Uuid>>,
+        /// 1 to 100; 25 when absent.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<AuditEventOut>>> {

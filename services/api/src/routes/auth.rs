@@ -27,6 +27,7 @@ pub struct LoginIn {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginOut {
     /// Session token; send it as `Authorization: Bearer <token>`.
     pub token: String,
@@ -35,6 +36,7 @@ pub struct LoginOut {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MeOut {
     pub tenant: TenantOut,
     pub role: Role,

@@ -26,6 +26,7 @@ pub struct TenantIn {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantCreatedOut {
     pub tenant: TenantOut,
     pub owner: UserOut,

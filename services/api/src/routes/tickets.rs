@@ -45,6 +45,7 @@ pub struct TicketIn {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TicketCreatedOut {
     pub ticket: TicketOut,
     /// The customer's first message.
@@ -139,6 +140,7 @@ impl TicketsApi {
         /// Created before this instant (RFC 3339).
         created_before: Query<Option<DateTime<Utc>>>,
         /// 1 to 100; 25 when absent.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -208,6 +210,8 @@ impl TicketsApi {
         &self,
         auth: TenantAuth,
         id: Path<Uuid>,
+        /// 1 to 100; 25 when absent.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<MessageOut>>> {

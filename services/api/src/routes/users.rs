@@ -70,6 +70,8 @@ impl UsersApi {
     async fn list(
         &self,
         auth: TenantAuth,
+        /// 1 to 100; 25 when absent.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<UserOut>>> {
