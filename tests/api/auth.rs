@@ -124,3 +124,30 @@ async fn garbage_credentials_are_unauthorized() {
         reply.expect_error(401, "unauthorized");
     }
 }
+
+#[tokio::test]
+async fn concurrent_guesses_are_all_counted() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    let guesses = (0..12).map(|i| {
+        let app = &app;
+        let tenant = &tenant;
+        async move { app.login(&tenant.slug, &tenant.owner_email, &format!("guess number {i}")).await.status.as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+
+    let refused_by_password = statuses.iter().filter(|&&s| s == 401).count();
+    let refused_by_throttle = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(refused_by_password, 5, "{statuses:?}");
+    assert_eq!(refused_by_throttle, 7, "{statuses:?}");
+    app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect_error(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn the_tenant_slug_is_case_insensitive_at_login() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    app.login(&tenant.slug.to_uppercase(), &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
+}

@@ -73,6 +73,23 @@ async fn a_body_over_the_limit_is_refused_whether_declared_or_streamed() {
     assert_eq!(response.status().as_u16(), 413);
     let body: serde_json::Value = response.json().await.expect("JSON error body");
     assert_eq!(body["code"], "payload_too_large");
+    let http2 = reqwest::Client::builder().http2_prior_knowledge().build().expect("HTTP/2 client");
+    let response = http2
+        .post(app.url("/v1/tickets"))
+        .bearer_auth(&tenant.key)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            big.to_string()
+                .into_bytes()
+                .chunks(1000)
+                .map(|chunk| Ok::<_, std::io::Error>(chunk.to_vec()))
+                .collect::<Vec<_>>(),
+        )))
+        .send()
+        .await
+        .expect("HTTP/2 request");
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status().as_u16(), 413);
     let list = app.get("/v1/tickets", &tenant.key).await.expect(200);
     assert_eq!(list["data"], serde_json::json!([]));
 }

@@ -64,3 +64,27 @@ async fn pagination_works_on_sqlite() {
     assert_eq!(subjects, vec!["t4", "t3", "t2", "t1", "t0"]);
     assert!(second["next_cursor"].is_null());
 }
+
+#[tokio::test]
+async fn concurrent_writes_on_sqlite_wait_instead_of_failing() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let tenant = app.create_tenant().await;
+    let body = json!({"subject": "Race", "channel": "web", "customer": {"email": "r@example.test"}, "body": "hi"});
+
+    let same_key = (0..6).map(|_| {
+        app.send_with(Method::POST, "/v1/tickets", Some(&tenant.key), Some(&body), &[("Idempotency-Key", "race")])
+    });
+    let subjects: Vec<String> = (0..6).map(|i| format!("parallel {i}")).collect();
+    let distinct = subjects.iter().map(|subject| app.create_ticket(&tenant.key, subject, "p@example.test"));
+    let (replays, _) = tokio::join!(futures_util::future::join_all(same_key), futures_util::future::join_all(distinct));
+
+    let ids: std::collections::HashSet<String> = replays
+        .into_iter()
+        .map(|reply| reply.expect(201)["ticket"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    let list = app.get("/v1/tickets?limit=100", &tenant.key).await.expect(200);
+    let numbers: std::collections::HashSet<i64> =
+        list["data"].as_array().into_iter().flatten().filter_map(|t| t["number"].as_i64()).collect();
+    assert_eq!(numbers, (1..=7).collect(), "seven tickets, numbered without gaps or repeats");
+}

@@ -58,3 +58,30 @@ fn unscoped_queries_appear_only_where_credentials_are_looked_up() {
         "bare Entity::find() outside the store layer: {offenders:?}; use Entity::scoped(tenant)"
     );
 }
+
+#[test]
+fn bulk_writes_outside_the_store_filter_by_tenant() {
+    let mut offenders = Vec::new();
+    for path in workspace_sources() {
+        let relative = path.strip_prefix(root()).unwrap_or(&path).display().to_string();
+        if ["services/store/", "tests/"].iter().any(|prefix| relative.starts_with(prefix)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
+            if line.contains("::delete_many()") || line.contains("::update_many()") {
+                let statement: String = lines[index..lines.len().min(index + 8)].join("\n");
+                let scoped = statement.contains("Column::TenantId.eq(")
+                    || (relative.ends_with("tenancy/src/auth.rs") && statement.contains("Column::KeyHash"))
+                    || (relative.ends_with("tenancy/src/auth.rs")
+                        && statement.contains("api_key::Column::Id.eq(key.id)"))
+                    || (relative.ends_with("tenancy/src/auth.rs") && statement.contains("Column::ExpiresAt.lte"));
+                if !scoped {
+                    offenders.push(format!("{relative}:{}", index + 1));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "bulk updates or deletes without a tenant filter: {offenders:?}");
+}

@@ -164,3 +164,77 @@ async fn users_are_listed_across_pages() {
     assert_eq!(second["data"].as_array().map(Vec::len), Some(2));
     assert!(second["next_cursor"].is_null());
 }
+
+#[tokio::test]
+async fn an_admin_cannot_take_over_an_owner_or_another_admin() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (other_admin, _) = app.add_user(&tenant, "admin").await;
+    let (_, admin) = app.add_user(&tenant, "admin").await;
+
+    app.patch(&format!("/v1/users/{}", tenant.owner_id), &admin, json!({"password": "taken over by admin"}))
+        .await
+        .expect_error(403, "forbidden");
+    app.patch(&format!("/v1/users/{other_admin}"), &admin, json!({"password": "taken over by admin"}))
+        .await
+        .expect_error(403, "forbidden");
+    app.patch(&format!("/v1/users/{other_admin}"), &admin, json!({"active": false}))
+        .await
+        .expect_error(403, "forbidden");
+    app.login(&tenant.slug, &tenant.owner_email, "taken over by admin").await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_password_reset_by_an_admin_ends_the_agents_sessions() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (agent_id, agent_session) = app.add_user(&tenant, "agent").await;
+    let (_, admin) = app.add_user(&tenant, "admin").await;
+
+    app.patch(&format!("/v1/users/{agent_id}"), &admin, json!({"password": "a brand new password"})).await.expect(200);
+
+    app.get("/v1/me", &agent_session).await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_demoted_owner_keeps_no_owner_rights_through_the_owner_key() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (_, second_owner) = app.add_user(&tenant, "owner").await;
+
+    app.patch(&format!("/v1/users/{}", tenant.owner_id), &second_owner, json!({"role": "agent"})).await.expect(200);
+
+    let me = app.get("/v1/me", &tenant.key).await.expect(200);
+    assert_eq!(me["role"], "agent");
+    app.get("/v1/users", &tenant.key).await.expect_error(403, "forbidden");
+}
+
+#[tokio::test]
+async fn only_an_owner_revokes_an_owner_key() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (_, admin) = app.add_user(&tenant, "admin").await;
+    let keys = app.get("/v1/api-keys", &tenant.key).await.expect(200);
+    let owner_key =
+        keys["data"].as_array().into_iter().flatten().find(|k| k["role"] == "owner").cloned().unwrap_or_default();
+    let path = format!("/v1/api-keys/{}", owner_key["id"].as_str().unwrap_or_default());
+
+    app.delete(&path, &admin).await.expect_error(403, "forbidden");
+    app.get("/v1/me", &tenant.key).await.expect(200);
+}
+
+#[tokio::test]
+async fn integration_keys_add_customer_messages_and_notes_but_never_public_replies() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let key = app.post("/v1/api-keys", &tenant.key, json!({"name": "widget", "role": "integration"})).await.expect(201);
+    let key = key["key"].as_str().unwrap_or_default().to_owned();
+    let ticket = app.create_ticket(&key, "From the widget", "w@example.test").await;
+    let messages = format!("/v1/tickets/{}/messages", ticket["ticket"]["id"].as_str().unwrap_or_default());
+
+    app.post(&messages, &key, json!({"author": "customer", "body": "Anyone there?"})).await.expect(201);
+    app.post(&messages, &key, json!({"author": "note", "body": "Order #991 is in transit"})).await.expect(201);
+    app.post(&messages, &key, json!({"author": "agent", "body": "We refunded you."}))
+        .await
+        .expect_error(403, "forbidden");
+}

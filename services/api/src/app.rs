@@ -84,12 +84,12 @@ async fn limit_body<E: Endpoint>(next: E, mut request: Request, max: u64) -> poe
     match declared {
         Some(length) if length > max => return Err(too_large()),
         Some(_) => {}
-        None if request.headers().contains_key(header::TRANSFER_ENCODING) => {
+        // Chunked HTTP/1.1 and HTTP/2 bodies announce no length: read them under the limit.
+        None => {
             let body = request.take_body();
             let bytes = body.into_bytes_limit(max as usize).await.map_err(|_| too_large())?;
             request.set_body(Body::from(bytes));
         }
-        None => {}
     }
     next.call(request).await.map(poem::IntoResponse::into_response)
 }

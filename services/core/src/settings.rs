@@ -61,14 +61,20 @@ impl Settings {
         if !token.is_empty() && token.len() < 16 {
             return Err(InvalidSetting::new("platform_token", "must be empty or at least 16 characters"));
         }
-        if self.session_ttl_hours == 0 {
-            return Err(InvalidSetting::new("session_ttl_hours", "must be at least 1"));
+        if !(1..=8760).contains(&self.session_ttl_hours) {
+            return Err(InvalidSetting::new("session_ttl_hours", "must be between 1 and 8760 (a year)"));
+        }
+        if !(1..=8760).contains(&self.idempotency_ttl_hours) {
+            return Err(InvalidSetting::new("idempotency_ttl_hours", "must be between 1 and 8760 (a year)"));
         }
         if self.max_body_bytes < 1024 {
             return Err(InvalidSetting::new("max_body_bytes", "must be at least 1024"));
         }
-        if self.login_max_failures == 0 || self.login_window_seconds == 0 {
-            return Err(InvalidSetting::new("login_max_failures", "login throttling needs positive values"));
+        if self.login_max_failures == 0 {
+            return Err(InvalidSetting::new("login_max_failures", "must be at least 1"));
+        }
+        if !(1..=86_400).contains(&self.login_window_seconds) {
+            return Err(InvalidSetting::new("login_window_seconds", "must be between 1 and 86400 (a day)"));
         }
         Ok(self)
     }

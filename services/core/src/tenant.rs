@@ -43,6 +43,21 @@ impl Role {
         matches!(self, Role::Owner | Role::Admin)
     }
 
+    /// How much a role may do, for comparing roles.
+    fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 3,
+            Role::Admin => 2,
+            Role::Agent => 1,
+            Role::Integration => 0,
+        }
+    }
+
+    /// The role with fewer rights of the two.
+    pub fn lesser(self, other: Role) -> Role {
+        if other.rank() < self.rank() { other } else { self }
+    }
+
     /// Roles a human user can hold.
     pub fn is_human(self) -> bool {
         !matches!(self, Role::Integration)
@@ -146,6 +161,13 @@ mod tests {
     fn unknown_role_is_a_validation_error() {
         let error = "root".parse::<Role>().err().map(|e| e.code());
         assert_eq!(error, Some("invalid_role"));
+    }
+
+    #[test]
+    fn the_lesser_role_has_fewer_rights() {
+        assert_eq!(Role::Owner.lesser(Role::Agent), Role::Agent);
+        assert_eq!(Role::Agent.lesser(Role::Owner), Role::Agent);
+        assert_eq!(Role::Admin.lesser(Role::Integration), Role::Integration);
     }
 
     #[test]

@@ -75,6 +75,9 @@ impl Slug {
 /// Trims `raw` and checks its length in characters; `field` names it in the error.
 pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, Error> {
     let value = raw.trim();
+    if value.contains('\0') {
+        return Err(Error::validation("invalid_text", format!("`{field}` must not contain NUL (\\u0000) characters")));
+    }
     let length = value.chars().count();
     if length < min {
         return Err(Error::validation(
@@ -96,7 +99,7 @@ pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<St
 pub fn tags(raw: &[String]) -> Result<Vec<String>, Error> {
     let mut tags: Vec<String> = Vec::new();
     for tag in raw {
-        let tag = bounded_text("tags[]", tag, 1, 50)?.to_lowercase();
+        let tag = bounded_text("tags[]", &tag.to_lowercase(), 1, 50)?;
         if tag.chars().any(|c| c.is_control() || c == ',') {
             return Err(Error::validation("validation_failed", "a tag must not contain commas or control characters"));
         }
@@ -168,6 +171,17 @@ mod tests {
     fn bounded_text_counts_characters_not_bytes() {
         assert!(bounded_text("subject", "退款", 1, 2).is_ok());
         assert!(bounded_text("subject", "退款了", 1, 2).is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        assert_eq!(bounded_text("subject", "a\0b", 1, 10).err().map(|e| e.code()), Some("invalid_text"));
+    }
+
+    #[test]
+    fn a_tag_is_measured_after_lower_casing() {
+        // "İ" lower-cases to two characters.
+        assert!(tags(&["İ".repeat(30)]).is_err());
     }
 
     #[test]

@@ -7,7 +7,9 @@ use copilot_core::{
     page::{Page, PageRequest},
 };
 use copilot_entities::audit_event;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -34,8 +36,20 @@ impl<'a> Target<'a> {
 
 /// Appends one record to the tenant's audit log.
 pub async fn record(tx: &TenantTx, actor: Actor, action: &str, target: Target<'_>, data: Value) -> Result<(), Error> {
+    record_returning_id(tx, actor, action, target, data).await.map(|_| ())
+}
+
+/// Appends one record and returns its id, for a record that [`amend`] may settle later.
+pub async fn record_returning_id(
+    tx: &TenantTx,
+    actor: Actor,
+    action: &str,
+    target: Target<'_>,
+    data: Value,
+) -> Result<Uuid, Error> {
+    let id = Uuid::now_v7();
     let event = audit_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         tenant_id: Set(tx.tenant().0),
         actor_kind: Set(actor.kind().to_owned()),
         actor_id: Set(actor.id()),
@@ -47,6 +61,23 @@ pub async fn record(tx: &TenantTx, actor: Actor, action: &str, target: Target<'_
         created_at: Set(copilot_core::now()),
     };
     audit_event::Entity::insert(event).exec_without_returning(&**tx).await.map_err(db_err)?;
+    Ok(id)
+}
+
+/// Settles a provisional record: its action and actor become the final ones.
+///
+/// Used where an attempt is recorded before its outcome is known (a login is recorded
+/// as failed before the password is checked, so concurrent guesses are all counted).
+pub async fn amend(tx: &TenantTx, id: Uuid, actor: Actor, action: &str) -> Result<(), Error> {
+    audit_event::Entity::update_many()
+        .col_expr(audit_event::Column::Action, Expr::value(action))
+        .col_expr(audit_event::Column::ActorKind, Expr::value(actor.kind()))
+        .col_expr(audit_event::Column::ActorId, Expr::value(actor.id()))
+        .filter(audit_event::Column::TenantId.eq(tx.tenant().0))
+        .filter(audit_event::Column::Id.eq(id))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 

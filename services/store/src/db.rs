@@ -6,7 +6,7 @@ use copilot_core::{Error, TenantId};
 use copilot_migration::{APP_ROLE, Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
-    SqlErr, Statement, TransactionTrait,
+    SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 /// A pool of connections to PostgreSQL or SQLite.
@@ -70,9 +70,21 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so a transaction that reads and then writes waits for other writers (up to the busy
+    /// timeout) instead of failing when one commits in between.
+    async fn begin(&self) -> Result<DatabaseTransaction, Error> {
+        let options = TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: (self.backend() == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate),
+        };
+        self.conn.begin_with_options(options).await.map_err(db_err)
+    }
+
     /// Begins a transaction that sees only `tenant`'s rows.
     pub async fn tenant(&self, tenant: TenantId) -> Result<TenantTx, Error> {
-        let txn = self.conn.begin().await.map_err(db_err)?;
+        let txn = self.begin().await?;
         if self.backend() == DbBackend::Postgres {
             txn.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -89,7 +101,7 @@ impl Db {
     /// security does not restrict: for creating the tenant itself and for credential
     /// lookups that find the tenant. Never for serving a tenant's request.
     pub async fn platform(&self, tenant: TenantId) -> Result<TenantTx, Error> {
-        let txn = self.conn.begin().await.map_err(db_err)?;
+        let txn = self.begin().await?;
         Ok(TenantTx { txn, tenant })
     }
 
@@ -108,6 +120,22 @@ impl Db {
 impl TenantTx {
     pub fn tenant(&self) -> TenantId {
         self.tenant
+    }
+
+    /// Serialises transactions that name the same `key` until this one ends.
+    /// On SQLite every write transaction is already serialised, so this is a no-op there.
+    pub async fn lock(&self, key: &str) -> Result<(), Error> {
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            self.txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                    [format!("{}:{key}", self.tenant).into()],
+                ))
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), Error> {

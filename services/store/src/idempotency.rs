@@ -110,6 +110,15 @@ mod tests {
     }
 
     #[test]
+    fn another_request_gives_another_hash() {
+        let hash =
+            |request: serde_json::Value| Guard::new("k1", "tickets.create", &request, 24).ok().map(|g| g.request_hash);
+        let first = hash(serde_json::json!({"a": 1}));
+        assert!(first.is_some());
+        assert_ne!(first, hash(serde_json::json!({"a": 2})));
+    }
+
+    #[test]
     fn key_with_spaces_is_rejected() {
         let error = Guard::new("a b", "tickets.create", &1, 24).err().map(|e| e.code());
         assert_eq!(error, Some("invalid_idempotency_key"));

@@ -98,7 +98,8 @@ pub async fn list(tx: &TenantTx, by: &Principal, page: PageRequest) -> Result<Pa
     Ok(Page::from_overfetch(keys, page.limit, |key| key.id))
 }
 
-/// Revokes a key; it fails authentication from the next request on. Revoking twice is a no-op.
+/// Revokes a key; it fails authentication from the next request on. Revoking twice is a
+/// no-op. Owner keys are revoked only by owners.
 pub async fn revoke(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<(), Error> {
     by.require_admin()?;
     let row = api_key::Entity::scoped(tx.tenant())
@@ -107,6 +108,9 @@ pub async fn revoke(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<(), Error
         .await
         .map_err(db_err)?
         .ok_or(Error::NotFound("api key"))?;
+    if row.role == Role::Owner.as_str() && by.role != Role::Owner {
+        return Err(Error::Forbidden("only an owner can revoke an owner key"));
+    }
     if row.revoked_at.is_some() {
         return Ok(());
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
-    Actor, Error, Principal, TenantId,
+    Actor, Error, Principal, Role, TenantId,
     values::{Email, Slug},
 };
 use copilot_entities::{api_key, session, user};
@@ -48,15 +48,14 @@ pub async fn authenticate(db: &Db, credential: &str) -> Result<Principal, Error>
             .map_err(db_err)?
             .filter(|key| key.revoked_at.is_none())
             .ok_or(Error::Unauthorized(INVALID_CREDENTIAL))?;
+        let mut role: Role = key.role.parse().map_err(Error::internal)?;
+        // A key that acts for a user never has more rights than that user has now.
         if let Some(user_id) = key.user_id {
-            active_user(db, user_id).await?;
+            let user = active_user(db, user_id).await?;
+            role = role.lesser(user.role.parse().map_err(Error::internal)?);
         }
         touch_key(db, &key).await?;
-        Ok(Principal {
-            tenant_id: TenantId(key.tenant_id),
-            actor: Actor::ApiKey(key.id),
-            role: key.role.parse().map_err(Error::internal)?,
-        })
+        Ok(Principal { tenant_id: TenantId(key.tenant_id), actor: Actor::ApiKey(key.id), role })
     } else if credential.starts_with(SESSION_PREFIX) {
         let session = session::Entity::find()
             .filter(session::Column::TokenHash.eq(hash))
@@ -102,8 +101,12 @@ async fn touch_key(db: &Db, key: &api_key::Model) -> Result<(), Error> {
 
 /// Logs a user in with tenant slug, e-mail and password.
 ///
-/// Every failure is the same `unauthorized`; after `max_failures` failures for one
-/// address within the window, attempts are refused with `rate_limited` until it passes.
+/// Every failure is the same `unauthorized`, and takes the same password-hashing time.
+/// After `max_failures` failures for one address within the window, attempts are refused
+/// with `rate_limited` until it passes. Each attempt is recorded as failed *before* the
+/// password is checked, under a lock per address, so concurrent guesses all count; a
+/// success then amends its record to `auth.login`. The password is checked outside any
+/// transaction, so slow hashing holds no database connection.
 pub async fn login(
     db: &Db,
     policy: &LoginPolicy,
@@ -112,51 +115,50 @@ pub async fn login(
     password: String,
 ) -> Result<LoginSession, Error> {
     let invalid = Error::Unauthorized("wrong tenant, e-mail address or password");
-    let tenant = match Slug::parse(slug) {
+    let tenant = match Slug::parse(&slug.trim().to_lowercase()) {
         Ok(slug) => tenants::find_by_slug(db, slug.as_str()).await?,
         Err(_) => None,
     };
-    let Some(tenant) = tenant else {
+    let (Some(tenant), Ok(email)) = (tenant, Email::parse(email)) else {
         verify_password(password, None).await?;
         return Err(invalid);
     };
-    let Ok(email) = Email::parse(email) else {
-        return Err(invalid);
-    };
+
     let tx = db.tenant(tenant.id).await?;
+    tx.lock(&format!("login:{}", email.as_str())).await?;
     let failures = audit::count_since(&tx, FAILED_LOGIN, email.as_str(), copilot_core::now() - policy.window).await?;
     if failures >= u64::from(policy.max_failures) {
         return Err(Error::RateLimited { retry_after_seconds: policy.window.num_seconds().max(1) as u64 });
     }
-    let row = user::Entity::scoped(tenant.id)
+    let user = user::Entity::scoped(tenant.id)
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&*tx)
         .await
-        .map_err(db_err)?;
-    let stored_hash = row.as_ref().filter(|user| user.active).and_then(|user| user.password_hash.clone());
-    let verified = verify_password(password, stored_hash).await?;
-    let user = match row {
-        Some(user) if verified => user,
-        other => {
-            let target = match &other {
-                Some(user) => audit::Target::new("user", user.id),
-                None => audit::Target { kind: "user", id: None, label: None },
-            };
-            audit::record(&tx, Actor::Anonymous, FAILED_LOGIN, target.labelled(email.as_str()), serde_json::json!({}))
-                .await?;
-            tx.commit().await?;
-            return Err(invalid);
-        }
+        .map_err(db_err)?
+        .filter(|user| user.active);
+    let target = match &user {
+        Some(user) => audit::Target::new("user", user.id),
+        None => audit::Target { kind: "user", id: None, label: None },
     };
-    let session = start_session(&tx, user.id, policy.session_ttl).await?;
-    audit::record(
+    let attempt = audit::record_returning_id(
         &tx,
-        Actor::User(user.id),
-        "auth.login",
-        audit::Target::new("user", user.id).labelled(email.as_str()),
+        Actor::Anonymous,
+        FAILED_LOGIN,
+        target.labelled(email.as_str()),
         serde_json::json!({}),
     )
     .await?;
+    tx.commit().await?;
+
+    let stored_hash = user.as_ref().and_then(|user| user.password_hash.clone());
+    let verified = verify_password(password, stored_hash).await?;
+    let Some(user) = user.filter(|_| verified) else {
+        return Err(invalid);
+    };
+
+    let tx = db.tenant(tenant.id).await?;
+    audit::amend(&tx, attempt, Actor::User(user.id), "auth.login").await?;
+    let session = start_session(&tx, user.id, policy.session_ttl).await?;
     tx.commit().await?;
     Ok(LoginSession { token: session.0, expires_at: session.1, user: User::try_from(user)? })
 }

@@ -8,9 +8,7 @@ use copilot_core::{
 };
 use copilot_entities::{session, user};
 use copilot_store::{Scoped, TenantTx, audit, db_err, is_unique_violation};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -138,22 +136,47 @@ pub(crate) async fn find_row(tx: &TenantTx, id: Uuid) -> Result<user::Model, Err
         .ok_or(Error::NotFound("user"))
 }
 
+async fn find_row_for_update(tx: &TenantTx, id: Uuid) -> Result<user::Model, Error> {
+    user::Entity::scoped(tx.tenant())
+        .filter(user::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("user"))
+}
+
 pub async fn get(tx: &TenantTx, id: Uuid) -> Result<User, Error> {
     User::try_from(find_row(tx, id).await?)
 }
 
-/// Changes a user. Admins may change anyone but owners; a user may change their own
-/// name and password. The last active owner cannot be demoted or deactivated.
+/// Whether a user with role `actor` may change the role, activity or password of a
+/// user with role `target`: owners manage everyone, admins manage agents.
+fn may_manage(actor: Role, target: Role) -> bool {
+    match actor {
+        Role::Owner => true,
+        Role::Admin => target == Role::Agent,
+        Role::Agent | Role::Integration => false,
+    }
+}
+
+/// Changes a user. Owners manage everyone and admins manage agents; anyone may change
+/// their own name and password. Only owners grant the owner role, and the last active
+/// owner cannot be demoted or deactivated. A password set by someone else ends the
+/// user's sessions.
 pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -> Result<User, Error> {
-    let row = find_row(tx, id).await?;
+    let row = find_row_for_update(tx, id).await?;
     let current: User = row.clone().try_into()?;
     let is_self = by.actor.user_id() == Some(id);
     let touches_access = patch.role.is_some() || patch.active.is_some();
-    if touches_access || !is_self {
-        by.require_admin()?;
+    if (touches_access || !is_self) && !may_manage(by.role, current.role) {
+        return Err(Error::Forbidden(match by.role {
+            Role::Owner | Role::Admin => "admins manage agents; owners and admins are managed by owners",
+            Role::Agent | Role::Integration => "this action needs the admin or owner role",
+        }));
     }
-    if (current.role == Role::Owner || patch.role == Some(Role::Owner)) && by.role != Role::Owner && touches_access {
-        return Err(Error::Forbidden("only an owner can change an owner's role or grant the owner role"));
+    if patch.role == Some(Role::Owner) && by.role != Role::Owner {
+        return Err(Error::Forbidden("only an owner can grant the owner role"));
     }
     if patch.role.is_some_and(|role| !role.is_human()) {
         return Err(Error::validation("invalid_role", "users are owners, admins or agents"));
@@ -164,6 +187,7 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -
     if loses_owner && active_owner_count(tx).await? <= 1 {
         return Err(Error::unprocessable("last_owner", "a tenant needs at least one active owner"));
     }
+    let password_reset_by_other = patch.password.is_some() && !is_self;
 
     let mut change: user::ActiveModel = row.into();
     if let Some(name) = patch.name {
@@ -202,19 +226,23 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -
         )
         .await?;
     }
-    if !updated.active {
+    if !updated.active || password_reset_by_other {
         end_sessions(tx, id).await?;
     }
     Ok(updated)
 }
 
+/// Counts active owners, locking their rows so two owners demoting each other at once
+/// cannot both pass the check.
 async fn active_owner_count(tx: &TenantTx) -> Result<u64, Error> {
-    user::Entity::scoped(tx.tenant())
+    let owners = user::Entity::scoped(tx.tenant())
         .filter(user::Column::Role.eq(Role::Owner.as_str()))
         .filter(user::Column::Active.eq(true))
-        .count(&**tx)
+        .lock_exclusive()
+        .all(&**tx)
         .await
-        .map_err(db_err)
+        .map_err(db_err)?;
+    Ok(owners.len() as u64)
 }
 
 async fn end_sessions(tx: &TenantTx, user_id: Uuid) -> Result<(), Error> {
@@ -225,4 +253,32 @@ async fn end_sessions(tx: &TenantTx, user_id: Uuid) -> Result<(), Error> {
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_manage_everyone() {
+        for target in [Role::Owner, Role::Admin, Role::Agent] {
+            assert!(may_manage(Role::Owner, target));
+        }
+    }
+
+    #[test]
+    fn admins_manage_only_agents() {
+        assert!(may_manage(Role::Admin, Role::Agent));
+        assert!(!may_manage(Role::Admin, Role::Admin));
+        assert!(!may_manage(Role::Admin, Role::Owner));
+    }
+
+    #[test]
+    fn agents_and_integrations_manage_nobody() {
+        for actor in [Role::Agent, Role::Integration] {
+            for target in [Role::Owner, Role::Admin, Role::Agent] {
+                assert!(!may_manage(actor, target));
+            }
+        }
+    }
 }

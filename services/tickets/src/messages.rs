@@ -13,7 +13,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, Quer
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::tickets::find_row;
+use crate::tickets::{find_row, find_row_for_update};
 
 /// Longest message body accepted, in characters.
 pub const MAX_BODY_CHARS: usize = 100_000;
@@ -74,13 +74,19 @@ pub(crate) async fn insert(
 }
 
 /// Adds a message to a ticket and applies its effect on the ticket's status.
+///
+/// Public agent replies come from people: integration keys may add customer messages
+/// and internal notes, never a reply that reaches the customer.
 pub async fn add_message(
     tx: &TenantTx,
     by: &Principal,
     ticket_id: Uuid,
     request: NewMessage,
 ) -> Result<Message, Error> {
-    let ticket = find_row(tx, ticket_id).await?;
+    if request.author == Author::Agent {
+        by.require_human_role()?;
+    }
+    let ticket = find_row_for_update(tx, ticket_id).await?;
     let body = body(&request.body)?;
     let author_user_id = match request.author {
         Author::Customer => None,

@@ -231,6 +231,17 @@ pub(crate) async fn find_row(tx: &TenantTx, id: Uuid) -> Result<ticket::Model, E
         .ok_or(Error::NotFound("ticket"))
 }
 
+/// Reads a ticket and locks it until the transaction ends, for read-then-write changes.
+pub(crate) async fn find_row_for_update(tx: &TenantTx, id: Uuid) -> Result<ticket::Model, Error> {
+    ticket::Entity::scoped(tx.tenant())
+        .filter(ticket::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("ticket"))
+}
+
 /// Attaches customers and tags to ticket rows, keeping their order.
 async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>, Error> {
     if rows.is_empty() {
@@ -370,7 +381,7 @@ async fn require_assignable(tx: &TenantTx, id: Uuid) -> Result<(), Error> {
 
 /// Changes a ticket's subject, status, priority, assignee or tags.
 pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch) -> Result<Ticket, Error> {
-    let row = find_row(tx, id).await?;
+    let row = find_row_for_update(tx, id).await?;
     let old_status = row.status.clone();
     let old_assignee = row.assignee_id;
     let mut change: ticket::ActiveModel = row.into();
