@@ -6,7 +6,10 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use copilot_api::{AppState, build_app, metrics::Metrics};
+use copilot_api::{
+    AppState, build_app, start_workers,
+    triage::{ModelTriager, Triager},
+};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
@@ -47,6 +50,23 @@ fn with_database(server_url: &str, database: &str) -> String {
 }
 
 static POSTGRES_DATABASE: OnceCell<String> = OnceCell::const_new();
+
+/// The triage models, loaded once for the test binary (from `COPILOT_MODELS_DIR` or the
+/// per-user cache where `scripts/setup-models` installs them).
+pub fn models() -> Arc<copilot_triage::Models> {
+    static MODELS: std::sync::OnceLock<Arc<copilot_triage::Models>> = std::sync::OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            let settings = copilot_api::config::load(None).expect("default settings load");
+            copilot_api::cli::load_models(&settings).unwrap_or_else(|error| panic!("{error:#}"))
+        })
+        .clone()
+}
+
+/// The real triager over the shared models.
+pub fn model_triager() -> Arc<dyn Triager> {
+    Arc::new(ModelTriager { models: models(), options: copilot_triage::TriageOptions::default() })
+}
 
 /// A fresh, migrated PostgreSQL database for this test binary; its URL.
 pub async fn postgres_database() -> String {
@@ -138,10 +158,29 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
     spawn_app_with(&database_url, backend, |_| {}).await
 }
 
+/// Starts the service on an existing database with adjusted settings and the given triager.
+pub async fn spawn_app_with_triager(
+    database_url: &str,
+    backend: Backend,
+    triager: Arc<dyn Triager>,
+    adjust: impl FnOnce(&mut copilot_core::settings::Settings),
+) -> TestApp {
+    start(database_url, backend, triager, adjust).await
+}
+
 /// Starts the service on an existing database with adjusted settings.
 pub async fn spawn_app_with(
     database_url: &str,
     backend: Backend,
+    adjust: impl FnOnce(&mut copilot_core::settings::Settings),
+) -> TestApp {
+    start(database_url, backend, model_triager(), adjust).await
+}
+
+async fn start(
+    database_url: &str,
+    backend: Backend,
+    triager: Arc<dyn Triager>,
     adjust: impl FnOnce(&mut copilot_core::settings::Settings),
 ) -> TestApp {
     let mut settings = copilot_api::config::load(None).expect("default settings load");
@@ -155,7 +194,8 @@ pub async fn spawn_app_with(
     if backend == Backend::Sqlite {
         copilot_store::migrate(&db).await.expect("migrate the SQLite database");
     }
-    let state = AppState { db, settings: Arc::new(settings), metrics: Metrics::default() };
+    let state = AppState::new(db, settings, triager);
+    start_workers(&state);
     let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind a loopback port");
     let address =
         acceptor.local_addr().first().and_then(|addr| addr.as_socket_addr().copied()).expect("a socket address");
@@ -262,6 +302,24 @@ impl TestApp {
         )
         .await
         .expect(201)
+    }
+
+    /// Waits until every customer message of a ticket is triaged (or failed); returns the thread.
+    pub async fn wait_for_triage(&self, token: &str, ticket_id: Uuid) -> Value {
+        let path = format!("/v1/tickets/{ticket_id}/messages?limit=100");
+        for _ in 0..600 {
+            let thread = self.get(&path, token).await.expect(200);
+            let settled = thread["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|message| !matches!(message["triage"]["status"].as_str(), Some("pending") | Some("retrying")));
+            if settled {
+                return thread;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("triage of ticket {ticket_id} did not settle in 30 s");
     }
 
     /// Adds a user with `role` and returns `(user id, session token)`.

@@ -8,6 +8,7 @@ pub mod audit_event;
 pub mod customer;
 pub mod idempotency_key;
 pub mod message;
+pub mod message_triage;
 pub mod session;
 pub mod tenant;
 pub mod ticket;

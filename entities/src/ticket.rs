@@ -16,6 +16,12 @@ pub struct Model {
     pub channel: String,
     pub customer_id: Uuid,
     pub assignee_id: Option<Uuid>,
+    /// Intent of the latest triaged customer message.
+    pub intent: Option<String>,
+    /// Sentiment of the latest triaged customer message.
+    pub sentiment: Option<String>,
+    /// Language of the latest triaged customer message.
+    pub language: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -64,6 +64,7 @@ async fn listings_filters_and_audit_never_show_another_tenant() {
         "/v1/tickets?tag=alpha".to_owned(),
         format!("/v1/tickets?assignee_id={a_user}"),
         "/v1/tickets?customer_email=shared@example.test".to_owned(),
+        "/v1/tickets?language=en".to_owned(),
         "/v1/users".to_owned(),
         "/v1/api-keys".to_owned(),
         "/v1/audit-events".to_owned(),

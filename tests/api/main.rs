@@ -10,4 +10,5 @@ mod row_level_security;
 mod sqlite;
 mod tickets;
 mod tidy;
+mod triage;
 mod users_and_keys;

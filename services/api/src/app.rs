@@ -11,12 +11,17 @@ use poem::{
 };
 use poem_openapi::OpenApiService;
 
+use copilot_core::model::Priority;
+use copilot_tickets::triage::EscalationRule;
+use tokio::sync::Notify;
+
 use crate::{
     metrics::{self, Metrics},
     routes::{
         api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, health, platform::PlatformApi, tickets::TicketsApi,
-        users::UsersApi,
+        triage::TriageApi, users::UsersApi,
     },
+    triage::Triager,
 };
 
 /// What every handler can reach.
@@ -25,9 +30,38 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub metrics: Metrics,
+    /// Runs the triage models (`POST /v1/triage` and the triage worker).
+    pub triager: Arc<dyn Triager>,
+    /// Wakes the triage worker when a customer message arrives.
+    pub triage_wakeup: Arc<Notify>,
+    pub escalation: EscalationRule,
 }
 
-type Apis = (PlatformApi, AuthApi, UsersApi, ApiKeysApi, TicketsApi, AuditApi);
+impl AppState {
+    pub fn new(db: Db, settings: Settings, triager: Arc<dyn Triager>) -> Self {
+        let escalation = EscalationRule {
+            negative_messages: settings.escalation_negative_messages,
+            max_score: settings.escalation_max_score,
+            ceiling: settings.escalation_ceiling.parse().unwrap_or(Priority::High),
+        };
+        Self {
+            db,
+            settings: Arc::new(settings),
+            metrics: Metrics::default(),
+            triager,
+            triage_wakeup: Arc::new(Notify::new()),
+            escalation,
+        }
+    }
+}
+
+/// Starts the background workers of `copilot serve`: housekeeping and triage.
+pub fn start_workers(state: &AppState) {
+    tokio::spawn(crate::housekeeping::run(state.clone()));
+    tokio::spawn(crate::triage::run_worker(state.clone()));
+}
+
+type Apis = (PlatformApi, AuthApi, UsersApi, ApiKeysApi, TicketsApi, TriageApi, AuditApi);
 
 /// The OpenAPI service with every operation, served under `/v1`.
 pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -37,6 +71,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         UsersApi { state: state.clone() },
         ApiKeysApi { state: state.clone() },
         TicketsApi { state: state.clone() },
+        TriageApi { state: state.clone() },
         AuditApi { state: state.clone() },
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))

@@ -7,7 +7,12 @@ use clap::{Parser, Subcommand};
 use copilot_core::settings::{LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
-use crate::{AppState, app, config, housekeeping, metrics::Metrics};
+use copilot_triage::TriageOptions;
+
+use crate::{
+    AppState, app, config,
+    triage::{ModelTriager, NoTriager},
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "copilot", version, about = "Multi-tenant customer-service copilot")]
@@ -86,14 +91,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub async fn openapi_spec() -> anyhow::Result<String> {
     let settings = config::load(None)?;
     let db = copilot_store::connect("sqlite::memory:", 1).await?;
-    let state = AppState { db, settings: Arc::new(settings), metrics: Metrics::default() };
+    let state = AppState::new(db, settings, Arc::new(NoTriager));
     Ok(app::spec_json(&state))
+}
+
+/// Loads the triage models named by the settings (checked against their manifest).
+pub fn load_models(settings: &Settings) -> anyhow::Result<Arc<copilot_triage::Models>> {
+    let dir = copilot_triage::model_set_dir(&settings.models_dir);
+    copilot_triage::Models::load(&dir, settings.triage_threads)
+        .map_err(|error| anyhow::anyhow!("cannot load the triage models (COPILOT_MODELS_DIR): {error}"))
 }
 
 async fn serve(settings: Settings, db: copilot_store::Db) -> anyhow::Result<()> {
     let listen = settings.listen;
-    let state = AppState { db, settings: Arc::new(settings), metrics: Metrics::default() };
-    tokio::spawn(housekeeping::run(state.clone()));
+    let models = load_models(&settings)?;
+    let options = TriageOptions { intent_threshold: settings.intent_threshold };
+    let state = AppState::new(db, settings, Arc::new(ModelTriager { models, options }));
+    app::start_workers(&state);
     let listener = poem::listener::TcpListener::bind(listen);
     tracing::info!(%listen, "serving the API; docs at /docs");
     poem::Server::new(listener)

@@ -22,10 +22,13 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
         figment = figment.merge(Toml::file(file));
     }
     figment = figment.merge(Env::prefixed("COPILOT_").split("__").ignore(&["config", "test_database_url"]));
-    let settings: Settings = figment.extract().map_err(|error| {
+    let mut settings: Settings = figment.extract().map_err(|error| {
         let key = error.path.join(".");
         anyhow::anyhow!("invalid setting `{key}` (environment variable COPILOT_{}): {error}", key.to_uppercase())
     })?;
+    if settings.models_dir.as_os_str().is_empty() {
+        settings.models_dir = copilot_triage::default_models_dir();
+    }
     Ok(settings.validate()?)
 }
 

@@ -160,6 +160,12 @@ pub struct TicketOut {
     pub customer: CustomerOut,
     pub assignee_id: Option<Uuid>,
     pub tags: Vec<String>,
+    /// Intent of the latest triaged customer message.
+    pub intent: Option<String>,
+    /// Sentiment of the latest triaged customer message.
+    pub sentiment: Option<String>,
+    /// Language of the latest triaged customer message.
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -182,9 +188,62 @@ impl TryFrom<copilot_tickets::Ticket> for TicketOut {
             customer: CustomerOut { id: ticket.customer.id, email: ticket.customer.email, name: ticket.customer.name },
             assignee_id: ticket.assignee_id,
             tags: ticket.tags,
+            intent: ticket.intent,
+            sentiment: ticket.sentiment,
+            language: ticket.language,
             created_at: ticket.created_at,
             updated_at: ticket.updated_at,
         })
+    }
+}
+
+/// The intent of a message and the model's confidence (0–1).
+#[derive(Debug, Object)]
+pub struct IntentOut {
+    pub label: String,
+    pub confidence: f64,
+}
+
+/// The sentiment of a message: `negative`, `neutral` or `positive`, and a score from
+/// -1 (negative) to 1 (positive).
+#[derive(Debug, Object)]
+pub struct SentimentOut {
+    pub label: String,
+    pub score: f64,
+}
+
+/// The triage of a customer message.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct MessageTriageOut {
+    /// `pending`, `retrying` (an attempt failed; it will be retried), `done` or `failed`.
+    pub status: String,
+    /// The agent's correction when there is one, else the model's intent.
+    pub intent: Option<IntentOut>,
+    pub sentiment: Option<SentimentOut>,
+    pub language: Option<String>,
+    pub attempts: i32,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+}
+
+impl From<copilot_tickets::triage::MessageTriage> for MessageTriageOut {
+    fn from(triage: copilot_tickets::triage::MessageTriage) -> Self {
+        let intent = match (triage.corrected_intent, triage.intent) {
+            (Some(corrected), _) => Some(IntentOut { label: corrected, confidence: 1.0 }),
+            (None, Some(label)) => Some(IntentOut { label, confidence: triage.intent_confidence.unwrap_or(0.0) }),
+            (None, None) => None,
+        };
+        Self {
+            status: triage.status,
+            intent,
+            sentiment: triage
+                .sentiment
+                .map(|label| SentimentOut { label, score: triage.sentiment_score.unwrap_or(0.0) }),
+            language: triage.language,
+            attempts: triage.attempts,
+            error: triage.error,
+        }
     }
 }
 
@@ -198,6 +257,8 @@ pub struct MessageOut {
     pub author_user_id: Option<Uuid>,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// Present on customer messages.
+    pub triage: Option<MessageTriageOut>,
 }
 
 impl TryFrom<copilot_tickets::Message> for MessageOut {
@@ -211,6 +272,7 @@ impl TryFrom<copilot_tickets::Message> for MessageOut {
             author_user_id: message.author_user_id,
             body: message.body,
             created_at: message.created_at,
+            triage: message.triage.map(MessageTriageOut::from),
         })
     }
 }

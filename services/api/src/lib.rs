@@ -14,5 +14,6 @@ pub mod error;
 pub mod housekeeping;
 pub mod metrics;
 pub mod routes;
+pub mod triage;
 
-pub use app::{AppState, build_app, openapi_service};
+pub use app::{AppState, build_app, openapi_service, start_workers};

@@ -20,6 +20,13 @@ pub struct Settings {
     pub login_max_failures: u32,
     pub login_window_seconds: u32,
     pub idempotency_ttl_hours: u32,
+    /// Empty: the per-user cache (resolved by the binary).
+    pub models_dir: PathBuf,
+    pub triage_threads: usize,
+    pub intent_threshold: f32,
+    pub escalation_negative_messages: usize,
+    pub escalation_max_score: f64,
+    pub escalation_ceiling: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -75,6 +82,18 @@ impl Settings {
         }
         if !(1..=86_400).contains(&self.login_window_seconds) {
             return Err(InvalidSetting::new("login_window_seconds", "must be between 1 and 86400 (a day)"));
+        }
+        if !(1..=64).contains(&self.triage_threads) {
+            return Err(InvalidSetting::new("triage_threads", "must be between 1 and 64"));
+        }
+        if !(0.0..=1.0).contains(&self.intent_threshold) {
+            return Err(InvalidSetting::new("intent_threshold", "must be between 0 and 1"));
+        }
+        if !(-1.0..=1.0).contains(&self.escalation_max_score) {
+            return Err(InvalidSetting::new("escalation_max_score", "must be between -1 and 1"));
+        }
+        if self.escalation_ceiling.parse::<crate::model::Priority>().is_err() {
+            return Err(InvalidSetting::new("escalation_ceiling", "must be low, normal, high or urgent"));
         }
         Ok(self)
     }

@@ -7,6 +7,7 @@
 mod customers;
 mod messages;
 mod tickets;
+pub mod triage;
 
 pub use customers::Customer;
 pub use messages::{Message, NewMessage, add_message, list_messages};

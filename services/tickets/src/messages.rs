@@ -13,12 +13,15 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, Quer
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::tickets::{find_row, find_row_for_update};
+use crate::{
+    tickets::{find_row, find_row_for_update},
+    triage::{self, MessageTriage},
+};
 
 /// Longest message body accepted, in characters.
 pub const MAX_BODY_CHARS: usize = 100_000;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub id: Uuid,
     pub ticket_id: Uuid,
@@ -26,6 +29,8 @@ pub struct Message {
     pub author_user_id: Option<Uuid>,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// Customer messages are triaged; other messages have none.
+    pub triage: Option<MessageTriage>,
 }
 
 impl From<message::Model> for Message {
@@ -37,6 +42,7 @@ impl From<message::Model> for Message {
             author_user_id: row.author_user_id,
             body: row.body,
             created_at: row.created_at,
+            triage: None,
         }
     }
 }
@@ -70,7 +76,12 @@ pub(crate) async fn insert(
         created_at: Set(at),
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
-    Ok(row.into())
+    let mut message = Message::from(row);
+    if author == Author::Customer {
+        triage::enqueue(tx, ticket_id, message.id, at).await?;
+        message.triage = triage::for_messages(tx, vec![message.id]).await?.remove(&message.id);
+    }
+    Ok(message)
 }
 
 /// Adds a message to a ticket and applies its effect on the ticket's status.
@@ -123,6 +134,13 @@ pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) ->
         query = query.filter(message::Column::Id.gt(after));
     }
     let rows = query.order_by_asc(message::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
-    let messages = rows.into_iter().map(Message::from).collect();
+    let mut triages = triage::for_messages(tx, rows.iter().map(|row| row.id).collect()).await?;
+    let messages = rows
+        .into_iter()
+        .map(|row| {
+            let id = row.id;
+            Message { triage: triages.remove(&id), ..Message::from(row) }
+        })
+        .collect();
     Ok(Page::from_overfetch(messages, page.limit, |message: &Message| message.id))
 }

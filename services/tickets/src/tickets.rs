@@ -26,7 +26,7 @@ use crate::{
     messages::{self, Message},
 };
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: Uuid,
     pub number: i64,
@@ -37,12 +37,16 @@ pub struct Ticket {
     pub customer: Customer,
     pub assignee_id: Option<Uuid>,
     pub tags: Vec<String>,
+    /// The latest triage of the customer's messages.
+    pub intent: Option<String>,
+    pub sentiment: Option<String>,
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// A new ticket and its first message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreatedTicket {
     pub ticket: Ticket,
     pub message: Message,
@@ -71,6 +75,10 @@ pub struct TicketFilter {
     pub q: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
+    /// The latest triage of the customer's messages.
+    pub intent: Option<String>,
+    pub sentiment: Option<String>,
+    pub language: Option<String>,
 }
 
 /// A partial update; `None` leaves the field as it is, `Some(None)` clears the assignee.
@@ -150,6 +158,9 @@ async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Res
         channel: Set(valid.channel.as_str().to_owned()),
         customer_id: Set(customer.id),
         assignee_id: Set(None),
+        intent: Set(None),
+        sentiment: Set(None),
+        language: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -194,6 +205,9 @@ fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>) -> Ticket
         customer,
         assignee_id: row.assignee_id,
         tags,
+        intent: row.intent,
+        sentiment: row.sentiment,
+        language: row.language,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -306,6 +320,15 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
     }
     if let Some(assignee) = filter.assignee_id {
         query = query.filter(ticket::Column::AssigneeId.eq(assignee));
+    }
+    if let Some(intent) = &filter.intent {
+        query = query.filter(ticket::Column::Intent.eq(intent.as_str()));
+    }
+    if let Some(sentiment) = &filter.sentiment {
+        query = query.filter(ticket::Column::Sentiment.eq(sentiment.as_str()));
+    }
+    if let Some(language) = &filter.language {
+        query = query.filter(ticket::Column::Language.eq(language.trim().to_lowercase()));
     }
     if let Some(tag) = &filter.tag {
         query = query.filter(

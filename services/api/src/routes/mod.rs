@@ -6,6 +6,7 @@ pub mod auth;
 pub mod health;
 pub mod platform;
 pub mod tickets;
+pub mod triage;
 pub mod users;
 
 use copilot_core::page::PageRequest;
@@ -25,6 +26,8 @@ pub enum Tag {
     ApiKeys,
     /// Support tickets and their message threads.
     Tickets,
+    /// Intent, sentiment and language of customer messages.
+    Triage,
     /// The tenant's audit log (admins only).
     Audit,
 }

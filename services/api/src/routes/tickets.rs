@@ -118,6 +118,7 @@ impl TicketsApi {
             })
             .transpose()?;
         let created = copilot_tickets::create(&self.state.db, &principal, request, guard).await?;
+        self.state.triage_wakeup.notify_one();
         Ok(TicketCreated::Created(Json(created_out(created)?)))
     }
 
@@ -139,6 +140,12 @@ impl TicketsApi {
         created_after: Query<Option<DateTime<Utc>>>,
         /// Created before this instant (RFC 3339).
         created_before: Query<Option<DateTime<Utc>>>,
+        /// Intent of the latest triaged customer message.
+        intent: Query<Option<String>>,
+        /// `negative`, `neutral` or `positive`: sentiment of the latest triaged customer message.
+        sentiment: Query<Option<String>>,
+        /// Language code of the latest triaged customer message.
+        language: Query<Option<String>>,
         /// 1 to 100; 25 when absent.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
@@ -157,6 +164,9 @@ impl TicketsApi {
             q: q.0,
             created_after: created_after.0,
             created_before: created_before.0,
+            intent: intent.0,
+            sentiment: sentiment.0,
+            language: language.0,
         };
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let tickets = copilot_tickets::list(&tx, &filter, page).await?;
@@ -201,6 +211,9 @@ impl TicketsApi {
         let tx = self.tenant(principal.tenant_id).await?;
         let message = copilot_tickets::add_message(&tx, &principal, id.0, request).await?;
         tx.commit().await?;
+        if message.triage.is_some() {
+            self.state.triage_wakeup.notify_one();
+        }
         Ok(MessageCreated::Created(Json(message.try_into()?)))
     }
 

@@ -1,0 +1,33 @@
+//! The `message_triage` table: the triage work item of a customer message and its result.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "message_triage")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub message_id: Uuid,
+    pub tenant_id: Uuid,
+    pub ticket_id: Uuid,
+    /// `pending` (waiting or being retried), `done` or `failed` (gave up).
+    pub status: String,
+    pub attempts: i32,
+    /// When a worker may take it next; a claim pushes it out by the lease.
+    pub next_attempt_at: DateTimeUtc,
+    pub error: Option<String>,
+    pub intent: Option<String>,
+    pub intent_confidence: Option<f64>,
+    pub sentiment: Option<String>,
+    pub sentiment_score: Option<f64>,
+    pub language: Option<String>,
+    /// The intent an agent set instead of the model's.
+    pub corrected_intent: Option<String>,
+    pub corrected_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

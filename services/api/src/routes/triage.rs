@@ -1,0 +1,53 @@
+//! Triage of a text on demand, without storing anything.
+
+use poem_openapi::{Object, OpenApi, payload::Json};
+
+use super::Tag;
+use crate::{
+    AppState,
+    auth::TenantAuth,
+    dto::{IntentOut, SentimentOut},
+    error::ApiResult,
+};
+
+pub struct TriageApi {
+    pub state: AppState,
+}
+
+#[derive(Debug, Object)]
+pub struct TriageIn {
+    /// The message to triage, 1 to 10,000 characters.
+    pub text: String,
+}
+
+#[derive(Debug, Object)]
+pub struct TriageOut {
+    pub intent: IntentOut,
+    pub sentiment: SentimentOut,
+    /// ISO 639-1 code where one exists (`en`, `zh`, …), `und` when undetermined.
+    pub language: String,
+    /// Always `done`: the models ran.
+    pub status: String,
+}
+
+#[OpenApi(tag = "Tag::Triage")]
+impl TriageApi {
+    /// Triage a text (intent, sentiment, language) without storing it.
+    #[oai(path = "/triage", method = "post", operation_id = "triage.run")]
+    async fn triage(&self, _auth: TenantAuth, body: Json<TriageIn>) -> ApiResult<Json<TriageOut>> {
+        let text = copilot_core::values::bounded_text("text", &body.0.text, 1, 10_000)?;
+        let mut results = self
+            .state
+            .triager
+            .triage(vec![text])
+            .await
+            .map_err(|error| copilot_core::Error::internal(format!("triage failed: {error}")))?;
+        let result = results.pop().ok_or_else(|| copilot_core::Error::internal("triage returned nothing"))?;
+        Ok(Json(TriageOut {
+            intent: IntentOut { label: result.intent.label, confidence: f64::from(result.intent.confidence) },
+            sentiment: SentimentOut { label: result.sentiment.label, score: f64::from(result.sentiment.score) },
+            language: result.language,
+            status: "done".into(),
+        }))
+    }
+}

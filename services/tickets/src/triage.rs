@@ -1,0 +1,379 @@
+//! Triage bookkeeping of customer messages: every customer message gets a durable work
+//! item in the same transaction that stores it; workers claim items with a lease, store
+//! the result (or the failure, retried with backoff), and the ticket carries the latest
+//! result. Running the models is the caller's business: this module stores what it says.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use copilot_core::{Actor, Error, TenantId, model::Priority};
+use copilot_entities::{message, message_triage, ticket};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Attempts before a message's triage is marked `failed`.
+pub const MAX_ATTEMPTS: i32 = 6;
+
+/// Where a message's triage stands.
+pub const PENDING: &str = "pending";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+
+/// The triage of one message as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageTriage {
+    /// `pending`, `retrying` (pending after a failed attempt), `done` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub intent: Option<String>,
+    pub intent_confidence: Option<f64>,
+    /// Set when an agent corrected the model's intent.
+    pub corrected_intent: Option<String>,
+    pub sentiment: Option<String>,
+    pub sentiment_score: Option<f64>,
+    pub language: Option<String>,
+}
+
+impl From<message_triage::Model> for MessageTriage {
+    fn from(row: message_triage::Model) -> Self {
+        let status = if row.status == PENDING && row.error.is_some() { "retrying".to_owned() } else { row.status };
+        Self {
+            status,
+            attempts: row.attempts,
+            error: row.error,
+            intent: row.intent,
+            intent_confidence: row.intent_confidence,
+            corrected_intent: row.corrected_intent,
+            sentiment: row.sentiment,
+            sentiment_score: row.sentiment_score,
+            language: row.language,
+        }
+    }
+}
+
+/// What the models found in a message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriageResult {
+    pub intent: String,
+    pub intent_confidence: f64,
+    pub sentiment: String,
+    pub sentiment_score: f64,
+    pub language: String,
+}
+
+/// When a ticket's priority is raised because its customer turned negative.
+#[derive(Clone, Copy, Debug)]
+pub struct EscalationRule {
+    /// This many consecutive negative customer messages raise the priority one level;
+    /// 0 turns the rule off.
+    pub negative_messages: usize,
+    /// A message counts as negative when its sentiment is `negative` with at most this score.
+    pub max_score: f64,
+    /// The rule never raises the priority above this.
+    pub ceiling: Priority,
+}
+
+impl Default for EscalationRule {
+    fn default() -> Self {
+        Self { negative_messages: 2, max_score: -0.5, ceiling: Priority::High }
+    }
+}
+
+/// A claimed work item.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub tenant_id: TenantId,
+    pub message_id: Uuid,
+    pub ticket_id: Uuid,
+    pub attempts: i32,
+}
+
+/// Queues the triage of a customer message (in the transaction that stores it).
+pub(crate) async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at: DateTime<Utc>) -> Result<(), Error> {
+    let row = message_triage::ActiveModel {
+        message_id: Set(message_id),
+        tenant_id: Set(tx.tenant().0),
+        ticket_id: Set(ticket_id),
+        status: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(at),
+        error: Set(None),
+        intent: Set(None),
+        intent_confidence: Set(None),
+        sentiment: Set(None),
+        sentiment_score: Set(None),
+        language: Set(None),
+        corrected_intent: Set(None),
+        corrected_by: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    message_triage::Entity::insert(row).exec_without_returning(&**tx).await.map_err(db_err)?;
+    Ok(())
+}
+
+/// Claims up to `limit` due items across tenants and leases them for `lease`: another
+/// worker takes an item again only after the lease runs out (its worker died).
+///
+/// This is worker housekeeping across tenants, so it runs outside any tenant transaction;
+/// everything done with a claimed item happens in its tenant's transaction.
+pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
+    let now = copilot_core::now();
+    let backend = db.backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
+             WHERE message_id IN (
+                 SELECT message_id FROM message_triage
+                 WHERE status = 'pending' AND next_attempt_at <= $2
+                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+             RETURNING tenant_id, message_id, ticket_id, attempts"
+        }
+        _ => {
+            "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
+             WHERE message_id IN (
+                 SELECT message_id FROM message_triage
+                 WHERE status = 'pending' AND next_attempt_at <= $2
+                 ORDER BY next_attempt_at LIMIT $3)
+             RETURNING tenant_id, message_id, ticket_id, attempts"
+        }
+    };
+    let statement =
+        Statement::from_sql_and_values(backend, sql, [(now + lease).into(), now.into(), (limit as i64).into()]);
+    let rows = db.unscoped().query_all_raw(statement).await.map_err(db_err)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Claimed {
+                tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
+                message_id: row.try_get("", "message_id").map_err(db_err)?,
+                ticket_id: row.try_get("", "ticket_id").map_err(db_err)?,
+                attempts: row.try_get("", "attempts").map_err(db_err)?,
+            })
+        })
+        .collect()
+}
+
+/// The bodies of claimed messages of one tenant.
+pub async fn bodies(tx: &TenantTx, message_ids: &[Uuid]) -> Result<HashMap<Uuid, String>, Error> {
+    let rows = message::Entity::scoped(tx.tenant())
+        .filter(message::Column::Id.is_in(message_ids.to_vec()))
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().map(|row| (row.id, row.body)).collect())
+}
+
+/// Stores a result, updates the ticket's latest triage and applies the escalation rule.
+pub async fn complete(
+    tx: &TenantTx,
+    message_id: Uuid,
+    result: &TriageResult,
+    rule: &EscalationRule,
+) -> Result<(), Error> {
+    let Some(row) = message_triage::Entity::scoped(tx.tenant())
+        .filter(message_triage::Column::MessageId.eq(message_id))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(()); // The message was deleted meanwhile.
+    };
+    let ticket_id = row.ticket_id;
+    let mut change: message_triage::ActiveModel = row.into();
+    change.status = Set(DONE.to_owned());
+    change.error = Set(None);
+    change.intent = Set(Some(result.intent.clone()));
+    change.intent_confidence = Set(Some(result.intent_confidence));
+    change.sentiment = Set(Some(result.sentiment.clone()));
+    change.sentiment_score = Set(Some(result.sentiment_score));
+    change.language = Set(Some(result.language.clone()));
+    change.updated_at = Set(copilot_core::now());
+    change.update(&**tx).await.map_err(db_err)?;
+    refresh_ticket(tx, ticket_id, rule).await
+}
+
+/// Records a failed attempt: retried with exponential backoff, `failed` after [`MAX_ATTEMPTS`].
+pub async fn fail(tx: &TenantTx, message_id: Uuid, error: &str) -> Result<(), Error> {
+    let Some(row) = message_triage::Entity::scoped(tx.tenant())
+        .filter(message_triage::Column::MessageId.eq(message_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(());
+    };
+    let now = copilot_core::now();
+    let attempts = row.attempts;
+    let mut change: message_triage::ActiveModel = row.into();
+    change.error = Set(Some(error.chars().take(500).collect()));
+    if attempts >= MAX_ATTEMPTS {
+        change.status = Set(FAILED.to_owned());
+    } else {
+        change.next_attempt_at = Set(now + backoff(attempts));
+    }
+    change.updated_at = Set(now);
+    change.update(&**tx).await.map_err(db_err)?;
+    Ok(())
+}
+
+/// Waiting time before attempt `attempts + 1`: 2, 4, 8 … seconds, at most 10 minutes.
+fn backoff(attempts: i32) -> Duration {
+    Duration::seconds((1i64 << attempts.clamp(1, 20)).min(600))
+}
+
+/// Copies the newest done triage of the ticket's customer messages onto the ticket and
+/// raises its priority when the customer has just turned negative.
+async fn refresh_ticket(tx: &TenantTx, ticket_id: Uuid, rule: &EscalationRule) -> Result<(), Error> {
+    let recent = message_triage::Entity::scoped(tx.tenant())
+        .filter(message_triage::Column::TicketId.eq(ticket_id))
+        .filter(message_triage::Column::Status.eq(DONE))
+        .order_by_desc(message_triage::Column::MessageId)
+        .limit(rule.negative_messages as u64 + 1)
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    let Some(latest) = recent.first() else { return Ok(()) };
+    let Some(ticket) = ticket::Entity::scoped(tx.tenant())
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(());
+    };
+    let old_priority: Priority = ticket.priority.parse().map_err(Error::internal)?;
+    let escalated = escalate(&recent, old_priority, rule);
+    let mut change: ticket::ActiveModel = ticket.into();
+    change.intent = Set(latest.corrected_intent.clone().or_else(|| latest.intent.clone()));
+    change.sentiment = Set(latest.sentiment.clone());
+    change.language = Set(latest.language.clone());
+    if let Some(priority) = escalated {
+        change.priority = Set(priority.as_str().to_owned());
+        change.updated_at = Set(copilot_core::now());
+    }
+    change.update(&**tx).await.map_err(db_err)?;
+    if let Some(priority) = escalated {
+        audit::record(
+            tx,
+            Actor::Platform,
+            "ticket.priority_escalated",
+            audit::Target::new("ticket", ticket_id),
+            serde_json::json!({
+                "from": old_priority.as_str(),
+                "to": priority.as_str(),
+                "rule": format!("{} negative customer messages in a row", rule.negative_messages),
+            }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The raised priority when the newest `rule.negative_messages` results (newest first)
+/// are negative and the one before them is not: one raise per negative streak.
+fn escalate(newest_first: &[message_triage::Model], priority: Priority, rule: &EscalationRule) -> Option<Priority> {
+    let streak = rule.negative_messages;
+    if streak == 0 || newest_first.len() < streak {
+        return None;
+    }
+    let negative = |row: &message_triage::Model| {
+        row.sentiment.as_deref() == Some("negative") && row.sentiment_score.is_some_and(|s| s <= rule.max_score)
+    };
+    let turned_negative =
+        newest_first[..streak].iter().all(negative) && newest_first.get(streak).is_none_or(|r| !negative(r));
+    let raised = match priority {
+        Priority::Low => Priority::Normal,
+        Priority::Normal => Priority::High,
+        Priority::High | Priority::Urgent => Priority::Urgent,
+    };
+    (turned_negative && rank(raised) <= rank(rule.ceiling) && rank(raised) > rank(priority)).then_some(raised)
+}
+
+fn rank(priority: Priority) -> u8 {
+    match priority {
+        Priority::Low => 0,
+        Priority::Normal => 1,
+        Priority::High => 2,
+        Priority::Urgent => 3,
+    }
+}
+
+/// The triage of each of the given messages that has one.
+pub(crate) async fn for_messages(tx: &TenantTx, message_ids: Vec<Uuid>) -> Result<HashMap<Uuid, MessageTriage>, Error> {
+    if message_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = message_triage::Entity::scoped(tx.tenant())
+        .filter(message_triage::Column::MessageId.is_in(message_ids))
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().map(|row| (row.message_id, row.into())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(sentiment: &str, score: f64) -> message_triage::Model {
+        let now = copilot_core::now();
+        message_triage::Model {
+            message_id: Uuid::now_v7(),
+            tenant_id: Uuid::nil(),
+            ticket_id: Uuid::nil(),
+            status: DONE.into(),
+            attempts: 1,
+            next_attempt_at: now,
+            error: None,
+            intent: Some("complaint".into()),
+            intent_confidence: Some(0.9),
+            sentiment: Some(sentiment.into()),
+            sentiment_score: Some(score),
+            language: Some("en".into()),
+            corrected_intent: None,
+            corrected_by: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn two_negative_messages_in_a_row_raise_the_priority_once() {
+        let rule = EscalationRule::default();
+        let turned = [result("negative", -0.8), result("negative", -0.7), result("neutral", 0.0)];
+        assert_eq!(escalate(&turned, Priority::Normal, &rule), Some(Priority::High));
+        let still = [result("negative", -0.8), result("negative", -0.7), result("negative", -0.9)];
+        assert_eq!(escalate(&still, Priority::High, &rule), None, "one raise per streak");
+    }
+
+    #[test]
+    fn mildly_negative_or_single_messages_do_not_escalate() {
+        let rule = EscalationRule::default();
+        assert_eq!(escalate(&[result("negative", -0.8)], Priority::Normal, &rule), None);
+        assert_eq!(escalate(&[result("negative", -0.8), result("negative", -0.2)], Priority::Normal, &rule), None);
+    }
+
+    #[test]
+    fn the_ceiling_caps_the_raise_and_zero_disables_the_rule() {
+        let rule = EscalationRule::default();
+        let turned = [result("negative", -0.8), result("negative", -0.7)];
+        assert_eq!(escalate(&turned, Priority::High, &rule), None, "high is the default ceiling");
+        let off = EscalationRule { negative_messages: 0, ..rule };
+        assert_eq!(escalate(&turned, Priority::Low, &off), None);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_ten_minutes() {
+        assert_eq!(backoff(1), Duration::seconds(2));
+        assert_eq!(backoff(3), Duration::seconds(8));
+        assert_eq!(backoff(15), Duration::seconds(600));
+    }
+}
