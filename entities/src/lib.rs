@@ -7,6 +7,8 @@ pub mod api_key;
 pub mod audit_event;
 pub mod customer;
 pub mod idempotency_key;
+pub mod intent;
+pub mod intent_model;
 pub mod message;
 pub mod message_triage;
 pub mod session;

@@ -146,11 +146,23 @@ struct Flaky {
 
 #[async_trait::async_trait]
 impl copilot_api::triage::Triager for Flaky {
-    async fn triage(&self, texts: Vec<String>) -> Result<Vec<copilot_triage::Triage>, String> {
+    async fn triage(
+        &self,
+        texts: Vec<String>,
+        head: Option<copilot_triage::HeadWeights>,
+    ) -> Result<Vec<copilot_triage::Triage>, String> {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
             return Err("the model runtime is unavailable".into());
         }
-        model_triager().triage(texts).await
+        model_triager().triage(texts, head).await
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+        model_triager().embed(texts).await
+    }
+
+    fn default_intents(&self) -> Vec<String> {
+        model_triager().default_intents()
     }
 }
 
@@ -183,4 +195,127 @@ async fn a_failing_model_loses_no_message_and_triage_is_retried() {
     assert!(triage.get("error").is_none(), "{triage}");
     assert_eq!(triage["intent"]["label"], "track_order");
     assert!(flaky.calls.load(Ordering::SeqCst) >= 2);
+}
+
+fn taxonomy() -> Value {
+    json!({"labels": [
+        {"label": "warranty", "description": "Questions about warranty and guarantee cover", "examples": [
+            "Is the drill still under warranty?", "My warranty card is lost, am I still covered?",
+            "How long is the guarantee on the vacuum?", "Does the warranty cover a cracked screen?",
+            "保修期是多久", "这个坏了在保修范围内吗"]},
+        {"label": "installation", "description": "Booking or asking about installation", "examples": [
+            "Can your technician install the dishwasher?", "Do you offer installation for the AC unit?",
+            "Who mounts the TV on the wall?", "I need someone to set up the washing machine",
+            "可以上门安装吗", "空调包安装吗"]},
+        {"label": "other", "examples": ["thanks, bye", "hello?", "你好", "What time is it?", "ok", "谢谢"]}
+    ]})
+}
+
+async fn wait_for_training(app: &TestApp, token: &str) -> Value {
+    for _ in 0..600 {
+        let job = app.get("/v1/intents/training", token).await.expect(200);
+        if job["status"] != "queued" {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("training did not finish in 30 s");
+}
+
+#[tokio::test]
+async fn a_tenant_without_its_own_taxonomy_uses_the_default() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    let taxonomy = app.get("/v1/intents", &tenant.key).await.expect(200);
+    let labels: Vec<&str> =
+        taxonomy["labels"].as_array().into_iter().flatten().filter_map(|l| l["label"].as_str()).collect();
+
+    assert_eq!(taxonomy["source"], "default");
+    assert_eq!(labels.len(), 28);
+    assert!(labels.contains(&"track_order") && labels.contains(&"other"));
+    app.get("/v1/intents/training", &tenant.key).await.expect_error(404, "not_found");
+    app.post("/v1/intents/train", &tenant.key, json!({})).await.expect_error(422, "not_enough_examples");
+}
+
+#[tokio::test]
+async fn a_tenants_trained_head_replaces_the_default_for_that_tenant_only() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let other_tenant = app.create_tenant().await;
+    let stored = app.send(reqwest::Method::PUT, "/v1/intents", Some(&tenant.key), Some(&taxonomy())).await.expect(200);
+    assert_eq!(stored["source"], "tenant");
+
+    let queued = app.post("/v1/intents/train", &tenant.key, json!({})).await.expect(202);
+    let job = wait_for_training(&app, &tenant.key).await;
+
+    assert_eq!(queued["status"], "queued");
+    assert_eq!(job["status"], "ready", "{job}");
+    assert_eq!(job["active"], true);
+    assert_eq!(job["example_count"], 18);
+    assert!(job["cross_validated_accuracy"].as_f64().is_some_and(|a| a >= 0.6), "{job}");
+    let mine =
+        app.post("/v1/triage", &tenant.key, json!({"text": "Does the warranty cover water damage?"})).await.expect(200);
+    let theirs = app
+        .post("/v1/triage", &other_tenant.key, json!({"text": "Does the warranty cover water damage?"}))
+        .await
+        .expect(200);
+    assert_eq!(mine["intent"]["label"], "warranty");
+    assert_ne!(theirs["intent"]["label"], "warranty", "tenant B keeps the default taxonomy");
+    let id = open_ticket(&app, &tenant.key, "Oven", "Can someone come and install my new oven?").await;
+    let thread = app.wait_for_triage(&tenant.key, id).await;
+    assert_eq!(thread["data"][0]["triage"]["intent"]["label"], "installation");
+    app.get("/v1/intents/training", &other_tenant.key).await.expect_error(404, "not_found");
+    assert_eq!(app.get("/v1/intents", &other_tenant.key).await.expect(200)["source"], "default");
+}
+
+#[tokio::test]
+async fn only_admins_change_or_train_the_taxonomy_and_labels_are_validated() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+
+    app.send(reqwest::Method::PUT, "/v1/intents", Some(&agent), Some(&taxonomy())).await.expect_error(403, "forbidden");
+    app.post("/v1/intents/train", &agent, json!({})).await.expect_error(403, "forbidden");
+    let bad = json!({"labels": [{"label": "Not A Label", "examples": ["x"]}, {"label": "b", "examples": ["y"]}]});
+    app.send(reqwest::Method::PUT, "/v1/intents", Some(&tenant.key), Some(&bad))
+        .await
+        .expect_error(400, "invalid_label");
+    let single = json!({"labels": [{"label": "only", "examples": ["x"]}]});
+    app.send(reqwest::Method::PUT, "/v1/intents", Some(&tenant.key), Some(&single))
+        .await
+        .expect_error(400, "validation_failed");
+}
+
+#[tokio::test]
+async fn an_agent_corrects_an_intent_and_the_correction_becomes_a_training_example() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let other_tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let id = open_ticket(&app, &tenant.key, "Hmm", "I'd like to talk about my blender").await;
+    let thread = app.wait_for_triage(&tenant.key, id).await;
+    let message = thread["data"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/v1/tickets/{id}/messages/{message}/triage");
+
+    let corrected = app.patch(&path, &agent, json!({"intent": "complaint"})).await.expect(200);
+
+    assert_eq!(corrected["intent"]["label"], "complaint");
+    assert_eq!(corrected["intent"]["confidence"], 1.0);
+    assert_eq!(app.get(&format!("/v1/tickets/{id}"), &agent).await.expect(200)["intent"], "complaint");
+    app.patch(&path, &agent, json!({"intent": "warranty"})).await.expect_error(422, "unknown_intent");
+    app.patch(&path, &other_tenant.key, json!({"intent": "complaint"})).await.expect_error(404, "not_found");
+    app.send(
+        reqwest::Method::PUT,
+        "/v1/intents",
+        Some(&tenant.key),
+        Some(&json!({"labels": [
+            {"label": "complaint", "examples": ["This is unacceptable"]},
+            {"label": "other", "examples": ["hello"]}
+        ]})),
+    )
+    .await
+    .expect(200);
+    let job = app.post("/v1/intents/train", &tenant.key, json!({})).await.expect(202);
+    assert_eq!(job["example_count"], 3, "two taxonomy examples and the correction");
 }

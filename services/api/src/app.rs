@@ -18,8 +18,8 @@ use tokio::sync::Notify;
 use crate::{
     metrics::{self, Metrics},
     routes::{
-        api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, health, platform::PlatformApi, tickets::TicketsApi,
-        triage::TriageApi, users::UsersApi,
+        api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, health, intents::IntentsApi, platform::PlatformApi,
+        tickets::TicketsApi, triage::TriageApi, users::UsersApi,
     },
     triage::Triager,
 };
@@ -61,7 +61,7 @@ pub fn start_workers(state: &AppState) {
     tokio::spawn(crate::triage::run_worker(state.clone()));
 }
 
-type Apis = (PlatformApi, AuthApi, UsersApi, ApiKeysApi, TicketsApi, TriageApi, AuditApi);
+type Apis = (PlatformApi, AuthApi, UsersApi, ApiKeysApi, TicketsApi, TriageApi, IntentsApi, AuditApi);
 
 /// The OpenAPI service with every operation, served under `/v1`.
 pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -72,6 +72,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         ApiKeysApi { state: state.clone() },
         TicketsApi { state: state.clone() },
         TriageApi { state: state.clone() },
+        IntentsApi { state: state.clone() },
         AuditApi { state: state.clone() },
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))

@@ -5,8 +5,11 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use copilot_core::{Error, TenantId};
-use copilot_tickets::triage::{self, Claimed, TriageResult};
-use copilot_triage::{Models, Triage, TriageOptions};
+use copilot_tickets::{
+    intents,
+    triage::{self, Claimed, TriageResult},
+};
+use copilot_triage::{HeadWeights, Models, TextKind, Triage, TriageOptions, train};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -14,7 +17,12 @@ use crate::AppState;
 /// Runs the models on texts. The service uses [`ModelTriager`]; tests may wrap it.
 #[async_trait::async_trait]
 pub trait Triager: Send + Sync {
-    async fn triage(&self, texts: Vec<String>) -> Result<Vec<Triage>, String>;
+    /// Triage with the tenant's own intent head when given, else the default one.
+    async fn triage(&self, texts: Vec<String>, head: Option<HeadWeights>) -> Result<Vec<Triage>, String>;
+    /// Query embeddings, for training tenant heads.
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String>;
+    /// The labels of the default taxonomy.
+    fn default_intents(&self) -> Vec<String>;
 }
 
 /// The ONNX models with the configured options.
@@ -25,8 +33,23 @@ pub struct ModelTriager {
 
 #[async_trait::async_trait]
 impl Triager for ModelTriager {
-    async fn triage(&self, texts: Vec<String>) -> Result<Vec<Triage>, String> {
-        self.models.triage_blocking(texts, None, self.options).await.map_err(|error| error.to_string())
+    async fn triage(&self, texts: Vec<String>, head: Option<HeadWeights>) -> Result<Vec<Triage>, String> {
+        self.models.triage_blocking(texts, head, self.options).await.map_err(|error| error.to_string())
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+        let models = Arc::clone(&self.models);
+        tokio::task::spawn_blocking(move || {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            models.encoder().embed(&texts, TextKind::Query)
+        })
+        .await
+        .map_err(|error| error.to_string())?
+        .map_err(|error| error.to_string())
+    }
+
+    fn default_intents(&self) -> Vec<String> {
+        self.models.default_intents().to_vec()
     }
 }
 
@@ -35,8 +58,16 @@ pub struct NoTriager;
 
 #[async_trait::async_trait]
 impl Triager for NoTriager {
-    async fn triage(&self, _texts: Vec<String>) -> Result<Vec<Triage>, String> {
+    async fn triage(&self, _texts: Vec<String>, _head: Option<HeadWeights>) -> Result<Vec<Triage>, String> {
         Err("the triage models are not loaded in this command".into())
+    }
+
+    async fn embed(&self, _texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+        Err("the triage models are not loaded in this command".into())
+    }
+
+    fn default_intents(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 
@@ -47,10 +78,11 @@ const LEASE_SECONDS: i64 = 120;
 /// How often the worker looks for due items when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Runs forever: drains due items, then waits for a wake-up or the next poll.
+/// Runs forever: drains due items and training jobs, then waits for a wake-up or the next poll.
 pub async fn run_worker(state: AppState) {
     loop {
-        match drain(&state).await {
+        let round = async { Ok::<usize, Error>(drain(&state).await? + train_next(&state).await?) };
+        match round.await {
             Ok(0) => {
                 tokio::select! {
                     _ = state.triage_wakeup.notified() => {}
@@ -82,13 +114,15 @@ pub async fn drain(state: &AppState) -> Result<usize, Error> {
 
 async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -> Result<(), Error> {
     let ids: Vec<Uuid> = items.iter().map(|item| item.message_id).collect();
-    let bodies = {
+    let (bodies, head) = {
         let tx = state.db.tenant(tenant).await?;
-        triage::bodies(&tx, &ids).await?
+        (triage::bodies(&tx, &ids).await?, intents::active_head(&tx).await?)
     };
+    // A head that no longer parses is ignored in favour of the default one.
+    let head: Option<HeadWeights> = head.and_then(|value| serde_json::from_value(value).ok());
     let present: Vec<Uuid> = ids.into_iter().filter(|id| bodies.contains_key(id)).collect();
     let texts: Vec<String> = present.iter().filter_map(|id| bodies.get(id).cloned()).collect();
-    let outcome = state.triager.triage(texts).await;
+    let outcome = state.triager.triage(texts, head).await;
     let tx = state.db.tenant(tenant).await?;
     match outcome {
         Ok(results) if results.len() == present.len() => {
@@ -117,4 +151,60 @@ async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -
         }
     }
     tx.commit().await
+}
+
+/// Trains the next due tenant head, if any; returns 1 when it took a job.
+pub async fn train_next(state: &AppState) -> Result<usize, Error> {
+    let Some((tenant, job, _attempts)) =
+        intents::claim_training(&state.db, chrono::Duration::seconds(LEASE_SECONDS)).await?
+    else {
+        return Ok(0);
+    };
+    let (examples, taxonomy) = {
+        let tx = state.db.tenant(tenant).await?;
+        (intents::training_examples(&tx).await?, intents::taxonomy(&tx).await?)
+    };
+    let outcome = train_head(state, &taxonomy, examples).await;
+    let tx = state.db.tenant(tenant).await?;
+    match outcome {
+        Ok(trained) => {
+            let head = serde_json::to_value(&trained.head).map_err(Error::internal)?;
+            let accuracy = trained.cross_validated_accuracy.map(f64::from);
+            intents::finish_training(&tx, job, &trained.head.labels, head, accuracy, trained.folds).await?;
+            tracing::info!(%tenant, accuracy, "tenant intent head trained");
+        }
+        Err(error) => {
+            tracing::warn!(%tenant, %error, "training an intent head failed");
+            intents::fail_training(&tx, job, &error).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(1)
+}
+
+/// Embeds the examples and fits a head over the labels that have examples.
+async fn train_head(
+    state: &AppState,
+    taxonomy: &[intents::IntentLabel],
+    examples: Vec<(String, String)>,
+) -> Result<train::Trained, String> {
+    let labels: Vec<String> = taxonomy
+        .iter()
+        .map(|entry| entry.label.clone())
+        .filter(|label| examples.iter().any(|(l, _)| l == label))
+        .collect();
+    if labels.len() < 2 {
+        return Err("training needs examples for at least two labels".into());
+    }
+    let texts: Vec<String> = examples.iter().map(|(_, text)| text.clone()).collect();
+    let embeddings = state.triager.embed(texts).await?;
+    let indexed: Vec<(usize, Vec<f32>)> = examples
+        .iter()
+        .zip(embeddings)
+        .filter_map(|((label, _), embedding)| labels.iter().position(|l| l == label).map(|i| (i, embedding)))
+        .collect();
+    tokio::task::spawn_blocking(move || train::train(&labels, &indexed, train::TrainOptions::default()))
+        .await
+        .map_err(|error| error.to_string())?
+        .map_err(|error| error.to_string())
 }

@@ -25,7 +25,20 @@ macro_rules! scoped {
     };
 }
 
-scoped!(user, api_key, session, customer, ticket, ticket_tag, message, message_triage, audit_event, idempotency_key);
+scoped!(
+    user,
+    api_key,
+    session,
+    customer,
+    ticket,
+    ticket_tag,
+    message,
+    message_triage,
+    audit_event,
+    idempotency_key,
+    intent,
+    intent_model
+);
 
 impl Scoped for e::tenant::Entity {
     fn tenant_column() -> Self::Column {

@@ -5,6 +5,7 @@
 //! the same tenant, idempotent creation).
 
 mod customers;
+pub mod intents;
 mod messages;
 mod tickets;
 pub mod triage;

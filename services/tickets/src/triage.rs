@@ -228,6 +228,30 @@ fn backoff(attempts: i32) -> Duration {
     Duration::seconds((1i64 << attempts.clamp(1, 20)).min(600))
 }
 
+/// Copies the newest triage intent (an agent's correction first) onto the ticket.
+pub(crate) async fn refresh_ticket_intent(tx: &TenantTx, ticket_id: Uuid) -> Result<(), Error> {
+    let latest = message_triage::Entity::scoped(tx.tenant())
+        .filter(message_triage::Column::TicketId.eq(ticket_id))
+        .filter(message_triage::Column::Status.eq(DONE))
+        .order_by_desc(message_triage::Column::MessageId)
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    if let Some(latest) = latest {
+        ticket::Entity::update_many()
+            .col_expr(
+                ticket::Column::Intent,
+                sea_orm::sea_query::Expr::value(latest.corrected_intent.or(latest.intent)),
+            )
+            .filter(ticket::Column::TenantId.eq(tx.tenant().0))
+            .filter(ticket::Column::Id.eq(ticket_id))
+            .exec(&**tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Copies the newest done triage of the ticket's customer messages onto the ticket and
 /// raises its priority when the customer has just turned negative.
 async fn refresh_ticket(tx: &TenantTx, ticket_id: Uuid, rule: &EscalationRule) -> Result<(), Error> {

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod intents;
 pub mod platform;
 pub mod tickets;
 pub mod triage;

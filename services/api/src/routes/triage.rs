@@ -34,12 +34,17 @@ pub struct TriageOut {
 impl TriageApi {
     /// Triage a text (intent, sentiment, language) without storing it.
     #[oai(path = "/triage", method = "post", operation_id = "triage.run")]
-    async fn triage(&self, _auth: TenantAuth, body: Json<TriageIn>) -> ApiResult<Json<TriageOut>> {
+    async fn triage(&self, auth: TenantAuth, body: Json<TriageIn>) -> ApiResult<Json<TriageOut>> {
         let text = copilot_core::values::bounded_text("text", &body.0.text, 1, 10_000)?;
+        // The tenant's own head when it trained one; a head that no longer parses is ignored.
+        let head = {
+            let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+            copilot_tickets::intents::active_head(&tx).await?.and_then(|value| serde_json::from_value(value).ok())
+        };
         let mut results = self
             .state
             .triager
-            .triage(vec![text])
+            .triage(vec![text], head)
             .await
             .map_err(|error| copilot_core::Error::internal(format!("triage failed: {error}")))?;
         let result = results.pop().ok_or_else(|| copilot_core::Error::internal("triage returned nothing"))?;

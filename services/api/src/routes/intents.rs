@@ -1,0 +1,175 @@
+//! The tenant's intent taxonomy, training its own head, and correcting a message's intent.
+
+use chrono::{DateTime, Utc};
+use copilot_tickets::intents::{self, IntentLabel, TrainingJob};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use uuid::Uuid;
+
+use super::Tag;
+use crate::{AppState, auth::TenantAuth, dto::MessageTriageOut, error::ApiResult};
+
+pub struct IntentsApi {
+    pub state: AppState,
+}
+
+#[derive(Debug, Object)]
+pub struct IntentLabelIo {
+    /// Lower-case letters, digits and underscores, e.g. `warranty_claim`.
+    pub label: String,
+    pub description: Option<String>,
+    /// Example customer messages (any language); about 10 per label train well.
+    #[oai(default)]
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct TaxonomyOut {
+    /// `default` (the built-in customer-service taxonomy) or `tenant` (set with PUT).
+    pub source: String,
+    pub labels: Vec<IntentLabelIo>,
+}
+
+#[derive(Debug, Object)]
+pub struct TaxonomyIn {
+    /// The whole taxonomy; `other` is added when missing.
+    pub labels: Vec<IntentLabelIo>,
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TrainingOut {
+    pub id: Uuid,
+    /// `queued`, `ready` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    /// The labels the head predicts (those with examples).
+    pub labels: Vec<String>,
+    pub example_count: i32,
+    /// Mean accuracy of stratified k-fold cross-validation.
+    pub cross_validated_accuracy: Option<f64>,
+    pub folds: Option<i32>,
+    pub error: Option<String>,
+    /// Whether triage uses this head now.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<TrainingJob> for TrainingOut {
+    fn from(job: TrainingJob) -> Self {
+        Self {
+            id: job.id,
+            status: job.status,
+            attempts: job.attempts,
+            labels: job.labels,
+            example_count: job.example_count,
+            cross_validated_accuracy: job.cross_validated_accuracy,
+            folds: job.folds,
+            error: job.error,
+            active: job.active,
+            created_at: job.created_at,
+            finished_at: job.finished_at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum TrainingQueued {
+    /// The job is queued; follow it at `GET /v1/intents/training`.
+    #[oai(status = 202)]
+    Accepted(Json<TrainingOut>),
+}
+
+#[derive(Debug, Object)]
+pub struct IntentCorrectionIn {
+    /// A label of the tenant's taxonomy.
+    pub intent: String,
+}
+
+fn to_io(label: IntentLabel) -> IntentLabelIo {
+    IntentLabelIo { label: label.label, description: label.description, examples: label.examples }
+}
+
+#[OpenApi(tag = "Tag::Triage")]
+impl IntentsApi {
+    /// The intent taxonomy triage uses for this tenant.
+    #[oai(path = "/intents", method = "get", operation_id = "intents.get")]
+    async fn get(&self, auth: TenantAuth) -> ApiResult<Json<TaxonomyOut>> {
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let labels = intents::taxonomy(&tx).await?;
+        if labels.is_empty() {
+            let labels = self
+                .state
+                .triager
+                .default_intents()
+                .into_iter()
+                .map(|label| IntentLabelIo { label, description: None, examples: Vec::new() })
+                .collect();
+            return Ok(Json(TaxonomyOut { source: "default".into(), labels }));
+        }
+        Ok(Json(TaxonomyOut { source: "tenant".into(), labels: labels.into_iter().map(to_io).collect() }))
+    }
+
+    /// Replace the tenant's taxonomy (admins). Train it with `POST /v1/intents/train`.
+    #[oai(path = "/intents", method = "put", operation_id = "intents.replace")]
+    async fn replace(&self, auth: TenantAuth, body: Json<TaxonomyIn>) -> ApiResult<Json<TaxonomyOut>> {
+        let principal = auth.0.principal;
+        let labels = body
+            .0
+            .labels
+            .into_iter()
+            .map(|l| IntentLabel { label: l.label, description: l.description, examples: l.examples })
+            .collect();
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let stored = intents::replace_taxonomy(&tx, &principal, labels).await?;
+        tx.commit().await?;
+        Ok(Json(TaxonomyOut { source: "tenant".into(), labels: stored.into_iter().map(to_io).collect() }))
+    }
+
+    /// Train the tenant's own intent head from its taxonomy and corrections (admins).
+    #[oai(path = "/intents/train", method = "post", operation_id = "intents.train")]
+    async fn train(&self, auth: TenantAuth) -> ApiResult<TrainingQueued> {
+        let principal = auth.0.principal;
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let job = intents::request_training(&tx, &principal).await?;
+        tx.commit().await?;
+        self.state.triage_wakeup.notify_one();
+        Ok(TrainingQueued::Accepted(Json(job.into())))
+    }
+
+    /// The newest training job and its cross-validated accuracy.
+    #[oai(path = "/intents/training", method = "get", operation_id = "intents.training")]
+    async fn training(&self, auth: TenantAuth) -> ApiResult<Json<TrainingOut>> {
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let job = intents::latest_training(&tx).await?.ok_or(copilot_core::Error::NotFound("training job"))?;
+        Ok(Json(job.into()))
+    }
+
+    /// Correct the intent of a customer message; the correction becomes a training example.
+    #[oai(
+        path = "/tickets/:id/messages/:message_id/triage",
+        method = "patch",
+        operation_id = "tickets.messages.triage.correct"
+    )]
+    async fn correct(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        message_id: Path<Uuid>,
+        body: Json<IntentCorrectionIn>,
+    ) -> ApiResult<Json<MessageTriageOut>> {
+        let principal = auth.0.principal;
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let taxonomy = intents::taxonomy(&tx).await?;
+        let mut allowed: Vec<String> = if taxonomy.is_empty() {
+            self.state.triager.default_intents()
+        } else {
+            taxonomy.into_iter().map(|l| l.label).collect()
+        };
+        allowed.push(intents::OTHER.into());
+        let triage =
+            intents::correct_intent(&tx, &principal, id.0, message_id.0, body.0.intent.trim(), &allowed).await?;
+        tx.commit().await?;
+        Ok(Json(triage.into()))
+    }
+}
