@@ -12,8 +12,12 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 fn main() {
     let texts_file = std::env::args().skip(1).find(|arg| !arg.starts_with("--")).expect("a texts file (one per line)");
-    let texts: Vec<String> =
-        std::fs::read_to_string(&texts_file).expect("texts").lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    let texts: Vec<String> = std::fs::read_to_string(&texts_file)
+        .expect("texts")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
     let base = std::env::var_os("COPILOT_MODELS_DIR").map(PathBuf::from).unwrap_or_else(default_models_dir);
     let models = Models::load(&model_set_dir(&base), 2).expect("models");
     let options = TriageOptions::default();
