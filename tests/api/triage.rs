@@ -319,3 +319,50 @@ async fn an_agent_corrects_an_intent_and_the_correction_becomes_a_training_examp
     let job = app.post("/v1/intents/train", &tenant.key, json!({})).await.expect(202);
     assert_eq!(job["example_count"], 3, "two taxonomy examples and the correction");
 }
+
+/// Never answers, so claimed items stay with the worker that holds them.
+struct Stuck;
+
+#[async_trait::async_trait]
+impl copilot_api::triage::Triager for Stuck {
+    async fn triage(
+        &self,
+        _texts: Vec<String>,
+        _head: Option<copilot_triage::HeadWeights>,
+    ) -> Result<Vec<copilot_triage::Triage>, String> {
+        std::future::pending().await
+    }
+
+    async fn embed(&self, _texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+        std::future::pending().await
+    }
+
+    fn default_intents(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+#[tokio::test]
+async fn a_claimed_message_is_not_claimed_again_while_its_lease_runs() {
+    let seed = spawn_app_on(Backend::Sqlite).await;
+    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
+    let tenant = app.create_tenant().await;
+    let id = open_ticket(&app, &tenant.key, "Order", "Where is my order?").await;
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
+    let mut attempts = 0;
+    for _ in 0..100 {
+        let thread = app.get(&format!("/v1/tickets/{id}/messages"), &tenant.key).await.expect(200);
+        attempts = thread["data"][0]["triage"]["attempts"].as_i64().unwrap_or(0);
+        if attempts == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(attempts, 1, "the app's worker claimed the message");
+
+    let second_worker = copilot_tickets::triage::claim(&db, 10, chrono::Duration::seconds(60)).await.expect("claim");
+
+    assert!(second_worker.is_empty(), "a leased item goes to one worker at a time");
+    let thread = app.get(&format!("/v1/tickets/{id}/messages"), &tenant.key).await.expect(200);
+    assert_eq!(thread["data"][0]["triage"]["status"], "pending");
+}

@@ -228,6 +228,13 @@ pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<(TenantId
     let now = copilot_core::now();
     let backend = db.backend();
     let lock = if backend == DbBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+    // A job whose worker died on every attempt (it never recorded a failure) gives up here.
+    let abandoned = "UPDATE intent_models SET status = 'failed', error = 'training was interrupted too often'
+         WHERE status = 'queued' AND attempts >= $1 AND next_attempt_at <= $2";
+    db.unscoped()
+        .execute_raw(Statement::from_sql_and_values(backend, abandoned, [MAX_TRAINING_ATTEMPTS.into(), now.into()]))
+        .await
+        .map_err(db_err)?;
     let sql = format!(
         "UPDATE intent_models SET next_attempt_at = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM intent_models WHERE status = 'queued' AND next_attempt_at <= $2
