@@ -57,7 +57,7 @@ mod tests {
             jail.set_env("COPILOT_PLATFORM_TOKEN", "a-long-operator-secret");
             let settings = load(None).map_err(|e| e.to_string())?;
             assert_eq!(settings.listen.to_string(), "0.0.0.0:9000");
-            assert!(settings.is_postgres());
+            assert!(settings.database_url.starts_with("postgres://"));
             assert_eq!(settings.platform_token(), Some("a-long-operator-secret"));
             Ok(())
         });

@@ -71,6 +71,19 @@ impl Triager for NoTriager {
     }
 }
 
+/// The tenant's own trained intent head, if it has one. A stored head that no longer
+/// parses is logged and left out, so triage falls back to the default head.
+pub async fn tenant_head(tx: &copilot_store::TenantTx) -> Result<Option<HeadWeights>, Error> {
+    let Some(value) = intents::active_head(tx).await? else { return Ok(None) };
+    match serde_json::from_value(value) {
+        Ok(head) => Ok(Some(head)),
+        Err(error) => {
+            tracing::warn!(tenant = %tx.tenant(), %error, "the stored intent head does not parse; using the default");
+            Ok(None)
+        }
+    }
+}
+
 /// Items claimed per round.
 const CLAIM_BATCH: u64 = 16;
 /// How long a claimed item stays with its worker before another may take it.
@@ -116,10 +129,8 @@ async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -
     let ids: Vec<Uuid> = items.iter().map(|item| item.message_id).collect();
     let (bodies, head) = {
         let tx = state.db.tenant(tenant).await?;
-        (triage::bodies(&tx, &ids).await?, intents::active_head(&tx).await?)
+        (triage::bodies(&tx, &ids).await?, tenant_head(&tx).await?)
     };
-    // A head that no longer parses is ignored in favour of the default one.
-    let head: Option<HeadWeights> = head.and_then(|value| serde_json::from_value(value).ok());
     let present: Vec<Uuid> = ids.into_iter().filter(|id| bodies.contains_key(id)).collect();
     let texts: Vec<String> = present.iter().filter_map(|id| bodies.get(id).cloned()).collect();
     let outcome = state.triager.triage(texts, head).await;
@@ -155,8 +166,7 @@ async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -
 
 /// Trains the next due tenant head, if any; returns 1 when it took a job.
 pub async fn train_next(state: &AppState) -> Result<usize, Error> {
-    let Some((tenant, job, _attempts)) =
-        intents::claim_training(&state.db, chrono::Duration::seconds(LEASE_SECONDS)).await?
+    let Some((tenant, job)) = intents::claim_training(&state.db, chrono::Duration::seconds(LEASE_SECONDS)).await?
     else {
         return Ok(0);
     };

@@ -102,8 +102,4 @@ impl Settings {
     pub fn platform_token(&self) -> Option<&str> {
         Some(self.platform_token.expose_secret()).filter(|token| !token.is_empty())
     }
-
-    pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres")
-    }
 }

@@ -10,9 +10,6 @@ use sha2::{Digest, Sha256};
 
 use crate::{Scoped, TenantTx, db_err, is_unique_violation};
 
-/// How long a key is remembered unless configured otherwise.
-pub const DEFAULT_TTL_HOURS: i64 = 24;
-
 /// A validated `Idempotency-Key` together with the operation and request it guards.
 #[derive(Clone, Debug)]
 pub struct Guard {

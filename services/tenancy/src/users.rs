@@ -127,27 +127,17 @@ pub async fn list(tx: &TenantTx, by: &Principal, page: PageRequest) -> Result<Pa
     Ok(Page::from_overfetch(users, page.limit, |user| user.id))
 }
 
-pub(crate) async fn find_row(tx: &TenantTx, id: Uuid) -> Result<user::Model, Error> {
-    user::Entity::scoped(tx.tenant())
-        .filter(user::Column::Id.eq(id))
-        .one(&**tx)
-        .await
-        .map_err(db_err)?
-        .ok_or(Error::NotFound("user"))
-}
-
-async fn find_row_for_update(tx: &TenantTx, id: Uuid) -> Result<user::Model, Error> {
-    user::Entity::scoped(tx.tenant())
-        .filter(user::Column::Id.eq(id))
-        .lock_exclusive()
-        .one(&**tx)
-        .await
-        .map_err(db_err)?
-        .ok_or(Error::NotFound("user"))
+/// Reads a user; with `lock`, the row stays locked until the transaction ends.
+async fn find_row(tx: &TenantTx, id: Uuid, lock: bool) -> Result<user::Model, Error> {
+    let mut query = user::Entity::scoped(tx.tenant()).filter(user::Column::Id.eq(id));
+    if lock {
+        query = query.lock_exclusive();
+    }
+    query.one(&**tx).await.map_err(db_err)?.ok_or(Error::NotFound("user"))
 }
 
 pub async fn get(tx: &TenantTx, id: Uuid) -> Result<User, Error> {
-    User::try_from(find_row(tx, id).await?)
+    User::try_from(find_row(tx, id, false).await?)
 }
 
 /// Whether a user with role `actor` may change the role, activity or password of a
@@ -165,7 +155,7 @@ fn may_manage(actor: Role, target: Role) -> bool {
 /// owner cannot be demoted or deactivated. A password set by someone else ends the
 /// user's sessions.
 pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -> Result<User, Error> {
-    let row = find_row_for_update(tx, id).await?;
+    let row = find_row(tx, id, true).await?;
     let current: User = row.clone().try_into()?;
     let is_self = by.actor.user_id() == Some(id);
     let touches_access = patch.role.is_some() || patch.active.is_some();

@@ -224,7 +224,7 @@ pub async fn training_examples(tx: &TenantTx) -> Result<Vec<(String, String)>, E
 }
 
 /// Claims the next due training job across tenants, leased for `lease`.
-pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<(TenantId, Uuid, i32)>, Error> {
+pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<(TenantId, Uuid)>, Error> {
     let now = copilot_core::now();
     let backend = db.backend();
     let lock = if backend == DbBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
@@ -239,18 +239,12 @@ pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<(TenantId
         "UPDATE intent_models SET next_attempt_at = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM intent_models WHERE status = 'queued' AND next_attempt_at <= $2
                       ORDER BY next_attempt_at LIMIT 1 {lock})
-         RETURNING tenant_id, id, attempts"
+         RETURNING tenant_id, id"
     );
     let statement = Statement::from_sql_and_values(backend, sql, [(now + lease).into(), now.into()]);
     let row = db.unscoped().query_one_raw(statement).await.map_err(db_err)?;
-    row.map(|row| {
-        Ok((
-            TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
-            row.try_get("", "id").map_err(db_err)?,
-            row.try_get("", "attempts").map_err(db_err)?,
-        ))
-    })
-    .transpose()
+    row.map(|row| Ok((TenantId(row.try_get("", "tenant_id").map_err(db_err)?), row.try_get("", "id").map_err(db_err)?)))
+        .transpose()
 }
 
 /// Stores a trained head and makes it the tenant's active one.

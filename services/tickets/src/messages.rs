@@ -78,8 +78,7 @@ pub(crate) async fn insert(
     let row = row.insert(&**tx).await.map_err(db_err)?;
     let mut message = Message::from(row);
     if author == Author::Customer {
-        triage::enqueue(tx, ticket_id, message.id, at).await?;
-        message.triage = triage::for_messages(tx, vec![message.id]).await?.remove(&message.id);
+        message.triage = Some(triage::enqueue(tx, ticket_id, message.id, at).await?);
     }
     Ok(message)
 }

@@ -237,23 +237,20 @@ async fn insert_tags(tx: &TenantTx, ticket_id: Uuid, tags: &[String]) -> Result<
 }
 
 pub(crate) async fn find_row(tx: &TenantTx, id: Uuid) -> Result<ticket::Model, Error> {
-    ticket::Entity::scoped(tx.tenant())
-        .filter(ticket::Column::Id.eq(id))
-        .one(&**tx)
-        .await
-        .map_err(db_err)?
-        .ok_or(Error::NotFound("ticket"))
+    load_row(tx, id, false).await
 }
 
 /// Reads a ticket and locks it until the transaction ends, for read-then-write changes.
 pub(crate) async fn find_row_for_update(tx: &TenantTx, id: Uuid) -> Result<ticket::Model, Error> {
-    ticket::Entity::scoped(tx.tenant())
-        .filter(ticket::Column::Id.eq(id))
-        .lock_exclusive()
-        .one(&**tx)
-        .await
-        .map_err(db_err)?
-        .ok_or(Error::NotFound("ticket"))
+    load_row(tx, id, true).await
+}
+
+async fn load_row(tx: &TenantTx, id: Uuid, lock: bool) -> Result<ticket::Model, Error> {
+    let mut query = ticket::Entity::scoped(tx.tenant()).filter(ticket::Column::Id.eq(id));
+    if lock {
+        query = query.lock_exclusive();
+    }
+    query.one(&**tx).await.map_err(db_err)?.ok_or(Error::NotFound("ticket"))
 }
 
 /// Attaches customers and tags to ticket rows, keeping their order.

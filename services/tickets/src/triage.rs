@@ -90,12 +90,16 @@ impl Default for EscalationRule {
 pub struct Claimed {
     pub tenant_id: TenantId,
     pub message_id: Uuid,
-    pub ticket_id: Uuid,
-    pub attempts: i32,
 }
 
-/// Queues the triage of a customer message (in the transaction that stores it).
-pub(crate) async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at: DateTime<Utc>) -> Result<(), Error> {
+/// Queues the triage of a customer message (in the transaction that stores it) and
+/// returns the queued triage.
+pub(crate) async fn enqueue(
+    tx: &TenantTx,
+    ticket_id: Uuid,
+    message_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<MessageTriage, Error> {
     let row = message_triage::ActiveModel {
         message_id: Set(message_id),
         tenant_id: Set(tx.tenant().0),
@@ -114,8 +118,7 @@ pub(crate) async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at
         created_at: Set(at),
         updated_at: Set(at),
     };
-    message_triage::Entity::insert(row).exec_without_returning(&**tx).await.map_err(db_err)?;
-    Ok(())
+    Ok(row.insert(&**tx).await.map_err(db_err)?.into())
 }
 
 /// Claims up to `limit` due items across tenants and leases them for `lease`: another
@@ -133,7 +136,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
                  SELECT message_id FROM message_triage
                  WHERE status = 'pending' AND next_attempt_at <= $2
                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-             RETURNING tenant_id, message_id, ticket_id, attempts"
+             RETURNING tenant_id, message_id"
         }
         _ => {
             "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
@@ -141,7 +144,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
                  SELECT message_id FROM message_triage
                  WHERE status = 'pending' AND next_attempt_at <= $2
                  ORDER BY next_attempt_at LIMIT $3)
-             RETURNING tenant_id, message_id, ticket_id, attempts"
+             RETURNING tenant_id, message_id"
         }
     };
     let statement =
@@ -152,8 +155,6 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
             Ok(Claimed {
                 tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
                 message_id: row.try_get("", "message_id").map_err(db_err)?,
-                ticket_id: row.try_get("", "ticket_id").map_err(db_err)?,
-                attempts: row.try_get("", "attempts").map_err(db_err)?,
             })
         })
         .collect()

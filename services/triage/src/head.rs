@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use ort::{session::Session, value::TensorRef};
 use serde::{Deserialize, Serialize};
 
@@ -68,14 +68,13 @@ impl LinearHead {
     ) -> Result<Vec<Vec<f32>>, TriageError> {
         let input = to_matrix(embeddings)?;
         head.validate(input.ncols())?;
-        let weight = Array2::from_shape_vec((input.ncols(), head.labels.len()), head.weight.clone())
-            .map_err(|error| TriageError::Invalid(error.to_string()))?;
-        let bias = Array1::from_vec(head.bias.clone());
+        // The stored weights are passed by reference: a tenant head runs on every batch.
+        let classes = head.labels.len();
         let mut session = self.session.lock().map_err(|_| TriageError::Runtime("head lock poisoned".into()))?;
         let outputs = session.run(ort::inputs![
             "embedding" => TensorRef::from_array_view(&input)?,
-            "weight" => TensorRef::from_array_view(&weight)?,
-            "bias" => TensorRef::from_array_view(&bias)?,
+            "weight" => TensorRef::from_array_view(([input.ncols(), classes], head.weight.as_slice()))?,
+            "bias" => TensorRef::from_array_view(([classes], head.bias.as_slice()))?,
         ])?;
         rows(&outputs["probabilities"].try_extract_array::<f32>()?)
     }

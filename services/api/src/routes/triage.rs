@@ -36,10 +36,9 @@ impl TriageApi {
     #[oai(path = "/triage", method = "post", operation_id = "triage.run")]
     async fn triage(&self, auth: TenantAuth, body: Json<TriageIn>) -> ApiResult<Json<TriageOut>> {
         let text = copilot_core::values::bounded_text("text", &body.0.text, 1, 10_000)?;
-        // The tenant's own head when it trained one; a head that no longer parses is ignored.
         let head = {
             let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
-            copilot_tickets::intents::active_head(&tx).await?.and_then(|value| serde_json::from_value(value).ok())
+            crate::triage::tenant_head(&tx).await?
         };
         let mut results = self
             .state
