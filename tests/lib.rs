@@ -92,10 +92,21 @@ pub async fn postgres_database() -> String {
         .clone()
 }
 
+/// The vector store of every app on one database: like replicas in production, apps that
+/// share a database (and so claim each other's ingestion jobs) share the knowledge store.
+fn knowledge_uri_for(database_url: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    database_url.hash(&mut hasher);
+    std::env::temp_dir().join(format!("copilot-test-knowledge-{:016x}", hasher.finish())).display().to_string()
+}
+
 /// A running service on a loopback port.
 pub struct TestApp {
     pub address: SocketAddr,
     pub database_url: String,
+    /// Where this app keeps its knowledge base's vector tables.
+    pub knowledge_uri: String,
     pub backend: Backend,
     client: reqwest::Client,
 }
@@ -187,6 +198,7 @@ async fn start(
     settings.database_url = database_url.to_owned();
     settings.database_max_connections = 5;
     settings.platform_token = SecretString::from(PLATFORM_TOKEN);
+    settings.knowledge_uri = knowledge_uri_for(database_url);
     adjust(&mut settings);
     let db = copilot_store::connect(&settings.database_url, settings.database_max_connections)
         .await
@@ -194,7 +206,8 @@ async fn start(
     if backend == Backend::Sqlite {
         copilot_store::migrate(&db).await.expect("migrate the SQLite database");
     }
-    let state = AppState::new(db, settings, triager);
+    let knowledge_uri = settings.knowledge_uri.clone();
+    let state = AppState::open(db, settings, triager).await.expect("open the app state");
     start_workers(&state);
     let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind a loopback port");
     let address =
@@ -203,6 +216,7 @@ async fn start(
     TestApp {
         address,
         database_url: database_url.to_owned(),
+        knowledge_uri,
         backend,
         client: reqwest::Client::builder().build().expect("HTTP client"),
     }
@@ -258,6 +272,47 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
         self.send(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Uploads a knowledge document as multipart: `file` plus text fields.
+    pub async fn upload(
+        &self,
+        token: &str,
+        file_name: &str,
+        mime: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let part =
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(mime).expect("a MIME type");
+        let mut form = reqwest::multipart::Form::new().part("file", part);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        let response = self
+            .client
+            .post(self.url("/v1/knowledge/documents"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("the request reaches the app");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+    }
+
+    /// Waits until a knowledge document's latest version is `ready` or `failed`; returns it.
+    pub async fn wait_for_document(&self, token: &str, id: Uuid) -> Value {
+        for _ in 0..3600 {
+            let document = self.get(&format!("/v1/knowledge/documents/{id}"), token).await.expect(200);
+            if matches!(document["status"].as_str(), Some("ready") | Some("failed")) {
+                return document;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("document {id} did not settle in 180 s");
     }
 
     /// Creates a tenant with a random slug through the platform API.

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_foundation;
 mod m20261129_000002_triage;
 mod m20261129_000003_intents;
+mod m20261129_000004_knowledge;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_foundation::Migration),
             Box::new(m20261129_000002_triage::Migration),
             Box::new(m20261129_000003_intents::Migration),
+            Box::new(m20261129_000004_knowledge::Migration),
         ]
     }
 }

@@ -4,6 +4,8 @@ mod audit;
 mod auth;
 mod errors;
 mod isolation;
+mod knowledge;
+mod knowledge_eval;
 mod ops;
 mod platform;
 mod row_level_security;

@@ -86,5 +86,9 @@ async fn concurrent_writes_on_sqlite_wait_instead_of_failing() {
     let list = app.get("/v1/tickets?limit=100", &tenant.key).await.expect(200);
     let numbers: std::collections::HashSet<i64> =
         list["data"].as_array().into_iter().flatten().filter_map(|t| t["number"].as_i64()).collect();
-    assert_eq!(numbers, (1..=7).collect(), "seven tickets, numbered without gaps or repeats");
+    assert_eq!(
+        numbers,
+        (1..=7).collect::<std::collections::HashSet<i64>>(),
+        "seven tickets, numbered without gaps or repeats"
+    );
 }

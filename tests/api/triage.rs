@@ -157,8 +157,12 @@ impl copilot_api::triage::Triager for Flaky {
         model_triager().triage(texts, head).await
     }
 
-    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
-        model_triager().embed(texts).await
+    async fn embed(&self, texts: Vec<String>, kind: copilot_triage::TextKind) -> Result<Vec<Vec<f32>>, String> {
+        model_triager().embed(texts, kind).await
+    }
+
+    fn dimensions(&self) -> usize {
+        model_triager().dimensions()
     }
 
     fn default_intents(&self) -> Vec<String> {
@@ -333,8 +337,12 @@ impl copilot_api::triage::Triager for Stuck {
         std::future::pending().await
     }
 
-    async fn embed(&self, _texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+    async fn embed(&self, _texts: Vec<String>, _kind: copilot_triage::TextKind) -> Result<Vec<Vec<f32>>, String> {
         std::future::pending().await
+    }
+
+    fn dimensions(&self) -> usize {
+        model_triager().dimensions()
     }
 
     fn default_intents(&self) -> Vec<String> {

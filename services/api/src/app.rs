@@ -12,16 +12,17 @@ use poem::{
 use poem_openapi::OpenApiService;
 
 use copilot_core::model::Priority;
+use copilot_knowledge::{Knowledge, VectorStore};
 use copilot_tickets::triage::EscalationRule;
 use tokio::sync::Notify;
 
 use crate::{
     metrics::{self, Metrics},
     routes::{
-        api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, health, intents::IntentsApi, platform::PlatformApi,
-        tickets::TicketsApi, triage::TriageApi, users::UsersApi,
+        api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, health, intents::IntentsApi, knowledge::KnowledgeApi,
+        platform::PlatformApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi,
     },
-    triage::Triager,
+    triage::{Triager, TriagerEmbedder},
 };
 
 /// What every handler can reach.
@@ -35,19 +36,36 @@ pub struct AppState {
     /// Wakes the triage worker when a customer message arrives.
     pub triage_wakeup: Arc<Notify>,
     pub escalation: EscalationRule,
+    /// Documents, ingestion and search.
+    pub knowledge: Knowledge,
+    /// Wakes the ingestion worker when a document is uploaded.
+    pub knowledge_wakeup: Arc<Notify>,
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings, triager: Arc<dyn Triager>) -> Self {
+    /// The state over an open database; opens the knowledge base's vector store.
+    pub async fn open(db: Db, settings: Settings, triager: Arc<dyn Triager>) -> anyhow::Result<Self> {
+        let store = VectorStore::open(&settings.knowledge_uri, triager.dimensions()).await.map_err(|error| {
+            anyhow::anyhow!(
+                "cannot open the knowledge store at {} (COPILOT_KNOWLEDGE_URI): {error}",
+                settings.knowledge_uri
+            )
+        })?;
+        Ok(Self::new(db, settings, triager, store))
+    }
+
+    pub fn new(db: Db, settings: Settings, triager: Arc<dyn Triager>, store: VectorStore) -> Self {
         let escalation = EscalationRule {
             negative_messages: settings.escalation_negative_messages,
             max_score: settings.escalation_max_score,
             ceiling: settings.escalation_ceiling.parse().unwrap_or(Priority::High),
         };
         Self {
-            db,
+            db: db.clone(),
             settings: Arc::new(settings),
             metrics: Metrics::default(),
+            knowledge: Knowledge::new(db.clone(), store, Arc::new(TriagerEmbedder(Arc::clone(&triager)))),
+            knowledge_wakeup: Arc::new(Notify::new()),
             triager,
             triage_wakeup: Arc::new(Notify::new()),
             escalation,
@@ -55,13 +73,14 @@ impl AppState {
     }
 }
 
-/// Starts the background workers of `copilot serve`: housekeeping and triage.
+/// Starts the background workers of `copilot serve`: housekeeping, triage and ingestion.
 pub fn start_workers(state: &AppState) {
     tokio::spawn(crate::housekeeping::run(state.clone()));
     tokio::spawn(crate::triage::run_worker(state.clone()));
+    tokio::spawn(crate::knowledge::run_worker(state.clone()));
 }
 
-type Apis = (PlatformApi, AuthApi, UsersApi, ApiKeysApi, TicketsApi, TriageApi, IntentsApi, AuditApi);
+type Apis = (PlatformApi, AuthApi, UsersApi, ApiKeysApi, TicketsApi, TriageApi, IntentsApi, KnowledgeApi, AuditApi);
 
 /// The OpenAPI service with every operation, served under `/v1`.
 pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -73,6 +92,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         TicketsApi { state: state.clone() },
         TriageApi { state: state.clone() },
         IntentsApi { state: state.clone() },
+        KnowledgeApi { state: state.clone() },
         AuditApi { state: state.clone() },
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))
@@ -93,7 +113,11 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
     let api = openapi_service(&state);
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
-    let max_body = state.settings.max_body_bytes;
+    let limits = BodyLimits {
+        default: state.settings.max_body_bytes,
+        // Room for the multipart framing and JSON escaping around the document itself.
+        upload: state.settings.knowledge_max_upload_bytes.saturating_mul(2).saturating_add(1 << 20),
+    };
     let metrics = state.metrics.clone();
     Route::new()
         .nest("/v1", api)
@@ -103,14 +127,33 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(health::metrics))
         .data(state)
-        .around(move |next, request| limit_body(next, request, max_body))
+        .around(move |next, request| limit_body(next, request, limits))
         .around(move |next, request| metrics::observe(next, request, metrics.clone()))
         .into_endpoint()
         .map_to_response()
 }
 
-/// Refuses bodies over `max` bytes with 413, whether announced by `Content-Length` or streamed.
-async fn limit_body<E: Endpoint>(next: E, mut request: Request, max: u64) -> poem::Result<Response> {
+/// The largest request bodies: uploads of knowledge documents may be larger than the rest.
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    default: u64,
+    upload: u64,
+}
+
+impl BodyLimits {
+    fn of(&self, request: &Request) -> u64 {
+        if request.method() == poem::http::Method::POST && request.uri().path() == "/v1/knowledge/documents" {
+            self.upload.max(self.default)
+        } else {
+            self.default
+        }
+    }
+}
+
+/// Refuses bodies over the limit with 413, whether announced by `Content-Length` or streamed.
+/// (An upload's document is checked against its own limit by the operation.)
+async fn limit_body<E: Endpoint>(next: E, mut request: Request, limits: BodyLimits) -> poem::Result<Response> {
+    let max = limits.of(&request);
     let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
     let declared = request
         .headers()

@@ -91,7 +91,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 pub async fn openapi_spec() -> anyhow::Result<String> {
     let settings = config::load(None)?;
     let db = copilot_store::connect("sqlite::memory:", 1).await?;
-    let state = AppState::new(db, settings, Arc::new(NoTriager));
+    let store = copilot_knowledge::VectorStore::open("memory://", 1).await?;
+    let state = AppState::new(db, settings, Arc::new(NoTriager), store);
     Ok(app::spec_json(&state))
 }
 
@@ -106,7 +107,7 @@ async fn serve(settings: Settings, db: copilot_store::Db) -> anyhow::Result<()> 
     let listen = settings.listen;
     let models = load_models(&settings)?;
     let options = TriageOptions { intent_threshold: settings.intent_threshold };
-    let state = AppState::new(db, settings, Arc::new(ModelTriager { models, options }));
+    let state = AppState::open(db, settings, Arc::new(ModelTriager { models, options })).await?;
     app::start_workers(&state);
     let listener = poem::listener::TcpListener::bind(listen);
     tracing::info!(%listen, "serving the API; docs at /docs");

@@ -35,7 +35,7 @@ pub enum ApiError {
     /// The request body is larger than allowed.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
-    /// The body is not JSON (`Content-Type` missing or different).
+    /// The body's `Content-Type` (or an uploaded file's type) is not one the operation reads.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
     /// Well-formed, but cannot be applied.
@@ -77,6 +77,8 @@ impl From<Error> for ApiError {
             Error::Validation { detail, .. } => Self::BadRequest(body(code, detail)),
             Error::Unprocessable { detail, .. } => Self::Unprocessable(body(code, detail)),
             Error::Conflict { detail, .. } => Self::Conflict(body(code, detail)),
+            Error::TooLarge { detail, .. } => Self::PayloadTooLarge(body(code, detail)),
+            Error::UnsupportedMediaType { detail, .. } => Self::UnsupportedMediaType(body(code, detail)),
             Error::Unauthorized(detail) => Self::Unauthorized(body(code, detail)),
             Error::Forbidden(detail) => Self::Forbidden(body(code, detail)),
             Error::RateLimited { retry_after_seconds } => {

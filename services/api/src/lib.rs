@@ -12,6 +12,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod housekeeping;
+pub mod knowledge;
 pub mod metrics;
 pub mod routes;
 pub mod triage;

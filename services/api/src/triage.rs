@@ -19,8 +19,10 @@ use crate::AppState;
 pub trait Triager: Send + Sync {
     /// Triage with the tenant's own intent head when given, else the default one.
     async fn triage(&self, texts: Vec<String>, head: Option<HeadWeights>) -> Result<Vec<Triage>, String>;
-    /// Query embeddings, for training tenant heads.
-    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String>;
+    /// Embeddings of queries (training tenant heads, searching) or passages (knowledge).
+    async fn embed(&self, texts: Vec<String>, kind: TextKind) -> Result<Vec<Vec<f32>>, String>;
+    /// The length of every embedding.
+    fn dimensions(&self) -> usize;
     /// The labels of the default taxonomy.
     fn default_intents(&self) -> Vec<String>;
 }
@@ -37,15 +39,19 @@ impl Triager for ModelTriager {
         self.models.triage_blocking(texts, head, self.options).await.map_err(|error| error.to_string())
     }
 
-    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+    async fn embed(&self, texts: Vec<String>, kind: TextKind) -> Result<Vec<Vec<f32>>, String> {
         let models = Arc::clone(&self.models);
         tokio::task::spawn_blocking(move || {
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-            models.encoder().embed(&texts, TextKind::Query)
+            models.encoder().embed(&texts, kind)
         })
         .await
         .map_err(|error| error.to_string())?
         .map_err(|error| error.to_string())
+    }
+
+    fn dimensions(&self) -> usize {
+        self.models.encoder().dim()
     }
 
     fn default_intents(&self) -> Vec<String> {
@@ -62,8 +68,12 @@ impl Triager for NoTriager {
         Err("the triage models are not loaded in this command".into())
     }
 
-    async fn embed(&self, _texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+    async fn embed(&self, _texts: Vec<String>, _kind: TextKind) -> Result<Vec<Vec<f32>>, String> {
         Err("the triage models are not loaded in this command".into())
+    }
+
+    fn dimensions(&self) -> usize {
+        0
     }
 
     fn default_intents(&self) -> Vec<String> {
@@ -207,7 +217,7 @@ async fn train_head(
         return Err("training needs examples for at least two labels".into());
     }
     let texts: Vec<String> = examples.iter().map(|(_, text)| text.clone()).collect();
-    let embeddings = state.triager.embed(texts).await?;
+    let embeddings = state.triager.embed(texts, TextKind::Query).await?;
     let indexed: Vec<(usize, Vec<f32>)> = examples
         .iter()
         .zip(embeddings)
@@ -217,4 +227,19 @@ async fn train_head(
         .await
         .map_err(|error| error.to_string())?
         .map_err(|error| error.to_string())
+}
+
+/// The knowledge base's embedder: the triage encoder (passages and queries get the
+/// prefixes the model was trained with).
+pub struct TriagerEmbedder(pub Arc<dyn Triager>);
+
+#[async_trait::async_trait]
+impl copilot_knowledge::Embedder for TriagerEmbedder {
+    async fn embed_passages(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+        self.0.embed(texts, TextKind::Passage).await
+    }
+
+    async fn embed_query(&self, text: String) -> Result<Vec<f32>, String> {
+        self.0.embed(vec![text], TextKind::Query).await?.pop().ok_or_else(|| "no embedding returned".to_owned())
+    }
 }

@@ -17,6 +17,12 @@ pub enum Error {
     /// A uniqueness rule or a concurrent change conflicts with the request.
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// The content is larger than allowed.
+    #[error("{detail}")]
+    TooLarge { code: &'static str, detail: String },
+    /// The content's type is not one this operation reads.
+    #[error("{detail}")]
+    UnsupportedMediaType { code: &'static str, detail: String },
     /// Missing, wrong, expired or revoked credential.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -54,7 +60,11 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
-            Self::Validation { code, .. } | Self::Unprocessable { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Validation { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::TooLarge { code, .. }
+            | Self::UnsupportedMediaType { code, .. } => code,
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::RateLimited { .. } => "rate_limited",

@@ -27,6 +27,11 @@ pub struct Settings {
     pub escalation_negative_messages: usize,
     pub escalation_max_score: f64,
     pub escalation_ceiling: String,
+    /// Where the knowledge base's vector tables live: a folder or `s3://bucket/prefix`.
+    /// Empty: `knowledge` under `data_dir`.
+    pub knowledge_uri: String,
+    /// Largest knowledge document accepted, in bytes.
+    pub knowledge_max_upload_bytes: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -73,6 +78,12 @@ impl Settings {
         }
         if !(1..=8760).contains(&self.idempotency_ttl_hours) {
             return Err(InvalidSetting::new("idempotency_ttl_hours", "must be between 1 and 8760 (a year)"));
+        }
+        if self.knowledge_uri.trim().is_empty() {
+            self.knowledge_uri = self.data_dir.join("knowledge").display().to_string();
+        }
+        if self.knowledge_max_upload_bytes < 1024 {
+            return Err(InvalidSetting::new("knowledge_max_upload_bytes", "must be at least 1024"));
         }
         if self.max_body_bytes < 1024 {
             return Err(InvalidSetting::new("max_body_bytes", "must be at least 1024"));

@@ -1,10 +1,55 @@
-//! The knowledge base's vector store: per-tenant LanceDB tables of knowledge chunks with
-//! their embeddings, vector search and full-text search.
+//! The knowledge base: documents uploaded by tenant admins are parsed, chunked along their
+//! structure, embedded, and stored in per-tenant LanceDB tables; searches combine vector
+//! and full-text retrieval and only ever show each document's one searchable version.
 //!
 //! Architecture invariant: the only crate that links `lancedb`. Every operation takes the
 //! tenant first and touches only that tenant's table; there is no search without a
-//! tenant. Document metadata, versions and ingestion state live in the database, not here.
+//! tenant. Document metadata, versions and ingestion state live in the database
+//! ([`documents`]); the vector store holds chunks and embeddings only. The crate knows no
+//! model runtime: embeddings come through the [`Embedder`] trait.
 
+pub mod chunk;
+pub mod documents;
+mod ingest;
+pub mod parse;
+mod search;
 mod store;
 
+use std::sync::Arc;
+
+use copilot_store::Db;
+
+pub use ingest::{Ingested, passage_text};
+pub use search::{Mode, SearchRequest, fuse};
 pub use store::{ChunkRecord, Hit, KnowledgeError, VectorStore};
+
+/// Turns text into embeddings; the service implements it with the triage encoder.
+#[async_trait::async_trait]
+pub trait Embedder: Send + Sync {
+    /// Embeddings of passages to store.
+    async fn embed_passages(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String>;
+    /// The embedding of a search query.
+    async fn embed_query(&self, text: String) -> Result<Vec<f32>, String>;
+}
+
+/// The knowledge base of every tenant: the database, the vector store and the encoder.
+#[derive(Clone)]
+pub struct Knowledge {
+    pub db: Db,
+    pub store: VectorStore,
+    pub embedder: Arc<dyn Embedder>,
+    pub chunking: chunk::ChunkOptions,
+}
+
+impl Knowledge {
+    pub fn new(db: Db, store: VectorStore, embedder: Arc<dyn Embedder>) -> Self {
+        Self { db, store, embedder, chunking: chunk::ChunkOptions::default() }
+    }
+}
+
+/// A vector store failure as the capability's error (logged, shown generically).
+impl From<KnowledgeError> for copilot_core::Error {
+    fn from(error: KnowledgeError) -> Self {
+        copilot_core::Error::internal(error)
+    }
+}

@@ -13,6 +13,7 @@ use lancedb::{
     Connection, Table,
     index::{Index, scalar::FtsIndexBuilder},
     query::{ExecutableQuery, QueryBase},
+    table::{OptimizeAction, OptimizeOptions},
 };
 use uuid::Uuid;
 
@@ -46,6 +47,7 @@ pub struct Hit {
     pub title: String,
     pub heading: String,
     pub text: String,
+    pub position: i32,
     pub score: f32,
 }
 
@@ -58,8 +60,11 @@ pub struct VectorStore {
 
 impl VectorStore {
     /// Opens (or creates) the store at `uri`: a local path or `s3://…`.
+    ///
+    /// Every read checks for the table's latest version, so a search sees what any
+    /// process (or any other handle of this one) committed before it started.
     pub async fn open(uri: &str, dim: usize) -> Result<Self, KnowledgeError> {
-        let db = lancedb::connect(uri).execute().await?;
+        let db = lancedb::connect(uri).read_consistency_interval(std::time::Duration::ZERO).execute().await?;
         Ok(Self { db, dim })
     }
 
@@ -75,6 +80,10 @@ impl VectorStore {
             Field::new("title", DataType::Utf8, false),
             Field::new("heading", DataType::Utf8, false),
             Field::new("text", DataType::Utf8, false),
+            // What full-text search reads: the heading path and the text.
+            Field::new("search_text", DataType::Utf8, false),
+            // `cjk` or `other`: vector search ranks each script apart (see `vector_search`).
+            Field::new("script", DataType::Utf8, false),
             Field::new("position", DataType::Int32, false),
             Field::new(
                 "vector",
@@ -86,12 +95,11 @@ impl VectorStore {
 
     /// The tenant's table, if it has one.
     async fn table(&self, tenant: TenantId) -> Result<Option<Table>, KnowledgeError> {
-        let name = Self::table_name(tenant);
-        let names = self.db.table_names().execute().await?;
-        if !names.contains(&name) {
-            return Ok(None);
+        match self.db.open_table(Self::table_name(tenant)).execute().await {
+            Ok(table) => Ok(Some(table)),
+            Err(lancedb::Error::TableNotFound { .. }) => Ok(None),
+            Err(error) => Err(error.into()),
         }
-        Ok(Some(self.db.open_table(name).execute().await?))
     }
 
     fn batch(&self, chunks: &[ChunkRecord]) -> Result<RecordBatch, KnowledgeError> {
@@ -119,6 +127,8 @@ impl VectorStore {
                 strings(&|c| c.title.clone()),
                 strings(&|c| c.heading.clone()),
                 strings(&|c| c.text.clone()),
+                strings(&|c| format!("{}\n{}", c.heading, c.text)),
+                strings(&|c| script_of(&c.text).to_owned()),
                 Arc::new(Int32Array::from(chunks.iter().map(|c| c.position).collect::<Vec<_>>())),
                 Arc::new(vectors),
             ],
@@ -126,67 +136,164 @@ impl VectorStore {
         .map_err(|error| KnowledgeError::Data(error.to_string()))
     }
 
-    /// Adds chunks to the tenant's table (created on first use) and indexes their text.
+    /// Adds chunks to the tenant's table (created, with its full-text index, on first use),
+    /// in one commit, and folds them into the indexes.
     pub async fn add(&self, tenant: TenantId, chunks: &[ChunkRecord]) -> Result<(), KnowledgeError> {
         if chunks.is_empty() {
             return Ok(());
         }
         let batch = self.batch(chunks)?;
         let table = match self.table(tenant).await? {
-            Some(table) => {
-                table.add(vec![batch]).execute().await?;
-                table
-            }
-            None => self.db.create_table(Self::table_name(tenant), vec![batch]).execute().await?,
+            Some(table) => table,
+            None => match self.db.create_table(Self::table_name(tenant), vec![batch.clone()]).execute().await {
+                Ok(table) => {
+                    // ICU word segmentation splits Chinese (and Japanese, Thai) into words;
+                    // English words are stemmed and its stop words dropped.
+                    let tokenizer =
+                        FtsIndexBuilder::default().base_tokenizer("icu".into()).stem(true).remove_stop_words(true);
+                    table.create_index(&["search_text"], Index::FTS(tokenizer)).replace(true).execute().await?;
+                    return Ok(());
+                }
+                // Another process created it first: add to it like to any table.
+                Err(lancedb::Error::TableAlreadyExists { .. }) => {
+                    self.table(tenant).await?.ok_or_else(|| KnowledgeError::Data("table vanished".into()))?
+                }
+                Err(error) => return Err(error.into()),
+            },
         };
-        let tokenizer = FtsIndexBuilder::default().base_tokenizer("icu".into()).stem(false).remove_stop_words(false);
-        table.create_index(&["text"], Index::FTS(tokenizer)).replace(true).execute().await?;
+        table.add(vec![batch]).execute().await?;
+        table.optimize(OptimizeAction::Index(OptimizeOptions::default())).await?;
         Ok(())
     }
 
     /// Removes every chunk of a document.
     pub async fn delete_document(&self, tenant: TenantId, document_id: Uuid) -> Result<(), KnowledgeError> {
+        self.delete_where(tenant, &format!("document_id = '{document_id}'")).await
+    }
+
+    /// Removes the chunks of one version of a document.
+    pub async fn delete_version(
+        &self,
+        tenant: TenantId,
+        document_id: Uuid,
+        version: i64,
+    ) -> Result<(), KnowledgeError> {
+        self.delete_where(tenant, &format!("document_id = '{document_id}' AND document_version = {version}")).await
+    }
+
+    /// Removes the chunks of every version of a document but `keep`.
+    pub async fn delete_other_versions(
+        &self,
+        tenant: TenantId,
+        document_id: Uuid,
+        keep: i64,
+    ) -> Result<(), KnowledgeError> {
+        self.delete_where(tenant, &format!("document_id = '{document_id}' AND document_version <> {keep}")).await
+    }
+
+    async fn delete_where(&self, tenant: TenantId, predicate: &str) -> Result<(), KnowledgeError> {
         if let Some(table) = self.table(tenant).await? {
-            table.delete(format!("document_id = '{document_id}'").as_str()).await?;
+            table.delete(predicate).await?;
         }
         Ok(())
     }
 
-    /// The chunks nearest to `vector` (cosine), best first.
+    /// Compacts the tenant's table, folds new rows into its indexes and prunes old files.
+    pub async fn optimize(&self, tenant: TenantId) -> Result<(), KnowledgeError> {
+        if let Some(table) = self.table(tenant).await? {
+            table.optimize(OptimizeAction::All).await?;
+        }
+        Ok(())
+    }
+
+    /// The chunks of one version of a document with positions `from..from + limit`, in order.
+    pub async fn chunks(
+        &self,
+        tenant: TenantId,
+        document_id: Uuid,
+        version: i64,
+        from: i32,
+        limit: usize,
+    ) -> Result<Vec<Hit>, KnowledgeError> {
+        let Some(table) = self.table(tenant).await? else { return Ok(Vec::new()) };
+        let until = i64::from(from) + limit as i64;
+        let stream = table
+            .query()
+            .only_if(format!(
+                "document_id = '{document_id}' AND document_version = {version} AND position >= {from} AND position < {until}"
+            ))
+            .limit(limit)
+            .execute()
+            .await?;
+        let batches: Vec<RecordBatch> = stream.try_collect().await?;
+        let mut chunks = hits(&batches, None, |score| score)?;
+        chunks.sort_by_key(|chunk| chunk.position);
+        Ok(chunks)
+    }
+
+    /// The chunks nearest to `vector`, best first; only of `documents` when given.
+    ///
+    /// The multilingual encoder scores passages in the query's own script higher across
+    /// the board, which buries the answer in another language. So the nearest chunks of
+    /// each script are searched apart, and when both scripts answer, each hit's score is
+    /// its cosine similarity minus the mean of its script's hits; with one script the
+    /// score is the cosine similarity itself.
     pub async fn vector_search(
         &self,
         tenant: TenantId,
         vector: &[f32],
         limit: usize,
+        documents: Option<&[Uuid]>,
     ) -> Result<Vec<Hit>, KnowledgeError> {
         let Some(table) = self.table(tenant).await? else { return Ok(Vec::new()) };
-        let stream = table
-            .query()
-            .nearest_to(vector.to_vec())?
-            .distance_type(lancedb::DistanceType::Cosine)
-            .limit(limit)
-            .execute()
-            .await?;
-        let batches: Vec<RecordBatch> = stream.try_collect().await?;
-        hits(&batches, "_distance", |distance| 1.0 - distance)
+        let nearest = |script: &'static str| {
+            let table = table.clone();
+            let mut filter = format!("script = '{script}'");
+            if let Some(documents) = documents {
+                filter = format!("{filter} AND {}", in_documents(documents));
+            }
+            let vector = vector.to_vec();
+            async move {
+                let query = table
+                    .query()
+                    .nearest_to(vector)?
+                    .distance_type(lancedb::DistanceType::Cosine)
+                    .limit(limit)
+                    .only_if(filter);
+                let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
+                hits(&batches, Some("_distance"), |distance| 1.0 - distance)
+            }
+        };
+        let (cjk, other) = futures::try_join!(nearest(SCRIPTS[0]), nearest(SCRIPTS[1]))?;
+        let mut merged = if cjk.is_empty() || other.is_empty() {
+            [cjk, other].concat()
+        } else {
+            [centred(cjk), centred(other)].concat()
+        };
+        merged.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
+        merged.truncate(limit);
+        Ok(merged)
     }
 
-    /// The chunks matching `query` by full-text search (BM25), best first.
+    /// The chunks matching `query` by full-text search (BM25), best first; only of
+    /// `documents` when given.
     pub async fn keyword_search(
         &self,
         tenant: TenantId,
         query: &str,
         limit: usize,
+        documents: Option<&[Uuid]>,
     ) -> Result<Vec<Hit>, KnowledgeError> {
         let Some(table) = self.table(tenant).await? else { return Ok(Vec::new()) };
-        let stream = table
+        let mut search = table
             .query()
             .full_text_search(lancedb::index::scalar::FullTextSearchQuery::new(query.to_owned()))
-            .limit(limit)
-            .execute()
-            .await?;
-        let batches: Vec<RecordBatch> = stream.try_collect().await?;
-        hits(&batches, "_score", |score| score)
+            .limit(limit);
+        if let Some(documents) = documents {
+            search = search.only_if(in_documents(documents));
+        }
+        let batches: Vec<RecordBatch> = search.execute().await?.try_collect().await?;
+        hits(&batches, Some("_score"), |score| score)
     }
 }
 
@@ -197,7 +304,40 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, K
         .ok_or_else(|| KnowledgeError::Data(format!("result without column `{name}`")))
 }
 
-fn hits(batches: &[RecordBatch], score_column: &str, score: impl Fn(f32) -> f32) -> Result<Vec<Hit>, KnowledgeError> {
+/// The scripts vector search ranks apart.
+const SCRIPTS: [&str; 2] = ["cjk", "other"];
+
+/// `cjk` when at least a third of the text's non-space characters are Chinese, Japanese
+/// or Korean, else `other`.
+pub fn script_of(text: &str) -> &'static str {
+    let (cjk, all) = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .fold((0usize, 0usize), |(cjk, all), c| (cjk + usize::from(crate::chunk::is_cjk(c)), all + 1));
+    if cjk * 3 >= all.max(1) { SCRIPTS[0] } else { SCRIPTS[1] }
+}
+
+/// Scores minus their mean.
+fn centred(mut hits: Vec<Hit>) -> Vec<Hit> {
+    let mean = hits.iter().map(|hit| hit.score).sum::<f32>() / hits.len().max(1) as f32;
+    hits.iter_mut().for_each(|hit| hit.score -= mean);
+    hits
+}
+
+/// `document_id IN (…)`; ids are UUIDs, so they need no quoting beyond the quotes.
+fn in_documents(documents: &[Uuid]) -> String {
+    if documents.is_empty() {
+        return "false".into();
+    }
+    let list: Vec<String> = documents.iter().map(|id| format!("'{id}'")).collect();
+    format!("document_id IN ({})", list.join(", "))
+}
+
+fn hits(
+    batches: &[RecordBatch],
+    score_column: Option<&str>,
+    score: impl Fn(f32) -> f32,
+) -> Result<Vec<Hit>, KnowledgeError> {
     let mut out = Vec::new();
     for batch in batches {
         let chunk_ids = column::<StringArray>(batch, "chunk_id")?;
@@ -206,7 +346,8 @@ fn hits(batches: &[RecordBatch], score_column: &str, score: impl Fn(f32) -> f32)
         let titles = column::<StringArray>(batch, "title")?;
         let headings = column::<StringArray>(batch, "heading")?;
         let texts = column::<StringArray>(batch, "text")?;
-        let scores = column::<Float32Array>(batch, score_column)?;
+        let positions = column::<Int32Array>(batch, "position")?;
+        let scores = score_column.map(|name| column::<Float32Array>(batch, name)).transpose()?;
         for row in 0..batch.num_rows() {
             let parse = |value: &str| Uuid::parse_str(value).map_err(|error| KnowledgeError::Data(error.to_string()));
             out.push(Hit {
@@ -216,9 +357,23 @@ fn hits(batches: &[RecordBatch], score_column: &str, score: impl Fn(f32) -> f32)
                 title: titles.value(row).to_owned(),
                 heading: headings.value(row).to_owned(),
                 text: texts.value(row).to_owned(),
-                score: score(scores.value(row)),
+                position: positions.value(row),
+                score: scores.map_or(0.0, |scores| score(scores.value(row))),
             });
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_script_is_cjk_when_a_third_of_the_text_is() {
+        assert_eq!(script_of("退货政策"), "cjk");
+        assert_eq!(script_of("Return policy: 30 天"), "other");
+        assert_eq!(script_of("请在 30 days 内退货"), "cjk");
+        assert_eq!(script_of(""), "other");
+    }
 }

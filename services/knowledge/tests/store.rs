@@ -1,5 +1,5 @@
 //! The vector store on a real LanceDB folder: per-tenant isolation, vector and keyword
-//! search (English and Chinese), and deleting a document's chunks.
+//! search (English and Chinese), document filters, versions, chunk previews, deletion.
 
 use copilot_core::TenantId;
 use copilot_knowledge::{ChunkRecord, VectorStore};
@@ -43,8 +43,8 @@ async fn search_finds_the_nearest_chunk_of_the_tenant_only() {
     ];
     store.add(a, &chunks).await.expect("add");
 
-    let nearest = store.vector_search(a, &vector(1), 2).await.expect("search");
-    let other_tenant = store.vector_search(b, &vector(1), 2).await.expect("search");
+    let nearest = store.vector_search(a, &vector(1), 2, None).await.expect("search");
+    let other_tenant = store.vector_search(b, &vector(1), 2, None).await.expect("search");
 
     assert_eq!(nearest[0].text, "Shipping takes 3 to 7 days.");
     assert!(nearest[0].score > nearest[1].score);
@@ -68,8 +68,8 @@ async fn keyword_search_works_in_english_and_chinese() {
         .await
         .expect("add");
 
-    let english = store.keyword_search(tenant, "refunds", 5).await.expect("search");
-    let chinese = store.keyword_search(tenant, "运费", 5).await.expect("search");
+    let english = store.keyword_search(tenant, "refunds", 5, None).await.expect("search");
+    let chinese = store.keyword_search(tenant, "运费", 5, None).await.expect("search");
 
     assert_eq!(english.first().map(|h| h.text.as_str()), Some("Refunds are paid within 5 business days."));
     assert_eq!(chinese.first().map(|h| h.text.as_str()), Some("退货需在收货后七天内申请，运费由买家承担。"));
@@ -84,7 +84,92 @@ async fn deleting_a_document_removes_its_chunks() {
 
     store.delete_document(tenant, removed).await.expect("delete");
 
-    let hits = store.vector_search(tenant, &vector(0), 10).await.expect("search");
+    let hits = store.vector_search(tenant, &vector(0), 10, None).await.expect("search");
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].document_id, kept);
+}
+
+#[tokio::test]
+async fn searches_limited_to_documents_see_only_those() {
+    let store = store().await;
+    let tenant = TenantId(Uuid::now_v7());
+    let (wanted, other) = (Uuid::now_v7(), Uuid::now_v7());
+    store
+        .add(
+            tenant,
+            &[chunk(wanted, 0, "refund policy for members", 0), chunk(other, 0, "refund policy for guests", 0)],
+        )
+        .await
+        .expect("add");
+
+    let by_vector = store.vector_search(tenant, &vector(0), 10, Some(&[wanted])).await.expect("search");
+    let by_keyword = store.keyword_search(tenant, "refund", 10, Some(&[wanted])).await.expect("search");
+    let none = store.keyword_search(tenant, "refund", 10, Some(&[])).await.expect("search");
+
+    assert_eq!(by_vector.iter().map(|h| h.document_id).collect::<Vec<_>>(), vec![wanted]);
+    assert_eq!(by_keyword.iter().map(|h| h.document_id).collect::<Vec<_>>(), vec![wanted]);
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
+async fn versions_are_deleted_one_at_a_time_and_chunks_read_in_order() {
+    let store = store().await;
+    let tenant = TenantId(Uuid::now_v7());
+    let document = Uuid::now_v7();
+    let version = |version: i64, position: i32, text: &str| ChunkRecord {
+        document_version: version,
+        ..chunk(document, position, text, 0)
+    };
+    store.add(tenant, &[version(1, 0, "old first"), version(1, 1, "old second")]).await.expect("add v1");
+    store
+        .add(tenant, &[version(2, 1, "new second"), version(2, 0, "new first"), version(2, 2, "new third")])
+        .await
+        .expect("add v2");
+
+    let page = store.chunks(tenant, document, 2, 0, 2).await.expect("read");
+    let rest = store.chunks(tenant, document, 2, 2, 2).await.expect("read");
+    store.delete_other_versions(tenant, document, 2).await.expect("delete v1");
+    let old = store.chunks(tenant, document, 1, 0, 10).await.expect("read");
+    store.delete_version(tenant, document, 2).await.expect("delete v2");
+    let new = store.chunks(tenant, document, 2, 0, 10).await.expect("read");
+
+    assert_eq!(page.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), vec!["new first", "new second"]);
+    assert_eq!(rest.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), vec!["new third"]);
+    assert!(old.is_empty());
+    assert!(new.is_empty());
+}
+
+#[tokio::test]
+async fn keyword_search_is_found_after_later_additions_and_optimizing() {
+    let store = store().await;
+    let tenant = TenantId(Uuid::now_v7());
+    store.add(tenant, &[chunk(Uuid::now_v7(), 0, "first upload about invoices", 0)]).await.expect("add");
+    store.add(tenant, &[chunk(Uuid::now_v7(), 0, "second upload about warranties", 1)]).await.expect("add");
+
+    let before = store.keyword_search(tenant, "warranties", 5, None).await.expect("search");
+    store.optimize(tenant).await.expect("optimize");
+    let after = store.keyword_search(tenant, "warranties", 5, None).await.expect("search");
+
+    assert_eq!(before.len(), 1, "rows added after the index was built are searched too");
+    assert_eq!(after.len(), 1);
+}
+
+#[tokio::test]
+async fn what_one_handle_writes_the_next_read_of_another_sees() {
+    let dir = std::env::temp_dir().join(format!("copilot-kb-{}", Uuid::new_v4().simple()));
+    let uri = dir.to_str().expect("utf-8 path");
+    let (writer, reader) =
+        (VectorStore::open(uri, DIM).await.expect("open"), VectorStore::open(uri, DIM).await.expect("open"));
+    let tenant = TenantId(Uuid::now_v7());
+    let document = Uuid::now_v7();
+    writer.add(tenant, &[chunk(document, 0, "first words", 0)]).await.expect("add");
+    assert_eq!(reader.keyword_search(tenant, "words", 10, None).await.expect("search").len(), 1);
+
+    for position in 1..4 {
+        writer.add(tenant, &[chunk(document, position, "more words", 1)]).await.expect("add");
+        assert_eq!(reader.chunks(tenant, document, 1, 0, 10).await.expect("read").len(), position as usize + 1);
+        assert_eq!(writer.chunks(tenant, document, 1, 0, 10).await.expect("read").len(), position as usize + 1);
+    }
+    writer.delete_document(tenant, document).await.expect("delete");
+    assert!(reader.vector_search(tenant, &vector(1), 10, None).await.expect("search").is_empty());
 }

@@ -9,9 +9,11 @@
 pub mod audit;
 mod db;
 pub mod idempotency;
+mod query;
 mod scoped;
 
 pub use db::{Db, TenantTx, connect, db_err, is_unique_violation, migrate};
+pub use query::like_contains;
 pub use scoped::Scoped;
 
 pub use copilot_entities as entities;

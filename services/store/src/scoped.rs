@@ -37,7 +37,10 @@ scoped!(
     audit_event,
     idempotency_key,
     intent,
-    intent_model
+    intent_model,
+    knowledge_document,
+    knowledge_document_tag,
+    knowledge_document_version
 );
 
 impl Scoped for e::tenant::Entity {

@@ -289,19 +289,6 @@ pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Ticket, Error> {
     hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))
 }
 
-/// Escapes `%`, `_` and `\` so the text matches literally inside a LIKE pattern.
-fn like_contains(text: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// Lists tickets newest first with the filter applied.
 pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>, Error> {
     let tenant = tx.tenant().0;
@@ -352,7 +339,7 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
         );
     }
     if let Some(text) = filter.q.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
-        let pattern = LikeExpr::new(like_contains(text)).escape('\\');
+        let pattern = LikeExpr::new(copilot_store::like_contains(text)).escape('\\');
         query = query.filter(
             Condition::any()
                 .add(
@@ -453,16 +440,6 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_pattern_escapes_wildcards() {
-        assert_eq!(like_contains("50%_off"), "%50\\%\\_off%");
-    }
-
-    #[test]
-    fn like_pattern_is_lower_case() {
-        assert_eq!(like_contains("Refund"), "%refund%");
-    }
 
     #[test]
     fn a_ticket_without_priority_is_normal() {

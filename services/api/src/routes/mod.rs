@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod intents;
+pub mod knowledge;
 pub mod platform;
 pub mod tickets;
 pub mod triage;
@@ -29,6 +30,8 @@ pub enum Tag {
     Tickets,
     /// Intent, sentiment and language of customer messages.
     Triage,
+    /// Documents of the knowledge base, their ingestion, and search.
+    Knowledge,
     /// The tenant's audit log (admins only).
     Audit,
 }

@@ -1,0 +1,544 @@
+//! Knowledge documents in the database: uploads (new, replacing, or unchanged), the
+//! ingestion queue (claim with a lease, progress, finish, retry or fail), listing, reading
+//! and deletion. The searchable version of each document is decided here.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use copilot_core::{
+    Error, Principal, TenantId,
+    page::{Page, PageRequest},
+    values::{self, bounded_text},
+};
+use copilot_entities::{
+    knowledge_document as document, knowledge_document_tag as tag, knowledge_document_version as version,
+};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err, like_contains};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::parse::Format;
+
+/// Status of a document's latest version.
+pub mod status {
+    pub const QUEUED: &str = "queued";
+    pub const PROCESSING: &str = "processing";
+    pub const READY: &str = "ready";
+    pub const FAILED: &str = "failed";
+    pub const ALL: [&str; 4] = [QUEUED, PROCESSING, READY, FAILED];
+}
+
+/// Attempts before a document that keeps failing for transient reasons is given up.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    pub id: Uuid,
+    pub external_id: Option<String>,
+    pub title: String,
+    pub format: String,
+    pub filename: Option<String>,
+    pub status: String,
+    pub progress: f64,
+    pub chunk_count: i32,
+    pub version: i32,
+    pub active_version: Option<i32>,
+    pub content_hash: String,
+    pub size_bytes: i64,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A file to add to the knowledge base.
+#[derive(Clone, Debug)]
+pub struct Upload {
+    pub title: Option<String>,
+    pub external_id: Option<String>,
+    pub tags: Vec<String>,
+    pub format: Format,
+    pub filename: Option<String>,
+    pub content: Vec<u8>,
+}
+
+/// The outcome of an upload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accepted {
+    pub document: Document,
+    /// The same `external_id` already holds these exact bytes: nothing was queued.
+    pub unchanged: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DocumentFilter {
+    pub status: Option<String>,
+    pub tag: Option<String>,
+    pub format: Option<Format>,
+    pub external_id: Option<String>,
+    /// Text searched, case-insensitively, in the title.
+    pub q: Option<String>,
+}
+
+/// SHA-256 of a document's bytes, in hex.
+pub fn content_hash(content: &[u8]) -> String {
+    hex::encode(Sha256::digest(content))
+}
+
+/// Stores an upload as a new document or a new version of the document with the same
+/// `external_id`, and queues it for ingestion. Identical bytes under the same
+/// `external_id` change nothing, unless that version failed (then it is retried).
+pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Accepted, Error> {
+    by.require_admin()?;
+    let filename = upload.filename.as_deref().map(|name| bounded_text("filename", name, 1, 300)).transpose()?;
+    let title = match (&upload.title, &filename) {
+        (Some(title), _) => bounded_text("title", title, 1, 300)?,
+        (None, Some(filename)) => filename.clone(),
+        (None, None) => return Err(Error::validation("validation_failed", "`title` is required without a file name")),
+    };
+    let external_id = upload.external_id.as_deref().map(|id| bounded_text("external_id", id, 1, 200)).transpose()?;
+    let tags = values::tags(&upload.tags)?;
+    let hash = content_hash(&upload.content);
+    let size = upload.content.len() as i64;
+    let now = copilot_core::now();
+
+    let existing = match &external_id {
+        Some(external_id) => {
+            tx.lock(&format!("knowledge-document:{external_id}")).await?;
+            document::Entity::scoped(tx.tenant())
+                .filter(document::Column::ExternalId.eq(external_id.as_str()))
+                .lock_exclusive()
+                .one(&**tx)
+                .await
+                .map_err(db_err)?
+        }
+        None => None,
+    };
+    if let Some(row) = &existing
+        && row.content_hash == hash
+        && row.status != status::FAILED
+    {
+        let document = hydrate(tx, vec![row.clone()]).await?.pop().ok_or(Error::NotFound("document"))?;
+        return Ok(Accepted { document, unchanged: true });
+    }
+
+    let (row, action) = match existing {
+        Some(row) => {
+            let version = row.version + 1;
+            let mut change: document::ActiveModel = row.into();
+            change.title = Set(title);
+            change.format = Set(upload.format.as_str().to_owned());
+            change.filename = Set(filename);
+            change.status = Set(status::QUEUED.to_owned());
+            change.progress = Set(0.0);
+            change.chunk_count = Set(0);
+            change.version = Set(version);
+            change.content_hash = Set(hash.clone());
+            change.size_bytes = Set(size);
+            change.error = Set(None);
+            change.attempts = Set(0);
+            change.next_attempt_at = Set(now);
+            change.updated_at = Set(now);
+            (change.update(&**tx).await.map_err(db_err)?, "knowledge.document.replaced")
+        }
+        None => {
+            let row = document::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tx.tenant().0),
+                external_id: Set(external_id),
+                title: Set(title),
+                format: Set(upload.format.as_str().to_owned()),
+                filename: Set(filename),
+                status: Set(status::QUEUED.to_owned()),
+                progress: Set(0.0),
+                chunk_count: Set(0),
+                version: Set(1),
+                active_version: Set(None),
+                content_hash: Set(hash.clone()),
+                size_bytes: Set(size),
+                error: Set(None),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                created_by: Set(by.actor.user_id()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            (row.insert(&**tx).await.map_err(db_err)?, "knowledge.document.uploaded")
+        }
+    };
+    version::ActiveModel {
+        document_id: Set(row.id),
+        version: Set(row.version),
+        tenant_id: Set(tx.tenant().0),
+        format: Set(upload.format.as_str().to_owned()),
+        content: Set(upload.content),
+        content_hash: Set(hash),
+        created_at: Set(now),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(db_err)?;
+    replace_tags(tx, row.id, &tags).await?;
+    audit::record(
+        tx,
+        by.actor,
+        action,
+        audit::Target::new("knowledge_document", row.id).labelled(&row.title),
+        serde_json::json!({ "version": row.version, "format": row.format, "size_bytes": size }),
+    )
+    .await?;
+    let document = hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("document"))?;
+    Ok(Accepted { document, unchanged: false })
+}
+
+async fn replace_tags(tx: &TenantTx, document_id: Uuid, tags: &[String]) -> Result<(), Error> {
+    tag::Entity::delete_many()
+        .filter(tag::Column::TenantId.eq(tx.tenant().0))
+        .filter(tag::Column::DocumentId.eq(document_id))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let rows = tags.iter().map(|name| tag::ActiveModel {
+        document_id: Set(document_id),
+        tag: Set(name.clone()),
+        tenant_id: Set(tx.tenant().0),
+    });
+    tag::Entity::insert_many(rows).exec_without_returning(&**tx).await.map_err(db_err)?;
+    Ok(())
+}
+
+async fn hydrate(tx: &TenantTx, rows: Vec<document::Model>) -> Result<Vec<Document>, Error> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
+    if !ids.is_empty() {
+        let tag_rows = tag::Entity::scoped(tx.tenant())
+            .filter(tag::Column::DocumentId.is_in(ids))
+            .order_by_asc(tag::Column::Tag)
+            .all(&**tx)
+            .await
+            .map_err(db_err)?;
+        for row in tag_rows {
+            tags.entry(row.document_id).or_default().push(row.tag);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| Document {
+            tags: tags.remove(&row.id).unwrap_or_default(),
+            id: row.id,
+            external_id: row.external_id,
+            title: row.title,
+            format: row.format,
+            filename: row.filename,
+            status: row.status,
+            progress: row.progress,
+            chunk_count: row.chunk_count,
+            version: row.version,
+            active_version: row.active_version,
+            content_hash: row.content_hash,
+            size_bytes: row.size_bytes,
+            error: row.error,
+            attempts: row.attempts,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+        .collect())
+}
+
+async fn find_row(tx: &TenantTx, id: Uuid, lock: bool) -> Result<Option<document::Model>, Error> {
+    let mut query = document::Entity::scoped(tx.tenant()).filter(document::Column::Id.eq(id));
+    if lock {
+        query = query.lock_exclusive();
+    }
+    query.one(&**tx).await.map_err(db_err)
+}
+
+pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Document, Error> {
+    let row = find_row(tx, id, false).await?.ok_or(Error::NotFound("document"))?;
+    hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("document"))
+}
+
+/// Lists documents newest first with the filter applied.
+pub async fn list(tx: &TenantTx, filter: &DocumentFilter, page: PageRequest) -> Result<Page<Document>, Error> {
+    let mut query = document::Entity::scoped(tx.tenant());
+    if let Some(wanted) = &filter.status {
+        if !status::ALL.contains(&wanted.as_str()) {
+            return Err(Error::validation(
+                "invalid_parameter",
+                format!("`status` must be one of {}", status::ALL.join(", ")),
+            ));
+        }
+        query = query.filter(document::Column::Status.eq(wanted.as_str()));
+    }
+    if let Some(format) = filter.format {
+        query = query.filter(document::Column::Format.eq(format.as_str()));
+    }
+    if let Some(external_id) = &filter.external_id {
+        query = query.filter(document::Column::ExternalId.eq(external_id.trim()));
+    }
+    if let Some(name) = &filter.tag {
+        query = query.filter(
+            document::Column::Id.in_subquery(
+                Query::select()
+                    .column(tag::Column::DocumentId)
+                    .from(tag::Entity)
+                    .and_where(Expr::col(tag::Column::TenantId).eq(tx.tenant().0))
+                    .and_where(Expr::col(tag::Column::Tag).eq(name.trim().to_lowercase()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+        let pattern = LikeExpr::new(like_contains(text)).escape('\\');
+        query =
+            query.filter(Expr::expr(Func::lower(Expr::col((document::Entity, document::Column::Title)))).like(pattern));
+    }
+    if let Some(cursor) = page.cursor {
+        query = query.filter(document::Column::Id.lt(cursor));
+    }
+    let rows = query.order_by_desc(document::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
+    let documents = hydrate(tx, rows).await?;
+    Ok(Page::from_overfetch(documents, page.limit, |document| document.id))
+}
+
+/// Deletes a document and its stored versions (admins). The caller removes its chunks
+/// from the vector store; until then searches drop them, since no document claims them.
+pub async fn delete(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<Document, Error> {
+    by.require_admin()?;
+    let row = find_row(tx, id, true).await?.ok_or(Error::NotFound("document"))?;
+    let document = hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("document"))?;
+    document::Entity::delete_many()
+        .filter(document::Column::TenantId.eq(tx.tenant().0))
+        .filter(document::Column::Id.eq(id))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    audit::record(
+        tx,
+        by.actor,
+        "knowledge.document.deleted",
+        audit::Target::new("knowledge_document", id).labelled(&document.title),
+        serde_json::json!({ "version": document.version }),
+    )
+    .await?;
+    Ok(document)
+}
+
+/// The version searches may show of each of the given documents; deleted documents and
+/// documents without a ready version are absent.
+pub async fn active_versions(tx: &TenantTx, ids: &[Uuid]) -> Result<HashMap<Uuid, i32>, Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = document::Entity::scoped(tx.tenant())
+        .filter(document::Column::Id.is_in(ids.to_vec()))
+        .filter(document::Column::ActiveVersion.is_not_null())
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().filter_map(|row| Some((row.id, row.active_version?))).collect())
+}
+
+/// Documents with any of the tags.
+pub async fn tagged(tx: &TenantTx, tags: &[String]) -> Result<Vec<Uuid>, Error> {
+    let tags: Vec<String> = tags.iter().map(|name| name.trim().to_lowercase()).collect();
+    let rows =
+        tag::Entity::scoped(tx.tenant()).filter(tag::Column::Tag.is_in(tags)).all(&**tx).await.map_err(db_err)?;
+    let mut ids: Vec<Uuid> = rows.into_iter().map(|row| row.document_id).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// A document version a worker took for ingestion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    pub tenant_id: TenantId,
+    pub document_id: Uuid,
+    pub version: i32,
+    pub attempts: i32,
+}
+
+/// Takes up to `limit` documents that are queued, or were processing under a lease that
+/// ran out (their worker died), and leases them for `lease`.
+pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
+    let now = copilot_core::now();
+    let backend = db.backend();
+    let skip_locked = if backend == DbBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE knowledge_documents
+         SET status = 'processing', attempts = attempts + 1, next_attempt_at = $1, updated_at = $2
+         WHERE id IN (
+             SELECT id FROM knowledge_documents
+             WHERE status IN ('queued', 'processing') AND next_attempt_at <= $2
+             ORDER BY next_attempt_at LIMIT $3 {skip_locked})
+         RETURNING tenant_id, id, version, attempts"
+    );
+    let statement =
+        Statement::from_sql_and_values(backend, sql, [(now + lease).into(), now.into(), (limit as i64).into()]);
+    let rows = db.unscoped().query_all_raw(statement).await.map_err(db_err)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Claimed {
+                tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
+                document_id: row.try_get("", "id").map_err(db_err)?,
+                version: row.try_get("", "version").map_err(db_err)?,
+                attempts: row.try_get("", "attempts").map_err(db_err)?,
+            })
+        })
+        .collect()
+}
+
+/// What ingestion reads of a claimed version.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub title: String,
+    pub format: Format,
+    pub content: Vec<u8>,
+}
+
+/// The bytes of a claimed version, unless the document was deleted or replaced meanwhile.
+pub async fn source(tx: &TenantTx, claimed: &Claimed) -> Result<Option<Source>, Error> {
+    let Some(row) = find_row(tx, claimed.document_id, false).await? else { return Ok(None) };
+    if row.version != claimed.version {
+        return Ok(None);
+    }
+    let Some(stored) = version::Entity::scoped(tx.tenant())
+        .filter(version::Column::DocumentId.eq(claimed.document_id))
+        .filter(version::Column::Version.eq(claimed.version))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let format = stored.format.parse().map_err(|()| Error::internal(format!("stored format `{}`", stored.format)))?;
+    Ok(Some(Source { title: row.title, format, content: stored.content }))
+}
+
+/// Records progress (0–1) and renews the lease; false when the version is no longer the
+/// one to ingest (replaced or deleted).
+pub async fn report_progress(tx: &TenantTx, claimed: &Claimed, progress: f64, lease: Duration) -> Result<bool, Error> {
+    let now = copilot_core::now();
+    let result = document::Entity::update_many()
+        .col_expr(document::Column::Progress, Expr::value(progress.clamp(0.0, 1.0)))
+        .col_expr(document::Column::NextAttemptAt, Expr::value(now + lease))
+        .col_expr(document::Column::UpdatedAt, Expr::value(now))
+        .filter(document::Column::TenantId.eq(tx.tenant().0))
+        .filter(document::Column::Id.eq(claimed.document_id))
+        .filter(document::Column::Version.eq(claimed.version))
+        .filter(document::Column::Status.eq(status::PROCESSING))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(result.rows_affected == 1)
+}
+
+/// How a finished ingestion was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finished {
+    /// The version is now the searchable one; `previous` was, before.
+    Activated { previous: Option<i32> },
+    /// The document was deleted or replaced meanwhile; the work is to be discarded.
+    Stale,
+}
+
+/// Makes a fully indexed version the searchable one, in one step, and drops the stored
+/// bytes of older versions.
+pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Result<Finished, Error> {
+    let Some(row) = find_row(tx, claimed.document_id, true).await? else { return Ok(Finished::Stale) };
+    if row.version != claimed.version || row.status != status::PROCESSING {
+        return Ok(Finished::Stale);
+    }
+    let previous = row.active_version;
+    let now = copilot_core::now();
+    let mut change: document::ActiveModel = row.into();
+    change.status = Set(status::READY.to_owned());
+    change.progress = Set(1.0);
+    change.chunk_count = Set(chunk_count);
+    change.active_version = Set(Some(claimed.version));
+    change.error = Set(None);
+    change.updated_at = Set(now);
+    change.update(&**tx).await.map_err(db_err)?;
+    version::Entity::delete_many()
+        .filter(version::Column::TenantId.eq(tx.tenant().0))
+        .filter(version::Column::DocumentId.eq(claimed.document_id))
+        .filter(version::Column::Version.lt(claimed.version))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(Finished::Activated { previous })
+}
+
+/// Why an ingestion attempt failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failure {
+    /// The file itself is unusable (corrupt, encrypted, empty): no retry helps.
+    Permanent(String),
+    /// Something around it failed (models, vector store): retried with backoff.
+    Transient(String),
+}
+
+/// Records a failed attempt: a permanent failure, or the last allowed attempt, ends the
+/// version `failed`; otherwise it is queued again after a backoff. The searchable
+/// version, if any, stays as it was. Returns whether the version ended `failed`.
+pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure) -> Result<bool, Error> {
+    let Some(row) = find_row(tx, claimed.document_id, true).await? else { return Ok(false) };
+    if row.version != claimed.version {
+        return Ok(false);
+    }
+    let now = copilot_core::now();
+    let (message, give_up) = match failure {
+        Failure::Permanent(message) => (message.clone(), true),
+        Failure::Transient(message) if row.attempts >= MAX_ATTEMPTS => {
+            (format!("gave up after {} attempts: {message}", row.attempts), true)
+        }
+        Failure::Transient(message) => (message.clone(), false),
+    };
+    let attempts = row.attempts;
+    let mut change: document::ActiveModel = row.into();
+    change.error = Set(Some(message));
+    change.updated_at = Set(now);
+    if give_up {
+        change.status = Set(status::FAILED.to_owned());
+        change.progress = Set(0.0);
+    } else {
+        change.status = Set(status::QUEUED.to_owned());
+        change.next_attempt_at = Set(now + backoff(attempts));
+    }
+    change.update(&**tx).await.map_err(db_err)?;
+    Ok(give_up)
+}
+
+/// 5 s, 20 s, 80 s, … capped at 10 minutes.
+fn backoff(attempts: i32) -> Duration {
+    let exponent = attempts.clamp(1, 8) as u32 - 1;
+    Duration::seconds(Ord::min(5 * 4i64.pow(exponent), 600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::seconds(5));
+        assert_eq!(backoff(2), Duration::seconds(20));
+        assert_eq!(backoff(8), Duration::seconds(600));
+    }
+
+    #[test]
+    fn hashes_are_hex_sha256() {
+        assert_eq!(content_hash(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

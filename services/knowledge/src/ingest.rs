@@ -1,0 +1,170 @@
+//! Ingestion of claimed document versions: parse, chunk, embed in batches (reporting
+//! progress and renewing the lease), write every chunk in one commit, then make the
+//! version searchable in one database step and remove the chunks it replaced.
+//!
+//! A crash anywhere leaves the old version searchable: chunks of an unfinished version
+//! are invisible to search (the database does not name their version) and are removed
+//! when the version is retried, replaced or deleted.
+
+use chrono::Duration;
+use copilot_core::Error;
+use uuid::Uuid;
+
+use crate::{
+    ChunkRecord, Knowledge,
+    chunk::{self, Chunk},
+    documents::{self, Claimed, Failure, Finished},
+    parse,
+};
+
+/// Chunks embedded per call (and per progress report).
+const EMBED_BATCH: usize = 32;
+/// How long a claimed document stays with its worker without a progress report.
+pub const LEASE_SECONDS: i64 = 120;
+
+/// What became of one claimed version.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ingested {
+    /// Searchable now, with this many chunks.
+    Ready { chunk_count: usize },
+    /// The file is unusable, or the attempts ran out.
+    Failed { error: String },
+    /// Failed for a reason that may pass; queued again.
+    Retrying { error: String },
+    /// Replaced or deleted while it was processed; the work was discarded.
+    Discarded,
+}
+
+/// The text embedded for a chunk: the document title and heading path give it context.
+pub fn passage_text(title: &str, heading: &str, text: &str) -> String {
+    [title, heading, text].iter().filter(|part| !part.trim().is_empty()).copied().collect::<Vec<_>>().join("\n")
+}
+
+impl Knowledge {
+    fn lease() -> Duration {
+        Duration::seconds(LEASE_SECONDS)
+    }
+
+    /// Claims up to `limit` due documents and ingests them one by one.
+    pub async fn ingest_due(&self, limit: u64) -> Result<Vec<(Claimed, Ingested)>, Error> {
+        let claimed = documents::claim(&self.db, limit, Self::lease()).await?;
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        for item in claimed {
+            let outcome = self.ingest(&item).await?;
+            outcomes.push((item, outcome));
+        }
+        Ok(outcomes)
+    }
+
+    /// Ingests one claimed version and records the outcome.
+    pub async fn ingest(&self, claimed: &Claimed) -> Result<Ingested, Error> {
+        let tenant = claimed.tenant_id;
+        let source = {
+            let tx = self.db.tenant(tenant).await?;
+            documents::source(&tx, claimed).await?
+        };
+        let Some(source) = source else {
+            self.store.delete_version(tenant, claimed.document_id, claimed.version.into()).await?;
+            return Ok(Ingested::Discarded);
+        };
+        let options = self.chunking;
+        let format = source.format;
+        let content = source.content;
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse::parse(format, &content).map(|blocks| chunk::chunk(&blocks, options))
+        })
+        .await
+        .map_err(Error::internal)?;
+        let outcome = match parsed {
+            Ok(chunks) => self.index(claimed, &source.title, chunks).await,
+            Err(error) => Err(Failure::Permanent(error.0)),
+        };
+        match outcome {
+            Ok(outcome) => Ok(outcome),
+            Err(failure) => {
+                // Whatever this attempt wrote is not searchable; remove it.
+                if let Err(error) = self.store.delete_version(tenant, claimed.document_id, claimed.version.into()).await
+                {
+                    tracing::warn!(%error, document = %claimed.document_id, "could not remove a failed version's chunks");
+                }
+                let tx = self.db.tenant(tenant).await?;
+                let gave_up = documents::record_failure(&tx, claimed, &failure).await?;
+                tx.commit().await?;
+                let (Failure::Permanent(error) | Failure::Transient(error)) = failure;
+                tracing::info!(document = %claimed.document_id, version = claimed.version, %error, gave_up, "ingestion failed");
+                Ok(if gave_up { Ingested::Failed { error } } else { Ingested::Retrying { error } })
+            }
+        }
+    }
+
+    async fn index(&self, claimed: &Claimed, title: &str, chunks: Vec<Chunk>) -> Result<Ingested, Failure> {
+        let tenant = claimed.tenant_id;
+        let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
+        // A previous attempt may have written some chunks of this version.
+        self.store
+            .delete_version(tenant, claimed.document_id, claimed.version.into())
+            .await
+            .map_err(|e| transient(&e))?;
+        let mut records = Vec::with_capacity(chunks.len());
+        for batch in chunks.chunks(EMBED_BATCH) {
+            let texts = batch.iter().map(|chunk| passage_text(title, &chunk.heading(), &chunk.text)).collect();
+            let vectors = self.embedder.embed_passages(texts).await.map_err(|e| transient(&e))?;
+            if vectors.len() != batch.len() {
+                return Err(Failure::Transient(format!("{} embeddings for {} chunks", vectors.len(), batch.len())));
+            }
+            for (chunk, vector) in batch.iter().zip(vectors) {
+                records.push(ChunkRecord {
+                    chunk_id: Uuid::now_v7(),
+                    document_id: claimed.document_id,
+                    document_version: claimed.version.into(),
+                    title: title.to_owned(),
+                    heading: chunk.heading(),
+                    text: chunk.text.clone(),
+                    position: chunk.position,
+                    vector,
+                });
+            }
+            let progress = 0.9 * records.len() as f64 / chunks.len() as f64;
+            let tx = self.db.tenant(tenant).await.map_err(|e| transient(&e))?;
+            let current =
+                documents::report_progress(&tx, claimed, progress, Self::lease()).await.map_err(|e| transient(&e))?;
+            tx.commit().await.map_err(|e| transient(&e))?;
+            if !current {
+                return Ok(Ingested::Discarded);
+            }
+        }
+        self.store.add(tenant, &records).await.map_err(|e| transient(&e))?;
+        let tx = self.db.tenant(tenant).await.map_err(|e| transient(&e))?;
+        let finished = documents::activate(&tx, claimed, records.len() as i32).await.map_err(|e| transient(&e))?;
+        tx.commit().await.map_err(|e| transient(&e))?;
+        match finished {
+            Finished::Activated { .. } => {
+                // Older versions are invisible from here on; removing them is tidying up.
+                if let Err(error) =
+                    self.store.delete_other_versions(tenant, claimed.document_id, claimed.version.into()).await
+                {
+                    tracing::warn!(%error, document = %claimed.document_id, "could not remove replaced chunks");
+                }
+                Ok(Ingested::Ready { chunk_count: records.len() })
+            }
+            Finished::Stale => {
+                self.store
+                    .delete_version(tenant, claimed.document_id, claimed.version.into())
+                    .await
+                    .map_err(|e| transient(&e))?;
+                Ok(Ingested::Discarded)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passage_text_skips_empty_parts() {
+        assert_eq!(passage_text("Help", "", "Text."), "Help\nText.");
+        assert_eq!(passage_text("Help", "Returns > Refunds", "Text."), "Help\nReturns > Refunds\nText.");
+    }
+}
