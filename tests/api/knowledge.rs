@@ -532,3 +532,28 @@ async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
     assert_eq!((document["status"].as_str(), document["attempts"].as_i64()), (Some("ready"), Some(2)));
     assert!(!search(&second, &tenant.key, "how long do I have to return an item", "hybrid").await.is_empty());
 }
+
+#[tokio::test]
+async fn maintenance_compacts_every_tenants_table_and_search_still_answers() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let (first, second) = (app.create_tenant().await, app.create_tenant().await);
+    for tenant in [&first, &second] {
+        for file in ["help-centre/orders-faq.json", "help-centre/subscriptions.txt"] {
+            let id = upload_fixture(&app, &tenant.key, file, &[]).await;
+            assert_eq!(app.wait_for_document(&tenant.key, id).await["status"], "ready");
+        }
+    }
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
+    let store = copilot_knowledge::VectorStore::open(&app.knowledge_uri, model_triager().dimensions())
+        .await
+        .expect("open the store");
+    let knowledge =
+        copilot_knowledge::Knowledge::new(db, store, Arc::new(copilot_api::triage::TriagerEmbedder(model_triager())));
+
+    assert_eq!(knowledge.optimize_tables().await.expect("optimize"), 2);
+
+    for tenant in [&first, &second] {
+        let hits = search(&app, &tenant.key, "怎么取消订单", "hybrid").await;
+        assert!(texts(&hits).iter().any(|text| text.contains("cancel an order in your account")), "{hits:?}");
+    }
+}

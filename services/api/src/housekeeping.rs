@@ -1,4 +1,5 @@
-//! Background housekeeping of `copilot serve`: purges expired sessions and idempotency records.
+//! Background housekeeping of `copilot serve`: purges expired sessions and idempotency
+//! records, and keeps the knowledge base's tables compact.
 
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ pub async fn run(state: AppState) {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "purged expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "purging idempotency keys failed"),
+        }
+        if let Err(error) = state.knowledge.optimize_tables().await {
+            tracing::warn!(%error, "optimizing the knowledge tables failed");
         }
     }
 }

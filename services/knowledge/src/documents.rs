@@ -360,6 +360,13 @@ pub async fn tagged(tx: &TenantTx, tags: &[String]) -> Result<Vec<Uuid>, Error> 
     Ok(ids)
 }
 
+/// Tenants that have knowledge documents, for maintenance across tenants.
+pub async fn tenants_with_documents(db: &Db) -> Result<Vec<TenantId>, Error> {
+    let statement = Statement::from_string(db.backend(), "SELECT DISTINCT tenant_id FROM knowledge_documents");
+    let rows = db.unscoped().query_all_raw(statement).await.map_err(db_err)?;
+    rows.into_iter().map(|row| Ok(TenantId(row.try_get("", "tenant_id").map_err(db_err)?))).collect()
+}
+
 /// A document version a worker took for ingestion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Claimed {

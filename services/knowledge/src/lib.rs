@@ -45,6 +45,20 @@ impl Knowledge {
     pub fn new(db: Db, store: VectorStore, embedder: Arc<dyn Embedder>) -> Self {
         Self { db, store, embedder, chunking: chunk::ChunkOptions::default() }
     }
+
+    /// Compacts every tenant's table, folds new rows into its indexes and prunes old
+    /// files; returns how many tables were optimized. One tenant's failure is logged and
+    /// the others go on.
+    pub async fn optimize_tables(&self) -> Result<usize, copilot_core::Error> {
+        let mut optimized = 0;
+        for tenant in documents::tenants_with_documents(&self.db).await? {
+            match self.store.optimize(tenant).await {
+                Ok(()) => optimized += 1,
+                Err(error) => tracing::warn!(%tenant, %error, "optimizing a knowledge table failed"),
+            }
+        }
+        Ok(optimized)
+    }
 }
 
 /// A vector store failure as the capability's error (logged, shown generically).
