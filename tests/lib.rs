@@ -120,6 +120,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body, headers }
+    }
+
     /// The error code of an error body.
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
@@ -250,12 +258,7 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request.send().await.expect("the request reaches the app");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a readable body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, body, headers }
+        Reply::read(request.send().await.expect("the request reaches the app")).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -289,18 +292,8 @@ impl TestApp {
         for (name, value) in fields {
             form = form.text(name.to_string(), value.to_string());
         }
-        let response = self
-            .client
-            .post(self.url("/v1/knowledge/documents"))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await
-            .expect("the request reaches the app");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a readable body");
-        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+        let request = self.client.post(self.url("/v1/knowledge/documents")).bearer_auth(token).multipart(form);
+        Reply::read(request.send().await.expect("the request reaches the app")).await
     }
 
     /// Waits until a knowledge document's latest version is `ready` or `failed`; returns it.

@@ -454,8 +454,8 @@ pub async fn report_progress(tx: &TenantTx, claimed: &Claimed, progress: f64, le
 /// How a finished ingestion was recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Finished {
-    /// The version is now the searchable one; `previous` was, before.
-    Activated { previous: Option<i32> },
+    /// The version is now the searchable one.
+    Activated,
     /// The document was deleted or replaced meanwhile; the work is to be discarded.
     Stale,
 }
@@ -467,7 +467,6 @@ pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Res
     if row.version != claimed.version || row.status != status::PROCESSING {
         return Ok(Finished::Stale);
     }
-    let previous = row.active_version;
     let now = copilot_core::now();
     let mut change: document::ActiveModel = row.into();
     change.status = Set(status::READY.to_owned());
@@ -484,7 +483,7 @@ pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Res
         .exec(&**tx)
         .await
         .map_err(db_err)?;
-    Ok(Finished::Activated { previous })
+    Ok(Finished::Activated)
 }
 
 /// Why an ingestion attempt failed.
@@ -496,13 +495,24 @@ pub enum Failure {
     Transient(String),
 }
 
+/// How a failed attempt was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The version ended `failed`.
+    GaveUp,
+    /// The version is queued again after a backoff.
+    WillRetry,
+    /// The document was deleted or replaced meanwhile; nothing was recorded.
+    Stale,
+}
+
 /// Records a failed attempt: a permanent failure, or the last allowed attempt, ends the
 /// version `failed`; otherwise it is queued again after a backoff. The searchable
-/// version, if any, stays as it was. Returns whether the version ended `failed`.
-pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure) -> Result<bool, Error> {
-    let Some(row) = find_row(tx, claimed.document_id, true).await? else { return Ok(false) };
+/// version, if any, stays as it was.
+pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure) -> Result<Recorded, Error> {
+    let Some(row) = find_row(tx, claimed.document_id, true).await? else { return Ok(Recorded::Stale) };
     if row.version != claimed.version {
-        return Ok(false);
+        return Ok(Recorded::Stale);
     }
     let now = copilot_core::now();
     let (message, give_up) = match failure {
@@ -524,7 +534,7 @@ pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure)
         change.next_attempt_at = Set(now + backoff(attempts));
     }
     change.update(&**tx).await.map_err(db_err)?;
-    Ok(give_up)
+    Ok(if give_up { Recorded::GaveUp } else { Recorded::WillRetry })
 }
 
 /// 5 s, 20 s, 80 s, … capped at 10 minutes.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     ChunkRecord, Knowledge,
     chunk::{self, Chunk},
-    documents::{self, Claimed, Failure, Finished},
+    documents::{self, Claimed, Failure, Finished, Recorded},
     parse,
 };
 
@@ -88,11 +88,15 @@ impl Knowledge {
                     tracing::warn!(%error, document = %claimed.document_id, "could not remove a failed version's chunks");
                 }
                 let tx = self.db.tenant(tenant).await?;
-                let gave_up = documents::record_failure(&tx, claimed, &failure).await?;
+                let recorded = documents::record_failure(&tx, claimed, &failure).await?;
                 tx.commit().await?;
                 let (Failure::Permanent(error) | Failure::Transient(error)) = failure;
-                tracing::info!(document = %claimed.document_id, version = claimed.version, %error, gave_up, "ingestion failed");
-                Ok(if gave_up { Ingested::Failed { error } } else { Ingested::Retrying { error } })
+                tracing::info!(document = %claimed.document_id, version = claimed.version, %error, ?recorded, "ingestion failed");
+                Ok(match recorded {
+                    Recorded::GaveUp => Ingested::Failed { error },
+                    Recorded::WillRetry => Ingested::Retrying { error },
+                    Recorded::Stale => Ingested::Discarded,
+                })
             }
         }
     }
@@ -138,7 +142,7 @@ impl Knowledge {
         let finished = documents::activate(&tx, claimed, records.len() as i32).await.map_err(|e| transient(&e))?;
         tx.commit().await.map_err(|e| transient(&e))?;
         match finished {
-            Finished::Activated { .. } => {
+            Finished::Activated => {
                 // Older versions are invisible from here on; removing them is tidying up.
                 if let Err(error) =
                     self.store.delete_other_versions(tenant, claimed.document_id, claimed.version.into()).await

@@ -339,7 +339,6 @@ impl KnowledgeApi {
     #[oai(path = "/knowledge/documents", method = "post", operation_id = "knowledge.documents.create")]
     async fn create(&self, auth: TenantAuth, body: NewDocument) -> ApiResult<DocumentQueued> {
         let principal = auth.0.principal;
-        principal.require_admin()?;
         let upload = self.read_upload(body).await?;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let Accepted { document, unchanged } = documents::upload(&tx, &principal, upload).await?;
