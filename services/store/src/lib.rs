@@ -11,6 +11,7 @@ mod db;
 pub mod idempotency;
 mod query;
 mod scoped;
+pub mod sealed;
 
 pub use db::{Db, TenantTx, connect, db_err, is_unique_violation, migrate};
 pub use query::like_contains;
