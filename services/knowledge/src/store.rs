@@ -235,9 +235,10 @@ impl VectorStore {
     ///
     /// The multilingual encoder scores passages in the query's own script higher across
     /// the board, which buries the answer in another language. So the nearest chunks of
-    /// each script are searched apart, and when both scripts answer, each hit's score is
-    /// its cosine similarity minus the mean of its script's hits; with one script the
-    /// score is the cosine similarity itself.
+    /// each script are searched apart, and when both scripts answer with enough hits to
+    /// tell their level ([`MIN_TO_CENTRE`]), each hit's score is its cosine similarity
+    /// minus the mean of its script's hits; otherwise the score is the cosine similarity
+    /// itself (a mean of one or two hits would erase the best passage of a small corpus).
     pub async fn vector_search(
         &self,
         tenant: TenantId,
@@ -265,7 +266,7 @@ impl VectorStore {
             }
         };
         let (cjk, other) = futures::try_join!(nearest(SCRIPTS[0]), nearest(SCRIPTS[1]))?;
-        let mut merged = if cjk.is_empty() || other.is_empty() {
+        let mut merged = if cjk.len() < MIN_TO_CENTRE || other.len() < MIN_TO_CENTRE {
             [cjk, other].concat()
         } else {
             [centred(cjk), centred(other)].concat()
@@ -303,6 +304,9 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, K
         .and_then(|column| column.as_any().downcast_ref::<T>())
         .ok_or_else(|| KnowledgeError::Data(format!("result without column `{name}`")))
 }
+
+/// Hits a script needs before its scores are centred on their mean.
+const MIN_TO_CENTRE: usize = 5;
 
 /// The scripts vector search ranks apart.
 const SCRIPTS: [&str; 2] = ["cjk", "other"];
