@@ -4,6 +4,8 @@
 //! Tests talk to the service only over HTTP, except the row-level security checks,
 //! which query PostgreSQL directly.
 
+pub mod llm;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use copilot_api::{
@@ -19,6 +21,8 @@ use uuid::Uuid;
 
 /// The platform token every test app is configured with.
 pub const PLATFORM_TOKEN: &str = "test-platform-token-0123456789";
+/// The key sealing stored secrets in every test app.
+pub const SECRET_KEY: &str = "test-secret-key-0123456789abcdef-0123456789";
 /// The password of every owner a test creates.
 pub const OWNER_PASSWORD: &str = "correct horse battery staple";
 
@@ -196,17 +200,35 @@ pub async fn spawn_app_with(
     start(database_url, backend, model_triager(), adjust).await
 }
 
+/// With `COPILOT_TEST_LOG` set (a tracing filter such as `copilot_api=debug`), the apps'
+/// logs go to stderr, for investigating a failing test.
+fn init_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if let Ok(filter) = std::env::var("COPILOT_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
+    });
+}
+
 async fn start(
     database_url: &str,
     backend: Backend,
     triager: Arc<dyn Triager>,
     adjust: impl FnOnce(&mut copilot_core::settings::Settings),
 ) -> TestApp {
+    init_logs();
     let mut settings = copilot_api::config::load(None).expect("default settings load");
     settings.database_url = database_url.to_owned();
     settings.database_max_connections = 5;
     settings.platform_token = SecretString::from(PLATFORM_TOKEN);
     settings.knowledge_uri = knowledge_uri_for(database_url);
+    settings.secret_key = SecretString::from(SECRET_KEY);
+    // Failed drafts are retried quickly in tests.
+    settings.draft_retry_base_ms = 100;
+    // Apps share a database and claim each other's drafts; a test that ends drops its
+    // app's workers, so another app takes their drafts over after a short lease.
+    settings.draft_lease_seconds = 3;
     adjust(&mut settings);
     let db = copilot_store::connect(&settings.database_url, settings.database_max_connections)
         .await

@@ -6,12 +6,15 @@
 pub mod api_key;
 pub mod audit_event;
 pub mod customer;
+pub mod draft;
+pub mod draft_settings;
 pub mod idempotency_key;
 pub mod intent;
 pub mod intent_model;
 pub mod knowledge_document;
 pub mod knowledge_document_tag;
 pub mod knowledge_document_version;
+pub mod llm_usage;
 pub mod message;
 pub mod message_triage;
 pub mod session;

@@ -9,6 +9,7 @@ mod m20261129_000001_foundation;
 mod m20261129_000002_triage;
 mod m20261129_000003_intents;
 mod m20261129_000004_knowledge;
+mod m20261201_000005_drafts;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_triage::Migration),
             Box::new(m20261129_000003_intents::Migration),
             Box::new(m20261129_000004_knowledge::Migration),
+            Box::new(m20261201_000005_drafts::Migration),
         ]
     }
 }

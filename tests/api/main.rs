@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod drafts;
 mod errors;
 mod isolation;
 mod knowledge;

@@ -16,11 +16,16 @@ use copilot_knowledge::{Knowledge, VectorStore};
 use copilot_tickets::triage::EscalationRule;
 use tokio::sync::Notify;
 
+use copilot_store::sealed::Sealer;
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::{
+    drafting::DraftStreams,
     metrics::{self, Metrics},
     routes::{
-        api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, health, intents::IntentsApi, knowledge::KnowledgeApi,
-        platform::PlatformApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi,
+        analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi, health,
+        intents::IntentsApi, knowledge::KnowledgeApi, platform::PlatformApi, settings::SettingsApi,
+        tickets::TicketsApi, triage::TriageApi, users::UsersApi,
     },
     triage::{Triager, TriagerEmbedder},
 };
@@ -40,11 +45,23 @@ pub struct AppState {
     pub knowledge: Knowledge,
     /// Wakes the ingestion worker when a document is uploaded.
     pub knowledge_wakeup: Arc<Notify>,
+    /// Seals and opens secrets stored in the database.
+    pub sealer: Sealer,
+    /// Wakes the drafting worker when a draft may have become due.
+    pub draft_wakeup: Arc<Notify>,
+    /// Drafts this process is writing, for their event streams.
+    pub draft_streams: Arc<DraftStreams>,
+    /// The connection pool of LLM calls.
+    pub llm: copilot_drafting::LlmClient,
 }
 
 impl AppState {
     /// The state over an open database; opens the knowledge base's vector store.
-    pub async fn open(db: Db, settings: Settings, triager: Arc<dyn Triager>) -> anyhow::Result<Self> {
+    /// An empty `secret_key` is resolved to the key file under `data_dir` (created once).
+    pub async fn open(db: Db, mut settings: Settings, triager: Arc<dyn Triager>) -> anyhow::Result<Self> {
+        if settings.secret_key.expose_secret().is_empty() {
+            settings.secret_key = SecretString::from(secret_key_file(&settings.data_dir)?);
+        }
         let store = VectorStore::open(&settings.knowledge_uri, triager.dimensions()).await.map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the knowledge store at {} (COPILOT_KNOWLEDGE_URI): {error}",
@@ -60,8 +77,16 @@ impl AppState {
             max_score: settings.escalation_max_score,
             ceiling: settings.escalation_ceiling.parse().unwrap_or(Priority::High),
         };
+        let secret = settings.secret_key.expose_secret();
+        // Commands that serve nothing (`copilot openapi`) get a throwaway key.
+        let sealer =
+            if secret.is_empty() { Sealer::new(&rand::random::<[u8; 32]>()) } else { Sealer::new(secret.as_bytes()) };
         Self {
             db: db.clone(),
+            sealer,
+            draft_wakeup: Arc::new(Notify::new()),
+            draft_streams: Arc::new(DraftStreams::default()),
+            llm: copilot_drafting::LlmClient::default(),
             settings: Arc::new(settings),
             metrics: Metrics::default(),
             knowledge: Knowledge::new(db.clone(), store, Arc::new(TriagerEmbedder(Arc::clone(&triager)))),
@@ -78,9 +103,57 @@ pub fn start_workers(state: &AppState) {
     tokio::spawn(crate::housekeeping::run(state.clone()));
     tokio::spawn(crate::triage::run_worker(state.clone()));
     tokio::spawn(crate::knowledge::run_worker(state.clone()));
+    tokio::spawn(crate::drafting::run_worker(state.clone()));
 }
 
-type Apis = (PlatformApi, AuthApi, UsersApi, ApiKeysApi, TicketsApi, TriageApi, IntentsApi, KnowledgeApi, AuditApi);
+/// The service's secret key from `secret.key` under the data folder, created with a random
+/// value (readable by its owner only) when missing.
+fn secret_key_file(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let path = data_dir.join("secret.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        anyhow::ensure!(
+            existing.len() >= 32,
+            "{} holds less than 32 characters; set COPILOT_SECRET_KEY",
+            path.display()
+        );
+        return Ok(existing);
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&path).and_then(|mut file| std::io::Write::write_all(&mut file, key.as_bytes()));
+    match written {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "created the secret key for stored secrets; back it up (or set COPILOT_SECRET_KEY)");
+            Ok(key)
+        }
+        // Another process created it first: use theirs.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path)?.trim().to_owned())
+        }
+        Err(error) => {
+            Err(error).with_context(|| format!("cannot write {} (or set COPILOT_SECRET_KEY)", path.display()))
+        }
+    }
+}
+
+type Apis = (
+    PlatformApi,
+    AuthApi,
+    UsersApi,
+    ApiKeysApi,
+    TicketsApi,
+    TriageApi,
+    IntentsApi,
+    KnowledgeApi,
+    (DraftsApi, SettingsApi, AnalyticsApi),
+    AuditApi,
+);
 
 /// The OpenAPI service with every operation, served under `/v1`.
 pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -93,6 +166,11 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         TriageApi { state: state.clone() },
         IntentsApi { state: state.clone() },
         KnowledgeApi { state: state.clone() },
+        (
+            DraftsApi { state: state.clone() },
+            SettingsApi { state: state.clone() },
+            AnalyticsApi { state: state.clone() },
+        ),
         AuditApi { state: state.clone() },
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))

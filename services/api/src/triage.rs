@@ -132,6 +132,10 @@ pub async fn drain(state: &AppState) -> Result<usize, Error> {
     for (tenant, items) in by_tenant {
         process_tenant(state, TenantId(tenant), &items).await?;
     }
+    if count > 0 {
+        // Drafts of these messages waited for their triage.
+        state.draft_wakeup.notify_one();
+    }
     Ok(count)
 }
 

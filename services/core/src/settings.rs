@@ -32,6 +32,27 @@ pub struct Settings {
     pub knowledge_uri: String,
     /// Largest knowledge document accepted, in bytes.
     pub knowledge_max_upload_bytes: u64,
+    /// Seals secrets stored in the database (tenants' LLM keys). Empty: a random key kept
+    /// in `secret.key` under `data_dir` (resolved by the binary).
+    pub secret_key: SecretString,
+    /// The default LLM (any OpenAI-compatible endpoint); empty means none: drafts are
+    /// extractive unless a tenant configures its own.
+    pub llm_base_url: String,
+    pub llm_api_key: SecretString,
+    pub llm_model: String,
+    pub llm_temperature: f32,
+    pub llm_max_tokens: u32,
+    pub llm_timeout_seconds: u32,
+    /// Drafts written at the same time by one process.
+    pub draft_concurrency: usize,
+    /// Below this similarity between the customer's message and the best passage, the
+    /// passage is not taken as an answer (extractive drafts hand over instead).
+    pub draft_min_relevance: f32,
+    /// Waiting time before the first retry of a failed draft; each retry waits twice as long.
+    pub draft_retry_base_ms: u64,
+    /// How long a draft being written stays with its worker without a renewal (renewed
+    /// every third of it); a job whose worker died is taken over after this.
+    pub draft_lease_seconds: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -85,6 +106,35 @@ impl Settings {
         if self.knowledge_max_upload_bytes < 1024 {
             return Err(InvalidSetting::new("knowledge_max_upload_bytes", "must be at least 1024"));
         }
+        let llm_url = self.llm_base_url.trim();
+        if !(llm_url.is_empty() || llm_url.starts_with("http://") || llm_url.starts_with("https://")) {
+            return Err(InvalidSetting::new("llm_base_url", "expected an http:// or https:// URL, or empty"));
+        }
+        if !llm_url.is_empty() && self.llm_model.trim().is_empty() {
+            return Err(InvalidSetting::new("llm_model", "must name a model when llm_base_url is set"));
+        }
+        if !(0.0..=2.0).contains(&self.llm_temperature) {
+            return Err(InvalidSetting::new("llm_temperature", "must be between 0 and 2"));
+        }
+        if !(1..=32_000).contains(&self.llm_max_tokens) {
+            return Err(InvalidSetting::new("llm_max_tokens", "must be between 1 and 32000"));
+        }
+        if !(1..=600).contains(&self.llm_timeout_seconds) {
+            return Err(InvalidSetting::new("llm_timeout_seconds", "must be between 1 and 600"));
+        }
+        if !(1..=256).contains(&self.draft_concurrency) {
+            return Err(InvalidSetting::new("draft_concurrency", "must be between 1 and 256"));
+        }
+        if !(3..=3600).contains(&self.draft_lease_seconds) {
+            return Err(InvalidSetting::new("draft_lease_seconds", "must be between 3 and 3600"));
+        }
+        if !(0.0..=1.0).contains(&self.draft_min_relevance) {
+            return Err(InvalidSetting::new("draft_min_relevance", "must be between 0 and 1"));
+        }
+        let secret = self.secret_key.expose_secret();
+        if !secret.is_empty() && secret.len() < 32 {
+            return Err(InvalidSetting::new("secret_key", "must be empty or at least 32 characters"));
+        }
         if self.max_body_bytes < 1024 {
             return Err(InvalidSetting::new("max_body_bytes", "must be at least 1024"));
         }
@@ -107,6 +157,13 @@ impl Settings {
             return Err(InvalidSetting::new("escalation_ceiling", "must be low, normal, high or urgent"));
         }
         Ok(self)
+    }
+
+    /// The service-wide LLM, when configured.
+    pub fn default_llm(&self) -> Option<(&str, Option<&str>, &str)> {
+        let url = self.llm_base_url.trim();
+        let key = Some(self.llm_api_key.expose_secret()).filter(|key| !key.is_empty());
+        (!url.is_empty()).then_some((url, key, self.llm_model.trim()))
     }
 
     /// The platform token, when the operator configured one.

@@ -40,7 +40,10 @@ scoped!(
     intent_model,
     knowledge_document,
     knowledge_document_tag,
-    knowledge_document_version
+    knowledge_document_version,
+    draft,
+    draft_settings,
+    llm_usage
 );
 
 impl Scoped for e::tenant::Entity {

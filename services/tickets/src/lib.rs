@@ -5,6 +5,9 @@
 //! the same tenant, idempotent creation).
 
 mod customers;
+pub mod draft_analytics;
+pub mod draft_settings;
+pub mod drafts;
 pub mod intents;
 mod messages;
 mod tickets;

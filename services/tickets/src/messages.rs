@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
+    drafts,
     tickets::{find_row, find_row_for_update},
     triage::{self, MessageTriage},
 };
@@ -79,6 +80,7 @@ pub(crate) async fn insert(
     let mut message = Message::from(row);
     if author == Author::Customer {
         message.triage = Some(triage::enqueue(tx, ticket_id, message.id, at).await?);
+        drafts::on_customer_message(tx, ticket_id, message.id, at).await?;
     }
     Ok(message)
 }

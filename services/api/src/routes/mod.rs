@@ -1,12 +1,15 @@
 //! One `#[OpenApi]` struct per tag, one file per tag.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod drafts;
 pub mod health;
 pub mod intents;
 pub mod knowledge;
 pub mod platform;
+pub mod settings;
 pub mod tickets;
 pub mod triage;
 pub mod users;
@@ -32,6 +35,12 @@ pub enum Tag {
     Triage,
     /// Documents of the knowledge base, their ingestion, and search.
     Knowledge,
+    /// AI-written reply drafts and the human decision on them.
+    Drafts,
+    /// The tenant's configuration of the copilot (admins change it).
+    Settings,
+    /// Draft acceptance and LLM usage.
+    Analytics,
     /// The tenant's audit log (admins only).
     Audit,
 }

@@ -1,0 +1,31 @@
+//! The `draft_settings` table: a tenant's drafting configuration (its own LLM endpoint
+//! with the key sealed, generation limits, persona, tone, signature, privacy).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "draft_settings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub tenant_id: Uuid,
+    pub llm_base_url: Option<String>,
+    pub llm_model: Option<String>,
+    /// The API key, encrypted with the service's secret key; never returned.
+    pub llm_api_key_sealed: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i32>,
+    pub timeout_seconds: Option<i32>,
+    pub monthly_token_budget: Option<i64>,
+    pub persona: Option<String>,
+    pub tone: Option<String>,
+    pub signature: Option<String>,
+    pub redact_pii: bool,
+    pub auto_draft: bool,
+    pub updated_by: Option<Uuid>,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,448 @@
+//! The drafting worker: claims due drafting jobs, retrieves knowledge for the
+//! conversation, writes the draft with the tenant's LLM (streamed to listeners as it
+//! comes) or, without one, extractively, and stores the result. Failed LLM calls are
+//! retried with backoff, then the draft is `failed` with the reason. A job's lease is
+//! renewed while it is written, so a live worker keeps it and a dead one loses it.
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use copilot_core::{Error, TenantId, settings::Settings};
+use copilot_drafting::{
+    DraftInput, LlmConfig, Passage, Persona, Speaker, Turn, answer, build_prompt, extractive::extractive_draft,
+    parse_answer, redact::Redactions,
+};
+use copilot_knowledge::{Hit, Mode, SearchRequest};
+use copilot_tickets::{
+    draft_settings::{self, DraftSettings},
+    drafts::{self, Citation, Claimed, Job, Written},
+};
+use copilot_triage::{TextKind, detect_language};
+use tokio::{sync::broadcast, task::JoinSet};
+use uuid::Uuid;
+
+use crate::AppState;
+
+/// How often the worker looks for due jobs when nothing wakes it.
+const POLL: Duration = Duration::from_secs(1);
+/// Passages retrieved for a draft.
+const PASSAGES: usize = 5;
+/// Longest retry wait.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+/// What a listener of a draft being written receives.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamEvent {
+    /// More text, as the model wrote it (citation markers included).
+    Text(String),
+    /// The attempt is over: read the draft for its outcome.
+    Finished,
+}
+
+/// Drafts being written in this process, for `GET /v1/drafts/{id}/stream`.
+#[derive(Default)]
+pub struct DraftStreams {
+    live: Mutex<HashMap<Uuid, (String, broadcast::Sender<StreamEvent>)>>,
+}
+
+impl DraftStreams {
+    fn open(&self, id: Uuid) {
+        if let Ok(mut live) = self.live.lock() {
+            live.insert(id, (String::new(), broadcast::channel(1024).0));
+        }
+    }
+
+    fn push(&self, id: Uuid, piece: &str) {
+        if let Ok(mut live) = self.live.lock()
+            && let Some((text, sender)) = live.get_mut(&id)
+        {
+            text.push_str(piece);
+            let _ = sender.send(StreamEvent::Text(piece.to_owned()));
+        }
+    }
+
+    fn close(&self, id: Uuid) {
+        if let Ok(mut live) = self.live.lock()
+            && let Some((_, sender)) = live.remove(&id)
+        {
+            let _ = sender.send(StreamEvent::Finished);
+        }
+    }
+
+    /// The text written so far and the events that follow, while this process writes the draft.
+    pub fn subscribe(&self, id: Uuid) -> Option<(String, broadcast::Receiver<StreamEvent>)> {
+        let live = self.live.lock().ok()?;
+        live.get(&id).map(|(text, sender)| (text.clone(), sender.subscribe()))
+    }
+}
+
+/// Runs forever: keeps up to `draft_concurrency` drafts in progress.
+pub async fn run_worker(state: AppState) {
+    let mut running = JoinSet::new();
+    loop {
+        while running.try_join_next().is_some() {}
+        let free = state.settings.draft_concurrency.saturating_sub(running.len());
+        let mut claimed_any = false;
+        if free > 0 {
+            match drafts::claim(&state.db, free as u64, lease(&state)).await {
+                Ok(claimed) => {
+                    for job in claimed {
+                        claimed_any = true;
+                        running.spawn(write(state.clone(), job));
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "claiming drafting jobs failed"),
+            }
+        }
+        if !claimed_any {
+            tokio::select! {
+                _ = state.draft_wakeup.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+    }
+}
+
+/// How long a claimed job stays with its worker without a renewal.
+fn lease(state: &AppState) -> chrono::Duration {
+    chrono::Duration::seconds(state.settings.draft_lease_seconds as i64)
+}
+
+/// Writes one claimed draft, renewing its lease every third of it meanwhile.
+async fn write(state: AppState, claimed: Claimed) {
+    let renewal = {
+        let db = state.db.clone();
+        let lease = lease(&state);
+        let every = Duration::from_secs(state.settings.draft_lease_seconds) / 3;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let renewed = async {
+                    let tx = db.tenant(claimed.tenant_id).await?;
+                    drafts::renew_lease(&tx, claimed.draft_id, lease).await?;
+                    tx.commit().await
+                };
+                if let Err(error) = renewed.await {
+                    tracing::warn!(draft = %claimed.draft_id, %error, "renewing a draft's lease failed");
+                }
+            }
+        })
+    };
+    let outcome = write_draft(&state, claimed).await;
+    renewal.abort();
+    state.draft_streams.close(claimed.draft_id);
+    if let Err(error) = outcome {
+        // The lease runs out and another round takes the job again.
+        tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, %error, "writing a draft failed");
+    }
+}
+
+async fn write_draft(state: &AppState, claimed: Claimed) -> Result<(), Error> {
+    let tenant = claimed.tenant_id;
+    let (job, settings, tenant_key, usage) = {
+        let tx = state.db.tenant(tenant).await?;
+        let Some(job) = drafts::job(&tx, claimed.draft_id).await? else { return Ok(()) };
+        let settings = draft_settings::get(&tx).await?;
+        let key = draft_settings::api_key(&tx, &state.sealer).await?;
+        let usage = draft_settings::usage(&tx, &draft_settings::month_of(copilot_core::now())).await?;
+        (job, settings, key, usage)
+    };
+    let question = job
+        .conversation
+        .iter()
+        .rev()
+        .find(|message| message.author == "customer")
+        .map_or_else(|| job.subject.clone(), |message| message.body.clone());
+    let language = job
+        .triage
+        .as_ref()
+        .and_then(|triage| triage.language.clone())
+        .filter(|language| language != "und")
+        .unwrap_or_else(|| detect_language(&question));
+
+    let started = std::time::Instant::now();
+    let (hits, relevance) = match retrieve(state, tenant, &job.subject, &question).await {
+        Ok(found) => found,
+        Err(error) => return fail(state, &claimed, &job, &format!("knowledge search failed: {error}"), true).await,
+    };
+    tracing::debug!(
+        draft = %claimed.draft_id,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        passages = hits.len(),
+        relevance,
+        "knowledge retrieved"
+    );
+    let relevant = relevance.is_some_and(|score| score >= state.settings.draft_min_relevance);
+    let passages: Vec<Passage> = hits
+        .iter()
+        .enumerate()
+        .map(|(index, hit)| Passage {
+            label: format!("S{}", index + 1),
+            title: hit.title.clone(),
+            heading: Some(hit.heading.clone()).filter(|heading| !heading.is_empty()),
+            text: hit.text.clone(),
+        })
+        .collect();
+    let intent =
+        job.triage.as_ref().and_then(|triage| triage.corrected_intent.clone().or_else(|| triage.intent.clone()));
+
+    let llm = llm_config(&state.settings, &settings, tenant_key);
+    let budget_exhausted = settings.monthly_token_budget.is_some_and(|budget| usage.total_tokens() >= budget);
+    let mut notes = Vec::new();
+    if !relevant {
+        notes.push("no_relevant_knowledge".to_owned());
+    }
+    let written = match llm {
+        Some(config) if !budget_exhausted => {
+            match draft_with_llm(state, &job, &settings, &config, &language, &passages, &hits, relevant, &mut notes)
+                .await
+            {
+                Ok(written) => written,
+                Err(LlmFailure { message, retryable }) => {
+                    return fail(state, &claimed, &job, &message, retryable).await;
+                }
+            }
+        }
+        llm => {
+            notes.push(if llm.is_some() { "budget_exhausted" } else { "no_llm_configured" }.to_owned());
+            draft_extractively(&settings, &language, &passages, &hits, relevant)
+        }
+    };
+    let tx = state.db.tenant(tenant).await?;
+    drafts::finish(&tx, claimed.draft_id, Written { notes, intent, ..written }).await?;
+    tx.commit().await
+}
+
+/// The best passages for the conversation and how similar the best one is to the
+/// customer's question (cosine of their embeddings).
+async fn retrieve(
+    state: &AppState,
+    tenant: TenantId,
+    subject: &str,
+    question: &str,
+) -> Result<(Vec<Hit>, Option<f32>), Error> {
+    // The customer's own words; a very short message borrows the ticket's subject.
+    let query = if question.chars().count() < 12 { format!("{subject}\n{question}") } else { question.to_owned() };
+    let query: String = query.chars().take(2000).collect();
+    let request = SearchRequest { query: query.clone(), limit: PASSAGES, mode: Mode::Hybrid, tags: Vec::new() };
+    let hits = state.knowledge.search(tenant, &request).await?;
+    let Some(best) = hits.first() else { return Ok((hits, None)) };
+    let passage = copilot_knowledge::passage_text(&best.title, &best.heading, &best.text);
+    let question: String = question.chars().take(2000).collect();
+    let (query_vector, passage_vector) = tokio::join!(
+        state.triager.embed(vec![question], TextKind::Query),
+        state.triager.embed(vec![passage], TextKind::Passage),
+    );
+    let relevance = match (query_vector, passage_vector) {
+        (Ok(q), Ok(p)) => q.first().zip(p.first()).map(|(q, p)| q.iter().zip(p).map(|(a, b)| a * b).sum::<f32>()),
+        (Err(error), _) | (_, Err(error)) => return Err(Error::internal(error)),
+    };
+    Ok((hits, relevance))
+}
+
+/// The LLM to call: the tenant's endpoint, else the service's, with the tenant's
+/// overrides; none when neither is configured.
+pub fn llm_config(global: &Settings, tenant: &DraftSettings, tenant_key: Option<String>) -> Option<LlmConfig> {
+    let (base_url, api_key, model) = match &tenant.llm_base_url {
+        Some(url) => (url.clone(), tenant_key, tenant.llm_model.clone()?),
+        None => {
+            let (url, key, model) = global.default_llm()?;
+            (
+                url.to_owned(),
+                tenant_key.or(key.map(str::to_owned)),
+                tenant.llm_model.clone().unwrap_or(model.to_owned()),
+            )
+        }
+    };
+    Some(LlmConfig {
+        base_url,
+        api_key,
+        model,
+        temperature: tenant.temperature.map_or(global.llm_temperature, |t| t as f32),
+        max_tokens: tenant.max_tokens.map_or(global.llm_max_tokens, |t| t.max(1) as u32),
+        timeout: Duration::from_secs(u64::from(
+            tenant.timeout_seconds.map_or(global.llm_timeout_seconds, |t| t.max(1) as u32),
+        )),
+    })
+}
+
+struct LlmFailure {
+    message: String,
+    retryable: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn draft_with_llm(
+    state: &AppState,
+    job: &Job,
+    settings: &DraftSettings,
+    config: &LlmConfig,
+    language: &str,
+    passages: &[Passage],
+    hits: &[Hit],
+    relevant: bool,
+    notes: &mut Vec<String>,
+) -> Result<Written, LlmFailure> {
+    let mut redactions = Redactions::default();
+    let mut private = |text: &str| if settings.redact_pii { redactions.redact(text) } else { text.to_owned() };
+    let input = DraftInput {
+        persona: Persona {
+            persona: settings.persona.clone(),
+            tone: settings.tone.clone(),
+            signature: settings.signature.clone(),
+        },
+        language: language.to_owned(),
+        subject: private(&job.subject),
+        conversation: job
+            .conversation
+            .iter()
+            .map(|message| Turn {
+                speaker: if message.author == "customer" { Speaker::Customer } else { Speaker::Agent },
+                text: private(&message.body),
+            })
+            .collect(),
+        intent: job
+            .triage
+            .as_ref()
+            .and_then(|triage| triage.corrected_intent.clone().or_else(|| triage.intent.clone())),
+        sentiment: job.triage.as_ref().and_then(|triage| triage.sentiment.clone()),
+        passages: passages.to_vec(),
+        instructions: job.draft.instructions.clone(),
+    };
+    if !redactions.is_empty() {
+        notes.push("personal_data_redacted".to_owned());
+    }
+    let prompt = build_prompt(&input);
+    let id = job.draft.id;
+    state.draft_streams.open(id);
+    let completion = state
+        .llm
+        .complete(config, &prompt, |piece| state.draft_streams.push(id, piece))
+        .await
+        .map_err(|error| LlmFailure { retryable: error.is_retryable(), message: error.to_string() })?;
+    let parsed = parse_answer(&completion.text, passages).map_err(|error| LlmFailure {
+        message: format!("the LLM's answer could not be used: {error}"),
+        retryable: true,
+    })?;
+    let body = redactions.restore(&parsed.body);
+    let written_language = detect_language(&body);
+    let language_matches = written_language == language || written_language == "und" || language == "und";
+    if !language_matches {
+        notes.push("language_mismatch".to_owned());
+    }
+    if parsed.dropped_citations > 0 {
+        notes.push("unsupported_citations_dropped".to_owned());
+    }
+    if parsed.insufficient {
+        notes.push("knowledge_does_not_answer".to_owned());
+    }
+    let mut confidence = answer::confidence(&parsed, language_matches);
+    if !relevant {
+        confidence = confidence.min(0.4);
+    }
+    Ok(Written {
+        body,
+        citations: parsed
+            .citations
+            .iter()
+            .filter_map(|citation| hits.get(citation.passage).map(|hit| cite(hit, citation.quote.clone())))
+            .collect(),
+        confidence,
+        language: language.to_owned(),
+        mode: "llm".to_owned(),
+        model: Some(completion.model),
+        prompt_tokens: completion.usage.prompt_tokens,
+        completion_tokens: completion.usage.completion_tokens,
+        ..Written::default()
+    })
+}
+
+fn draft_extractively(
+    settings: &DraftSettings,
+    language: &str,
+    passages: &[Passage],
+    hits: &[Hit],
+    relevant: bool,
+) -> Written {
+    let draft = extractive_draft(language, passages, relevant.then_some(0), settings.signature.as_deref());
+    let citations = match (draft.passage.and_then(|index| hits.get(index)), draft.quote) {
+        (Some(hit), Some(quote)) => vec![cite(hit, quote.chars().take(300).collect())],
+        _ => Vec::new(),
+    };
+    Written {
+        body: draft.body,
+        confidence: if citations.is_empty() { 0.1 } else { 0.5 },
+        citations,
+        language: language.to_owned(),
+        mode: "extractive".to_owned(),
+        ..Written::default()
+    }
+}
+
+fn cite(hit: &Hit, quote: String) -> Citation {
+    Citation {
+        chunk_id: hit.chunk_id,
+        document_id: hit.document_id,
+        document_version: hit.document_version,
+        title: hit.title.clone(),
+        quote,
+    }
+}
+
+/// Records a failed attempt: retried after a growing wait while attempts remain.
+async fn fail(state: &AppState, claimed: &Claimed, job: &Job, error: &str, retryable: bool) -> Result<(), Error> {
+    tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, attempt = job.draft.attempts, error, "a draft attempt failed");
+    let delay = retryable.then(|| retry_wait(state.settings.draft_retry_base_ms, job.draft.attempts));
+    let tx = state.db.tenant(claimed.tenant_id).await?;
+    drafts::record_failure(
+        &tx,
+        claimed.draft_id,
+        error,
+        delay.and_then(|delay| chrono::Duration::from_std(delay).ok()),
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some(delay) = delay {
+        // Look again when the retry is due rather than at the next poll.
+        let wakeup = state.draft_wakeup.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            wakeup.notify_one();
+        });
+    }
+    Ok(())
+}
+
+/// The wait before the attempt after `attempts`: the base, doubled each time, at most a minute.
+fn retry_wait(base_ms: u64, attempts: i32) -> Duration {
+    let doublings = attempts.clamp(1, 16) as u32 - 1;
+    Duration::from_millis(base_ms.saturating_mul(1 << doublings)).min(MAX_RETRY_WAIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_double_up_to_a_minute() {
+        assert_eq!(retry_wait(2000, 1), Duration::from_secs(2));
+        assert_eq!(retry_wait(2000, 3), Duration::from_secs(8));
+        assert_eq!(retry_wait(2000, 10), MAX_RETRY_WAIT);
+    }
+
+    #[test]
+    fn a_stream_listener_gets_the_text_so_far_then_the_rest() {
+        let streams = DraftStreams::default();
+        let id = Uuid::now_v7();
+        assert!(streams.subscribe(id).is_none());
+        streams.open(id);
+        streams.push(id, "Hello");
+        let (so_far, mut events) = streams.subscribe(id).unwrap_or_else(|| panic!("the draft is live"));
+        assert_eq!(so_far, "Hello");
+        streams.push(id, " there");
+        streams.close(id);
+        assert_eq!(events.try_recv().ok(), Some(StreamEvent::Text(" there".into())));
+        assert_eq!(events.try_recv().ok(), Some(StreamEvent::Finished));
+        assert!(streams.subscribe(id).is_none());
+    }
+}

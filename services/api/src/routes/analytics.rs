@@ -1,0 +1,188 @@
+//! How the copilot is doing for the tenant: draft acceptance and edits, and LLM usage.
+
+use chrono::{DateTime, Duration, Utc};
+use copilot_tickets::{
+    draft_analytics::{self, Period, Rates},
+    draft_settings,
+};
+use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
+
+use super::Tag;
+use crate::{AppState, auth::TenantAuth, error::ApiResult};
+
+pub struct AnalyticsApi {
+    pub state: AppState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum PeriodIn {
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RatesOut {
+    /// Drafts created in the group.
+    pub drafts: i64,
+    pub approved: i64,
+    pub rejected: i64,
+    pub superseded: i64,
+    pub failed: i64,
+    /// Approved among approved and rejected (absent before any decision).
+    pub acceptance_rate: Option<f64>,
+    /// Of approved drafts: sent unchanged, lightly edited (at most a fifth of the characters), heavily edited.
+    pub unchanged_rate: Option<f64>,
+    pub light_edit_rate: Option<f64>,
+    pub heavy_edit_rate: Option<f64>,
+}
+
+impl From<Rates> for RatesOut {
+    fn from(rates: Rates) -> Self {
+        Self {
+            drafts: rates.drafts,
+            approved: rates.approved,
+            rejected: rates.rejected,
+            superseded: rates.superseded,
+            failed: rates.failed,
+            acceptance_rate: rates.acceptance_rate,
+            unchanged_rate: rates.unchanged_rate,
+            light_edit_rate: rates.light_edit_rate,
+            heavy_edit_rate: rates.heavy_edit_rate,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct IntentRatesOut {
+    /// `unknown` when the message was not triaged.
+    pub intent: String,
+    pub rates: RatesOut,
+}
+
+#[derive(Debug, Object)]
+pub struct PeriodRatesOut {
+    /// Start of the day, week (Monday) or month, UTC.
+    pub start: DateTime<Utc>,
+    pub rates: RatesOut,
+}
+
+#[derive(Debug, Object)]
+pub struct ReasonCountOut {
+    /// Lower-cased.
+    pub reason: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct DraftAnalyticsOut {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub period: PeriodIn,
+    pub totals: RatesOut,
+    pub by_intent: Vec<IntentRatesOut>,
+    pub by_period: Vec<PeriodRatesOut>,
+    /// Most frequent first.
+    pub rejection_reasons: Vec<ReasonCountOut>,
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct UsageOut {
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    /// Drafts written by the LLM and without it this month.
+    pub llm_drafts: i32,
+    pub extractive_drafts: i32,
+    /// Absent: no limit.
+    pub monthly_token_budget: Option<i64>,
+    pub remaining_tokens: Option<i64>,
+    /// Over budget, drafts are extractive until the month ends or the budget is raised.
+    pub budget_exhausted: bool,
+}
+
+#[OpenApi(tag = "Tag::Analytics")]
+impl AnalyticsApi {
+    /// Draft acceptance, edits and rejection reasons for drafts created in `[from, to)`,
+    /// in total, by intent and by period (at most 366 days; the last 30 days when absent).
+    #[oai(path = "/analytics/drafts", method = "get", operation_id = "analytics.drafts")]
+    async fn drafts(
+        &self,
+        auth: TenantAuth,
+        /// RFC 3339; 30 days before `to` when absent.
+        from: Query<Option<DateTime<Utc>>>,
+        /// RFC 3339; now when absent.
+        to: Query<Option<DateTime<Utc>>>,
+        /// `day` when absent.
+        period: Query<Option<PeriodIn>>,
+    ) -> ApiResult<Json<DraftAnalyticsOut>> {
+        let to = to.0.unwrap_or_else(copilot_core::now);
+        let from = from.0.unwrap_or(to - Duration::days(30));
+        let period = match period.0.unwrap_or(PeriodIn::Day) {
+            PeriodIn::Day => Period::Day,
+            PeriodIn::Week => Period::Week,
+            PeriodIn::Month => Period::Month,
+        };
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let analytics = draft_analytics::drafts(&tx, from, to, period).await?;
+        Ok(Json(DraftAnalyticsOut {
+            from: analytics.from,
+            to: analytics.to,
+            period: match analytics.period {
+                Period::Day => PeriodIn::Day,
+                Period::Week => PeriodIn::Week,
+                Period::Month => PeriodIn::Month,
+            },
+            totals: analytics.totals.into(),
+            by_intent: analytics
+                .by_intent
+                .into_iter()
+                .map(|group| IntentRatesOut { intent: group.intent, rates: group.rates.into() })
+                .collect(),
+            by_period: analytics
+                .by_period
+                .into_iter()
+                .map(|group| PeriodRatesOut { start: group.start, rates: group.rates.into() })
+                .collect(),
+            rejection_reasons: analytics
+                .rejection_reasons
+                .into_iter()
+                .map(|reason| ReasonCountOut { reason: reason.reason, count: reason.count })
+                .collect(),
+        }))
+    }
+
+    /// LLM token usage and drafts of a calendar month (UTC), against the monthly budget.
+    #[oai(path = "/usage", method = "get", operation_id = "usage.get")]
+    async fn usage(
+        &self,
+        auth: TenantAuth,
+        /// `YYYY-MM`; the current month when absent.
+        month: Query<Option<String>>,
+    ) -> ApiResult<Json<UsageOut>> {
+        let month = match month.0 {
+            Some(month) => draft_settings::parse_month(&month)?,
+            None => draft_settings::month_of(copilot_core::now()),
+        };
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let usage = draft_settings::usage(&tx, &month).await?;
+        let budget = draft_settings::get(&tx).await?.monthly_token_budget;
+        let total = usage.total_tokens();
+        Ok(Json(UsageOut {
+            month: usage.month,
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: total,
+            llm_drafts: usage.llm_drafts,
+            extractive_drafts: usage.extractive_drafts,
+            monthly_token_budget: budget,
+            remaining_tokens: budget.map(|budget| (budget - total).max(0)),
+            budget_exhausted: budget.is_some_and(|budget| total >= budget),
+        }))
+    }
+}

@@ -1,0 +1,357 @@
+//! A tenant's drafting settings (its own OpenAI-compatible endpoint, model, sealed key,
+//! limits and monthly token budget; the persona, tone and signature of its replies;
+//! whether personal data is redacted before the LLM; whether drafts start by themselves)
+//! and its LLM usage per calendar month. Unset LLM fields fall back to the service's
+//! configuration, which the caller applies.
+
+use chrono::{DateTime, Datelike, Utc};
+use copilot_core::{Error, Principal, values::bounded_text};
+use copilot_entities::{draft_settings, llm_usage};
+use copilot_store::{Scoped, TenantTx, audit, db_err, sealed::Sealer};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, Statement};
+use serde::{Deserialize, Serialize};
+
+/// The tenant's settings as shown (the key only as "set or not").
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DraftSettings {
+    pub llm_base_url: Option<String>,
+    pub llm_model: Option<String>,
+    pub llm_api_key_set: bool,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i32>,
+    pub timeout_seconds: Option<i32>,
+    /// Tokens (prompt and completion) a month; none means no limit.
+    pub monthly_token_budget: Option<i64>,
+    pub persona: Option<String>,
+    pub tone: Option<String>,
+    pub signature: Option<String>,
+    pub redact_pii: bool,
+    pub auto_draft: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<Option<draft_settings::Model>> for DraftSettings {
+    fn from(row: Option<draft_settings::Model>) -> Self {
+        match row {
+            None => Self { auto_draft: true, ..Self::default() },
+            Some(row) => Self {
+                llm_base_url: row.llm_base_url,
+                llm_model: row.llm_model,
+                llm_api_key_set: row.llm_api_key_sealed.is_some(),
+                temperature: row.temperature,
+                max_tokens: row.max_tokens,
+                timeout_seconds: row.timeout_seconds,
+                monthly_token_budget: row.monthly_token_budget,
+                persona: row.persona,
+                tone: row.tone,
+                signature: row.signature,
+                redact_pii: row.redact_pii,
+                auto_draft: row.auto_draft,
+                updated_at: Some(row.updated_at),
+            },
+        }
+    }
+}
+
+/// What to do with the stored API key.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum KeyChange {
+    #[default]
+    Keep,
+    Clear,
+    Set(String),
+}
+
+/// The LLM part of the settings, replaced as a whole (except the key, see [`KeyChange`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LlmUpdate {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub api_key: KeyChange,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i32>,
+    pub timeout_seconds: Option<i32>,
+    pub monthly_token_budget: Option<i64>,
+}
+
+/// How replies sound and when drafts are written, replaced as a whole.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StyleUpdate {
+    pub persona: Option<String>,
+    pub tone: Option<String>,
+    pub signature: Option<String>,
+    pub redact_pii: bool,
+    pub auto_draft: bool,
+}
+
+async fn row(tx: &TenantTx) -> Result<Option<draft_settings::Model>, Error> {
+    draft_settings::Entity::scoped(tx.tenant()).one(&**tx).await.map_err(db_err)
+}
+
+pub async fn get(tx: &TenantTx) -> Result<DraftSettings, Error> {
+    row(tx).await.map(DraftSettings::from)
+}
+
+/// The tenant's API key, opened, when it set one.
+pub async fn api_key(tx: &TenantTx, sealer: &Sealer) -> Result<Option<String>, Error> {
+    match row(tx).await?.and_then(|row| row.llm_api_key_sealed) {
+        Some(sealed) => sealer.open(tx.tenant(), &sealed).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn auto_draft(tx: &TenantTx) -> Result<bool, Error> {
+    Ok(row(tx).await?.is_none_or(|row| row.auto_draft))
+}
+
+fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, Error> {
+    value.map(str::trim).filter(|text| !text.is_empty()).map(|text| bounded_text(field, text, 1, max)).transpose()
+}
+
+fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
+    field: &str,
+    value: Option<T>,
+    min: T,
+    max: T,
+) -> Result<(), Error> {
+    match value {
+        Some(value) if value < min || value > max => {
+            Err(Error::validation("invalid_setting", format!("`{field}` must be between {min} and {max}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Validates an endpoint root: an absolute http(s) URL without spaces or credentials.
+fn base_url(raw: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(url) = raw.map(str::trim).filter(|url| !url.is_empty()) else { return Ok(None) };
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    match host {
+        Some(host)
+            if !host.is_empty() && !host.contains('@') && !url.chars().any(char::is_whitespace) && url.len() <= 500 =>
+        {
+            Ok(Some(url.trim_end_matches('/').to_owned()))
+        }
+        _ => Err(Error::validation(
+            "invalid_base_url",
+            "`base_url` must be an http:// or https:// URL such as https://api.openai.com/v1 (no credentials in it)",
+        )),
+    }
+}
+
+/// Replaces the tenant's LLM settings (admins only). The key is sealed before it is stored.
+pub async fn put_llm(
+    tx: &TenantTx,
+    by: &Principal,
+    update: LlmUpdate,
+    sealer: &Sealer,
+) -> Result<DraftSettings, Error> {
+    by.require_admin()?;
+    let base_url = base_url(update.base_url.as_deref())?;
+    let model = optional_text("model", update.model.as_deref(), 200)?;
+    if base_url.is_some() && model.is_none() {
+        return Err(Error::validation("invalid_setting", "`model` is required with `base_url`"));
+    }
+    check_range("temperature", update.temperature, 0.0, 2.0)?;
+    check_range("max_tokens", update.max_tokens, 1, 32_000)?;
+    check_range("timeout_seconds", update.timeout_seconds, 1, 600)?;
+    check_range("monthly_token_budget", update.monthly_token_budget, 0, i64::MAX)?;
+    let sealed_key = match &update.api_key {
+        KeyChange::Set(key) => Some(Some(sealer.seal(tx.tenant(), &bounded_text("api_key", key, 1, 1000)?)?)),
+        KeyChange::Clear => Some(None),
+        KeyChange::Keep => None,
+    };
+    let existing = row(tx).await?;
+    let mut change = start_change(tx, existing, by);
+    change.llm_base_url = Set(base_url.clone());
+    change.llm_model = Set(model);
+    if let Some(sealed) = sealed_key {
+        change.llm_api_key_sealed = Set(sealed);
+    }
+    change.temperature = Set(update.temperature);
+    change.max_tokens = Set(update.max_tokens);
+    change.timeout_seconds = Set(update.timeout_seconds);
+    change.monthly_token_budget = Set(update.monthly_token_budget);
+    let settings = save(tx, change).await?;
+    audit::record(
+        tx,
+        by.actor,
+        "settings.llm_updated",
+        audit::Target { kind: "settings", id: None, label: Some("llm") },
+        serde_json::json!({
+            "base_url": base_url,
+            "model": settings.llm_model,
+            "api_key": match update.api_key { KeyChange::Keep => "kept", KeyChange::Clear => "cleared", KeyChange::Set(_) => "replaced" },
+            "monthly_token_budget": settings.monthly_token_budget,
+        }),
+    )
+    .await?;
+    Ok(settings)
+}
+
+/// Replaces the tenant's persona, tone, signature and drafting switches (admins only).
+pub async fn put_style(tx: &TenantTx, by: &Principal, update: StyleUpdate) -> Result<DraftSettings, Error> {
+    by.require_admin()?;
+    let existing = row(tx).await?;
+    let mut change = start_change(tx, existing, by);
+    change.persona = Set(optional_text("persona", update.persona.as_deref(), 2000)?);
+    change.tone = Set(optional_text("tone", update.tone.as_deref(), 500)?);
+    change.signature = Set(optional_text("signature", update.signature.as_deref(), 1000)?);
+    change.redact_pii = Set(update.redact_pii);
+    change.auto_draft = Set(update.auto_draft);
+    let settings = save(tx, change).await?;
+    audit::record(
+        tx,
+        by.actor,
+        "settings.drafting_updated",
+        audit::Target { kind: "settings", id: None, label: Some("drafting") },
+        serde_json::json!({ "redact_pii": update.redact_pii, "auto_draft": update.auto_draft }),
+    )
+    .await?;
+    Ok(settings)
+}
+
+fn start_change(tx: &TenantTx, existing: Option<draft_settings::Model>, by: &Principal) -> draft_settings::ActiveModel {
+    let mut change = match existing {
+        Some(row) => row.into(),
+        None => draft_settings::ActiveModel {
+            tenant_id: Set(tx.tenant().0),
+            llm_base_url: Set(None),
+            llm_model: Set(None),
+            llm_api_key_sealed: Set(None),
+            temperature: Set(None),
+            max_tokens: Set(None),
+            timeout_seconds: Set(None),
+            monthly_token_budget: Set(None),
+            persona: Set(None),
+            tone: Set(None),
+            signature: Set(None),
+            redact_pii: Set(false),
+            auto_draft: Set(true),
+            updated_by: Set(None),
+            updated_at: Set(copilot_core::now()),
+        },
+    };
+    change.updated_by = Set(by.actor.user_id());
+    change.updated_at = Set(copilot_core::now());
+    change
+}
+
+async fn save(tx: &TenantTx, change: draft_settings::ActiveModel) -> Result<DraftSettings, Error> {
+    let saved = if change.tenant_id.is_unchanged() { change.update(&**tx).await } else { change.insert(&**tx).await };
+    Ok(DraftSettings::from(Some(saved.map_err(db_err)?)))
+}
+
+/// A tenant's LLM usage in one month.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub llm_drafts: i32,
+    pub extractive_drafts: i32,
+}
+
+impl Usage {
+    pub fn total_tokens(&self) -> i64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+/// The calendar month (UTC) of a time, as `YYYY-MM`.
+pub fn month_of(at: DateTime<Utc>) -> String {
+    format!("{:04}-{:02}", at.year(), at.month())
+}
+
+/// Validates a `YYYY-MM` month.
+pub fn parse_month(raw: &str) -> Result<String, Error> {
+    let valid = raw.len() == 7
+        && raw.as_bytes()[4] == b'-'
+        && raw[..4].parse::<u32>().is_ok()
+        && raw[5..].parse::<u32>().is_ok_and(|month| (1..=12).contains(&month));
+    if valid { Ok(raw.to_owned()) } else { Err(Error::validation("invalid_month", "`month` must look like 2026-12")) }
+}
+
+pub async fn usage(tx: &TenantTx, month: &str) -> Result<Usage, Error> {
+    let row = llm_usage::Entity::scoped(tx.tenant())
+        .filter(llm_usage::Column::Month.eq(month))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(match row {
+        Some(row) => Usage {
+            month: row.month,
+            prompt_tokens: row.prompt_tokens,
+            completion_tokens: row.completion_tokens,
+            llm_drafts: row.llm_drafts,
+            extractive_drafts: row.extractive_drafts,
+        },
+        None => Usage {
+            month: month.to_owned(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            llm_drafts: 0,
+            extractive_drafts: 0,
+        },
+    })
+}
+
+/// Adds a written draft's tokens to this month's usage (one upsert, safe under concurrency).
+pub(crate) async fn add_usage(
+    tx: &TenantTx,
+    mode: &str,
+    prompt_tokens: u32,
+    completion_tokens: u32,
+) -> Result<(), Error> {
+    let now = copilot_core::now();
+    let (llm, extractive) = if mode == "llm" { (1, 0) } else { (0, 1) };
+    let statement = Statement::from_sql_and_values(
+        tx.get_database_backend(),
+        "INSERT INTO llm_usage (tenant_id, month, prompt_tokens, completion_tokens, llm_drafts, extractive_drafts, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (tenant_id, month) DO UPDATE SET
+             prompt_tokens = llm_usage.prompt_tokens + excluded.prompt_tokens,
+             completion_tokens = llm_usage.completion_tokens + excluded.completion_tokens,
+             llm_drafts = llm_usage.llm_drafts + excluded.llm_drafts,
+             extractive_drafts = llm_usage.extractive_drafts + excluded.extractive_drafts,
+             updated_at = excluded.updated_at",
+        [
+            tx.tenant().0.into(),
+            month_of(now).into(),
+            i64::from(prompt_tokens).into(),
+            i64::from(completion_tokens).into(),
+            llm.into(),
+            extractive.into(),
+            now.into(),
+        ],
+    );
+    tx.execute_raw(statement).await.map_err(db_err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_must_be_plain_http_or_https() {
+        assert_eq!(
+            base_url(Some("https://api.openai.com/v1/")).ok().flatten().as_deref(),
+            Some("https://api.openai.com/v1")
+        );
+        assert_eq!(base_url(Some("  ")).ok(), Some(None));
+        for bad in ["ftp://x", "https://", "https://user:pw@host/v1", "http://a b", "api.openai.com"] {
+            assert_eq!(base_url(Some(bad)).err().map(|e| e.code()), Some("invalid_base_url"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn months_are_year_dash_month() {
+        assert!(parse_month("2026-12").is_ok());
+        for bad in ["2026-13", "2026-1", "26-12-01", "abcd-ef"] {
+            assert!(parse_month(bad).is_err(), "{bad}");
+        }
+    }
+}

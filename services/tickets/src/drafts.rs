@@ -1,0 +1,620 @@
+//! Reply drafts: the durable drafting job of a ticket (queued when a customer message
+//! arrives or an agent asks, claimed with a lease, retried with backoff), the result a
+//! worker stores, and the human decision. Approval is the only way a draft's text becomes
+//! an agent message: it needs a person's session, and a draft that a newer customer
+//! message superseded cannot be approved.
+
+use chrono::{DateTime, Duration, Utc};
+use copilot_core::{
+    Actor, Error, Principal,
+    model::Author,
+    page::{Page, PageRequest},
+    values::bounded_text,
+};
+use copilot_entities::{draft, message, message_triage, ticket};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    draft_settings,
+    messages::{self, Message, NewMessage},
+    tickets::find_row_for_update,
+    triage::MessageTriage,
+};
+
+pub const GENERATING: &str = "generating";
+pub const READY: &str = "ready";
+pub const FAILED: &str = "failed";
+pub const APPROVED: &str = "approved";
+pub const REJECTED: &str = "rejected";
+pub const SUPERSEDED: &str = "superseded";
+
+/// Attempts before a draft is `failed`.
+pub const MAX_ATTEMPTS: i32 = 4;
+/// Longest instructions an agent may give a regenerated draft, in characters.
+const MAX_INSTRUCTIONS_CHARS: usize = 1000;
+/// Messages of the thread a draft is written from (the newest ones).
+const CONVERSATION_MESSAGES: u64 = 20;
+
+/// A passage a draft cites.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub chunk_id: Uuid,
+    pub document_id: Uuid,
+    pub document_version: i64,
+    pub title: String,
+    pub quote: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub message_id: Option<Uuid>,
+    pub status: String,
+    pub body: Option<String>,
+    pub citations: Vec<Citation>,
+    pub confidence: Option<f64>,
+    pub language: Option<String>,
+    pub mode: Option<String>,
+    pub model: Option<String>,
+    pub prompt_tokens: i32,
+    pub completion_tokens: i32,
+    pub notes: Vec<String>,
+    pub intent: Option<String>,
+    pub instructions: Option<String>,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub approved_body: Option<String>,
+    pub edit_distance: Option<f64>,
+    pub edit_class: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub sent_message_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<draft::Model> for Draft {
+    fn from(row: draft::Model) -> Self {
+        Self {
+            id: row.id,
+            ticket_id: row.ticket_id,
+            message_id: row.message_id,
+            status: row.status,
+            body: row.body,
+            citations: row.citations.and_then(|value| serde_json::from_value(value).ok()).unwrap_or_default(),
+            confidence: row.confidence,
+            language: row.language,
+            mode: row.mode,
+            model: row.model,
+            prompt_tokens: row.prompt_tokens,
+            completion_tokens: row.completion_tokens,
+            notes: row.notes.and_then(|value| serde_json::from_value(value).ok()).unwrap_or_default(),
+            intent: row.intent,
+            instructions: row.instructions,
+            attempts: row.attempts,
+            error: row.error,
+            approved_body: row.approved_body,
+            edit_distance: row.edit_distance,
+            edit_class: row.edit_class,
+            rejection_reason: row.rejection_reason,
+            decided_by: row.decided_by,
+            decided_at: row.decided_at,
+            sent_message_id: row.sent_message_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Supersedes the ticket's pending drafts and, unless the tenant turned automatic drafts
+/// off, queues one for the new customer message (in the transaction that stores it).
+pub(crate) async fn on_customer_message(
+    tx: &TenantTx,
+    ticket_id: Uuid,
+    message_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<Draft>, Error> {
+    supersede_pending(tx, ticket_id).await?;
+    if !draft_settings::auto_draft(tx).await? {
+        return Ok(None);
+    }
+    enqueue(tx, ticket_id, Some(message_id), None, None, at).await.map(Some)
+}
+
+/// An agent asks for a (new) draft on a ticket, optionally with instructions; pending
+/// drafts of the ticket are superseded.
+pub async fn request(
+    tx: &TenantTx,
+    by: &Principal,
+    ticket_id: Uuid,
+    instructions: Option<&str>,
+) -> Result<Draft, Error> {
+    let instructions =
+        instructions.map(|text| bounded_text("instructions", text, 1, MAX_INSTRUCTIONS_CHARS)).transpose()?;
+    find_row_for_update(tx, ticket_id).await?;
+    supersede_pending(tx, ticket_id).await?;
+    let latest_customer_message = message::Entity::scoped(tx.tenant())
+        .filter(message::Column::TicketId.eq(ticket_id))
+        .filter(message::Column::Author.eq(Author::Customer.as_str()))
+        .order_by_desc(message::Column::Id)
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .map(|row| row.id);
+    let draft =
+        enqueue(tx, ticket_id, latest_customer_message, instructions, by.actor.user_id(), copilot_core::now()).await?;
+    audit::record(
+        tx,
+        by.actor,
+        "draft.requested",
+        audit::Target::new("draft", draft.id),
+        serde_json::json!({ "ticket_id": ticket_id, "instructions": draft.instructions }),
+    )
+    .await?;
+    Ok(draft)
+}
+
+async fn enqueue(
+    tx: &TenantTx,
+    ticket_id: Uuid,
+    message_id: Option<Uuid>,
+    instructions: Option<String>,
+    requested_by: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<Draft, Error> {
+    let row = draft::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tx.tenant().0),
+        ticket_id: Set(ticket_id),
+        message_id: Set(message_id),
+        status: Set(GENERATING.to_owned()),
+        instructions: Set(instructions),
+        requested_by: Set(requested_by),
+        attempts: Set(0),
+        next_attempt_at: Set(at),
+        body: Set(None),
+        citations: Set(None),
+        confidence: Set(None),
+        language: Set(None),
+        mode: Set(None),
+        model: Set(None),
+        prompt_tokens: Set(0),
+        completion_tokens: Set(0),
+        notes: Set(None),
+        intent: Set(None),
+        error: Set(None),
+        approved_body: Set(None),
+        edit_distance: Set(None),
+        edit_class: Set(None),
+        rejection_reason: Set(None),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        sent_message_id: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    Ok(row.insert(&**tx).await.map_err(db_err)?.into())
+}
+
+/// Marks the ticket's drafts that are still generating or waiting for a decision as superseded.
+async fn supersede_pending(tx: &TenantTx, ticket_id: Uuid) -> Result<(), Error> {
+    draft::Entity::update_many()
+        .col_expr(draft::Column::Status, Expr::value(SUPERSEDED))
+        .col_expr(draft::Column::UpdatedAt, Expr::value(copilot_core::now()))
+        .filter(draft::Column::TenantId.eq(tx.tenant().0))
+        .filter(draft::Column::TicketId.eq(ticket_id))
+        .filter(draft::Column::Status.is_in([GENERATING, READY]))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// A claimed drafting job.
+#[derive(Clone, Copy, Debug)]
+pub struct Claimed {
+    pub tenant_id: copilot_core::TenantId,
+    pub draft_id: Uuid,
+}
+
+/// Claims up to `limit` due drafting jobs across tenants for `lease`. A job whose customer
+/// message is still being triaged waits for its triage (done or given up).
+///
+/// Worker housekeeping across tenants: it runs outside any tenant transaction.
+pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
+    let now = copilot_core::now();
+    let backend = db.backend();
+    let lock = if backend == DbBackend::Postgres { "FOR UPDATE OF d SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE drafts SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
+         WHERE id IN (
+             SELECT d.id FROM drafts d
+             WHERE d.status = 'generating' AND d.next_attempt_at <= $2
+               AND NOT EXISTS (SELECT 1 FROM message_triage t
+                               WHERE t.message_id = d.message_id AND t.status = 'pending')
+             ORDER BY d.next_attempt_at LIMIT $3 {lock})
+         RETURNING tenant_id, id"
+    );
+    let statement =
+        Statement::from_sql_and_values(backend, sql, [(now + lease).into(), now.into(), (limit as i64).into()]);
+    let rows = db.unscoped().query_all_raw(statement).await.map_err(db_err)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Claimed {
+                tenant_id: copilot_core::TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
+                draft_id: row.try_get("", "id").map_err(db_err)?,
+            })
+        })
+        .collect()
+}
+
+/// Keeps a claimed job with its worker for another `lease`, while it is still generating.
+pub async fn renew_lease(tx: &TenantTx, draft_id: Uuid, lease: Duration) -> Result<(), Error> {
+    draft::Entity::update_many()
+        .col_expr(draft::Column::NextAttemptAt, Expr::value(copilot_core::now() + lease))
+        .filter(draft::Column::TenantId.eq(tx.tenant().0))
+        .filter(draft::Column::Id.eq(draft_id))
+        .filter(draft::Column::Status.eq(GENERATING))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// What a worker needs to write a draft.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub draft: Draft,
+    pub subject: String,
+    pub channel: String,
+    /// Customer messages and agent replies (no internal notes), oldest first, up to the
+    /// message the draft answers.
+    pub conversation: Vec<Message>,
+    /// The triage of the message the draft answers.
+    pub triage: Option<MessageTriage>,
+}
+
+/// The job of a claimed draft; `None` when it is no longer generating (superseded meanwhile).
+pub async fn job(tx: &TenantTx, draft_id: Uuid) -> Result<Option<Job>, Error> {
+    let Some(row) =
+        draft::Entity::scoped(tx.tenant()).filter(draft::Column::Id.eq(draft_id)).one(&**tx).await.map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    if row.status != GENERATING {
+        return Ok(None);
+    }
+    let Some(ticket) = ticket::Entity::scoped(tx.tenant())
+        .filter(ticket::Column::Id.eq(row.ticket_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let mut query = message::Entity::scoped(tx.tenant())
+        .filter(message::Column::TicketId.eq(row.ticket_id))
+        .filter(message::Column::Author.ne(Author::Note.as_str()));
+    if let Some(answered) = row.message_id {
+        query = query.filter(message::Column::Id.lte(answered));
+    }
+    let mut conversation: Vec<Message> = query
+        .order_by_desc(message::Column::Id)
+        .limit(CONVERSATION_MESSAGES)
+        .all(&**tx)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(Message::from)
+        .collect();
+    conversation.reverse();
+    let triage = match row.message_id {
+        Some(id) => message_triage::Entity::scoped(tx.tenant())
+            .filter(message_triage::Column::MessageId.eq(id))
+            .one(&**tx)
+            .await
+            .map_err(db_err)?
+            .map(MessageTriage::from),
+        None => None,
+    };
+    Ok(Some(Job { draft: row.into(), subject: ticket.subject, channel: ticket.channel, conversation, triage }))
+}
+
+/// A written draft.
+#[derive(Clone, Debug, Default)]
+pub struct Written {
+    pub body: String,
+    pub citations: Vec<Citation>,
+    pub confidence: f64,
+    pub language: String,
+    /// `llm` or `extractive`.
+    pub mode: String,
+    pub model: Option<String>,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub notes: Vec<String>,
+    pub intent: Option<String>,
+}
+
+/// Stores a written draft (and its token usage). A draft superseded while it was being
+/// written keeps its text for the record but stays superseded.
+pub async fn finish(tx: &TenantTx, draft_id: Uuid, written: Written) -> Result<Option<Draft>, Error> {
+    let Some(row) = draft::Entity::scoped(tx.tenant())
+        .filter(draft::Column::Id.eq(draft_id))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    draft_settings::add_usage(tx, &written.mode, written.prompt_tokens, written.completion_tokens).await?;
+    let generating = row.status == GENERATING;
+    let mut change: draft::ActiveModel = row.into();
+    if generating {
+        change.status = Set(READY.to_owned());
+    }
+    change.body = Set(Some(written.body));
+    change.citations = Set(Some(serde_json::to_value(&written.citations).map_err(Error::internal)?));
+    change.confidence = Set(Some(written.confidence));
+    change.language = Set(Some(written.language));
+    change.mode = Set(Some(written.mode));
+    change.model = Set(written.model);
+    change.prompt_tokens = Set(written.prompt_tokens as i32);
+    change.completion_tokens = Set(written.completion_tokens as i32);
+    change.notes = Set(Some(serde_json::to_value(&written.notes).map_err(Error::internal)?));
+    change.intent = Set(written.intent);
+    change.error = Set(None);
+    change.updated_at = Set(copilot_core::now());
+    Ok(Some(change.update(&**tx).await.map_err(db_err)?.into()))
+}
+
+/// Records a failed attempt: retried after `delay` while attempts remain, else `failed`.
+/// Returns the draft as it now stands.
+pub async fn record_failure(
+    tx: &TenantTx,
+    draft_id: Uuid,
+    error: &str,
+    delay: Option<Duration>,
+) -> Result<Option<Draft>, Error> {
+    let Some(row) = draft::Entity::scoped(tx.tenant())
+        .filter(draft::Column::Id.eq(draft_id))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let now = copilot_core::now();
+    let generating = row.status == GENERATING;
+    let attempts = row.attempts;
+    let mut change: draft::ActiveModel = row.into();
+    change.error = Set(Some(error.chars().take(500).collect()));
+    if generating {
+        match delay.filter(|_| attempts < MAX_ATTEMPTS) {
+            Some(delay) => change.next_attempt_at = Set(now + delay),
+            None => change.status = Set(FAILED.to_owned()),
+        }
+    }
+    change.updated_at = Set(now);
+    Ok(Some(change.update(&**tx).await.map_err(db_err)?.into()))
+}
+
+pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Draft, Error> {
+    draft::Entity::scoped(tx.tenant())
+        .filter(draft::Column::Id.eq(id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .map(Draft::from)
+        .ok_or(Error::NotFound("draft"))
+}
+
+/// The drafts of a ticket, newest first.
+pub async fn list(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) -> Result<Page<Draft>, Error> {
+    crate::tickets::find_row(tx, ticket_id).await?;
+    let mut query = draft::Entity::scoped(tx.tenant()).filter(draft::Column::TicketId.eq(ticket_id));
+    if let Some(before) = page.cursor {
+        query = query.filter(draft::Column::Id.lt(before));
+    }
+    let rows = query.order_by_desc(draft::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
+    Ok(Page::from_overfetch(rows.into_iter().map(Draft::from).collect(), page.limit, |draft: &Draft| draft.id))
+}
+
+/// How much an agent changed a draft before sending it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EditClass {
+    Unchanged,
+    /// At most a fifth of the characters changed.
+    Light,
+    Heavy,
+}
+
+impl EditClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unchanged => "unchanged",
+            Self::Light => "light",
+            Self::Heavy => "heavy",
+        }
+    }
+}
+
+/// Share of characters changed (Levenshtein distance over the longer text's length, with
+/// whitespace runs counted as one space) and its class.
+pub fn edit_class(draft: &str, sent: &str) -> (f64, EditClass) {
+    let normalise = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Bounded work: texts beyond this many characters are compared on their first part.
+    const MAX_CHARS: usize = 4000;
+    let a: Vec<char> = normalise(draft).chars().collect();
+    let b: Vec<char> = normalise(sent).chars().collect();
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return (0.0, EditClass::Unchanged);
+    }
+    let tail_difference = a.len().saturating_sub(MAX_CHARS).abs_diff(b.len().saturating_sub(MAX_CHARS));
+    let distance = levenshtein(&a[..a.len().min(MAX_CHARS)], &b[..b.len().min(MAX_CHARS)]) + tail_difference;
+    let ratio = (distance as f64 / longest as f64).min(1.0);
+    let class = if distance == 0 {
+        EditClass::Unchanged
+    } else if ratio <= 0.2 {
+        EditClass::Light
+    } else {
+        EditClass::Heavy
+    };
+    (ratio, class)
+}
+
+fn levenshtein(a: &[char], b: &[char]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+/// An approved draft and the agent message it became.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Approved {
+    pub draft: Draft,
+    pub message: Message,
+}
+
+/// Loads a draft for a decision, locked, and checks that it awaits one.
+async fn decidable(tx: &TenantTx, by: &Principal, draft_id: Uuid) -> Result<draft::Model, Error> {
+    // Only a person decides: an integration key, whatever its role, cannot.
+    if !matches!(by.actor, Actor::User(_)) || !by.role.is_human() {
+        return Err(Error::Forbidden("only a signed-in person can approve or reject a draft"));
+    }
+    let row = draft::Entity::scoped(tx.tenant())
+        .filter(draft::Column::Id.eq(draft_id))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("draft"))?;
+    match row.status.as_str() {
+        READY => Ok(row),
+        SUPERSEDED => Err(Error::conflict("draft_superseded", "a newer customer message superseded this draft")),
+        GENERATING => Err(Error::conflict("draft_not_ready", "the draft is still being written")),
+        FAILED => Err(Error::conflict("draft_failed", "the draft failed and has no text to approve")),
+        _ => Err(Error::conflict("draft_already_decided", format!("the draft was already {}", row.status))),
+    }
+}
+
+/// Approves a draft, as written or as edited: its text becomes a public agent reply on the
+/// ticket, written by the approving person.
+pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Option<&str>) -> Result<Approved, Error> {
+    let row = decidable(tx, by, draft_id).await?;
+    let original = row.body.clone().unwrap_or_default();
+    let sent = match edited {
+        Some(text) => messages::body(text)?,
+        None => original.clone(),
+    };
+    let message =
+        messages::add_message(tx, by, row.ticket_id, NewMessage { author: Author::Agent, body: sent.clone() }).await?;
+    let (distance, class) = edit_class(&original, &sent);
+    let now = copilot_core::now();
+    let mut change: draft::ActiveModel = row.into();
+    change.status = Set(APPROVED.to_owned());
+    change.approved_body = Set(Some(sent));
+    change.edit_distance = Set(Some(distance));
+    change.edit_class = Set(Some(class.as_str().to_owned()));
+    change.decided_by = Set(by.actor.user_id());
+    change.decided_at = Set(Some(now));
+    change.sent_message_id = Set(Some(message.id));
+    change.updated_at = Set(now);
+    let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
+    audit::record(
+        tx,
+        by.actor,
+        "draft.approved",
+        audit::Target::new("draft", draft_id),
+        serde_json::json!({ "ticket_id": draft.ticket_id, "message_id": message.id, "edit_class": class.as_str() }),
+    )
+    .await?;
+    Ok(Approved { draft, message })
+}
+
+/// Rejects a draft with a reason (kept for analytics).
+pub async fn reject(tx: &TenantTx, by: &Principal, draft_id: Uuid, reason: &str) -> Result<Draft, Error> {
+    let reason = bounded_text("reason", reason, 1, 500)?;
+    let row = decidable(tx, by, draft_id).await?;
+    let now = copilot_core::now();
+    let mut change: draft::ActiveModel = row.into();
+    change.status = Set(REJECTED.to_owned());
+    change.rejection_reason = Set(Some(reason.clone()));
+    change.decided_by = Set(by.actor.user_id());
+    change.decided_at = Set(Some(now));
+    change.updated_at = Set(now);
+    let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
+    audit::record(
+        tx,
+        by.actor,
+        "draft.rejected",
+        audit::Target::new("draft", draft_id),
+        serde_json::json!({ "ticket_id": draft.ticket_id, "reason": reason }),
+    )
+    .await?;
+    Ok(draft)
+}
+
+/// Drafts of a tenant in a time range, for analytics: (created or decided within it).
+pub(crate) async fn in_range(
+    tx: &TenantTx,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<draft::Model>, Error> {
+    draft::Entity::scoped(tx.tenant())
+        .filter(draft::Column::CreatedAt.gte(from))
+        .filter(draft::Column::CreatedAt.lt(to))
+        .order_by_asc(draft::Column::Id)
+        .all(&**tx)
+        .await
+        .map_err(db_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_untouched_draft_is_unchanged_even_with_other_whitespace() {
+        assert_eq!(
+            edit_class("Hello,\n\nYour refund is on its way.", "Hello,\nYour refund  is on its way.").1,
+            EditClass::Unchanged
+        );
+    }
+
+    #[test]
+    fn a_few_words_changed_is_light_and_a_rewrite_is_heavy() {
+        let draft = "Hello, your refund reaches your card within five business days. Best regards, Acme";
+        let (ratio, class) =
+            edit_class(draft, "Hello, your refund reaches your card within 5 business days. Best regards, Acme");
+        assert_eq!(class, EditClass::Light, "ratio {ratio}");
+        assert_eq!(edit_class(draft, "We cannot refund this order.").1, EditClass::Heavy);
+    }
+
+    #[test]
+    fn levenshtein_counts_edits() {
+        let chars = |text: &str| text.chars().collect::<Vec<_>>();
+        assert_eq!(levenshtein(&chars("kitten"), &chars("sitting")), 3);
+        assert_eq!(levenshtein(&chars(""), &chars("abc")), 3);
+        assert_eq!(levenshtein(&chars("退款"), &chars("退货")), 1);
+    }
+}
