@@ -1,0 +1,80 @@
+"""An OpenAI-compatible chat completions server for benchmarks (standard library only).
+
+The requested model chooses the behaviour:
+  instant  answers at once (streamed when asked), so a draft's latency is the service's own;
+  paced    waits 500 ms, then streams 40 pieces 20 ms apart, logging when each piece left
+           (JSON lines in $PACED_LOG) so a client can measure how late each piece arrives.
+
+Usage: python3 instant_llm.py PORT
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ANSWER = "Hello,\n\nThank you for your question; the answer is in our help centre. [S1]\n\nBest regards"
+PIECES = 40
+log_lock = threading.Lock()
+
+
+def chunk(model, delta, finish=None):
+    return {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        model = body.get("model", "instant")
+        usage = {"prompt_tokens": 500, "completion_tokens": 20, "total_tokens": 520}
+        if not body.get("stream"):
+            reply = json.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
+                                "model": model, "usage": usage,
+                                "choices": [{"index": 0, "finish_reason": "stop",
+                                             "message": {"role": "assistant", "content": ANSWER}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def send(event):
+            data = f"data: {json.dumps(event) if isinstance(event, dict) else event}\n\n".encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        send(chunk(model, {"role": "assistant", "content": ""}))
+        if model == "paced":
+            time.sleep(0.5)
+            for i in range(PIECES):
+                piece = f"w{i:02d} " if i < PIECES - 1 else "end. [S1]"
+                sent = time.time()
+                send(chunk(model, {"content": piece}))
+                with log_lock, open(os.environ["PACED_LOG"], "a") as log:
+                    log.write(json.dumps({"piece": piece, "sent": sent}) + "\n")
+                time.sleep(0.02)
+        else:
+            send(chunk(model, {"content": ANSWER}))
+        send(chunk(model, {}, "stop"))
+        send({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+              "choices": [], "usage": usage})
+        send("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
