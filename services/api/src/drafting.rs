@@ -336,6 +336,9 @@ async fn draft_with_llm(
     if parsed.insufficient {
         notes.push("knowledge_does_not_answer".to_owned());
     }
+    if parsed.echoed_prompt {
+        notes.push("prompt_markup_removed".to_owned());
+    }
     let mut confidence = answer::confidence(&parsed, language_matches);
     if !relevant {
         confidence = confidence.min(0.4);

@@ -27,6 +27,9 @@ pub struct Answer {
     pub dropped_citations: usize,
     /// The model said the passages do not answer the question.
     pub insufficient: bool,
+    /// The model copied the prompt's block boundaries into its answer (they were removed):
+    /// a sign it did not follow the instructions.
+    pub echoed_prompt: bool,
 }
 
 static MARKER: LazyLock<Option<Regex>> =
@@ -34,15 +37,18 @@ static MARKER: LazyLock<Option<Regex>> =
 static SPACE_BEFORE_PUNCTUATION: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"[ \t]+([.,!?;:。，！？；：])").ok());
 static RUNS_OF_SPACES: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[ \t]{2,}").ok());
+static BOUNDARY_LINE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?m)^[ \t]*=====[ \t]*(BEGIN|END)[^\n]*=====[ \t]*$\n?").ok());
 
 /// Parses the model's text against the passages it was given.
 pub fn parse_answer(raw: &str, passages: &[Passage]) -> Result<Answer, String> {
-    let (Some(marker), Some(space_before), Some(runs)) =
-        (MARKER.as_ref(), SPACE_BEFORE_PUNCTUATION.as_ref(), RUNS_OF_SPACES.as_ref())
+    let (Some(marker), Some(space_before), Some(runs), Some(boundary)) =
+        (MARKER.as_ref(), SPACE_BEFORE_PUNCTUATION.as_ref(), RUNS_OF_SPACES.as_ref(), BOUNDARY_LINE.as_ref())
     else {
         return Err("the citation patterns do not compile".into());
     };
-    let mut text = raw.trim().to_owned();
+    let echoed_prompt = boundary.is_match(raw);
+    let mut text = boundary.replace_all(raw, "").trim().to_owned();
     let insufficient = text.to_ascii_uppercase().contains(NO_ANSWER);
     if insufficient {
         text = remove_ignoring_case(&text, NO_ANSWER);
@@ -75,19 +81,19 @@ pub fn parse_answer(raw: &str, passages: &[Passage]) -> Result<Answer, String> {
         .into_iter()
         .map(|(passage, claim)| Citation { passage, quote: best_quote(&passages[passage].text, &claim) })
         .collect();
-    Ok(Answer { body, citations, dropped_citations: dropped, insufficient })
+    Ok(Answer { body, citations, dropped_citations: dropped, insufficient, echoed_prompt })
 }
 
 /// How far an agent can trust the draft, from 0 to 1: low when the model found no answer
-/// in the passages, cited nothing, cited passages it was not given, or wrote in another
-/// language than the customer's.
+/// in the passages, cited nothing, cited passages it was not given, copied the prompt's
+/// markup, or wrote in another language than the customer's.
 pub fn confidence(answer: &Answer, language_matches: bool) -> f64 {
     if answer.insufficient {
         return 0.15;
     }
     let mut confidence: f64 = if answer.citations.is_empty() { 0.35 } else { 0.85 };
     confidence -= 0.15 * answer.dropped_citations.min(3) as f64;
-    if !language_matches {
+    if !language_matches || answer.echoed_prompt {
         confidence *= 0.5;
     }
     confidence.clamp(0.05, 0.95)
@@ -205,6 +211,16 @@ mod tests {
         assert!(answer.insufficient);
         assert_eq!(answer.body, "Could you send your order number?");
         assert!(confidence(&answer, true) < 0.3);
+    }
+
+    #[test]
+    fn copied_block_boundaries_are_removed_and_lower_confidence() {
+        let raw = "Returns within 30 days [S1].\n===== END TRIAGE 16ce0e1ac27d47ee =====\nBest";
+        let answer = parse_answer(raw, &passages()).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(answer.body, "Returns within 30 days.\nBest");
+        assert!(answer.echoed_prompt);
+        let clean = parse_answer("Returns within 30 days [S1].", &passages()).unwrap_or_else(|error| panic!("{error}"));
+        assert!(confidence(&answer, true) < confidence(&clean, true));
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub struct DraftOut {
     pub model: Option<String>,
     pub usage: TokenUsageOut,
     /// Remarks for the agent: `no_llm_configured`, `budget_exhausted`, `no_relevant_knowledge`,
-    /// `knowledge_does_not_answer`, `unsupported_citations_dropped`, `language_mismatch`,
+    /// `knowledge_does_not_answer`, `unsupported_citations_dropped`, `prompt_markup_removed`, `language_mismatch`,
     /// `personal_data_redacted`.
     pub notes: Vec<String>,
     /// The intent of the message it answers.
