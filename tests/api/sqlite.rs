@@ -92,3 +92,52 @@ async fn concurrent_writes_on_sqlite_wait_instead_of_failing() {
         "seven tickets, numbered without gaps or repeats"
     );
 }
+
+#[tokio::test]
+async fn drafting_and_approval_work_on_sqlite_with_an_llm_and_without() {
+    let app = spawn_app_on(Backend::Sqlite).await;
+    let llm = copilot_tests::llm::TestLlm::start().await;
+    let tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let document = json!({"title": "Returns", "content_type": "text/markdown",
+                          "content": "# Returns\n\nYou can return any item within 30 days of delivery."});
+    let accepted = app.post("/v1/knowledge/documents", &tenant.key, document).await.expect(202);
+    app.wait_for_document(&tenant.key, uuid_at(&accepted, "/id")).await;
+
+    let settled = |ticket: uuid::Uuid| {
+        let (app, agent) = (&app, agent.clone());
+        async move {
+            for _ in 0..600 {
+                let page = app.get(&format!("/v1/tickets/{ticket}/drafts"), &agent).await.expect(200);
+                if page["data"][0]["status"].as_str().is_some_and(|status| status != "generating") {
+                    return page["data"][0].clone();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("no draft for {ticket}");
+        }
+    };
+    let ask = |subject: &'static str| {
+        let (app, key) = (&app, tenant.key.clone());
+        async move {
+            let body = json!({"subject": subject, "channel": "web", "customer": {"email": "c@example.test"},
+                              "body": "How many days do I have to return an item?"});
+            uuid_at(&app.post("/v1/tickets", &key, body).await.expect(201), "/ticket/id")
+        }
+    };
+
+    let extractive = settled(ask("without an LLM").await).await;
+    assert_eq!((extractive["status"].as_str(), extractive["mode"].as_str()), (Some("ready"), Some("extractive")));
+
+    let settings = json!({"base_url": llm.base_url(), "model": "test-model", "api_key": "sk-sqlite"});
+    app.send(Method::PUT, "/v1/settings/llm", Some(&tenant.key), Some(&settings)).await.expect(200);
+    let ticket = ask("with an LLM").await;
+    let draft = settled(ticket).await;
+    assert_eq!((draft["status"].as_str(), draft["mode"].as_str()), (Some("ready"), Some("llm")), "{draft}");
+    assert_eq!(llm.authorizations()[0].as_deref(), Some("Bearer sk-sqlite"), "the sealed key opens on SQLite");
+    let id = draft["id"].as_str().unwrap_or_default();
+    let approved = app.post(&format!("/v1/drafts/{id}/approve"), &agent, json!({})).await.expect(200);
+    assert_eq!(approved["message"]["body"], draft["body"]);
+    let usage = app.get("/v1/usage", &agent).await.expect(200);
+    assert_eq!((usage["llm_drafts"].as_i64(), usage["extractive_drafts"].as_i64()), (Some(1), Some(1)));
+}
