@@ -17,7 +17,7 @@ use copilot_store::{Db, Scoped, TenantTx, audit, db_err, like_contains};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use sha2::{Digest, Sha256};
@@ -379,21 +379,14 @@ pub struct Claimed {
 /// Takes up to `limit` documents that are queued, or were processing under a lease that
 /// ran out (their worker died), and leases them for `lease`.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
-    let now = copilot_core::now();
-    let backend = db.backend();
-    let skip_locked = if backend == DbBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
-    let sql = format!(
-        "UPDATE knowledge_documents
+    let sql = "UPDATE knowledge_documents
          SET status = 'processing', attempts = attempts + 1, next_attempt_at = $1, updated_at = $2
          WHERE id IN (
              SELECT id FROM knowledge_documents
              WHERE status IN ('queued', 'processing') AND next_attempt_at <= $2
-             ORDER BY next_attempt_at LIMIT $3 {skip_locked})
-         RETURNING tenant_id, id, version, attempts"
-    );
-    let statement =
-        Statement::from_sql_and_values(backend, sql, [(now + lease).into(), now.into(), (limit as i64).into()]);
-    let rows = db.unscoped().query_all_raw(statement).await.map_err(db_err)?;
+             ORDER BY next_attempt_at LIMIT $3 {lock})
+         RETURNING tenant_id, id, version, attempts";
+    let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {

@@ -9,6 +9,7 @@
 pub mod audit;
 mod db;
 pub mod idempotency;
+pub mod jobs;
 mod query;
 mod scoped;
 pub mod sealed;

@@ -14,8 +14,7 @@ use copilot_core::{
 use copilot_entities::{draft, message, message_triage, ticket};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -227,25 +226,16 @@ pub struct Claimed {
 
 /// Claims up to `limit` due drafting jobs across tenants for `lease`. A job whose customer
 /// message is still being triaged waits for its triage (done or given up).
-///
-/// Worker housekeeping across tenants: it runs outside any tenant transaction.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
-    let now = copilot_core::now();
-    let backend = db.backend();
-    let lock = if backend == DbBackend::Postgres { "FOR UPDATE OF d SKIP LOCKED" } else { "" };
-    let sql = format!(
-        "UPDATE drafts SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
+    let sql = "UPDATE drafts SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
          WHERE id IN (
              SELECT d.id FROM drafts d
              WHERE d.status = 'generating' AND d.next_attempt_at <= $2
                AND NOT EXISTS (SELECT 1 FROM message_triage t
                                WHERE t.message_id = d.message_id AND t.status = 'pending')
              ORDER BY d.next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id"
-    );
-    let statement =
-        Statement::from_sql_and_values(backend, sql, [(now + lease).into(), now.into(), (limit as i64).into()]);
-    let rows = db.unscoped().query_all_raw(statement).await.map_err(db_err)?;
+         RETURNING tenant_id, id";
+    let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {

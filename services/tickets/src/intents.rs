@@ -8,7 +8,7 @@ use copilot_core::{Error, Principal, TenantId, values::bounded_text};
 use copilot_entities::{intent, intent_model, message, message_triage};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
 };
 use serde::{Deserialize, Serialize};
@@ -227,7 +227,6 @@ pub async fn training_examples(tx: &TenantTx) -> Result<Vec<(String, String)>, E
 pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<(TenantId, Uuid)>, Error> {
     let now = copilot_core::now();
     let backend = db.backend();
-    let lock = if backend == DbBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
     // A job whose worker died on every attempt (it never recorded a failure) gives up here.
     let abandoned = "UPDATE intent_models SET status = 'failed', error = 'training was interrupted too often'
          WHERE status = 'queued' AND attempts >= $1 AND next_attempt_at <= $2";
@@ -235,14 +234,11 @@ pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<(TenantId
         .execute_raw(Statement::from_sql_and_values(backend, abandoned, [MAX_TRAINING_ATTEMPTS.into(), now.into()]))
         .await
         .map_err(db_err)?;
-    let sql = format!(
-        "UPDATE intent_models SET next_attempt_at = $1, attempts = attempts + 1
+    let sql = "UPDATE intent_models SET next_attempt_at = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM intent_models WHERE status = 'queued' AND next_attempt_at <= $2
-                      ORDER BY next_attempt_at LIMIT 1 {lock})
-         RETURNING tenant_id, id"
-    );
-    let statement = Statement::from_sql_and_values(backend, sql, [(now + lease).into(), now.into()]);
-    let row = db.unscoped().query_one_raw(statement).await.map_err(db_err)?;
+                      ORDER BY next_attempt_at LIMIT $3 {lock})
+         RETURNING tenant_id, id";
+    let row = copilot_store::jobs::claim(db, sql, 1, lease).await?.into_iter().next();
     row.map(|row| Ok((TenantId(row.try_get("", "tenant_id").map_err(db_err)?), row.try_get("", "id").map_err(db_err)?)))
         .transpose()
 }

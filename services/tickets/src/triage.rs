@@ -9,10 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use copilot_core::{Actor, Error, TenantId, model::Priority};
 use copilot_entities::{message, message_triage, ticket};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -123,33 +120,14 @@ pub(crate) async fn enqueue(
 
 /// Claims up to `limit` due items across tenants and leases them for `lease`: another
 /// worker takes an item again only after the lease runs out (its worker died).
-///
-/// This is worker housekeeping across tenants, so it runs outside any tenant transaction;
-/// everything done with a claimed item happens in its tenant's transaction.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
-    let now = copilot_core::now();
-    let backend = db.backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
-             WHERE message_id IN (
-                 SELECT message_id FROM message_triage
-                 WHERE status = 'pending' AND next_attempt_at <= $2
-                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-             RETURNING tenant_id, message_id"
-        }
-        _ => {
-            "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
-             WHERE message_id IN (
-                 SELECT message_id FROM message_triage
-                 WHERE status = 'pending' AND next_attempt_at <= $2
-                 ORDER BY next_attempt_at LIMIT $3)
-             RETURNING tenant_id, message_id"
-        }
-    };
-    let statement =
-        Statement::from_sql_and_values(backend, sql, [(now + lease).into(), now.into(), (limit as i64).into()]);
-    let rows = db.unscoped().query_all_raw(statement).await.map_err(db_err)?;
+    let sql = "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
+         WHERE message_id IN (
+             SELECT message_id FROM message_triage
+             WHERE status = 'pending' AND next_attempt_at <= $2
+             ORDER BY next_attempt_at LIMIT $3 {lock})
+         RETURNING tenant_id, message_id";
+    let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {
