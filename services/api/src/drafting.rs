@@ -194,8 +194,10 @@ async fn write_draft(state: &AppState, claimed: Claimed) -> Result<(), Error> {
     }
     let written = match llm {
         Some(config) if !budget_exhausted => {
-            match draft_with_llm(state, &job, &settings, &config, &language, &passages, &hits, relevant, &mut notes)
-                .await
+            match draft_with_llm(
+                state, &job, &settings, &config, &language, &passages, &hits, relevant, &intent, &mut notes,
+            )
+            .await
             {
                 Ok(written) => written,
                 Err(LlmFailure { message, retryable }) => {
@@ -281,6 +283,7 @@ async fn draft_with_llm(
     passages: &[Passage],
     hits: &[Hit],
     relevant: bool,
+    intent: &Option<String>,
     notes: &mut Vec<String>,
 ) -> Result<Written, LlmFailure> {
     let mut redactions = Redactions::default();
@@ -301,10 +304,7 @@ async fn draft_with_llm(
                 text: private(&message.body),
             })
             .collect(),
-        intent: job
-            .triage
-            .as_ref()
-            .and_then(|triage| triage.corrected_intent.clone().or_else(|| triage.intent.clone())),
+        intent: intent.clone(),
         sentiment: job.triage.as_ref().and_then(|triage| triage.sentiment.clone()),
         passages: passages.to_vec(),
         instructions: job.draft.instructions.clone(),

@@ -564,7 +564,7 @@ pub async fn reject(tx: &TenantTx, by: &Principal, draft_id: Uuid, reason: &str)
     Ok(draft)
 }
 
-/// Drafts of a tenant in a time range, for analytics: (created or decided within it).
+/// Drafts of a tenant created in `[from, to)`, for analytics.
 pub(crate) async fn in_range(
     tx: &TenantTx,
     from: DateTime<Utc>,
