@@ -11,7 +11,11 @@ use copilot_core::TenantId;
 use futures::TryStreamExt;
 use lancedb::{
     Connection, Table,
-    index::{Index, scalar::FtsIndexBuilder},
+    index::{
+        Index,
+        scalar::{BitmapIndexBuilder, FtsIndexBuilder},
+        vector::IvfHnswSqIndexBuilder,
+    },
     query::{ExecutableQuery, QueryBase},
     table::{OptimizeAction, OptimizeOptions},
 };
@@ -51,11 +55,16 @@ pub struct Hit {
     pub score: f32,
 }
 
+/// Rows from which a tenant's table gets an approximate nearest-neighbour index: below it
+/// an exact scan is fast enough and needs no training.
+pub const ANN_MIN_ROWS: usize = 10_000;
+
 /// The per-tenant tables under one base URI.
 #[derive(Clone)]
 pub struct VectorStore {
     db: Connection,
     dim: usize,
+    ann_min_rows: usize,
 }
 
 impl VectorStore {
@@ -65,7 +74,12 @@ impl VectorStore {
     /// process (or any other handle of this one) committed before it started.
     pub async fn open(uri: &str, dim: usize) -> Result<Self, KnowledgeError> {
         let db = lancedb::connect(uri).read_consistency_interval(std::time::Duration::ZERO).execute().await?;
-        Ok(Self { db, dim })
+        Ok(Self { db, dim, ann_min_rows: ANN_MIN_ROWS })
+    }
+
+    /// The same store with another threshold for the approximate vector index.
+    pub fn with_ann_min_rows(self, rows: usize) -> Self {
+        Self { ann_min_rows: rows, ..self }
     }
 
     fn table_name(tenant: TenantId) -> String {
@@ -152,6 +166,12 @@ impl VectorStore {
                     let tokenizer =
                         FtsIndexBuilder::default().base_tokenizer("icu".into()).stem(true).remove_stop_words(true);
                     table.create_index(&["search_text"], Index::FTS(tokenizer)).replace(true).execute().await?;
+                    // Vector search filters on the script first (see `vector_search`).
+                    table
+                        .create_index(&["script"], Index::Bitmap(BitmapIndexBuilder::default()))
+                        .replace(true)
+                        .execute()
+                        .await?;
                     return Ok(());
                 }
                 // Another process created it first: add to it like to any table.
@@ -199,11 +219,30 @@ impl VectorStore {
     }
 
     /// Compacts the tenant's table, folds new rows into its indexes and prunes old files.
+    /// A table that has grown past the threshold (see [`ANN_MIN_ROWS`]) gets its
+    /// approximate vector index here, and a table from before the script index gets that.
     pub async fn optimize(&self, tenant: TenantId) -> Result<(), KnowledgeError> {
         if let Some(table) = self.table(tenant).await? {
+            let indexed: Vec<String> =
+                table.list_indices().await?.into_iter().flat_map(|index| index.columns).collect();
+            if !indexed.iter().any(|column| column == "script") {
+                table.create_index(&["script"], Index::Bitmap(BitmapIndexBuilder::default())).execute().await?;
+            }
+            if !indexed.iter().any(|column| column == "vector") && table.count_rows(None).await? >= self.ann_min_rows {
+                // IVF partitions, an HNSW graph in each, 8-bit scalar-quantised vectors;
+                // results are re-ranked on the full vectors (see `vector_search`).
+                let index = IvfHnswSqIndexBuilder::default().distance_type(lancedb::DistanceType::Cosine);
+                table.create_index(&["vector"], Index::IvfHnswSq(index)).execute().await?;
+            }
             table.optimize(OptimizeAction::All).await?;
         }
         Ok(())
+    }
+
+    /// Whether the tenant's table has its approximate vector index.
+    pub async fn has_vector_index(&self, tenant: TenantId) -> Result<bool, KnowledgeError> {
+        let Some(table) = self.table(tenant).await? else { return Ok(false) };
+        Ok(table.list_indices().await?.iter().any(|index| index.columns.iter().any(|column| column == "vector")))
     }
 
     /// The chunks of one version of a document with positions `from..from + limit`, in order.
@@ -255,10 +294,14 @@ impl VectorStore {
             }
             let vector = vector.to_vec();
             async move {
+                // The search effort and the re-ranking apply once the table has its
+                // approximate index; an exact scan ignores them.
                 let query = table
                     .query()
                     .nearest_to(vector)?
                     .distance_type(lancedb::DistanceType::Cosine)
+                    .ef(limit.max(ANN_MIN_CANDIDATES) * ANN_EF_PER_RESULT)
+                    .refine_factor(ANN_REFINE_FACTOR)
                     .limit(limit)
                     .only_if(filter);
                 let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
@@ -304,6 +347,14 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, K
         .and_then(|column| column.as_any().downcast_ref::<T>())
         .ok_or_else(|| KnowledgeError::Data(format!("result without column `{name}`")))
 }
+
+/// Candidates the approximate search keeps per result it returns, at least
+/// [`ANN_MIN_CANDIDATES`] results' worth.
+const ANN_EF_PER_RESULT: usize = 4;
+const ANN_MIN_CANDIDATES: usize = 10;
+
+/// How many times the limit the approximate search re-ranks on the full vectors.
+const ANN_REFINE_FACTOR: u32 = 2;
 
 /// Hits a script needs before its scores are centred on their mean.
 const MIN_TO_CENTRE: usize = 5;

@@ -173,3 +173,64 @@ async fn what_one_handle_writes_the_next_read_of_another_sees() {
     writer.delete_document(tenant, document).await.expect("delete");
     assert!(reader.vector_search(tenant, &vector(1), 10, None).await.expect("search").is_empty());
 }
+
+/// Unit vectors (as the encoder's) spread by a small deterministic generator (xorshift).
+fn spread(count: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 2001) as f32 / 1000.0 - 1.0
+    };
+    (0..count)
+        .map(|_| {
+            let v: Vec<f32> = (0..DIM).map(|_| next()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+            v.iter().map(|x| x / norm).collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn past_the_threshold_the_table_gets_an_approximate_index_that_still_finds_the_nearest() {
+    let store = store().await.with_ann_min_rows(600);
+    let (tenant, other) = (TenantId(Uuid::now_v7()), TenantId(Uuid::now_v7()));
+    let document = Uuid::now_v7();
+    let records = |vectors: &[Vec<f32>], first: usize, document: Uuid| -> Vec<ChunkRecord> {
+        vectors
+            .iter()
+            .enumerate()
+            .map(|(i, vector)| ChunkRecord { vector: vector.clone(), ..chunk(document, (first + i) as i32, "row", 0) })
+            .collect()
+    };
+    let vectors = spread(800, 0x9E37_79B9_7F4A_7C15);
+    store.add(tenant, &records(&vectors[..500], 0, document)).await.expect("add");
+    store.add(other, &records(&spread(800, 7), 0, Uuid::now_v7())).await.expect("add");
+    store.optimize(tenant).await.expect("optimize");
+    assert!(!store.has_vector_index(tenant).await.expect("indexes"), "500 rows are below the threshold");
+
+    store.add(tenant, &records(&vectors[500..], 500, document)).await.expect("add");
+    store.optimize(tenant).await.expect("optimize");
+    assert!(store.has_vector_index(tenant).await.expect("indexes"));
+
+    // Each stored vector, asked for, comes back first: the index finds exact matches and
+    // never answers with the other tenant's rows.
+    let ids: Vec<Uuid> =
+        store.chunks(tenant, document, 1, 0, 800).await.expect("read").iter().map(|c| c.chunk_id).collect();
+    for position in (0..800).step_by(37) {
+        let hits = store.vector_search(tenant, &vectors[position], 5, None).await.expect("search");
+        assert_eq!(hits.len(), 5);
+        assert_eq!(hits[0].chunk_id, ids[position], "position {position}");
+        assert!(hits.iter().all(|hit| hit.document_id == document));
+    }
+
+    // Rows added and deleted after the index was built are searched, and gone, at once.
+    let late = ChunkRecord { vector: vec![1.0; DIM], ..chunk(Uuid::now_v7(), 0, "late", 0) };
+    store.add(tenant, std::slice::from_ref(&late)).await.expect("add");
+    let hits = store.vector_search(tenant, &[1.0; DIM], 1, None).await.expect("search");
+    assert_eq!(hits[0].chunk_id, late.chunk_id);
+    store.delete_document(tenant, late.document_id).await.expect("delete");
+    let hits = store.vector_search(tenant, &[1.0; DIM], 1, None).await.expect("search");
+    assert_ne!(hits[0].chunk_id, late.chunk_id);
+}
