@@ -5,6 +5,7 @@
 //! which query PostgreSQL directly.
 
 pub mod llm;
+pub mod smtp;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -74,26 +75,31 @@ pub fn model_triager() -> Arc<dyn Triager> {
 
 /// A fresh, migrated PostgreSQL database for this test binary; its URL.
 pub async fn postgres_database() -> String {
-    POSTGRES_DATABASE
-        .get_or_init(|| async {
-            use sea_orm::ConnectionTrait;
-            let server = postgres_server_url();
-            let name = format!("copilot_test_{}", Uuid::new_v4().simple());
-            let admin = sea_orm::Database::connect(&server)
-                .await
-                .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at {server}: {error}"));
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap_or_else(|error| panic!("cannot create database {name}: {error}"));
-            admin.close().await.ok();
-            let url = with_database(&server, &name);
-            let db = copilot_store::connect(&url, 2).await.unwrap_or_else(|error| panic!("connect {url}: {error}"));
-            copilot_store::migrate(&db).await.unwrap_or_else(|error| panic!("migrate {url}: {error}"));
-            url
-        })
+    POSTGRES_DATABASE.get_or_init(new_postgres_database).await.clone()
+}
+
+/// Creates and migrates a new PostgreSQL database; its URL.
+pub async fn new_postgres_database() -> String {
+    use sea_orm::ConnectionTrait;
+    let server = postgres_server_url();
+    let name = format!("copilot_test_{}", Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(&server)
         .await
-        .clone()
+        .unwrap_or_else(|error| panic!("cannot reach PostgreSQL at {server}: {error}"));
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap_or_else(|error| panic!("cannot create database {name}: {error}"));
+    admin.close().await.ok();
+    let url = with_database(&server, &name);
+    let db = copilot_store::connect(&url, 2).await.unwrap_or_else(|error| panic!("connect {url}: {error}"));
+    copilot_store::migrate(&db).await.unwrap_or_else(|error| panic!("migrate {url}: {error}"));
+    url
+}
+
+/// Starts the service alone on a new database of its own (no other app claims its work).
+pub async fn spawn_app_alone() -> TestApp {
+    spawn_app_with(&new_postgres_database().await, Backend::Postgres, |_| {}).await
 }
 
 /// The vector store of every app on one database: like replicas in production, apps that
@@ -229,6 +235,9 @@ async fn start(
     // Apps share a database and claim each other's drafts; a test that ends drops its
     // app's workers, so another app takes their drafts over after a short lease.
     settings.draft_lease_seconds = 3;
+    // Deliveries are retried quickly, and a sender that died is noticed soon.
+    settings.delivery_retry_base_ms = 200;
+    settings.delivery_lease_seconds = 5;
     adjust(&mut settings);
     let db = copilot_store::connect(&settings.database_url, settings.database_max_connections)
         .await
@@ -281,6 +290,23 @@ impl TestApp {
             request = request.header(*name, *value);
         }
         Reply::read(request.send().await.expect("the request reaches the app")).await
+    }
+
+    /// Posts raw bytes with a content type, with an optional bearer credential.
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Reply {
+        let mut request = self.client.post(self.url(path)).header("content-type", content_type).body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Reply::read(request.send().await.expect("the request reaches the app")).await
+    }
+
+    /// Reads a response's raw bytes (downloads).
+    pub async fn get_bytes(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+        let response =
+            self.client.get(self.url(path)).bearer_auth(token).send().await.expect("the request reaches the app");
+        let status = response.status();
+        (status, response.bytes().await.expect("a readable body").to_vec())
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {

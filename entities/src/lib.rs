@@ -6,8 +6,12 @@
 pub mod api_key;
 pub mod audit_event;
 pub mod customer;
+pub mod delivery;
 pub mod draft;
 pub mod draft_settings;
+pub mod email_attachment;
+pub mod email_message;
+pub mod email_settings;
 pub mod idempotency_key;
 pub mod intent;
 pub mod intent_model;

@@ -10,6 +10,7 @@ mod m20261129_000002_triage;
 mod m20261129_000003_intents;
 mod m20261129_000004_knowledge;
 mod m20261201_000005_drafts;
+mod m20261201_000006_email;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_intents::Migration),
             Box::new(m20261129_000004_knowledge::Migration),
             Box::new(m20261201_000005_drafts::Migration),
+            Box::new(m20261201_000006_email::Migration),
         ]
     }
 }

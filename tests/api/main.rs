@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod drafts;
+mod email;
 mod errors;
 mod isolation;
 mod knowledge;

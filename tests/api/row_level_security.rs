@@ -30,7 +30,8 @@ async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
 async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let app = spawn_app().await;
     let tenant = app.create_tenant().await;
-    app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
+    let login = app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
+    let session = login["token"].as_str().expect("a session token").to_owned();
     let body = json!({"subject": "visible to the owner only", "channel": "web", "customer": {"email": "rls@example.test"},
                       "body": "hello", "tags": ["rls"]});
     app.send_with(Method::POST, "/v1/tickets", Some(&tenant.key), Some(&body), &[("Idempotency-Key", "rls")])
@@ -39,6 +40,18 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let taxonomy = json!({"labels": [{"label": "a", "examples": ["x"]}, {"label": "b", "examples": ["y"]}]});
     app.send(Method::PUT, "/v1/intents", Some(&tenant.key), Some(&taxonomy)).await.expect(200);
     app.post("/v1/intents/train", &tenant.key, json!({})).await.expect(202);
+    let style = json!({"persona": "the RLS desk"});
+    app.send(Method::PUT, "/v1/settings/drafting", Some(&tenant.key), Some(&style)).await.expect(200);
+    let document = json!({"title": "RLS", "content": "# Returns\n\nWithin 30 days.", "content_type": "text/markdown", "tags": ["rls"]});
+    app.post("/v1/knowledge/documents", &tenant.key, document).await.expect(202);
+    // Mail in (with an attachment) and a reply queued for delivery: the e-mail tables.
+    let settings = json!({"addresses": ["rls@acme.test"]});
+    app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);
+    let mail = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/attachment.eml")).expect("fixture");
+    let received = app.post_raw("/v1/inbound/email", Some(&tenant.key), "message/rfc822", mail).await.expect(200);
+    let ticket = uuid_at(&received, "/ticket_id");
+    let reply = json!({"author": "agent", "body": "Thanks, a replacement is on its way."});
+    app.post(&format!("/v1/tickets/{ticket}/messages"), &session, reply).await.expect(201);
     let db = copilot_store::connect(&postgres_database().await, 1).await.expect("connect");
     let conn = db.unscoped();
     let tables = tenant_owned_tables(conn).await;

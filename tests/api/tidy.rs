@@ -40,7 +40,15 @@ fn every_source_file_starts_with_a_module_doc() {
 
 #[test]
 fn unscoped_queries_appear_only_where_credentials_are_looked_up() {
-    let allowed = ["services/store/", "services/tenancy/src/auth.rs", "services/tenancy/src/tenants.rs", "tests/"];
+    // Credential lookups by hash: sessions and API keys, tenant creation, the secret of a
+    // tenant's inbound e-mail URL.
+    let allowed = [
+        "services/store/",
+        "services/tenancy/src/auth.rs",
+        "services/tenancy/src/tenants.rs",
+        "services/tickets/src/email_settings.rs",
+        "tests/",
+    ];
     let offenders: Vec<String> = workspace_sources()
         .into_iter()
         .filter_map(|path| {
@@ -76,7 +84,9 @@ fn bulk_writes_outside_the_store_filter_by_tenant() {
                     || (relative.ends_with("tenancy/src/auth.rs") && statement.contains("Column::KeyHash"))
                     || (relative.ends_with("tenancy/src/auth.rs")
                         && statement.contains("api_key::Column::Id.eq(key.id)"))
-                    || (relative.ends_with("tenancy/src/auth.rs") && statement.contains("Column::ExpiresAt.lte"));
+                    || (relative.ends_with("tenancy/src/auth.rs") && statement.contains("Column::ExpiresAt.lte"))
+                    // Housekeeping across tenants: deliveries whose sender died mid-send.
+                    || (relative.ends_with("tickets/src/deliveries.rs") && statement.contains("Column::LeaseUntil.lt("));
                 if !scoped {
                     offenders.push(format!("{relative}:{}", index + 1));
                 }

@@ -23,9 +23,9 @@ use crate::{
     drafting::DraftStreams,
     metrics::{self, Metrics},
     routes::{
-        analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi, health,
-        intents::IntentsApi, knowledge::KnowledgeApi, platform::PlatformApi, settings::SettingsApi,
-        tickets::TicketsApi, triage::TriageApi, users::UsersApi,
+        analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
+        email::EmailApi, health, intents::IntentsApi, knowledge::KnowledgeApi, platform::PlatformApi,
+        settings::SettingsApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi,
     },
     triage::{Triager, TriagerEmbedder},
 };
@@ -104,6 +104,7 @@ pub fn start_workers(state: &AppState) {
     tokio::spawn(crate::triage::run_worker(state.clone()));
     tokio::spawn(crate::knowledge::run_worker(state.clone()));
     tokio::spawn(crate::drafting::run_worker(state.clone()));
+    tokio::spawn(crate::delivery::run_worker(state.clone()));
 }
 
 /// The service's secret key from `secret.key` under the data folder, created with a random
@@ -151,7 +152,7 @@ type Apis = (
     TriageApi,
     IntentsApi,
     KnowledgeApi,
-    (DraftsApi, SettingsApi, AnalyticsApi),
+    (DraftsApi, SettingsApi, AnalyticsApi, EmailApi),
     AuditApi,
 );
 
@@ -170,6 +171,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             DraftsApi { state: state.clone() },
             SettingsApi { state: state.clone() },
             AnalyticsApi { state: state.clone() },
+            EmailApi { state: state.clone() },
         ),
         AuditApi { state: state.clone() },
     );
@@ -195,6 +197,7 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
         default: state.settings.max_body_bytes,
         // Room for the multipart framing and JSON escaping around the document itself.
         upload: state.settings.knowledge_max_upload_bytes.saturating_mul(2).saturating_add(1 << 20),
+        email: state.settings.email_max_bytes,
     };
     let metrics = state.metrics.clone();
     Route::new()
@@ -211,17 +214,24 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
         .map_to_response()
 }
 
-/// The largest request bodies: uploads of knowledge documents may be larger than the rest.
+/// The largest request bodies: uploads of knowledge documents and inbound mail may be
+/// larger than the rest.
 #[derive(Clone, Copy)]
 struct BodyLimits {
     default: u64,
     upload: u64,
+    email: u64,
 }
 
 impl BodyLimits {
     fn of(&self, request: &Request) -> u64 {
-        if request.method() == poem::http::Method::POST && request.uri().path() == "/v1/knowledge/documents" {
+        let path = request.uri().path();
+        if request.method() != poem::http::Method::POST {
+            self.default
+        } else if path == "/v1/knowledge/documents" {
             self.upload.max(self.default)
+        } else if path.starts_with("/v1/inbound/email") {
+            self.email.max(self.default)
         } else {
             self.default
         }

@@ -395,7 +395,7 @@ fn cite(hit: &Hit, quote: String) -> Citation {
 /// Records a failed attempt: retried after a growing wait while attempts remain.
 async fn fail(state: &AppState, claimed: &Claimed, job: &Job, error: &str, retryable: bool) -> Result<(), Error> {
     tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, attempt = job.draft.attempts, error, "a draft attempt failed");
-    let delay = retryable.then(|| retry_wait(state.settings.draft_retry_base_ms, job.draft.attempts));
+    let delay = retryable.then(|| retry_wait(state.settings.draft_retry_base_ms, job.draft.attempts, MAX_RETRY_WAIT));
     let tx = state.db.tenant(claimed.tenant_id).await?;
     drafts::record_failure(
         &tx,
@@ -417,9 +417,10 @@ async fn fail(state: &AppState, claimed: &Claimed, job: &Job, error: &str, retry
 }
 
 /// The wait before the attempt after `attempts`: the base, doubled each time, at most a minute.
-fn retry_wait(base_ms: u64, attempts: i32) -> Duration {
+/// The wait before retrying after `attempts` attempts: `base_ms`, doubled per attempt, at most `max`.
+pub(crate) fn retry_wait(base_ms: u64, attempts: i32, max: Duration) -> Duration {
     let doublings = attempts.clamp(1, 16) as u32 - 1;
-    Duration::from_millis(base_ms.saturating_mul(1 << doublings)).min(MAX_RETRY_WAIT)
+    Duration::from_millis(base_ms.saturating_mul(1 << doublings)).min(max)
 }
 
 #[cfg(test)]
@@ -428,9 +429,9 @@ mod tests {
 
     #[test]
     fn retry_waits_double_up_to_a_minute() {
-        assert_eq!(retry_wait(2000, 1), Duration::from_secs(2));
-        assert_eq!(retry_wait(2000, 3), Duration::from_secs(8));
-        assert_eq!(retry_wait(2000, 10), MAX_RETRY_WAIT);
+        assert_eq!(retry_wait(2000, 1, MAX_RETRY_WAIT), Duration::from_secs(2));
+        assert_eq!(retry_wait(2000, 3, MAX_RETRY_WAIT), Duration::from_secs(8));
+        assert_eq!(retry_wait(2000, 10, MAX_RETRY_WAIT), MAX_RETRY_WAIT);
     }
 
     #[test]

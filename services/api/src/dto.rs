@@ -259,6 +259,81 @@ pub struct MessageOut {
     pub created_at: DateTime<Utc>,
     /// Present on customer messages.
     pub triage: Option<MessageTriageOut>,
+    /// Present on agent replies of e-mail tickets: where sending them stands.
+    pub delivery: Option<DeliveryOut>,
+    /// Files that came with a received mail.
+    pub attachments: Vec<AttachmentOut>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Queued,
+    Sending,
+    Sent,
+    Failed,
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct DeliveryOut {
+    /// `email`.
+    pub channel: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    /// The last failure: the server's answer, `bounced: …`, or `delivery_outcome_unknown: …`
+    /// when the sender stopped mid-send (never sent again by itself; resend after checking).
+    pub last_error: Option<String>,
+    /// When the next attempt is due, while queued.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<copilot_tickets::deliveries::Delivery> for DeliveryOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(delivery: copilot_tickets::deliveries::Delivery) -> Result<Self, Self::Error> {
+        let status = match delivery.status.as_str() {
+            "queued" => DeliveryStatus::Queued,
+            "sending" => DeliveryStatus::Sending,
+            "sent" => DeliveryStatus::Sent,
+            "failed" => DeliveryStatus::Failed,
+            other => return Err(copilot_core::Error::internal(format!("stored delivery status `{other}`"))),
+        };
+        Ok(Self {
+            channel: delivery.channel,
+            status,
+            attempts: delivery.attempts,
+            last_error: delivery.last_error,
+            next_attempt_at: delivery.next_attempt_at,
+            sent_at: delivery.sent_at,
+            updated_at: delivery.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct AttachmentOut {
+    pub id: Uuid,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Whether the file can be downloaded (it was within the size limit; the raw mail holds it either way).
+    pub stored: bool,
+}
+
+impl From<copilot_tickets::email::AttachmentInfo> for AttachmentOut {
+    fn from(info: copilot_tickets::email::AttachmentInfo) -> Self {
+        Self {
+            id: info.id,
+            filename: info.filename,
+            content_type: info.content_type,
+            size_bytes: info.size_bytes,
+            stored: info.stored,
+        }
+    }
 }
 
 impl TryFrom<copilot_tickets::Message> for MessageOut {
@@ -273,6 +348,8 @@ impl TryFrom<copilot_tickets::Message> for MessageOut {
             body: message.body,
             created_at: message.created_at,
             triage: message.triage.map(MessageTriageOut::from),
+            delivery: message.delivery.map(DeliveryOut::try_from).transpose()?,
+            attachments: message.attachments.into_iter().map(AttachmentOut::from).collect(),
         })
     }
 }
@@ -281,7 +358,7 @@ impl TryFrom<copilot_tickets::Message> for MessageOut {
 #[oai(skip_serializing_if_is_none)]
 pub struct AuditEventOut {
     pub id: Uuid,
-    /// `user`, `api_key`, `platform` or `anonymous`.
+    /// `user`, `api_key`, `platform`, `anonymous` or `inbound_email`.
     pub actor_kind: String,
     pub actor_id: Option<Uuid>,
     /// What happened, e.g. `ticket.status_changed`, `auth.login`, `api_key.revoked`.

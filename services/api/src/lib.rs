@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod drafting;
 pub mod dto;
 pub mod error;

@@ -53,6 +53,24 @@ pub struct Settings {
     /// How long a draft being written stays with its worker without a renewal (renewed
     /// every third of it); a job whose worker died is taken over after this.
     pub draft_lease_seconds: u64,
+    /// The default SMTP server replies go out through (`smtp://host:port`,
+    /// `smtps://user:pass@host:465`, `…?tls=required`); empty means none: e-mail replies
+    /// stay queued until a tenant sets its own server or this is set.
+    pub smtp_url: SecretString,
+    /// Each SMTP command waits at most this long.
+    pub smtp_timeout_seconds: u64,
+    /// Largest raw mail accepted by the inbound endpoints, in bytes.
+    pub email_max_bytes: u64,
+    /// Attachments larger than this keep their metadata only (the raw mail holds them).
+    pub email_attachment_max_bytes: u64,
+    /// Waiting time before the first retry of a failed delivery; each retry waits twice as
+    /// long, at most an hour.
+    pub delivery_retry_base_ms: u64,
+    /// Attempts of a delivery before it is failed.
+    pub delivery_max_attempts: u32,
+    /// How long a delivery being sent stays with its sender; after that, a delivery still
+    /// `sending` is failed as of unknown outcome (never sent twice).
+    pub delivery_lease_seconds: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -127,6 +145,25 @@ impl Settings {
         }
         if !(3..=3600).contains(&self.draft_lease_seconds) {
             return Err(InvalidSetting::new("draft_lease_seconds", "must be between 3 and 3600"));
+        }
+        let smtp = self.smtp_url.expose_secret().trim();
+        if !(smtp.is_empty() || smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+            return Err(InvalidSetting::new("smtp_url", "expected an smtp:// or smtps:// URL, or empty"));
+        }
+        if !(1..=600).contains(&self.smtp_timeout_seconds) {
+            return Err(InvalidSetting::new("smtp_timeout_seconds", "must be between 1 and 600"));
+        }
+        if self.email_max_bytes < 1024 || self.email_attachment_max_bytes > self.email_max_bytes {
+            return Err(InvalidSetting::new(
+                "email_max_bytes",
+                "must be at least 1024 and at least email_attachment_max_bytes",
+            ));
+        }
+        if !(1..=100).contains(&self.delivery_max_attempts) {
+            return Err(InvalidSetting::new("delivery_max_attempts", "must be between 1 and 100"));
+        }
+        if !(3..=3600).contains(&self.delivery_lease_seconds) {
+            return Err(InvalidSetting::new("delivery_lease_seconds", "must be between 3 and 3600"));
         }
         if !(0.0..=1.0).contains(&self.draft_min_relevance) {
             return Err(InvalidSetting::new("draft_min_relevance", "must be between 0 and 1"));

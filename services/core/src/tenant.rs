@@ -90,6 +90,8 @@ pub enum Actor {
     Platform,
     /// Someone not yet authenticated (a failed login).
     Anonymous,
+    /// Mail forwarded to the tenant's secret inbound URL.
+    InboundEmail,
 }
 
 impl Actor {
@@ -100,13 +102,14 @@ impl Actor {
             Actor::ApiKey(_) => "api_key",
             Actor::Platform => "platform",
             Actor::Anonymous => "anonymous",
+            Actor::InboundEmail => "inbound_email",
         }
     }
 
     pub fn id(self) -> Option<Uuid> {
         match self {
             Actor::User(id) | Actor::ApiKey(id) => Some(id),
-            Actor::Platform | Actor::Anonymous => None,
+            Actor::Platform | Actor::Anonymous | Actor::InboundEmail => None,
         }
     }
 

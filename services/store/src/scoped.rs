@@ -43,7 +43,11 @@ scoped!(
     knowledge_document_version,
     draft,
     draft_settings,
-    llm_usage
+    llm_usage,
+    email_settings,
+    email_message,
+    email_attachment,
+    delivery
 );
 
 impl Scoped for e::tenant::Entity {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal,
-    model::{Author, TicketStatus},
+    model::{Author, Channel, TicketStatus},
     page::{Page, PageRequest},
     values::bounded_text,
 };
@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
+    deliveries::{self, Delivery},
     drafts,
+    email::{self, AttachmentInfo},
     tickets::{find_row, find_row_for_update},
     triage::{self, MessageTriage},
 };
@@ -32,6 +34,12 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// Customer messages are triaged; other messages have none.
     pub triage: Option<MessageTriage>,
+    /// Agent replies on tickets whose channel sends them (e-mail): where the sending stands.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
+    /// Files that came with a received mail.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInfo>,
 }
 
 impl From<message::Model> for Message {
@@ -44,6 +52,8 @@ impl From<message::Model> for Message {
             body: row.body,
             created_at: row.created_at,
             triage: None,
+            delivery: None,
+            attachments: Vec::new(),
         }
     }
 }
@@ -105,7 +115,11 @@ pub async fn add_message(
         Author::Agent | Author::Note => by.actor.user_id(),
     };
     let now = copilot_core::now();
-    let message = insert(tx, ticket_id, request.author, author_user_id, body, now).await?;
+    let mut message = insert(tx, ticket_id, request.author, author_user_id, body, now).await?;
+    if request.author == Author::Agent && ticket.channel == Channel::Email.as_str() {
+        deliveries::enqueue(tx, ticket_id, message.id, now).await?;
+        message.delivery = deliveries::for_messages(tx, vec![message.id]).await?.remove(&message.id);
+    }
     let status: TicketStatus = ticket.status.parse().map_err(Error::internal)?;
     let next = status.after_message(request.author);
     let mut change: ticket::ActiveModel = ticket.into();
@@ -127,6 +141,17 @@ pub async fn add_message(
     Ok(message)
 }
 
+/// A message of a ticket; another ticket's (or tenant's) message is not found.
+pub(crate) async fn find_in_ticket(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid) -> Result<message::Model, Error> {
+    message::Entity::scoped(tx.tenant())
+        .filter(message::Column::TicketId.eq(ticket_id))
+        .filter(message::Column::Id.eq(message_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("message"))
+}
+
 /// The thread of a ticket, oldest first.
 pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) -> Result<Page<Message>, Error> {
     find_row(tx, ticket_id).await?;
@@ -135,12 +160,20 @@ pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) ->
         query = query.filter(message::Column::Id.gt(after));
     }
     let rows = query.order_by_asc(message::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
-    let mut triages = triage::for_messages(tx, rows.iter().map(|row| row.id).collect()).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut triages = triage::for_messages(tx, ids.clone()).await?;
+    let mut deliveries = deliveries::for_messages(tx, ids.clone()).await?;
+    let mut attachments = email::attachments_for(tx, ids).await?;
     let messages = rows
         .into_iter()
         .map(|row| {
             let id = row.id;
-            Message { triage: triages.remove(&id), ..Message::from(row) }
+            Message {
+                triage: triages.remove(&id),
+                delivery: deliveries.remove(&id),
+                attachments: attachments.remove(&id).unwrap_or_default(),
+                ..Message::from(row)
+            }
         })
         .collect();
     Ok(Page::from_overfetch(messages, page.limit, |message: &Message| message.id))

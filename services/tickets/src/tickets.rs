@@ -143,6 +143,11 @@ pub async fn create(db: &Db, by: &Principal, request: NewTicket, guard: Option<G
     Ok(created)
 }
 
+/// Opens a ticket inside the caller's transaction (mail that opens a ticket).
+pub(crate) async fn open(tx: &TenantTx, by: &Principal, request: NewTicket) -> Result<CreatedTicket, Error> {
+    insert_ticket(tx, by, validate(&request)?).await
+}
+
 async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<CreatedTicket, Error> {
     let customer = customers::find_or_create(tx, &valid.email, valid.customer_name.as_deref()).await?;
     let number = next_number(tx).await?;

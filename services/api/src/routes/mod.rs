@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod drafts;
+pub mod email;
 pub mod health;
 pub mod intents;
 pub mod knowledge;
@@ -37,6 +38,8 @@ pub enum Tag {
     Knowledge,
     /// AI-written reply drafts and the human decision on them.
     Drafts,
+    /// Mail in (raw MIME), e-mail settings, and the mail of tickets (raw originals, attachments, resending).
+    Email,
     /// The tenant's configuration of the copilot (admins change it).
     Settings,
     /// Draft acceptance and LLM usage.

@@ -1,0 +1,123 @@
+//! The delivery worker: claims due replies from the outbox, sends each by e-mail through
+//! the tenant's SMTP server (or the service's), and records the outcome: `sent`, a retry
+//! with backoff for a failure worth retrying (refused connection, timeout, 4xx), or
+//! `failed` (5xx, or out of attempts). Deliveries left `sending` by a sender that died
+//! are failed as of unknown outcome, never sent twice (see `copilot_tickets::deliveries`).
+
+use std::{collections::HashMap, time::Duration};
+
+use copilot_channels::{Mailer, OutboundEmail, SendError};
+use copilot_core::Error;
+use copilot_tickets::{
+    deliveries::{self, Claimed, EmailJob},
+    email_settings,
+};
+use secrecy::ExposeSecret;
+
+use crate::{AppState, drafting::retry_wait};
+
+/// How often the worker looks for due deliveries.
+const POLL: Duration = Duration::from_millis(500);
+/// Deliveries claimed at a time.
+const BATCH: u64 = 16;
+/// Longest wait between attempts.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
+
+/// Runs forever; failures are logged and retried on the next pass.
+pub async fn run_worker(state: AppState) {
+    let mut mailers: HashMap<String, Mailer> = HashMap::new();
+    let lease = chrono::Duration::seconds(state.settings.delivery_lease_seconds as i64);
+    loop {
+        match deliveries::fail_interrupted(&state.db).await {
+            Ok(0) => {}
+            Ok(count) => tracing::warn!(count, "deliveries interrupted mid-send were failed as of unknown outcome"),
+            Err(error) => tracing::warn!(%error, "checking for interrupted deliveries failed"),
+        }
+        let claimed = match deliveries::claim(&state.db, BATCH, lease).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "claiming deliveries failed");
+                Vec::new()
+            }
+        };
+        if claimed.is_empty() {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        for item in claimed {
+            if let Err(error) = deliver(&state, &mut mailers, item).await {
+                tracing::warn!(tenant = %item.tenant_id, delivery = %item.delivery_id, %error, "a delivery could not be recorded");
+            }
+        }
+    }
+}
+
+/// Sends one claimed delivery and records what happened.
+async fn deliver(state: &AppState, mailers: &mut HashMap<String, Mailer>, item: Claimed) -> Result<(), Error> {
+    let tx = state.db.tenant(item.tenant_id).await?;
+    let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
+    let tenant_smtp = email_settings::smtp_url(&tx, &state.sealer).await?;
+    drop(tx);
+    let service_smtp = state.settings.smtp_url.expose_secret().trim().to_owned();
+    let smtp_url = tenant_smtp.or((!service_smtp.is_empty()).then_some(service_smtp));
+    let outcome = match (smtp_url, job.identity.from_address()) {
+        (None, _) => Err(SendError::Transient(
+            "smtp_not_configured: no SMTP server is set (COPILOT_SMTP_URL or PUT /v1/settings/email)".into(),
+        )),
+        (_, None) => Err(SendError::Transient(
+            "no_sender_address: the tenant has no support address (PUT /v1/settings/email)".into(),
+        )),
+        (Some(url), Some(_)) => send(state, mailers, &url, &job).await,
+    };
+    let tx = state.db.tenant(item.tenant_id).await?;
+    match outcome {
+        Ok(subject) => {
+            deliveries::mark_sent(&tx, &job, &subject).await?;
+            tracing::info!(tenant = %item.tenant_id, message = %job.message_id, "reply sent");
+        }
+        Err(error) if error.is_retryable() && (job.attempts as u32) < state.settings.delivery_max_attempts => {
+            let wait = retry_wait(state.settings.delivery_retry_base_ms, job.attempts, MAX_RETRY_WAIT);
+            let at = copilot_core::now() + chrono::Duration::from_std(wait).map_err(Error::internal)?;
+            tracing::info!(tenant = %item.tenant_id, message = %job.message_id, %error, ?wait, "reply delivery will be retried");
+            deliveries::mark_retry(&tx, job.delivery_id, &error.to_string(), at).await?;
+        }
+        Err(error) => {
+            tracing::warn!(tenant = %item.tenant_id, message = %job.message_id, %error, "reply delivery failed");
+            deliveries::mark_failed(&tx, job.delivery_id, &error.to_string()).await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// Composes and sends the reply; returns its subject.
+async fn send(
+    state: &AppState,
+    mailers: &mut HashMap<String, Mailer>,
+    url: &str,
+    job: &EmailJob,
+) -> Result<String, SendError> {
+    let mailer = match mailers.get(url) {
+        Some(mailer) => mailer.clone(),
+        None => {
+            let timeout = Duration::from_secs(state.settings.smtp_timeout_seconds);
+            let mailer = Mailer::from_url(url, timeout)?;
+            mailers.insert(url.to_owned(), mailer.clone());
+            mailer
+        }
+    };
+    let from_address = job.identity.from_address().unwrap_or_default().to_owned();
+    let subject = copilot_channels::reply_subject(&job.ticket_subject, job.ticket_number);
+    let email = OutboundEmail {
+        from_name: job.identity.from_name.clone().unwrap_or_default(),
+        from_address,
+        to_name: job.customer_name.clone(),
+        to_address: job.customer_email.clone(),
+        subject: subject.clone(),
+        message_id: job.header_message_id.clone(),
+        in_reply_to: job.in_reply_to.clone(),
+        references: job.references.clone(),
+        text: job.body.clone(),
+    };
+    mailer.send(copilot_channels::compose(&email)?).await?;
+    Ok(subject)
+}

@@ -1,0 +1,267 @@
+//! The e-mail channel: raw mail in (with an integration key, or at the tenant's secret
+//! inbound URL for mail providers that forward raw MIME), the tenant's e-mail settings,
+//! and what agents do with a ticket's mail (the raw original, attachments, resending a
+//! failed reply).
+
+use chrono::{DateTime, Utc};
+use copilot_core::{Actor, Principal, Role, TenantId};
+use copilot_tickets::{
+    deliveries,
+    draft_settings::KeyChange,
+    email::{self, Limits, Received},
+    email_settings::{self, EmailSettings, EmailUpdate},
+};
+use poem_openapi::{
+    ApiRequest, ApiResponse, Object, OpenApi,
+    param::Path,
+    payload::{Attachment, Binary, Json},
+    types::MaybeUndefined,
+};
+use uuid::Uuid;
+
+use super::Tag;
+use crate::{AppState, auth::TenantAuth, dto::DeliveryOut, error::ApiResult};
+
+pub struct EmailApi {
+    pub state: AppState,
+}
+
+/// A raw RFC 5322 message, exactly as received.
+#[derive(ApiRequest)]
+pub enum RawEmail {
+    #[oai(content_type = "message/rfc822")]
+    Rfc822(Binary<Vec<u8>>),
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ReceivedOut {
+    /// The stored mail (its raw original is kept).
+    pub email_id: Uuid,
+    /// `created` (it opened a ticket), `added` (it joined a ticket), `duplicate` (this
+    /// Message-ID was received before), `ignored` (auto-reply, bulk, loop) or `bounce`.
+    pub outcome: String,
+    /// `personal`, `auto_reply`, `bulk`, `bounce` or `loop`.
+    pub kind: String,
+    pub ticket_id: Option<Uuid>,
+    /// The customer message it became; for a bounce, the reply whose delivery failed.
+    pub message_id: Option<Uuid>,
+    pub note: Option<String>,
+}
+
+impl From<Received> for ReceivedOut {
+    fn from(received: Received) -> Self {
+        Self {
+            email_id: received.email_id,
+            outcome: received.outcome,
+            kind: received.kind,
+            ticket_id: received.ticket_id,
+            message_id: received.message_id,
+            note: received.note,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct EmailSettingsOut {
+    /// Support addresses; the first is the From of replies. Mail from any of them is never taken as a customer's.
+    pub addresses: Vec<String>,
+    pub from_name: Option<String>,
+    /// Whether the tenant has its own SMTP server (the URL is never returned).
+    pub smtp_url_set: bool,
+    /// Whether replies can go out now: a From address and an SMTP server (the tenant's or the service's).
+    pub sending_ready: bool,
+    /// The first characters of the inbound URL's secret, when one is set.
+    pub inbound_token_prefix: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Object)]
+pub struct EmailSettingsIn {
+    #[oai(default)]
+    pub addresses: Vec<String>,
+    pub from_name: Option<String>,
+    /// Write-only. Absent: keep; null: remove (use the service's server); a string: replace,
+    /// e.g. `smtps://user:password@mail.example.com:465`.
+    pub smtp_url: MaybeUndefined<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct InboundTokenOut {
+    /// Shown once. Mail providers POST raw MIME to `inbound_path` (no other credential).
+    pub token: String,
+    /// `/v1/inbound/email/{token}`.
+    pub inbound_path: String,
+}
+
+#[derive(ApiResponse)]
+pub enum RawMail {
+    /// The mail exactly as received.
+    #[oai(status = 200, content_type = "message/rfc822")]
+    Ok(Binary<Vec<u8>>),
+}
+
+impl EmailApi {
+    fn limits(&self) -> Limits {
+        Limits { attachment_max_bytes: self.state.settings.email_attachment_max_bytes as usize }
+    }
+
+    /// Parses and takes in one mail for `principal`'s tenant. Mail that cannot be read is
+    /// kept as it came and refused with its error code; a duplicate delivered at the same
+    /// moment loses the race and is answered as the duplicate it is.
+    async fn receive(&self, principal: Principal, raw: Vec<u8>) -> ApiResult<Json<ReceivedOut>> {
+        if raw.len() as u64 > self.state.settings.email_max_bytes {
+            return Err(copilot_core::Error::TooLarge {
+                code: "email_too_large",
+                detail: format!("the message is over {} bytes", self.state.settings.email_max_bytes),
+            }
+            .into());
+        }
+        let parsed = match copilot_channels::parse(&raw) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                let tx = self.state.db.tenant(principal.tenant_id).await?;
+                let id = email::keep_unparseable(&tx, &copilot_channels::inbound::raw_id(&raw), &raw, &error).await?;
+                tx.commit().await?;
+                return Err(copilot_core::Error::unprocessable(error.code(), format!("{error} (kept as {id})")).into());
+            }
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let tx = self.state.db.tenant(principal.tenant_id).await?;
+            match email::receive(&tx, &principal, &parsed, &raw, self.limits()).await {
+                Ok(received) => {
+                    tx.commit().await?;
+                    if received.kind == "personal" {
+                        self.state.triage_wakeup.notify_one();
+                    }
+                    return Ok(Json(received.into()));
+                }
+                Err(copilot_core::Error::Conflict { .. }) if attempt == 1 => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    fn settings_out(&self, settings: EmailSettings) -> EmailSettingsOut {
+        let service_smtp = !secrecy::ExposeSecret::expose_secret(&self.state.settings.smtp_url).trim().is_empty();
+        EmailSettingsOut {
+            sending_ready: !settings.addresses.is_empty() && (settings.smtp_url_set || service_smtp),
+            addresses: settings.addresses,
+            from_name: settings.from_name,
+            smtp_url_set: settings.smtp_url_set,
+            inbound_token_prefix: settings.inbound_token_prefix,
+            updated_at: settings.updated_at,
+        }
+    }
+}
+
+#[OpenApi(tag = "Tag::Email")]
+impl EmailApi {
+    /// Take in a raw RFC 5322 message (`Content-Type: message/rfc822`) with an API key: it
+    /// opens a ticket, joins one (by `In-Reply-To`/`References`, else the `[#42]` token of a
+    /// ticket of the same sender), or is set aside (auto-reply, bulk, bounce, loop, duplicate).
+    #[oai(path = "/inbound/email", method = "post", operation_id = "email.inbound")]
+    async fn inbound(&self, auth: TenantAuth, body: RawEmail) -> ApiResult<Json<ReceivedOut>> {
+        let principal = auth.0.principal;
+        if !matches!(principal.actor, Actor::ApiKey(_)) {
+            return Err(copilot_core::Error::Forbidden("inbound mail is posted with an integration API key").into());
+        }
+        let RawEmail::Rfc822(raw) = body;
+        self.receive(principal, raw.0).await
+    }
+
+    /// Take in a raw message at the tenant's secret inbound URL (for mail providers that
+    /// forward raw MIME and cannot send a bearer token). An unknown secret is 404.
+    #[oai(path = "/inbound/email/:token", method = "post", operation_id = "email.inbound_with_token")]
+    async fn inbound_with_token(&self, token: Path<String>, body: RawEmail) -> ApiResult<Json<ReceivedOut>> {
+        let tenant: TenantId = email_settings::tenant_of_inbound_token(&self.state.db, token.0.trim())
+            .await?
+            .ok_or(copilot_core::Error::NotFound("inbound address"))?;
+        let principal = Principal { tenant_id: tenant, actor: Actor::InboundEmail, role: Role::Integration };
+        let RawEmail::Rfc822(raw) = body;
+        self.receive(principal, raw.0).await
+    }
+
+    /// The tenant's e-mail settings.
+    #[oai(path = "/settings/email", method = "get", operation_id = "settings.email.get")]
+    async fn get_settings(&self, auth: TenantAuth) -> ApiResult<Json<EmailSettingsOut>> {
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        Ok(Json(self.settings_out(email_settings::get(&tx).await?)))
+    }
+
+    /// Replace the tenant's e-mail settings (admins only). The SMTP URL is encrypted at rest and never returned.
+    #[oai(path = "/settings/email", method = "put", operation_id = "settings.email.put")]
+    async fn put_settings(&self, auth: TenantAuth, body: Json<EmailSettingsIn>) -> ApiResult<Json<EmailSettingsOut>> {
+        let principal = auth.0.principal;
+        let body = body.0;
+        let update = EmailUpdate {
+            addresses: body.addresses,
+            from_name: body.from_name,
+            smtp_url: match body.smtp_url {
+                MaybeUndefined::Undefined => KeyChange::Keep,
+                MaybeUndefined::Null => KeyChange::Clear,
+                MaybeUndefined::Value(url) => KeyChange::Set(url),
+            },
+        };
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let settings = email_settings::put(&tx, &principal, update, &self.state.sealer).await?;
+        tx.commit().await?;
+        Ok(Json(self.settings_out(settings)))
+    }
+
+    /// Create a new secret inbound URL (admins only); the previous one stops working. The secret is shown once.
+    #[oai(
+        path = "/settings/email/inbound-token",
+        method = "post",
+        operation_id = "settings.email.rotate_inbound_token"
+    )]
+    async fn rotate_inbound_token(&self, auth: TenantAuth) -> ApiResult<Json<InboundTokenOut>> {
+        let principal = auth.0.principal;
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let token = email_settings::rotate_inbound_token(&tx, &principal).await?;
+        tx.commit().await?;
+        Ok(Json(InboundTokenOut { inbound_path: format!("/v1/inbound/email/{token}"), token }))
+    }
+
+    /// The raw mail a customer message came from.
+    #[oai(path = "/tickets/:id/messages/:message_id/raw", method = "get", operation_id = "tickets.messages.raw")]
+    async fn raw(&self, auth: TenantAuth, id: Path<Uuid>, message_id: Path<Uuid>) -> ApiResult<RawMail> {
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        Ok(RawMail::Ok(Binary(email::raw_of_message(&tx, id.0, message_id.0).await?)))
+    }
+
+    /// Download an attachment of a customer message.
+    #[oai(
+        path = "/tickets/:id/messages/:message_id/attachments/:attachment_id",
+        method = "get",
+        operation_id = "tickets.messages.attachment"
+    )]
+    async fn attachment(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        message_id: Path<Uuid>,
+        attachment_id: Path<Uuid>,
+    ) -> ApiResult<Attachment<Vec<u8>>> {
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let (filename, _content_type, content) = email::attachment(&tx, id.0, message_id.0, attachment_id.0).await?;
+        let mut attachment = Attachment::new(content);
+        if let Some(name) = filename {
+            attachment = attachment.filename(name);
+        }
+        Ok(attachment)
+    }
+
+    /// Send a failed reply again, after checking it did not reach the customer (agents and admins).
+    #[oai(path = "/tickets/:id/messages/:message_id/resend", method = "post", operation_id = "tickets.messages.resend")]
+    async fn resend(&self, auth: TenantAuth, id: Path<Uuid>, message_id: Path<Uuid>) -> ApiResult<Json<DeliveryOut>> {
+        let principal = auth.0.principal;
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let delivery = deliveries::resend(&tx, &principal, id.0, message_id.0).await?;
+        tx.commit().await?;
+        Ok(Json(DeliveryOut::try_from(delivery)?))
+    }
+}

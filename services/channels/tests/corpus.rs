@@ -1,0 +1,116 @@
+//! The MIME corpus (`tests/fixtures/email`): charsets, structures, replies with quoted
+//! history, auto-replies, bulk mail, bounces and malformed mail, each parsed for real.
+
+use copilot_channels::{Kind, ParseError, parse};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/email").join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn utf8_mail_with_an_encoded_name() {
+    let mail = parse(&fixture("plain-utf8.eml")).expect("parse");
+    assert_eq!(mail.message_id, "plain-utf8-1@example.test");
+    assert_eq!(mail.from.address, "zoe.li@example.test", "addresses are lower-cased");
+    assert_eq!(mail.from.name.as_deref(), Some("Zoë Li"));
+    assert_eq!(mail.subject, "Where is my order?");
+    assert_eq!(mail.new_text, "Hello, my order #1234 has not arrived yet. Can you check? Zoë");
+    assert_eq!(mail.recipients, vec!["help@acme.test"]);
+    assert!(mail.date.is_some());
+    assert_eq!(mail.kind, Kind::Personal);
+}
+
+#[test]
+fn html_only_mail_becomes_text() {
+    let mail = parse(&fixture("html-only.eml")).expect("parse");
+    assert!(mail.text.contains("I need an invoice for order 5678 & a receipt."), "{}", mail.text);
+    assert!(!mail.text.contains('<') && !mail.text.contains("color:red"), "{}", mail.text);
+}
+
+#[test]
+fn chinese_and_japanese_charsets_are_decoded() {
+    let cases = [
+        ("gbk-base64.eml", "订单没有收到", "张伟", "你好，我的订单还没有到，请帮我查一下物流。谢谢！"),
+        ("gb18030-qp.eml", "发票", "Li Na", "请问可以开发票吗？订单号：8899。€ 符号也要显示。"),
+        ("big5.eml", "退貨申請", "陳小明", "您好，我想退貨，請問流程是什麼？"),
+        ("iso-2022-jp.eml", "配送について", "山田太郎", "こんにちは。注文した商品がまだ届きません。"),
+    ];
+    for (name, subject, sender, text) in cases {
+        let mail = parse(&fixture(name)).expect(name);
+        assert_eq!(mail.subject, subject, "{name}");
+        assert_eq!(mail.from.name.as_deref(), Some(sender), "{name}");
+        assert_eq!(mail.new_text, text, "{name}");
+    }
+}
+
+#[test]
+fn latin1_quoted_printable() {
+    let mail = parse(&fixture("latin1-qp.eml")).expect("parse");
+    assert_eq!(mail.subject, "Échange de taille");
+    assert_eq!(mail.from.name.as_deref(), Some("Hélène Müller"));
+    assert!(mail.new_text.contains("échanger ma veste"), "{}", mail.new_text);
+}
+
+#[test]
+fn multipart_mail_keeps_its_text_once_and_its_attachment() {
+    let mail = parse(&fixture("attachment.eml")).expect("parse");
+    assert_eq!(mail.new_text, "The lamp arrived broken, see the attached report.");
+    assert_eq!(mail.attachments.len(), 1);
+    let pdf = &mail.attachments[0];
+    assert_eq!(pdf.filename.as_deref(), Some("report.pdf"));
+    assert_eq!(pdf.content_type, "application/pdf");
+    assert!(pdf.content.starts_with(b"%PDF-1.4"));
+}
+
+#[test]
+fn quoted_history_is_stripped_from_replies() {
+    let gmail = parse(&fixture("reply-gmail.eml")).expect("parse");
+    assert_eq!(gmail.new_text, "It still has not arrived, it is the blue backpack.");
+    assert!(gmail.text.contains("your order is on its way"), "the full text is kept");
+    assert_eq!(gmail.in_reply_to, vec!["{{PARENT}}"]);
+
+    let chinese = parse(&fixture("reply-chinese.eml")).expect("parse");
+    assert_eq!(chinese.subject, "回复：订单");
+    assert_eq!(chinese.new_text, "好的，收到了，谢谢！");
+
+    let outlook = parse(&fixture("reply-outlook.eml")).expect("parse");
+    assert_eq!(outlook.new_text, "Can I get a refund instead?");
+    assert_eq!(outlook.references, vec!["{{ROOT}}", "{{PARENT}}"]);
+}
+
+#[test]
+fn automatic_and_bulk_mail_is_recognised() {
+    assert_eq!(parse(&fixture("auto-reply.eml")).expect("parse").kind, Kind::AutoReply);
+    assert_eq!(parse(&fixture("bulk.eml")).expect("parse").kind, Kind::Bulk);
+}
+
+#[test]
+fn a_bounce_names_the_returned_message() {
+    let mail = parse(&fixture("bounce.eml")).expect("parse");
+    match mail.kind {
+        Kind::Bounce { original_message_ids, reason } => {
+            assert_eq!(original_message_ids, vec!["{{BOUNCED}}"]);
+            assert!(reason.starts_with("5.1.1"), "{reason}");
+            assert!(reason.contains("mailbox unavailable"), "{reason}");
+        }
+        other => panic!("not a bounce: {other:?}"),
+    }
+}
+
+#[test]
+fn malformed_mail_is_refused_with_a_reason_or_read_best_effort() {
+    assert_eq!(parse(b""), Err(ParseError::Empty));
+    assert_eq!(parse(b" \r\n "), Err(ParseError::Empty));
+    assert_eq!(parse(&fixture("malformed-no-headers.eml")).map(|_| ()), Err(ParseError::NotAMessage));
+    assert_eq!(parse(&fixture("malformed-no-from.eml")).map(|_| ()), Err(ParseError::NoSender));
+
+    let broken = parse(&fixture("malformed-broken-parts.eml")).expect("read best-effort");
+    assert_eq!(broken.new_text, "The text part is fine.");
+
+    let raw = fixture("no-message-id.eml");
+    let without_id = parse(&raw).expect("parse");
+    assert!(without_id.message_id.starts_with("sha256-"), "{}", without_id.message_id);
+    assert_eq!(parse(&raw).expect("parse").message_id, without_id.message_id, "stable for a redelivery");
+    assert_eq!(without_id.new_text, "Plain words survive an unknown charset label.");
+}

@@ -1,0 +1,370 @@
+//! The outbox: an agent reply on a ticket whose channel sends (e-mail) is queued for
+//! delivery in the transaction that stores it, so an approval and its delivery commit
+//! together. A sender claims due items with a lease, marking them `sending` before it
+//! talks to the server; afterwards it records `sent`, a retry with backoff (`queued`
+//! again), or `failed`.
+//!
+//! A process that dies while `sending` leaves the item's outcome unknown (the server may
+//! have accepted the message): such an item becomes `failed` with an error saying so,
+//! never sent again by itself, because sending twice is worse than asking a person to
+//! check and resend ([`resend`]).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use copilot_core::{Actor, Error, Principal, TenantId};
+use copilot_entities::{customer, delivery, email_message, message, ticket};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::email_settings;
+
+pub const QUEUED: &str = "queued";
+pub const SENDING: &str = "sending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+/// The error of an item whose sender stopped while sending.
+pub const OUTCOME_UNKNOWN: &str = "delivery_outcome_unknown: the sender stopped while sending, so the message may or may not have gone out; it is not sent again by itself (check with the customer, then resend)";
+
+/// A reply's delivery as shown on its message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub channel: String,
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<delivery::Model> for Delivery {
+    fn from(row: delivery::Model) -> Self {
+        Self {
+            next_attempt_at: (row.status == QUEUED).then_some(row.next_attempt_at),
+            channel: row.channel,
+            status: row.status,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            sent_at: row.sent_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Queues an agent reply for delivery, with the Message-ID it will carry.
+pub(crate) async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at: DateTime<Utc>) -> Result<(), Error> {
+    let identity = email_settings::identity(tx).await?;
+    let header_id = copilot_channels::new_message_id(identity.from_address().unwrap_or("copilot.invalid"));
+    delivery::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tx.tenant().0),
+        message_id: Set(message_id),
+        ticket_id: Set(ticket_id),
+        channel: Set("email".into()),
+        status: Set(QUEUED.into()),
+        attempts: Set(0),
+        last_error: Set(None),
+        next_attempt_at: Set(at),
+        lease_until: Set(None),
+        header_message_id: Set(Some(header_id)),
+        created_at: Set(at),
+        updated_at: Set(at),
+        sent_at: Set(None),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The deliveries of some messages, by message id.
+pub(crate) async fn for_messages(tx: &TenantTx, ids: Vec<Uuid>) -> Result<HashMap<Uuid, Delivery>, Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = delivery::Entity::scoped(tx.tenant())
+        .filter(delivery::Column::MessageId.is_in(ids))
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().map(|row| (row.message_id, Delivery::from(row))).collect())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claimed {
+    pub tenant_id: TenantId,
+    pub delivery_id: Uuid,
+}
+
+/// Claims up to `limit` due deliveries across tenants: each becomes `sending`, held for
+/// `lease`, its attempt counted.
+pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
+    let sql = "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2
+         WHERE id IN (
+             SELECT id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= $2
+             ORDER BY next_attempt_at LIMIT $3 {lock})
+         RETURNING tenant_id, id";
+    let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Claimed {
+                tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
+                delivery_id: row.try_get("", "id").map_err(db_err)?,
+            })
+        })
+        .collect()
+}
+
+/// Fails every delivery whose sender's lease ran out while `sending` (see the module
+/// notes); returns how many (housekeeping across tenants).
+pub async fn fail_interrupted(db: &Db) -> Result<u64, Error> {
+    let now = copilot_core::now();
+    let result = delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::value(FAILED))
+        .col_expr(delivery::Column::LastError, Expr::value(OUTCOME_UNKNOWN))
+        .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+        .filter(delivery::Column::Status.eq(SENDING))
+        .filter(delivery::Column::LeaseUntil.lt(now))
+        .exec(db.unscoped())
+        .await
+        .map_err(db_err)?;
+    Ok(result.rows_affected)
+}
+
+/// What a sender needs to send one reply by e-mail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmailJob {
+    pub delivery_id: Uuid,
+    pub message_id: Uuid,
+    pub ticket_id: Uuid,
+    pub attempts: i32,
+    pub body: String,
+    pub ticket_number: i64,
+    pub ticket_subject: String,
+    pub customer_email: String,
+    pub customer_name: Option<String>,
+    pub header_message_id: String,
+    /// The ticket's mail, oldest first: the last received is the reply's parent.
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub identity: email_settings::Identity,
+}
+
+/// Most Message-IDs a reply's `References` carries (the first and the latest ones).
+const MAX_REFERENCES: usize = 20;
+
+/// The job of a claimed delivery; `None` when it is no longer `sending` (taken by
+/// housekeeping after the lease ran out).
+pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJob>, Error> {
+    let Some(row) = delivery::Entity::scoped(tx.tenant())
+        .filter(delivery::Column::Id.eq(delivery_id))
+        .filter(delivery::Column::Status.eq(SENDING))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let message = message::Entity::scoped(tx.tenant())
+        .filter(message::Column::Id.eq(row.message_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::internal("a delivery without its message"))?;
+    let ticket = ticket::Entity::scoped(tx.tenant())
+        .filter(ticket::Column::Id.eq(row.ticket_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::internal("a delivery without its ticket"))?;
+    let customer = customer::Entity::scoped(tx.tenant())
+        .filter(customer::Column::Id.eq(ticket.customer_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::internal("a ticket without its customer"))?;
+    let mail = email_message::Entity::scoped(tx.tenant())
+        .filter(email_message::Column::TicketId.eq(ticket.id))
+        .filter(email_message::Column::Kind.is_in(["personal", "reply"]))
+        .order_by_asc(email_message::Column::CreatedAt)
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    let in_reply_to = mail.iter().rev().find(|m| m.direction == "in").map(|m| m.header_message_id.clone());
+    let mut references: Vec<String> = mail.into_iter().map(|m| m.header_message_id).collect();
+    if references.len() > MAX_REFERENCES {
+        references.drain(1..references.len() - (MAX_REFERENCES - 1));
+    }
+    let header_message_id =
+        row.header_message_id.clone().ok_or_else(|| Error::internal("a delivery without Message-ID"))?;
+    Ok(Some(EmailJob {
+        delivery_id,
+        message_id: row.message_id,
+        ticket_id: ticket.id,
+        attempts: row.attempts,
+        body: message.body,
+        ticket_number: ticket.number,
+        ticket_subject: ticket.subject,
+        customer_email: customer.email,
+        customer_name: customer.name,
+        header_message_id,
+        in_reply_to,
+        references,
+        identity: email_settings::identity(tx).await?,
+    }))
+}
+
+/// Applies `change` to a delivery still `sending` (or, with `also_unknown`, one failed
+/// meanwhile as of unknown outcome: the sender knows better); `false` when there is none.
+async fn update_sending(
+    tx: &TenantTx,
+    delivery_id: Uuid,
+    also_unknown: bool,
+    change: impl FnOnce(&mut delivery::ActiveModel),
+) -> Result<bool, Error> {
+    let mut states = Condition::any().add(delivery::Column::Status.eq(SENDING));
+    if also_unknown {
+        states = states.add(
+            Condition::all()
+                .add(delivery::Column::Status.eq(FAILED))
+                .add(delivery::Column::LastError.eq(OUTCOME_UNKNOWN)),
+        );
+    }
+    let Some(row) = delivery::Entity::scoped(tx.tenant())
+        .filter(delivery::Column::Id.eq(delivery_id))
+        .filter(states)
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(false);
+    };
+    let mut active: delivery::ActiveModel = row.into();
+    change(&mut active);
+    active.lease_until = Set(None);
+    active.updated_at = Set(copilot_core::now());
+    active.update(&**tx).await.map_err(db_err)?;
+    Ok(true)
+}
+
+/// Records a delivery as sent, and its mail as part of the ticket's thread.
+pub async fn mark_sent(tx: &TenantTx, job: &EmailJob, subject: &str) -> Result<(), Error> {
+    let now = copilot_core::now();
+    if !update_sending(tx, job.delivery_id, true, |row| {
+        row.status = Set(SENT.into());
+        row.last_error = Set(None);
+        row.sent_at = Set(Some(now));
+    })
+    .await?
+    {
+        return Ok(());
+    }
+    email_message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tx.tenant().0),
+        ticket_id: Set(Some(job.ticket_id)),
+        message_id: Set(Some(job.message_id)),
+        direction: Set("out".into()),
+        header_message_id: Set(job.header_message_id.clone()),
+        kind: Set("reply".into()),
+        from_address: Set(job.identity.from_address().map(str::to_owned)),
+        subject: Set(Some(subject.to_owned())),
+        raw: Set(None),
+        note: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Queues a delivery again after a failure worth retrying.
+pub async fn mark_retry(tx: &TenantTx, delivery_id: Uuid, error: &str, at: DateTime<Utc>) -> Result<(), Error> {
+    update_sending(tx, delivery_id, false, |row| {
+        row.status = Set(QUEUED.into());
+        row.last_error = Set(Some(error.to_owned()));
+        row.next_attempt_at = Set(at);
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Gives a delivery up.
+pub async fn mark_failed(tx: &TenantTx, delivery_id: Uuid, error: &str) -> Result<(), Error> {
+    update_sending(tx, delivery_id, false, |row| {
+        row.status = Set(FAILED.into());
+        row.last_error = Set(Some(error.to_owned()));
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Marks the delivery of the reply sent with `header_message_id` failed because it
+/// bounced; returns the message whose delivery failed, if it was one of ours.
+pub(crate) async fn mark_bounced(tx: &TenantTx, header_message_id: &str, reason: &str) -> Result<Option<Uuid>, Error> {
+    let Some(sent) = email_message::Entity::scoped(tx.tenant())
+        .filter(email_message::Column::Direction.eq("out"))
+        .filter(email_message::Column::HeaderMessageId.eq(header_message_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let Some(message_id) = sent.message_id else { return Ok(None) };
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::value(FAILED))
+        .col_expr(delivery::Column::LastError, Expr::value(format!("bounced: {reason}")))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(copilot_core::now()))
+        .filter(delivery::Column::TenantId.eq(tx.tenant().0))
+        .filter(delivery::Column::MessageId.eq(message_id))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(Some(message_id))
+}
+
+/// Queues a failed delivery again, by a signed-in person who checked it.
+pub async fn resend(tx: &TenantTx, by: &Principal, ticket_id: Uuid, message_id: Uuid) -> Result<Delivery, Error> {
+    // Only a person who checked decides that a reply goes out again.
+    if !matches!(by.actor, Actor::User(_)) || !by.role.is_human() {
+        return Err(Error::Forbidden("only a signed-in person can resend a reply"));
+    }
+    let row = delivery::Entity::scoped(tx.tenant())
+        .filter(delivery::Column::TicketId.eq(ticket_id))
+        .filter(delivery::Column::MessageId.eq(message_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("delivery"))?;
+    if row.status != FAILED {
+        return Err(Error::Conflict {
+            code: "delivery_not_failed",
+            detail: format!("only a failed delivery can be sent again; this one is {}", row.status),
+        });
+    }
+    let now = copilot_core::now();
+    let mut active: delivery::ActiveModel = row.into();
+    active.status = Set(QUEUED.into());
+    active.next_attempt_at = Set(now);
+    active.updated_at = Set(now);
+    let row = active.update(&**tx).await.map_err(db_err)?;
+    audit::record(
+        tx,
+        by.actor,
+        "delivery.resent",
+        audit::Target::new("message", message_id),
+        serde_json::json!({ "ticket_id": ticket_id }),
+    )
+    .await?;
+    Ok(Delivery::from(row))
+}

@@ -1,0 +1,330 @@
+//! Mail received: each parsed message is kept with its raw original and becomes a
+//! customer message, or is set aside with a reason.
+//!
+//! - The same Message-ID received twice adds one message (the second is a `duplicate`).
+//! - Mail from one of the tenant's own addresses is a `loop` and opens nothing.
+//! - Auto-replies and bulk mail open no ticket and trigger no draft.
+//! - A bounce of one of our replies marks that reply's delivery failed.
+//! - Threading: a reply joins the ticket of any Message-ID it names in `In-Reply-To` or
+//!   `References` (received or sent by us), so a changed subject does not matter; else the
+//!   ticket whose token (`[#42]`) is in the subject, when the sender is that ticket's
+//!   customer; else it opens a ticket.
+
+use copilot_channels::{InboundEmail, Kind, ParseError};
+use copilot_core::{Error, Principal, model::Author};
+use copilot_entities::{customer, email_attachment, email_message, ticket};
+use copilot_store::{Scoped, TenantTx, db_err};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    deliveries, email_settings,
+    messages::{self, MAX_BODY_CHARS, NewMessage},
+    tickets::{self, NewTicket},
+};
+
+/// What became of a received mail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Received {
+    pub email_id: Uuid,
+    /// `created` (it opened a ticket), `added` (it joined one), `duplicate`, `ignored`
+    /// (auto-reply, bulk, loop) or `bounce`.
+    pub outcome: String,
+    /// `personal`, `auto_reply`, `bulk`, `bounce` or `loop`.
+    pub kind: String,
+    pub ticket_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
+    pub note: Option<String>,
+}
+
+/// Limits applied to received mail.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Attachments larger than this keep their metadata only (the raw mail holds them).
+    pub attachment_max_bytes: usize,
+}
+
+/// Takes in one parsed mail (see the module notes).
+pub async fn receive(
+    tx: &TenantTx,
+    by: &Principal,
+    email: &InboundEmail,
+    raw: &[u8],
+    limits: Limits,
+) -> Result<Received, Error> {
+    if let Some(previous) = email_message::Entity::scoped(tx.tenant())
+        .filter(email_message::Column::Direction.eq("in"))
+        .filter(email_message::Column::HeaderMessageId.eq(&email.message_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    {
+        return Ok(Received {
+            email_id: previous.id,
+            outcome: "duplicate".into(),
+            kind: previous.kind,
+            ticket_id: previous.ticket_id,
+            message_id: previous.message_id,
+            note: Some("this Message-ID was received before; nothing was added".into()),
+        });
+    }
+    let identity = email_settings::identity(tx).await?;
+    let (outcome, kind, note, ticket_id, message_id) = if identity.is_ours(&email.from.address) {
+        ("ignored", "loop", Some("sent from one of the tenant's own addresses".to_owned()), None, None)
+    } else {
+        match &email.kind {
+            Kind::Bounce { original_message_ids, reason } => {
+                let mut failed = Vec::new();
+                for id in original_message_ids {
+                    failed.extend(deliveries::mark_bounced(tx, id, reason).await?);
+                }
+                let note = if failed.is_empty() {
+                    format!("a delivery failure report about mail we did not send ({reason})")
+                } else {
+                    format!("the delivery of {} reply(ies) failed: {reason}", failed.len())
+                };
+                ("bounce", "bounce", Some(note), None, failed.first().copied())
+            }
+            Kind::AutoReply => ("ignored", "auto_reply", Some("an automatic reply".to_owned()), None, None),
+            Kind::Bulk => ("ignored", "bulk", Some("bulk or mailing-list mail".to_owned()), None, None),
+            Kind::Personal => {
+                let body = body_of(email);
+                match thread(tx, email).await? {
+                    Some(ticket_id) => {
+                        let message =
+                            messages::add_message(tx, by, ticket_id, NewMessage { author: Author::Customer, body })
+                                .await?;
+                        ("added", "personal", None, Some(ticket_id), Some(message.id))
+                    }
+                    None => {
+                        let subject = truncate(email.subject.trim(), 500);
+                        let created = tickets::open(
+                            tx,
+                            by,
+                            NewTicket {
+                                subject: if subject.is_empty() { "(no subject)".into() } else { subject },
+                                channel: "email".into(),
+                                customer_email: email.from.address.clone(),
+                                customer_name: email.from.name.as_deref().map(|name| truncate(name, 200)),
+                                body,
+                                priority: None,
+                                tags: Vec::new(),
+                            },
+                        )
+                        .await?;
+                        ("created", "personal", None, Some(created.ticket.id), Some(created.message.id))
+                    }
+                }
+            }
+        }
+    };
+    let email_id =
+        store(tx, email, raw, kind, ticket_id, message_id.filter(|_| kind == "personal"), note.clone()).await?;
+    if kind == "personal" {
+        for attachment in &email.attachments {
+            let size = attachment.content.len();
+            email_attachment::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(tx.tenant().0),
+                email_id: Set(email_id),
+                message_id: Set(message_id),
+                filename: Set(attachment.filename.as_deref().map(|name| truncate(name, 500))),
+                content_type: Set(truncate(&attachment.content_type, 200)),
+                size_bytes: Set(size as i64),
+                content: Set((size <= limits.attachment_max_bytes).then(|| attachment.content.clone())),
+                created_at: Set(copilot_core::now()),
+            }
+            .insert(&**tx)
+            .await
+            .map_err(db_err)?;
+        }
+    }
+    Ok(Received { email_id, outcome: outcome.into(), kind: kind.into(), ticket_id, message_id, note })
+}
+
+/// Keeps mail that could not be read at all, so nothing received is lost; returns its id.
+pub async fn keep_unparseable(tx: &TenantTx, message_id: &str, raw: &[u8], error: &ParseError) -> Result<Uuid, Error> {
+    if let Some(previous) = email_message::Entity::scoped(tx.tenant())
+        .filter(email_message::Column::Direction.eq("in"))
+        .filter(email_message::Column::HeaderMessageId.eq(message_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    {
+        return Ok(previous.id);
+    }
+    let email_id = Uuid::now_v7();
+    email_message::ActiveModel {
+        id: Set(email_id),
+        tenant_id: Set(tx.tenant().0),
+        ticket_id: Set(None),
+        message_id: Set(None),
+        direction: Set("in".into()),
+        header_message_id: Set(message_id.to_owned()),
+        kind: Set("unparseable".into()),
+        from_address: Set(None),
+        subject: Set(None),
+        raw: Set(Some(raw.to_vec())),
+        note: Set(Some(error.to_string())),
+        created_at: Set(copilot_core::now()),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(db_err)?;
+    Ok(email_id)
+}
+
+async fn store(
+    tx: &TenantTx,
+    email: &InboundEmail,
+    raw: &[u8],
+    kind: &str,
+    ticket_id: Option<Uuid>,
+    message_id: Option<Uuid>,
+    note: Option<String>,
+) -> Result<Uuid, Error> {
+    let id = Uuid::now_v7();
+    email_message::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tx.tenant().0),
+        ticket_id: Set(ticket_id),
+        message_id: Set(message_id),
+        direction: Set("in".into()),
+        header_message_id: Set(email.message_id.clone()),
+        kind: Set(kind.into()),
+        from_address: Set(Some(truncate(&email.from.address, 320))),
+        subject: Set(Some(email.subject.clone())),
+        raw: Set(Some(raw.to_vec())),
+        note: Set(note),
+        created_at: Set(copilot_core::now()),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(db_err)?;
+    Ok(id)
+}
+
+/// The ticket a reply joins, if any (see the module notes).
+async fn thread(tx: &TenantTx, email: &InboundEmail) -> Result<Option<Uuid>, Error> {
+    let named: Vec<&String> = email.in_reply_to.iter().chain(&email.references).collect();
+    if !named.is_empty() {
+        let known = email_message::Entity::scoped(tx.tenant())
+            .filter(email_message::Column::HeaderMessageId.is_in(named.into_iter().cloned()))
+            .filter(email_message::Column::TicketId.is_not_null())
+            .order_by_desc(email_message::Column::CreatedAt)
+            .one(&**tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(ticket_id) = known.and_then(|mail| mail.ticket_id) {
+            return Ok(Some(ticket_id));
+        }
+    }
+    let Some(number) = copilot_channels::find_ticket_token(&email.subject) else { return Ok(None) };
+    let Some(ticket) = ticket::Entity::scoped(tx.tenant())
+        .filter(ticket::Column::Number.eq(number))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let customer = customer::Entity::scoped(tx.tenant())
+        .filter(customer::Column::Id.eq(ticket.customer_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(customer.filter(|customer| customer.email.eq_ignore_ascii_case(&email.from.address)).map(|_| ticket.id))
+}
+
+/// The message body: the customer's new text, within the length limit (the raw mail
+/// keeps everything); a mail with no text names its attachments.
+fn body_of(email: &InboundEmail) -> String {
+    let text = email.new_text.trim();
+    if !text.is_empty() {
+        return truncate(text, MAX_BODY_CHARS);
+    }
+    let names: Vec<&str> = email.attachments.iter().filter_map(|a| a.filename.as_deref()).collect();
+    if names.is_empty() {
+        "(no text)".into()
+    } else {
+        truncate(&format!("(attachments: {})", names.join(", ")), MAX_BODY_CHARS)
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+/// An attachment as listed on its message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    pub id: Uuid,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Whether the bytes are kept (within the size limit) and can be downloaded.
+    pub stored: bool,
+}
+
+/// The attachments of some messages, by message id.
+pub(crate) async fn attachments_for(
+    tx: &TenantTx,
+    ids: Vec<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, Vec<AttachmentInfo>>, Error> {
+    let mut out: std::collections::HashMap<Uuid, Vec<AttachmentInfo>> = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = email_attachment::Entity::scoped(tx.tenant())
+        .filter(email_attachment::Column::MessageId.is_in(ids))
+        .order_by_asc(email_attachment::Column::Id)
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    for row in rows {
+        let Some(message_id) = row.message_id else { continue };
+        out.entry(message_id).or_default().push(AttachmentInfo {
+            id: row.id,
+            filename: row.filename,
+            content_type: row.content_type,
+            size_bytes: row.size_bytes,
+            stored: row.content.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+/// A stored attachment of a ticket's message: its name, type and bytes.
+pub async fn attachment(
+    tx: &TenantTx,
+    ticket_id: Uuid,
+    message_id: Uuid,
+    attachment_id: Uuid,
+) -> Result<(Option<String>, String, Vec<u8>), Error> {
+    messages::find_in_ticket(tx, ticket_id, message_id).await?;
+    let row = email_attachment::Entity::scoped(tx.tenant())
+        .filter(email_attachment::Column::Id.eq(attachment_id))
+        .filter(email_attachment::Column::MessageId.eq(message_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("attachment"))?;
+    let content = row.content.ok_or_else(|| {
+        Error::unprocessable("attachment_not_stored", "the attachment was over the size limit; the raw mail holds it")
+    })?;
+    Ok((row.filename, row.content_type, content))
+}
+
+/// The raw mail a ticket's message came from.
+pub async fn raw_of_message(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid) -> Result<Vec<u8>, Error> {
+    messages::find_in_ticket(tx, ticket_id, message_id).await?;
+    email_message::Entity::scoped(tx.tenant())
+        .filter(email_message::Column::MessageId.eq(message_id))
+        .filter(email_message::Column::Direction.eq("in"))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .and_then(|mail| mail.raw)
+        .ok_or(Error::NotFound("raw mail"))
+}

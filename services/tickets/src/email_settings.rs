@@ -1,0 +1,255 @@
+//! A tenant's e-mail channel settings: its support addresses (the first is the From of
+//! replies; mail from any of them is never taken as a customer's), the From name, its
+//! own SMTP server (the URL, which may hold credentials, sealed and write-only; unset
+//! falls back to the service's), and the secret of its inbound URL (only its SHA-256 is
+//! kept; a new one is shown once).
+
+use chrono::{DateTime, Utc};
+use copilot_core::{
+    Error, Principal, TenantId,
+    values::{Email, bounded_text},
+};
+use copilot_entities::email_settings;
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err, sealed::Sealer};
+use rand::Rng;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::draft_settings::KeyChange;
+
+/// Prefix of inbound URL secrets.
+pub const INBOUND_TOKEN_PREFIX: &str = "cpi_";
+
+/// Most support addresses a tenant may list.
+const MAX_ADDRESSES: usize = 20;
+
+/// The settings as shown (the SMTP URL only as "set or not").
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmailSettings {
+    pub addresses: Vec<String>,
+    pub from_name: Option<String>,
+    pub smtp_url_set: bool,
+    /// The first characters of the inbound secret, when one is set.
+    pub inbound_token_prefix: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<Option<email_settings::Model>> for EmailSettings {
+    fn from(row: Option<email_settings::Model>) -> Self {
+        match row {
+            None => Self::default(),
+            Some(row) => Self {
+                addresses: addresses_of(&row),
+                from_name: row.from_name,
+                smtp_url_set: row.smtp_url_sealed.is_some(),
+                inbound_token_prefix: row.inbound_token_prefix,
+                updated_at: Some(row.updated_at),
+            },
+        }
+    }
+}
+
+fn addresses_of(row: &email_settings::Model) -> Vec<String> {
+    serde_json::from_value(row.addresses.clone()).unwrap_or_default()
+}
+
+/// The settings replaced as a whole (except the SMTP URL, see [`KeyChange`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EmailUpdate {
+    pub addresses: Vec<String>,
+    pub from_name: Option<String>,
+    pub smtp_url: KeyChange,
+}
+
+async fn row(tx: &TenantTx) -> Result<Option<email_settings::Model>, Error> {
+    email_settings::Entity::scoped(tx.tenant()).one(&**tx).await.map_err(db_err)
+}
+
+pub async fn get(tx: &TenantTx) -> Result<EmailSettings, Error> {
+    row(tx).await.map(EmailSettings::from)
+}
+
+/// The tenant's SMTP URL, opened, when it set one.
+pub async fn smtp_url(tx: &TenantTx, sealer: &Sealer) -> Result<Option<String>, Error> {
+    match row(tx).await?.and_then(|row| row.smtp_url_sealed) {
+        Some(sealed) => sealer.open(tx.tenant(), &sealed).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Validates an SMTP URL: `smtp://` or `smtps://` with a host.
+fn check_smtp_url(url: &str) -> Result<String, Error> {
+    let url = url.trim();
+    let rest = url.strip_prefix("smtp://").or_else(|| url.strip_prefix("smtps://"));
+    let host = rest
+        .map(|rest| rest.rsplit_once('@').map_or(rest, |(_, host)| host))
+        .map(|h| h.split(['/', '?']).next().unwrap_or_default());
+    match host {
+        Some(host)
+            if !host.is_empty()
+                && !host.starts_with(':')
+                && !url.chars().any(char::is_whitespace)
+                && url.len() <= 1000 =>
+        {
+            Ok(url.to_owned())
+        }
+        _ => Err(Error::validation(
+            "invalid_smtp_url",
+            "`smtp_url` must look like smtp://host:587?tls=required or smtps://user:password@host:465",
+        )),
+    }
+}
+
+/// Replaces the tenant's e-mail settings (admins only).
+pub async fn put(tx: &TenantTx, by: &Principal, update: EmailUpdate, sealer: &Sealer) -> Result<EmailSettings, Error> {
+    by.require_admin()?;
+    if update.addresses.len() > MAX_ADDRESSES {
+        return Err(Error::validation("invalid_setting", format!("at most {MAX_ADDRESSES} addresses")));
+    }
+    let mut addresses: Vec<String> = Vec::new();
+    for address in &update.addresses {
+        let address = Email::parse(address)?.as_str().to_owned();
+        if !addresses.contains(&address) {
+            addresses.push(address);
+        }
+    }
+    let from_name = update
+        .from_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| bounded_text("from_name", name, 1, 200))
+        .transpose()?;
+    let sealed_url = match &update.smtp_url {
+        KeyChange::Set(url) => Some(Some(sealer.seal(tx.tenant(), &check_smtp_url(url)?)?)),
+        KeyChange::Clear => Some(None),
+        KeyChange::Keep => None,
+    };
+    let mut change = start_change(tx, row(tx).await?, by);
+    change.addresses = Set(serde_json::json!(addresses));
+    change.from_name = Set(from_name);
+    if let Some(sealed) = sealed_url {
+        change.smtp_url_sealed = Set(sealed);
+    }
+    let settings = save(tx, change).await?;
+    audit::record(
+        tx,
+        by.actor,
+        "settings.email_updated",
+        audit::Target { kind: "settings", id: None, label: Some("email") },
+        serde_json::json!({
+            "addresses": settings.addresses,
+            "smtp_url": match update.smtp_url { KeyChange::Keep => "kept", KeyChange::Clear => "cleared", KeyChange::Set(_) => "replaced" },
+        }),
+    )
+    .await?;
+    Ok(settings)
+}
+
+/// Creates a new inbound secret (the previous one stops working) and returns it; it is
+/// shown this once (admins only).
+pub async fn rotate_inbound_token(tx: &TenantTx, by: &Principal) -> Result<String, Error> {
+    by.require_admin()?;
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let random: String = {
+        let mut rng = rand::rng();
+        (0..40).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    };
+    let token = format!("{INBOUND_TOKEN_PREFIX}{random}");
+    let mut change = start_change(tx, row(tx).await?, by);
+    change.inbound_token_hash = Set(Some(token_hash(&token)));
+    change.inbound_token_prefix = Set(Some(token[..INBOUND_TOKEN_PREFIX.len() + 6].to_owned()));
+    save(tx, change).await?;
+    audit::record(
+        tx,
+        by.actor,
+        "settings.inbound_email_token_rotated",
+        audit::Target { kind: "settings", id: None, label: Some("email") },
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(token)
+}
+
+fn token_hash(token: &str) -> String {
+    sha2::Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The tenant whose inbound secret this is (a credential lookup by hash, before any
+/// tenant is known).
+pub async fn tenant_of_inbound_token(db: &Db, token: &str) -> Result<Option<TenantId>, Error> {
+    if !token.starts_with(INBOUND_TOKEN_PREFIX) || token.len() > 100 {
+        return Ok(None);
+    }
+    let found = email_settings::Entity::find()
+        .filter(email_settings::Column::InboundTokenHash.eq(token_hash(token)))
+        .one(db.unscoped())
+        .await
+        .map_err(db_err)?;
+    Ok(found.map(|row| TenantId(row.tenant_id)))
+}
+
+fn start_change(tx: &TenantTx, existing: Option<email_settings::Model>, by: &Principal) -> email_settings::ActiveModel {
+    let mut change = match existing {
+        Some(row) => row.into(),
+        None => email_settings::ActiveModel {
+            tenant_id: Set(tx.tenant().0),
+            addresses: Set(serde_json::json!([])),
+            from_name: Set(None),
+            smtp_url_sealed: Set(None),
+            inbound_token_hash: Set(None),
+            inbound_token_prefix: Set(None),
+            updated_by: Set(None),
+            updated_at: Set(copilot_core::now()),
+        },
+    };
+    change.updated_by = Set(by.actor.user_id());
+    change.updated_at = Set(copilot_core::now());
+    change
+}
+
+async fn save(tx: &TenantTx, change: email_settings::ActiveModel) -> Result<EmailSettings, Error> {
+    let saved = if change.tenant_id.is_unchanged() { change.update(&**tx).await } else { change.insert(&**tx).await };
+    Ok(EmailSettings::from(Some(saved.map_err(db_err)?)))
+}
+
+/// What sending and receiving need: the addresses, the From of replies.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Identity {
+    pub addresses: Vec<String>,
+    pub from_name: Option<String>,
+}
+
+impl Identity {
+    /// The From address of replies, if the tenant set one.
+    pub fn from_address(&self) -> Option<&str> {
+        self.addresses.first().map(String::as_str)
+    }
+
+    pub fn is_ours(&self, address: &str) -> bool {
+        self.addresses.iter().any(|ours| ours.eq_ignore_ascii_case(address))
+    }
+}
+
+pub(crate) async fn identity(tx: &TenantTx) -> Result<Identity, Error> {
+    Ok(row(tx)
+        .await?
+        .map(|row| Identity { addresses: addresses_of(&row), from_name: row.from_name.clone() })
+        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls_are_checked() {
+        assert!(check_smtp_url("smtp://127.0.0.1:2525").is_ok());
+        assert!(check_smtp_url("smtps://user:p%40ss@mail.example.com:465").is_ok());
+        assert!(check_smtp_url("smtp://mail.example.com:587?tls=required").is_ok());
+        for bad in ["http://mail.example.com", "smtp://", "smtp://:25", "smtp://a b", "mail.example.com"] {
+            assert!(check_smtp_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! The e-mail channel over HTTP with a real SMTP server on loopback (aiosmtpd) and the
+//! MIME corpus of `tests/fixtures/email`: inbound mail opens tickets; replies thread by
+//! headers (changed subject included) and by subject token (same sender only); duplicates
+//! add nothing; auto-replies, bulk mail and loops open nothing; an approved draft goes out
+//! threaded, multipart, once; SMTP outages and 4xx are retried, 5xx fails and can be
+//! resent; a bounce fails the reply; malformed mail is kept and refused with a code; the
+//! secret inbound URL; tenant isolation of every route.
+
+use std::time::Duration;
+
+use copilot_tests::{TestApp, TestTenant, smtp::SmtpSink, spawn_app_alone, uuid_at};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const RFC822: &str = "message/rfc822";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/email").join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A fixture with its `{{NAME}}` placeholders replaced.
+fn fixture_with(name: &str, values: &[(&str, &str)]) -> Vec<u8> {
+    let mut text = String::from_utf8(fixture(name)).expect("a UTF-8 fixture");
+    for (key, value) in values {
+        text = text.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    text.into_bytes()
+}
+
+/// A raw header's value (unfolded) in a sent message.
+fn header(raw: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default().replace("\r\n ", " ").replace("\r\n\t", " ");
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+    })
+}
+
+/// A tenant with e-mail settings pointing at a loopback SMTP server, and an agent.
+struct Mailroom {
+    app: TestApp,
+    sink: SmtpSink,
+    tenant: TestTenant,
+    agent: String,
+}
+
+/// Each test sends from an app alone on its own database: apps that share one claim each
+/// other's deliveries, and a test that ends stops its app mid-send, which leaves a reply
+/// of unknown outcome (failed, by design) for whichever test it belonged to.
+async fn mailroom() -> Mailroom {
+    let app = spawn_app_alone().await;
+    let sink = SmtpSink::start();
+    let tenant = app.create_tenant().await;
+    let settings = json!({"addresses": ["Help@Acme.test"], "from_name": "Acme Support", "smtp_url": sink.url()});
+    let saved = app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);
+    assert_eq!(saved["addresses"], json!(["help@acme.test"]));
+    assert_eq!(saved["smtp_url_set"], true);
+    assert!(saved.get("smtp_url").is_none(), "the SMTP URL is write-only: {saved}");
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    Mailroom { app, sink, tenant, agent }
+}
+
+impl Mailroom {
+    async fn receive(&self, raw: Vec<u8>) -> Value {
+        self.app.post_raw("/v1/inbound/email", Some(&self.tenant.key), RFC822, raw).await.expect(200)
+    }
+
+    async fn thread(&self, ticket: Uuid) -> Vec<Value> {
+        let page = self.app.get(&format!("/v1/tickets/{ticket}/messages?limit=100"), &self.agent).await.expect(200);
+        page["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn reply(&self, ticket: Uuid, body: &str) -> Value {
+        self.app
+            .post(&format!("/v1/tickets/{ticket}/messages"), &self.agent, json!({"author": "agent", "body": body}))
+            .await
+            .expect(201)
+    }
+
+    /// Waits until the message's delivery satisfies `done`; returns the message.
+    async fn wait_delivery(&self, ticket: Uuid, message: Uuid, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..300 {
+            let thread = self.thread(ticket).await;
+            let found = thread.into_iter().find(|m| m["id"] == json!(message)).expect("the message is in its thread");
+            if done(&found["delivery"]) {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the delivery of {message} did not get there in 30 s: {:?}", self.thread(ticket).await);
+    }
+
+    async fn ticket_count(&self) -> usize {
+        let page = self.app.get("/v1/tickets?limit=100", &self.agent).await.expect(200);
+        page["data"].as_array().map_or(0, Vec::len)
+    }
+}
+
+fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
+    move |delivery| delivery["status"] == status
+}
+
+#[tokio::test]
+async fn mail_opens_a_ticket_and_replies_thread_by_headers_even_under_a_new_subject() {
+    let room = mailroom().await;
+    let first = room.receive(fixture("plain-utf8.eml")).await;
+    assert_eq!(first["outcome"], "created");
+    assert_eq!(first["kind"], "personal");
+    let ticket_id = uuid_at(&first, "/ticket_id");
+    let ticket = room.app.get(&format!("/v1/tickets/{ticket_id}"), &room.agent).await.expect(200);
+    assert_eq!(ticket["channel"], "email");
+    assert_eq!(ticket["subject"], "Where is my order?");
+    assert_eq!(ticket["customer"]["email"], "zoe.li@example.test");
+    assert_eq!(ticket["customer"]["name"], "Zoë Li");
+    let number = ticket["number"].as_i64().expect("number");
+
+    let reply = room.reply(ticket_id, "Hello Zoë,\n\nYour parcel left our warehouse today.").await;
+    let reply_id = uuid_at(&reply, "/id");
+    assert_eq!(reply["delivery"]["status"], "queued");
+    let sent = room.wait_delivery(ticket_id, reply_id, status_is("sent")).await;
+    assert_eq!(sent["delivery"]["attempts"], 1);
+    let mail = room.sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(mail.len(), 1);
+    let ours = header(&mail[0], "Message-ID").expect("Message-ID");
+    assert!(ours.starts_with('<') && ours.ends_with("@acme.test>"), "{ours}");
+    assert_eq!(header(&mail[0], "In-Reply-To").as_deref(), Some("<plain-utf8-1@example.test>"));
+    assert_eq!(header(&mail[0], "References").as_deref(), Some("<plain-utf8-1@example.test>"));
+    assert_eq!(header(&mail[0], "Subject"), Some(format!("Re: Where is my order? [#{number}]")));
+    assert_eq!(header(&mail[0], "From").as_deref(), Some("\"Acme Support\" <help@acme.test>"));
+    assert!(header(&mail[0], "Content-Type").is_some_and(|ct| ct.starts_with("multipart/alternative")));
+    let text = String::from_utf8_lossy(&mail[0]);
+    assert!(text.contains("text/plain") && text.contains("text/html"), "{text}");
+
+    let ours = ours.trim_matches(['<', '>']);
+    let again = room.receive(fixture_with("reply-gmail.eml", &[("PARENT", ours)])).await;
+    assert_eq!(again["outcome"], "added");
+    assert_eq!(uuid_at(&again, "/ticket_id"), ticket_id);
+    let renamed = room
+        .receive(fixture_with("reply-outlook.eml", &[("ROOT", "plain-utf8-1@example.test"), ("PARENT", ours)]))
+        .await;
+    assert_eq!(renamed["outcome"], "added", "a changed subject still joins by headers");
+    assert_eq!(uuid_at(&renamed, "/ticket_id"), ticket_id);
+
+    let thread = room.thread(ticket_id).await;
+    let customer: Vec<&str> =
+        thread.iter().filter(|m| m["author"] == "customer").filter_map(|m| m["body"].as_str()).collect();
+    assert_eq!(
+        customer,
+        vec![
+            "Hello, my order #1234 has not arrived yet. Can you check? Zoë",
+            "It still has not arrived, it is the blue backpack.",
+            "Can I get a refund instead?",
+        ],
+        "quoted history is stripped"
+    );
+
+    // The same Message-ID delivered again adds nothing.
+    let duplicate = room.receive(fixture_with("reply-gmail.eml", &[("PARENT", ours)])).await;
+    assert_eq!(duplicate["outcome"], "duplicate");
+    assert_eq!(duplicate["message_id"], again["message_id"]);
+    assert_eq!(room.thread(ticket_id).await.len(), thread.len());
+    assert_eq!(room.ticket_count().await, 1);
+
+    // The original is kept whole.
+    let message = uuid_at(&again, "/message_id");
+    let (status, raw) =
+        room.app.get_bytes(&format!("/v1/tickets/{ticket_id}/messages/{message}/raw"), &room.agent).await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(raw, fixture_with("reply-gmail.eml", &[("PARENT", ours)]));
+}
+
+#[tokio::test]
+async fn an_approved_draft_goes_out_once_on_the_tickets_channel() {
+    let room = mailroom().await;
+    let created = room.receive(fixture("latin1-qp.eml")).await;
+    let ticket_id = uuid_at(&created, "/ticket_id");
+    let draft = {
+        let mut found = None;
+        for _ in 0..600 {
+            let page = room.app.get(&format!("/v1/tickets/{ticket_id}/drafts"), &room.agent).await.expect(200);
+            if let Some(draft) = page["data"].as_array().and_then(|d| d.first()).filter(|d| d["status"] != "generating")
+            {
+                found = Some(draft.clone());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        found.expect("a draft settles")
+    };
+    assert_eq!(draft["status"], "ready", "{draft}");
+    assert!(room.sink.messages().is_empty(), "nothing is sent before a person approves");
+    let id = draft["id"].as_str().expect("id");
+    let approved = room
+        .app
+        .post(&format!("/v1/drafts/{id}/approve"), &room.agent, json!({"body": "Bonjour, c'est fait."}))
+        .await
+        .expect(200);
+    let message = uuid_at(&approved, "/draft/sent_message_id");
+    room.wait_delivery(ticket_id, message, status_is("sent")).await;
+    let mail = room.sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(mail.len(), 1);
+    assert!(
+        header(&mail[0], "To").is_some_and(|to| to.ends_with("<helene@example.test>")),
+        "{:?}",
+        header(&mail[0], "To")
+    );
+    assert!(String::from_utf8_lossy(&mail[0]).contains("c'est fait"), "the approved text is what goes out");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(room.sink.messages().len(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn a_subject_token_joins_only_mail_from_the_tickets_customer() {
+    let room = mailroom().await;
+    let first = room.receive(fixture("plain-utf8.eml")).await;
+    let ticket_id = uuid_at(&first, "/ticket_id");
+    let number = room.app.get(&format!("/v1/tickets/{ticket_id}"), &room.agent).await.expect(200)["number"].clone();
+    let mail = |from: &str, id: &str| {
+        format!(
+            "From: {from}\r\nTo: help@acme.test\r\nSubject: Still waiting [#{number}]\r\nMessage-ID: <{id}>\r\n\r\nAny news?\r\n"
+        )
+        .into_bytes()
+    };
+    let same = room.receive(mail("Zoe.Li@example.test", "token-1@example.test")).await;
+    assert_eq!(same["outcome"], "added");
+    assert_eq!(uuid_at(&same, "/ticket_id"), ticket_id);
+    let stranger = room.receive(mail("mallory@example.test", "token-2@example.test")).await;
+    assert_eq!(stranger["outcome"], "created", "a token alone does not let anyone into a ticket");
+    assert_ne!(uuid_at(&stranger, "/ticket_id"), ticket_id);
+}
+
+#[tokio::test]
+async fn auto_replies_bulk_mail_and_loops_open_nothing() {
+    let room = mailroom().await;
+    let first = room.receive(fixture("plain-utf8.eml")).await;
+    let ticket_id = uuid_at(&first, "/ticket_id");
+    let before = room.thread(ticket_id).await.len();
+
+    let auto = room.receive(fixture_with("auto-reply.eml", &[("PARENT", "plain-utf8-1@example.test")])).await;
+    assert_eq!((auto["outcome"].as_str(), auto["kind"].as_str()), (Some("ignored"), Some("auto_reply")));
+    let bulk = room.receive(fixture("bulk.eml")).await;
+    assert_eq!((bulk["outcome"].as_str(), bulk["kind"].as_str()), (Some("ignored"), Some("bulk")));
+    let ours = b"From: Acme Support <help@acme.test>\r\nTo: help@acme.test\r\nSubject: loop\r\nMessage-ID: <loop-1@acme.test>\r\n\r\nhello\r\n".to_vec();
+    let looped = room.receive(ours).await;
+    assert_eq!((looped["outcome"].as_str(), looped["kind"].as_str()), (Some("ignored"), Some("loop")));
+
+    assert_eq!(room.ticket_count().await, 1);
+    assert_eq!(room.thread(ticket_id).await.len(), before);
+    let drafts = room.app.get(&format!("/v1/tickets/{ticket_id}/drafts"), &room.agent).await.expect(200);
+    assert!(drafts["data"].as_array().is_some_and(|d| d.len() <= 1), "no draft for ignored mail: {drafts}");
+}
+
+#[tokio::test]
+async fn a_bounce_of_a_reply_marks_its_delivery_failed() {
+    let room = mailroom().await;
+    let ticket_id = uuid_at(&room.receive(fixture("plain-utf8.eml")).await, "/ticket_id");
+    let reply_id = uuid_at(&room.reply(ticket_id, "On its way.").await, "/id");
+    room.wait_delivery(ticket_id, reply_id, status_is("sent")).await;
+    let sent = room.sink.wait_for(1, Duration::from_secs(10)).await;
+    let ours = header(&sent[0], "Message-ID").expect("Message-ID");
+
+    let bounce = room.receive(fixture_with("bounce.eml", &[("BOUNCED", ours.trim_matches(['<', '>']))])).await;
+    assert_eq!(bounce["outcome"], "bounce");
+    assert_eq!(uuid_at(&bounce, "/message_id"), reply_id);
+    let failed = room.wait_delivery(ticket_id, reply_id, status_is("failed")).await;
+    let error = failed["delivery"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("bounced: 5.1.1"), "{error}");
+    assert_eq!(room.ticket_count().await, 1, "a bounce opens no ticket");
+}
+
+#[tokio::test]
+async fn an_smtp_outage_is_retried_and_the_reply_sent_once_when_the_server_is_back() {
+    let mut room = mailroom().await;
+    let ticket_id = uuid_at(&room.receive(fixture("plain-utf8.eml")).await, "/ticket_id");
+    room.sink.stop();
+    let reply_id = uuid_at(&room.reply(ticket_id, "Refunded.").await, "/id");
+    let waiting =
+        room.wait_delivery(ticket_id, reply_id, |d| d["status"] == "queued" && d["attempts"].as_i64() >= Some(2)).await;
+    assert!(waiting["delivery"]["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{waiting}");
+    room.sink.restart();
+    room.wait_delivery(ticket_id, reply_id, status_is("sent")).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(room.sink.messages().len(), 1, "sent exactly once");
+
+    // A 4xx answer is retried too.
+    room.sink.set_failing(true);
+    let second = uuid_at(&room.reply(ticket_id, "One more thing.").await, "/id");
+    let retried =
+        room.wait_delivery(ticket_id, second, |d| d["status"] == "queued" && d["attempts"].as_i64() >= Some(2)).await;
+    assert!(retried["delivery"]["last_error"].as_str().is_some_and(|e| e.contains("451")), "{retried}");
+    room.sink.set_failing(false);
+    room.wait_delivery(ticket_id, second, status_is("sent")).await;
+    assert_eq!(room.sink.wait_for(2, Duration::from_secs(5)).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_reply_fails_and_a_person_can_resend_it() {
+    let room = mailroom().await;
+    let ticket_id = uuid_at(&room.receive(fixture("plain-utf8.eml")).await, "/ticket_id");
+    room.sink.set_rejecting(true);
+    let reply_id = uuid_at(&room.reply(ticket_id, "Here you go.").await, "/id");
+    let failed = room.wait_delivery(ticket_id, reply_id, status_is("failed")).await;
+    assert_eq!(failed["delivery"]["attempts"], 1, "a 5xx is not retried: {failed}");
+    assert!(failed["delivery"]["last_error"].as_str().is_some_and(|e| e.contains("550")), "{failed}");
+
+    let path = format!("/v1/tickets/{ticket_id}/messages/{reply_id}/resend");
+    room.app.post(&path, &room.tenant.key, json!({})).await.expect_error(403, "forbidden");
+    room.sink.set_rejecting(false);
+    let queued = room.app.post(&path, &room.agent, json!({})).await.expect(200);
+    assert_eq!(queued["status"], "queued");
+    room.wait_delivery(ticket_id, reply_id, status_is("sent")).await;
+    room.app.post(&path, &room.agent, json!({})).await.expect_error(409, "delivery_not_failed");
+    assert_eq!(room.sink.wait_for(1, Duration::from_secs(5)).await.len(), 1);
+}
+
+#[tokio::test]
+async fn attachments_are_listed_and_downloadable() {
+    let room = mailroom().await;
+    let created = room.receive(fixture("attachment.eml")).await;
+    let ticket_id = uuid_at(&created, "/ticket_id");
+    let message_id = uuid_at(&created, "/message_id");
+    let thread = room.thread(ticket_id).await;
+    let attachments = thread[0]["attachments"].as_array().cloned().unwrap_or_default();
+    assert_eq!(attachments.len(), 1, "{thread:?}");
+    assert_eq!(attachments[0]["filename"], "report.pdf");
+    assert_eq!(attachments[0]["content_type"], "application/pdf");
+    assert_eq!(attachments[0]["stored"], true);
+    let attachment = uuid_at(&attachments[0], "/id");
+    let (status, bytes) = room
+        .app
+        .get_bytes(&format!("/v1/tickets/{ticket_id}/messages/{message_id}/attachments/{attachment}"), &room.agent)
+        .await;
+    assert_eq!(status.as_u16(), 200);
+    assert!(bytes.starts_with(b"%PDF-1.4"));
+}
+
+#[tokio::test]
+async fn every_corpus_message_is_taken_in_or_refused_with_a_code_and_kept() {
+    let room = mailroom().await;
+    for name in [
+        "gbk-base64.eml",
+        "gb18030-qp.eml",
+        "big5.eml",
+        "iso-2022-jp.eml",
+        "html-only.eml",
+        "malformed-broken-parts.eml",
+        "no-message-id.eml",
+    ] {
+        let received = room.receive(fixture(name)).await;
+        assert_eq!(received["outcome"], "created", "{name}: {received}");
+    }
+    for (name, code) in
+        [("malformed-no-headers.eml", "email_unparseable"), ("malformed-no-from.eml", "email_without_sender")]
+    {
+        let reply = room.app.post_raw("/v1/inbound/email", Some(&room.tenant.key), RFC822, fixture(name)).await;
+        assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains("kept as")), "{name}: {}", reply.body);
+        reply.expect_error(422, code);
+    }
+    room.app
+        .post_raw("/v1/inbound/email", Some(&room.tenant.key), RFC822, Vec::new())
+        .await
+        .expect_error(422, "email_empty");
+    room.app
+        .post_raw("/v1/inbound/email", Some(&room.tenant.key), "application/json", b"{}".to_vec())
+        .await
+        .expect_error(415, "unsupported_media_type");
+    room.app
+        .post_raw("/v1/inbound/email", Some(&room.agent), RFC822, fixture("plain-utf8.eml"))
+        .await
+        .expect_error(403, "forbidden");
+    room.app
+        .post_raw("/v1/inbound/email", None, RFC822, fixture("plain-utf8.eml"))
+        .await
+        .expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn the_secret_inbound_url_takes_mail_for_its_tenant_only() {
+    let room = mailroom().await;
+    let rotated = room.app.post("/v1/settings/email/inbound-token", &room.tenant.key, json!({})).await.expect(200);
+    let path = rotated["inbound_path"].as_str().expect("inbound_path").to_owned();
+    room.app.post("/v1/settings/email/inbound-token", &room.agent, json!({})).await.expect_error(403, "forbidden");
+    let received = room.app.post_raw(&path, None, RFC822, fixture("plain-utf8.eml")).await.expect(200);
+    assert_eq!(received["outcome"], "created");
+    let ticket = uuid_at(&received, "/ticket_id");
+    room.app.get(&format!("/v1/tickets/{ticket}"), &room.agent).await.expect(200);
+
+    // Rotating again retires the old secret; unknown secrets are 404.
+    room.app.post("/v1/settings/email/inbound-token", &room.tenant.key, json!({})).await.expect(200);
+    room.app.post_raw(&path, None, RFC822, fixture("big5.eml")).await.expect_error(404, "not_found");
+    room.app
+        .post_raw("/v1/inbound/email/cpi_nope", None, RFC822, fixture("big5.eml"))
+        .await
+        .expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn another_tenants_mail_and_replies_are_not_found() {
+    let room = mailroom().await;
+    let created = room.receive(fixture("attachment.eml")).await;
+    let ticket_id = uuid_at(&created, "/ticket_id");
+    let message_id = uuid_at(&created, "/message_id");
+    let attachment = uuid_at(&room.thread(ticket_id).await[0]["attachments"][0], "/id");
+    let reply_id = uuid_at(&room.reply(ticket_id, "Thanks.").await, "/id");
+
+    let other = room.app.create_tenant().await;
+    let (_, other_agent) = room.app.add_user(&other, "agent").await;
+    for path in [
+        format!("/v1/tickets/{ticket_id}/messages/{message_id}/raw"),
+        format!("/v1/tickets/{ticket_id}/messages/{message_id}/attachments/{attachment}"),
+    ] {
+        room.app.get(&path, &other_agent).await.expect_error(404, "not_found");
+    }
+    room.app
+        .post(&format!("/v1/tickets/{ticket_id}/messages/{reply_id}/resend"), &other_agent, json!({}))
+        .await
+        .expect_error(404, "not_found");
+
+    // The same mail sent to the other tenant is new there: Message-IDs and threads are per tenant.
+    let theirs =
+        room.app.post_raw("/v1/inbound/email", Some(&other.key), RFC822, fixture("attachment.eml")).await.expect(200);
+    assert_eq!(theirs["outcome"], "created");
+    assert_ne!(uuid_at(&theirs, "/ticket_id"), ticket_id);
+    let settings = room.app.get("/v1/settings/email", &other.key).await.expect(200);
+    assert_eq!(settings["addresses"], json!([]));
+    assert_eq!(settings["smtp_url_set"], false);
+}
