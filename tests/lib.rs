@@ -262,6 +262,17 @@ async fn start(
 }
 
 impl TestApp {
+    /// A client of a service started elsewhere (another process) on `address`.
+    pub fn external(address: SocketAddr, database_url: &str) -> Self {
+        TestApp {
+            address,
+            database_url: database_url.to_owned(),
+            knowledge_uri: String::new(),
+            backend: Backend::Postgres,
+            client: reqwest::Client::builder().build().expect("HTTP client"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }

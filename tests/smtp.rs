@@ -77,6 +77,11 @@ impl SmtpSink {
         self.flag("reject", on);
     }
 
+    /// While on, the server stores each message and then holds its answer for a minute.
+    pub fn set_holding(&self, on: bool) {
+        self.flag("hold", on);
+    }
+
     fn flag(&self, name: &str, on: bool) {
         let path = self.folder.join(name);
         if on {

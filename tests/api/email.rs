@@ -428,3 +428,109 @@ async fn another_tenants_mail_and_replies_are_not_found() {
     assert_eq!(settings["addresses"], json!([]));
     assert_eq!(settings["smtp_url_set"], false);
 }
+
+/// The `copilot` binary built next to this test binary.
+fn copilot_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("the target folder");
+    let binary = dir.join("copilot");
+    assert!(binary.exists(), "{} is missing: build the workspace first (scripts/test does)", binary.display());
+    binary
+}
+
+/// `copilot serve` as a process of its own, so a test can kill it mid-send.
+struct Service {
+    child: std::process::Child,
+    app: TestApp,
+}
+
+impl Service {
+    async fn start(database_url: &str, data_dir: &std::path::Path, smtp_url: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let child = std::process::Command::new(copilot_binary())
+            .arg("serve")
+            .env("COPILOT_DATABASE_URL", database_url)
+            .env("COPILOT_DATA_DIR", data_dir)
+            .env("COPILOT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("COPILOT_PLATFORM_TOKEN", copilot_tests::PLATFORM_TOKEN)
+            .env("COPILOT_SECRET_KEY", copilot_tests::SECRET_KEY)
+            .env("COPILOT_SMTP_URL", smtp_url)
+            .env("COPILOT_DELIVERY_LEASE_SECONDS", "3")
+            .env("COPILOT_LOG_LEVEL", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start copilot serve");
+        let app = TestApp::external(([127, 0, 0, 1], port).into(), database_url);
+        for _ in 0..600 {
+            if let Ok(response) = reqwest::get(app.url("/readyz")).await
+                && response.status().is_success()
+            {
+                return Self { child, app };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("copilot serve did not become ready in 60 s");
+    }
+
+    /// SIGKILL: no shutdown, no bookkeeping.
+    fn kill(mut self) {
+        self.child.kill().expect("kill copilot serve");
+        self.child.wait().expect("reap copilot serve");
+    }
+}
+
+#[tokio::test]
+async fn a_service_killed_after_the_server_took_the_reply_never_sends_it_again() {
+    let database = copilot_tests::new_postgres_database().await;
+    let data_dir = std::env::temp_dir().join(format!("copilot-crash-{}", Uuid::new_v4().simple()));
+    let sink = SmtpSink::start();
+    let first = Service::start(&database, &data_dir, &sink.url()).await;
+    let app = &first.app;
+    let tenant = app.create_tenant().await;
+    let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme Support"});
+    app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let created =
+        app.post_raw("/v1/inbound/email", Some(&tenant.key), RFC822, fixture("plain-utf8.eml")).await.expect(200);
+    let ticket = uuid_at(&created, "/ticket_id");
+
+    // The server stores the reply and holds its "250 OK": the service dies before it hears it.
+    sink.set_holding(true);
+    let reply = app
+        .post(&format!("/v1/tickets/{ticket}/messages"), &agent, json!({"author": "agent", "body": "On its way."}))
+        .await
+        .expect(201);
+    let reply_id = uuid_at(&reply, "/id");
+    assert_eq!(sink.wait_for(1, Duration::from_secs(30)).await.len(), 1, "the server took the reply");
+    first.kill();
+    sink.set_holding(false);
+
+    let second = Service::start(&database, &data_dir, &sink.url()).await;
+    let path = format!("/v1/tickets/{ticket}/messages?limit=100");
+    let mut delivery = Value::Null;
+    for _ in 0..200 {
+        let thread = second.app.get(&path, &agent).await.expect(200);
+        delivery = thread["data"]
+            .as_array()
+            .and_then(|messages| messages.iter().find(|m| m["id"] == json!(reply_id)))
+            .map(|m| m["delivery"].clone())
+            .unwrap_or(Value::Null);
+        if delivery["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivery["status"], "failed", "{delivery}");
+    let error = delivery["last_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("delivery_outcome_unknown"), "{error}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sink.messages().len(), 1, "the restarted service did not send it again");
+
+    // A person who checked may send it again: once more, with the same Message-ID.
+    second.app.post(&format!("/v1/tickets/{ticket}/messages/{reply_id}/resend"), &agent, json!({})).await.expect(200);
+    let mail = sink.wait_for(2, Duration::from_secs(15)).await;
+    assert_eq!(mail.len(), 2);
+    assert_eq!(header(&mail[0], "Message-ID"), header(&mail[1], "Message-ID"));
+    second.kill();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
