@@ -447,7 +447,7 @@ struct Service {
 impl Service {
     async fn start(database_url: &str, data_dir: &std::path::Path, smtp_url: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
-        let child = std::process::Command::new(copilot_binary())
+        let mut child = std::process::Command::new(copilot_binary())
             .arg("serve")
             .env("COPILOT_DATABASE_URL", database_url)
             .env("COPILOT_DATA_DIR", data_dir)
@@ -469,13 +469,21 @@ impl Service {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("copilot serve did not become ready in 60 s");
     }
 
     /// SIGKILL: no shutdown, no bookkeeping.
-    fn kill(mut self) {
-        self.child.kill().expect("kill copilot serve");
-        self.child.wait().expect("reap copilot serve");
+    fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
