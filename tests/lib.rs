@@ -99,7 +99,12 @@ pub async fn new_postgres_database() -> String {
 
 /// Starts the service alone on a new database of its own (no other app claims its work).
 pub async fn spawn_app_alone() -> TestApp {
-    spawn_app_with(&new_postgres_database().await, Backend::Postgres, |_| {}).await
+    spawn_app_alone_with(|_| {}).await
+}
+
+/// [`spawn_app_alone`] with adjusted settings.
+pub async fn spawn_app_alone_with(adjust: impl FnOnce(&mut copilot_core::settings::Settings)) -> TestApp {
+    spawn_app_with(&new_postgres_database().await, Backend::Postgres, adjust).await
 }
 
 /// The vector store of every app on one database: like replicas in production, apps that

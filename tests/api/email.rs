@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use copilot_tests::{TestApp, TestTenant, smtp::SmtpSink, spawn_app_alone, uuid_at};
+use copilot_tests::{TestApp, TestTenant, smtp::SmtpSink, spawn_app_alone_with, uuid_at};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -51,7 +51,11 @@ struct Mailroom {
 /// other's deliveries, and a test that ends stops its app mid-send, which leaves a reply
 /// of unknown outcome (failed, by design) for whichever test it belonged to.
 async fn mailroom() -> Mailroom {
-    let app = spawn_app_alone().await;
+    mailroom_with(|_| {}).await
+}
+
+async fn mailroom_with(adjust: impl FnOnce(&mut copilot_core::settings::Settings)) -> Mailroom {
+    let app = spawn_app_alone_with(adjust).await;
     let sink = SmtpSink::start();
     let tenant = app.create_tenant().await;
     let settings = json!({"addresses": ["Help@Acme.test"], "from_name": "Acme Support", "smtp_url": sink.url()});
@@ -335,6 +339,39 @@ async fn attachments_are_listed_and_downloadable() {
         .await;
     assert_eq!(status.as_u16(), 200);
     assert!(bytes.starts_with(b"%PDF-1.4"));
+}
+
+#[tokio::test]
+async fn attachments_over_the_limit_keep_their_metadata_and_the_raw_mail_keeps_them() {
+    let room = mailroom_with(|settings| settings.email_attachment_max_bytes = 16).await;
+    let created = room.receive(fixture("attachment.eml")).await;
+    let (ticket_id, message_id) = (uuid_at(&created, "/ticket_id"), uuid_at(&created, "/message_id"));
+    let attachment = room.thread(ticket_id).await[0]["attachments"][0].clone();
+    assert_eq!(attachment["stored"], false, "{attachment}");
+    assert!(attachment["size_bytes"].as_i64() > Some(16));
+    let id = uuid_at(&attachment, "/id");
+    room.app
+        .get(&format!("/v1/tickets/{ticket_id}/messages/{message_id}/attachments/{id}"), &room.agent)
+        .await
+        .expect_error(422, "attachment_not_stored");
+    let (_, raw) = room.app.get_bytes(&format!("/v1/tickets/{ticket_id}/messages/{message_id}/raw"), &room.agent).await;
+    assert_eq!(raw, fixture("attachment.eml"));
+}
+
+#[tokio::test]
+async fn mail_over_the_size_limit_is_refused() {
+    let room = mailroom_with(|settings| {
+        settings.email_max_bytes = 2048;
+        settings.email_attachment_max_bytes = 1024;
+    })
+    .await;
+    let mut big = fixture("plain-utf8.eml");
+    big.extend(std::iter::repeat_n(b'x', 4096));
+    room.app
+        .post_raw("/v1/inbound/email", Some(&room.tenant.key), RFC822, big)
+        .await
+        .expect_error(413, "payload_too_large");
+    assert_eq!(room.ticket_count().await, 0);
 }
 
 #[tokio::test]

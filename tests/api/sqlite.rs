@@ -141,3 +141,47 @@ async fn drafting_and_approval_work_on_sqlite_with_an_llm_and_without() {
     let usage = app.get("/v1/usage", &agent).await.expect(200);
     assert_eq!((usage["llm_drafts"].as_i64(), usage["extractive_drafts"].as_i64()), (Some(1), Some(1)));
 }
+
+#[tokio::test]
+async fn email_in_and_out_works_on_sqlite() {
+    // A database of its own: no other app claims (and abandons) this test's deliveries.
+    let dir = std::env::temp_dir().join(format!("copilot-sqlite-mail-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("a folder for the database");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("copilot.db").display());
+    let app = copilot_tests::spawn_app_with(&url, Backend::Sqlite, |_| {}).await;
+    let sink = copilot_tests::smtp::SmtpSink::start();
+    let tenant = app.create_tenant().await;
+    let settings = json!({"addresses": ["help@acme.test"], "smtp_url": sink.url()});
+    app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let raw = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/plain-utf8.eml")).expect("fixture");
+
+    let created = app.post_raw("/v1/inbound/email", Some(&tenant.key), "message/rfc822", raw.clone()).await.expect(200);
+    assert_eq!(created["outcome"], "created");
+    let again = app.post_raw("/v1/inbound/email", Some(&tenant.key), "message/rfc822", raw).await.expect(200);
+    assert_eq!(again["outcome"], "duplicate");
+    let ticket = uuid_at(&created, "/ticket_id");
+    let reply = app
+        .post(&format!("/v1/tickets/{ticket}/messages"), &agent, json!({"author": "agent", "body": "On its way."}))
+        .await
+        .expect(201);
+    let mail = sink.wait_for(1, std::time::Duration::from_secs(30)).await;
+    assert_eq!(mail.len(), 1);
+    let thread = app.get(&format!("/v1/tickets/{ticket}/messages"), &agent).await.expect(200);
+    let sent = thread["data"].as_array().and_then(|m| m.iter().find(|m| m["id"] == reply["id"])).cloned();
+    let mut status = sent.map(|m| m["delivery"]["status"].clone()).unwrap_or_default();
+    for _ in 0..50 {
+        if status == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let thread = app.get(&format!("/v1/tickets/{ticket}/messages"), &agent).await.expect(200);
+        status = thread["data"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["id"] == reply["id"]))
+            .map(|m| m["delivery"]["status"].clone())
+            .unwrap_or_default();
+    }
+    assert_eq!(status, "sent");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -231,7 +231,7 @@ impl BodyLimits {
         } else if path == "/v1/knowledge/documents" {
             self.upload.max(self.default)
         } else if path.starts_with("/v1/inbound/email") {
-            self.email.max(self.default)
+            self.email
         } else {
             self.default
         }

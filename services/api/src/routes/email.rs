@@ -107,17 +107,11 @@ impl EmailApi {
         Limits { attachment_max_bytes: self.state.settings.email_attachment_max_bytes as usize }
     }
 
-    /// Parses and takes in one mail for `principal`'s tenant. Mail that cannot be read is
+    /// Parses and takes in one mail for `principal`'s tenant (mail over the size limit was
+    /// refused with 413 before it got here). Mail that cannot be read is
     /// kept as it came and refused with its error code; a duplicate delivered at the same
     /// moment loses the race and is answered as the duplicate it is.
     async fn receive(&self, principal: Principal, raw: Vec<u8>) -> ApiResult<Json<ReceivedOut>> {
-        if raw.len() as u64 > self.state.settings.email_max_bytes {
-            return Err(copilot_core::Error::TooLarge {
-                code: "email_too_large",
-                detail: format!("the message is over {} bytes", self.state.settings.email_max_bytes),
-            }
-            .into());
-        }
         let parsed = match copilot_channels::parse(&raw) {
             Ok(parsed) => parsed,
             Err(error) => {
