@@ -389,6 +389,12 @@ async fn every_corpus_message_is_taken_in_or_refused_with_a_code_and_kept() {
         let received = room.receive(fixture(name)).await;
         assert_eq!(received["outcome"], "created", "{name}: {received}");
     }
+    // NUL characters in headers and body, and a 2,000-character Message-ID, store fine.
+    let hostile = format!(
+        "From: =?UTF-8?B?QQBC?= <a@example.test>\r\nSubject: =?UTF-8?B?c3ViAGplY3Q=?=\r\nMessage-ID: <{}@example.test>\r\n\r\nnul\0here\r\n",
+        "x".repeat(2000)
+    );
+    assert_eq!(room.receive(hostile.into_bytes()).await["outcome"], "created");
     for (name, code) in
         [("malformed-no-headers.eml", "email_unparseable"), ("malformed-no-from.eml", "email_without_sender")]
     {

@@ -101,9 +101,13 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, ParseError> {
         return Err(ParseError::NotAMessage);
     }
     let from = message.from().or_else(|| message.sender()).and_then(first_mailbox).ok_or(ParseError::NoSender)?;
-    let message_id = message.message_id().map(clean_id).filter(|id| !id.is_empty()).unwrap_or_else(|| raw_id(raw));
-    let subject = message.subject().unwrap_or_default().trim().to_owned();
-    let text = body_text(&message);
+    let message_id = message
+        .message_id()
+        .map(clean_id)
+        .filter(|id| !id.is_empty() && id.len() <= MAX_ID_LEN && !id.contains('\0'))
+        .unwrap_or_else(|| raw_id(raw));
+    let subject = without_nul(message.subject().unwrap_or_default().trim());
+    let text = without_nul(&body_text(&message));
     let new_text = quote::strip(&text);
     let kind = kind(&message, &from, &subject);
     let mut recipients: Vec<String> = [message.to(), message.cc()]
@@ -131,11 +135,11 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, ParseError> {
 
 fn first_mailbox(address: &Address<'_>) -> Option<Mailbox> {
     let addr = address.first()?;
-    let email = addr.address()?.trim().to_lowercase();
+    let email = without_nul(&addr.address()?.trim().to_lowercase());
     if !email.contains('@') {
         return None;
     }
-    let name = addr.name().map(str::trim).filter(|name| !name.is_empty() && *name != email).map(str::to_owned);
+    let name = addr.name().map(|name| without_nul(name.trim())).filter(|name| !name.is_empty() && *name != email);
     Some(Mailbox { address: email, name })
 }
 
@@ -145,6 +149,15 @@ fn addresses(address: &Address<'_>) -> Vec<String> {
         Address::Group(groups) => groups.iter().flat_map(|group| group.addresses.iter()).collect(),
     };
     list.into_iter().filter_map(|addr| addr.address()).map(|a| a.trim().to_lowercase()).collect()
+}
+
+/// Longest Message-ID kept as it is; a longer one (no real mailer writes one) is replaced
+/// by the id derived from the raw bytes.
+const MAX_ID_LEN: usize = 900;
+
+/// Text without NUL characters, which no mail means and databases refuse.
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "")
 }
 
 /// A Message-ID without its angle brackets and surrounding space.
@@ -222,7 +235,8 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
                 })
                 .unwrap_or_else(|| "application/octet-stream".into())
                 .to_lowercase();
-            Some(Attachment { filename: part.attachment_name().map(str::to_owned), content_type, content })
+            let filename = part.attachment_name().map(without_nul);
+            Some(Attachment { filename, content_type: without_nul(&content_type), content })
         })
         .collect()
 }

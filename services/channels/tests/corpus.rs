@@ -113,4 +113,50 @@ fn malformed_mail_is_refused_with_a_reason_or_read_best_effort() {
     assert!(without_id.message_id.starts_with("sha256-"), "{}", without_id.message_id);
     assert_eq!(parse(&raw).expect("parse").message_id, without_id.message_id, "stable for a redelivery");
     assert_eq!(without_id.new_text, "Plain words survive an unknown charset label.");
+
+    // NUL characters (which databases refuse) and absurd Message-IDs are dropped.
+    let long_id = "x".repeat(2000);
+    let hostile = format!(
+        "From: =?UTF-8?B?QQBC?= <a@example.test>\r\nSubject: =?UTF-8?B?c3ViAGplY3Q=?=\r\nMessage-ID: <{long_id}@example.test>\r\n\r\nnul\0here\r\n"
+    );
+    let mail = parse(hostile.as_bytes()).expect("parse");
+    assert_eq!(mail.subject, "subject");
+    assert_eq!(mail.from.name.as_deref(), Some("AB"));
+    assert_eq!(mail.new_text, "nulhere");
+    assert!(mail.message_id.starts_with("sha256-"), "{}", mail.message_id);
+}
+
+#[test]
+fn truncated_and_corrupted_mail_never_panics() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/email");
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut cases = 0;
+    for entry in std::fs::read_dir(folder).expect("the corpus") {
+        let raw = std::fs::read(entry.expect("an entry").path()).expect("a fixture");
+        for cut in (0..raw.len()).step_by(7) {
+            let _ = parse(&raw[..cut]);
+            cases += 1;
+        }
+        for _ in 0..200 {
+            let mut bytes = raw.clone();
+            for _ in 0..4 {
+                let at = (next() as usize) % bytes.len().max(1);
+                if let Some(byte) = bytes.get_mut(at) {
+                    *byte = next() as u8;
+                }
+            }
+            if let Ok(mail) = parse(&bytes) {
+                assert!(!mail.message_id.is_empty());
+                assert!(mail.from.address.contains('@'));
+            }
+            cases += 1;
+        }
+    }
+    assert!(cases > 3000, "{cases} cases");
 }
