@@ -11,6 +11,7 @@ mod m20261129_000003_intents;
 mod m20261129_000004_knowledge;
 mod m20261201_000005_drafts;
 mod m20261201_000006_email;
+mod m20261201_000007_webhooks;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_knowledge::Migration),
             Box::new(m20261201_000005_drafts::Migration),
             Box::new(m20261201_000006_email::Migration),
+            Box::new(m20261201_000007_webhooks::Migration),
         ]
     }
 }

@@ -28,10 +28,8 @@ pub async fn run_worker(state: AppState) {
     let mut mailers: HashMap<String, Mailer> = HashMap::new();
     let lease = chrono::Duration::seconds(state.settings.delivery_lease_seconds as i64);
     loop {
-        match deliveries::fail_interrupted(&state.db).await {
-            Ok(0) => {}
-            Ok(count) => tracing::warn!(count, "deliveries interrupted mid-send were failed as of unknown outcome"),
-            Err(error) => tracing::warn!(%error, "checking for interrupted deliveries failed"),
+        if let Err(error) = fail_interrupted(&state).await {
+            tracing::warn!(%error, "checking for interrupted deliveries failed");
         }
         let claimed = match deliveries::claim(&state.db, BATCH, lease).await {
             Ok(claimed) => claimed,
@@ -50,6 +48,18 @@ pub async fn run_worker(state: AppState) {
             }
         }
     }
+}
+
+/// Fails, tenant by tenant, the deliveries whose sender died mid-send.
+async fn fail_interrupted(state: &AppState) -> Result<(), Error> {
+    for item in deliveries::interrupted(&state.db, BATCH).await? {
+        let tx = state.db.tenant(item.tenant_id).await?;
+        if deliveries::fail_interrupted(&tx, item.delivery_id).await? {
+            tracing::warn!(tenant = %item.tenant_id, delivery = %item.delivery_id, "a reply interrupted mid-send was failed as of unknown outcome");
+        }
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// Sends one claimed delivery and records what happened.

@@ -13,7 +13,7 @@ use copilot_core::{
 use copilot_entities::{
     knowledge_document as document, knowledge_document_tag as tag, knowledge_document_version as version,
 };
-use copilot_store::{Db, Scoped, TenantTx, audit, db_err, like_contains};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events, like_contains};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -476,6 +476,10 @@ pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Res
         .exec(&**tx)
         .await
         .map_err(db_err)?;
+    let data = serde_json::json!({
+        "document_id": claimed.document_id, "version": claimed.version, "chunk_count": chunk_count,
+    });
+    events::emit(tx, "knowledge.document.ready", &data).await?;
     Ok(Finished::Activated)
 }
 
@@ -517,7 +521,7 @@ pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure)
     };
     let attempts = row.attempts;
     let mut change: document::ActiveModel = row.into();
-    change.error = Set(Some(message));
+    change.error = Set(Some(message.clone()));
     change.updated_at = Set(now);
     if give_up {
         change.status = Set(status::FAILED.to_owned());
@@ -527,6 +531,11 @@ pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure)
         change.next_attempt_at = Set(now + backoff(attempts));
     }
     change.update(&**tx).await.map_err(db_err)?;
+    if give_up {
+        let data =
+            serde_json::json!({ "document_id": claimed.document_id, "version": claimed.version, "error": message });
+        events::emit(tx, "knowledge.document.failed", &data).await?;
+    }
     Ok(if give_up { Recorded::GaveUp } else { Recorded::WillRetry })
 }
 

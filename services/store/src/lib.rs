@@ -8,6 +8,7 @@
 
 pub mod audit;
 mod db;
+pub mod events;
 pub mod idempotency;
 pub mod jobs;
 mod query;

@@ -47,7 +47,10 @@ scoped!(
     email_settings,
     email_message,
     email_attachment,
-    delivery
+    delivery,
+    webhook_endpoint,
+    event,
+    webhook_delivery
 );
 
 impl Scoped for e::tenant::Entity {

@@ -14,10 +14,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{Actor, Error, Principal, TenantId};
 use copilot_entities::{customer, delivery, email_message, message, ticket};
-use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
-};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -122,21 +120,58 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
         .collect()
 }
 
-/// Fails every delivery whose sender's lease ran out while `sending` (see the module
-/// notes); returns how many (housekeeping across tenants).
-pub async fn fail_interrupted(db: &Db) -> Result<u64, Error> {
+/// Deliveries across tenants whose sender's lease ran out while `sending` (housekeeping);
+/// each is then failed in its tenant's transaction by [`fail_interrupted`].
+pub async fn interrupted(db: &Db, limit: u64) -> Result<Vec<Claimed>, Error> {
+    // `$1` (the end of a lease from now) is later than `$2` (now): the first condition
+    // only gives the placeholder its type.
+    let sql = "SELECT tenant_id, id FROM deliveries
+         WHERE status = 'sending' AND lease_until < $1 AND lease_until < $2 LIMIT $3";
+    let rows = copilot_store::jobs::claim(db, sql, limit, Duration::zero()).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Claimed {
+                tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
+                delivery_id: row.try_get("", "id").map_err(db_err)?,
+            })
+        })
+        .collect()
+}
+
+/// Fails a delivery whose sender's lease ran out while `sending` (see the module notes);
+/// `false` when it is no longer in that state.
+pub async fn fail_interrupted(tx: &TenantTx, delivery_id: Uuid) -> Result<bool, Error> {
     let now = copilot_core::now();
-    let result = delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, Expr::value(FAILED))
-        .col_expr(delivery::Column::LastError, Expr::value(OUTCOME_UNKNOWN))
-        .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+    let Some(row) = delivery::Entity::scoped(tx.tenant())
+        .filter(delivery::Column::Id.eq(delivery_id))
         .filter(delivery::Column::Status.eq(SENDING))
         .filter(delivery::Column::LeaseUntil.lt(now))
-        .exec(db.unscoped())
+        .lock_exclusive()
+        .one(&**tx)
         .await
-        .map_err(db_err)?;
-    Ok(result.rows_affected)
+        .map_err(db_err)?
+    else {
+        return Ok(false);
+    };
+    let mut active: delivery::ActiveModel = row.into();
+    active.status = Set(FAILED.into());
+    active.last_error = Set(Some(OUTCOME_UNKNOWN.into()));
+    active.lease_until = Set(None);
+    active.updated_at = Set(now);
+    let row = active.update(&**tx).await.map_err(db_err)?;
+    announce(tx, row).await?;
+    Ok(true)
+}
+
+/// The `reply.sent` or `reply.failed` event of a delivery that just settled.
+async fn announce(tx: &TenantTx, row: delivery::Model) -> Result<(), Error> {
+    let event = if row.status == SENT { "reply.sent" } else { "reply.failed" };
+    let data = serde_json::json!({
+        "ticket_id": row.ticket_id,
+        "message_id": row.message_id,
+        "delivery": Delivery::from(row),
+    });
+    events::emit(tx, event, &data).await.map(|_| ())
 }
 
 /// What a sender needs to send one reply by e-mail.
@@ -251,7 +286,10 @@ async fn update_sending(
     change(&mut active);
     active.lease_until = Set(None);
     active.updated_at = Set(copilot_core::now());
-    active.update(&**tx).await.map_err(db_err)?;
+    let row = active.update(&**tx).await.map_err(db_err)?;
+    if row.status != QUEUED {
+        announce(tx, row).await?;
+    }
     Ok(true)
 }
 
@@ -321,15 +359,21 @@ pub(crate) async fn mark_bounced(tx: &TenantTx, header_message_id: &str, reason:
         return Ok(None);
     };
     let Some(message_id) = sent.message_id else { return Ok(None) };
-    delivery::Entity::update_many()
-        .col_expr(delivery::Column::Status, Expr::value(FAILED))
-        .col_expr(delivery::Column::LastError, Expr::value(format!("bounced: {reason}")))
-        .col_expr(delivery::Column::UpdatedAt, Expr::value(copilot_core::now()))
-        .filter(delivery::Column::TenantId.eq(tx.tenant().0))
+    let Some(row) = delivery::Entity::scoped(tx.tenant())
         .filter(delivery::Column::MessageId.eq(message_id))
-        .exec(&**tx)
+        .lock_exclusive()
+        .one(&**tx)
         .await
-        .map_err(db_err)?;
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let mut active: delivery::ActiveModel = row.into();
+    active.status = Set(FAILED.into());
+    active.last_error = Set(Some(format!("bounced: {reason}")));
+    active.updated_at = Set(copilot_core::now());
+    let row = active.update(&**tx).await.map_err(db_err)?;
+    announce(tx, row).await?;
     Ok(Some(message_id))
 }
 

@@ -12,7 +12,7 @@ use copilot_core::{
     values::bounded_text,
 };
 use copilot_entities::{draft, message, message_triage, ticket};
-use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
@@ -364,7 +364,11 @@ pub async fn finish(tx: &TenantTx, draft_id: Uuid, written: Written) -> Result<O
     change.intent = Set(written.intent);
     change.error = Set(None);
     change.updated_at = Set(copilot_core::now());
-    Ok(Some(change.update(&**tx).await.map_err(db_err)?.into()))
+    let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
+    if generating {
+        events::emit(tx, "draft.ready", &serde_json::json!({ "draft": draft })).await?;
+    }
+    Ok(Some(draft))
 }
 
 /// Records a failed attempt: retried after `delay` while attempts remain, else `failed`.
@@ -538,6 +542,7 @@ pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Opti
         serde_json::json!({ "ticket_id": draft.ticket_id, "message_id": message.id, "edit_class": class.as_str() }),
     )
     .await?;
+    events::emit(tx, "draft.approved", &serde_json::json!({ "draft": draft, "message": message })).await?;
     Ok(Approved { draft, message })
 }
 
@@ -561,6 +566,7 @@ pub async fn reject(tx: &TenantTx, by: &Principal, draft_id: Uuid, reason: &str)
         serde_json::json!({ "ticket_id": draft.ticket_id, "reason": reason }),
     )
     .await?;
+    events::emit(tx, "draft.rejected", &serde_json::json!({ "draft": draft })).await?;
     Ok(draft)
 }
 

@@ -8,7 +8,7 @@ use copilot_core::{
     values::bounded_text,
 };
 use copilot_entities::{message, ticket};
-use copilot_store::{Scoped, TenantTx, audit, db_err};
+use copilot_store::{Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -92,6 +92,7 @@ pub(crate) async fn insert(
         message.triage = Some(triage::enqueue(tx, ticket_id, message.id, at).await?);
         drafts::on_customer_message(tx, ticket_id, message.id, at).await?;
     }
+    events::emit(tx, "message.created", &serde_json::json!({ "message": message })).await?;
     Ok(message)
 }
 

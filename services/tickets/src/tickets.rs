@@ -11,7 +11,7 @@ use copilot_core::{
     values::{self, Email, bounded_text},
 };
 use copilot_entities::{customer, message, tenant, ticket, ticket_tag, user};
-use copilot_store::{Db, Scoped, TenantTx, audit, db_err, idempotency::Guard};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events, idempotency::Guard};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -180,7 +180,9 @@ async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Res
         serde_json::json!({ "channel": valid.channel.as_str() }),
     )
     .await?;
-    Ok(CreatedTicket { ticket: assemble(row, customer, valid.tags), message })
+    let ticket = assemble(row, customer, valid.tags);
+    events::emit(tx, "ticket.created", &serde_json::json!({ "ticket": ticket })).await?;
+    Ok(CreatedTicket { ticket, message })
 }
 
 /// Takes the tenant's next ticket number (the tenant row is locked until commit).
@@ -439,7 +441,9 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch)
         )
         .await?;
     }
-    hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))
+    let ticket = hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))?;
+    events::emit(tx, "ticket.updated", &serde_json::json!({ "ticket": ticket })).await?;
+    Ok(ticket)
 }
 
 #[cfg(test)]

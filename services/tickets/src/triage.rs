@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{Actor, Error, TenantId, model::Priority};
 use copilot_entities::{message, message_triage, ticket};
-use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
+use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -175,7 +175,16 @@ pub async fn complete(
     change.language = Set(Some(result.language.clone()));
     change.updated_at = Set(copilot_core::now());
     change.update(&**tx).await.map_err(db_err)?;
-    refresh_ticket(tx, ticket_id, rule).await
+    refresh_ticket(tx, ticket_id, rule).await?;
+    let data = serde_json::json!({
+        "ticket_id": ticket_id,
+        "message_id": message_id,
+        "intent": { "label": result.intent, "confidence": result.intent_confidence },
+        "sentiment": { "label": result.sentiment, "score": result.sentiment_score },
+        "language": result.language,
+    });
+    events::emit(tx, "triage.completed", &data).await?;
+    Ok(())
 }
 
 /// Records a failed attempt: retried with exponential backoff, `failed` after [`MAX_ATTEMPTS`].

@@ -1,0 +1,30 @@
+//! The `webhook_deliveries` table: one event to one endpoint, with its attempts.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhook_deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub endpoint_id: Uuid,
+    pub event_id: Uuid,
+    /// `pending`, `succeeded` or `failed` (out of attempts, or the endpoint was disabled).
+    pub status: String,
+    pub attempts: i32,
+    /// While pending: when the next attempt is due (pushed out by a lease while one runs).
+    pub next_attempt_at: DateTimeUtc,
+    pub last_status_code: Option<i32>,
+    /// The start of the endpoint's last answer.
+    pub last_response: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub delivered_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

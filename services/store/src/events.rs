@@ -1,0 +1,92 @@
+//! The event outbox: [`emit`] records what happened in the transaction of the change that
+//! caused it, with one pending delivery per enabled webhook endpoint subscribed to its type.
+//! The change and its event commit together or not at all; delivering is a worker's job.
+
+use copilot_core::Error;
+use copilot_entities::{event, webhook_delivery, webhook_endpoint};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{Scoped, TenantTx, db_err};
+
+/// Every event type, in the order the API lists them.
+pub const EVENT_TYPES: [&str; 12] = [
+    "ticket.created",
+    "ticket.updated",
+    "message.created",
+    "triage.completed",
+    "draft.ready",
+    "draft.approved",
+    "draft.rejected",
+    "reply.sent",
+    "reply.failed",
+    "knowledge.document.ready",
+    "knowledge.document.failed",
+    "webhook.endpoint.disabled",
+];
+
+/// Whether an endpoint subscribed to `types` wants events of `event_type`.
+pub fn subscribed(types: &serde_json::Value, event_type: &str) -> bool {
+    types.as_array().is_some_and(|types| types.iter().any(|t| t == "*" || t == event_type))
+}
+
+/// Records an event of the tenant and queues it for every endpoint that wants it; returns
+/// the event's id.
+pub async fn emit(tx: &TenantTx, event_type: &'static str, data: &impl Serialize) -> Result<Uuid, Error> {
+    debug_assert!(EVENT_TYPES.contains(&event_type), "unknown event type {event_type}");
+    let data = serde_json::to_value(data).map_err(Error::internal)?;
+    let now = copilot_core::now();
+    let id = Uuid::now_v7();
+    event::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tx.tenant().0),
+        event_type: Set(event_type.to_owned()),
+        data: Set(data),
+        created_at: Set(now),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(db_err)?;
+    let endpoints = webhook_endpoint::Entity::scoped(tx.tenant())
+        .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    let deliveries: Vec<webhook_delivery::ActiveModel> = endpoints
+        .into_iter()
+        .filter(|endpoint| subscribed(&endpoint.event_types, event_type))
+        .map(|endpoint| webhook_delivery::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tx.tenant().0),
+            endpoint_id: Set(endpoint.id),
+            event_id: Set(id),
+            status: Set("pending".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            last_status_code: Set(None),
+            last_response: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            delivered_at: Set(None),
+        })
+        .collect();
+    if !deliveries.is_empty() {
+        webhook_delivery::Entity::insert_many(deliveries).exec_without_returning(&**tx).await.map_err(db_err)?;
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subscribed;
+
+    #[test]
+    fn subscriptions_match_a_type_or_everything() {
+        assert!(subscribed(&serde_json::json!(["ticket.created"]), "ticket.created"));
+        assert!(subscribed(&serde_json::json!(["*"]), "draft.ready"));
+        assert!(!subscribed(&serde_json::json!(["ticket.created"]), "ticket.updated"));
+        assert!(!subscribed(&serde_json::json!("ticket.created"), "ticket.created"));
+    }
+}
