@@ -5,6 +5,7 @@
 //! which query PostgreSQL directly.
 
 pub mod llm;
+pub mod receiver;
 pub mod smtp;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -243,6 +244,10 @@ async fn start(
     // Deliveries are retried quickly, and a sender that died is noticed soon.
     settings.delivery_retry_base_ms = 200;
     settings.delivery_lease_seconds = 5;
+    // Webhook receivers run on loopback; failed attempts are retried quickly.
+    settings.webhook_allow_private = true;
+    settings.webhook_retry_schedule = "0s,200ms,300ms,400ms,500ms,500ms,500ms,500ms,500ms,500ms".into();
+    settings.webhook_timeout_seconds = 2;
     adjust(&mut settings);
     let db = copilot_store::connect(&settings.database_url, settings.database_max_connections)
         .await
@@ -454,6 +459,65 @@ impl TestApp {
             Some(&json!({"tenant": slug, "email": email, "password": password})),
         )
         .await
+    }
+}
+
+/// The `copilot` binary built next to this test binary.
+fn copilot_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("the target folder");
+    let binary = dir.join("copilot");
+    assert!(binary.exists(), "{} is missing: build the workspace first (scripts/test does)", binary.display());
+    binary
+}
+
+/// `copilot serve` as a process of its own, so a test can kill it mid-send.
+pub struct Service {
+    child: std::process::Child,
+    pub app: TestApp,
+}
+
+impl Service {
+    /// Starts `copilot serve` on `database_url` with `data_dir`, the test platform token and
+    /// secret key, and `env` on top; waits until it is ready.
+    pub async fn start(database_url: &str, data_dir: &std::path::Path, env: &[(&str, String)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let mut child = std::process::Command::new(copilot_binary())
+            .arg("serve")
+            .env("COPILOT_DATABASE_URL", database_url)
+            .env("COPILOT_DATA_DIR", data_dir)
+            .env("COPILOT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("COPILOT_PLATFORM_TOKEN", PLATFORM_TOKEN)
+            .env("COPILOT_SECRET_KEY", SECRET_KEY)
+            .env("COPILOT_LOG_LEVEL", "warn")
+            .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start copilot serve");
+        let app = TestApp::external(([127, 0, 0, 1], port).into(), database_url);
+        for _ in 0..600 {
+            if let Ok(response) = reqwest::get(app.url("/readyz")).await
+                && response.status().is_success()
+            {
+                return Self { child, app };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("copilot serve did not become ready in 60 s");
+    }
+
+    /// SIGKILL: no shutdown, no bookkeeping.
+    pub fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

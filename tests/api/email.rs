@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use copilot_tests::{TestApp, TestTenant, smtp::SmtpSink, spawn_app_alone_with, uuid_at};
+use copilot_tests::{Service, TestApp, TestTenant, smtp::SmtpSink, spawn_app_alone_with, uuid_at};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -472,70 +472,17 @@ async fn another_tenants_mail_and_replies_are_not_found() {
     assert_eq!(settings["smtp_url_set"], false);
 }
 
-/// The `copilot` binary built next to this test binary.
-fn copilot_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("the target folder");
-    let binary = dir.join("copilot");
-    assert!(binary.exists(), "{} is missing: build the workspace first (scripts/test does)", binary.display());
-    binary
-}
-
-/// `copilot serve` as a process of its own, so a test can kill it mid-send.
-struct Service {
-    child: std::process::Child,
-    app: TestApp,
-}
-
-impl Service {
-    async fn start(database_url: &str, data_dir: &std::path::Path, smtp_url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
-        let mut child = std::process::Command::new(copilot_binary())
-            .arg("serve")
-            .env("COPILOT_DATABASE_URL", database_url)
-            .env("COPILOT_DATA_DIR", data_dir)
-            .env("COPILOT_LISTEN", format!("127.0.0.1:{port}"))
-            .env("COPILOT_PLATFORM_TOKEN", copilot_tests::PLATFORM_TOKEN)
-            .env("COPILOT_SECRET_KEY", copilot_tests::SECRET_KEY)
-            .env("COPILOT_SMTP_URL", smtp_url)
-            .env("COPILOT_DELIVERY_LEASE_SECONDS", "3")
-            .env("COPILOT_LOG_LEVEL", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start copilot serve");
-        let app = TestApp::external(([127, 0, 0, 1], port).into(), database_url);
-        for _ in 0..600 {
-            if let Ok(response) = reqwest::get(app.url("/readyz")).await
-                && response.status().is_success()
-            {
-                return Self { child, app };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("copilot serve did not become ready in 60 s");
-    }
-
-    /// SIGKILL: no shutdown, no bookkeeping.
-    fn kill(self) {
-        drop(self);
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_service_killed_after_the_server_took_the_reply_never_sends_it_again() {
     let database = copilot_tests::new_postgres_database().await;
     let data_dir = std::env::temp_dir().join(format!("copilot-crash-{}", Uuid::new_v4().simple()));
     let sink = SmtpSink::start();
-    let first = Service::start(&database, &data_dir, &sink.url()).await;
+    let first = Service::start(
+        &database,
+        &data_dir,
+        &[("COPILOT_SMTP_URL", sink.url()), ("COPILOT_DELIVERY_LEASE_SECONDS", "3".into())],
+    )
+    .await;
     let app = &first.app;
     let tenant = app.create_tenant().await;
     let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme Support"});
@@ -556,7 +503,12 @@ async fn a_service_killed_after_the_server_took_the_reply_never_sends_it_again()
     first.kill();
     sink.set_holding(false);
 
-    let second = Service::start(&database, &data_dir, &sink.url()).await;
+    let second = Service::start(
+        &database,
+        &data_dir,
+        &[("COPILOT_SMTP_URL", sink.url()), ("COPILOT_DELIVERY_LEASE_SECONDS", "3".into())],
+    )
+    .await;
     let path = format!("/v1/tickets/{ticket}/messages?limit=100");
     let mut delivery = Value::Null;
     for _ in 0..200 {

@@ -16,3 +16,4 @@ mod tickets;
 mod tidy;
 mod triage;
 mod users_and_keys;
+mod webhooks;

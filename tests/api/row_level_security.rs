@@ -44,6 +44,9 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     app.send(Method::PUT, "/v1/settings/drafting", Some(&tenant.key), Some(&style)).await.expect(200);
     let document = json!({"title": "RLS", "content": "# Returns\n\nWithin 30 days.", "content_type": "text/markdown", "tags": ["rls"]});
     app.post("/v1/knowledge/documents", &tenant.key, document).await.expect(202);
+    // A webhook endpoint, so the events below queue deliveries.
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]});
+    app.post("/v1/webhooks", &tenant.key, hook).await.expect(201);
     // Mail in (with an attachment) and a reply queued for delivery: the e-mail tables.
     let settings = json!({"addresses": ["rls@acme.test"]});
     app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);

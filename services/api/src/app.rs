@@ -25,7 +25,7 @@ use crate::{
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
         email::EmailApi, health, intents::IntentsApi, knowledge::KnowledgeApi, platform::PlatformApi,
-        settings::SettingsApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi,
+        settings::SettingsApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
     },
     triage::{Triager, TriagerEmbedder},
 };
@@ -105,6 +105,7 @@ pub fn start_workers(state: &AppState) {
     tokio::spawn(crate::knowledge::run_worker(state.clone()));
     tokio::spawn(crate::drafting::run_worker(state.clone()));
     tokio::spawn(crate::delivery::run_worker(state.clone()));
+    tokio::spawn(crate::webhooks::run_worker(state.clone()));
 }
 
 /// The service's secret key from `secret.key` under the data folder, created with a random
@@ -153,7 +154,7 @@ type Apis = (
     IntentsApi,
     KnowledgeApi,
     (DraftsApi, SettingsApi, AnalyticsApi, EmailApi),
-    AuditApi,
+    (AuditApi, WebhooksApi),
 );
 
 /// The OpenAPI service with every operation, served under `/v1`.
@@ -173,7 +174,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             AnalyticsApi { state: state.clone() },
             EmailApi { state: state.clone() },
         ),
-        AuditApi { state: state.clone() },
+        (AuditApi { state: state.clone() }, WebhooksApi { state: state.clone() }),
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))
         .description(

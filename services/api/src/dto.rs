@@ -40,7 +40,7 @@ mirror_enum!(
 );
 mirror_enum!(
     /// Where a ticket came from and where replies go.
-    Channel => model::Channel { Email, Web, Api }
+    Channel => model::Channel { Email, Web, Api, Chat }
 );
 mirror_enum!(
     /// Who wrote a message: the customer, an agent (public) or an internal note.

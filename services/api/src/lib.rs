@@ -18,5 +18,6 @@ pub mod knowledge;
 pub mod metrics;
 pub mod routes;
 pub mod triage;
+pub mod webhooks;
 
 pub use app::{AppState, build_app, openapi_service, start_workers};

@@ -67,6 +67,7 @@ named_enum!(
         Email => "email",
         Web => "web",
         Api => "api",
+        Chat => "chat",
     }
 );
 

@@ -71,6 +71,51 @@ pub struct Settings {
     /// How long a delivery being sent stays with its sender; after that, a delivery still
     /// `sending` is failed as of unknown outcome (never sent twice).
     pub delivery_lease_seconds: u64,
+    /// Waits before each webhook attempt, comma-separated (`0s,5s,5m,30m,2h,5h,10h,10h`);
+    /// read with [`Settings::webhook_retry_schedule`].
+    pub webhook_retry_schedule: String,
+    /// Allows webhook endpoints on loopback, private and link-local addresses, and plain http.
+    pub webhook_allow_private: bool,
+    /// An attempt succeeds on a 2xx within this many seconds.
+    pub webhook_timeout_seconds: u64,
+    /// An endpoint whose every attempt failed for this long is disabled.
+    pub webhook_disable_after_hours: u64,
+    /// Webhook attempts one process makes at the same time.
+    pub webhook_concurrency: usize,
+}
+
+impl Settings {
+    /// The waits before each webhook attempt (checked by [`Settings::validate`]).
+    pub fn webhook_retry_schedule(&self) -> Vec<std::time::Duration> {
+        parse_durations(&self.webhook_retry_schedule).unwrap_or_default()
+    }
+}
+
+/// A comma-separated list of durations such as `0s,500ms,5s,5m,2h,1d`.
+pub fn parse_durations(text: &str) -> Result<Vec<std::time::Duration>, String> {
+    let parsed: Result<Vec<_>, String> = text
+        .split(',')
+        .map(str::trim)
+        .map(|item| {
+            let split = item.find(|c: char| !c.is_ascii_digit()).unwrap_or(item.len());
+            let (number, unit) = item.split_at(split);
+            let number: u64 = number.parse().map_err(|_| format!("`{item}` is not a duration such as 5s, 5m or 2h"))?;
+            let seconds = match unit {
+                "ms" => return Ok(std::time::Duration::from_millis(number)),
+                "s" => number,
+                "m" => number * 60,
+                "h" => number * 3600,
+                "d" => number * 86_400,
+                _ => return Err(format!("`{item}` has no unit: use ms, s, m, h or d")),
+            };
+            Ok(std::time::Duration::from_secs(seconds))
+        })
+        .collect();
+    let parsed = parsed?;
+    if parsed.is_empty() || parsed.len() > 50 {
+        return Err("list between 1 and 50 durations".into());
+    }
+    Ok(parsed)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -165,6 +210,17 @@ impl Settings {
         if !(3..=3600).contains(&self.delivery_lease_seconds) {
             return Err(InvalidSetting::new("delivery_lease_seconds", "must be between 3 and 3600"));
         }
+        parse_durations(&self.webhook_retry_schedule)
+            .map_err(|reason| InvalidSetting::new("webhook_retry_schedule", reason))?;
+        if !(1..=120).contains(&self.webhook_timeout_seconds) {
+            return Err(InvalidSetting::new("webhook_timeout_seconds", "must be between 1 and 120"));
+        }
+        if self.webhook_disable_after_hours == 0 {
+            return Err(InvalidSetting::new("webhook_disable_after_hours", "must be at least 1"));
+        }
+        if !(1..=1024).contains(&self.webhook_concurrency) {
+            return Err(InvalidSetting::new("webhook_concurrency", "must be between 1 and 1024"));
+        }
         if !(0.0..=1.0).contains(&self.draft_min_relevance) {
             return Err(InvalidSetting::new("draft_min_relevance", "must be between 0 and 1"));
         }
@@ -206,5 +262,32 @@ impl Settings {
     /// The platform token, when the operator configured one.
     pub fn platform_token(&self) -> Option<&str> {
         Some(self.platform_token.expose_secret()).filter(|token| !token.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_durations;
+
+    #[test]
+    fn duration_lists_parse_with_units() {
+        let parsed = parse_durations("0s, 5s,5m,30m,2h,500ms,1d").expect("valid");
+        assert_eq!(
+            parsed,
+            vec![
+                Duration::ZERO,
+                Duration::from_secs(5),
+                Duration::from_secs(300),
+                Duration::from_secs(1800),
+                Duration::from_secs(7200),
+                Duration::from_millis(500),
+                Duration::from_secs(86_400),
+            ]
+        );
+        for bad in ["", "5", "5x", "s", "1s,,2s"] {
+            assert!(parse_durations(bad).is_err(), "{bad}");
+        }
     }
 }

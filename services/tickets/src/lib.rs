@@ -12,6 +12,7 @@ pub mod draft_settings;
 pub mod drafts;
 pub mod email;
 pub mod email_settings;
+pub mod inbound;
 pub mod intents;
 mod messages;
 mod tickets;

@@ -14,6 +14,7 @@ pub mod settings;
 pub mod tickets;
 pub mod triage;
 pub mod users;
+pub mod webhooks;
 
 use copilot_core::page::PageRequest;
 
@@ -44,6 +45,8 @@ pub enum Tag {
     Settings,
     /// Draft acceptance and LLM usage.
     Analytics,
+    /// Signed outbound events, their delivery log, and integration events in.
+    Webhooks,
     /// The tenant's audit log (admins only).
     Audit,
 }

@@ -1,0 +1,81 @@
+//! The webhook worker: claims due deliveries, posts each (signed, Standard Webhooks) with
+//! its own timeout while others run alongside, and records the outcome. A worker that dies
+//! mid-attempt leaves the delivery to be attempted again when its lease runs out (at least
+//! once; receivers deduplicate on `webhook-id`).
+
+use std::time::Duration;
+
+use copilot_channels::webhook::{Outcome, Sender, signature_header};
+use copilot_core::Error;
+use copilot_webhooks::deliveries::{self, Attempt, Claimed, Policy};
+use tokio::task::JoinSet;
+
+use crate::AppState;
+
+/// How often the worker looks for due deliveries when it is idle.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Runs forever; failures are logged and the loop goes on.
+pub async fn run_worker(state: AppState) {
+    let timeout = Duration::from_secs(state.settings.webhook_timeout_seconds);
+    let sender = match Sender::new(timeout, state.settings.webhook_allow_private) {
+        Ok(sender) => sender,
+        Err(error) => {
+            tracing::error!(%error, "the webhook sender cannot start; webhooks will not be delivered");
+            return;
+        }
+    };
+    let policy = Policy {
+        schedule: state.settings.webhook_retry_schedule(),
+        disable_after: chrono::Duration::hours(state.settings.webhook_disable_after_hours as i64),
+    };
+    // Long enough for the attempt and its bookkeeping.
+    let lease = chrono::Duration::seconds(state.settings.webhook_timeout_seconds as i64 * 2 + 15);
+    let mut running = JoinSet::new();
+    loop {
+        while running.try_join_next().is_some() {}
+        let free = state.settings.webhook_concurrency.saturating_sub(running.len());
+        let mut claimed_any = false;
+        if free > 0 {
+            match deliveries::claim(&state.db, free as u64, lease).await {
+                Ok(claimed) => {
+                    for item in claimed {
+                        claimed_any = true;
+                        running.spawn(attempt(state.clone(), sender.clone(), policy.clone(), item));
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "claiming webhook deliveries failed"),
+            }
+        }
+        if !claimed_any {
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+    }
+}
+
+async fn attempt(state: AppState, sender: Sender, policy: Policy, item: Claimed) {
+    if let Err(error) = try_attempt(&state, &sender, &policy, item).await {
+        tracing::warn!(tenant = %item.tenant_id, delivery = %item.delivery_id, %error, "a webhook attempt could not be recorded");
+    }
+}
+
+async fn try_attempt(state: &AppState, sender: &Sender, policy: &Policy, item: Claimed) -> Result<(), Error> {
+    let tx = state.db.tenant(item.tenant_id).await?;
+    let job = deliveries::job(&tx, item.delivery_id, &state.sealer).await?;
+    tx.commit().await?;
+    let Some(job) = job else { return Ok(()) };
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = signature_header(&job.secrets, &job.message_id, timestamp, &job.body);
+    let outcome = sender.post(&job.url, &job.message_id, timestamp, &signature, job.body.clone()).await;
+    let attempt = match outcome {
+        Outcome::Answered { status, body } => Attempt::Answered { status, body },
+        Outcome::Failed(error) => Attempt::Failed(error),
+    };
+    tracing::debug!(tenant = %item.tenant_id, delivery = %job.delivery_id, attempt = job.attempts, ?attempt, "webhook attempt");
+    let tx = state.db.tenant(item.tenant_id).await?;
+    deliveries::record(&tx, job.delivery_id, attempt, policy).await?;
+    tx.commit().await
+}

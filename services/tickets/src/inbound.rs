@@ -1,0 +1,58 @@
+//! Integration events in (a chat widget, a CRM): open a ticket or add a customer message,
+//! exactly once per `Idempotency-Key` (the same key again returns the first result; with
+//! another request it is `idempotency_key_reused`).
+
+use copilot_core::{Error, Principal, model::Author};
+use copilot_store::{Db, idempotency::Guard};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    messages::{self, NewMessage},
+    tickets::{self, NewTicket},
+};
+
+/// What an integration reports.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboundEvent {
+    /// A customer opened a conversation.
+    TicketOpened(NewTicket),
+    /// A customer wrote again on a ticket.
+    CustomerMessage { ticket_id: Uuid, body: String },
+}
+
+/// What the event became.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub ticket_id: Uuid,
+    pub message_id: Uuid,
+    pub created_ticket: bool,
+}
+
+/// Applies an integration event once per idempotency key.
+pub async fn receive(db: &Db, by: &Principal, event: InboundEvent, guard: Guard) -> Result<Outcome, Error> {
+    let tx = db.tenant(by.tenant_id).await?;
+    if let Some(previous) = guard.replay(&tx).await? {
+        return Ok(previous);
+    }
+    let outcome = match event {
+        InboundEvent::TicketOpened(request) => {
+            let created = tickets::open(&tx, by, request).await?;
+            Outcome { ticket_id: created.ticket.id, message_id: created.message.id, created_ticket: true }
+        }
+        InboundEvent::CustomerMessage { ticket_id, body } => {
+            let message =
+                messages::add_message(&tx, by, ticket_id, NewMessage { author: Author::Customer, body }).await?;
+            Outcome { ticket_id, message_id: message.id, created_ticket: false }
+        }
+    };
+    if !guard.save(&tx, &outcome).await? {
+        // A concurrent request with the same key committed first: ours is discarded.
+        drop(tx);
+        let tx = db.tenant(by.tenant_id).await?;
+        return guard.replay(&tx).await?.ok_or_else(|| Error::internal("idempotency record vanished"));
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
