@@ -35,7 +35,8 @@ impl Hooks {
             self.app.post("/v1/webhooks", &self.tenant.key, json!({"url": url, "events": events})).await.expect(201);
         let secret = created["secret"].as_str().expect("secret").to_owned();
         assert!(secret.starts_with("whsec_"));
-        (uuid_at(&created, "/webhook/id"), secret)
+        assert_eq!(created["id"], created["webhook"]["id"]);
+        (uuid_at(&created, "/id"), secret)
     }
 
     async fn ticket(&self, subject: &str) -> Uuid {

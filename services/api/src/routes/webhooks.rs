@@ -86,6 +86,8 @@ impl From<Endpoint> for WebhookOut {
 
 #[derive(Debug, Object)]
 pub struct WebhookCreatedOut {
+    /// The endpoint's id (also `webhook.id`).
+    pub id: Uuid,
     pub webhook: WebhookOut,
     /// `whsec_…`: verifies the `webhook-signature` header (Standard Webhooks). Shown once.
     pub secret: String,
@@ -226,7 +228,7 @@ impl WebhooksApi {
             endpoints::create(&tx, &principal, request, &self.state.sealer, self.state.settings.webhook_allow_private)
                 .await?;
         tx.commit().await?;
-        Ok(WebhookCreated::Created(Json(WebhookCreatedOut { webhook: endpoint.into(), secret })))
+        Ok(WebhookCreated::Created(Json(WebhookCreatedOut { id: endpoint.id, webhook: endpoint.into(), secret })))
     }
 
     /// The tenant's endpoints, newest first.
@@ -288,7 +290,7 @@ impl WebhooksApi {
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let (endpoint, secret) = endpoints::rotate_secret(&tx, &principal, id.0, &self.state.sealer).await?;
         tx.commit().await?;
-        Ok(Json(WebhookCreatedOut { webhook: endpoint.into(), secret }))
+        Ok(Json(WebhookCreatedOut { id: endpoint.id, webhook: endpoint.into(), secret }))
     }
 
     /// Send a `webhook.test` event to the endpoint (admins only).
