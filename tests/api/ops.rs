@@ -66,3 +66,35 @@ async fn the_interactive_docs_are_served() {
     assert_eq!(response.status().as_u16(), 200);
     assert!(response.text().await.expect("html").to_lowercase().contains("swagger"));
 }
+
+#[tokio::test]
+async fn the_console_is_served_at_the_root_or_says_how_to_build_it() {
+    let built = std::env::temp_dir().join(format!("copilot-console-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(built.join("assets")).expect("a console folder");
+    std::fs::write(built.join("index.html"), "<!doctype html><div id=root></div>").expect("index.html");
+    std::fs::write(built.join("assets/app.js"), "console.log(1)").expect("an asset");
+    let database = copilot_tests::postgres_database().await;
+    let app = copilot_tests::spawn_app_with(&database, copilot_tests::Backend::Postgres, |settings| {
+        settings.console_dir = built.clone();
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let index = client.get(app.url("/")).send().await.expect("GET /");
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.unwrap_or_default().contains("id=root"));
+    let asset = client.get(app.url("/assets/app.js")).send().await.expect("GET an asset");
+    assert_eq!(asset.status(), 200);
+    assert_eq!(
+        client.get(app.url("/healthz")).send().await.expect("healthz").status(),
+        200,
+        "the API routes still win"
+    );
+
+    let bare = copilot_tests::spawn_app_with(&database, copilot_tests::Backend::Postgres, |settings| {
+        settings.console_dir = std::path::PathBuf::from("/nonexistent/console");
+    })
+    .await;
+    let hint = client.get(bare.url("/")).send().await.expect("GET /").text().await.unwrap_or_default();
+    assert!(hint.contains("not built") && hint.contains("npm --prefix frontend"), "{hint}");
+    let _ = std::fs::remove_dir_all(&built);
+}

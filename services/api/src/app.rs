@@ -201,7 +201,9 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
         email: state.settings.email_max_bytes,
     };
     let metrics = state.metrics.clone();
+    let console = console(&state.settings.console_dir);
     Route::new()
+        .nest("/", console)
         .nest("/v1", api)
         .nest("/docs", docs)
         .at("/openapi.json", spec)
@@ -213,6 +215,23 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
         .around(move |next, request| metrics::observe(next, request, metrics.clone()))
         .into_endpoint()
         .map_to_response()
+}
+
+/// The web console: the built folder (`npm --prefix frontend run build`) when it exists,
+/// else a page that says how to build it.
+fn console(dir: &std::path::Path) -> poem::endpoint::BoxEndpoint<'static, Response> {
+    use poem::{EndpointExt, IntoResponse};
+    if dir.join("index.html").is_file() {
+        poem::endpoint::StaticFilesEndpoint::new(dir).index_file("index.html").map_to_response().boxed()
+    } else {
+        let page = format!(
+            "<!doctype html><title>Copilot</title><p>The web console is not built in <code>{}</code>: \
+             run <code>scripts/run</code>, or <code>npm --prefix frontend ci &amp;&amp; npm --prefix frontend run build</code>. \
+             The API is at <a href=\"/docs\">/docs</a>.</p>",
+            dir.display()
+        );
+        poem::endpoint::make_sync(move |_| poem::web::Html(page.clone()).into_response()).boxed()
+    }
 }
 
 /// The largest request bodies: uploads of knowledge documents and inbound mail may be

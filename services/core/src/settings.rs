@@ -82,6 +82,8 @@ pub struct Settings {
     pub webhook_disable_after_hours: u64,
     /// Webhook attempts one process makes at the same time.
     pub webhook_concurrency: usize,
+    /// The built web console served at `/` (a folder with `index.html`).
+    pub console_dir: PathBuf,
 }
 
 impl Settings {
