@@ -226,6 +226,13 @@ async fn dead_letters_are_listed_retried_and_replayed() {
     assert_eq!(retried["status"], "pending");
     let received = receiver.wait_until(Duration::from_secs(10), |r| r.iter().any(|e| e.status == 200)).await;
     assert_eq!(received.iter().filter(|e| e.status == 200).count(), 1);
+    // The receiver answers before the sender records the outcome: wait for the log.
+    for _ in 0..100 {
+        if hooks.deliveries(endpoint, "").await[0]["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let replayed = hooks
         .app

@@ -166,12 +166,6 @@ impl VectorStore {
                     let tokenizer =
                         FtsIndexBuilder::default().base_tokenizer("icu".into()).stem(true).remove_stop_words(true);
                     table.create_index(&["search_text"], Index::FTS(tokenizer)).replace(true).execute().await?;
-                    // Vector search filters on the script first (see `vector_search`).
-                    table
-                        .create_index(&["script"], Index::Bitmap(BitmapIndexBuilder::default()))
-                        .replace(true)
-                        .execute()
-                        .await?;
                     return Ok(());
                 }
                 // Another process created it first: add to it like to any table.
@@ -220,15 +214,16 @@ impl VectorStore {
 
     /// Compacts the tenant's table, folds new rows into its indexes and prunes old files.
     /// A table that has grown past the threshold (see [`ANN_MIN_ROWS`]) gets its
-    /// approximate vector index here, and a table from before the script index gets that.
+    /// approximate vector index here, with a bitmap index on the script column that vector
+    /// search filters on first; smaller tables are scanned exactly.
     pub async fn optimize(&self, tenant: TenantId) -> Result<(), KnowledgeError> {
         if let Some(table) = self.table(tenant).await? {
             let indexed: Vec<String> =
                 table.list_indices().await?.into_iter().flat_map(|index| index.columns).collect();
-            if !indexed.iter().any(|column| column == "script") {
-                table.create_index(&["script"], Index::Bitmap(BitmapIndexBuilder::default())).execute().await?;
-            }
             if !indexed.iter().any(|column| column == "vector") && table.count_rows(None).await? >= self.ann_min_rows {
+                if !indexed.iter().any(|column| column == "script") {
+                    table.create_index(&["script"], Index::Bitmap(BitmapIndexBuilder::default())).execute().await?;
+                }
                 // IVF partitions, an HNSW graph in each, 8-bit scalar-quantised vectors;
                 // results are re-ranked on the full vectors (see `vector_search`).
                 let index = IvfHnswSqIndexBuilder::default().distance_type(lancedb::DistanceType::Cosine);
