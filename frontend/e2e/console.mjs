@@ -104,6 +104,19 @@ try {
     await row.locator(".doc-failed").waitFor();
     await row.locator(".error").waitFor();
   });
+
+  await check("an admin saves the e-mail settings and is told why a webhook URL is refused", async () => {
+    await page.getByRole("link", { name: "Settings" }).click();
+    const email = page.getByRole("form", { name: "E-mail" });
+    await email.getByLabel(/Support addresses/).fill("help@acme.test");
+    await email.getByLabel("From name").fill("Acme Support");
+    await email.getByRole("button", { name: "Save e-mail settings" }).click();
+    await email.getByRole("status").waitFor();
+    await page.getByLabel("Endpoint URL").fill("http://127.0.0.1:9/hook");
+    await page.getByRole("button", { name: "Add endpoint" }).click();
+    await page.getByRole("alert").filter({ hasText: "invalid_webhook_url" }).waitFor();
+    await page.screenshot({ path: join(shots, "settings.png"), fullPage: true });
+  });
 } finally {
   await browser.close();
   const failed = checks.filter((c) => !c.ok).length;

@@ -5,6 +5,7 @@ import { useI18n } from "./i18n";
 import { Inbox } from "./pages/Inbox";
 import { Knowledge } from "./pages/Knowledge";
 import { Login } from "./pages/Login";
+import { Settings } from "./pages/Settings";
 import { TicketView } from "./pages/TicketView";
 
 /** The route in the URL's hash: `#/`, `#/tickets/<id>`, `#/knowledge`. */
@@ -32,6 +33,7 @@ export function App() {
         <strong>{t("app.title")}</strong>
         <a href="#/">{t("nav.inbox")}</a>
         <a href="#/knowledge">{t("nav.knowledge")}</a>
+        <a href="#/settings">{t("nav.settings")}</a>
         <span className="spacer" />
         <button type="button" className="link" onClick={toggle}>
           {t("language.switch")}
@@ -52,6 +54,8 @@ export function App() {
           <TicketView id={ticket} back={() => go("/")} />
         ) : route === "/knowledge" ? (
           <Knowledge />
+        ) : route === "/settings" ? (
+          <Settings />
         ) : (
           <Inbox open={(id) => go(`/tickets/${id}`)} />
         )}
