@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { ApiError, api, unwrap, type Schemas } from "../api/client";
+import { useI18n } from "../i18n";
 
 type Webhook = Schemas["WebhookOut"];
 type Delivery = Schemas["WebhookDeliveryOut"];
@@ -12,11 +13,13 @@ function errorText(caught: unknown) {
 }
 
 function Status({ error, saved }: { error: string | null; saved: boolean }) {
+  const { t } = useI18n();
   if (error) return <p role="alert" className="error">{error}</p>;
-  return saved ? <p role="status" className="muted">Saved.</p> : null;
+  return saved ? <p role="status" className="muted">{t("settings.saved")}</p> : null;
 }
 
 function LlmSettings() {
+  const { t } = useI18n();
   const [settings, setSettings] = useState<Schemas["LlmSettingsOut"] | null>(null);
   const [form, setForm] = useState({ base_url: "", model: "", api_key: "", budget: "" });
   const [error, setError] = useState<string | null>(null);
@@ -53,31 +56,32 @@ function LlmSettings() {
     <form className="card" onSubmit={save} aria-labelledby="llm-title">
       <h2 id="llm-title">LLM</h2>
       <p className="muted">
-        In effect: {settings?.source ?? "…"} {settings?.effective_model ? `· ${settings.effective_model}` : ""}
+        {t("settings.llm.inEffect")} {settings?.source ?? "…"} {settings?.effective_model ? `· ${settings.effective_model}` : ""}
       </p>
       <label>
-        Endpoint (OpenAI-compatible)
+        {t("settings.llm.endpoint")}
         <input value={form.base_url} placeholder="https://api.openai.com/v1" onChange={(e) => setForm({ ...form, base_url: e.target.value })} />
       </label>
       <label>
-        Model
+        {t("settings.llm.model")}
         <input value={form.model} onChange={(e) => setForm({ ...form, model: e.target.value })} />
       </label>
       <label>
-        API key {settings?.api_key_set ? "(set; leave empty to keep it)" : ""}
+        {t("settings.llm.key")} {settings?.api_key_set ? t("settings.keep") : ""}
         <input type="password" autoComplete="off" value={form.api_key} onChange={(e) => setForm({ ...form, api_key: e.target.value })} />
       </label>
       <label>
-        Monthly token budget
+        {t("settings.llm.budget")}
         <input inputMode="numeric" value={form.budget} onChange={(e) => setForm({ ...form, budget: e.target.value })} />
       </label>
       <Status error={error} saved={saved} />
-      <button type="submit" className="primary">Save LLM settings</button>
+      <button type="submit" className="primary">{t("settings.llm.save")}</button>
     </form>
   );
 }
 
 function EmailSettings() {
+  const { t } = useI18n();
   const [form, setForm] = useState({ addresses: "", from_name: "", smtp_url: "" });
   const [settings, setSettings] = useState<Schemas["EmailSettingsOut"] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -111,27 +115,28 @@ function EmailSettings() {
 
   return (
     <form className="card" onSubmit={save} aria-labelledby="email-title">
-      <h2 id="email-title">E-mail</h2>
-      <p className="muted">{settings?.sending_ready ? "Replies can be sent." : "Replies cannot be sent yet: set an address and an SMTP server."}</p>
+      <h2 id="email-title">{t("settings.email.title")}</h2>
+      <p className="muted">{settings?.sending_ready ? t("settings.email.ready") : t("settings.email.notReady")}</p>
       <label>
-        Support addresses (comma-separated; the first is the From)
+        {t("settings.email.addresses")}
         <input value={form.addresses} onChange={(e) => setForm({ ...form, addresses: e.target.value })} />
       </label>
       <label>
-        From name
+        {t("settings.email.fromName")}
         <input value={form.from_name} onChange={(e) => setForm({ ...form, from_name: e.target.value })} />
       </label>
       <label>
-        SMTP URL {settings?.smtp_url_set ? "(set; leave empty to keep it)" : "(empty: the service's)"}
+        {t("settings.email.smtp")} {settings?.smtp_url_set ? t("settings.keep") : t("settings.email.serviceSmtp")}
         <input type="password" autoComplete="off" placeholder="smtps://user:password@mail.example.com:465" value={form.smtp_url} onChange={(e) => setForm({ ...form, smtp_url: e.target.value })} />
       </label>
       <Status error={error} saved={saved} />
-      <button type="submit" className="primary">Save e-mail settings</button>
+      <button type="submit" className="primary">{t("settings.email.save")}</button>
     </form>
   );
 }
 
 function Webhooks() {
+  const { t } = useI18n();
   const [hooks, setHooks] = useState<Webhook[]>([]);
   const [url, setUrl] = useState("");
   const [events, setEvents] = useState("*");
@@ -175,15 +180,15 @@ function Webhooks() {
 
   return (
     <section className="card" aria-labelledby="webhooks-title">
-      <h2 id="webhooks-title">Webhooks</h2>
+      <h2 id="webhooks-title">{t("settings.webhooks.title")}</h2>
       <form onSubmit={create} className="inline">
-        <input aria-label="Endpoint URL" placeholder="https://example.com/hooks/copilot" value={url} onChange={(e) => setUrl(e.target.value)} required />
-        <input aria-label="Events" value={events} onChange={(e) => setEvents(e.target.value)} />
-        <button type="submit">Add endpoint</button>
+        <input aria-label={t("settings.webhooks.url")} placeholder="https://example.com/hooks/copilot" value={url} onChange={(e) => setUrl(e.target.value)} required />
+        <input aria-label={t("settings.webhooks.events")} value={events} onChange={(e) => setEvents(e.target.value)} />
+        <button type="submit">{t("settings.webhooks.add")}</button>
       </form>
       {secret && (
         <p role="status" className="notice">
-          Signing secret (shown once): <code>{secret}</code>
+          {t("settings.webhooks.secret")} <code>{secret}</code>
         </p>
       )}
       {error && <p role="alert" className="error">{error}</p>}
@@ -193,7 +198,7 @@ function Webhooks() {
             <button type="button" className="link" onClick={() => setOpen(open === hook.id ? null : hook.id)}>
               {hook.url}
             </button>{" "}
-            <span className={`badge ${hook.enabled ? "doc-ready" : "doc-failed"}`}>{hook.enabled ? "enabled" : "disabled"}</span>{" "}
+            <span className={`badge ${hook.enabled ? "doc-ready" : "doc-failed"}`}>{hook.enabled ? t("settings.webhooks.enabled") : t("settings.webhooks.disabled")}</span>{" "}
             <span className="muted">{hook.events.join(", ")}</span>
             {hook.disabled_reason && <div className="error">{hook.disabled_reason}</div>}
             {open === hook.id && (
@@ -205,12 +210,14 @@ function Webhooks() {
                       <td>
                         <span className={`badge delivery-${d.status === "succeeded" ? "sent" : d.status}`}>{d.status}</span>
                       </td>
-                      <td>{d.attempts} attempt(s)</td>
+                      <td>
+                        {d.attempts} {t("settings.webhooks.attempts")}
+                      </td>
                       <td>{d.last_status_code ?? d.last_error ?? ""}</td>
                       <td>
                         {d.status === "failed" && (
                           <button type="button" onClick={() => void retry(hook.id, d.id)}>
-                            Retry
+                            {t("settings.webhooks.retry")}
                           </button>
                         )}
                       </td>
