@@ -33,12 +33,26 @@ impl Random {
     }
 
     fn vector(&mut self) -> Vec<f32> {
-        let mut v: Vec<f32> = (0..DIM).map(|_| self.unit()).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
-        v.iter_mut().for_each(|x| *x /= norm);
-        v
+        normalized((0..DIM).map(|_| self.unit()).collect())
+    }
+
+    /// A point of a topic: the topic's centre plus noise, so that points of one topic have
+    /// a cosine similarity of about 0.7 to each other, as embeddings of related passages do.
+    fn near(&mut self, centre: &[f32]) -> Vec<f32> {
+        let noise = self.vector();
+        normalized(centre.iter().zip(&noise).map(|(c, n)| c + TOPIC_SPREAD * n).collect())
     }
 }
+
+fn normalized(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+/// Topics of the clustered data, and how far a point strays from its topic's centre.
+const TOPICS: usize = 1000;
+const TOPIC_SPREAD: f32 = 0.6;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -57,9 +71,12 @@ fn write_f32(path: &std::path::Path, rows: &[Vec<f32>]) -> std::io::Result<()> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
-    let out = std::path::PathBuf::from(args.first().ok_or("usage: search DIR [CHUNKS] [QUERIES]")?);
+    let out = std::path::PathBuf::from(args.first().ok_or("usage: search DIR [CHUNKS] [QUERIES] [clustered|random]")?);
     let chunks: usize = args.get(1).map(|n| n.parse()).transpose()?.unwrap_or(100_000);
     let queries: usize = args.get(2).map(|n| n.parse()).transpose()?.unwrap_or(200);
+    // Embeddings of help-centre passages gather by topic; uniformly random unit vectors have
+    // no neighbourhoods at all, the worst case for any approximate index.
+    let clustered = args.get(3).is_none_or(|kind| kind == "clustered");
     std::fs::create_dir_all(&out)?;
 
     let words: Vec<String> = (0..5000).map(|i| format!("w{i:04}")).collect();
@@ -69,6 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tenant = TenantId(Uuid::now_v7());
     let documents: Vec<Uuid> = (0..100).map(|_| Uuid::now_v7()).collect();
 
+    let topic_centres: Vec<Vec<f32>> = (0..TOPICS).map(|_| random.vector()).collect();
     let mut vectors = Vec::with_capacity(chunks);
     let mut ids = Vec::with_capacity(chunks);
     let started = Instant::now();
@@ -85,7 +103,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         }
                     })
                     .collect();
-                let vector = random.vector();
+                let vector = if clustered {
+                    let topic = (random.next() as usize) % TOPICS;
+                    let centre = topic_centres[topic].clone();
+                    random.near(&centre)
+                } else {
+                    random.vector()
+                };
                 vectors.push(vector.clone());
                 let chunk_id = Uuid::from_u128(index as u128 + 1);
                 ids.push(chunk_id);
@@ -109,7 +133,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let index_seconds = indexing.elapsed().as_secs_f64();
     let indexed = store.has_vector_index(tenant).await?;
 
-    let query_vectors: Vec<Vec<f32>> = (0..queries).map(|_| random.vector()).collect();
+    let query_vectors: Vec<Vec<f32>> = (0..queries)
+        .map(|_| {
+            if clustered {
+                let centre = topic_centres[(random.next() as usize) % TOPICS].clone();
+                random.near(&centre)
+            } else {
+                random.vector()
+            }
+        })
+        .collect();
     let query_texts: Vec<String> = (0..queries)
         .map(|_| (0..3).map(|_| words[(random.next() as usize) % words.len()].clone()).collect::<Vec<_>>().join(" "))
         .collect();
@@ -157,6 +190,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "load_seconds": load_seconds,
             "index_seconds": index_seconds,
             "vector_index": indexed,
+            "data": if clustered { "clustered" } else { "random" },
             "vector": summary(vector_ms),
             "keyword": summary(keyword_ms),
             "hybrid": summary(hybrid_ms),

@@ -220,13 +220,19 @@ impl VectorStore {
         if let Some(table) = self.table(tenant).await? {
             let indexed: Vec<String> =
                 table.list_indices().await?.into_iter().flat_map(|index| index.columns).collect();
-            if !indexed.iter().any(|column| column == "vector") && table.count_rows(None).await? >= self.ann_min_rows {
+            let rows = table.count_rows(None).await?;
+            if !indexed.iter().any(|column| column == "vector") && rows >= self.ann_min_rows {
                 if !indexed.iter().any(|column| column == "script") {
                     table.create_index(&["script"], Index::Bitmap(BitmapIndexBuilder::default())).execute().await?;
                 }
-                // IVF partitions, an HNSW graph in each, 8-bit scalar-quantised vectors;
-                // results are re-ranked on the full vectors (see `vector_search`).
-                let index = IvfHnswSqIndexBuilder::default().distance_type(lancedb::DistanceType::Cosine);
+                // A few large IVF partitions (every query probes them all), an HNSW graph in
+                // each, 8-bit scalar-quantised vectors; results are re-ranked on the full
+                // vectors (see `vector_search`). The default of √rows partitions, of which a
+                // query probes about twenty, misses most true neighbours.
+                let partitions = (rows / ROWS_PER_PARTITION).clamp(1, MAX_PARTITIONS) as u32;
+                let index = IvfHnswSqIndexBuilder::default()
+                    .distance_type(lancedb::DistanceType::Cosine)
+                    .num_partitions(partitions);
                 table.create_index(&["vector"], Index::IvfHnswSq(index)).execute().await?;
             }
             table.optimize(OptimizeAction::All).await?;
@@ -345,11 +351,16 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, K
 
 /// Candidates the approximate search keeps per result it returns, at least
 /// [`ANN_MIN_CANDIDATES`] results' worth.
-const ANN_EF_PER_RESULT: usize = 4;
+const ANN_EF_PER_RESULT: usize = 10;
 const ANN_MIN_CANDIDATES: usize = 10;
 
 /// How many times the limit the approximate search re-ranks on the full vectors.
-const ANN_REFINE_FACTOR: u32 = 2;
+const ANN_REFINE_FACTOR: u32 = 4;
+
+/// Rows per IVF partition of the approximate index, and the most partitions (so that a
+/// query, which probes up to twenty, sees all of them).
+const ROWS_PER_PARTITION: usize = 25_000;
+const MAX_PARTITIONS: usize = 16;
 
 /// Hits a script needs before its scores are centred on their mean.
 const MIN_TO_CENTRE: usize = 5;
