@@ -117,6 +117,13 @@ try {
     await page.getByRole("alert").filter({ hasText: "invalid_webhook_url" }).waitFor();
     await page.screenshot({ path: join(shots, "settings.png"), fullPage: true });
   });
+
+  await check("analytics count the approved draft", async () => {
+    await page.getByRole("link", { name: "Analytics" }).click();
+    await page.getByRole("img", { name: "Decisions on drafts per period" }).waitFor();
+    await page.locator(".totals dd", { hasText: "100%" }).first().waitFor();
+    await page.screenshot({ path: join(shots, "analytics.png"), fullPage: true });
+  });
 } finally {
   await browser.close();
   const failed = checks.filter((c) => !c.ok).length;

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 
 import { session, whenUnauthorized } from "./api/client";
 import { useI18n } from "./i18n";
+import { AnalyticsPage } from "./pages/Analytics";
 import { Inbox } from "./pages/Inbox";
 import { Knowledge } from "./pages/Knowledge";
 import { Login } from "./pages/Login";
@@ -33,6 +34,7 @@ export function App() {
         <strong>{t("app.title")}</strong>
         <a href="#/">{t("nav.inbox")}</a>
         <a href="#/knowledge">{t("nav.knowledge")}</a>
+        <a href="#/analytics">{t("nav.analytics")}</a>
         <a href="#/settings">{t("nav.settings")}</a>
         <span className="spacer" />
         <button type="button" className="link" onClick={toggle}>
@@ -56,6 +58,8 @@ export function App() {
           <Knowledge />
         ) : route === "/settings" ? (
           <Settings />
+        ) : route === "/analytics" ? (
+          <AnalyticsPage />
         ) : (
           <Inbox open={(id) => go(`/tickets/${id}`)} />
         )}

@@ -77,6 +77,21 @@ const en = {
   "settings.webhooks.enabled": "enabled",
   "settings.webhooks.disabled": "disabled",
   "settings.webhooks.attempts": "attempt(s)",
+  "nav.analytics": "Analytics",
+  "analytics.title": "Draft analytics",
+  "analytics.period": "Period",
+  "analytics.day": "Day",
+  "analytics.week": "Week",
+  "analytics.month": "Month",
+  "analytics.drafts": "Drafts",
+  "analytics.acceptance": "Accepted",
+  "analytics.unchanged": "Sent unchanged",
+  "analytics.light": "Lightly edited",
+  "analytics.heavy": "Heavily edited",
+  "analytics.rejected": "Rejected",
+  "analytics.chart": "Decisions on drafts per period",
+  "analytics.usage": "LLM usage",
+  "analytics.extractive": "extractive",
 } as const;
 
 export type Key = keyof typeof en;
@@ -160,6 +175,21 @@ const zh: Record<Key, string> = {
   "settings.webhooks.enabled": "已启用",
   "settings.webhooks.disabled": "已停用",
   "settings.webhooks.attempts": "次尝试",
+  "nav.analytics": "数据分析",
+  "analytics.title": "草稿分析",
+  "analytics.period": "周期",
+  "analytics.day": "按日",
+  "analytics.week": "按周",
+  "analytics.month": "按月",
+  "analytics.drafts": "草稿数",
+  "analytics.acceptance": "采纳率",
+  "analytics.unchanged": "原样发送",
+  "analytics.light": "少量修改",
+  "analytics.heavy": "大量修改",
+  "analytics.rejected": "已拒绝",
+  "analytics.chart": "各周期的草稿处理结果",
+  "analytics.usage": "LLM 用量",
+  "analytics.extractive": "抽取式",
 };
 
 export type Language = "en" | "zh";
