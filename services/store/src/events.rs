@@ -2,7 +2,7 @@
 //! caused it, with one pending delivery per enabled webhook endpoint subscribed to its type.
 //! The change and its event commit together or not at all; delivering is a worker's job.
 
-use copilot_core::Error;
+use copilot_core::{Error, TenantId};
 use copilot_entities::{event, webhook_delivery, webhook_endpoint};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
@@ -31,6 +31,30 @@ pub fn subscribed(types: &serde_json::Value, event_type: &str) -> bool {
     types.as_array().is_some_and(|types| types.iter().any(|t| t == "*" || t == event_type))
 }
 
+/// A delivery of `event_id` to `endpoint_id`, due at `now`.
+pub fn pending_delivery(
+    tenant: TenantId,
+    endpoint_id: Uuid,
+    event_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> webhook_delivery::ActiveModel {
+    webhook_delivery::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.0),
+        endpoint_id: Set(endpoint_id),
+        event_id: Set(event_id),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_status_code: Set(None),
+        last_response: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        delivered_at: Set(None),
+    }
+}
+
 /// Records an event of the tenant and queues it for every endpoint that wants it; returns
 /// the event's id.
 pub async fn emit(tx: &TenantTx, event_type: &'static str, data: &impl Serialize) -> Result<Uuid, Error> {
@@ -56,21 +80,7 @@ pub async fn emit(tx: &TenantTx, event_type: &'static str, data: &impl Serialize
     let deliveries: Vec<webhook_delivery::ActiveModel> = endpoints
         .into_iter()
         .filter(|endpoint| subscribed(&endpoint.event_types, event_type))
-        .map(|endpoint| webhook_delivery::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(tx.tenant().0),
-            endpoint_id: Set(endpoint.id),
-            event_id: Set(id),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_status_code: Set(None),
-            last_response: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            delivered_at: Set(None),
-        })
+        .map(|endpoint| pending_delivery(tx.tenant(), endpoint.id, id, now))
         .collect();
     if !deliveries.is_empty() {
         webhook_delivery::Entity::insert_many(deliveries).exec_without_returning(&**tx).await.map_err(db_err)?;

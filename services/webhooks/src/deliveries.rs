@@ -174,7 +174,10 @@ pub async fn replay(tx: &TenantTx, by: &Principal, endpoint_id: Uuid, since: Dat
                 change.update(&**tx).await.map_err(db_err)?;
             }
             None => {
-                new_delivery(tx, endpoint_id, event.id, now).insert(&**tx).await.map_err(db_err)?;
+                events::pending_delivery(tx.tenant(), endpoint_id, event.id, now)
+                    .insert(&**tx)
+                    .await
+                    .map_err(db_err)?;
             }
         }
         count += 1;
@@ -188,24 +191,6 @@ pub async fn replay(tx: &TenantTx, by: &Principal, endpoint_id: Uuid, since: Dat
     )
     .await?;
     Ok(count)
-}
-
-fn new_delivery(tx: &TenantTx, endpoint_id: Uuid, event_id: Uuid, now: DateTime<Utc>) -> webhook_delivery::ActiveModel {
-    webhook_delivery::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tx.tenant().0),
-        endpoint_id: Set(endpoint_id),
-        event_id: Set(event_id),
-        status: Set(PENDING.into()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_status_code: Set(None),
-        last_response: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        delivered_at: Set(None),
-    }
 }
 
 /// Sends a `webhook.test` event to one endpoint (admins only); returns its delivery.
@@ -224,7 +209,7 @@ pub async fn send_test(tx: &TenantTx, by: &Principal, endpoint_id: Uuid) -> Resu
     .insert(&**tx)
     .await
     .map_err(db_err)?;
-    let row = new_delivery(tx, endpoint_id, event_id, now).insert(&**tx).await.map_err(db_err)?;
+    let row = events::pending_delivery(tx.tenant(), endpoint_id, event_id, now).insert(&**tx).await.map_err(db_err)?;
     Ok(delivery(row, "webhook.test".into()))
 }
 
