@@ -10,7 +10,7 @@ use std::time::Duration;
 use copilot_tests::{
     TestApp, TestTenant,
     llm::{LlmReply, TestLlm, prompt_of},
-    spawn_app, uuid_at,
+    spawn_app_alone, uuid_at,
 };
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -28,8 +28,10 @@ struct Desk {
     agent: String,
 }
 
+/// Each desk's app is alone on its database, so the drafts it queues are written by its
+/// own worker (a listener of another app's draft gets only the final event).
 async fn desk(with_llm: bool) -> Desk {
-    let app = spawn_app().await;
+    let app = spawn_app_alone().await;
     let llm = TestLlm::start().await;
     let tenant = app.create_tenant().await;
     if with_llm {
