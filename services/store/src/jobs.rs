@@ -26,3 +26,11 @@ pub async fn claim(db: &Db, sql: &str, limit: u64, lease: Duration) -> Result<Ve
     );
     db.unscoped().query_all_raw(statement).await.map_err(db_err)
 }
+
+/// Runs a read-only statement across tenants (e.g. items whose holder's lease ran out):
+/// in `sql`, `$1` is now and `$2` the most rows to return.
+pub async fn select(db: &Db, sql: &str, limit: u64) -> Result<Vec<QueryResult>, Error> {
+    let statement =
+        Statement::from_sql_and_values(db.backend(), sql, [copilot_core::now().into(), (limit as i64).into()]);
+    db.unscoped().query_all_raw(statement).await.map_err(db_err)
+}

@@ -57,7 +57,12 @@ impl From<delivery::Model> for Delivery {
 }
 
 /// Queues an agent reply for delivery, with the Message-ID it will carry.
-pub(crate) async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at: DateTime<Utc>) -> Result<(), Error> {
+pub(crate) async fn enqueue(
+    tx: &TenantTx,
+    ticket_id: Uuid,
+    message_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Delivery, Error> {
     let identity = email_settings::identity(tx).await?;
     let header_id = copilot_channels::new_message_id(identity.from_address().unwrap_or("copilot.invalid"));
     delivery::ActiveModel {
@@ -78,8 +83,8 @@ pub(crate) async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at
     }
     .insert(&**tx)
     .await
-    .map_err(db_err)?;
-    Ok(())
+    .map(Delivery::from)
+    .map_err(db_err)
 }
 
 /// The deliveries of some messages, by message id.
@@ -109,25 +114,18 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
              SELECT id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= $2
              ORDER BY next_attempt_at LIMIT $3 {lock})
          RETURNING tenant_id, id";
-    let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(Claimed {
-                tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
-                delivery_id: row.try_get("", "id").map_err(db_err)?,
-            })
-        })
-        .collect()
+    claimed(copilot_store::jobs::claim(db, sql, limit, lease).await?)
 }
 
 /// Deliveries across tenants whose sender's lease ran out while `sending` (housekeeping);
 /// each is then failed in its tenant's transaction by [`fail_interrupted`].
 pub async fn interrupted(db: &Db, limit: u64) -> Result<Vec<Claimed>, Error> {
-    // `$1` (the end of a lease from now) is later than `$2` (now): the first condition
-    // only gives the placeholder its type.
-    let sql = "SELECT tenant_id, id FROM deliveries
-         WHERE status = 'sending' AND lease_until < $1 AND lease_until < $2 LIMIT $3";
-    let rows = copilot_store::jobs::claim(db, sql, limit, Duration::zero()).await?;
+    let sql = "SELECT tenant_id, id FROM deliveries WHERE status = 'sending' AND lease_until < $1 LIMIT $2";
+    claimed(copilot_store::jobs::select(db, sql, limit).await?)
+}
+
+/// `(tenant_id, id)` rows as deliveries to work on.
+fn claimed(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<Claimed>, Error> {
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {

@@ -118,8 +118,7 @@ pub async fn add_message(
     let now = copilot_core::now();
     let mut message = insert(tx, ticket_id, request.author, author_user_id, body, now).await?;
     if request.author == Author::Agent && ticket.channel == Channel::Email.as_str() {
-        deliveries::enqueue(tx, ticket_id, message.id, now).await?;
-        message.delivery = deliveries::for_messages(tx, vec![message.id]).await?.remove(&message.id);
+        message.delivery = Some(deliveries::enqueue(tx, ticket_id, message.id, now).await?);
     }
     let status: TicketStatus = ticket.status.parse().map_err(Error::internal)?;
     let next = status.after_message(request.author);
