@@ -30,7 +30,7 @@ function LlmSettings() {
       const found = unwrap(result);
       setSettings(found);
       setForm({ base_url: found.base_url ?? "", model: found.model ?? "", api_key: "", budget: found.monthly_token_budget?.toString() ?? "" });
-    });
+    }).catch((caught) => setError(errorText(caught)));
   }, []);
 
   async function save(event: FormEvent) {
@@ -92,7 +92,7 @@ function EmailSettings() {
       const found = unwrap(result);
       setSettings(found);
       setForm({ addresses: found.addresses.join(", "), from_name: found.from_name ?? "", smtp_url: "" });
-    });
+    }).catch((caught) => setError(errorText(caught)));
   }, []);
 
   async function save(event: FormEvent) {
@@ -149,9 +149,11 @@ function Webhooks() {
   const loadLog = useCallback(async (id: string) => {
     setLog(unwrap(await api.GET("/v1/webhooks/{id}/deliveries", { params: { path: { id }, query: { limit: 50 } } })).data);
   }, []);
-  useEffect(() => void load(), [load]);
   useEffect(() => {
-    if (open) void loadLog(open);
+    load().catch((caught) => setError(errorText(caught)));
+  }, [load]);
+  useEffect(() => {
+    if (open) loadLog(open).catch((caught) => setError(errorText(caught)));
   }, [open, loadLog]);
 
   async function create(event: FormEvent) {

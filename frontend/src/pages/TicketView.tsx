@@ -52,7 +52,8 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
     const abort = new AbortController();
     streamDraft(draft.id, (text) => setStreaming((so_far) => so_far + text), abort.signal)
       .then((final) => final && setDraft(final))
-      .catch(() => {});
+      // A broken stream only loses the live text: the periodic refresh still brings the draft.
+      .catch(() => setStreaming(""));
     return () => abort.abort();
   }, [draft?.id, draft?.status]);
 
