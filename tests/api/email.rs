@@ -160,6 +160,11 @@ async fn mail_opens_a_ticket_and_replies_thread_by_headers_even_under_a_new_subj
         ],
         "quoted history is stripped"
     );
+    let first = thread.iter().find(|m| m["author"] == "customer").cloned().unwrap_or_default();
+    assert_eq!(first["email"]["direction"], "in");
+    assert_eq!(first["email"]["raw"], true);
+    assert!(first["email"]["from"].as_str().is_some_and(|from| from.contains('@')), "{first}");
+    assert!(first["email"]["message_id"].as_str().is_some_and(|id| !id.is_empty() && !id.starts_with('<')));
 
     // The same Message-ID delivered again adds nothing.
     let duplicate = room.receive(fixture_with("reply-gmail.eml", &[("PARENT", ours)])).await;

@@ -5,6 +5,7 @@ mod auth;
 mod drafts;
 mod email;
 mod errors;
+mod events;
 mod isolation;
 mod knowledge;
 mod knowledge_eval;

@@ -203,6 +203,84 @@ async fn listing_pages_through_every_ticket_once_newest_first() {
 }
 
 #[tokio::test]
+async fn listings_sort_oldest_first_or_by_latest_change_and_page_in_that_order() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        let body = app.create_ticket(&tenant.key, &format!("s{i}"), "sorter@example.test").await;
+        created.push(body["ticket"]["id"].as_str().unwrap_or_default().to_owned());
+    }
+    for id in &created {
+        app.wait_for_triage(&tenant.key, id.parse().unwrap_or_default()).await;
+    }
+    // The second and fourth tickets change last, the fourth after the second.
+    for index in [1, 3] {
+        app.patch(&format!("/v1/tickets/{}", created[index]), &tenant.key, json!({"priority": "urgent"}))
+            .await
+            .expect(200);
+    }
+
+    let walk = |sort: &'static str| {
+        let app = &app;
+        let key = tenant.key.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut path = format!("/v1/tickets?limit=2&sort={sort}");
+            loop {
+                let page = app.get(&path, &key).await.expect(200);
+                seen.extend(ids(&page));
+                match page["next_cursor"].as_str() {
+                    Some(cursor) => path = format!("/v1/tickets?limit=2&sort={sort}&cursor={cursor}"),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    assert_eq!(walk("oldest").await, created);
+    let mut newest = created.clone();
+    newest.reverse();
+    assert_eq!(walk("newest").await, newest);
+    let updated = walk("updated").await;
+    let expected: Vec<String> = [3, 1, 4, 2, 0].iter().map(|&i| created[i].clone()).collect();
+    assert_eq!(updated, expected, "latest change first, then by creation");
+
+    app.get("/v1/tickets?sort=priority", &tenant.key).await.expect_error(400, "invalid_parameter");
+    let (agent_id, _) = app.add_user(&tenant, "agent").await;
+    app.get(&format!("/v1/tickets?unassigned=true&assignee_id={agent_id}"), &tenant.key)
+        .await
+        .expect_error(400, "conflicting_filters");
+    // Another tenant's ticket is no cursor here.
+    let other = app.create_tenant().await;
+    let foreign = app.create_ticket(&other.key, "theirs", "x@example.test").await;
+    let foreign_id = foreign["ticket"]["id"].as_str().unwrap_or_default().replace('-', "");
+    app.get(&format!("/v1/tickets?sort=updated&cursor={foreign_id}"), &tenant.key)
+        .await
+        .expect_error(400, "invalid_cursor");
+}
+
+#[tokio::test]
+async fn every_member_sees_who_tickets_can_be_assigned_to() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (agent_id, token) = app.add_user(&tenant, "agent").await;
+    let (gone_id, _) = app.add_user(&tenant, "agent").await;
+    app.patch(&format!("/v1/users/{gone_id}"), &tenant.key, json!({"active": false})).await.expect(200);
+
+    let people = app.get("/v1/assignees", &token).await.expect(200);
+    let ids: HashSet<String> =
+        people.as_array().into_iter().flatten().map(|p| p["id"].as_str().unwrap_or_default().to_owned()).collect();
+    assert!(ids.contains(&agent_id.to_string()) && ids.contains(&tenant.owner_id.to_string()));
+    assert!(!ids.contains(&gone_id.to_string()), "deactivated people are not offered");
+    assert_eq!(ids.len(), 2);
+    app.get("/v1/users", &token).await.expect_error(403, "forbidden");
+
+    let other = app.create_tenant().await;
+    let theirs = app.get("/v1/assignees", &other.key).await.expect(200);
+    assert_eq!(theirs.as_array().map(Vec::len), Some(1), "only the other tenant's owner");
+}
+
+#[tokio::test]
 async fn paging_limits_are_validated() {
     let app = spawn_app().await;
     let tenant = app.create_tenant().await;
@@ -259,6 +337,8 @@ async fn filters_select_the_matching_tickets() {
         ("q=%25".into(), vec![&refund_id]),
         ("q=nothing-matches".into(), vec![]),
         ("status=pending&channel=web".into(), vec![]),
+        ("unassigned=true".into(), vec![&refund_id]),
+        ("unassigned=false".into(), vec![&parcel_id, &refund_id]),
         (format!("created_before={encoded_created_at}"), vec![]),
         (format!("created_after={encoded_created_at}"), vec![&parcel_id, &refund_id]),
     ];
@@ -376,4 +456,57 @@ async fn invalid_messages_are_rejected() {
     )
     .await
     .expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn ticket_analytics_count_volume_by_period_intent_and_sentiment_per_tenant() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let other = app.create_tenant().await;
+    for (subject, body) in [
+        ("Refund", "I want a refund for my order, this is unacceptable and I am furious."),
+        ("Refund again", "Please refund my money, the product broke after one day. Terrible."),
+        ("Thanks", "Thank you so much, the delivery was quick and everything works great!"),
+    ] {
+        let created = app
+            .post(
+                "/v1/tickets",
+                &tenant.key,
+                json!({"subject": subject, "channel": "web", "customer": {"email": "stats@example.test"}, "body": body}),
+            )
+            .await
+            .expect(201);
+        app.wait_for_triage(&tenant.key, uuid_at(&created, "/ticket/id")).await;
+    }
+    app.create_ticket(&other.key, "Theirs", "other@example.test").await;
+
+    let report = app.get("/v1/analytics/tickets?period=day", &tenant.key).await.expect(200);
+    assert_eq!(report["tickets"], 3);
+    let periods = report["by_period"].as_array().cloned().unwrap_or_default();
+    assert!(periods.len() >= 30, "every day of the default 30-day range: {}", periods.len());
+    let today = periods.last().cloned().unwrap_or_default();
+    assert_eq!(today["tickets"], 3);
+    let sum: i64 = periods.iter().map(|p| p["tickets"].as_i64().unwrap_or(0)).sum();
+    assert_eq!(sum, 3);
+    let count = |list: &str, key: &str| {
+        report[list].as_array().into_iter().flatten().find(|c| c["key"] == key).and_then(|c| c["count"].as_i64())
+    };
+    assert_eq!(count("by_channel", "web"), Some(3));
+    assert_eq!(count("by_status", "new"), Some(3));
+    assert_eq!(count("by_sentiment", "negative"), Some(2), "{report}");
+    assert_eq!(count("by_sentiment", "positive"), Some(1), "{report}");
+    let intents: i64 = report["by_intent"].as_array().into_iter().flatten().filter_map(|c| c["count"].as_i64()).sum();
+    assert_eq!(intents, 3);
+    let split: i64 = today["by_sentiment"].as_array().into_iter().flatten().filter_map(|c| c["count"].as_i64()).sum();
+    assert_eq!(split, 3, "the day's sentiments add up to its tickets");
+
+    let theirs = app.get("/v1/analytics/tickets", &other.key).await.expect(200);
+    assert_eq!(theirs["tickets"], 1);
+    app.get("/v1/analytics/tickets?from=2026-01-01T00:00:00Z&to=2025-01-01T00:00:00Z", &tenant.key)
+        .await
+        .expect_error(400, "invalid_range");
+    app.get("/v1/analytics/tickets?from=2024-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", &tenant.key)
+        .await
+        .expect_error(400, "invalid_range");
+    app.get("/v1/analytics/tickets?period=year", &tenant.key).await.expect_error(400, "invalid_parameter");
 }

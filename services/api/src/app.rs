@@ -24,7 +24,7 @@ use crate::{
     metrics::{self, Metrics},
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
-        email::EmailApi, health, intents::IntentsApi, knowledge::KnowledgeApi, platform::PlatformApi,
+        email::EmailApi, events::EventsApi, health, intents::IntentsApi, knowledge::KnowledgeApi, platform::PlatformApi,
         settings::SettingsApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
     },
     triage::{Triager, TriagerEmbedder},
@@ -154,7 +154,7 @@ type Apis = (
     IntentsApi,
     KnowledgeApi,
     (DraftsApi, SettingsApi, AnalyticsApi, EmailApi),
-    (AuditApi, WebhooksApi),
+    (AuditApi, WebhooksApi, EventsApi),
 );
 
 /// The OpenAPI service with every operation, served under `/v1`.
@@ -174,7 +174,11 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             AnalyticsApi { state: state.clone() },
             EmailApi { state: state.clone() },
         ),
-        (AuditApi { state: state.clone() }, WebhooksApi { state: state.clone() }),
+        (
+            AuditApi { state: state.clone() },
+            WebhooksApi { state: state.clone() },
+            EventsApi { state: state.clone() },
+        ),
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))
         .description(
@@ -202,16 +206,27 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
     };
     let metrics = state.metrics.clone();
     let console = console(&state.settings.console_dir);
-    Route::new()
-        .nest("/", console)
-        .nest("/v1", api)
-        .nest("/docs", docs)
-        .at("/openapi.json", spec)
+    probes(Route::new().nest("/", console).nest("/v1", api).nest("/docs", docs).at("/openapi.json", spec))
+        .data(state)
+        .around(move |next, request| limit_body(next, request, limits))
+        .around(move |next, request| metrics::observe(next, request, metrics.clone()))
+        .into_endpoint()
+        .map_to_response()
+}
+
+/// Adds the liveness and readiness probes and the Prometheus metrics to `routes`.
+fn probes(routes: Route) -> Route {
+    routes
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(health::metrics))
+}
+
+/// The probes and metrics alone, for a process that runs only the workers.
+pub fn build_probes(state: AppState) -> impl Endpoint<Output = Response> {
+    let metrics = state.metrics.clone();
+    probes(Route::new())
         .data(state)
-        .around(move |next, request| limit_body(next, request, limits))
         .around(move |next, request| metrics::observe(next, request, metrics.clone()))
         .into_endpoint()
         .map_to_response()

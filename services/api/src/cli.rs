@@ -4,6 +4,7 @@ use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use poem::EndpointExt;
 use copilot_core::settings::{LogFormat, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -27,7 +28,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API and the background workers (migrates first).
-    Serve,
+    Serve {
+        /// `all`: the API and the workers; `api`: the HTTP API only (stateless, scale it
+        /// freely); `worker`: the background workers only (triage, ingestion, drafting,
+        /// e-mail, webhooks, housekeeping) with `/healthz`, `/readyz` and `/metrics`.
+        #[arg(long, env = "COPILOT_ROLE", value_enum, default_value_t = Role::All)]
+        role: Role,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI spec as JSON.
@@ -37,6 +44,14 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+}
+
+/// What one `copilot serve` process does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    All,
+    Api,
+    Worker,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Serve => serve(settings, db).await,
+        Command::Serve { role } => serve(settings, db, role).await,
         Command::Tenant { command: TenantCommand::Create { name, owner_email, slug, owner_password } } => {
             let request = copilot_tenancy::tenants::NewTenant { name, slug, owner_email, owner_password };
             let created = copilot_tenancy::tenants::create(&db, request).await?;
@@ -103,16 +118,27 @@ pub fn load_models(settings: &Settings) -> anyhow::Result<Arc<copilot_triage::Mo
         .map_err(|error| anyhow::anyhow!("cannot load the triage models (COPILOT_MODELS_DIR): {error}"))
 }
 
-async fn serve(settings: Settings, db: copilot_store::Db) -> anyhow::Result<()> {
+async fn serve(settings: Settings, db: copilot_store::Db, role: Role) -> anyhow::Result<()> {
     let listen = settings.listen;
     let models = load_models(&settings)?;
     let options = TriageOptions { intent_threshold: settings.intent_threshold };
     let state = AppState::open(db, settings, Arc::new(ModelTriager { models, options })).await?;
-    app::start_workers(&state);
+    if role != Role::Api {
+        app::start_workers(&state);
+    }
     let listener = poem::listener::TcpListener::bind(listen);
-    tracing::info!(%listen, "serving the API; docs at /docs");
+    let endpoint = match role {
+        Role::Worker => {
+            tracing::info!(%listen, "running the workers; health and metrics only over HTTP");
+            app::build_probes(state).boxed()
+        }
+        Role::All | Role::Api => {
+            tracing::info!(%listen, ?role, "serving the API; docs at /docs");
+            app::build_app(state).boxed()
+        }
+    };
     poem::Server::new(listener)
-        .run_with_graceful_shutdown(app::build_app(state), shutdown_signal(), Some(std::time::Duration::from_secs(20)))
+        .run_with_graceful_shutdown(endpoint, shutdown_signal(), Some(std::time::Duration::from_secs(20)))
         .await
         .with_context(|| format!("cannot serve on {listen} (COPILOT_LISTEN)"))
 }

@@ -263,6 +263,33 @@ pub struct MessageOut {
     pub delivery: Option<DeliveryOut>,
     /// Files that came with a received mail.
     pub attachments: Vec<AttachmentOut>,
+    /// The mail the message came in as (customer) or went out as (agent reply).
+    pub email: Option<EmailInfoOut>,
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct EmailInfoOut {
+    /// `in` or `out`.
+    pub direction: String,
+    /// The Message-ID header, without angle brackets.
+    pub message_id: String,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    /// Whether the raw original can be downloaded (`GET …/messages/{message_id}/raw`).
+    pub raw: bool,
+}
+
+impl From<copilot_tickets::email::EmailInfo> for EmailInfoOut {
+    fn from(info: copilot_tickets::email::EmailInfo) -> Self {
+        Self {
+            direction: info.direction,
+            message_id: info.message_id,
+            from: info.from,
+            subject: info.subject,
+            raw: info.raw,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
@@ -350,6 +377,7 @@ impl TryFrom<copilot_tickets::Message> for MessageOut {
             triage: message.triage.map(MessageTriageOut::from),
             delivery: message.delivery.map(DeliveryOut::try_from).transpose()?,
             attachments: message.attachments.into_iter().map(AttachmentOut::from).collect(),
+            email: message.email.map(EmailInfoOut::from),
         })
     }
 }

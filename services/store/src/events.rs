@@ -4,7 +4,7 @@
 
 use copilot_core::{Error, TenantId};
 use copilot_entities::{event, webhook_delivery, webhook_endpoint};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -88,9 +88,65 @@ pub async fn emit(tx: &TenantTx, event_type: &'static str, data: &impl Serialize
     Ok(id)
 }
 
+/// The tenant's events recorded after `(created_at, id)`, in that order, at most `limit`:
+/// pass the last event read to read on.
+pub async fn after(
+    tx: &TenantTx,
+    key: (chrono::DateTime<chrono::Utc>, Uuid),
+    limit: u64,
+) -> Result<Vec<event::Model>, Error> {
+    let (at, id) = key;
+    event::Entity::scoped(tx.tenant())
+        .filter(
+            sea_orm::Condition::any()
+                .add(event::Column::CreatedAt.gt(at))
+                .add(sea_orm::Condition::all().add(event::Column::CreatedAt.eq(at)).add(event::Column::Id.gt(id))),
+        )
+        .order_by_asc(event::Column::CreatedAt)
+        .order_by_asc(event::Column::Id)
+        .limit(limit)
+        .all(&**tx)
+        .await
+        .map_err(db_err)
+}
+
+/// One event of the tenant.
+pub async fn get(tx: &TenantTx, id: Uuid) -> Result<event::Model, Error> {
+    event::Entity::scoped(tx.tenant())
+        .filter(event::Column::Id.eq(id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("event"))
+}
+
+/// The ticket an event is about, when it is about one.
+pub fn ticket_of(data: &serde_json::Value) -> Option<Uuid> {
+    let id = data
+        .get("ticket_id")
+        .or_else(|| data.pointer("/ticket/id"))
+        .or_else(|| data.pointer("/message/ticket_id"))
+        .or_else(|| data.pointer("/draft/ticket_id"))?;
+    id.as_str().and_then(|id| Uuid::try_parse(id).ok())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::subscribed;
+    use super::{subscribed, ticket_of};
+
+    #[test]
+    fn the_ticket_of_an_event_is_found_in_each_shape() {
+        let id = "0192f0c4-5a5e-7000-8000-000000000001";
+        for data in [
+            serde_json::json!({ "ticket_id": id }),
+            serde_json::json!({ "ticket": { "id": id } }),
+            serde_json::json!({ "message": { "ticket_id": id } }),
+            serde_json::json!({ "draft": { "ticket_id": id } }),
+        ] {
+            assert_eq!(ticket_of(&data).map(|t| t.to_string()).as_deref(), Some(id));
+        }
+        assert_eq!(ticket_of(&serde_json::json!({ "document": { "id": id } })), None);
+    }
 
     #[test]
     fn subscriptions_match_a_type_or_everything() {

@@ -127,6 +127,28 @@ pub async fn list(tx: &TenantTx, by: &Principal, page: PageRequest) -> Result<Pa
     Ok(Page::from_overfetch(users, page.limit, |user| user.id))
 }
 
+/// The most people [`assignees`] lists.
+pub const MAX_ASSIGNEES: u64 = 1000;
+
+/// The active people who can be assigned tickets, by name (then e-mail); any member of
+/// the tenant may see them.
+pub async fn assignees(tx: &TenantTx) -> Result<Vec<User>, Error> {
+    let rows = user::Entity::scoped(tx.tenant())
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Email)
+        .limit(MAX_ASSIGNEES)
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    let mut people: Vec<User> = rows
+        .into_iter()
+        .map(User::try_from)
+        .filter(|user| user.as_ref().map_or(true, |user| user.role.is_human()))
+        .collect::<Result<_, _>>()?;
+    people.sort_by_cached_key(|user| (user.name.as_deref().unwrap_or(&user.email).to_lowercase(), user.id));
+    Ok(people)
+}
+
 /// Reads a user; with `lock`, the row stays locked until the transaction ends.
 async fn find_row(tx: &TenantTx, id: Uuid, lock: bool) -> Result<user::Model, Error> {
     let mut query = user::Entity::scoped(tx.tenant()).filter(user::Column::Id.eq(id));

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use copilot_core::Error;
 use copilot_entities::draft;
 use copilot_store::TenantTx;
@@ -34,7 +34,7 @@ impl std::str::FromStr for Period {
 
 impl Period {
     /// The start of the period holding `at` (weeks start on Monday).
-    fn start(self, at: DateTime<Utc>) -> DateTime<Utc> {
+    pub(crate) fn start(self, at: DateTime<Utc>) -> DateTime<Utc> {
         let date = at.date_naive();
         let start = match self {
             Self::Day => date,
@@ -42,6 +42,15 @@ impl Period {
             Self::Month => NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap_or(date),
         };
         start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+    }
+
+    /// The start of the period after the one starting at `start`.
+    pub(crate) fn next(self, start: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Self::Day => start + Duration::days(1),
+            Self::Week => start + Duration::days(7),
+            Self::Month => start.checked_add_months(Months::new(1)).unwrap_or(start + Duration::days(31)),
+        }
     }
 }
 
@@ -127,6 +136,17 @@ pub struct DraftAnalytics {
 /// Longest range one request may cover.
 const MAX_RANGE_DAYS: i64 = 366;
 
+/// Checks that `[from, to)` is a range one request may cover.
+pub(crate) fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), Error> {
+    if from >= to || to - from > Duration::days(MAX_RANGE_DAYS) {
+        return Err(Error::validation(
+            "invalid_range",
+            format!("`from` must be before `to`, at most {MAX_RANGE_DAYS} days apart"),
+        ));
+    }
+    Ok(())
+}
+
 /// The analytics of drafts created in `[from, to)`.
 pub async fn drafts(
     tx: &TenantTx,
@@ -134,12 +154,7 @@ pub async fn drafts(
     to: DateTime<Utc>,
     period: Period,
 ) -> Result<DraftAnalytics, Error> {
-    if from >= to || to - from > Duration::days(MAX_RANGE_DAYS) {
-        return Err(Error::validation(
-            "invalid_range",
-            format!("`from` must be before `to`, at most {MAX_RANGE_DAYS} days apart"),
-        ));
-    }
+    check_range(from, to)?;
     let rows = drafts::in_range(tx, from, to).await?;
     let mut totals = Rates::default();
     let mut by_intent: BTreeMap<String, Rates> = BTreeMap::new();

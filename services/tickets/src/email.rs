@@ -14,7 +14,10 @@ use copilot_channels::{InboundEmail, Kind, ParseError};
 use copilot_core::{Error, Principal, model::Author};
 use copilot_entities::{customer, email_attachment, email_message, ticket};
 use copilot_store::{Scoped, TenantTx, db_err};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -265,6 +268,49 @@ pub struct AttachmentInfo {
     pub size_bytes: i64,
     /// Whether the bytes are kept (within the size limit) and can be downloaded.
     pub stored: bool,
+}
+
+/// The mail a thread message came in as or went out as.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmailInfo {
+    /// `in` or `out`.
+    pub direction: String,
+    /// The Message-ID header, without angle brackets.
+    pub message_id: String,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    /// Whether the raw original is kept (received mail).
+    pub raw: bool,
+}
+
+/// The mail of some messages, by message id.
+pub(crate) async fn email_for(tx: &TenantTx, ids: Vec<Uuid>) -> Result<std::collections::HashMap<Uuid, EmailInfo>, Error> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    type Row = (Option<Uuid>, String, String, Option<String>, Option<String>, bool);
+    let rows: Vec<Row> = email_message::Entity::scoped(tx.tenant())
+        .select_only()
+        .columns([
+            email_message::Column::MessageId,
+            email_message::Column::Direction,
+            email_message::Column::HeaderMessageId,
+            email_message::Column::FromAddress,
+            email_message::Column::Subject,
+        ])
+        .expr(Expr::col(email_message::Column::Raw).is_not_null())
+        .filter(email_message::Column::MessageId.is_in(ids))
+        .order_by_asc(email_message::Column::Id)
+        .into_tuple()
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(message, direction, message_id, from, subject, raw)| {
+            Some((message?, EmailInfo { direction, message_id, from, subject, raw }))
+        })
+        .collect())
 }
 
 /// The attachments of some messages, by message id.

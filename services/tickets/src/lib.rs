@@ -15,9 +15,12 @@ pub mod email_settings;
 pub mod inbound;
 pub mod intents;
 mod messages;
+pub mod ticket_analytics;
 mod tickets;
 pub mod triage;
 
 pub use customers::Customer;
 pub use messages::{Message, NewMessage, add_message, list_messages};
-pub use tickets::{CreatedTicket, NewTicket, Ticket, TicketFilter, TicketPatch, create, get, list, update};
+pub use tickets::{
+    CreatedTicket, NewTicket, Ticket, TicketFilter, TicketOrder, TicketPatch, create, get, list, update,
+};

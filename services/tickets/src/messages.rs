@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     deliveries::{self, Delivery},
     drafts,
-    email::{self, AttachmentInfo},
+    email::{self, AttachmentInfo, EmailInfo},
     tickets::{find_row, find_row_for_update},
     triage::{self, MessageTriage},
 };
@@ -40,6 +40,9 @@ pub struct Message {
     /// Files that came with a received mail.
     #[serde(default)]
     pub attachments: Vec<AttachmentInfo>,
+    /// The mail the message came in as or went out as.
+    #[serde(default)]
+    pub email: Option<EmailInfo>,
 }
 
 impl From<message::Model> for Message {
@@ -54,6 +57,7 @@ impl From<message::Model> for Message {
             triage: None,
             delivery: None,
             attachments: Vec::new(),
+            email: None,
         }
     }
 }
@@ -163,7 +167,8 @@ pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) ->
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut triages = triage::for_messages(tx, ids.clone()).await?;
     let mut deliveries = deliveries::for_messages(tx, ids.clone()).await?;
-    let mut attachments = email::attachments_for(tx, ids).await?;
+    let mut attachments = email::attachments_for(tx, ids.clone()).await?;
+    let mut mails = email::email_for(tx, ids).await?;
     let messages = rows
         .into_iter()
         .map(|row| {
@@ -172,6 +177,7 @@ pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) ->
                 triage: triages.remove(&id),
                 delivery: deliveries.remove(&id),
                 attachments: attachments.remove(&id).unwrap_or_default(),
+                email: mails.remove(&id),
                 ..Message::from(row)
             }
         })

@@ -63,11 +63,25 @@ pub struct NewTicket {
     pub tags: Vec<String>,
 }
 
+/// The order of a ticket listing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TicketOrder {
+    /// Newest opened first.
+    #[default]
+    Newest,
+    /// Oldest opened first (the longest waiting).
+    Oldest,
+    /// Most recently changed first (a new message, status, assignee…).
+    Updated,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct TicketFilter {
     pub status: Option<TicketStatus>,
     pub priority: Option<Priority>,
     pub assignee_id: Option<Uuid>,
+    /// Only tickets nobody is assigned to.
+    pub unassigned: bool,
     pub tag: Option<String>,
     pub channel: Option<Channel>,
     pub customer_email: Option<String>,
@@ -79,6 +93,7 @@ pub struct TicketFilter {
     pub intent: Option<String>,
     pub sentiment: Option<String>,
     pub language: Option<String>,
+    pub order: TicketOrder,
 }
 
 /// A partial update; `None` leaves the field as it is, `Some(None)` clears the assignee.
@@ -296,7 +311,9 @@ pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Ticket, Error> {
     hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))
 }
 
-/// Lists tickets newest first with the filter applied.
+/// Lists tickets in the filter's order with the filter applied. The cursor is the last
+/// ticket of the previous page; with [`TicketOrder::Updated`] a ticket changed between two
+/// pages may move to an earlier page.
 pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>, Error> {
     let tenant = tx.tenant().0;
     let mut query = ticket::Entity::scoped(tx.tenant());
@@ -311,6 +328,9 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
     }
     if let Some(assignee) = filter.assignee_id {
         query = query.filter(ticket::Column::AssigneeId.eq(assignee));
+    }
+    if filter.unassigned {
+        query = query.filter(ticket::Column::AssigneeId.is_null());
     }
     if let Some(intent) = &filter.intent {
         query = query.filter(ticket::Column::Intent.eq(intent.as_str()));
@@ -370,10 +390,36 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
     if let Some(before) = filter.created_before {
         query = query.filter(ticket::Column::CreatedAt.lt(before));
     }
-    if let Some(cursor) = page.cursor {
-        query = query.filter(ticket::Column::Id.lt(cursor));
-    }
-    let rows = query.order_by_desc(ticket::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
+    query = match filter.order {
+        TicketOrder::Newest => {
+            if let Some(cursor) = page.cursor {
+                query = query.filter(ticket::Column::Id.lt(cursor));
+            }
+            query.order_by_desc(ticket::Column::Id)
+        }
+        TicketOrder::Oldest => {
+            if let Some(cursor) = page.cursor {
+                query = query.filter(ticket::Column::Id.gt(cursor));
+            }
+            query.order_by_asc(ticket::Column::Id)
+        }
+        TicketOrder::Updated => {
+            if let Some(cursor) = page.cursor {
+                let last = find_row(tx, cursor).await.map_err(|_| {
+                    Error::validation("invalid_cursor", "`cursor` is not a cursor this API returned")
+                })?;
+                query = query.filter(
+                    Condition::any().add(ticket::Column::UpdatedAt.lt(last.updated_at)).add(
+                        Condition::all()
+                            .add(ticket::Column::UpdatedAt.eq(last.updated_at))
+                            .add(ticket::Column::Id.lt(cursor)),
+                    ),
+                );
+            }
+            query.order_by_desc(ticket::Column::UpdatedAt).order_by_desc(ticket::Column::Id)
+        }
+    };
+    let rows = query.limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
     let tickets = hydrate(tx, rows).await?;
     Ok(Page::from_overfetch(tickets, page.limit, |ticket| ticket.id))
 }

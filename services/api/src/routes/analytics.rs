@@ -1,9 +1,11 @@
-//! How the copilot is doing for the tenant: draft acceptance and edits, and LLM usage.
+//! How the desk and the copilot are doing for the tenant: ticket volume, draft acceptance
+//! and edits, and LLM usage.
 
 use chrono::{DateTime, Duration, Utc};
 use copilot_tickets::{
     draft_analytics::{self, Period, Rates},
     draft_settings,
+    ticket_analytics::{self, Count},
 };
 use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
 
@@ -20,6 +22,80 @@ pub enum PeriodIn {
     Day,
     Week,
     Month,
+}
+
+impl From<PeriodIn> for Period {
+    fn from(period: PeriodIn) -> Self {
+        match period {
+            PeriodIn::Day => Self::Day,
+            PeriodIn::Week => Self::Week,
+            PeriodIn::Month => Self::Month,
+        }
+    }
+}
+
+impl From<Period> for PeriodIn {
+    fn from(period: Period) -> Self {
+        match period {
+            Period::Day => Self::Day,
+            Period::Week => Self::Week,
+            Period::Month => Self::Month,
+        }
+    }
+}
+
+/// `[from, to)` and the period of a report: the last 30 days by day when absent.
+fn report_range(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    period: Option<PeriodIn>,
+) -> (DateTime<Utc>, DateTime<Utc>, Period) {
+    let to = to.unwrap_or_else(copilot_core::now);
+    (from.unwrap_or(to - Duration::days(30)), to, period.unwrap_or(PeriodIn::Day).into())
+}
+
+#[derive(Debug, Object)]
+pub struct CountOut {
+    /// The intent, sentiment, channel, status or language (`unknown` when not triaged).
+    pub key: String,
+    pub count: i64,
+}
+
+impl From<Count> for CountOut {
+    fn from(count: Count) -> Self {
+        Self { key: count.key, count: count.count }
+    }
+}
+
+fn counts(counts: Vec<Count>) -> Vec<CountOut> {
+    counts.into_iter().map(CountOut::from).collect()
+}
+
+#[derive(Debug, Object)]
+pub struct PeriodVolumeOut {
+    /// Start of the day, week (Monday) or month, UTC.
+    pub start: DateTime<Utc>,
+    pub tickets: i64,
+    /// Every sentiment of the range, zeros included, in the order of the report's `by_sentiment`.
+    pub by_sentiment: Vec<CountOut>,
+}
+
+#[derive(Debug, Object)]
+pub struct TicketAnalyticsOut {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub period: PeriodIn,
+    /// Tickets opened in the range.
+    pub tickets: i64,
+    /// Every period of the range, empty ones included, oldest first.
+    pub by_period: Vec<PeriodVolumeOut>,
+    /// Largest first. Intent, sentiment and language are the latest triage of the customer's messages.
+    pub by_intent: Vec<CountOut>,
+    pub by_sentiment: Vec<CountOut>,
+    pub by_channel: Vec<CountOut>,
+    /// Status now.
+    pub by_status: Vec<CountOut>,
+    pub by_language: Vec<CountOut>,
 }
 
 #[derive(Debug, Object)]
@@ -121,23 +197,13 @@ impl AnalyticsApi {
         /// `day` when absent.
         period: Query<Option<PeriodIn>>,
     ) -> ApiResult<Json<DraftAnalyticsOut>> {
-        let to = to.0.unwrap_or_else(copilot_core::now);
-        let from = from.0.unwrap_or(to - Duration::days(30));
-        let period = match period.0.unwrap_or(PeriodIn::Day) {
-            PeriodIn::Day => Period::Day,
-            PeriodIn::Week => Period::Week,
-            PeriodIn::Month => Period::Month,
-        };
+        let (from, to, period) = report_range(from.0, to.0, period.0);
         let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
         let analytics = draft_analytics::drafts(&tx, from, to, period).await?;
         Ok(Json(DraftAnalyticsOut {
             from: analytics.from,
             to: analytics.to,
-            period: match analytics.period {
-                Period::Day => PeriodIn::Day,
-                Period::Week => PeriodIn::Week,
-                Period::Month => PeriodIn::Month,
-            },
+            period: analytics.period.into(),
             totals: analytics.totals.into(),
             by_intent: analytics
                 .by_intent
@@ -154,6 +220,41 @@ impl AnalyticsApi {
                 .into_iter()
                 .map(|reason| ReasonCountOut { reason: reason.reason, count: reason.count })
                 .collect(),
+        }))
+    }
+
+    /// Tickets opened in `[from, to)`: how many per period (split by sentiment), and by
+    /// intent, sentiment, channel, status and language (at most 366 days; the last 30 days
+    /// when absent).
+    #[oai(path = "/analytics/tickets", method = "get", operation_id = "analytics.tickets")]
+    async fn tickets(
+        &self,
+        auth: TenantAuth,
+        /// RFC 3339; 30 days before `to` when absent.
+        from: Query<Option<DateTime<Utc>>>,
+        /// RFC 3339; now when absent.
+        to: Query<Option<DateTime<Utc>>>,
+        /// `day` when absent.
+        period: Query<Option<PeriodIn>>,
+    ) -> ApiResult<Json<TicketAnalyticsOut>> {
+        let (from, to, period) = report_range(from.0, to.0, period.0);
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let report = ticket_analytics::tickets(&tx, from, to, period).await?;
+        Ok(Json(TicketAnalyticsOut {
+            from: report.from,
+            to: report.to,
+            period: report.period.into(),
+            tickets: report.tickets,
+            by_period: report
+                .by_period
+                .into_iter()
+                .map(|p| PeriodVolumeOut { start: p.start, tickets: p.tickets, by_sentiment: counts(p.by_sentiment) })
+                .collect(),
+            by_intent: counts(report.by_intent),
+            by_sentiment: counts(report.by_sentiment),
+            by_channel: counts(report.by_channel),
+            by_status: counts(report.by_status),
+            by_language: counts(report.by_language),
         }))
     }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod drafts;
 pub mod email;
+pub mod events;
 pub mod health;
 pub mod intents;
 pub mod knowledge;
@@ -47,6 +48,8 @@ pub enum Tag {
     Analytics,
     /// Signed outbound events, their delivery log, and integration events in.
     Webhooks,
+    /// The tenant's events live, as server-sent events.
+    Events,
     /// The tenant's audit log (admins only).
     Audit,
 }

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use copilot_core::TenantId;
 use copilot_store::idempotency::Guard;
+use copilot_tickets::TicketOrder;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    ApiResponse, Enum, Object, OpenApi,
     param::{Header, Path, Query},
     payload::Json,
     types::MaybeUndefined,
@@ -22,6 +23,15 @@ use crate::{
 
 pub struct TicketsApi {
     pub state: AppState,
+}
+
+/// The order of `GET /v1/tickets`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TicketSort {
+    Newest,
+    Oldest,
+    Updated,
 }
 
 #[derive(Debug, Object, Serialize)]
@@ -122,7 +132,7 @@ impl TicketsApi {
         Ok(TicketCreated::Created(Json(created_out(created)?)))
     }
 
-    /// List tickets, newest first, with filters and cursor paging.
+    /// List tickets with filters, in an order (newest first by default), with cursor paging.
     #[oai(path = "/tickets", method = "get", operation_id = "tickets.list")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -131,6 +141,8 @@ impl TicketsApi {
         status: Query<Option<TicketStatus>>,
         priority: Query<Option<Priority>>,
         assignee_id: Query<Option<Uuid>>,
+        /// `true`: only tickets nobody is assigned to (not with `assignee_id`).
+        unassigned: Query<Option<bool>>,
         tag: Query<Option<String>>,
         channel: Query<Option<Channel>>,
         customer_email: Query<Option<String>>,
@@ -146,18 +158,29 @@ impl TicketsApi {
         sentiment: Query<Option<String>>,
         /// Language code of the latest triaged customer message.
         language: Query<Option<String>>,
+        /// `newest` (default), `oldest` (longest waiting first) or `updated` (latest change first).
+        sort: Query<Option<TicketSort>>,
         /// 1 to 100; 25 when absent.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u64>>,
-        /// `next_cursor` of the previous page.
+        /// `next_cursor` of the previous page (of the same filters and sort).
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<TicketOut>>> {
         let principal = auth.0.principal;
         let page = page(limit.0, cursor.0)?;
+        let unassigned = unassigned.0.unwrap_or(false);
+        if unassigned && assignee_id.0.is_some() {
+            return Err(copilot_core::Error::validation(
+                "conflicting_filters",
+                "`unassigned=true` and `assignee_id` cannot be combined",
+            )
+            .into());
+        }
         let filter = copilot_tickets::TicketFilter {
             status: status.0.map(Into::into),
             priority: priority.0.map(Into::into),
             assignee_id: assignee_id.0,
+            unassigned,
             tag: tag.0,
             channel: channel.0.map(Into::into),
             customer_email: customer_email.0,
@@ -167,6 +190,11 @@ impl TicketsApi {
             intent: intent.0,
             sentiment: sentiment.0,
             language: language.0,
+            order: match sort.0.unwrap_or(TicketSort::Newest) {
+                TicketSort::Newest => TicketOrder::Newest,
+                TicketSort::Oldest => TicketOrder::Oldest,
+                TicketSort::Updated => TicketOrder::Updated,
+            },
         };
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let tickets = copilot_tickets::list(&tx, &filter, page).await?;

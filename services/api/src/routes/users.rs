@@ -41,6 +41,16 @@ pub struct UserPatch {
     pub password: Option<String>,
 }
 
+/// Someone a ticket can be assigned to.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct AssigneeOut {
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub email: String,
+    pub role: Role,
+}
+
 #[derive(ApiResponse)]
 pub enum UserCreated {
     #[oai(status = 201)]
@@ -80,6 +90,19 @@ impl UsersApi {
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let users = copilot_tenancy::users::list(&tx, &principal, page).await?;
         Ok(Json(Page::from_domain(users, UserOut::from)))
+    }
+
+    /// The active people tickets can be assigned to, by name (any member of the tenant).
+    #[oai(path = "/assignees", method = "get", operation_id = "users.assignees")]
+    async fn assignees(&self, auth: TenantAuth) -> ApiResult<Json<Vec<AssigneeOut>>> {
+        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let people = copilot_tenancy::users::assignees(&tx).await?;
+        Ok(Json(
+            people
+                .into_iter()
+                .map(|user| AssigneeOut { id: user.id, name: user.name, email: user.email, role: user.role.into() })
+                .collect(),
+        ))
     }
 
     /// One user (admins, or the user themself).
