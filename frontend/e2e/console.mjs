@@ -1,7 +1,8 @@
 // End-to-end checks of the web console in headless Chromium (Debian's chromium driven by
 // playwright-core) against a real `copilot serve` that scripts/e2e starts. Each step
 // waits for what a person would see; screenshots of the main screens go to $SHOTS.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 
 import { chromium } from "playwright-core";
@@ -17,7 +18,45 @@ const login = { tenant: env("E2E_TENANT"), email: env("E2E_EMAIL"), password: en
 const subject = env("E2E_SUBJECT");
 const goodFile = env("E2E_GOOD_FILE");
 const brokenFile = env("E2E_BROKEN_FILE");
+const apiKey = env("E2E_API_KEY");
 mkdirSync(shots, { recursive: true });
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Calls the API with the tenant's key, as an integration would. */
+async function callApi(method, path, body) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** Retries `probe` until it stops throwing, for up to 10 s. */
+async function eventually(probe) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await probe();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** Fails on serious or critical WCAG 2 A/AA violations (axe-core) on the current screen. */
+async function accessible(screen) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  });
+  if (violations.length) throw new Error(`${screen}: ${violations.join("; ")}`);
+}
 
 const checks = [];
 async function check(name, run) {
@@ -46,9 +85,39 @@ try {
     await page.getByLabel("E-mail").fill(login.email);
     await page.getByLabel("Password").fill(login.password);
     await page.screenshot({ path: join(shots, "login.png") });
+    await accessible("login");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("link", { name: subject }).waitFor();
+    await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+  });
+
+  await check("a ticket opened through the API appears in the inbox without a reload", async () => {
+    const opened = Date.now();
+    await callApi("POST", "/v1/tickets", {
+      subject: "Live: my order arrived damaged",
+      channel: "api",
+      customer: { email: "lee@example.test", name: "Lee" },
+      body: "The box was crushed and the lamp inside is broken. I am really disappointed.",
+      tags: ["damaged"],
+    });
+    // Live while the stream is up: the safety refresh is a minute away, so this is the stream.
+    await page.getByRole("link", { name: "Live: my order arrived damaged" }).waitFor({ timeout: 15_000 });
+    console.log(`     arrived ${Date.now() - opened} ms after it was opened`);
+    await page.locator("tr", { hasText: "Live: my order arrived damaged" }).locator(".sentiment-negative").waitFor();
     await page.screenshot({ path: join(shots, "inbox.png") });
+    await accessible("inbox");
+  });
+
+  await check("the inbox filters by tag and assignee and sorts oldest first", async () => {
+    await page.getByLabel("Tag").fill("damaged");
+    await page.locator("tbody tr").filter({ hasText: subject }).waitFor({ state: "detached" });
+    await page.getByRole("link", { name: "Live: my order arrived damaged" }).waitFor();
+    await page.getByLabel("Tag").fill("");
+    await page.getByLabel("Assignee").selectOption({ label: "Mine" });
+    await page.getByText("No tickets match.").waitFor();
+    await page.getByLabel("Assignee").selectOption({ label: "Unassigned" });
+    await page.getByLabel("Sort").selectOption({ label: "Oldest first" });
+    await page.locator("tbody tr").first().filter({ hasText: subject }).waitFor();
   });
 
   await check("a wrong password is refused with a message", async () => {
@@ -71,6 +140,19 @@ try {
     await source.click();
     await page.locator(".sources blockquote").first().waitFor();
     await page.screenshot({ path: join(shots, "ticket-draft.png"), fullPage: true });
+    await accessible("ticket");
+  });
+
+  await check("the agent takes the ticket and tags it", async () => {
+    await page.getByLabel("Assignee").selectOption({ label: login.email });
+    await page.getByLabel("Tags (comma-separated)").fill("returns, tent");
+    await page.getByRole("button", { name: "Save tags" }).click();
+    await eventually(async () => {
+      const ticket = (await callApi("GET", "/v1/tickets?tag=tent")).data[0];
+      if (!ticket?.assignee_id || ticket.subject !== subject || !ticket.tags.includes("returns")) {
+        throw new Error(`not assigned and tagged: ${JSON.stringify(ticket)}`);
+      }
+    });
   });
 
   await check("the agent edits and approves the draft, and the reply appears in the thread", async () => {
@@ -94,7 +176,10 @@ try {
     await page.locator('input[type="file"]').setInputFiles(goodFile);
     const name = goodFile.split("/").pop().replace(/\.[^.]+$/, "");
     await page.locator("tr", { hasText: name }).locator(".doc-ready").waitFor();
+    await page.locator("tr", { hasText: name }).getByRole("button", { name: "Preview chunks" }).click();
+    await page.getByRole("region", { name: /Chunks of/ }).locator("li").first().waitFor();
     await page.screenshot({ path: join(shots, "knowledge.png"), fullPage: true });
+    await accessible("knowledge");
   });
 
   await check("a broken upload shows its error", async () => {
@@ -116,13 +201,56 @@ try {
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await page.getByRole("alert").filter({ hasText: "invalid_webhook_url" }).waitFor();
     await page.screenshot({ path: join(shots, "settings.png"), fullPage: true });
+    await accessible("settings");
+  });
+
+  await check("an admin adds a person and creates and revokes an API key", async () => {
+    const people = page.getByRole("region", { name: "People" });
+    await people.getByLabel("E-mail").fill("dana@acme.test");
+    await people.getByLabel("Name").fill("Dana");
+    await people.getByLabel("Password").fill("dana's long password");
+    await people.getByRole("button", { name: "Add person" }).click();
+    await people.getByRole("cell", { name: "dana@acme.test", exact: true }).waitFor();
+    const keys = page.getByRole("region", { name: "API keys" });
+    await keys.getByLabel("Name").fill("crm");
+    await keys.getByRole("button", { name: "Create key" }).click();
+    const shown = await keys.getByRole("status").locator("code").textContent();
+    const works = await fetch(`${base}/v1/me`, { headers: { Authorization: `Bearer ${shown}` } });
+    if (works.status !== 200) throw new Error(`the new key is refused: ${works.status}`);
+    await keys.getByRole("button", { name: "Revoke crm" }).click();
+    await keys.getByText("revoked").waitFor();
+    const refused = await fetch(`${base}/v1/me`, { headers: { Authorization: `Bearer ${shown}` } });
+    if (refused.status !== 401) throw new Error(`the revoked key still works: ${refused.status}`);
+    await page.screenshot({ path: join(shots, "people-and-keys.png"), fullPage: true });
+  });
+
+  await check("an admin gives two intents examples, trains, and sees the accuracy", async () => {
+    await page.getByRole("link", { name: "Intents" }).click();
+    const examples = page.getByLabel("Example messages (one per line)");
+    await examples.first().waitFor();
+    await examples.nth(0).fill(
+      ["Where is my parcel?", "My order has not arrived yet", "Tracking shows no movement for a week", "When will my package be delivered?", "The courier never came"].join("\n"),
+    );
+    await examples.nth(1).fill(
+      ["I want my money back", "Please refund my order", "How do I get a refund?", "Refund the duplicate charge", "I was charged twice, refund me"].join("\n"),
+    );
+    await page.getByRole("button", { name: "Save taxonomy" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    await page.getByRole("button", { name: "Train" }).click();
+    await page.getByText(/Cross-validated accuracy: \d+/).waitFor({ timeout: 120_000 });
+    await page.screenshot({ path: join(shots, "intents.png"), fullPage: true });
+    await accessible("intents");
   });
 
   await check("analytics count the approved draft", async () => {
     await page.getByRole("link", { name: "Analytics" }).click();
     await page.getByRole("img", { name: "Decisions on drafts per period" }).waitFor();
     await page.locator(".totals dd", { hasText: "100%" }).first().waitFor();
+    await page.getByRole("img", { name: "Tickets opened per period, by sentiment" }).waitFor();
+    const opened = await page.getByRole("table", { name: "Tickets by channel" }).textContent();
+    if (!opened.includes("api") || !opened.includes("web")) throw new Error(`channels: ${opened}`);
     await page.screenshot({ path: join(shots, "analytics.png"), fullPage: true });
+    await accessible("analytics");
   });
 } finally {
   await browser.close();

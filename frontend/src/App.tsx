@@ -1,15 +1,16 @@
 import { useEffect, useState } from "react";
 
-import { session, whenUnauthorized } from "./api/client";
+import { api, session, whenUnauthorized, type Schemas } from "./api/client";
 import { useI18n } from "./i18n";
 import { AnalyticsPage } from "./pages/Analytics";
 import { Inbox } from "./pages/Inbox";
+import { Intents } from "./pages/Intents";
 import { Knowledge } from "./pages/Knowledge";
 import { Login } from "./pages/Login";
 import { Settings } from "./pages/Settings";
 import { TicketView } from "./pages/TicketView";
 
-/** The route in the URL's hash: `#/`, `#/tickets/<id>`, `#/knowledge`. */
+/** The route in the URL's hash: `#/`, `#/tickets/<id>`, `#/knowledge`, … */
 function useRoute(): [string, (route: string) => void] {
   const [route, setRoute] = useState(window.location.hash.slice(1) || "/");
   useEffect(() => {
@@ -26,36 +27,58 @@ export function App() {
   const [route, go] = useRoute();
   useEffect(() => whenUnauthorized(() => setSignedIn(false)), []);
 
+  const [role, setRole] = useState<Schemas["Role"] | null>(null);
+  useEffect(() => {
+    if (signedIn) api.GET("/v1/me").then((me) => setRole(me.data?.role ?? null));
+  }, [signedIn]);
+
   if (!signedIn) return <Login onSignedIn={() => setSignedIn(true)} />;
   const ticket = /^\/tickets\/([0-9a-f-]+)$/.exec(route)?.[1];
+  const admin = role === "owner" || role === "admin";
+  const links: [string, string][] = [
+    ["/", t("nav.inbox")],
+    ["/knowledge", t("nav.knowledge")],
+    ...(admin ? ([["/intents", t("nav.intents")]] as [string, string][]) : []),
+    ["/analytics", t("nav.analytics")],
+    ...(admin ? ([["/settings", t("nav.settings")]] as [string, string][]) : []),
+  ];
+  const current = ticket ? "/" : route;
   return (
     <div className="app">
+      <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("main")?.focus())}>
+        {t("nav.skip")}
+      </a>
       <nav aria-label={t("app.title")}>
         <strong>{t("app.title")}</strong>
-        <a href="#/">{t("nav.inbox")}</a>
-        <a href="#/knowledge">{t("nav.knowledge")}</a>
-        <a href="#/analytics">{t("nav.analytics")}</a>
-        <a href="#/settings">{t("nav.settings")}</a>
+        {links.map(([path, label]) => (
+          <a key={path} href={`#${path}`} aria-current={current === path ? "page" : undefined}>
+            {label}
+          </a>
+        ))}
         <span className="spacer" />
-        <button type="button" className="link" onClick={toggle}>
+        <button type="button" className="link" onClick={toggle} lang={t("language.switch") === "English" ? "en" : "zh"}>
           {t("language.switch")}
         </button>
         <button
           type="button"
           className="link"
           onClick={() => {
-            session.clear();
-            setSignedIn(false);
+            void api.POST("/v1/auth/logout").finally(() => {
+              session.clear();
+              setSignedIn(false);
+            });
           }}
         >
           {t("nav.logout")}
         </button>
       </nav>
-      <main>
+      <main id="main" tabIndex={-1}>
         {ticket ? (
           <TicketView id={ticket} back={() => go("/")} />
         ) : route === "/knowledge" ? (
           <Knowledge />
+        ) : route === "/intents" ? (
+          <Intents />
         ) : route === "/settings" ? (
           <Settings />
         ) : route === "/analytics" ? (

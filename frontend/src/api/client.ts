@@ -9,6 +9,7 @@ export type Ticket = Schemas["TicketOut"];
 export type Message = Schemas["MessageOut"];
 export type Draft = Schemas["DraftOut"];
 export type Citation = Schemas["CitationOut"];
+export type TenantEvent = Schemas["StreamedEvent"];
 
 const TOKEN_KEY = "copilot.session";
 
@@ -52,13 +53,60 @@ export class ApiError extends Error {
   }
 }
 
-/** The data of a response, or an ApiError. */
+/** The data of a response (nothing for a 204), or an ApiError. */
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  if (result.response.status === 204 && result.error === undefined) return undefined as T;
   if (result.error !== undefined || result.data === undefined) {
     const body = (result.error ?? {}) as { code?: string; detail?: string };
     throw new ApiError(body.code ?? `http_${result.response.status}`, body.detail ?? result.response.statusText);
   }
   return result.data;
+}
+
+/** One server-sent event: its name, id and JSON data. */
+export type SseEvent = { event?: string; id?: string; data: string };
+
+/** Reads the server-sent events of `path` with the session's token until the stream ends
+ * (`false` when it could not be opened). */
+export async function readEvents(
+  path: string,
+  {
+    onEvent,
+    onOpen,
+    signal,
+    headers = {},
+  }: { onEvent: (event: SseEvent) => void; onOpen?: () => void; signal: AbortSignal; headers?: Record<string, string> },
+): Promise<boolean> {
+  const token = session.token();
+  const response = await fetch(path, {
+    headers: { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    signal,
+  });
+  if (response.status === 401) {
+    session.clear();
+    onUnauthorized();
+  }
+  if (!response.ok || !response.body) return false;
+  onOpen?.();
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return true;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = block
+        .split("\n")
+        .filter((line) => line.startsWith("data: "))
+        .map((line) => line.slice(6))
+        .join("\n");
+      if (!data) continue;
+      onEvent({ event: /^event: (.*)$/m.exec(block)?.[1], id: /^id: (.*)$/m.exec(block)?.[1], data });
+    }
+  }
 }
 
 /** Reads a draft's server-sent events (`text` pieces, then one `draft`) until it ends. */
@@ -67,32 +115,13 @@ export async function streamDraft(
   onText: (text: string) => void,
   signal: AbortSignal,
 ): Promise<Draft | null> {
-  const token = session.token();
-  const response = await fetch(`/v1/drafts/${id}/stream`, {
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-    signal,
-  });
-  if (!response.ok || !response.body) return null;
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
   let final: Draft | null = null;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = block
-        .split("\n")
-        .filter((line) => line.startsWith("data: "))
-        .map((line) => line.slice(6))
-        .join("\n");
+  await readEvents(`/v1/drafts/${id}/stream`, {
+    onEvent: ({ event, data }) => {
       if (event === "text") onText(JSON.parse(data).text ?? "");
       if (event === "draft") final = JSON.parse(data).draft ?? null;
-    }
-  }
+    },
+    signal,
+  });
   return final;
 }

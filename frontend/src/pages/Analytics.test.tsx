@@ -1,7 +1,7 @@
 import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { RatesChart } from "./Analytics";
+import { CountBars, RatesChart, VolumeChart } from "./Analytics";
 
 afterEach(cleanup);
 
@@ -38,5 +38,53 @@ describe("RatesChart", () => {
     // Second period: no rejections.
     expect(height(7)).toBe(0);
     expect(screen.getByText("11-30")).toBeTruthy();
+  });
+});
+
+describe("VolumeChart", () => {
+  it("stacks each period's tickets by sentiment, negative at the bottom", () => {
+    const split = (negative: number, neutral: number) => [
+      { key: "neutral", count: neutral },
+      { key: "negative", count: negative },
+    ];
+    render(
+      <VolumeChart
+        label="volume"
+        rows={[
+          { start: "2026-11-30T00:00:00Z", tickets: 6, by_sentiment: split(2, 4) },
+          { start: "2026-12-01T00:00:00Z", tickets: 3, by_sentiment: split(3, 0) },
+        ]}
+      />,
+    );
+    const rects = Array.from(screen.getByRole("img", { name: "volume" }).querySelectorAll("rect"));
+    expect(rects.map((r) => r.getAttribute("class"))).toEqual([
+      "sentiment-fill-negative",
+      "sentiment-fill-neutral",
+      "sentiment-fill-negative",
+      "sentiment-fill-neutral",
+    ]);
+    const height = (index: number) => Number(rects[index].getAttribute("height"));
+    expect(height(1)).toBeCloseTo(2 * height(0));
+    expect(height(2)).toBeCloseTo(1.5 * height(0));
+    expect(Number(rects[0].getAttribute("y"))).toBeGreaterThan(Number(rects[1].getAttribute("y")));
+  });
+});
+
+describe("CountBars", () => {
+  it("sizes bars against the largest count and names each row", () => {
+    render(
+      <CountBars
+        label="intents"
+        name={(key) => key.toUpperCase()}
+        counts={[
+          { key: "refund", count: 4 },
+          { key: "shipping", count: 1 },
+        ]}
+      />,
+    );
+    const table = screen.getByRole("table", { name: "intents" });
+    const bars = Array.from(table.querySelectorAll<HTMLElement>(".bar"));
+    expect(bars.map((bar) => bar.style.width)).toEqual(["100%", "25%"]);
+    expect(screen.getByRole("rowheader", { name: "REFUND" })).toBeTruthy();
   });
 });

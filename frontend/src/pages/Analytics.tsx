@@ -1,11 +1,14 @@
-// Draft acceptance and edit rates over time and by intent, rejection reasons, and this
-// month's LLM usage against the budget. Charts are plain SVG.
+// Ticket volume over time (split by sentiment), intents and sentiments; draft acceptance
+// and edit rates over time and by intent; this month's LLM usage against the budget.
+// Charts are plain SVG.
 import { useEffect, useState } from "react";
 
 import { ApiError, api, unwrap, type Schemas } from "../api/client";
-import { useI18n } from "../i18n";
+import { useI18n, type Key } from "../i18n";
 
 type Analytics = Schemas["DraftAnalyticsOut"];
+type TicketReport = Schemas["TicketAnalyticsOut"];
+type Count = Schemas["CountOut"];
 type Period = Schemas["PeriodIn"];
 
 const percent = (rate?: number) => (rate === undefined ? "–" : `${Math.round(rate * 100)}%`);
@@ -45,18 +48,85 @@ export function RatesChart({ rows, label }: { rows: Schemas["PeriodRatesOut"][];
   );
 }
 
+/** The sentiments in the order they stack, bottom up. */
+const SENTIMENT_ORDER = ["negative", "neutral", "positive", "unknown"];
+
+/** Stacked bars per period: tickets opened, split by sentiment. */
+export function VolumeChart({ rows, label }: { rows: Schemas["PeriodVolumeOut"][]; label: string }) {
+  const width = 640;
+  const height = 180;
+  const max = Math.max(1, ...rows.map((row) => row.tickets));
+  const bar = rows.length ? Math.max(2, Math.min(48, (width - 40) / rows.length - 4)) : 0;
+  const every = Math.max(1, Math.ceil(rows.length / 12));
+  return (
+    <svg role="img" aria-label={label} viewBox={`0 0 ${width} ${height + 24}`} className="chart">
+      <text x={4} y={12} className="tick">
+        {max}
+      </text>
+      {rows.map((row, index) => {
+        const x = 30 + index * (bar + 4);
+        const parts = [...row.by_sentiment].sort(
+          (a, b) => SENTIMENT_ORDER.indexOf(a.key) - SENTIMENT_ORDER.indexOf(b.key),
+        );
+        let y = height;
+        return (
+          <g key={row.start}>
+            <title>{`${row.start.slice(0, 10)}: ${row.tickets}`}</title>
+            {parts.map((part) => {
+              const h = (part.count / max) * (height - 10);
+              y -= h;
+              return <rect key={part.key} x={x} y={y} width={bar} height={h} className={`sentiment-fill-${part.key}`} />;
+            })}
+            {index % every === 0 && (
+              <text x={x + bar / 2} y={height + 16} textAnchor="middle" className="tick">
+                {row.start.slice(5, 10)}
+              </text>
+            )}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+/** Horizontal bars of counts, largest first. */
+export function CountBars({ counts, label, name }: { counts: Count[]; label: string; name: (key: string) => string }) {
+  const max = Math.max(1, ...counts.map((c) => c.count));
+  return (
+    <table className="bars" aria-label={label}>
+      <tbody>
+        {counts.map((c) => (
+          <tr key={c.key}>
+            <th scope="row">{name(c.key)}</th>
+            <td>
+              <span className="bar" style={{ width: `${(c.count / max) * 100}%` }} />
+            </td>
+            <td className="count">{c.count}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function AnalyticsPage() {
   const { t } = useI18n();
   const [period, setPeriod] = useState<Period>("day");
   const [analytics, setAnalytics] = useState<Analytics | null>(null);
   const [usage, setUsage] = useState<Schemas["UsageOut"] | null>(null);
+  const [tickets, setTickets] = useState<TicketReport | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    Promise.all([api.GET("/v1/analytics/drafts", { params: { query: { period } } }), api.GET("/v1/usage")])
-      .then(([drafts, used]) => {
+    Promise.all([
+      api.GET("/v1/analytics/drafts", { params: { query: { period } } }),
+      api.GET("/v1/usage"),
+      api.GET("/v1/analytics/tickets", { params: { query: { period } } }),
+    ])
+      .then(([drafts, used, opened]) => {
         setAnalytics(unwrap(drafts));
         setUsage(unwrap(used));
+        setTickets(unwrap(opened));
         setError(null);
       })
       .catch((caught) => setError(caught instanceof ApiError ? caught.message : String(caught)));
@@ -64,7 +134,7 @@ export function AnalyticsPage() {
 
   return (
     <section className="analytics" aria-label={t("analytics.title")}>
-      <h1>{t("analytics.title")}</h1>
+      <h1>{t("nav.analytics")}</h1>
       <label>
         {t("analytics.period")}
         <select value={period} onChange={(e) => setPeriod(e.target.value as Period)}>
@@ -74,6 +144,41 @@ export function AnalyticsPage() {
         </select>
       </label>
       {error && <p role="alert" className="error">{error}</p>}
+      {tickets && (
+        <>
+          <h2>{t("analytics.tickets")}</h2>
+          <p>
+            <strong>{tickets.tickets}</strong> {t("analytics.ticketsOpened")}
+          </p>
+          <VolumeChart rows={tickets.by_period} label={t("analytics.volumeChart")} />
+          <p className="legend small">
+            {SENTIMENT_ORDER.map((key) => (
+              <span key={key}>
+                <span className={`swatch sentiment-fill-${key}`} /> {t(`sentiment.${key}` as Key)}{" "}
+              </span>
+            ))}
+          </p>
+          <div className="columns">
+            <div>
+              <h3>{t("inbox.intent")}</h3>
+              <CountBars counts={tickets.by_intent} label={t("analytics.byIntent")} name={(key) => key} />
+            </div>
+            <div>
+              <h3>{t("inbox.sentiment")}</h3>
+              <CountBars
+                counts={tickets.by_sentiment}
+                label={t("analytics.bySentiment")}
+                name={(key) => t(`sentiment.${key}` as Key) ?? key}
+              />
+            </div>
+            <div>
+              <h3>{t("analytics.channel")}</h3>
+              <CountBars counts={tickets.by_channel} label={t("analytics.byChannel")} name={(key) => key} />
+            </div>
+          </div>
+        </>
+      )}
+      <h2>{t("analytics.title")}</h2>
       {analytics && (
         <>
           <dl className="totals">

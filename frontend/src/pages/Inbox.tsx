@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
 
 import { ApiError, api, unwrap, type Schemas, type Ticket } from "../api/client";
-import { useI18n } from "../i18n";
+import { useI18n, type Key } from "../i18n";
+import { useTenantEvents } from "../live";
 
+type Sort = "newest" | "oldest" | "updated";
 type Filters = {
   q: string;
   status: Schemas["TicketStatus"] | "";
@@ -10,15 +12,31 @@ type Filters = {
   sentiment: string;
   language: string;
   intent: string;
+  tag: string;
+  /** "", "mine", "unassigned" or a user id. */
+  assignee: string;
+  sort: Sort;
 };
 
-const EMPTY: Filters = { q: "", status: "", priority: "", sentiment: "", language: "", intent: "" };
+const EMPTY: Filters = {
+  q: "",
+  status: "",
+  priority: "",
+  sentiment: "",
+  language: "",
+  intent: "",
+  tag: "",
+  assignee: "",
+  sort: "newest",
+};
 const STATUSES: Schemas["TicketStatus"][] = ["new", "open", "pending", "solved", "closed"];
 const PRIORITIES: Schemas["Priority"][] = ["urgent", "high", "normal", "low"];
-/** How often the inbox refreshes itself. */
-const REFRESH_MS = 5000;
+const SORTS: Sort[] = ["newest", "oldest", "updated"];
+/** Events that change what the inbox shows. */
+const INBOX_EVENTS = new Set(["ticket.created", "ticket.updated", "message.created", "triage.completed"]);
 
-function query(filters: Filters, cursor?: string) {
+function query(filters: Filters, me: string | undefined, cursor?: string) {
+  const assignee = filters.assignee === "mine" ? me : filters.assignee === "unassigned" ? "" : filters.assignee;
   return {
     q: filters.q || undefined,
     status: filters.status || undefined,
@@ -26,6 +44,10 @@ function query(filters: Filters, cursor?: string) {
     sentiment: filters.sentiment || undefined,
     language: filters.language || undefined,
     intent: filters.intent || undefined,
+    tag: filters.tag || undefined,
+    assignee_id: assignee || undefined,
+    unassigned: filters.assignee === "unassigned" ? true : undefined,
+    sort: filters.sort,
     limit: 50,
     cursor,
   };
@@ -37,36 +59,51 @@ export function Inbox({ open }: { open: (id: string) => void }) {
   const [tickets, setTickets] = useState<Ticket[]>([]);
   const [next, setNext] = useState<string | undefined>();
   const [error, setError] = useState<string | null>(null);
+  const [me, setMe] = useState<string | undefined>();
+  const [people, setPeople] = useState<Schemas["AssigneeOut"][]>([]);
+
+  useEffect(() => {
+    api.GET("/v1/me").then((found) => setMe(found.data?.user?.id));
+    api.GET("/v1/assignees").then((found) => setPeople(found.data ?? []));
+  }, []);
 
   const load = useCallback(async () => {
+    if (filters.assignee === "mine" && !me) return;
     try {
-      const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters) } }));
+      const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me) } }));
       setTickets(page.data);
       setNext(page.next_cursor);
       setError(null);
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : String(caught));
     }
-  }, [filters]);
+  }, [filters, me]);
 
-  useEffect(() => {
-    void load();
-    const timer = window.setInterval(() => void load(), REFRESH_MS);
-    return () => window.clearInterval(timer);
-  }, [load]);
+  useEffect(() => void load(), [load]);
+  const live = useTenantEvents((event) => INBOX_EVENTS.has(event.type), () => void load());
 
   async function more() {
     if (!next) return;
-    const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, next) } }));
+    const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me, next) } }));
     setTickets((shown) => [...shown, ...page.data]);
     setNext(page.next_cursor);
   }
 
   const set = (key: keyof Filters) => (event: { target: { value: string } }) =>
     setFilters((current) => ({ ...current, [key]: event.target.value }));
+  const name = (id?: string) => {
+    const person = people.find((p) => p.id === id);
+    return person ? (person.name ?? person.email) : undefined;
+  };
 
   return (
-    <section className="inbox" aria-label={t("nav.inbox")}>
+    <section className="inbox" aria-labelledby="inbox-title">
+      <div className="heading">
+        <h1 id="inbox-title">{t("nav.inbox")}</h1>
+        <span className={`live ${live ? "on" : "off"}`} role="status">
+          {live ? t("inbox.live") : t("inbox.offline")}
+        </span>
+      </div>
       <div className="filters">
         <input type="search" placeholder={t("inbox.search")} aria-label={t("inbox.search")} value={filters.q} onChange={set("q")} />
         <label>
@@ -74,7 +111,9 @@ export function Inbox({ open }: { open: (id: string) => void }) {
           <select value={filters.status} onChange={set("status")}>
             <option value="">{t("inbox.any")}</option>
             {STATUSES.map((s) => (
-              <option key={s}>{s}</option>
+              <option key={s} value={s}>
+                {t(`status.${s}` as Key)}
+              </option>
             ))}
           </select>
         </label>
@@ -83,7 +122,22 @@ export function Inbox({ open }: { open: (id: string) => void }) {
           <select value={filters.priority} onChange={set("priority")}>
             <option value="">{t("inbox.any")}</option>
             {PRIORITIES.map((p) => (
-              <option key={p}>{p}</option>
+              <option key={p} value={p}>
+                {t(`priority.${p}` as Key)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("inbox.assignee")}
+          <select value={filters.assignee} onChange={set("assignee")}>
+            <option value="">{t("inbox.anyone")}</option>
+            <option value="mine">{t("inbox.mine")}</option>
+            <option value="unassigned">{t("inbox.unassigned")}</option>
+            {people.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name ?? p.email}
+              </option>
             ))}
           </select>
         </label>
@@ -91,25 +145,54 @@ export function Inbox({ open }: { open: (id: string) => void }) {
           {t("inbox.sentiment")}
           <select value={filters.sentiment} onChange={set("sentiment")}>
             <option value="">{t("inbox.any")}</option>
-            <option>negative</option>
-            <option>neutral</option>
-            <option>positive</option>
+            <option value="negative">{t("sentiment.negative")}</option>
+            <option value="neutral">{t("sentiment.neutral")}</option>
+            <option value="positive">{t("sentiment.positive")}</option>
           </select>
         </label>
         <label>
-          {t("inbox.language")}
-          <input size={4} value={filters.language} onChange={set("language")} />
+          {t("inbox.intent")}
+          <input size={10} value={filters.intent} onChange={set("intent")} />
         </label>
         <label>
-          {t("inbox.intent")}
-          <input size={12} value={filters.intent} onChange={set("intent")} />
+          {t("inbox.tag")}
+          <input size={8} value={filters.tag} onChange={set("tag")} />
+        </label>
+        <label>
+          {t("inbox.language")}
+          <input size={3} value={filters.language} onChange={set("language")} />
+        </label>
+        <label>
+          {t("inbox.sort")}
+          <select value={filters.sort} onChange={set("sort")}>
+            {SORTS.map((s) => (
+              <option key={s} value={s}>
+                {t(`sort.${s}` as Key)}
+              </option>
+            ))}
+          </select>
         </label>
       </div>
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       {tickets.length === 0 && !error ? (
         <p className="empty">{t("inbox.empty")}</p>
       ) : (
         <table className="tickets">
+          <thead>
+            <tr>
+              <th scope="col">#</th>
+              <th scope="col">{t("inbox.subject")}</th>
+              <th scope="col">{t("inbox.status")}</th>
+              <th scope="col">{t("inbox.priority")}</th>
+              <th scope="col">{t("inbox.triage")}</th>
+              <th scope="col">{t("inbox.assignee")}</th>
+              <th scope="col">{t("inbox.updated")}</th>
+            </tr>
+          </thead>
           <tbody>
             {tickets.map((ticket) => (
               <tr key={ticket.id} onClick={() => open(ticket.id)} className={`priority-${ticket.priority}`}>
@@ -118,20 +201,32 @@ export function Inbox({ open }: { open: (id: string) => void }) {
                   <a href={`#/tickets/${ticket.id}`} onClick={(e) => e.stopPropagation()}>
                     {ticket.subject}
                   </a>
-                  <div className="muted">{ticket.customer.name ?? ticket.customer.email}</div>
+                  <div className="muted">
+                    {ticket.customer.name ?? ticket.customer.email}
+                    {ticket.tags.map((tag) => (
+                      <span key={tag} className="tag">
+                        {tag}
+                      </span>
+                    ))}
+                  </div>
                 </td>
                 <td>
-                  <span className={`badge status-${ticket.status}`}>{ticket.status}</span>
+                  <span className={`badge status-${ticket.status}`}>{t(`status.${ticket.status}` as Key)}</span>
                 </td>
                 <td>
-                  <span className="badge">{ticket.priority}</span>
+                  <span className="badge">{t(`priority.${ticket.priority}` as Key)}</span>
                 </td>
                 <td>
                   {ticket.intent && <span className="badge">{ticket.intent}</span>}
-                  {ticket.sentiment && <span className={`badge sentiment-${ticket.sentiment}`}>{ticket.sentiment}</span>}
+                  {ticket.sentiment && (
+                    <span className={`badge sentiment-${ticket.sentiment}`}>{t(`sentiment.${ticket.sentiment}` as Key)}</span>
+                  )}
                   {ticket.language && <span className="badge">{ticket.language}</span>}
                 </td>
-                <td className="muted">{new Date(ticket.updated_at).toLocaleString()}</td>
+                <td className="muted">{name(ticket.assignee_id) ?? "—"}</td>
+                <td className="muted">
+                  <time dateTime={ticket.updated_at}>{new Date(ticket.updated_at).toLocaleString()}</time>
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useState, type DragEvent } from "react";
 
 import { ApiError, api, session, unwrap, type Schemas } from "../api/client";
-import { useI18n } from "../i18n";
+import { useI18n, type Key } from "../i18n";
 
 type Document = Schemas["DocumentOut"];
 type Hit = Schemas["HitOut"];
+type Chunk = Schemas["ChunkOut"];
 
 /** How often the document list refreshes while something is being ingested. */
 const REFRESH_MS = 1500;
@@ -32,6 +33,29 @@ export function Knowledge() {
   const [dragging, setDragging] = useState(false);
   const [query, setQuery] = useState("");
   const [hits, setHits] = useState<Record<string, Hit[]>>({});
+  const [preview, setPreview] = useState<{ document: Document; chunks: Chunk[] } | null>(null);
+
+  async function showChunks(document: Document) {
+    try {
+      const page = unwrap(
+        await api.GET("/v1/knowledge/documents/{id}/chunks", { params: { path: { id: document.id }, query: { limit: 100 } } }),
+      );
+      setPreview({ document, chunks: page.data });
+    } catch (caught) {
+      setErrors([caught instanceof ApiError ? `${document.title}: ${caught.message}` : String(caught)]);
+    }
+  }
+
+  async function remove(document: Document) {
+    if (!window.confirm(`${t("knowledge.deleteConfirm")} ${document.title}`)) return;
+    try {
+      unwrap(await api.DELETE("/v1/knowledge/documents/{id}", { params: { path: { id: document.id } } }));
+      if (preview?.document.id === document.id) setPreview(null);
+      await load();
+    } catch (caught) {
+      setErrors([caught instanceof ApiError ? caught.message : String(caught)]);
+    }
+  }
 
   const load = useCallback(async () => {
     try {
@@ -95,27 +119,77 @@ export function Knowledge() {
       <table className="documents">
         <thead>
           <tr>
-            <th>Title</th>
-            <th>{t("knowledge.status")}</th>
-            <th>{t("knowledge.chunks")}</th>
-            <th>v</th>
+            <th scope="col">{t("knowledge.document")}</th>
+            <th scope="col">{t("knowledge.status")}</th>
+            <th scope="col">{t("knowledge.chunks")}</th>
+            <th scope="col">{t("knowledge.version")}</th>
+            <th scope="col">
+              <span className="visually-hidden">{t("knowledge.actions")}</span>
+            </th>
           </tr>
         </thead>
         <tbody>
           {documents.map((d) => (
             <tr key={d.id}>
-              <td>{d.title}</td>
               <td>
-                <span className={`badge doc-${d.status}`}>{d.status}</span>
-                {d.status === "processing" && <progress max={1} value={d.progress} aria-label={`${d.title} progress`} />}
+                {d.title}
+                <div className="muted small">
+                  {d.format} · {Math.ceil(d.size_bytes / 1024)} KB
+                  {d.tags.map((tag) => (
+                    <span key={tag} className="tag">
+                      {tag}
+                    </span>
+                  ))}
+                </div>
+              </td>
+              <td>
+                <span className={`badge doc-${d.status}`}>{t(`doc.${d.status}` as Key)}</span>
+                {(d.status === "processing" || d.status === "queued") && (
+                  <progress max={1} value={d.progress} aria-label={`${d.title}: ${t("knowledge.progress")}`} />
+                )}
                 {d.error && <div className="error">{d.error}</div>}
               </td>
               <td>{d.chunk_count}</td>
-              <td>{d.version}</td>
+              <td>
+                v{d.version}
+                {d.active_version !== undefined && d.active_version !== d.version && (
+                  <div className="muted small">
+                    {t("knowledge.searching")} v{d.active_version}
+                  </div>
+                )}
+              </td>
+              <td className="actions">
+                {d.active_version !== undefined && (
+                  <button type="button" className="link" onClick={() => void showChunks(d)}>
+                    {t("knowledge.preview")}
+                  </button>
+                )}
+                <button type="button" className="link danger" onClick={() => void remove(d)}>
+                  {t("knowledge.delete")}
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {preview && (
+        <section className="chunks" aria-label={`${t("knowledge.chunksOf")} ${preview.document.title}`}>
+          <h2>
+            {t("knowledge.chunksOf")} {preview.document.title} (v{preview.chunks[0]?.document_version ?? preview.document.active_version})
+          </h2>
+          <button type="button" className="link" onClick={() => setPreview(null)}>
+            {t("knowledge.close")}
+          </button>
+          <ol>
+            {preview.chunks.map((chunk) => (
+              <li key={chunk.chunk_id}>
+                {chunk.heading && <strong>{chunk.heading}</strong>}
+                <p>{chunk.text}</p>
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
       <form
         className="playground"
         onSubmit={(e) => {
@@ -124,12 +198,12 @@ export function Knowledge() {
         }}
       >
         <input type="search" aria-label={t("knowledge.search")} placeholder={t("knowledge.search")} value={query} onChange={(e) => setQuery(e.target.value)} />
-        <button type="submit">🔍</button>
+        <button type="submit">{t("knowledge.searchButton")}</button>
       </form>
       <div className="columns">
         {Object.entries(hits).map(([mode, found]) => (
           <div key={mode}>
-            <h3>{mode}</h3>
+            <h2>{t(`mode.${mode}` as Key)}</h2>
             <ol>
               {found.map((hit) => (
                 <li key={hit.chunk_id}>

@@ -1,9 +1,10 @@
-// Admin settings: the tenant's LLM (the key is write-only), e-mail, and webhooks (the
-// secret shown once, the delivery log, retrying a failed delivery).
+// Admin settings: the tenant's LLM (the key is write-only), e-mail, webhooks (the secret
+// shown once, the delivery log, retrying a failed delivery), people and API keys.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { ApiError, api, unwrap, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
+import { ApiKeys, People } from "./Access";
 
 type Webhook = Schemas["WebhookOut"];
 type Delivery = Schemas["WebhookDeliveryOut"];
@@ -241,6 +242,8 @@ export function Settings() {
       <LlmSettings />
       <EmailSettings />
       <Webhooks />
+      <People />
+      <ApiKeys />
     </div>
   );
 }

@@ -1,11 +1,19 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { DraftPanel } from "../components/DraftPanel";
-import { ApiError, api, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
+import { ApiError, api, session, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
+import { useTenantEvents } from "../live";
 
-/** How often the thread and the draft refresh while the ticket is open. */
-const REFRESH_MS = 3000;
+/** Opens a file the API serves (with the session's token) in a new tab. */
+async function openFile(path: string) {
+  const token = session.token();
+  const response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) throw new ApiError(`http_${response.status}`, response.statusText);
+  const url = URL.createObjectURL(await response.blob());
+  window.open(url, "_blank", "noopener");
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
 
 function message(caught: unknown) {
   return caught instanceof ApiError ? `${caught.message} (${caught.code})` : String(caught);
@@ -20,7 +28,14 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState("");
+  const [people, setPeople] = useState<Schemas["AssigneeOut"][]>([]);
+  const [tags, setTags] = useState("");
   const streamed = useRef<string | null>(null);
+  const storedTags = useRef<string | null>(null);
+
+  useEffect(() => {
+    api.GET("/v1/assignees").then((found) => setPeople(found.data ?? []));
+  }, []);
 
   const load = useCallback(async () => {
     try {
@@ -30,7 +45,15 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
         api.GET("/v1/tickets/{id}/messages", { params: { path: { id }, query: { limit: 100 } } }),
         api.GET("/v1/tickets/{id}/drafts", { params: { path: { id }, query: { limit: 1 } } }),
       ]);
-      setTicket(unwrap(found));
+      const current = unwrap(found);
+      setTicket(current);
+      // The field follows the stored tags only when they change, so a refresh never
+      // overwrites what the agent is typing.
+      const stored = current.tags.join(", ");
+      if (stored !== storedTags.current) {
+        storedTags.current = stored;
+        setTags(stored);
+      }
       setThread(unwrap(messages).data);
       setDraft(unwrap(drafts).data[0] ?? null);
     } catch (caught) {
@@ -38,11 +61,8 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
     }
   }, [id]);
 
-  useEffect(() => {
-    void load();
-    const timer = window.setInterval(() => void load(), REFRESH_MS);
-    return () => window.clearInterval(timer);
-  }, [load]);
+  useEffect(() => void load(), [load]);
+  useTenantEvents((event) => event.ticket_id === id, () => void load());
 
   // A draft being written streams in; when it ends the stored draft replaces the text.
   useEffect(() => {
@@ -111,7 +131,9 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
             {t("inbox.status")}
             <select value={ticket.status} onChange={(e) => void update({ status: e.target.value as Schemas["TicketStatus"] })}>
               {["new", "open", "pending", "solved", "closed"].map((s) => (
-                <option key={s}>{s}</option>
+                <option key={s} value={s}>
+                  {t(`status.${s}` as Key)}
+                </option>
               ))}
             </select>
           </label>
@@ -119,10 +141,42 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
             {t("inbox.priority")}
             <select value={ticket.priority} onChange={(e) => void update({ priority: e.target.value as Schemas["Priority"] })}>
               {["low", "normal", "high", "urgent"].map((p) => (
-                <option key={p}>{p}</option>
+                <option key={p} value={p}>
+                  {t(`priority.${p}` as Key)}
+                </option>
               ))}
             </select>
           </label>
+          <label>
+            {t("inbox.assignee")}
+            <select
+              value={ticket.assignee_id ?? ""}
+              // `null` unassigns; the spec types the field as a plain uuid.
+              onChange={(e) => void update({ assignee_id: (e.target.value || null) as string })}
+            >
+              <option value="">{t("inbox.unassigned")}</option>
+              {people.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name ?? p.email}
+                </option>
+              ))}
+            </select>
+          </label>
+          <form
+            className="tags"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void update({ tags: tags.split(",").map((tag) => tag.trim()).filter(Boolean) });
+            }}
+          >
+            <label>
+              {t("ticket.tags")}
+              <input value={tags} onChange={(e) => setTags(e.target.value)} size={16} />
+            </label>
+            <button type="submit" disabled={busy}>
+              {t("ticket.saveTags")}
+            </button>
+          </form>
           <span className="badge">{ticket.channel}</span>
         </div>
         <ol className="messages">
@@ -146,15 +200,63 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
                   </span>
                 )}
               </header>
+              {m.email && (
+                <p className="mail small muted">
+                  {m.email.direction === "in" ? t("ticket.mailFrom") : t("ticket.mailSent")} {m.email.from ?? ""} ·{" "}
+                  <span title={m.email.message_id}>Message-ID {m.email.message_id.slice(0, 40)}</span>
+                  {m.email.raw && (
+                    <>
+                      {" · "}
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() =>
+                          void openFile(`/v1/tickets/${id}/messages/${m.id}/raw`).catch((caught) => setError(message(caught)))
+                        }
+                      >
+                        {t("ticket.rawMail")}
+                      </button>
+                    </>
+                  )}
+                </p>
+              )}
               <p className="body">{m.body}</p>
               {m.attachments.length > 0 && (
-                <ul className="attachments">
+                <ul className="attachments" aria-label={t("ticket.attachments")}>
                   {m.attachments.map((a) => (
                     <li key={a.id}>
-                      📎 {a.filename ?? a.content_type} ({Math.ceil(a.size_bytes / 1024)} KB)
+                      📎{" "}
+                      {a.stored ? (
+                        <button
+                          type="button"
+                          className="link"
+                          onClick={() =>
+                            void openFile(`/v1/tickets/${id}/messages/${m.id}/attachments/${a.id}`).catch((caught) =>
+                              setError(message(caught)),
+                            )
+                          }
+                        >
+                          {a.filename ?? a.content_type}
+                        </button>
+                      ) : (
+                        <span title={t("ticket.tooLarge")}>{a.filename ?? a.content_type}</span>
+                      )}{" "}
+                      ({Math.ceil(a.size_bytes / 1024)} KB)
                     </li>
                   ))}
                 </ul>
+              )}
+              {m.delivery?.status === "failed" && (
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act(async () =>
+                      unwrap(await api.POST("/v1/tickets/{id}/messages/{message_id}/resend", { params: { path: { id, message_id: m.id } } })),
+                    )
+                  }
+                >
+                  {t("ticket.resend")}
+                </button>
               )}
             </li>
           ))}
