@@ -12,6 +12,7 @@ mod knowledge_eval;
 mod ops;
 mod platform;
 mod row_level_security;
+mod scale_out;
 mod sqlite;
 mod tickets;
 mod tidy;

@@ -24,8 +24,9 @@ use crate::{
     metrics::{self, Metrics},
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
-        email::EmailApi, events::EventsApi, health, intents::IntentsApi, knowledge::KnowledgeApi, platform::PlatformApi,
-        settings::SettingsApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
+        email::EmailApi, events::EventsApi, health, intents::IntentsApi, knowledge::KnowledgeApi,
+        platform::PlatformApi, settings::SettingsApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi,
+        webhooks::WebhooksApi,
     },
     triage::{Triager, TriagerEmbedder},
 };
@@ -81,6 +82,12 @@ impl AppState {
         // Commands that serve nothing (`copilot openapi`) get a throwaway key.
         let sealer =
             if secret.is_empty() { Sealer::new(&rand::random::<[u8; 32]>()) } else { Sealer::new(secret.as_bytes()) };
+        let knowledge = Knowledge::new(
+            db.clone(),
+            store.with_write_locks(db.clone()),
+            Arc::new(TriagerEmbedder(Arc::clone(&triager))),
+        )
+        .with_lease(chrono::Duration::seconds(settings.job_lease_seconds as i64));
         Self {
             db: db.clone(),
             sealer,
@@ -89,7 +96,7 @@ impl AppState {
             llm: copilot_drafting::LlmClient::default(),
             settings: Arc::new(settings),
             metrics: Metrics::default(),
-            knowledge: Knowledge::new(db.clone(), store, Arc::new(TriagerEmbedder(Arc::clone(&triager)))),
+            knowledge,
             knowledge_wakeup: Arc::new(Notify::new()),
             triager,
             triage_wakeup: Arc::new(Notify::new()),
@@ -174,11 +181,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             AnalyticsApi { state: state.clone() },
             EmailApi { state: state.clone() },
         ),
-        (
-            AuditApi { state: state.clone() },
-            WebhooksApi { state: state.clone() },
-            EventsApi { state: state.clone() },
-        ),
+        (AuditApi { state: state.clone() }, WebhooksApi { state: state.clone() }, EventsApi { state: state.clone() }),
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))
         .description(
@@ -216,10 +219,7 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
 
 /// Adds the liveness and readiness probes and the Prometheus metrics to `routes`.
 fn probes(routes: Route) -> Route {
-    routes
-        .at("/healthz", get(health::healthz))
-        .at("/readyz", get(health::readyz))
-        .at("/metrics", get(health::metrics))
+    routes.at("/healthz", get(health::healthz)).at("/readyz", get(health::readyz)).at("/metrics", get(health::metrics))
 }
 
 /// The probes and metrics alone, for a process that runs only the workers.

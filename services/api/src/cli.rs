@@ -4,8 +4,8 @@ use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use poem::EndpointExt;
 use copilot_core::settings::{LogFormat, Settings};
+use poem::EndpointExt;
 use tracing_subscriber::EnvFilter;
 
 use copilot_triage::TriageOptions;

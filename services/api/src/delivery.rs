@@ -18,7 +18,11 @@ use crate::{AppState, drafting::retry_wait};
 
 /// How often the worker looks for due deliveries.
 const POLL: Duration = Duration::from_millis(500);
-/// Deliveries claimed at a time.
+/// Deliveries claimed at a time: one, because a claimed delivery counts as being sent;
+/// one claimed in a batch behind a slow server would outlive its lease unsent and be
+/// failed as of unknown outcome (or sent after another process gave it up).
+const CLAIM: u64 = 1;
+/// Interrupted deliveries failed per pass.
 const BATCH: u64 = 16;
 /// Longest wait between attempts.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
@@ -31,7 +35,7 @@ pub async fn run_worker(state: AppState) {
         if let Err(error) = fail_interrupted(&state).await {
             tracing::warn!(%error, "checking for interrupted deliveries failed");
         }
-        let claimed = match deliveries::claim(&state.db, BATCH, lease).await {
+        let claimed = match deliveries::claim(&state.db, CLAIM, lease).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "claiming deliveries failed");

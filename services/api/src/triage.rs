@@ -97,7 +97,6 @@ pub async fn tenant_head(tx: &copilot_store::TenantTx) -> Result<Option<HeadWeig
 /// Items claimed per round.
 const CLAIM_BATCH: u64 = 16;
 /// How long a claimed item stays with its worker before another may take it.
-const LEASE_SECONDS: i64 = 120;
 /// How often the worker looks for due items when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -123,7 +122,9 @@ pub async fn run_worker(state: AppState) {
 
 /// Claims one batch of due items and processes it; returns how many were claimed.
 pub async fn drain(state: &AppState) -> Result<usize, Error> {
-    let claimed = triage::claim(&state.db, CLAIM_BATCH, chrono::Duration::seconds(LEASE_SECONDS)).await?;
+    let claimed =
+        triage::claim(&state.db, CLAIM_BATCH, chrono::Duration::seconds(state.settings.job_lease_seconds as i64))
+            .await?;
     let count = claimed.len();
     let mut by_tenant: BTreeMap<Uuid, Vec<Claimed>> = BTreeMap::new();
     for item in claimed {
@@ -180,7 +181,8 @@ async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -
 
 /// Trains the next due tenant head, if any; returns 1 when it took a job.
 pub async fn train_next(state: &AppState) -> Result<usize, Error> {
-    let Some((tenant, job)) = intents::claim_training(&state.db, chrono::Duration::seconds(LEASE_SECONDS)).await?
+    let Some((tenant, job)) =
+        intents::claim_training(&state.db, chrono::Duration::seconds(state.settings.job_lease_seconds as i64)).await?
     else {
         return Ok(0);
     };

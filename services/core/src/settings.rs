@@ -53,6 +53,9 @@ pub struct Settings {
     /// How long a draft being written stays with its worker without a renewal (renewed
     /// every third of it); a job whose worker died is taken over after this.
     pub draft_lease_seconds: u64,
+    /// How long a triage, ingestion or training job stays with its worker without a
+    /// renewal; a job whose worker died is taken over after this.
+    pub job_lease_seconds: u64,
     /// The default SMTP server replies go out through (`smtp://host:port`,
     /// `smtps://user:pass@host:465`, `…?tls=required`); empty means none: e-mail replies
     /// stay queued until a tenant sets its own server or this is set.
@@ -192,6 +195,9 @@ impl Settings {
         }
         if !(3..=3600).contains(&self.draft_lease_seconds) {
             return Err(InvalidSetting::new("draft_lease_seconds", "must be between 3 and 3600"));
+        }
+        if !(3..=3600).contains(&self.job_lease_seconds) {
+            return Err(InvalidSetting::new("job_lease_seconds", "must be between 3 and 3600"));
         }
         let smtp = self.smtp_url.expose_secret().trim();
         if !(smtp.is_empty() || smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {

@@ -451,12 +451,17 @@ pub enum Finished {
     Activated,
     /// The document was deleted or replaced meanwhile; the work is to be discarded.
     Stale,
+    /// Another attempt on the same version (whose lease had run out) activated it first.
+    AlreadyActive,
 }
 
 /// Makes a fully indexed version the searchable one, in one step, and drops the stored
 /// bytes of older versions.
 pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Result<Finished, Error> {
     let Some(row) = find_row(tx, claimed.document_id, true).await? else { return Ok(Finished::Stale) };
+    if row.version == claimed.version && row.active_version == Some(claimed.version) {
+        return Ok(Finished::AlreadyActive);
+    }
     if row.version != claimed.version || row.status != status::PROCESSING {
         return Ok(Finished::Stale);
     }

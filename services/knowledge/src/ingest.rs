@@ -6,7 +6,6 @@
 //! are invisible to search (the database does not name their version) and are removed
 //! when the version is retried, replaced or deleted.
 
-use chrono::Duration;
 use copilot_core::Error;
 use uuid::Uuid;
 
@@ -19,7 +18,8 @@ use crate::{
 
 /// Chunks embedded per call (and per progress report).
 const EMBED_BATCH: usize = 32;
-/// How long a claimed document stays with its worker without a progress report.
+/// How long a claimed document stays with its worker without a progress report, unless
+/// [`Knowledge::with_lease`] says otherwise.
 pub const LEASE_SECONDS: i64 = 120;
 
 /// What became of one claimed version.
@@ -41,13 +41,9 @@ pub fn passage_text(title: &str, heading: &str, text: &str) -> String {
 }
 
 impl Knowledge {
-    fn lease() -> Duration {
-        Duration::seconds(LEASE_SECONDS)
-    }
-
     /// Claims up to `limit` due documents and ingests them one by one.
     pub async fn ingest_due(&self, limit: u64) -> Result<Vec<(Claimed, Ingested)>, Error> {
-        let claimed = documents::claim(&self.db, limit, Self::lease()).await?;
+        let claimed = documents::claim(&self.db, limit, self.lease).await?;
         let mut outcomes = Vec::with_capacity(claimed.len());
         for item in claimed {
             let outcome = self.ingest(&item).await?;
@@ -104,11 +100,6 @@ impl Knowledge {
     async fn index(&self, claimed: &Claimed, title: &str, chunks: Vec<Chunk>) -> Result<Ingested, Failure> {
         let tenant = claimed.tenant_id;
         let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
-        // A previous attempt may have written some chunks of this version.
-        self.store
-            .delete_version(tenant, claimed.document_id, claimed.version.into())
-            .await
-            .map_err(|e| transient(&e))?;
         let mut records = Vec::with_capacity(chunks.len());
         for batch in chunks.chunks(EMBED_BATCH) {
             let texts = batch.iter().map(|chunk| passage_text(title, &chunk.heading(), &chunk.text)).collect();
@@ -131,13 +122,18 @@ impl Knowledge {
             let progress = 0.9 * records.len() as f64 / chunks.len() as f64;
             let tx = self.db.tenant(tenant).await.map_err(|e| transient(&e))?;
             let current =
-                documents::report_progress(&tx, claimed, progress, Self::lease()).await.map_err(|e| transient(&e))?;
+                documents::report_progress(&tx, claimed, progress, self.lease).await.map_err(|e| transient(&e))?;
             tx.commit().await.map_err(|e| transient(&e))?;
             if !current {
                 return Ok(Ingested::Discarded);
             }
         }
-        self.store.add(tenant, &records).await.map_err(|e| transient(&e))?;
+        // Replaces whatever an earlier attempt (or one whose lease ran out while it still
+        // worked) wrote for this version.
+        self.store
+            .replace_version(tenant, claimed.document_id, claimed.version.into(), &records)
+            .await
+            .map_err(|e| transient(&e))?;
         let tx = self.db.tenant(tenant).await.map_err(|e| transient(&e))?;
         let finished = documents::activate(&tx, claimed, records.len() as i32).await.map_err(|e| transient(&e))?;
         tx.commit().await.map_err(|e| transient(&e))?;
@@ -151,6 +147,9 @@ impl Knowledge {
                 }
                 Ok(Ingested::Ready { chunk_count: records.len() })
             }
+            // Another attempt on this version finished first; its chunks were replaced by
+            // these, which are the same passages.
+            Finished::AlreadyActive => Ok(Ingested::Ready { chunk_count: records.len() }),
             Finished::Stale => {
                 self.store
                     .delete_version(tenant, claimed.document_id, claimed.version.into())

@@ -39,11 +39,24 @@ pub struct Knowledge {
     pub store: VectorStore,
     pub embedder: Arc<dyn Embedder>,
     pub chunking: chunk::ChunkOptions,
+    /// How long a claimed document stays with its worker without a progress report.
+    pub lease: chrono::Duration,
 }
 
 impl Knowledge {
     pub fn new(db: Db, store: VectorStore, embedder: Arc<dyn Embedder>) -> Self {
-        Self { db, store, embedder, chunking: chunk::ChunkOptions::default() }
+        Self {
+            db,
+            store,
+            embedder,
+            chunking: chunk::ChunkOptions::default(),
+            lease: chrono::Duration::seconds(ingest::LEASE_SECONDS),
+        }
+    }
+
+    /// The same knowledge base with another lease for claimed documents.
+    pub fn with_lease(self, lease: chrono::Duration) -> Self {
+        Self { lease, ..self }
     }
 
     /// Compacts every tenant's table, folds new rows into its indexes and prunes old

@@ -27,6 +27,8 @@ pub enum KnowledgeError {
     Store(#[from] lancedb::Error),
     #[error("vector store data: {0}")]
     Data(String),
+    #[error("vector store write lock: {0}")]
+    Lock(copilot_core::Error),
 }
 
 /// A chunk to store, with its embedding.
@@ -60,11 +62,17 @@ pub struct Hit {
 pub const ANN_MIN_ROWS: usize = 10_000;
 
 /// The per-tenant tables under one base URI.
+///
+/// Writes to a tenant's table take a lock named after it first (see
+/// [`copilot_store::locks`]): across every process sharing the database given to
+/// [`VectorStore::with_write_locks`], else within this process, so concurrent ingestion,
+/// deletion and compaction never race on one table's commits.
 #[derive(Clone)]
 pub struct VectorStore {
     db: Connection,
     dim: usize,
     ann_min_rows: usize,
+    locks: Option<copilot_store::Db>,
 }
 
 impl VectorStore {
@@ -74,7 +82,20 @@ impl VectorStore {
     /// process (or any other handle of this one) committed before it started.
     pub async fn open(uri: &str, dim: usize) -> Result<Self, KnowledgeError> {
         let db = lancedb::connect(uri).read_consistency_interval(std::time::Duration::ZERO).execute().await?;
-        Ok(Self { db, dim, ann_min_rows: ANN_MIN_ROWS })
+        Ok(Self { db, dim, ann_min_rows: ANN_MIN_ROWS, locks: None })
+    }
+
+    /// The same store, its writers coordinated through `db` (processes sharing the table
+    /// location must share the database).
+    pub fn with_write_locks(self, db: copilot_store::Db) -> Self {
+        Self { locks: Some(db), ..self }
+    }
+
+    /// Waits until this task is the table's only writer.
+    async fn lock(&self, tenant: TenantId) -> Result<copilot_store::locks::WriteLock, KnowledgeError> {
+        copilot_store::locks::write_lock(self.locks.as_ref(), &format!("lance:{}", Self::table_name(tenant)))
+            .await
+            .map_err(KnowledgeError::Lock)
     }
 
     /// The same store with another threshold for the approximate vector index.
@@ -157,6 +178,36 @@ impl VectorStore {
             return Ok(());
         }
         let batch = self.batch(chunks)?;
+        let _writer = self.lock(tenant).await?;
+        self.add_batch(tenant, batch).await
+    }
+
+    /// Makes `chunks` the only chunks of one version of a document: whatever an earlier
+    /// (or concurrent) attempt wrote for that version goes, as one writer's step, so two
+    /// attempts on one version never leave both their chunks.
+    pub async fn replace_version(
+        &self,
+        tenant: TenantId,
+        document_id: Uuid,
+        version: i64,
+        chunks: &[ChunkRecord],
+    ) -> Result<(), KnowledgeError> {
+        if let Some(stray) = chunks.iter().find(|c| c.document_id != document_id || c.document_version != version) {
+            return Err(KnowledgeError::Data(format!("chunk {} is not of this version", stray.chunk_id)));
+        }
+        let batch = self.batch(chunks)?;
+        let _writer = self.lock(tenant).await?;
+        if let Some(table) = self.table(tenant).await? {
+            table.delete(&version_predicate(document_id, version)).await?;
+        }
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        self.add_batch(tenant, batch).await
+    }
+
+    /// Appends a batch; the caller holds the table's write lock.
+    async fn add_batch(&self, tenant: TenantId, batch: RecordBatch) -> Result<(), KnowledgeError> {
         let table = match self.table(tenant).await? {
             Some(table) => table,
             None => match self.db.create_table(Self::table_name(tenant), vec![batch.clone()]).execute().await {
@@ -168,7 +219,8 @@ impl VectorStore {
                     table.create_index(&["search_text"], Index::FTS(tokenizer)).replace(true).execute().await?;
                     return Ok(());
                 }
-                // Another process created it first: add to it like to any table.
+                // Created meanwhile by a writer no shared lock covers (another store on the
+                // same location without the same database).
                 Err(lancedb::Error::TableAlreadyExists { .. }) => {
                     self.table(tenant).await?.ok_or_else(|| KnowledgeError::Data("table vanished".into()))?
                 }
@@ -192,7 +244,7 @@ impl VectorStore {
         document_id: Uuid,
         version: i64,
     ) -> Result<(), KnowledgeError> {
-        self.delete_where(tenant, &format!("document_id = '{document_id}' AND document_version = {version}")).await
+        self.delete_where(tenant, &version_predicate(document_id, version)).await
     }
 
     /// Removes the chunks of every version of a document but `keep`.
@@ -206,6 +258,7 @@ impl VectorStore {
     }
 
     async fn delete_where(&self, tenant: TenantId, predicate: &str) -> Result<(), KnowledgeError> {
+        let _writer = self.lock(tenant).await?;
         if let Some(table) = self.table(tenant).await? {
             table.delete(predicate).await?;
         }
@@ -217,6 +270,7 @@ impl VectorStore {
     /// approximate vector index here, with a bitmap index on the script column that vector
     /// search filters on first; smaller tables are scanned exactly.
     pub async fn optimize(&self, tenant: TenantId) -> Result<(), KnowledgeError> {
+        let _writer = self.lock(tenant).await?;
         if let Some(table) = self.table(tenant).await? {
             let indexed: Vec<String> =
                 table.list_indices().await?.into_iter().flat_map(|index| index.columns).collect();
@@ -370,6 +424,11 @@ const SCRIPTS: [&str; 2] = ["cjk", "other"];
 
 /// `cjk` when at least a third of the text's non-space characters are Chinese, Japanese
 /// or Korean, else `other`.
+/// The rows of one version of a document.
+fn version_predicate(document_id: Uuid, version: i64) -> String {
+    format!("document_id = '{document_id}' AND document_version = {version}")
+}
+
 pub fn script_of(text: &str) -> &'static str {
     let (cjk, all) = text
         .chars()

@@ -1,6 +1,7 @@
 //! Persistence primitives every capability shares: the connection, migrations,
 //! tenant-scoped transactions (with PostgreSQL row-level security), the one mapping of
-//! database errors, the audit log and idempotency records.
+//! database errors, the audit log, idempotency records, the event outbox and named locks
+//! across processes.
 //!
 //! Architecture invariant: a capability reaches tenant-owned rows only through a
 //! [`TenantTx`] and the [`Scoped`] finders; the only unscoped access is
@@ -11,6 +12,7 @@ mod db;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;
+pub mod locks;
 mod query;
 mod scoped;
 pub mod sealed;

@@ -15,7 +15,9 @@ use copilot_core::{Error, Principal, model::Author};
 use copilot_entities::{customer, email_attachment, email_message, ticket};
 use copilot_store::{Scoped, TenantTx, db_err};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde::{Deserialize, Serialize};
@@ -284,7 +286,10 @@ pub struct EmailInfo {
 }
 
 /// The mail of some messages, by message id.
-pub(crate) async fn email_for(tx: &TenantTx, ids: Vec<Uuid>) -> Result<std::collections::HashMap<Uuid, EmailInfo>, Error> {
+pub(crate) async fn email_for(
+    tx: &TenantTx,
+    ids: Vec<Uuid>,
+) -> Result<std::collections::HashMap<Uuid, EmailInfo>, Error> {
     if ids.is_empty() {
         return Ok(Default::default());
     }

@@ -405,9 +405,9 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
         }
         TicketOrder::Updated => {
             if let Some(cursor) = page.cursor {
-                let last = find_row(tx, cursor).await.map_err(|_| {
-                    Error::validation("invalid_cursor", "`cursor` is not a cursor this API returned")
-                })?;
+                let last = find_row(tx, cursor)
+                    .await
+                    .map_err(|_| Error::validation("invalid_cursor", "`cursor` is not a cursor this API returned"))?;
                 query = query.filter(
                     Condition::any().add(ticket::Column::UpdatedAt.lt(last.updated_at)).add(
                         Condition::all()
