@@ -217,6 +217,7 @@ try {
     const shown = await keys.getByRole("status").locator("code").textContent();
     const works = await fetch(`${base}/v1/me`, { headers: { Authorization: `Bearer ${shown}` } });
     if (works.status !== 200) throw new Error(`the new key is refused: ${works.status}`);
+    page.once("dialog", (dialog) => dialog.accept());
     await keys.getByRole("button", { name: "Revoke crm" }).click();
     await keys.getByText("revoked").waitFor();
     const refused = await fetch(`${base}/v1/me`, { headers: { Authorization: `Bearer ${shown}` } });

@@ -186,6 +186,11 @@ const en = {
   "mode.keyword": "Keyword",
   "nav.intents": "Intents",
   "nav.skip": "Skip to content",
+  "keys.revokeConfirm": "Revoke this key? Integrations using it stop working at once:",
+  "intents.folds": "folds",
+  "training.queued": "Training…",
+  "training.ready": "Trained",
+  "training.failed": "Failed",
 } as const;
 
 export type Key = keyof typeof en;
@@ -378,6 +383,11 @@ const zh: Record<Key, string> = {
   "mode.keyword": "关键词检索",
   "nav.intents": "意图",
   "nav.skip": "跳到主要内容",
+  "keys.revokeConfirm": "吊销此密钥？使用它的集成将立即失效：",
+  "intents.folds": "折",
+  "training.queued": "训练中…",
+  "training.ready": "已训练",
+  "training.failed": "失败",
 };
 
 export type Language = "en" | "zh";

@@ -20,16 +20,20 @@ const FALLBACK_REFRESH_MS = 5000;
 export function useTenantEvents(wanted: (event: TenantEvent) => boolean, refresh: () => void): boolean {
   const [live, setLive] = useState(false);
   const scheduled = useRef<number | null>(null);
-  // A burst of events (a ticket, its message, its triage) refreshes once.
-  const debounced = () => {
-    if (scheduled.current !== null) return;
-    scheduled.current = window.setTimeout(() => {
-      scheduled.current = null;
-      refresh();
-    }, DEBOUNCE_MS);
-  };
-  const handlers = useRef({ wanted, refresh: debounced });
-  handlers.current = { wanted, refresh: debounced };
+  const latest = useRef({ wanted, refresh });
+  latest.current = { wanted, refresh };
+  // A burst of events (a ticket, its message, its triage) refreshes once, with the
+  // screen's latest `refresh` (its filters may have changed meanwhile).
+  const handlers = useRef({
+    wanted: (event: TenantEvent) => latest.current.wanted(event),
+    refresh: () => {
+      if (scheduled.current !== null) return;
+      scheduled.current = window.setTimeout(() => {
+        scheduled.current = null;
+        latest.current.refresh();
+      }, DEBOUNCE_MS);
+    },
+  });
 
   useEffect(() => {
     const abort = new AbortController();
@@ -56,6 +60,7 @@ export function useTenantEvents(wanted: (event: TenantEvent) => boolean, refresh
     return () => {
       stopped = true;
       abort.abort();
+      if (scheduled.current !== null) window.clearTimeout(scheduled.current);
     };
   }, []);
 

@@ -501,7 +501,7 @@ async fn deleting_a_document_removes_its_vectors() {
 async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
     let seed = spawn_app_on(Backend::Sqlite).await;
     let stuck = Arc::new(Gated { gate: Semaphore::new(0) });
-    let first = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, stuck, |_| {}).await;
+    let first = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, stuck.clone(), |_| {}).await;
     let tenant = first.create_tenant().await;
     let id = upload_fixture(&first, &tenant.key, "help-centre/returns.md", &[]).await;
     for _ in 0..200 {
@@ -530,6 +530,20 @@ async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
 
     let document = second.wait_for_document(&tenant.key, id).await;
     assert_eq!((document["status"].as_str(), document["attempts"].as_i64()), (Some("ready"), Some(2)));
+    assert!(!search(&second, &tenant.key, "how long do I have to return an item", "hybrid").await.is_empty());
+
+    // The first worker was only slow, and now fails: its late attempt is fenced out and
+    // neither requeues the document nor removes the chunks the second one made searchable.
+    stuck.gate.close();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let after = second.get(&format!("/v1/knowledge/documents/{id}"), &tenant.key).await.expect(200);
+    assert_eq!(
+        (after["status"].as_str(), after["attempts"].as_i64(), after["chunk_count"].as_i64()),
+        (Some("ready"), Some(2), document["chunk_count"].as_i64()),
+        "{after}"
+    );
+    let chunks = second.get(&format!("/v1/knowledge/documents/{id}/chunks?limit=100"), &tenant.key).await.expect(200);
+    assert_eq!(chunks["data"].as_array().map(|c| c.len() as i64), document["chunk_count"].as_i64());
     assert!(!search(&second, &tenant.key, "how long do I have to return an item", "hybrid").await.is_empty());
 }
 

@@ -245,6 +245,19 @@ async fn listings_sort_oldest_first_or_by_latest_change_and_page_in_that_order()
     let expected: Vec<String> = [3, 1, 4, 2, 0].iter().map(|&i| created[i].clone()).collect();
     assert_eq!(updated, expected, "latest change first, then by creation");
 
+    // The last ticket of a page changing before the next page is read does not restart the
+    // listing: the next page goes on below where the first ended.
+    let first = app.get("/v1/tickets?limit=2&sort=updated", &tenant.key).await.expect(200);
+    assert_eq!(ids(&first), [created[3].clone(), created[1].clone()]);
+    app.patch(&format!("/v1/tickets/{}", created[1]), &tenant.key, json!({"priority": "low"})).await.expect(200);
+    let cursor = first["next_cursor"].as_str().unwrap_or_default();
+    let second = app.get(&format!("/v1/tickets?limit=2&sort=updated&cursor={cursor}"), &tenant.key).await.expect(200);
+    assert_eq!(ids(&second), [created[4].clone(), created[2].clone()]);
+    // A cursor of another order is refused rather than misread.
+    let newest = app.get("/v1/tickets?limit=2", &tenant.key).await.expect(200);
+    let plain = newest["next_cursor"].as_str().unwrap_or_default();
+    app.get(&format!("/v1/tickets?sort=updated&cursor={plain}"), &tenant.key).await.expect_error(400, "invalid_cursor");
+
     app.get("/v1/tickets?sort=priority", &tenant.key).await.expect_error(400, "invalid_parameter");
     let (agent_id, _) = app.add_user(&tenant, "agent").await;
     app.get(&format!("/v1/tickets?unassigned=true&assignee_id={agent_id}"), &tenant.key)

@@ -53,6 +53,31 @@ export class ApiError extends Error {
   }
 }
 
+/** A failure as a person reads it: the API's sentence and its code. */
+export function errorText(caught: unknown): string {
+  return caught instanceof ApiError ? `${caught.message} (${caught.code})` : String(caught);
+}
+
+/** `fetch` with the session's token. */
+export function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  const token = session.token();
+  const headers = new Headers(init.headers);
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  return fetch(path, { ...init, headers });
+}
+
+/** Downloads a file the API serves under `filename`. */
+export async function download(path: string, filename: string): Promise<void> {
+  const response = await authorizedFetch(path);
+  if (!response.ok) throw new ApiError(`http_${response.status}`, response.statusText);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** The data of a response (nothing for a 204), or an ApiError. */
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.response.status === 204 && result.error === undefined) return undefined as T;
@@ -77,11 +102,7 @@ export async function readEvents(
     headers = {},
   }: { onEvent: (event: SseEvent) => void; onOpen?: () => void; signal: AbortSignal; headers?: Record<string, string> },
 ): Promise<boolean> {
-  const token = session.token();
-  const response = await fetch(path, {
-    headers: { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    signal,
-  });
+  const response = await authorizedFetch(path, { headers, signal });
   if (response.status === 401) {
     session.clear();
     onUnauthorized();

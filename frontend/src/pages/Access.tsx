@@ -2,14 +2,11 @@
 // (create with the key shown once, revoke). Admins only; the API refuses others.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
-import { ApiError, api, unwrap, type Schemas } from "../api/client";
+import { api, errorText, unwrap, type Schemas } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 
 type Role = Schemas["Role"];
 
-function errorText(caught: unknown) {
-  return caught instanceof ApiError ? `${caught.message} (${caught.code})` : String(caught);
-}
 
 const PERSON_ROLES: Role[] = ["agent", "admin", "owner"];
 const KEY_ROLES: Role[] = ["integration", "agent", "admin"];
@@ -158,7 +155,8 @@ export function ApiKeys() {
     }
   }
 
-  async function revoke(id: string) {
+  async function revoke(id: string, name: string) {
+    if (!window.confirm(`${t("keys.revokeConfirm")} ${name}`)) return;
     try {
       unwrap(await api.DELETE("/v1/api-keys/{id}", { params: { path: { id } } }));
       await load();
@@ -205,7 +203,7 @@ export function ApiKeys() {
                 {key.revoked_at ? (
                   <span className="muted">{t("keys.revoked")}</span>
                 ) : (
-                  <button type="button" className="link danger" onClick={() => void revoke(key.id)}>
+                  <button type="button" className="link danger" onClick={() => void revoke(key.id, key.name)}>
                     {t("keys.revoke")} {key.name}
                   </button>
                 )}

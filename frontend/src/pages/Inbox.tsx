@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 import { ApiError, api, unwrap, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
@@ -35,7 +35,10 @@ const SORTS: Sort[] = ["newest", "oldest", "updated"];
 /** Events that change what the inbox shows. */
 const INBOX_EVENTS = new Set(["ticket.created", "ticket.updated", "message.created", "triage.completed"]);
 
-function query(filters: Filters, me: string | undefined, cursor?: string) {
+/** A page of the inbox; a refresh reloads as many tickets as are shown (up to the API's 100). */
+const PAGE = 50;
+
+function query(filters: Filters, me: string | undefined, cursor?: string, limit = PAGE) {
   const assignee = filters.assignee === "mine" ? me : filters.assignee === "unassigned" ? "" : filters.assignee;
   return {
     q: filters.q || undefined,
@@ -48,7 +51,7 @@ function query(filters: Filters, me: string | undefined, cursor?: string) {
     assignee_id: assignee || undefined,
     unassigned: filters.assignee === "unassigned" ? true : undefined,
     sort: filters.sort,
-    limit: 50,
+    limit,
     cursor,
   };
 }
@@ -67,26 +70,47 @@ export function Inbox({ open }: { open: (id: string) => void }) {
     api.GET("/v1/assignees").then((found) => setPeople(found.data ?? []));
   }, []);
 
-  const load = useCallback(async () => {
-    if (filters.assignee === "mine" && !me) return;
-    try {
-      const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me) } }));
-      setTickets(page.data);
-      setNext(page.next_cursor);
-      setError(null);
-    } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : String(caught));
-    }
-  }, [filters, me]);
+  // Only the newest request may show its answer (typing sends one per key).
+  const sequence = useRef(0);
+  const shown = useRef(0);
 
-  useEffect(() => void load(), [load]);
-  const live = useTenantEvents((event) => INBOX_EVENTS.has(event.type), () => void load());
+  /** Loads the first page, or on a refresh as many tickets as are shown. */
+  const load = useCallback(
+    async (refresh: boolean) => {
+      if (filters.assignee === "mine" && !me) return;
+      const mine = ++sequence.current;
+      const limit = refresh ? Math.min(100, Math.max(PAGE, shown.current)) : PAGE;
+      try {
+        const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me, undefined, limit) } }));
+        if (mine !== sequence.current) return;
+        shown.current = page.data.length;
+        setTickets(page.data);
+        setNext(page.next_cursor);
+        setError(null);
+      } catch (caught) {
+        if (mine === sequence.current) setError(caught instanceof ApiError ? caught.message : String(caught));
+      }
+    },
+    [filters, me],
+  );
+
+  useEffect(() => void load(false), [load]);
+  const live = useTenantEvents((event) => INBOX_EVENTS.has(event.type), () => void load(true));
 
   async function more() {
     if (!next) return;
-    const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me, next) } }));
-    setTickets((shown) => [...shown, ...page.data]);
-    setNext(page.next_cursor);
+    const mine = ++sequence.current;
+    try {
+      const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me, next) } }));
+      if (mine !== sequence.current) return;
+      setTickets((current) => {
+        shown.current = current.length + page.data.length;
+        return [...current, ...page.data];
+      });
+      setNext(page.next_cursor);
+    } catch (caught) {
+      if (mine === sequence.current) setError(caught instanceof ApiError ? caught.message : String(caught));
+    }
   }
 
   const set = (key: keyof Filters) => (event: { target: { value: string } }) =>

@@ -2,8 +2,8 @@
 // intent head on it, and the accuracy the training measured.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
-import { ApiError, api, unwrap, type Schemas } from "../api/client";
-import { useI18n } from "../i18n";
+import { api, errorText, unwrap, type Schemas } from "../api/client";
+import { useI18n, type Key } from "../i18n";
 
 type Label = { label: string; description: string; examples: string };
 type Training = Schemas["TrainingOut"];
@@ -26,9 +26,6 @@ function fromForm(labels: Label[]): Schemas["IntentLabelIo"][] {
   }));
 }
 
-function errorText(caught: unknown) {
-  return caught instanceof ApiError ? `${caught.message} (${caught.code})` : String(caught);
-}
 
 export function Intents() {
   const { t } = useI18n();
@@ -95,7 +92,7 @@ export function Intents() {
         <h2>{t("intents.training")}</h2>
         {training ? (
           <p>
-            <span className={`badge training-${training.status}`}>{training.status}</span>{" "}
+            <span className={`badge training-${training.status}`}>{t(`training.${training.status}` as Key)}</span>{" "}
             {training.cross_validated_accuracy !== undefined && (
               <strong>
                 {t("intents.accuracy")}: {Math.round(training.cross_validated_accuracy * 1000) / 10}%
@@ -103,7 +100,7 @@ export function Intents() {
             )}{" "}
             <span className="muted">
               {training.example_count} {t("intents.examplesUsed")}
-              {training.folds ? ` · ${training.folds} folds` : ""}
+              {training.folds ? ` · ${training.folds} ${t("intents.folds")}` : ""}
               {training.active ? ` · ${t("intents.active")}` : ""}
             </span>
             {training.error && <span className="error"> {training.error}</span>}

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type DragEvent } from "react";
 
-import { ApiError, api, session, unwrap, type Schemas } from "../api/client";
+import { ApiError, api, authorizedFetch, unwrap, type Schemas } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 
 type Document = Schemas["DocumentOut"];
@@ -14,12 +14,7 @@ const REFRESH_MS = 1500;
 async function upload(file: File): Promise<void> {
   const form = new FormData();
   form.append("file", file, file.name);
-  const token = session.token();
-  const response = await fetch("/v1/knowledge/documents", {
-    method: "POST",
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-    body: form,
-  });
+  const response = await authorizedFetch("/v1/knowledge/documents", { method: "POST", body: form });
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { code?: string; detail?: string };
     throw new ApiError(body.code ?? `http_${response.status}`, `${file.name}: ${body.detail ?? response.statusText}`);
@@ -162,10 +157,12 @@ export function Knowledge() {
                 {d.active_version !== undefined && (
                   <button type="button" className="link" onClick={() => void showChunks(d)}>
                     {t("knowledge.preview")}
+                    <span className="visually-hidden"> {d.title}</span>
                   </button>
                 )}
                 <button type="button" className="link danger" onClick={() => void remove(d)}>
                   {t("knowledge.delete")}
+                  <span className="visually-hidden"> {d.title}</span>
                 </button>
               </td>
             </tr>

@@ -2,16 +2,13 @@
 // shown once, the delivery log, retrying a failed delivery), people and API keys.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
-import { ApiError, api, unwrap, type Schemas } from "../api/client";
+import { api, errorText, unwrap, type Schemas } from "../api/client";
 import { useI18n } from "../i18n";
 import { ApiKeys, People } from "./Access";
 
 type Webhook = Schemas["WebhookOut"];
 type Delivery = Schemas["WebhookDeliveryOut"];
 
-function errorText(caught: unknown) {
-  return caught instanceof ApiError ? `${caught.message} (${caught.code})` : String(caught);
-}
 
 function Status({ error, saved }: { error: string | null; saved: boolean }) {
   const { t } = useI18n();

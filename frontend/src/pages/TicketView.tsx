@@ -1,23 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { DraftPanel } from "../components/DraftPanel";
-import { ApiError, api, session, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
+import { api, download, errorText, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 import { useTenantEvents } from "../live";
 
-/** Opens a file the API serves (with the session's token) in a new tab. */
-async function openFile(path: string) {
-  const token = session.token();
-  const response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (!response.ok) throw new ApiError(`http_${response.status}`, response.statusText);
-  const url = URL.createObjectURL(await response.blob());
-  window.open(url, "_blank", "noopener");
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
-function message(caught: unknown) {
-  return caught instanceof ApiError ? `${caught.message} (${caught.code})` : String(caught);
-}
 
 export function TicketView({ id, back }: { id: string; back: () => void }) {
   const { t } = useI18n();
@@ -57,7 +45,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
       setThread(unwrap(messages).data);
       setDraft(unwrap(drafts).data[0] ?? null);
     } catch (caught) {
-      setError(message(caught));
+      setError(errorText(caught));
     }
   }, [id]);
 
@@ -84,7 +72,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
       await action();
       await load();
     } catch (caught) {
-      setError(message(caught));
+      setError(errorText(caught));
     } finally {
       setBusy(false);
     }
@@ -211,7 +199,9 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
                         type="button"
                         className="link"
                         onClick={() =>
-                          void openFile(`/v1/tickets/${id}/messages/${m.id}/raw`).catch((caught) => setError(message(caught)))
+                          void download(`/v1/tickets/${id}/messages/${m.id}/raw`, `ticket-${ticket.number}-${m.id}.eml`).catch((caught) =>
+                            setError(errorText(caught)),
+                          )
                         }
                       >
                         {t("ticket.rawMail")}
@@ -231,8 +221,8 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
                           type="button"
                           className="link"
                           onClick={() =>
-                            void openFile(`/v1/tickets/${id}/messages/${m.id}/attachments/${a.id}`).catch((caught) =>
-                              setError(message(caught)),
+                            void download(`/v1/tickets/${id}/messages/${m.id}/attachments/${a.id}`, a.filename ?? a.id).catch((caught) =>
+                              setError(errorText(caught)),
                             )
                           }
                         >

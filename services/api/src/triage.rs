@@ -96,7 +96,6 @@ pub async fn tenant_head(tx: &copilot_store::TenantTx) -> Result<Option<HeadWeig
 
 /// Items claimed per round.
 const CLAIM_BATCH: u64 = 16;
-/// How long a claimed item stays with its worker before another may take it.
 /// How often the worker looks for due items when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 

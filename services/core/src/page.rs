@@ -1,5 +1,7 @@
-//! Cursor pagination: opaque cursors over time-ordered (UUID v7) ids.
+//! Cursor pagination: opaque cursors over time-ordered (UUID v7) ids, or over a
+//! timestamp and an id for listings ordered by something else (the latest change).
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::Error;
@@ -15,6 +17,9 @@ pub struct PageRequest {
     pub limit: u64,
     /// Continue after this id, in the order of the listing.
     pub cursor: Option<Uuid>,
+    /// The sort key of that item, when the listing is ordered by a timestamp (see
+    /// [`Page::from_overfetch_keyed`]).
+    pub at: Option<DateTime<Utc>>,
 }
 
 impl PageRequest {
@@ -23,8 +28,17 @@ impl PageRequest {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Error::validation("invalid_limit", format!("`limit` must be between 1 and {MAX_LIMIT}")));
         }
-        let cursor = cursor.map(decode_cursor).transpose()?;
-        Ok(Self { limit, cursor })
+        let (cursor, at) = match cursor {
+            None => (None, None),
+            Some(text) => match text.split_once('_') {
+                Some((micros, id)) => {
+                    let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros);
+                    (Some(decode_cursor(id)?), Some(at.ok_or_else(invalid_cursor)?))
+                }
+                None => (Some(decode_cursor(text)?), None),
+            },
+        };
+        Ok(Self { limit, cursor, at })
     }
 }
 
@@ -44,6 +58,23 @@ impl<T> Page<T> {
         Self { data: items, next_cursor }
     }
 
+    /// Like [`Page::from_overfetch`], for a listing ordered by `(timestamp, id)`: the cursor
+    /// carries the last item's timestamp, so the next page starts where this one ended even
+    /// if that item changed meanwhile.
+    pub fn from_overfetch_keyed(mut items: Vec<T>, limit: u64, key_of: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Self {
+        let has_more = items.len() as u64 > limit;
+        items.truncate(limit as usize);
+        let next_cursor = if has_more {
+            items.last().map(|item| {
+                let (at, id) = key_of(item);
+                format!("{}_{}", at.timestamp_micros(), encode_cursor(id))
+            })
+        } else {
+            None
+        };
+        Self { data: items, next_cursor }
+    }
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { data: self.data.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
@@ -54,8 +85,11 @@ pub fn encode_cursor(id: Uuid) -> String {
 }
 
 pub fn decode_cursor(cursor: &str) -> Result<Uuid, Error> {
-    Uuid::try_parse(cursor)
-        .map_err(|_| Error::validation("invalid_cursor", "`cursor` is not a cursor this API returned"))
+    Uuid::try_parse(cursor).map_err(|_| invalid_cursor())
+}
+
+fn invalid_cursor() -> Error {
+    Error::validation("invalid_cursor", "`cursor` is not a cursor this API returned")
 }
 
 #[cfg(test)]
@@ -72,6 +106,18 @@ mod tests {
     fn cursor_round_trips() {
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(&encode_cursor(id)).ok(), Some(id));
+    }
+
+    #[test]
+    fn keyed_cursors_round_trip_and_garbage_is_rejected() {
+        let id = Uuid::now_v7();
+        let at = DateTime::from_timestamp_micros(1_764_590_400_123_456).unwrap_or_default();
+        let page = Page::from_overfetch_keyed(vec![1, 2], 1, |_| (at, id));
+        let request = PageRequest::parse(None, page.next_cursor.as_deref()).ok();
+        assert_eq!(request.map(|r| (r.cursor, r.at)), Some((Some(id), Some(at))));
+        for bad in ["abc_", "_x", "12_notauuid", "x_0192f0c45a5e70008000000000000001"] {
+            assert_eq!(PageRequest::parse(None, Some(bad)).err().map(|e| e.code()), Some("invalid_cursor"), "{bad}");
+        }
     }
 
     #[test]

@@ -438,6 +438,9 @@ pub async fn report_progress(tx: &TenantTx, claimed: &Claimed, progress: f64, le
         .filter(document::Column::Id.eq(claimed.document_id))
         .filter(document::Column::Version.eq(claimed.version))
         .filter(document::Column::Status.eq(status::PROCESSING))
+        // The claim's attempt number fences out a worker whose lease ran out and whose
+        // document another worker claimed since.
+        .filter(document::Column::Attempts.eq(claimed.attempts))
         .exec(&**tx)
         .await
         .map_err(db_err)?;
@@ -449,21 +452,23 @@ pub async fn report_progress(tx: &TenantTx, claimed: &Claimed, progress: f64, le
 pub enum Finished {
     /// The version is now the searchable one.
     Activated,
-    /// The document was deleted or replaced meanwhile; the work is to be discarded.
+    /// The document was deleted or replaced by a newer version meanwhile; this version's
+    /// chunks are to be removed.
     Stale,
-    /// Another attempt on the same version (whose lease had run out) activated it first.
-    AlreadyActive,
+    /// This attempt's lease ran out and another attempt on the same version holds it (or
+    /// finished it): the chunks are that attempt's to write, nothing is to be touched.
+    Fenced,
 }
 
 /// Makes a fully indexed version the searchable one, in one step, and drops the stored
 /// bytes of older versions.
 pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Result<Finished, Error> {
     let Some(row) = find_row(tx, claimed.document_id, true).await? else { return Ok(Finished::Stale) };
-    if row.version == claimed.version && row.active_version == Some(claimed.version) {
-        return Ok(Finished::AlreadyActive);
-    }
-    if row.version != claimed.version || row.status != status::PROCESSING {
+    if row.version != claimed.version {
         return Ok(Finished::Stale);
+    }
+    if row.status != status::PROCESSING || row.attempts != claimed.attempts {
+        return Ok(Finished::Fenced);
     }
     let now = copilot_core::now();
     let mut change: document::ActiveModel = row.into();
@@ -506,6 +511,9 @@ pub enum Recorded {
     WillRetry,
     /// The document was deleted or replaced meanwhile; nothing was recorded.
     Stale,
+    /// Another attempt holds (or finished) this version since this one's lease ran out;
+    /// nothing was recorded.
+    Fenced,
 }
 
 /// Records a failed attempt: a permanent failure, or the last allowed attempt, ends the
@@ -515,6 +523,9 @@ pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure)
     let Some(row) = find_row(tx, claimed.document_id, true).await? else { return Ok(Recorded::Stale) };
     if row.version != claimed.version {
         return Ok(Recorded::Stale);
+    }
+    if row.status != status::PROCESSING || row.attempts != claimed.attempts {
+        return Ok(Recorded::Fenced);
     }
     let now = copilot_core::now();
     let (message, give_up) = match failure {

@@ -78,20 +78,23 @@ impl Knowledge {
         match outcome {
             Ok(outcome) => Ok(outcome),
             Err(failure) => {
-                // Whatever this attempt wrote is not searchable; remove it.
-                if let Err(error) = self.store.delete_version(tenant, claimed.document_id, claimed.version.into()).await
-                {
-                    tracing::warn!(%error, document = %claimed.document_id, "could not remove a failed version's chunks");
-                }
                 let tx = self.db.tenant(tenant).await?;
                 let recorded = documents::record_failure(&tx, claimed, &failure).await?;
                 tx.commit().await?;
+                // What this attempt wrote is not searchable: remove it, unless the version
+                // is another attempt's now (its chunks are not this one's to remove).
+                if matches!(recorded, Recorded::GaveUp | Recorded::WillRetry | Recorded::Stale)
+                    && let Err(error) =
+                        self.store.delete_version(tenant, claimed.document_id, claimed.version.into()).await
+                {
+                    tracing::warn!(%error, document = %claimed.document_id, "could not remove a failed version's chunks");
+                }
                 let (Failure::Permanent(error) | Failure::Transient(error)) = failure;
                 tracing::info!(document = %claimed.document_id, version = claimed.version, %error, ?recorded, "ingestion failed");
                 Ok(match recorded {
                     Recorded::GaveUp => Ingested::Failed { error },
                     Recorded::WillRetry => Ingested::Retrying { error },
-                    Recorded::Stale => Ingested::Discarded,
+                    Recorded::Stale | Recorded::Fenced => Ingested::Discarded,
                 })
             }
         }
@@ -147,9 +150,8 @@ impl Knowledge {
                 }
                 Ok(Ingested::Ready { chunk_count: records.len() })
             }
-            // Another attempt on this version finished first; its chunks were replaced by
-            // these, which are the same passages.
-            Finished::AlreadyActive => Ok(Ingested::Ready { chunk_count: records.len() }),
+            // Another attempt holds this version now: its chunks are the ones to keep.
+            Finished::Fenced => Ok(Ingested::Discarded),
             Finished::Stale => {
                 self.store
                     .delete_version(tenant, claimed.document_id, claimed.version.into())

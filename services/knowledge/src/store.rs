@@ -422,12 +422,13 @@ const MIN_TO_CENTRE: usize = 5;
 /// The scripts vector search ranks apart.
 const SCRIPTS: [&str; 2] = ["cjk", "other"];
 
-/// `cjk` when at least a third of the text's non-space characters are Chinese, Japanese
-/// or Korean, else `other`.
 /// The rows of one version of a document.
 fn version_predicate(document_id: Uuid, version: i64) -> String {
     format!("document_id = '{document_id}' AND document_version = {version}")
 }
+
+/// `cjk` when at least a third of the text's non-space characters are Chinese, Japanese
+/// or Korean, else `other`.
 
 pub fn script_of(text: &str) -> &'static str {
     let (cjk, all) = text

@@ -312,8 +312,8 @@ pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Ticket, Error> {
 }
 
 /// Lists tickets in the filter's order with the filter applied. The cursor is the last
-/// ticket of the previous page; with [`TicketOrder::Updated`] a ticket changed between two
-/// pages may move to an earlier page.
+/// ticket of the previous page (with [`TicketOrder::Updated`], also its change time then):
+/// a ticket changed between two pages moves to the top and is not seen again further down.
 pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>, Error> {
     let tenant = tx.tenant().0;
     let mut query = ticket::Entity::scoped(tx.tenant());
@@ -405,23 +405,25 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
         }
         TicketOrder::Updated => {
             if let Some(cursor) = page.cursor {
-                let last = find_row(tx, cursor)
-                    .await
-                    .map_err(|_| Error::validation("invalid_cursor", "`cursor` is not a cursor this API returned"))?;
-                query = query.filter(
-                    Condition::any().add(ticket::Column::UpdatedAt.lt(last.updated_at)).add(
-                        Condition::all()
-                            .add(ticket::Column::UpdatedAt.eq(last.updated_at))
-                            .add(ticket::Column::Id.lt(cursor)),
-                    ),
-                );
+                let Some(at) = page.at else {
+                    return Err(Error::validation("invalid_cursor", "`cursor` is not a cursor of this sort"));
+                };
+                query =
+                    query.filter(Condition::any().add(ticket::Column::UpdatedAt.lt(at)).add(
+                        Condition::all().add(ticket::Column::UpdatedAt.eq(at)).add(ticket::Column::Id.lt(cursor)),
+                    ));
             }
             query.order_by_desc(ticket::Column::UpdatedAt).order_by_desc(ticket::Column::Id)
         }
     };
     let rows = query.limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
     let tickets = hydrate(tx, rows).await?;
-    Ok(Page::from_overfetch(tickets, page.limit, |ticket| ticket.id))
+    Ok(match filter.order {
+        TicketOrder::Updated => {
+            Page::from_overfetch_keyed(tickets, page.limit, |ticket| (ticket.updated_at, ticket.id))
+        }
+        TicketOrder::Newest | TicketOrder::Oldest => Page::from_overfetch(tickets, page.limit, |ticket| ticket.id),
+    })
 }
 
 /// Checks that `id` is an active person of this tenant who can work tickets.

@@ -44,6 +44,9 @@ const POLL: Duration = Duration::from_secs(1);
 const LOOKBACK: chrono::Duration = chrono::Duration::seconds(10);
 /// The most events one query returns (a read pages on until it has them all).
 const BATCH: u64 = 200;
+/// How often a stream checks that its credential still works (a revoked key, a
+/// deactivated user or an ended session ends the stream).
+const REAUTHENTICATE: Duration = Duration::from_secs(30);
 /// How far back `Last-Event-ID` resumes at most.
 const RESUME_LIMIT: chrono::Duration = chrono::Duration::hours(1);
 /// A stream ends after this long; clients reconnect with `Last-Event-ID`.
@@ -69,13 +72,21 @@ impl EventsApi {
         let types = parse_types(types.0.as_deref())?;
         let now = copilot_core::now();
         let mut floor = (now, Uuid::max());
+        let mut resumed_after = None;
         if let Some(id) = last_event_id.0.as_deref().and_then(|id| Uuid::try_parse(id.trim()).ok()) {
             let tx = self.state.db.tenant(tenant).await?;
             if let Ok(last) = events::get(&tx, id).await {
-                floor = (last.created_at, last.id).max((now - RESUME_LIMIT, Uuid::nil()));
+                // From the look-back window before the last event the client saw: an event
+                // recorded before it may have committed after the client left. Events of
+                // that window it did see come again (clients deduplicate on the id).
+                floor = (last.created_at - LOOKBACK, Uuid::nil()).max((now - RESUME_LIMIT, Uuid::nil()));
+                resumed_after = Some(last.id);
             }
         }
-        let stream = live(self.state.clone(), tenant, types, floor);
+        let mut stream = live(self.state.clone(), tenant, auth.0.credential, types, floor);
+        if let Some(last) = resumed_after {
+            stream = stream.filter(move |event| futures::future::ready(event.id != last)).boxed();
+        }
         Ok(EventStream::new(stream).keep_alive(Duration::from_secs(15)).to_event(|event: StreamedEvent| {
             let id = event.id.to_string();
             let kind = event.event_type.clone();
@@ -87,6 +98,9 @@ impl EventsApi {
 fn parse_types(types: Option<&str>) -> ApiResult<Option<Vec<String>>> {
     let Some(types) = types else { return Ok(None) };
     let types: Vec<String> = types.split(',').map(str::trim).filter(|t| !t.is_empty()).map(Into::into).collect();
+    if types.is_empty() {
+        return Err(copilot_core::Error::validation("unknown_event_type", "`types` names no event type").into());
+    }
     if let Some(unknown) = types.iter().find(|t| !events::EVENT_TYPES.contains(&t.as_str())) {
         return Err(copilot_core::Error::validation("unknown_event_type", format!("no event type `{unknown}`")).into());
     }
@@ -104,6 +118,9 @@ struct Cursor {
     /// Read but not yet sent.
     queue: std::collections::VecDeque<StreamedEvent>,
     opened: tokio::time::Instant,
+    /// The bearer credential, checked again every [`REAUTHENTICATE`].
+    credential: String,
+    authenticated: tokio::time::Instant,
 }
 
 /// Reads every event of the look-back window and after, queueing those not sent yet.
@@ -135,7 +152,9 @@ async fn read_new(
                 data: row.data,
             });
         }
-        if !full {
+        // A long backlog (a resume) is sent a batch at a time: the next read starts over
+        // at the watermark, and what was sent is skipped.
+        if !full || cursor.queue.len() >= BATCH as usize {
             return Ok(());
         }
     }
@@ -144,6 +163,7 @@ async fn read_new(
 fn live(
     state: AppState,
     tenant: TenantId,
+    credential: String,
     types: Option<Vec<String>>,
     floor: (DateTime<Utc>, Uuid),
 ) -> BoxStream<'static, StreamedEvent> {
@@ -153,6 +173,8 @@ fn live(
         sent: HashMap::new(),
         queue: Default::default(),
         opened: tokio::time::Instant::now(),
+        credential,
+        authenticated: tokio::time::Instant::now(),
     };
     futures::stream::unfold(cursor, move |mut cursor| {
         let state = state.clone();
@@ -164,6 +186,12 @@ fn live(
                 }
                 if cursor.opened.elapsed() > STREAM_LIMIT {
                     return None;
+                }
+                if cursor.authenticated.elapsed() > REAUTHENTICATE {
+                    if copilot_tenancy::auth::authenticate(&state.db, &cursor.credential).await.is_err() {
+                        return None;
+                    }
+                    cursor.authenticated = tokio::time::Instant::now();
                 }
                 if let Err(error) = read_new(&state, tenant, types.as_deref(), &mut cursor).await {
                     tracing::warn!(%error, "reading events for a stream failed");
