@@ -429,7 +429,6 @@ fn version_predicate(document_id: Uuid, version: i64) -> String {
 
 /// `cjk` when at least a third of the text's non-space characters are Chinese, Japanese
 /// or Korean, else `other`.
-
 pub fn script_of(text: &str) -> &'static str {
     let (cjk, all) = text
         .chars()
