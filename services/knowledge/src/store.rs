@@ -391,8 +391,18 @@ impl VectorStore {
         if let Some(documents) = documents {
             search = search.only_if(in_documents(documents));
         }
-        let batches: Vec<RecordBatch> = search.execute().await?.try_collect().await?;
-        hits(&batches, Some("_score"), |score| score)
+        let found: Result<Vec<RecordBatch>, KnowledgeError> =
+            async { Ok(search.execute().await?.try_collect().await?) }.await;
+        match found {
+            Ok(batches) => hits(&batches, Some("_score"), |score| score),
+            // A new table gets its full-text index right after its first rows (`add_batch`);
+            // a search in between finds nothing by keyword rather than failing.
+            Err(error) => {
+                let indexed =
+                    table.list_indices().await?.iter().any(|index| index.columns.iter().any(|c| c == "search_text"));
+                if indexed { Err(error) } else { Ok(Vec::new()) }
+            }
+        }
     }
 }
 

@@ -234,3 +234,24 @@ async fn past_the_threshold_the_table_gets_an_approximate_index_that_still_finds
     let hits = store.vector_search(tenant, &[1.0; DIM], 1, None).await.expect("search");
     assert_ne!(hits[0].chunk_id, late.chunk_id);
 }
+
+#[tokio::test]
+async fn keyword_search_finds_nothing_rather_than_failing_before_the_table_has_its_index() {
+    let dir = std::env::temp_dir().join(format!("copilot-kb-{}", Uuid::new_v4().simple()));
+    let uri = dir.to_str().expect("utf-8 path");
+    let store = VectorStore::open(uri, DIM).await.expect("open the store");
+    let tenant = TenantId(Uuid::now_v7());
+    store.add(tenant, &[chunk(Uuid::now_v7(), 0, "How do I return a parcel?", 0)]).await.expect("add");
+    assert_eq!(store.keyword_search(tenant, "return parcel", 5, None).await.expect("search").len(), 1);
+
+    // As a search between the table's creation and its full-text index sees it.
+    let db = lancedb::connect(uri).execute().await.expect("connect");
+    let table = db.open_table(format!("kb_{}", tenant.0.simple())).execute().await.expect("open the table");
+    for index in table.list_indices().await.expect("indices") {
+        table.drop_index(&index.name).await.expect("drop the index");
+    }
+    let found = store.keyword_search(tenant, "return parcel", 5, None).await.expect("no failure without the index");
+    assert!(found.is_empty());
+    assert_eq!(store.vector_search(tenant, &vector(0), 5, None).await.expect("vector search").len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
