@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, type Schemas } from "../api/client";
+import { HeaderRow } from "../components/Fields";
 import { useI18n, type Key } from "../i18n";
 
 type Role = Schemas["Role"];
@@ -54,14 +55,7 @@ export function People() {
         </p>
       )}
       <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("people.name")}</th>
-            <th scope="col">{t("login.email")}</th>
-            <th scope="col">{t("people.role")}</th>
-            <th scope="col">{t("people.active")}</th>
-          </tr>
-        </thead>
+        <HeaderRow columns={[t("people.name"), t("login.email"), t("people.role"), t("people.active")]} />
         <tbody>
           {users.map((user) => (
             <tr key={user.id}>
@@ -179,17 +173,10 @@ export function ApiKeys() {
         </p>
       )}
       <table>
-        <thead>
-          <tr>
-            <th scope="col">{t("people.name")}</th>
-            <th scope="col">{t("people.role")}</th>
-            <th scope="col">{t("keys.prefix")}</th>
-            <th scope="col">{t("keys.lastUsed")}</th>
-            <th scope="col">
-              <span className="visually-hidden">{t("knowledge.actions")}</span>
-            </th>
-          </tr>
-        </thead>
+        <HeaderRow
+          columns={[t("people.name"), t("people.role"), t("keys.prefix"), t("keys.lastUsed")]}
+          actions={t("knowledge.actions")}
+        />
         <tbody>
           {keys.map((key) => (
             <tr key={key.id} className={key.revoked_at ? "revoked" : undefined}>

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 
 import { ApiError, api, unwrap, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
+import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
 import { useTenantEvents } from "../live";
 
 type Sort = "newest" | "oldest" | "updated";
@@ -29,8 +30,6 @@ const EMPTY: Filters = {
   assignee: "",
   sort: "newest",
 };
-const STATUSES: Schemas["TicketStatus"][] = ["new", "open", "pending", "solved", "closed"];
-const PRIORITIES: Schemas["Priority"][] = ["urgent", "high", "normal", "low"];
 const SORTS: Sort[] = ["newest", "oldest", "updated"];
 /** Events that change what the inbox shows. */
 const INBOX_EVENTS = new Set(["ticket.created", "ticket.updated", "message.created", "triage.completed"]);
@@ -63,11 +62,10 @@ export function Inbox({ open }: { open: (id: string) => void }) {
   const [next, setNext] = useState<string | undefined>();
   const [error, setError] = useState<string | null>(null);
   const [me, setMe] = useState<string | undefined>();
-  const [people, setPeople] = useState<Schemas["AssigneeOut"][]>([]);
+  const people = useAssignees();
 
   useEffect(() => {
     api.GET("/v1/me").then((found) => setMe(found.data?.user?.id));
-    api.GET("/v1/assignees").then((found) => setPeople(found.data ?? []));
   }, []);
 
   // Only the newest request may show its answer (typing sends one per key).
@@ -134,22 +132,14 @@ export function Inbox({ open }: { open: (id: string) => void }) {
           {t("inbox.status")}
           <select value={filters.status} onChange={set("status")}>
             <option value="">{t("inbox.any")}</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {t(`status.${s}` as Key)}
-              </option>
-            ))}
+            <Options values={STATUSES} prefix="status" />
           </select>
         </label>
         <label>
           {t("inbox.priority")}
           <select value={filters.priority} onChange={set("priority")}>
             <option value="">{t("inbox.any")}</option>
-            {PRIORITIES.map((p) => (
-              <option key={p} value={p}>
-                {t(`priority.${p}` as Key)}
-              </option>
-            ))}
+            <Options values={PRIORITIES} prefix="priority" />
           </select>
         </label>
         <label>
@@ -158,11 +148,7 @@ export function Inbox({ open }: { open: (id: string) => void }) {
             <option value="">{t("inbox.anyone")}</option>
             <option value="mine">{t("inbox.mine")}</option>
             <option value="unassigned">{t("inbox.unassigned")}</option>
-            {people.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name ?? p.email}
-              </option>
-            ))}
+            <PeopleOptions people={people} />
           </select>
         </label>
         <label>
@@ -189,11 +175,7 @@ export function Inbox({ open }: { open: (id: string) => void }) {
         <label>
           {t("inbox.sort")}
           <select value={filters.sort} onChange={set("sort")}>
-            {SORTS.map((s) => (
-              <option key={s} value={s}>
-                {t(`sort.${s}` as Key)}
-              </option>
-            ))}
+            <Options values={SORTS} prefix="sort" />
           </select>
         </label>
       </div>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type DragEvent } from "react";
 
 import { ApiError, api, authorizedFetch, unwrap, type Schemas } from "../api/client";
+import { HeaderRow } from "../components/Fields";
 import { useI18n, type Key } from "../i18n";
 
 type Document = Schemas["DocumentOut"];
@@ -112,17 +113,10 @@ export function Knowledge() {
         </p>
       ))}
       <table className="documents">
-        <thead>
-          <tr>
-            <th scope="col">{t("knowledge.document")}</th>
-            <th scope="col">{t("knowledge.status")}</th>
-            <th scope="col">{t("knowledge.chunks")}</th>
-            <th scope="col">{t("knowledge.version")}</th>
-            <th scope="col">
-              <span className="visually-hidden">{t("knowledge.actions")}</span>
-            </th>
-          </tr>
-        </thead>
+        <HeaderRow
+          columns={[t("knowledge.document"), t("knowledge.status"), t("knowledge.chunks"), t("knowledge.version")]}
+          actions={t("knowledge.actions")}
+        />
         <tbody>
           {documents.map((d) => (
             <tr key={d.id}>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { DraftPanel } from "../components/DraftPanel";
+import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
 import { api, download, errorText, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 import { useTenantEvents } from "../live";
@@ -16,14 +17,11 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState("");
-  const [people, setPeople] = useState<Schemas["AssigneeOut"][]>([]);
+  const people = useAssignees();
   const [tags, setTags] = useState("");
   const streamed = useRef<string | null>(null);
   const storedTags = useRef<string | null>(null);
 
-  useEffect(() => {
-    api.GET("/v1/assignees").then((found) => setPeople(found.data ?? []));
-  }, []);
 
   const load = useCallback(async () => {
     try {
@@ -118,21 +116,13 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
           <label>
             {t("inbox.status")}
             <select value={ticket.status} onChange={(e) => void update({ status: e.target.value as Schemas["TicketStatus"] })}>
-              {["new", "open", "pending", "solved", "closed"].map((s) => (
-                <option key={s} value={s}>
-                  {t(`status.${s}` as Key)}
-                </option>
-              ))}
+              <Options values={STATUSES} prefix="status" />
             </select>
           </label>
           <label>
             {t("inbox.priority")}
             <select value={ticket.priority} onChange={(e) => void update({ priority: e.target.value as Schemas["Priority"] })}>
-              {["low", "normal", "high", "urgent"].map((p) => (
-                <option key={p} value={p}>
-                  {t(`priority.${p}` as Key)}
-                </option>
-              ))}
+              <Options values={PRIORITIES} prefix="priority" />
             </select>
           </label>
           <label>
@@ -143,11 +133,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
               onChange={(e) => void update({ assignee_id: (e.target.value || null) as string })}
             >
               <option value="">{t("inbox.unassigned")}</option>
-              {people.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name ?? p.email}
-                </option>
-              ))}
+              <PeopleOptions people={people} />
             </select>
           </label>
           <form
