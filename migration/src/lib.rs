@@ -12,6 +12,7 @@ mod m20261129_000004_knowledge;
 mod m20261201_000005_drafts;
 mod m20261201_000006_email;
 mod m20261201_000007_webhooks;
+mod m20261201_000008_ticket_orders;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_drafts::Migration),
             Box::new(m20261201_000006_email::Migration),
             Box::new(m20261201_000007_webhooks::Migration),
+            Box::new(m20261201_000008_ticket_orders::Migration),
         ]
     }
 }

@@ -87,7 +87,7 @@ impl AppState {
             store.with_write_locks(db.clone()),
             Arc::new(TriagerEmbedder(Arc::clone(&triager))),
         )
-        .with_lease(chrono::Duration::seconds(settings.job_lease_seconds as i64));
+        .with_lease(settings.job_lease());
         Self {
             db: db.clone(),
             sealer,

@@ -121,9 +121,7 @@ pub async fn run_worker(state: AppState) {
 
 /// Claims one batch of due items and processes it; returns how many were claimed.
 pub async fn drain(state: &AppState) -> Result<usize, Error> {
-    let claimed =
-        triage::claim(&state.db, CLAIM_BATCH, chrono::Duration::seconds(state.settings.job_lease_seconds as i64))
-            .await?;
+    let claimed = triage::claim(&state.db, CLAIM_BATCH, state.settings.job_lease()).await?;
     let count = claimed.len();
     let mut by_tenant: BTreeMap<Uuid, Vec<Claimed>> = BTreeMap::new();
     for item in claimed {
@@ -180,9 +178,7 @@ async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -
 
 /// Trains the next due tenant head, if any; returns 1 when it took a job.
 pub async fn train_next(state: &AppState) -> Result<usize, Error> {
-    let Some((tenant, job)) =
-        intents::claim_training(&state.db, chrono::Duration::seconds(state.settings.job_lease_seconds as i64)).await?
-    else {
+    let Some((tenant, job)) = intents::claim_training(&state.db, state.settings.job_lease()).await? else {
         return Ok(0);
     };
     let (examples, taxonomy) = {

@@ -90,6 +90,12 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// How long a triage, ingestion or training job stays with a worker that stopped
+    /// renewing it.
+    pub fn job_lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.job_lease_seconds as i64)
+    }
+
     /// The waits before each webhook attempt (checked by [`Settings::validate`]).
     pub fn webhook_retry_schedule(&self) -> Vec<std::time::Duration> {
         parse_durations(&self.webhook_retry_schedule).unwrap_or_default()
