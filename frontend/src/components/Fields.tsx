@@ -44,6 +44,19 @@ export function PeopleOptions({ people }: { people: Schemas["AssigneeOut"][] }) 
   );
 }
 
+/** A ticket's or a document's tags, after its other details. */
+export function Tags({ tags }: { tags: string[] }) {
+  return (
+    <>
+      {tags.map((tag) => (
+        <span key={tag} className="tag">
+          {tag}
+        </span>
+      ))}
+    </>
+  );
+}
+
 /** A header row of column titles, with an unlabelled (screen-reader only) actions column. */
 export function HeaderRow({ columns, actions }: { columns: string[]; actions?: string }) {
   return (

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 
 import { ApiError, api, unwrap, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
-import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
+import { Options, PeopleOptions, PRIORITIES, STATUSES, Tags, useAssignees } from "../components/Fields";
 import { useTenantEvents } from "../live";
 
 type Sort = "newest" | "oldest" | "updated";
@@ -209,11 +209,7 @@ export function Inbox({ open }: { open: (id: string) => void }) {
                   </a>
                   <div className="muted">
                     {ticket.customer.name ?? ticket.customer.email}
-                    {ticket.tags.map((tag) => (
-                      <span key={tag} className="tag">
-                        {tag}
-                      </span>
-                    ))}
+                    <Tags tags={ticket.tags} />
                   </div>
                 </td>
                 <td>

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type DragEvent } from "react";
 
 import { ApiError, api, authorizedFetch, unwrap, type Schemas } from "../api/client";
-import { HeaderRow } from "../components/Fields";
+import { HeaderRow, Tags } from "../components/Fields";
 import { useI18n, type Key } from "../i18n";
 
 type Document = Schemas["DocumentOut"];
@@ -124,11 +124,7 @@ export function Knowledge() {
                 {d.title}
                 <div className="muted small">
                   {d.format} · {Math.ceil(d.size_bytes / 1024)} KB
-                  {d.tags.map((tag) => (
-                    <span key={tag} className="tag">
-                      {tag}
-                    </span>
-                  ))}
+                  <Tags tags={d.tags} />
                 </div>
               </td>
               <td>

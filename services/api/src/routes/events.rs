@@ -75,7 +75,12 @@ impl EventsApi {
         let mut resumed_after = None;
         if let Some(id) = last_event_id.0.as_deref().and_then(|id| Uuid::try_parse(id.trim()).ok()) {
             let tx = self.state.db.tenant(tenant).await?;
-            if let Ok(last) = events::get(&tx, id).await {
+            // An id this tenant never had (or no longer has) resumes from now.
+            if let Some(last) = match events::get(&tx, id).await {
+                Ok(last) => Some(last),
+                Err(copilot_core::Error::NotFound(_)) => None,
+                Err(error) => return Err(error.into()),
+            } {
                 // From the look-back window before the last event the client saw: an event
                 // recorded before it may have committed after the client left. Events of
                 // that window it did see come again (clients deduplicate on the id).
