@@ -21,8 +21,14 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
         }
         figment = figment.merge(Toml::file(file));
     }
-    figment = figment.merge(Env::prefixed("COPILOT_").split("__").ignore(&["config", "test_database_url"]));
-    let mut settings: Settings = figment.extract().map_err(|error| {
+    // Environment values stay text: figment's own parsing would turn a numeric password or
+    // token into a number and refuse it for a text setting. Numeric and boolean settings
+    // read their text through the lossy extraction instead.
+    let environment = Env::prefixed("COPILOT_").split("__").ignore(&["config", "test_database_url"]);
+    for (key, value) in environment.iter() {
+        figment = figment.merge((key.as_str(), value));
+    }
+    let mut settings: Settings = figment.extract_lossy().map_err(|error| {
         let key = error.path.join(".");
         anyhow::anyhow!("invalid setting `{key}` (environment variable COPILOT_{}): {error}", key.to_uppercase())
     })?;
@@ -35,6 +41,8 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
 #[cfg(test)]
 #[allow(clippy::result_large_err)] // figment's Jail requires its own error type.
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     #[test]
@@ -59,6 +67,36 @@ mod tests {
             assert_eq!(settings.listen.to_string(), "0.0.0.0:9000");
             assert!(settings.database_url.starts_with("postgres://"));
             assert_eq!(settings.platform_token(), Some("a-long-operator-secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_text_that_looks_like_a_number_stays_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("COPILOT_PLATFORM_TOKEN", "0012345678901234567890");
+            jail.set_env("COPILOT_LLM_API_KEY", "007");
+            jail.set_env("COPILOT_LLM_MODEL", "42");
+            jail.set_env("COPILOT_DATABASE_MAX_CONNECTIONS", "7");
+            jail.set_env("COPILOT_WEBHOOK_ALLOW_PRIVATE", "true");
+            jail.set_env("COPILOT_LLM_TEMPERATURE", "0.5");
+            let settings = load(None).map_err(|e| e.to_string())?;
+            assert_eq!(settings.platform_token(), Some("0012345678901234567890"));
+            assert_eq!(settings.llm_api_key.expose_secret(), "007");
+            assert_eq!(settings.llm_model, "42");
+            assert_eq!(settings.database_max_connections, 7);
+            assert!(settings.webhook_allow_private);
+            assert_eq!(settings.llm_temperature, 0.5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_number_setting_given_text_names_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("COPILOT_DATABASE_MAX_CONNECTIONS", "many");
+            let error = load(None).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("COPILOT_DATABASE_MAX_CONNECTIONS"), "{error}");
             Ok(())
         });
     }
