@@ -554,3 +554,44 @@ async fn another_tenants_drafts_are_not_found_on_every_endpoint() {
     // The draft is untouched.
     assert_eq!(desk.app.get(&format!("/v1/drafts/{id}"), &desk.agent).await.expect(200)["status"], "ready");
 }
+
+#[tokio::test]
+async fn a_draft_attempt_that_outlived_its_claim_changes_nothing_but_the_token_count() {
+    use copilot_tickets::drafts::{self, Claimed, Written};
+
+    let desk = desk(true).await;
+    let ticket = desk.ask("How long do I have to return an item?").await;
+    let ready = desk.settled_draft(ticket).await;
+    assert_eq!((ready["status"].as_str(), ready["attempts"].as_i64()), (Some("ready"), Some(1)), "{ready}");
+    let usage = || async { desk.app.get("/v1/usage", &desk.agent).await.expect(200) };
+    let before = usage().await;
+
+    // A worker whose claim (attempt 0, before the one that wrote the draft) ran out while it
+    // still wrote: its late result and its late failure are both dropped.
+    let db = copilot_store::connect(&desk.app.database_url, 1).await.expect("connect");
+    let stale =
+        Claimed { tenant_id: copilot_core::TenantId(desk.tenant.id), draft_id: uuid_at(&ready, "/id"), attempt: 0 };
+    let tx = db.tenant(stale.tenant_id).await.expect("tenant");
+    let late = Written {
+        body: "A late, different answer.".into(),
+        mode: "llm".into(),
+        prompt_tokens: 7,
+        ..Written::default()
+    };
+    assert!(drafts::finish(&tx, &stale, late).await.expect("finish").is_none());
+    let failed = drafts::record_failure(&tx, &stale, "late failure", None).await.expect("record");
+    assert!(failed.is_none());
+    tx.commit().await.expect("commit");
+
+    let after = desk.settled_draft(ticket).await;
+    assert_eq!(
+        (&after["status"], &after["body"], &after["error"]),
+        (&ready["status"], &ready["body"], &ready["error"])
+    );
+    let now = usage().await;
+    assert_eq!(
+        (now["prompt_tokens"].as_i64(), &now["llm_drafts"]),
+        (before["prompt_tokens"].as_i64().map(|t| t + 7), &before["llm_drafts"]),
+        "the tokens the late attempt spent count, its draft does not"
+    );
+}

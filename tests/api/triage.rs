@@ -373,4 +373,76 @@ async fn a_claimed_message_is_not_claimed_again_while_its_lease_runs() {
     assert!(second_worker.is_empty(), "a leased item goes to one worker at a time");
     let thread = app.get(&format!("/v1/tickets/{id}/messages"), &tenant.key).await.expect(200);
     assert_eq!(thread["data"][0]["triage"]["status"], "pending");
+    // The queue an autoscaler watches: the message in triage, its draft waiting for it.
+    let metrics = reqwest::get(app.url("/metrics")).await.expect("metrics").text().await.expect("text");
+    for line in [
+        r#"copilot_queue_depth{queue="triage"} 1"#,
+        r#"copilot_queue_depth{queue="drafts"} 1"#,
+        r#"copilot_queue_depth{queue="email"} 0"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_interruptions_fail() {
+    use copilot_tickets::triage::{self, EscalationRule, TriageResult};
+
+    let seed = spawn_app_on(Backend::Sqlite).await;
+    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
+    let tenant = app.create_tenant().await;
+    let id = open_ticket(&app, &tenant.key, "Order", "Where is my order?").await;
+    let thread_path = format!("/v1/tickets/{id}/messages");
+    let triage_of = |thread: &Value| thread["data"][0]["triage"].clone();
+    for _ in 0..100 {
+        if triage_of(&app.get(&thread_path, &tenant.key).await.expect(200))["attempts"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
+    let expire = "UPDATE message_triage SET next_attempt_at = '2000-01-01T00:00:00Z'";
+    sea_orm::ConnectionTrait::execute_unprepared(db.unscoped(), expire).await.expect("expire the lease");
+    let taken_over = triage::claim(&db, 10, chrono::Duration::seconds(60)).await.expect("claim");
+    assert_eq!(taken_over.iter().map(|c| c.attempt).collect::<Vec<_>>(), [2], "the second worker's attempt");
+    let second = taken_over[0].clone();
+    let first = triage::Claimed { attempt: 1, ..second.clone() };
+    let result = |intent: &str| TriageResult {
+        intent: intent.into(),
+        intent_confidence: 0.9,
+        sentiment: "neutral".into(),
+        sentiment_score: 0.0,
+        language: "en".into(),
+    };
+
+    let tx = db.tenant(second.tenant_id).await.expect("tenant");
+    triage::complete(&tx, &first, &result("late_first_worker"), &EscalationRule::default()).await.expect("stale");
+    triage::fail(&tx, &first, "the first worker's late failure").await.expect("stale failure");
+    tx.commit().await.expect("commit");
+    let untouched = triage_of(&app.get(&thread_path, &tenant.key).await.expect(200));
+    assert_eq!((untouched["status"].as_str(), untouched["error"].as_str()), (Some("pending"), None), "{untouched}");
+
+    let tx = db.tenant(second.tenant_id).await.expect("tenant");
+    triage::complete(&tx, &second, &result("order_status"), &EscalationRule::default()).await.expect("complete");
+    tx.commit().await.expect("commit");
+    let done = triage_of(&app.get(&thread_path, &tenant.key).await.expect(200));
+    assert_eq!((done["status"].as_str(), done["intent"].as_str()), (Some("done"), Some("order_status")), "{done}");
+
+    // A message whose every allowed attempt was claimed and never recorded (its workers
+    // died, perhaps on it) is failed rather than claimed forever. (The app's own worker is
+    // still stuck on the first message, so it claims nothing meanwhile.)
+    let other = open_ticket(&app, &tenant.key, "Crash", "This message stops every worker").await;
+    let other_path = format!("/v1/tickets/{other}/messages");
+    let exhaust = format!(
+        "UPDATE message_triage SET attempts = {}, next_attempt_at = '2000-01-01T00:00:00Z' WHERE status = 'pending'",
+        triage::MAX_ATTEMPTS
+    );
+    sea_orm::ConnectionTrait::execute_unprepared(db.unscoped(), &exhaust).await.expect("exhaust the attempts");
+    let claimed = triage::claim(&db, 10, chrono::Duration::seconds(60)).await.expect("claim");
+    assert!(claimed.len() == 1 && claimed[0].exhausted(), "{claimed:?}");
+    let tx = db.tenant(claimed[0].tenant_id).await.expect("tenant");
+    triage::fail(&tx, &claimed[0], "interrupted too often").await.expect("fail");
+    tx.commit().await.expect("commit");
+    let failed = triage_of(&app.get(&other_path, &tenant.key).await.expect(200));
+    assert_eq!(failed["status"], "failed", "{failed}");
 }

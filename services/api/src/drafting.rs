@@ -4,7 +4,11 @@
 //! retried with backoff, then the draft is `failed` with the reason. A job's lease is
 //! renewed while it is written, so a live worker keeps it and a dead one loses it.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use copilot_core::{Error, TenantId, settings::Settings};
 use copilot_drafting::{
@@ -108,6 +112,21 @@ fn lease(state: &AppState) -> chrono::Duration {
     chrono::Duration::seconds(state.settings.draft_lease_seconds as i64)
 }
 
+/// Stops renewing a draft's lease and closes its live stream when the attempt ends, even
+/// by a panic (a detached renewal would keep the draft with this process forever).
+struct Attempt {
+    renewal: tokio::task::JoinHandle<()>,
+    streams: Arc<DraftStreams>,
+    draft_id: Uuid,
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        self.streams.close(self.draft_id);
+    }
+}
+
 /// Writes one claimed draft, renewing its lease every third of it meanwhile.
 async fn write(state: AppState, claimed: Claimed) {
     let renewal = {
@@ -128,9 +147,9 @@ async fn write(state: AppState, claimed: Claimed) {
             }
         })
     };
+    let attempt = Attempt { renewal, streams: state.draft_streams.clone(), draft_id: claimed.draft_id };
     let outcome = write_draft(&state, claimed).await;
-    renewal.abort();
-    state.draft_streams.close(claimed.draft_id);
+    drop(attempt);
     if let Err(error) = outcome {
         // The lease runs out and another round takes the job again.
         tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, %error, "writing a draft failed");
@@ -139,6 +158,12 @@ async fn write(state: AppState, claimed: Claimed) {
 
 async fn write_draft(state: &AppState, claimed: Claimed) -> Result<(), Error> {
     let tenant = claimed.tenant_id;
+    if claimed.exhausted() {
+        tracing::warn!(draft = %claimed.draft_id, %tenant, "a draft was interrupted too often; giving up");
+        let tx = state.db.tenant(tenant).await?;
+        drafts::record_failure(&tx, &claimed, "writing the draft was interrupted too often", None).await?;
+        return tx.commit().await;
+    }
     let (job, settings, tenant_key, usage) = {
         let tx = state.db.tenant(tenant).await?;
         let Some(job) = drafts::job(&tx, claimed.draft_id).await? else { return Ok(()) };
@@ -211,7 +236,7 @@ async fn write_draft(state: &AppState, claimed: Claimed) -> Result<(), Error> {
         }
     };
     let tx = state.db.tenant(tenant).await?;
-    drafts::finish(&tx, claimed.draft_id, Written { notes, intent, ..written }).await?;
+    drafts::finish(&tx, &claimed, Written { notes, intent, ..written }).await?;
     tx.commit().await
 }
 
@@ -397,13 +422,7 @@ async fn fail(state: &AppState, claimed: &Claimed, job: &Job, error: &str, retry
     tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, attempt = job.draft.attempts, error, "a draft attempt failed");
     let delay = retryable.then(|| retry_wait(state.settings.draft_retry_base_ms, job.draft.attempts, MAX_RETRY_WAIT));
     let tx = state.db.tenant(claimed.tenant_id).await?;
-    drafts::record_failure(
-        &tx,
-        claimed.draft_id,
-        error,
-        delay.and_then(|delay| chrono::Duration::from_std(delay).ok()),
-    )
-    .await?;
+    drafts::record_failure(&tx, claimed, error, delay.and_then(|delay| chrono::Duration::from_std(delay).ok())).await?;
     tx.commit().await?;
     if let Some(delay) = delay {
         // Look again when the retry is due rather than at the next poll.
@@ -416,7 +435,6 @@ async fn fail(state: &AppState, claimed: &Claimed, job: &Job, error: &str, retry
     Ok(())
 }
 
-/// The wait before the attempt after `attempts`: the base, doubled each time, at most a minute.
 /// The wait before retrying after `attempts` attempts: `base_ms`, doubled per attempt, at most `max`.
 pub(crate) fn retry_wait(base_ms: u64, attempts: i32, max: Duration) -> Duration {
     let doublings = attempts.clamp(1, 16) as u32 - 1;

@@ -138,18 +138,30 @@ pub async fn drain(state: &AppState) -> Result<usize, Error> {
 }
 
 async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -> Result<(), Error> {
+    let (exhausted, items): (Vec<&Claimed>, Vec<&Claimed>) = items.iter().partition(|item| item.exhausted());
+    if !exhausted.is_empty() {
+        let tx = state.db.tenant(tenant).await?;
+        for item in exhausted {
+            tracing::warn!(%tenant, message = %item.message_id, "triage was interrupted too often; giving up");
+            triage::fail(&tx, item, "the triage was interrupted too often (its worker stopped each time)").await?;
+        }
+        tx.commit().await?;
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
     let ids: Vec<Uuid> = items.iter().map(|item| item.message_id).collect();
     let (bodies, head) = {
         let tx = state.db.tenant(tenant).await?;
         (triage::bodies(&tx, &ids).await?, tenant_head(&tx).await?)
     };
-    let present: Vec<Uuid> = ids.into_iter().filter(|id| bodies.contains_key(id)).collect();
-    let texts: Vec<String> = present.iter().filter_map(|id| bodies.get(id).cloned()).collect();
+    let present: Vec<&Claimed> = items.into_iter().filter(|item| bodies.contains_key(&item.message_id)).collect();
+    let texts: Vec<String> = present.iter().filter_map(|item| bodies.get(&item.message_id).cloned()).collect();
     let outcome = state.triager.triage(texts, head).await;
     let tx = state.db.tenant(tenant).await?;
     match outcome {
         Ok(results) if results.len() == present.len() => {
-            for (id, result) in present.iter().zip(results) {
+            for (item, result) in present.iter().zip(results) {
                 let stored = TriageResult {
                     intent: result.intent.label,
                     intent_confidence: f64::from(result.intent.confidence),
@@ -157,19 +169,19 @@ async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -
                     sentiment_score: f64::from(result.sentiment.score),
                     language: result.language,
                 };
-                triage::complete(&tx, *id, &stored, &state.escalation).await?;
+                triage::complete(&tx, item, &stored, &state.escalation).await?;
             }
         }
         Ok(results) => {
             let error = format!("the models returned {} results for {} messages", results.len(), present.len());
-            for id in &present {
-                triage::fail(&tx, *id, &error).await?;
+            for item in &present {
+                triage::fail(&tx, item, &error).await?;
             }
         }
         Err(error) => {
             tracing::warn!(%tenant, %error, count = present.len(), "triage failed; will retry");
-            for id in &present {
-                triage::fail(&tx, *id, &error).await?;
+            for item in &present {
+                triage::fail(&tx, item, &error).await?;
             }
         }
     }

@@ -35,18 +35,29 @@ pub async fn run_worker(state: AppState) {
     loop {
         while running.try_join_next().is_some() {}
         let free = state.settings.webhook_concurrency.saturating_sub(running.len());
+        // One guard per attempt, taken before the claim and held until its outcome is
+        // recorded, so that stopping waits for the attempts in flight.
+        let mut guards: Vec<_> = (0..free).map_while(|_| state.drain.guard()).collect();
+        if guards.is_empty() && state.drain.stopping() {
+            return;
+        }
         let mut claimed_any = false;
-        if free > 0 {
-            match deliveries::claim(&state.db, free as u64, lease).await {
+        if !guards.is_empty() {
+            match deliveries::claim(&state.db, guards.len() as u64, lease).await {
                 Ok(claimed) => {
-                    for item in claimed {
+                    for (item, guard) in claimed.into_iter().zip(guards.drain(..)) {
                         claimed_any = true;
-                        running.spawn(attempt(state.clone(), sender.clone(), policy.clone(), item));
+                        let attempt = attempt(state.clone(), sender.clone(), policy.clone(), item);
+                        running.spawn(async move {
+                            attempt.await;
+                            drop(guard);
+                        });
                     }
                 }
                 Err(error) => tracing::warn!(%error, "claiming webhook deliveries failed"),
             }
         }
+        drop(guards);
         if !claimed_any {
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
@@ -76,6 +87,6 @@ async fn try_attempt(state: &AppState, sender: &Sender, policy: &Policy, item: C
     };
     tracing::debug!(tenant = %item.tenant_id, delivery = %job.delivery_id, attempt = job.attempts, ?attempt, "webhook attempt");
     let tx = state.db.tenant(item.tenant_id).await?;
-    deliveries::record(&tx, job.delivery_id, attempt, policy).await?;
+    deliveries::record(&tx, &job, attempt, policy).await?;
     tx.commit().await
 }

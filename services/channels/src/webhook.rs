@@ -205,7 +205,9 @@ mod http {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let text = response.text().await.unwrap_or_default();
-                    Outcome::Answered { status, body: text.chars().take(SNIPPET_CHARS).collect() }
+                    // NUL cannot be stored in a PostgreSQL text column.
+                    let snippet = text.chars().filter(|c| *c != '\0').take(SNIPPET_CHARS).collect();
+                    Outcome::Answered { status, body: snippet }
                 }
                 Err(error) => {
                     let mut detail = error.to_string();

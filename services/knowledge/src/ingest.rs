@@ -46,8 +46,12 @@ impl Knowledge {
         let claimed = documents::claim(&self.db, limit, self.lease).await?;
         let mut outcomes = Vec::with_capacity(claimed.len());
         for item in claimed {
-            let outcome = self.ingest(&item).await?;
-            outcomes.push((item, outcome));
+            // A document that cannot be recorded now is claimed again when its lease runs
+            // out; the others of the batch go on.
+            match self.ingest(&item).await {
+                Ok(outcome) => outcomes.push((item, outcome)),
+                Err(error) => tracing::warn!(%error, document = %item.document_id, "ingesting a document failed"),
+            }
         }
         Ok(outcomes)
     }
@@ -66,14 +70,22 @@ impl Knowledge {
         let options = self.chunking;
         let format = source.format;
         let content = source.content;
-        let parsed = tokio::task::spawn_blocking(move || {
-            parse::parse(format, &content).map(|blocks| chunk::chunk(&blocks, options))
-        })
-        .await
-        .map_err(Error::internal)?;
-        let outcome = match parsed {
-            Ok(chunks) => self.index(claimed, &source.title, chunks).await,
-            Err(error) => Err(Failure::Permanent(error.0)),
+        let outcome = if claimed.attempts > documents::MAX_ATTEMPTS {
+            // Every allowed attempt was claimed and none recorded: their workers stopped,
+            // perhaps on this very file.
+            Err(Failure::Permanent("ingestion was interrupted too often (its worker stopped each time)".into()))
+        } else {
+            let parsed = tokio::task::spawn_blocking(move || {
+                parse::parse(format, &content).map(|blocks| chunk::chunk(&blocks, options))
+            })
+            .await;
+            match parsed {
+                Ok(Ok(chunks)) => self.index(claimed, &source.title, chunks).await,
+                Ok(Err(error)) => Err(Failure::Permanent(error.0)),
+                Err(_) => {
+                    Err(Failure::Permanent("the file could not be read (its parser stopped unexpectedly)".into()))
+                }
+            }
         };
         match outcome {
             Ok(outcome) => Ok(outcome),
@@ -132,11 +144,22 @@ impl Knowledge {
             }
         }
         // Replaces whatever an earlier attempt (or one whose lease ran out while it still
-        // worked) wrote for this version.
-        self.store
-            .replace_version(tenant, claimed.document_id, claimed.version.into(), &records)
+        // worked) wrote for this version, unless another attempt took the version over
+        // while this one waited for the write lock (checked, and the lease renewed, under it).
+        let held = async {
+            let tx = self.db.tenant(tenant).await?;
+            let current = documents::report_progress(&tx, claimed, 0.95, self.lease).await?;
+            tx.commit().await?;
+            Ok::<bool, Error>(current)
+        };
+        let written = self
+            .store
+            .replace_version(tenant, claimed.document_id, claimed.version.into(), &records, held)
             .await
             .map_err(|e| transient(&e))?;
+        if !written {
+            return Ok(Ingested::Discarded);
+        }
         let tx = self.db.tenant(tenant).await.map_err(|e| transient(&e))?;
         let finished = documents::activate(&tx, claimed, records.len() as i32).await.map_err(|e| transient(&e))?;
         tx.commit().await.map_err(|e| transient(&e))?;

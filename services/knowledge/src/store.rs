@@ -184,26 +184,33 @@ impl VectorStore {
 
     /// Makes `chunks` the only chunks of one version of a document: whatever an earlier
     /// (or concurrent) attempt wrote for that version goes, as one writer's step, so two
-    /// attempts on one version never leave both their chunks.
+    /// attempts on one version never leave both their chunks. `held` is awaited once the
+    /// write lock is taken: when it says the writer no longer holds the version (another
+    /// attempt took it over while this one waited), nothing is written and the result is
+    /// `false`.
     pub async fn replace_version(
         &self,
         tenant: TenantId,
         document_id: Uuid,
         version: i64,
         chunks: &[ChunkRecord],
-    ) -> Result<(), KnowledgeError> {
+        held: impl Future<Output = Result<bool, copilot_core::Error>>,
+    ) -> Result<bool, KnowledgeError> {
         if let Some(stray) = chunks.iter().find(|c| c.document_id != document_id || c.document_version != version) {
             return Err(KnowledgeError::Data(format!("chunk {} is not of this version", stray.chunk_id)));
         }
         let batch = self.batch(chunks)?;
         let _writer = self.lock(tenant).await?;
+        if !held.await.map_err(KnowledgeError::Lock)? {
+            return Ok(false);
+        }
         if let Some(table) = self.table(tenant).await? {
             table.delete(&version_predicate(document_id, version)).await?;
         }
-        if chunks.is_empty() {
-            return Ok(());
+        if !chunks.is_empty() {
+            self.add_batch(tenant, batch).await?;
         }
-        self.add_batch(tenant, batch).await
+        Ok(true)
     }
 
     /// Appends a batch; the caller holds the table's write lock.

@@ -255,3 +255,30 @@ async fn keyword_search_finds_nothing_rather_than_failing_before_the_table_has_i
     assert_eq!(store.vector_search(tenant, &vector(0), 5, None).await.expect("vector search").len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_version_is_replaced_only_while_its_writer_still_holds_it() {
+    let store = store().await;
+    let tenant = TenantId(Uuid::now_v7());
+    let document = Uuid::now_v7();
+    let texts = |chunks: Vec<ChunkRecord>| chunks.into_iter().map(|c| c.text).collect::<Vec<_>>();
+    let held = |holds: bool| async move { Ok::<bool, copilot_core::Error>(holds) };
+
+    let first = [chunk(document, 0, "the holder's first", 0), chunk(document, 1, "the holder's second", 1)];
+    assert!(store.replace_version(tenant, document, 1, &first, held(true)).await.expect("replace"));
+    // A writer that lost the version while it waited for the lock writes nothing.
+    let late = [chunk(document, 0, "a late writer's", 2)];
+    assert!(!store.replace_version(tenant, document, 1, &late, held(false)).await.expect("replace"));
+    assert_eq!(
+        texts(store.chunks(tenant, document, 1, 0, 10).await.expect("read")),
+        ["the holder's first", "the holder's second"]
+    );
+
+    let again = [chunk(document, 0, "the next holder's", 3)];
+    assert!(store.replace_version(tenant, document, 1, &again, held(true)).await.expect("replace"));
+    assert_eq!(texts(store.chunks(tenant, document, 1, 0, 10).await.expect("read")), ["the next holder's"]);
+
+    let failing = async { Err::<bool, _>(copilot_core::Error::internal("the database is gone")) };
+    assert!(store.replace_version(tenant, document, 1, &late, failing).await.is_err());
+    assert_eq!(texts(store.chunks(tenant, document, 1, 0, 10).await.expect("read")), ["the next holder's"]);
+}

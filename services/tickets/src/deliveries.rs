@@ -255,11 +255,13 @@ pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJ
     }))
 }
 
-/// Applies `change` to a delivery still `sending` (or, with `also_unknown`, one failed
-/// meanwhile as of unknown outcome: the sender knows better); `false` when there is none.
+/// Applies `change` to the job's delivery while it is still `sending` under the job's
+/// attempt (or, with `also_unknown`, failed meanwhile as of unknown outcome: the sender
+/// knows better); `false` when there is none. The attempt keeps a sender that outlived its
+/// lease from settling a later attempt (a resend) it knows nothing of.
 async fn update_sending(
     tx: &TenantTx,
-    delivery_id: Uuid,
+    job: &EmailJob,
     also_unknown: bool,
     change: impl FnOnce(&mut delivery::ActiveModel),
 ) -> Result<bool, Error> {
@@ -272,8 +274,10 @@ async fn update_sending(
         );
     }
     let Some(row) = delivery::Entity::scoped(tx.tenant())
-        .filter(delivery::Column::Id.eq(delivery_id))
+        .filter(delivery::Column::Id.eq(job.delivery_id))
+        .filter(delivery::Column::Attempts.eq(job.attempts))
         .filter(states)
+        .lock_exclusive()
         .one(&**tx)
         .await
         .map_err(db_err)?
@@ -294,7 +298,7 @@ async fn update_sending(
 /// Records a delivery as sent, and its mail as part of the ticket's thread.
 pub async fn mark_sent(tx: &TenantTx, job: &EmailJob, subject: &str) -> Result<(), Error> {
     let now = copilot_core::now();
-    if !update_sending(tx, job.delivery_id, true, |row| {
+    if !update_sending(tx, job, true, |row| {
         row.status = Set(SENT.into());
         row.last_error = Set(None);
         row.sent_at = Set(Some(now));
@@ -324,8 +328,8 @@ pub async fn mark_sent(tx: &TenantTx, job: &EmailJob, subject: &str) -> Result<(
 }
 
 /// Queues a delivery again after a failure worth retrying.
-pub async fn mark_retry(tx: &TenantTx, delivery_id: Uuid, error: &str, at: DateTime<Utc>) -> Result<(), Error> {
-    update_sending(tx, delivery_id, false, |row| {
+pub async fn mark_retry(tx: &TenantTx, job: &EmailJob, error: &str, at: DateTime<Utc>) -> Result<(), Error> {
+    update_sending(tx, job, false, |row| {
         row.status = Set(QUEUED.into());
         row.last_error = Set(Some(error.to_owned()));
         row.next_attempt_at = Set(at);
@@ -335,8 +339,8 @@ pub async fn mark_retry(tx: &TenantTx, delivery_id: Uuid, error: &str, at: DateT
 }
 
 /// Gives a delivery up.
-pub async fn mark_failed(tx: &TenantTx, delivery_id: Uuid, error: &str) -> Result<(), Error> {
-    update_sending(tx, delivery_id, false, |row| {
+pub async fn mark_failed(tx: &TenantTx, job: &EmailJob, error: &str) -> Result<(), Error> {
+    update_sending(tx, job, false, |row| {
         row.status = Set(FAILED.into());
         row.last_error = Set(Some(error.to_owned()));
     })

@@ -301,12 +301,16 @@ pub async fn usage(tx: &TenantTx, month: &str) -> Result<Usage, Error> {
 /// Adds a written draft's tokens to this month's usage (one upsert, safe under concurrency).
 pub(crate) async fn add_usage(
     tx: &TenantTx,
-    mode: &str,
+    mode: Option<&str>,
     prompt_tokens: u32,
     completion_tokens: u32,
 ) -> Result<(), Error> {
     let now = copilot_core::now();
-    let (llm, extractive) = if mode == "llm" { (1, 0) } else { (0, 1) };
+    let (llm, extractive) = match mode {
+        Some("llm") => (1, 0),
+        Some(_) => (0, 1),
+        None => (0, 0),
+    };
     let statement = Statement::from_sql_and_values(
         tx.get_database_backend(),
         "INSERT INTO llm_usage (tenant_id, month, prompt_tokens, completion_tokens, llm_drafts, extractive_drafts, updated_at)

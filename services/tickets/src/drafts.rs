@@ -222,6 +222,17 @@ async fn supersede_pending(tx: &TenantTx, ticket_id: Uuid) -> Result<(), Error> 
 pub struct Claimed {
     pub tenant_id: copilot_core::TenantId,
     pub draft_id: Uuid,
+    /// The claim's attempt number: only its holder stores the draft or a failure, so a
+    /// worker that outlived its lease cannot overwrite the one that took the job over.
+    pub attempt: i32,
+}
+
+impl Claimed {
+    /// Whether the holders of earlier attempts died: the last allowed attempt was claimed
+    /// and never recorded. Such a job is failed instead of run again.
+    pub fn exhausted(&self) -> bool {
+        self.attempt > MAX_ATTEMPTS
+    }
 }
 
 /// Claims up to `limit` due drafting jobs across tenants for `lease`. A job whose customer
@@ -234,13 +245,14 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
                AND NOT EXISTS (SELECT 1 FROM message_triage t
                                WHERE t.message_id = d.message_id AND t.status = 'pending')
              ORDER BY d.next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id";
+         RETURNING tenant_id, id, attempts";
     let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {
                 tenant_id: copilot_core::TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
                 draft_id: row.try_get("", "id").map_err(db_err)?,
+                attempt: row.try_get("", "attempts").map_err(db_err)?,
             })
         })
         .collect()
@@ -334,19 +346,31 @@ pub struct Written {
     pub intent: Option<String>,
 }
 
-/// Stores a written draft (and its token usage). A draft superseded while it was being
-/// written keeps its text for the record but stays superseded.
-pub async fn finish(tx: &TenantTx, draft_id: Uuid, written: Written) -> Result<Option<Draft>, Error> {
-    let Some(row) = draft::Entity::scoped(tx.tenant())
-        .filter(draft::Column::Id.eq(draft_id))
+/// The claimed draft, locked; `None` when it was deleted, or claimed again since (the
+/// claim's lease ran out while its worker was still writing).
+async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<draft::Model>, Error> {
+    let row = draft::Entity::scoped(tx.tenant())
+        .filter(draft::Column::Id.eq(claimed.draft_id))
         .lock_exclusive()
         .one(&**tx)
         .await
-        .map_err(db_err)?
-    else {
-        return Ok(None);
-    };
-    draft_settings::add_usage(tx, &written.mode, written.prompt_tokens, written.completion_tokens).await?;
+        .map_err(db_err)?;
+    let held = row.filter(|row| row.attempts == claimed.attempt);
+    if held.is_none() {
+        tracing::info!(draft = %claimed.draft_id, attempt = claimed.attempt, "a draft attempt ended after its claim; its result is dropped");
+    }
+    Ok(held)
+}
+
+/// Stores a written draft (and its token usage). A draft superseded while it was being
+/// written keeps its text for the record but stays superseded. When the claim no longer
+/// holds the draft, only the tokens it spent are counted.
+pub async fn finish(tx: &TenantTx, claimed: &Claimed, written: Written) -> Result<Option<Draft>, Error> {
+    let held = held(tx, claimed).await?;
+    // A draft that is dropped does not count as one, but the tokens it took were spent.
+    let mode = held.is_some().then_some(written.mode.as_str());
+    draft_settings::add_usage(tx, mode, written.prompt_tokens, written.completion_tokens).await?;
+    let Some(row) = held else { return Ok(None) };
     let generating = row.status == GENERATING;
     let mut change: draft::ActiveModel = row.into();
     if generating {
@@ -372,22 +396,14 @@ pub async fn finish(tx: &TenantTx, draft_id: Uuid, written: Written) -> Result<O
 }
 
 /// Records a failed attempt: retried after `delay` while attempts remain, else `failed`.
-/// Returns the draft as it now stands.
+/// Returns the draft as it now stands; does nothing when the claim no longer holds it.
 pub async fn record_failure(
     tx: &TenantTx,
-    draft_id: Uuid,
+    claimed: &Claimed,
     error: &str,
     delay: Option<Duration>,
 ) -> Result<Option<Draft>, Error> {
-    let Some(row) = draft::Entity::scoped(tx.tenant())
-        .filter(draft::Column::Id.eq(draft_id))
-        .lock_exclusive()
-        .one(&**tx)
-        .await
-        .map_err(db_err)?
-    else {
-        return Ok(None);
-    };
+    let Some(row) = held(tx, claimed).await? else { return Ok(None) };
     let now = copilot_core::now();
     let generating = row.status == GENERATING;
     let attempts = row.attempts;

@@ -87,6 +87,18 @@ impl Default for EscalationRule {
 pub struct Claimed {
     pub tenant_id: TenantId,
     pub message_id: Uuid,
+    /// The claim's attempt number: only its holder stores a result or a failure, so a
+    /// worker that outlived its lease cannot overwrite the one that took the item over.
+    pub attempt: i32,
+}
+
+impl Claimed {
+    /// Whether the holders of earlier attempts died: the last allowed attempt was claimed
+    /// and never recorded. Such an item is failed instead of run again (it may be what
+    /// killed them).
+    pub fn exhausted(&self) -> bool {
+        self.attempt > MAX_ATTEMPTS
+    }
 }
 
 /// Queues the triage of a customer message (in the transaction that stores it) and
@@ -126,13 +138,14 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
              SELECT message_id FROM message_triage
              WHERE status = 'pending' AND next_attempt_at <= $2
              ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, message_id";
+         RETURNING tenant_id, message_id, attempts";
     let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {
                 tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
                 message_id: row.try_get("", "message_id").map_err(db_err)?,
+                attempt: row.try_get("", "attempts").map_err(db_err)?,
             })
         })
         .collect()
@@ -148,22 +161,32 @@ pub async fn bodies(tx: &TenantTx, message_ids: &[Uuid]) -> Result<HashMap<Uuid,
     Ok(rows.into_iter().map(|row| (row.id, row.body)).collect())
 }
 
-/// Stores a result, updates the ticket's latest triage and applies the escalation rule.
-pub async fn complete(
-    tx: &TenantTx,
-    message_id: Uuid,
-    result: &TriageResult,
-    rule: &EscalationRule,
-) -> Result<(), Error> {
-    let Some(row) = message_triage::Entity::scoped(tx.tenant())
-        .filter(message_triage::Column::MessageId.eq(message_id))
+/// The item of a claim while the claim still holds it (locked); `None` when the message was
+/// deleted, or the item was finished or claimed again since.
+async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<message_triage::Model>, Error> {
+    let row = message_triage::Entity::scoped(tx.tenant())
+        .filter(message_triage::Column::MessageId.eq(claimed.message_id))
         .lock_exclusive()
         .one(&**tx)
         .await
-        .map_err(db_err)?
-    else {
-        return Ok(()); // The message was deleted meanwhile.
-    };
+        .map_err(db_err)?;
+    let held = row.filter(|row| row.status == PENDING && row.attempts == claimed.attempt);
+    if held.is_none() {
+        tracing::info!(message = %claimed.message_id, attempt = claimed.attempt, "a triage result arrived after its claim ended; dropped");
+    }
+    Ok(held)
+}
+
+/// Stores a result, updates the ticket's latest triage and applies the escalation rule;
+/// does nothing when the claim no longer holds the item.
+pub async fn complete(
+    tx: &TenantTx,
+    claimed: &Claimed,
+    result: &TriageResult,
+    rule: &EscalationRule,
+) -> Result<(), Error> {
+    let Some(row) = held(tx, claimed).await? else { return Ok(()) };
+    let message_id = claimed.message_id;
     let ticket_id = row.ticket_id;
     let mut change: message_triage::ActiveModel = row.into();
     change.status = Set(DONE.to_owned());
@@ -187,16 +210,10 @@ pub async fn complete(
     Ok(())
 }
 
-/// Records a failed attempt: retried with exponential backoff, `failed` after [`MAX_ATTEMPTS`].
-pub async fn fail(tx: &TenantTx, message_id: Uuid, error: &str) -> Result<(), Error> {
-    let Some(row) = message_triage::Entity::scoped(tx.tenant())
-        .filter(message_triage::Column::MessageId.eq(message_id))
-        .one(&**tx)
-        .await
-        .map_err(db_err)?
-    else {
-        return Ok(());
-    };
+/// Records a failed attempt: retried with exponential backoff, `failed` after
+/// [`MAX_ATTEMPTS`]; does nothing when the claim no longer holds the item.
+pub async fn fail(tx: &TenantTx, claimed: &Claimed, error: &str) -> Result<(), Error> {
+    let Some(row) = held(tx, claimed).await? else { return Ok(()) };
     let now = copilot_core::now();
     let attempts = row.attempts;
     let mut change: message_triage::ActiveModel = row.into();

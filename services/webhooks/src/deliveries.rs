@@ -349,11 +349,14 @@ pub struct Policy {
     pub disable_after: Duration,
 }
 
-/// Records an attempt: success on a 2xx; a 410 disables the endpoint; otherwise the next
-/// attempt is scheduled, or the delivery fails once the schedule is spent.
-pub async fn record(tx: &TenantTx, delivery_id: Uuid, attempt: Attempt, policy: &Policy) -> Result<(), Error> {
+/// Records an attempt of `job`: success on a 2xx; a 410 disables the endpoint; otherwise
+/// the next attempt is scheduled, or the delivery fails once the schedule is spent. An
+/// attempt whose lease ran out and whose delivery was claimed again since is not recorded
+/// (the later attempt's outcome is the one that counts).
+pub async fn record(tx: &TenantTx, job: &Job, attempt: Attempt, policy: &Policy) -> Result<(), Error> {
     let Some(row) = webhook_delivery::Entity::scoped(tx.tenant())
-        .filter(webhook_delivery::Column::Id.eq(delivery_id))
+        .filter(webhook_delivery::Column::Id.eq(job.delivery_id))
+        .filter(webhook_delivery::Column::Attempts.eq(job.attempts))
         .filter(webhook_delivery::Column::Status.eq(SENDING))
         .lock_exclusive()
         .one(&**tx)
