@@ -512,6 +512,22 @@ impl Service {
     pub fn kill(self) {
         drop(self);
     }
+
+    /// Asks the service to stop (SIGTERM), as Kubernetes does, and waits up to `within`
+    /// for it to exit; returns whether it exited by itself.
+    pub async fn terminate(mut self, within: std::time::Duration) -> bool {
+        let pid = self.child.id().to_string();
+        let signalled = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(signalled.is_ok_and(|status| status.success()), "SIGTERM sent");
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    }
 }
 
 impl Drop for Service {

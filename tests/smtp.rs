@@ -82,6 +82,11 @@ impl SmtpSink {
         self.flag("hold", on);
     }
 
+    /// The server stores each message and then holds its answer for `hold`.
+    pub fn set_holding_for(&self, hold: Duration) {
+        std::fs::write(self.folder.join("hold"), hold.as_secs_f64().to_string()).expect("set the sink's hold");
+    }
+
     fn flag(&self, name: &str, on: bool) {
         let path = self.folder.join(name);
         if on {

@@ -3,8 +3,8 @@
 Usage: smtp_sink.py DIR [PORT]. Prints the port it listens on, then stores each message
 it accepts as DIR/<n>.eml. While DIR/fail exists it answers DATA with 451 (try later);
 while DIR/reject exists, with 550 (refused for good); while DIR/hold exists, it stores the
-message and then holds its answer for a minute (a sender that dies meanwhile never learns
-the message was accepted).
+message and then holds its answer for as many seconds as the file says, a minute when it
+is empty (a sender that dies meanwhile never learns the message was accepted).
 """
 
 import asyncio
@@ -29,8 +29,9 @@ class Sink:
         path = self.folder / f"{self.count:04d}.eml"
         path.with_suffix(".tmp").write_bytes(envelope.original_content or envelope.content)
         path.with_suffix(".tmp").rename(path)
-        if (self.folder / "hold").exists():
-            await asyncio.sleep(60)
+        hold = self.folder / "hold"
+        if hold.exists():
+            await asyncio.sleep(float(hold.read_text().strip() or 60))
         return "250 2.0.0 OK"
 
 

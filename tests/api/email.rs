@@ -542,3 +542,88 @@ async fn a_service_killed_after_the_server_took_the_reply_never_sends_it_again()
     second.kill();
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test]
+async fn a_service_asked_to_stop_mid_send_finishes_and_records_the_reply_first() {
+    let database = copilot_tests::new_postgres_database().await;
+    let data_dir = std::env::temp_dir().join(format!("copilot-stop-{}", Uuid::new_v4().simple()));
+    let sink = SmtpSink::start();
+    let env = [("COPILOT_SMTP_URL", sink.url())];
+    let first = Service::start(&database, &data_dir, &env).await;
+    let tenant = first.app.create_tenant().await;
+    let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme Support"});
+    first.app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);
+    let created =
+        first.app.post_raw("/v1/inbound/email", Some(&tenant.key), RFC822, fixture("plain-utf8.eml")).await.expect(200);
+    let ticket = uuid_at(&created, "/ticket_id");
+
+    // The server takes the reply and answers 3 s later; SIGTERM arrives meanwhile.
+    sink.set_holding_for(Duration::from_secs(3));
+    let (_, agent) = first.app.add_user(&tenant, "agent").await;
+    let reply = first
+        .app
+        .post(&format!("/v1/tickets/{ticket}/messages"), &agent, json!({"author": "agent", "body": "On its way."}))
+        .await
+        .expect(201);
+    let reply_id = uuid_at(&reply, "/id");
+    assert_eq!(sink.wait_for(1, Duration::from_secs(30)).await.len(), 1, "the server took the reply");
+    let stopped_at = std::time::Instant::now();
+    assert!(first.terminate(Duration::from_secs(30)).await, "the service exits after SIGTERM");
+    let stopped_after = stopped_at.elapsed();
+    assert!(stopped_after >= Duration::from_secs(1), "it waited for the send: {stopped_after:?}");
+
+    let second = Service::start(&database, &data_dir, &env).await;
+    let thread = second.app.get(&format!("/v1/tickets/{ticket}/messages?limit=100"), &agent).await.expect(200);
+    let delivery = thread["data"]
+        .as_array()
+        .and_then(|messages| messages.iter().find(|m| m["id"] == json!(reply_id)))
+        .map(|m| m["delivery"].clone())
+        .unwrap_or(Value::Null);
+    assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_i64()), (Some("sent"), Some(1)), "{delivery}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sink.messages().len(), 1, "sent once");
+    second.kill();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[tokio::test]
+async fn a_sender_that_outlived_its_lease_cannot_settle_the_attempt_after_it() {
+    use copilot_tickets::deliveries::{self, EmailJob};
+    use sea_orm::ConnectionTrait;
+
+    let room = mailroom().await;
+    let ticket_id = uuid_at(&room.receive(fixture("plain-utf8.eml")).await, "/ticket_id");
+    let reply_id = uuid_at(&room.reply(ticket_id, "On its way.").await, "/id");
+    room.wait_delivery(ticket_id, reply_id, status_is("sent")).await;
+
+    // A resend's sender holds attempt 2 (its lease far off, so no worker touches it) ...
+    let db = copilot_store::connect(&room.app.database_url, 1).await.expect("connect");
+    let hold = format!(
+        "UPDATE deliveries SET status = 'sending', attempts = 2, lease_until = '2999-01-01T00:00:00Z' WHERE message_id = '{reply_id}'"
+    );
+    db.unscoped().execute_unprepared(&hold).await.expect("hold the delivery");
+    let select = format!("SELECT id FROM deliveries WHERE message_id = '{reply_id}'");
+    let row = db.unscoped().query_one_raw(sea_orm::Statement::from_string(db.backend(), select)).await;
+    let delivery_id: uuid::Uuid = row.ok().flatten().and_then(|row| row.try_get("", "id").ok()).expect("the delivery");
+    let tx = db.tenant(copilot_core::TenantId(room.tenant.id)).await.expect("tenant");
+    let current = deliveries::email_job(&tx, delivery_id).await.expect("job").expect("sending");
+    assert_eq!(current.attempts, 2);
+
+    // ... when the sender of attempt 1, long past its lease, gives its outcome: dropped.
+    let stale = EmailJob { attempts: 1, ..current.clone() };
+    deliveries::mark_retry(&tx, &stale, "451 try later", copilot_core::now()).await.expect("stale retry");
+    deliveries::mark_failed(&tx, &stale, "550 refused").await.expect("stale failure");
+    deliveries::mark_sent(&tx, &stale, "Re: stale").await.expect("stale success");
+    tx.commit().await.expect("commit");
+    let held = room.wait_delivery(ticket_id, reply_id, |_| true).await;
+    assert_eq!(
+        (held["delivery"]["status"].as_str(), held["delivery"]["attempts"].as_i64()),
+        (Some("sending"), Some(2))
+    );
+
+    let tx = db.tenant(copilot_core::TenantId(room.tenant.id)).await.expect("tenant");
+    deliveries::mark_failed(&tx, &current, "550 refused").await.expect("failure");
+    tx.commit().await.expect("commit");
+    let failed = room.wait_delivery(ticket_id, reply_id, status_is("failed")).await;
+    assert_eq!(failed["delivery"]["last_error"], "550 refused");
+}

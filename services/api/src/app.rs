@@ -54,6 +54,8 @@ pub struct AppState {
     pub draft_streams: Arc<DraftStreams>,
     /// The connection pool of LLM calls.
     pub llm: copilot_drafting::LlmClient,
+    /// Lets e-mail and webhook sends in flight finish when the process stops.
+    pub drain: crate::drain::Drain,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             draft_wakeup: Arc::new(Notify::new()),
             draft_streams: Arc::new(DraftStreams::default()),
             llm: copilot_drafting::LlmClient::default(),
+            drain: crate::drain::Drain::default(),
             settings: Arc::new(settings),
             metrics: Metrics::default(),
             knowledge,

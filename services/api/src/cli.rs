@@ -126,6 +126,7 @@ async fn serve(settings: Settings, db: copilot_store::Db, role: Role) -> anyhow:
     if role != Role::Api {
         app::start_workers(&state);
     }
+    let drain = state.drain.clone();
     let listener = poem::listener::TcpListener::bind(listen);
     let endpoint = match role {
         Role::Worker => {
@@ -140,7 +141,13 @@ async fn serve(settings: Settings, db: copilot_store::Db, role: Role) -> anyhow:
     poem::Server::new(listener)
         .run_with_graceful_shutdown(endpoint, shutdown_signal(), Some(std::time::Duration::from_secs(20)))
         .await
-        .with_context(|| format!("cannot serve on {listen} (COPILOT_LISTEN)"))
+        .with_context(|| format!("cannot serve on {listen} (COPILOT_LISTEN)"))?;
+    // Replies and webhooks being sent finish and are recorded; nothing new is claimed.
+    let unfinished = drain.finish(std::time::Duration::from_secs(20)).await;
+    if unfinished > 0 {
+        tracing::warn!(unfinished, "stopping with sends still in flight");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

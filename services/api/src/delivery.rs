@@ -35,6 +35,8 @@ pub async fn run_worker(state: AppState) {
         if let Err(error) = fail_interrupted(&state).await {
             tracing::warn!(%error, "checking for interrupted deliveries failed");
         }
+        // Held from the claim until the outcome is recorded, so that stopping waits for it.
+        let Some(sending) = state.drain.guard() else { return };
         let claimed = match deliveries::claim(&state.db, CLAIM, lease).await {
             Ok(claimed) => claimed,
             Err(error) => {
@@ -43,6 +45,7 @@ pub async fn run_worker(state: AppState) {
             }
         };
         if claimed.is_empty() {
+            drop(sending);
             tokio::time::sleep(POLL).await;
             continue;
         }
@@ -81,7 +84,20 @@ async fn deliver(state: &AppState, mailers: &mut HashMap<String, Mailer>, item: 
         (_, None) => Err(SendError::Transient(
             "no_sender_address: the tenant has no support address (PUT /v1/settings/email)".into(),
         )),
-        (Some(url), Some(_)) => send(state, mailers, &url, &job).await,
+        // A send that takes most of the lease is given up before housekeeping could
+        // fail it and a resend overlap it; the server may have accepted the mail.
+        (Some(url), Some(_)) => {
+            let limit = Duration::from_secs(state.settings.delivery_lease_seconds) * 3 / 4;
+            match tokio::time::timeout(limit, send(state, mailers, &url, &job)).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    let tx = state.db.tenant(item.tenant_id).await?;
+                    tracing::warn!(tenant = %item.tenant_id, message = %job.message_id, ?limit, "sending a reply took too long; failed as of unknown outcome");
+                    deliveries::mark_failed(&tx, &job, deliveries::OUTCOME_UNKNOWN).await?;
+                    return tx.commit().await;
+                }
+            }
+        }
     };
     let tx = state.db.tenant(item.tenant_id).await?;
     match outcome {
@@ -93,11 +109,11 @@ async fn deliver(state: &AppState, mailers: &mut HashMap<String, Mailer>, item: 
             let wait = retry_wait(state.settings.delivery_retry_base_ms, job.attempts, MAX_RETRY_WAIT);
             let at = copilot_core::now() + chrono::Duration::from_std(wait).map_err(Error::internal)?;
             tracing::info!(tenant = %item.tenant_id, message = %job.message_id, %error, ?wait, "reply delivery will be retried");
-            deliveries::mark_retry(&tx, job.delivery_id, &error.to_string(), at).await?;
+            deliveries::mark_retry(&tx, &job, &error.to_string(), at).await?;
         }
         Err(error) => {
             tracing::warn!(tenant = %item.tenant_id, message = %job.message_id, %error, "reply delivery failed");
-            deliveries::mark_failed(&tx, job.delivery_id, &error.to_string()).await?;
+            deliveries::mark_failed(&tx, &job, &error.to_string()).await?;
         }
     }
     tx.commit().await

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod drafting;
+pub mod drain;
 pub mod dto;
 pub mod error;
 pub mod housekeeping;
