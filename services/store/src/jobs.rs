@@ -34,3 +34,18 @@ pub async fn select(db: &Db, sql: &str, limit: u64) -> Result<Vec<QueryResult>, 
         Statement::from_sql_and_values(db.backend(), sql, [copilot_core::now().into(), (limit as i64).into()]);
     db.unscoped().query_all_raw(statement).await.map_err(db_err)
 }
+
+/// Work waiting or in progress in each queue, across tenants: `triage` (messages),
+/// `knowledge` (document versions), `drafts`, `email` (replies), `webhooks` (attempts).
+/// What an autoscaler of worker processes watches.
+pub async fn depths(db: &Db) -> Result<Vec<(String, i64)>, Error> {
+    let sql = "SELECT 'triage' AS queue, COUNT(*) AS depth FROM message_triage WHERE status = 'pending'
+         UNION ALL SELECT 'knowledge', COUNT(*) FROM knowledge_documents WHERE status IN ('queued', 'processing')
+         UNION ALL SELECT 'drafts', COUNT(*) FROM drafts WHERE status = 'generating'
+         UNION ALL SELECT 'email', COUNT(*) FROM deliveries WHERE status IN ('queued', 'sending')
+         UNION ALL SELECT 'webhooks', COUNT(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending')";
+    let rows = db.unscoped().query_all_raw(Statement::from_string(db.backend(), sql)).await.map_err(db_err)?;
+    rows.into_iter()
+        .map(|row| Ok((row.try_get("", "queue").map_err(db_err)?, row.try_get("", "depth").map_err(db_err)?)))
+        .collect()
+}

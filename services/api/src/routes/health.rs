@@ -1,5 +1,7 @@
 //! Liveness, readiness and metrics, outside `/v1` and without authentication.
 
+use std::fmt::Write;
+
 use poem::{IntoResponse, Response, handler, http::StatusCode, web::Data};
 
 use crate::AppState;
@@ -26,8 +28,20 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
     }
 }
 
-/// Prometheus text format.
+/// Prometheus text format: the process's request series, and the depth of every work
+/// queue (the same in every process: they are read from the database).
 #[handler]
 pub async fn metrics(state: Data<&AppState>) -> Response {
-    Response::builder().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+    let mut text = state.metrics.render();
+    match copilot_store::jobs::depths(&state.db).await {
+        Ok(depths) => {
+            text.push_str("# HELP copilot_queue_depth Jobs waiting or in progress, by queue, across tenants.\n");
+            text.push_str("# TYPE copilot_queue_depth gauge\n");
+            for (queue, depth) in depths {
+                let _ = writeln!(text, "copilot_queue_depth{{queue=\"{queue}\"}} {depth}");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "reading the queue depths for /metrics failed"),
+    }
+    Response::builder().content_type("text/plain; version=0.0.4").body(text)
 }
