@@ -122,3 +122,30 @@ async fn another_tenants_events_never_reach_a_stream() {
 
     app.get("/v1/events/stream", "not-a-token").await.expect_error(401, "unauthorized");
 }
+
+#[tokio::test]
+async fn a_revoked_key_ends_its_stream_at_the_next_credential_check() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let created = app
+        .post("/v1/api-keys", &tenant.key, serde_json::json!({"name": "listener", "role": "integration"}))
+        .await
+        .expect(201);
+    let key = created["key"].as_str().unwrap_or_default().to_owned();
+    let mut listener = Listener::open(&app, &key, "?types=ticket.created", None).await;
+    app.create_ticket(&tenant.key, "Before", "before@example.test").await;
+    assert_eq!(listener.until(Duration::from_secs(10), |events| !events.is_empty()).await.len(), 1);
+
+    app.delete(&format!("/v1/api-keys/{}", created["id"].as_str().unwrap_or_default()), &tenant.key).await.expect(204);
+    // The stream checks its credential again every 30 s and ends when it no longer works.
+    let ended = tokio::time::timeout(Duration::from_secs(45), async {
+        while let Some(chunk) = listener.bytes.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of a revoked key stays open");
+    app.get("/v1/events/stream", &key).await.expect_error(401, "unauthorized");
+}
