@@ -261,7 +261,7 @@ async fn a_version_is_replaced_only_while_its_writer_still_holds_it() {
     let store = store().await;
     let tenant = TenantId(Uuid::now_v7());
     let document = Uuid::now_v7();
-    let texts = |chunks: Vec<ChunkRecord>| chunks.into_iter().map(|c| c.text).collect::<Vec<_>>();
+    let texts = |chunks: Vec<copilot_knowledge::Hit>| chunks.into_iter().map(|c| c.text).collect::<Vec<_>>();
     let held = |holds: bool| async move { Ok::<bool, copilot_core::Error>(holds) };
 
     let first = [chunk(document, 0, "the holder's first", 0), chunk(document, 1, "the holder's second", 1)];

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use copilot_core::Error;
 use copilot_entities::ticket;
 use copilot_store::{Scoped, TenantTx, db_err};
+use futures::TryStreamExt;
 use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +51,8 @@ pub struct TicketAnalytics {
 
 type Row = (DateTime<Utc>, Option<String>, Option<String>, String, String, Option<String>);
 
-/// The analytics of tickets opened in `[from, to)`.
+/// The analytics of tickets opened in `[from, to)`. The rows are streamed and tallied, so
+/// memory grows with the number of distinct values, not with the number of tickets.
 pub async fn tickets(
     tx: &TenantTx,
     from: DateTime<Utc>,
@@ -58,7 +60,7 @@ pub async fn tickets(
     period: Period,
 ) -> Result<TicketAnalytics, Error> {
     check_range(from, to)?;
-    let rows: Vec<Row> = ticket::Entity::scoped(tx.tenant())
+    let mut rows = ticket::Entity::scoped(tx.tenant())
         .select_only()
         .columns([
             ticket::Column::CreatedAt,
@@ -70,55 +72,83 @@ pub async fn tickets(
         ])
         .filter(ticket::Column::CreatedAt.gte(from))
         .filter(ticket::Column::CreatedAt.lt(to))
-        .into_tuple()
-        .all(&**tx)
+        .into_tuple::<Row>()
+        .stream(&**tx)
         .await
         .map_err(db_err)?;
-    Ok(summarize(from, to, period, &rows))
+    let mut tally = Tally::new(period);
+    while let Some(row) = rows.try_next().await.map_err(db_err)? {
+        tally.add(row);
+    }
+    Ok(tally.finish(from, to))
 }
 
-fn summarize(from: DateTime<Utc>, to: DateTime<Utc>, period: Period, rows: &[Row]) -> TicketAnalytics {
-    let label = |value: &Option<String>| value.clone().unwrap_or_else(|| UNKNOWN.into());
-    let mut by_intent = BTreeMap::new();
-    let mut by_sentiment = BTreeMap::new();
-    let mut by_channel = BTreeMap::new();
-    let mut by_status = BTreeMap::new();
-    let mut by_language = BTreeMap::new();
-    let mut periods: BTreeMap<DateTime<Utc>, BTreeMap<String, i64>> = BTreeMap::new();
-    for (created_at, intent, sentiment, channel, status, language) in rows {
-        *by_intent.entry(label(intent)).or_default() += 1;
-        *by_sentiment.entry(label(sentiment)).or_default() += 1;
-        *by_channel.entry(channel.clone()).or_default() += 1;
-        *by_status.entry(status.clone()).or_default() += 1;
-        *by_language.entry(label(language)).or_default() += 1;
-        *periods.entry(period.start(*created_at)).or_default().entry(label(sentiment)).or_default() += 1;
+/// Counts per value of each dimension, and per period and sentiment.
+struct Tally {
+    period: Period,
+    tickets: i64,
+    by_intent: BTreeMap<String, i64>,
+    by_sentiment: BTreeMap<String, i64>,
+    by_channel: BTreeMap<String, i64>,
+    by_status: BTreeMap<String, i64>,
+    by_language: BTreeMap<String, i64>,
+    periods: BTreeMap<DateTime<Utc>, BTreeMap<String, i64>>,
+}
+
+impl Tally {
+    fn new(period: Period) -> Self {
+        Self {
+            period,
+            tickets: 0,
+            by_intent: BTreeMap::new(),
+            by_sentiment: BTreeMap::new(),
+            by_channel: BTreeMap::new(),
+            by_status: BTreeMap::new(),
+            by_language: BTreeMap::new(),
+            periods: BTreeMap::new(),
+        }
     }
-    let by_sentiment = ranked(by_sentiment);
-    let mut start = period.start(from);
-    let mut by_period = Vec::new();
-    while start < to {
-        let counts = periods.remove(&start).unwrap_or_default();
-        by_period.push(PeriodVolume {
-            start,
-            tickets: counts.values().sum(),
-            by_sentiment: by_sentiment
-                .iter()
-                .map(|c| Count { key: c.key.clone(), count: counts.get(&c.key).copied().unwrap_or(0) })
-                .collect(),
-        });
-        start = period.next(start);
+
+    fn add(&mut self, (created_at, intent, sentiment, channel, status, language): Row) {
+        let label = |value: Option<String>| value.unwrap_or_else(|| UNKNOWN.into());
+        let sentiment = label(sentiment);
+        self.tickets += 1;
+        *self.by_intent.entry(label(intent)).or_default() += 1;
+        *self.by_channel.entry(channel).or_default() += 1;
+        *self.by_status.entry(status).or_default() += 1;
+        *self.by_language.entry(label(language)).or_default() += 1;
+        *self.periods.entry(self.period.start(created_at)).or_default().entry(sentiment.clone()).or_default() += 1;
+        *self.by_sentiment.entry(sentiment).or_default() += 1;
     }
-    TicketAnalytics {
-        from,
-        to,
-        period,
-        tickets: rows.len() as i64,
-        by_period,
-        by_intent: ranked(by_intent),
-        by_sentiment,
-        by_channel: ranked(by_channel),
-        by_status: ranked(by_status),
-        by_language: ranked(by_language),
+
+    fn finish(mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> TicketAnalytics {
+        let by_sentiment = ranked(self.by_sentiment);
+        let mut start = self.period.start(from);
+        let mut by_period = Vec::new();
+        while start < to {
+            let counts = self.periods.remove(&start).unwrap_or_default();
+            by_period.push(PeriodVolume {
+                start,
+                tickets: counts.values().sum(),
+                by_sentiment: by_sentiment
+                    .iter()
+                    .map(|c| Count { key: c.key.clone(), count: counts.get(&c.key).copied().unwrap_or(0) })
+                    .collect(),
+            });
+            start = self.period.next(start);
+        }
+        TicketAnalytics {
+            from,
+            to,
+            period: self.period,
+            tickets: self.tickets,
+            by_period,
+            by_intent: ranked(self.by_intent),
+            by_sentiment,
+            by_channel: ranked(self.by_channel),
+            by_status: ranked(self.by_status),
+            by_language: ranked(self.by_language),
+        }
     }
 }
 
@@ -137,6 +167,17 @@ mod tests {
         DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
     }
 
+    fn summarize(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        period: Period,
+        rows: impl IntoIterator<Item = Row>,
+    ) -> TicketAnalytics {
+        let mut tally = Tally::new(period);
+        rows.into_iter().for_each(|row| tally.add(row));
+        tally.finish(from, to)
+    }
+
     fn row(created: &str, intent: Option<&str>, sentiment: Option<&str>) -> Row {
         (at(created), intent.map(Into::into), sentiment.map(Into::into), "email".into(), "open".into(), None)
     }
@@ -149,7 +190,7 @@ mod tests {
             row("2026-11-04T09:00:00Z", Some("shipping"), Some("negative")),
             row("2026-11-04T09:30:00Z", None, None),
         ];
-        let report = summarize(at("2026-11-01T12:00:00Z"), at("2026-11-05T00:00:00Z"), Period::Day, &rows);
+        let report = summarize(at("2026-11-01T12:00:00Z"), at("2026-11-05T00:00:00Z"), Period::Day, rows);
         assert_eq!(report.tickets, 4);
         let days: Vec<(String, i64)> =
             report.by_period.iter().map(|p| (p.start.format("%m-%d").to_string(), p.tickets)).collect();
@@ -164,7 +205,7 @@ mod tests {
 
     #[test]
     fn months_step_over_year_ends() {
-        let report = summarize(at("2026-11-15T00:00:00Z"), at("2027-02-01T00:00:00Z"), Period::Month, &[]);
+        let report = summarize(at("2026-11-15T00:00:00Z"), at("2027-02-01T00:00:00Z"), Period::Month, []);
         let months: Vec<String> = report.by_period.iter().map(|p| p.start.format("%Y-%m").to_string()).collect();
         assert_eq!(months, ["2026-11", "2026-12", "2027-01"]);
     }
