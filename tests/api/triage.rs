@@ -426,7 +426,11 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
     triage::complete(&tx, &second, &result("order_status"), &EscalationRule::default()).await.expect("complete");
     tx.commit().await.expect("commit");
     let done = triage_of(&app.get(&thread_path, &tenant.key).await.expect(200));
-    assert_eq!((done["status"].as_str(), done["intent"].as_str()), (Some("done"), Some("order_status")), "{done}");
+    assert_eq!(
+        (done["status"].as_str(), done["intent"]["label"].as_str()),
+        (Some("done"), Some("order_status")),
+        "{done}"
+    );
 
     // A message whose every allowed attempt was claimed and never recorded (its workers
     // died, perhaps on it) is failed rather than claimed forever. (The app's own worker is
@@ -445,4 +449,46 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
     tx.commit().await.expect("commit");
     let failed = triage_of(&app.get(&other_path, &tenant.key).await.expect(200));
     assert_eq!(failed["status"], "failed", "{failed}");
+}
+
+#[tokio::test]
+async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
+    use copilot_tickets::intents;
+
+    // The app's worker takes the training job and never finishes it (its embedder hangs).
+    let seed = spawn_app_on(Backend::Sqlite).await;
+    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
+    let tenant = app.create_tenant().await;
+    app.send(reqwest::Method::PUT, "/v1/intents", Some(&tenant.key), Some(&taxonomy())).await.expect(200);
+    let queued = app.post("/v1/intents/train", &tenant.key, json!({})).await.expect(202);
+    for _ in 0..100 {
+        if app.get("/v1/intents/training", &tenant.key).await.expect(200)["attempts"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
+    let lease = chrono::Duration::seconds(60);
+    assert!(intents::claim_training(&db, lease).await.expect("claim").is_none(), "leased to the app's worker");
+
+    // Its lease runs out; another worker takes the job over as attempt 2.
+    let expire = "UPDATE intent_models SET next_attempt_at = '2000-01-01T00:00:00Z'";
+    sea_orm::ConnectionTrait::execute_unprepared(db.unscoped(), expire).await.expect("expire the lease");
+    let second = intents::claim_training(&db, lease).await.expect("claim").expect("taken over");
+    assert_eq!((second.job, second.attempt), (uuid_at(&queued, "/id"), 2));
+    let first = intents::ClaimedTraining { attempt: 1, ..second };
+    let labels = vec!["warranty".to_owned(), "other".to_owned()];
+
+    let tx = db.tenant(second.tenant_id).await.expect("tenant");
+    intents::finish_training(&tx, &first, &labels, json!({"late": true}), Some(0.1), 2).await.expect("stale");
+    intents::fail_training(&tx, &first, "the first worker's late failure").await.expect("stale failure");
+    tx.commit().await.expect("commit");
+    let job = app.get("/v1/intents/training", &tenant.key).await.expect(200);
+    assert_eq!((job["status"].as_str(), job["error"].as_str()), (Some("queued"), None), "{job}");
+
+    let tx = db.tenant(second.tenant_id).await.expect("tenant");
+    intents::finish_training(&tx, &second, &labels, json!({"head": 2}), Some(0.9), 3).await.expect("finish");
+    tx.commit().await.expect("commit");
+    let job = app.get("/v1/intents/training", &tenant.key).await.expect(200);
+    assert_eq!((job["status"].as_str(), &job["active"], job["folds"].as_i64()), (Some("ready"), &json!(true), Some(3)));
 }

@@ -190,9 +190,10 @@ async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -
 
 /// Trains the next due tenant head, if any; returns 1 when it took a job.
 pub async fn train_next(state: &AppState) -> Result<usize, Error> {
-    let Some((tenant, job)) = intents::claim_training(&state.db, state.settings.job_lease()).await? else {
+    let Some(job) = intents::claim_training(&state.db, state.settings.job_lease()).await? else {
         return Ok(0);
     };
+    let tenant = job.tenant_id;
     let (examples, taxonomy) = {
         let tx = state.db.tenant(tenant).await?;
         (intents::training_examples(&tx).await?, intents::taxonomy(&tx).await?)
@@ -203,12 +204,12 @@ pub async fn train_next(state: &AppState) -> Result<usize, Error> {
         Ok(trained) => {
             let head = serde_json::to_value(&trained.head).map_err(Error::internal)?;
             let accuracy = trained.cross_validated_accuracy.map(f64::from);
-            intents::finish_training(&tx, job, &trained.head.labels, head, accuracy, trained.folds).await?;
+            intents::finish_training(&tx, &job, &trained.head.labels, head, accuracy, trained.folds).await?;
             tracing::info!(%tenant, accuracy, "tenant intent head trained");
         }
         Err(error) => {
             tracing::warn!(%tenant, %error, "training an intent head failed");
-            intents::fail_training(&tx, job, &error).await?;
+            intents::fail_training(&tx, &job, &error).await?;
         }
     }
     tx.commit().await?;

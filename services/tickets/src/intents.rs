@@ -223,8 +223,17 @@ pub async fn training_examples(tx: &TenantTx) -> Result<Vec<(String, String)>, E
     Ok(examples)
 }
 
+/// A claimed training job: its tenant, its id and the claim's attempt number (only the
+/// holder of that attempt stores the outcome).
+#[derive(Clone, Copy, Debug)]
+pub struct ClaimedTraining {
+    pub tenant_id: TenantId,
+    pub job: Uuid,
+    pub attempt: i32,
+}
+
 /// Claims the next due training job across tenants, leased for `lease`.
-pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<(TenantId, Uuid)>, Error> {
+pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<ClaimedTraining>, Error> {
     let now = copilot_core::now();
     let backend = db.backend();
     // A job whose worker died on every attempt (it never recorded a failure) gives up here.
@@ -237,28 +246,58 @@ pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<(TenantId
     let sql = "UPDATE intent_models SET next_attempt_at = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM intent_models WHERE status = 'queued' AND next_attempt_at <= $2
                       ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id";
+         RETURNING tenant_id, id, attempts";
     let row = copilot_store::jobs::claim(db, sql, 1, lease).await?.into_iter().next();
-    row.map(|row| Ok((TenantId(row.try_get("", "tenant_id").map_err(db_err)?), row.try_get("", "id").map_err(db_err)?)))
-        .transpose()
+    row.map(|row| {
+        Ok(ClaimedTraining {
+            tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
+            job: row.try_get("", "id").map_err(db_err)?,
+            attempt: row.try_get("", "attempts").map_err(db_err)?,
+        })
+    })
+    .transpose()
 }
 
-/// Stores a trained head and makes it the tenant's active one.
+/// The claimed job while its claim still holds it (locked); `None` when it was finished,
+/// or claimed again after this claim's lease ran out.
+async fn held_training(tx: &TenantTx, claimed: &ClaimedTraining) -> Result<Option<intent_model::Model>, Error> {
+    let row = intent_model::Entity::scoped(tx.tenant())
+        .filter(intent_model::Column::Id.eq(claimed.job))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(row.filter(|row| row.status == "queued" && row.attempts == claimed.attempt))
+}
+
+/// Stores a trained head and makes it the tenant's active one, unless a newer job's head
+/// is ready already (then this one is kept, inactive); nothing when the claim no longer
+/// holds the job.
 pub async fn finish_training(
     tx: &TenantTx,
-    job: Uuid,
+    claimed: &ClaimedTraining,
     labels: &[String],
     head: Value,
     cross_validated_accuracy: Option<f64>,
     folds: usize,
 ) -> Result<(), Error> {
-    intent_model::Entity::update_many()
-        .col_expr(intent_model::Column::Active, sea_orm::sea_query::Expr::value(false))
-        .filter(intent_model::Column::TenantId.eq(tx.tenant().0))
-        .exec(&**tx)
+    let Some(row) = held_training(tx, claimed).await? else { return Ok(()) };
+    // Job ids grow with time (UUIDv7): a newer ready head was trained on newer examples.
+    let newer_ready = intent_model::Entity::scoped(tx.tenant())
+        .filter(intent_model::Column::Id.gt(row.id))
+        .filter(intent_model::Column::Status.eq("ready"))
+        .one(&**tx)
         .await
-        .map_err(db_err)?;
-    let row = find_job(tx, job).await?;
+        .map_err(db_err)?
+        .is_some();
+    if !newer_ready {
+        intent_model::Entity::update_many()
+            .col_expr(intent_model::Column::Active, sea_orm::sea_query::Expr::value(false))
+            .filter(intent_model::Column::TenantId.eq(tx.tenant().0))
+            .exec(&**tx)
+            .await
+            .map_err(db_err)?;
+    }
     let mut change: intent_model::ActiveModel = row.into();
     change.status = Set("ready".into());
     change.labels = Set(Some(serde_json::json!(labels)));
@@ -266,15 +305,15 @@ pub async fn finish_training(
     change.cross_validated_accuracy = Set(cross_validated_accuracy);
     change.folds = Set(Some(folds as i32));
     change.error = Set(None);
-    change.active = Set(true);
+    change.active = Set(!newer_ready);
     change.finished_at = Set(Some(copilot_core::now()));
     change.update(&**tx).await.map_err(db_err)?;
     Ok(())
 }
 
 /// Records a failed training attempt; `failed` after [`MAX_TRAINING_ATTEMPTS`].
-pub async fn fail_training(tx: &TenantTx, job: Uuid, error: &str) -> Result<(), Error> {
-    let row = find_job(tx, job).await?;
+pub async fn fail_training(tx: &TenantTx, claimed: &ClaimedTraining, error: &str) -> Result<(), Error> {
+    let Some(row) = held_training(tx, claimed).await? else { return Ok(()) };
     let attempts = row.attempts;
     let mut change: intent_model::ActiveModel = row.into();
     change.error = Set(Some(error.chars().take(500).collect()));
@@ -286,15 +325,6 @@ pub async fn fail_training(tx: &TenantTx, job: Uuid, error: &str) -> Result<(), 
     }
     change.update(&**tx).await.map_err(db_err)?;
     Ok(())
-}
-
-async fn find_job(tx: &TenantTx, job: Uuid) -> Result<intent_model::Model, Error> {
-    intent_model::Entity::scoped(tx.tenant())
-        .filter(intent_model::Column::Id.eq(job))
-        .one(&**tx)
-        .await
-        .map_err(db_err)?
-        .ok_or(Error::NotFound("training job"))
 }
 
 /// The tenant's active head (opaque JSON), if it trained one.
