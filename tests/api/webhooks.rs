@@ -410,3 +410,54 @@ async fn a_service_restarted_mid_retry_delivers_every_event() {
     second.kill();
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test]
+async fn an_attempt_that_outlived_its_lease_does_not_settle_the_next_one() {
+    use copilot_webhooks::deliveries::{self, Attempt, Job, Policy};
+
+    let hooks = hooks().await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = hooks.endpoint(&receiver.url(), json!(["ticket.created"])).await;
+    hooks.ticket("Fenced").await;
+    let mut delivered = Vec::new();
+    for _ in 0..200 {
+        delivered = hooks.deliveries(endpoint, "&status=succeeded").await;
+        if !delivered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let delivery = uuid_at(delivered.first().expect("delivered"), "/id");
+
+    // A later attempt (2) is being made, its lease far off, when the sender of attempt 1,
+    // long past its lease, reports its outcome: it is dropped.
+    let db = copilot_store::connect(&hooks.app.database_url, 1).await.expect("connect");
+    let hold = format!(
+        "UPDATE webhook_deliveries SET status = 'sending', attempts = 2, next_attempt_at = '2999-01-01T00:00:00Z' WHERE id = '{delivery}'"
+    );
+    sea_orm::ConnectionTrait::execute_unprepared(db.unscoped(), &hold).await.expect("hold the delivery");
+    let job = |attempts| Job {
+        delivery_id: delivery,
+        endpoint_id: endpoint,
+        url: receiver.url(),
+        secrets: Vec::new(),
+        message_id: String::new(),
+        body: Vec::new(),
+        attempts,
+    };
+    let policy = Policy { schedule: vec![Duration::ZERO; 3], disable_after: chrono::Duration::days(1) };
+    let tx = db.tenant(copilot_core::TenantId(hooks.tenant.id)).await.expect("tenant");
+    let late = Attempt::Answered { status: 500, body: "late".into() };
+    deliveries::record(&tx, &job(1), late, &policy).await.expect("stale outcome");
+    tx.commit().await.expect("commit");
+    let held = hooks.deliveries(endpoint, "").await;
+    let held = held.iter().find(|d| d["id"] == json!(delivery)).expect("listed");
+    assert_eq!((held["status"].as_str(), held["attempts"].as_i64()), (Some("sending"), Some(2)), "{held}");
+
+    let tx = db.tenant(copilot_core::TenantId(hooks.tenant.id)).await.expect("tenant");
+    let answered = Attempt::Answered { status: 200, body: "ok".into() };
+    deliveries::record(&tx, &job(2), answered, &policy).await.expect("outcome");
+    tx.commit().await.expect("commit");
+    let settled = hooks.deliveries(endpoint, "&status=succeeded").await;
+    assert!(settled.iter().any(|d| d["id"] == json!(delivery) && d["last_response"] == "ok"), "{settled:?}");
+}

@@ -82,7 +82,8 @@ impl DraftStreams {
 /// Runs forever: keeps up to `draft_concurrency` drafts in progress.
 pub async fn run_worker(state: AppState) {
     let mut running = JoinSet::new();
-    loop {
+    // Once the process is stopping, nothing new is claimed.
+    while !state.drain.stopping() {
         while running.try_join_next().is_some() {}
         let free = state.settings.draft_concurrency.saturating_sub(running.len());
         let mut claimed_any = false;

@@ -2,7 +2,8 @@
 //! [`SendGuard`] before it claims work and holds it until the outcome is recorded; once
 //! stopping, no guard is given, and shutdown waits (up to a limit) for the ones out. A
 //! reply cut off mid-send would otherwise end as of unknown outcome, to be checked and
-//! resent by a person.
+//! resent by a person. The other workers only stop claiming ([`Drain::stopping`]): their
+//! jobs in progress are taken over by another process when their leases run out.
 
 use std::{
     sync::{

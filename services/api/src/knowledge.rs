@@ -14,7 +14,8 @@ const POLL: Duration = Duration::from_secs(1);
 
 /// Runs forever: ingests due documents, then waits for an upload or the next poll.
 pub async fn run_worker(state: AppState) {
-    loop {
+    // Once the process is stopping, nothing new is claimed.
+    while !state.drain.stopping() {
         match state.knowledge.ingest_due(CLAIM_BATCH).await {
             Ok(outcomes) if outcomes.is_empty() => {
                 tokio::select! {

@@ -99,9 +99,10 @@ const CLAIM_BATCH: u64 = 16;
 /// How often the worker looks for due items when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Runs forever: drains due items and training jobs, then waits for a wake-up or the next poll.
+/// Until the process stops: drains due items and training jobs, then waits for a wake-up or the next poll.
 pub async fn run_worker(state: AppState) {
-    loop {
+    // Once the process is stopping, nothing new is claimed.
+    while !state.drain.stopping() {
         let round = async { Ok::<usize, Error>(drain(&state).await? + train_next(&state).await?) };
         match round.await {
             Ok(0) => {
