@@ -51,27 +51,25 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched items: the extra item only proves a next page exists.
-    pub fn from_overfetch(mut items: Vec<T>, limit: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
-        let has_more = items.len() as u64 > limit;
-        items.truncate(limit as usize);
-        let next_cursor = if has_more { items.last().map(|item| encode_cursor(id_of(item))) } else { None };
-        Self { data: items, next_cursor }
+    pub fn from_overfetch(items: Vec<T>, limit: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
+        Self::overfetched(items, limit, |item| encode_cursor(id_of(item)))
     }
 
     /// Like [`Page::from_overfetch`], for a listing ordered by `(timestamp, id)`: the cursor
     /// carries the last item's timestamp, so the next page starts where this one ended even
     /// if that item changed meanwhile.
-    pub fn from_overfetch_keyed(mut items: Vec<T>, limit: u64, key_of: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Self {
+    pub fn from_overfetch_keyed(items: Vec<T>, limit: u64, key_of: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Self {
+        Self::overfetched(items, limit, |item| {
+            let (at, id) = key_of(item);
+            format!("{}_{}", at.timestamp_micros(), encode_cursor(id))
+        })
+    }
+
+    /// Keeps `limit` items; the next page's cursor is the last kept item's, when there was more.
+    fn overfetched(mut items: Vec<T>, limit: u64, cursor_of: impl Fn(&T) -> String) -> Self {
         let has_more = items.len() as u64 > limit;
         items.truncate(limit as usize);
-        let next_cursor = if has_more {
-            items.last().map(|item| {
-                let (at, id) = key_of(item);
-                format!("{}_{}", at.timestamp_micros(), encode_cursor(id))
-            })
-        } else {
-            None
-        };
+        let next_cursor = if has_more { items.last().map(cursor_of) } else { None };
         Self { data: items, next_cursor }
     }
 

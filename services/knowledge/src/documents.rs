@@ -376,6 +376,15 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
+impl Claimed {
+    /// Whether the holders of earlier attempts died: the last allowed attempt was claimed
+    /// and never recorded. Such a version is failed instead of ingested again (it may be
+    /// what stopped them).
+    pub fn exhausted(&self) -> bool {
+        self.attempts > MAX_ATTEMPTS
+    }
+}
+
 /// Takes up to `limit` documents that are queued, or were processing under a lease that
 /// ran out (their worker died), and leases them for `lease`.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {

@@ -70,9 +70,7 @@ impl Knowledge {
         let options = self.chunking;
         let format = source.format;
         let content = source.content;
-        let outcome = if claimed.attempts > documents::MAX_ATTEMPTS {
-            // Every allowed attempt was claimed and none recorded: their workers stopped,
-            // perhaps on this very file.
+        let outcome = if claimed.exhausted() {
             Err(Failure::Permanent("ingestion was interrupted too often (its worker stopped each time)".into()))
         } else {
             let parsed = tokio::task::spawn_blocking(move || {
