@@ -128,7 +128,7 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
     let blocks = match format {
         Format::Text => text::parse(&decode_text(bytes)?),
         Format::Markdown => markdown::parse(&decode_text(bytes)?),
-        Format::Html => html::parse(&decode_text(bytes)?),
+        Format::Html => html::parse(&decode_text(bytes)?)?,
         Format::Pdf => pdf::parse(bytes)?,
         Format::Docx => docx::parse(bytes)?,
         Format::Csv => faq::parse_csv(&decode_text(bytes)?)?,
