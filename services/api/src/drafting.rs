@@ -271,14 +271,15 @@ async fn retrieve(
 /// The LLM to call: the tenant's endpoint, else the service's, with the tenant's
 /// overrides; none when neither is configured.
 pub fn llm_config(global: &Settings, tenant: &DraftSettings, tenant_key: Option<String>) -> Option<LlmConfig> {
-    let (base_url, api_key, model) = match &tenant.llm_base_url {
-        Some(url) => (url.clone(), tenant_key, tenant.llm_model.clone()?),
+    let (base_url, api_key, model, allow_private) = match &tenant.llm_base_url {
+        Some(url) => (url.clone(), tenant_key, tenant.llm_model.clone()?, global.tenant_endpoints_allow_private),
         None => {
             let (url, key, model) = global.default_llm()?;
             (
                 url.to_owned(),
                 tenant_key.or(key.map(str::to_owned)),
                 tenant.llm_model.clone().unwrap_or(model.to_owned()),
+                true,
             )
         }
     };
@@ -291,6 +292,7 @@ pub fn llm_config(global: &Settings, tenant: &DraftSettings, tenant_key: Option<
         timeout: Duration::from_secs(u64::from(
             tenant.timeout_seconds.map_or(global.llm_timeout_seconds, |t| t.max(1) as u32),
         )),
+        allow_private,
     })
 }
 

@@ -4,8 +4,6 @@
 //! (loopback, private, link-local and other non-public addresses are refused unless the
 //! operator allows them, and so is plain http). Posting them is `http`'s job (feature).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -38,90 +36,12 @@ pub fn signature_header(secrets: &[String], id: &str, timestamp: i64, body: &[u8
     secrets.iter().filter_map(|secret| sign(secret, id, timestamp, body)).collect::<Vec<_>>().join(" ")
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum UrlError {
-    #[error("`url` must be an absolute http(s) URL without credentials: {0}")]
-    Malformed(String),
-    #[error("`url` must use https (plain http is allowed only when the operator allows private endpoints)")]
-    PlainHttp,
-    #[error("`url` points at a loopback, private or otherwise non-public address ({0}), which is not allowed")]
-    Private(String),
-    #[error("`url`'s host could not be resolved: {0}")]
-    Unresolvable(String),
-}
+/// The endpoint policy, shared with every other endpoint a tenant sets.
+pub use copilot_core::net::{UrlError, check_addresses, is_public};
 
-/// Checks the form of an endpoint URL (scheme, host, no credentials, plain http only when
-/// allowed, an IP host public unless allowed); names still need [`check_addresses`] once resolved.
+/// Checks the form of a webhook endpoint URL (http or https; see [`copilot_core::net::check_url`]).
 pub fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, UrlError> {
-    let url = url::Url::parse(raw.trim()).map_err(|error| UrlError::Malformed(error.to_string()))?;
-    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
-        return Err(UrlError::Malformed("expected http:// or https:// and a host".into()));
-    }
-    if !url.username().is_empty() || url.password().is_some() || raw.len() > 2000 {
-        return Err(UrlError::Malformed("credentials in URLs and URLs over 2000 characters are not accepted".into()));
-    }
-    if url.scheme() == "http" && !allow_private {
-        return Err(UrlError::PlainHttp);
-    }
-    let literal = match url.host() {
-        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        _ => None,
-    };
-    if let Some(ip) = literal {
-        check_addresses(&[ip], allow_private)?;
-    }
-    Ok(url)
-}
-
-/// Refuses any non-public address unless allowed.
-pub fn check_addresses(addresses: &[IpAddr], allow_private: bool) -> Result<(), UrlError> {
-    if allow_private {
-        return Ok(());
-    }
-    match addresses.iter().find(|ip| !is_public(**ip)) {
-        Some(ip) => Err(UrlError::Private(ip.to_string())),
-        None => Ok(()),
-    }
-}
-
-/// Whether an address is reachable on the public internet (not loopback, private,
-/// link-local, shared, documentation, multicast, unspecified or reserved).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(ip) => is_public_v4(ip),
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(ip),
-        },
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // shared address space (carrier-grade NAT)
-        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-        || (a == 198 && (18..20).contains(&b)) // benchmarking
-        || a >= 240) // reserved
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || ip.to_ipv4().is_some_and(|v4| !is_public_v4(v4)))
+    copilot_core::net::check_url(raw, &["https", "http"], allow_private)
 }
 
 #[cfg(feature = "http")]
@@ -175,6 +95,21 @@ mod http {
 
     /// The start of an answer kept for the delivery log.
     const SNIPPET_CHARS: usize = 500;
+    /// At most this much of an answer is read (the rest is never downloaded: the
+    /// connection is dropped), however large the body an endpoint sends.
+    pub const MAX_ANSWER_BYTES: usize = 4096;
+
+    /// The first [`MAX_ANSWER_BYTES`] of a response's body (fewer when it fails midway).
+    async fn body_start(mut response: reqwest::Response) -> Vec<u8> {
+        let mut start = Vec::new();
+        while start.len() < MAX_ANSWER_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => start.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER_BYTES - start.len())]),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        start
+    }
 
     impl Sender {
         pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, String> {
@@ -204,9 +139,10 @@ mod http {
             match request.send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    let text = response.text().await.unwrap_or_default();
+                    let start = body_start(response).await;
                     // NUL cannot be stored in a PostgreSQL text column.
-                    let snippet = text.chars().filter(|c| *c != '\0').take(SNIPPET_CHARS).collect();
+                    let snippet =
+                        String::from_utf8_lossy(&start).chars().filter(|c| *c != '\0').take(SNIPPET_CHARS).collect();
                     Outcome::Answered { status, body: snippet }
                 }
                 Err(error) => {
@@ -249,31 +185,51 @@ mod tests {
             vec![sign(&a, "id", 1, b"{}").unwrap_or_default(), sign(&b, "id", 1, b"{}").unwrap_or_default()]
         );
     }
+}
 
-    #[test]
-    fn private_and_odd_urls_are_refused() {
-        assert!(check_url("https://hooks.example.com/in", false).is_ok());
-        assert_eq!(check_url("http://hooks.example.com/in", false), Err(UrlError::PlainHttp));
-        assert!(check_url("http://127.0.0.1:9000/in", true).is_ok(), "allowed by the operator");
-        for bad in [
-            "https://127.0.0.1/x",
-            "https://10.1.2.3/x",
-            "https://172.16.0.1/x",
-            "https://192.168.1.1/x",
-            "https://169.254.169.254/latest/meta-data",
-            "https://100.64.0.1/x",
-            "https://0.0.0.0/x",
-            "https://[::1]/x",
-            "https://[fd00::1]/x",
-            "https://[fe80::1]/x",
-            "https://[::ffff:127.0.0.1]/x",
-        ] {
-            assert!(matches!(check_url(bad, false), Err(UrlError::Private(_))), "{bad}");
-        }
-        for malformed in ["ftp://example.com", "https://user:pass@example.com/", "not a url", "https://"] {
-            assert!(matches!(check_url(malformed, false), Err(UrlError::Malformed(_))), "{malformed}");
-        }
-        assert!(is_public("8.8.8.8".parse().expect("ip")));
-        assert!(is_public("2606:4700::1111".parse().expect("ip")));
+#[cfg(all(test, feature = "http"))]
+mod http_tests {
+    use std::{
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
+        time::Duration,
+    };
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_huge_answer_is_not_read_past_its_start() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+        let written = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&written);
+        tokio::spawn(async move {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let mut request = vec![0; 64 * 1024];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1073741824\r\n\r\n";
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let block = vec![b'x'; 64 * 1024];
+            while counter.load(Ordering::SeqCst) < 1 << 30 {
+                if socket.write_all(&block).await.is_err() {
+                    return;
+                }
+                counter.fetch_add(block.len(), Ordering::SeqCst);
+            }
+        });
+        let sender = Sender::new(Duration::from_secs(30), true).expect("sender");
+        let outcome = sender.post(&url, "msg_1", 1, "v1,x", b"{}".to_vec()).await;
+        let Outcome::Answered { status, body } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(status, 200);
+        assert_eq!(body.len(), 500, "the start of the answer is kept");
+        // What the endpoint managed to write is what socket buffers took, not the gigabyte.
+        let sent = written.load(Ordering::SeqCst);
+        assert!(sent < 64 << 20, "{sent} bytes were taken from the endpoint");
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod model;
+pub mod net;
 pub mod page;
 pub mod settings;
 pub mod tenant;

@@ -2,19 +2,21 @@
 //! endpoint, text handed to a callback as it arrives, usage read from the final chunk (or
 //! estimated when the server sends none), and failures sorted into retryable or not.
 
-use std::time::Duration;
+use std::{future::Future, pin::Pin, time::Duration};
 
 use async_openai::{
     Client,
     config::OpenAIConfig,
     error::OpenAIError,
-    middleware::ReqwestService,
+    middleware::{HttpRequestFactory, ReqwestService},
     types::chat::{
         ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
         ChatCompletionStreamOptions, CreateChatCompletionRequest,
     },
 };
 use futures::StreamExt;
+
+use copilot_core::net::{UrlError, check_addresses, check_url};
 
 use crate::prompt::{PromptMessage, Role};
 
@@ -29,6 +31,10 @@ pub struct LlmConfig {
     pub max_tokens: u32,
     /// For the whole call, streaming included.
     pub timeout: Duration,
+    /// Whether the endpoint may be on loopback or a private network: the operator's own
+    /// endpoint, or any when the operator allows it. Otherwise every address the host
+    /// resolves to must be public, checked at connect time, and redirects are not followed.
+    pub allow_private: bool,
 }
 
 impl std::fmt::Debug for LlmConfig {
@@ -40,6 +46,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("temperature", &self.temperature)
             .field("max_tokens", &self.max_tokens)
             .field("timeout", &self.timeout)
+            .field("allow_private", &self.allow_private)
             .finish()
     }
 }
@@ -90,20 +97,40 @@ impl LlmError {
 impl From<OpenAIError> for LlmError {
     fn from(error: OpenAIError) -> Self {
         match error {
-            OpenAIError::ApiError(response) => Self::Status {
-                status: response.status_code.as_u16(),
-                message: shorten(&response.api_error.message, 300),
-            },
-            OpenAIError::Reqwest(error) if error.is_timeout() => Self::Timeout(Duration::ZERO),
-            OpenAIError::Reqwest(error) => Self::Transport(error.to_string()),
-            OpenAIError::JSONDeserialize(error, content) => {
-                Self::Malformed(format!("{error} in {}", shorten(&content, 200)))
+            OpenAIError::ApiError(response) => {
+                Self::Status { status: response.status_code.as_u16(), message: reason(&response.api_error.message) }
             }
-            OpenAIError::StreamError(error) => Self::Malformed(shorten(&error.to_string(), 300)),
-            OpenAIError::InvalidArgument(message) => Self::Invalid(message),
-            other => Self::Transport(other.to_string()),
+            OpenAIError::Reqwest(error) if error.is_timeout() => Self::Timeout(Duration::ZERO),
+            OpenAIError::Reqwest(error) => Self::Transport(reason(&with_causes(&error))),
+            // The answer itself is never shown: it may come from a service that was not
+            // meant to be reached.
+            OpenAIError::JSONDeserialize(error, _) => {
+                Self::Malformed(reason(&format!("not an OpenAI-compatible answer ({error})")))
+            }
+            OpenAIError::StreamError(error) => Self::Malformed(reason(&error.to_string())),
+            OpenAIError::InvalidArgument(message) => Self::Invalid(reason(&message)),
+            other => Self::Transport(reason(&other.to_string())),
         }
     }
+}
+
+/// What a provider's or transport's message may show on a draft: one line, at most
+/// [`REASON_CHARS`] characters.
+fn reason(text: &str) -> String {
+    shorten(&copilot_core::values::one_line(text), REASON_CHARS)
+}
+
+const REASON_CHARS: usize = 240;
+
+/// An error's message followed by its causes (a refused address is a cause of a request error).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 fn shorten(text: &str, max: usize) -> String {
@@ -114,18 +141,49 @@ fn shorten(text: &str, max: usize) -> String {
     short
 }
 
-/// Calls LLMs over one HTTP connection pool. Requests go straight to it: the caller's
+/// Calls LLMs over two HTTP connection pools: one for endpoints that may be private, one
+/// whose resolver refuses non-public addresses. Requests go straight to them: the caller's
 /// durable retries are the only retry policy (async-openai's built-in retry layer is left
-/// out), so every attempt is visible on the draft.
+/// out), so every attempt is visible on the draft. Neither follows redirects.
 #[derive(Clone, Debug)]
 pub struct LlmClient {
-    http: reqwest::Client,
+    open: reqwest::Client,
+    public_only: reqwest::Client,
 }
 
 impl Default for LlmClient {
     fn default() -> Self {
-        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build().unwrap_or_default();
-        Self { http }
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        Self {
+            open: builder().build().unwrap_or_default(),
+            public_only: builder()
+                .dns_resolver(std::sync::Arc::new(PublicResolver))
+                .build()
+                .unwrap_or_else(|_| reqwest::Client::new()),
+        }
+    }
+}
+
+/// Resolves names with the system resolver and refuses non-public answers, so a name
+/// cannot be pointed at an internal address after the URL was checked.
+struct PublicResolver;
+
+impl reqwest::dns::Resolve for PublicResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if addresses.is_empty() {
+                return Err(Box::new(UrlError::Unresolvable(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            let ips: Vec<_> = addresses.iter().map(std::net::SocketAddr::ip).collect();
+            check_addresses(&ips, false).map_err(Box::new)?;
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
@@ -139,7 +197,12 @@ impl LlmClient {
         messages: &[PromptMessage],
         on_text: impl FnMut(&str) + Send,
     ) -> Result<Completion, LlmError> {
-        complete(&self.http, config, messages, on_text).await
+        if !config.allow_private {
+            check_url(&config.base_url, &["https", "http"], false)
+                .map_err(|error| LlmError::Invalid(format!("the endpoint is refused: {error}")))?;
+        }
+        let http = if config.allow_private { &self.open } else { &self.public_only };
+        complete(http, config, messages, on_text).await
     }
 }
 
@@ -153,7 +216,9 @@ async fn complete(
     if let Some(key) = &config.api_key {
         openai = openai.with_api_key(key);
     }
-    let client = Client::build(http.clone(), openai).with_http_service(ReqwestService::new(http.clone()));
+    let limits = AnswerLimits::of(config.max_tokens);
+    let transport = Bounded { inner: ReqwestService::new(http.clone()), max_bytes: limits.bytes };
+    let client = Client::build(http.clone(), openai).with_http_service(transport);
     let request = request(config, messages);
     let call = async {
         let mut stream = client.chat().create_stream(request).await?;
@@ -173,9 +238,17 @@ async fn complete(
             }
             for choice in chunk.choices.into_iter().filter(|choice| choice.index == 0) {
                 if let Some(piece) = choice.delta.content.filter(|piece| !piece.is_empty()) {
+                    let room = limits.chars.saturating_sub(text.chars().count());
+                    let piece: String = piece.chars().take(room).collect();
                     on_text(&piece);
                     text.push_str(&piece);
                 }
+            }
+            if text.chars().count() >= limits.chars {
+                // A model that writes on past its token limit is cut off here; the rest
+                // of the stream is never read.
+                tracing::warn!(model = %config.model, chars = limits.chars, "an LLM answer reached its length limit");
+                break;
             }
         }
         Ok::<_, LlmError>((text, usage, model))
@@ -192,6 +265,73 @@ async fn complete(
         completion_tokens: estimate_tokens([text.as_str()]),
     });
     Ok(Completion { text, usage, model: if model.is_empty() { config.model.clone() } else { model } })
+}
+
+/// How much of an answer is read, whatever the server sends: enough characters for
+/// `max_tokens` tokens of any language (a token is at most a few characters), and enough
+/// bytes of the event stream around them (each piece is a JSON event of a few hundred bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AnswerLimits {
+    chars: usize,
+    bytes: usize,
+}
+
+impl AnswerLimits {
+    fn of(max_tokens: u32) -> Self {
+        let tokens = max_tokens.max(1) as usize;
+        Self {
+            chars: tokens.saturating_mul(8).max(2_000),
+            bytes: tokens.saturating_mul(2_048).clamp(1 << 20, 32 << 20),
+        }
+    }
+}
+
+/// async-openai's transport with the answer's body cut off after `max_bytes`: a server
+/// that streams without end (or sends one endless event) cannot fill the memory.
+#[derive(Clone, Debug)]
+struct Bounded {
+    inner: ReqwestService,
+    max_bytes: usize,
+}
+
+impl tower::Service<HttpRequestFactory> for Bounded {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: HttpRequestFactory) -> Self::Future {
+        let sending = self.inner.call(request);
+        let max_bytes = self.max_bytes;
+        Box::pin(async move { bounded(sending.await?, max_bytes) })
+    }
+}
+
+/// The response with a body that ends after `max_bytes`.
+fn bounded(response: reqwest::Response, max_bytes: usize) -> Result<reqwest::Response, OpenAIError> {
+    let mut head = http::Response::builder().status(response.status()).version(response.version());
+    if let Some(headers) = head.headers_mut() {
+        *headers = response.headers().clone();
+        headers.remove(http::header::CONTENT_LENGTH);
+    }
+    let body = response.bytes_stream().scan(0usize, move |read, chunk| {
+        let next = match chunk {
+            Ok(_) if *read >= max_bytes => None,
+            Ok(mut bytes) => {
+                bytes.truncate(max_bytes - *read);
+                *read += bytes.len();
+                Some(Ok(bytes))
+            }
+            Err(error) => Some(Err(error)),
+        };
+        futures::future::ready(next)
+    });
+    head.body(reqwest::Body::wrap_stream(body))
+        .map(reqwest::Response::from)
+        .map_err(|error| OpenAIError::InvalidArgument(format!("the answer could not be read: {error}")))
 }
 
 /// The request body: the prompt, the tenant's limits, usage in the stream.
@@ -262,7 +402,80 @@ mod tests {
             temperature: 0.2,
             max_tokens: 10,
             timeout: Duration::from_secs(1),
+            allow_private: false,
         };
         assert!(!format!("{config:?}").contains("sk-very-secret"));
+    }
+
+    /// A server that answers one streamed chat call with `head` and then `piece` over
+    /// and over; returns its base URL and the count of bytes it managed to write.
+    async fn endless_server(piece: &'static [u8]) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::{Arc, atomic::AtomicUsize, atomic::Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}/v1", listener.local_addr().expect("address"));
+        let written = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&written);
+        tokio::spawn(async move {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let mut request = vec![0; 256 * 1024];
+            let _ = socket.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n";
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let block = piece.repeat((64 * 1024 / piece.len()).max(1));
+            while counter.load(Ordering::SeqCst) < 1 << 30 {
+                if socket.write_all(&block).await.is_err() {
+                    return;
+                }
+                counter.fetch_add(block.len(), Ordering::SeqCst);
+            }
+        });
+        (base, written)
+    }
+
+    fn config(base_url: String) -> LlmConfig {
+        LlmConfig {
+            base_url,
+            api_key: None,
+            model: "m".into(),
+            temperature: 0.2,
+            max_tokens: 100,
+            timeout: Duration::from_secs(60),
+            allow_private: true,
+        }
+    }
+
+    fn prompt() -> Vec<PromptMessage> {
+        vec![PromptMessage { role: Role::User, content: "Where is my parcel?".into() }]
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_never_ends_is_cut_at_its_length_limit() {
+        let event: &'static [u8] =
+            b"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"spam \"}}]}\n\n";
+        let (base, written) = endless_server(event).await;
+        let mut streamed = 0;
+        let completion = LlmClient::default()
+            .complete(&config(base), &prompt(), |piece| streamed += piece.chars().count())
+            .await
+            .expect("the answer up to its limit");
+        let limit = AnswerLimits::of(100).chars;
+        assert_eq!(completion.text.chars().count(), limit);
+        assert_eq!(streamed, limit, "what was streamed is what was kept");
+        let sent = written.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(sent < 64 << 20, "{sent} bytes were taken from the server");
+    }
+
+    #[tokio::test]
+    async fn one_endless_event_is_not_read_past_the_byte_limit() {
+        let (base, written) =
+            endless_server(b"data: {\"spam\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").await;
+        let outcome = LlmClient::default().complete(&config(base), &prompt(), |_| {}).await;
+        assert!(outcome.is_err(), "no text came: {outcome:?}");
+        let sent = written.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(sent < AnswerLimits::of(100).bytes + (32 << 20), "{sent} bytes were taken from the server");
     }
 }

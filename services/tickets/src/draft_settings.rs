@@ -122,22 +122,16 @@ fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
     }
 }
 
-/// Validates an endpoint root: an absolute http(s) URL without spaces or credentials.
-fn base_url(raw: Option<&str>) -> Result<Option<String>, Error> {
+/// Validates an endpoint root: an absolute https URL such as `https://api.openai.com/v1`
+/// without credentials, on a public address unless `allow_private` (then plain http too).
+fn base_url(raw: Option<&str>, allow_private: bool) -> Result<Option<String>, Error> {
     let Some(url) = raw.map(str::trim).filter(|url| !url.is_empty()) else { return Ok(None) };
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
-    match host {
-        Some(host)
-            if !host.is_empty() && !host.contains('@') && !url.chars().any(char::is_whitespace) && url.len() <= 500 =>
-        {
-            Ok(Some(url.trim_end_matches('/').to_owned()))
-        }
-        _ => Err(Error::validation(
-            "invalid_base_url",
-            "`base_url` must be an http:// or https:// URL such as https://api.openai.com/v1 (no credentials in it)",
-        )),
+    if url.len() > 500 || url.chars().any(char::is_whitespace) {
+        return Err(Error::validation("invalid_base_url", "`base_url` must be a URL of at most 500 characters"));
     }
+    copilot_core::net::check_url(url, &["https", "http"], allow_private)
+        .map_err(|error| Error::validation("invalid_base_url", format!("`base_url`: {error}")))?;
+    Ok(Some(url.trim_end_matches('/').to_owned()))
 }
 
 /// Replaces the tenant's LLM settings (admins only). The key is sealed before it is stored.
@@ -146,9 +140,10 @@ pub async fn put_llm(
     by: &Principal,
     update: LlmUpdate,
     sealer: &Sealer,
+    allow_private: bool,
 ) -> Result<DraftSettings, Error> {
     by.require_admin()?;
-    let base_url = base_url(update.base_url.as_deref())?;
+    let base_url = base_url(update.base_url.as_deref(), allow_private)?;
     let model = optional_text("model", update.model.as_deref(), 200)?;
     if base_url.is_some() && model.is_none() {
         return Err(Error::validation("invalid_setting", "`model` is required with `base_url`"));
@@ -340,14 +335,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base_urls_must_be_plain_http_or_https() {
+    fn base_urls_must_be_https_on_public_addresses_unless_allowed() {
         assert_eq!(
-            base_url(Some("https://api.openai.com/v1/")).ok().flatten().as_deref(),
+            base_url(Some("https://api.openai.com/v1/"), false).ok().flatten().as_deref(),
             Some("https://api.openai.com/v1")
         );
-        assert_eq!(base_url(Some("  ")).ok(), Some(None));
+        assert_eq!(base_url(Some("  "), false).ok(), Some(None));
         for bad in ["ftp://x", "https://", "https://user:pw@host/v1", "http://a b", "api.openai.com"] {
-            assert_eq!(base_url(Some(bad)).err().map(|e| e.code()), Some("invalid_base_url"), "{bad}");
+            assert_eq!(base_url(Some(bad), true).err().map(|e| e.code()), Some("invalid_base_url"), "{bad}");
+        }
+        for private in [
+            "http://127.0.0.1:8000/v1",
+            "https://169.254.169.254/latest/meta-data/iam?x=",
+            "https://[::1]/v1",
+            "https://[64:ff9b::a9fe:a9fe]/v1",
+            "http://llm.example.com/v1",
+        ] {
+            assert_eq!(base_url(Some(private), false).err().map(|e| e.code()), Some("invalid_base_url"), "{private}");
+            assert!(base_url(Some(private), true).is_ok(), "{private} when the operator allows it");
         }
     }
 

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal, TenantId,
-    values::{Email, bounded_text},
+    values::{Email, single_line},
 };
 use copilot_entities::email_settings;
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, sealed::Sealer};
@@ -78,9 +78,18 @@ pub async fn smtp_url(tx: &TenantTx, sealer: &Sealer) -> Result<Option<String>, 
     }
 }
 
-/// Validates an SMTP URL: `smtp://` or `smtps://` with a host.
-fn check_smtp_url(url: &str) -> Result<String, Error> {
+/// Validates an SMTP URL: `smtp://` or `smtps://` with a host, on a public address
+/// unless `allow_private` (a name is checked again when the sender connects).
+fn check_smtp_url(url: &str, allow_private: bool) -> Result<String, Error> {
     let url = url.trim();
+    if let Err(copilot_core::net::UrlError::Private(address)) =
+        copilot_core::net::check_url(url, &["smtp", "smtps"], allow_private)
+    {
+        return Err(Error::validation(
+            "invalid_smtp_url",
+            format!("`smtp_url` points at {address}, a loopback, private or otherwise non-public address"),
+        ));
+    }
     let rest = url.strip_prefix("smtp://").or_else(|| url.strip_prefix("smtps://"));
     let host = rest
         .map(|rest| rest.rsplit_once('@').map_or(rest, |(_, host)| host))
@@ -102,7 +111,13 @@ fn check_smtp_url(url: &str) -> Result<String, Error> {
 }
 
 /// Replaces the tenant's e-mail settings (admins only).
-pub async fn put(tx: &TenantTx, by: &Principal, update: EmailUpdate, sealer: &Sealer) -> Result<EmailSettings, Error> {
+pub async fn put(
+    tx: &TenantTx,
+    by: &Principal,
+    update: EmailUpdate,
+    sealer: &Sealer,
+    allow_private: bool,
+) -> Result<EmailSettings, Error> {
     by.require_admin()?;
     if update.addresses.len() > MAX_ADDRESSES {
         return Err(Error::validation("invalid_setting", format!("at most {MAX_ADDRESSES} addresses")));
@@ -119,10 +134,10 @@ pub async fn put(tx: &TenantTx, by: &Principal, update: EmailUpdate, sealer: &Se
         .as_deref()
         .map(str::trim)
         .filter(|name| !name.is_empty())
-        .map(|name| bounded_text("from_name", name, 1, 200))
+        .map(|name| single_line("from_name", name, 1, 200))
         .transpose()?;
     let sealed_url = match &update.smtp_url {
-        KeyChange::Set(url) => Some(Some(sealer.seal(tx.tenant(), &check_smtp_url(url)?)?)),
+        KeyChange::Set(url) => Some(Some(sealer.seal(tx.tenant(), &check_smtp_url(url, allow_private)?)?)),
         KeyChange::Clear => Some(None),
         KeyChange::Keep => None,
     };
@@ -245,11 +260,15 @@ mod tests {
 
     #[test]
     fn smtp_urls_are_checked() {
-        assert!(check_smtp_url("smtp://127.0.0.1:2525").is_ok());
-        assert!(check_smtp_url("smtps://user:p%40ss@mail.example.com:465").is_ok());
-        assert!(check_smtp_url("smtp://mail.example.com:587?tls=required").is_ok());
+        assert!(check_smtp_url("smtp://127.0.0.1:2525", true).is_ok());
+        assert!(check_smtp_url("smtps://user:p%40ss@mail.example.com:465", false).is_ok());
+        assert!(check_smtp_url("smtp://mail.example.com:587?tls=required", false).is_ok());
         for bad in ["http://mail.example.com", "smtp://", "smtp://:25", "smtp://a b", "mail.example.com"] {
-            assert!(check_smtp_url(bad).is_err(), "{bad}");
+            assert!(check_smtp_url(bad, true).is_err(), "{bad}");
+        }
+        for private in ["smtp://127.0.0.1:1", "smtp://[::1]:25", "smtps://10.0.0.5:465", "smtp://169.254.169.254"] {
+            assert!(check_smtp_url(private, false).is_err(), "{private}");
+            assert!(check_smtp_url(private, true).is_ok(), "{private} when allowed");
         }
     }
 }

@@ -75,7 +75,7 @@ pub struct EndpointPatch {
 
 /// Checks a URL's form and where its name points now.
 pub async fn check_url(raw: &str, allow_private: bool) -> Result<String, Error> {
-    let invalid = |error: webhook::UrlError| Error::validation("invalid_webhook_url", error.to_string());
+    let invalid = |error: webhook::UrlError| Error::validation("invalid_webhook_url", format!("`url`: {error}"));
     let url = webhook::check_url(raw, allow_private).map_err(invalid)?;
     if let Some(url::Host::Domain(host)) = url.host().map(|h| h.to_owned()) {
         let port = url.port_or_known_default().unwrap_or(443);
@@ -173,12 +173,15 @@ pub async fn create(
     Ok((row.into(), secret))
 }
 
-pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Endpoint, Error> {
+/// One endpoint (admins only: its URL may carry a receiver's token).
+pub async fn get(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<Endpoint, Error> {
+    by.require_admin()?;
     row(tx, id).await.map(Endpoint::from)
 }
 
-/// The tenant's endpoints, newest first.
-pub async fn list(tx: &TenantTx, page: PageRequest) -> Result<Page<Endpoint>, Error> {
+/// The tenant's endpoints, newest first (admins only).
+pub async fn list(tx: &TenantTx, by: &Principal, page: PageRequest) -> Result<Page<Endpoint>, Error> {
+    by.require_admin()?;
     let mut query = webhook_endpoint::Entity::scoped(tx.tenant());
     if let Some(before) = page.cursor {
         query = query.filter(webhook_endpoint::Column::Id.lt(before));

@@ -133,9 +133,10 @@ fn drafting_out(settings: DraftSettings) -> DraftingSettingsOut {
 
 #[OpenApi(tag = "Tag::Settings")]
 impl SettingsApi {
-    /// The tenant's LLM settings and the LLM in effect.
+    /// The tenant's LLM settings and the LLM in effect (people only, not integration keys).
     #[oai(path = "/settings/llm", method = "get", operation_id = "settings.llm.get")]
     async fn get_llm(&self, auth: TenantAuth) -> ApiResult<Json<LlmSettingsOut>> {
+        auth.0.principal.require_human_role()?;
         let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(self.llm_out(draft_settings::get(&tx).await?)))
     }
@@ -159,14 +160,22 @@ impl SettingsApi {
             monthly_token_budget: body.monthly_token_budget,
         };
         let tx = self.state.db.tenant(principal.tenant_id).await?;
-        let settings = draft_settings::put_llm(&tx, &principal, update, &self.state.sealer).await?;
+        let settings = draft_settings::put_llm(
+            &tx,
+            &principal,
+            update,
+            &self.state.sealer,
+            self.state.settings.tenant_endpoints_allow_private,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Json(self.llm_out(settings)))
     }
 
-    /// How the tenant's replies sound, and whether drafts start by themselves.
+    /// How the tenant's replies sound, and whether drafts start by themselves (people only).
     #[oai(path = "/settings/drafting", method = "get", operation_id = "settings.drafting.get")]
     async fn get_drafting(&self, auth: TenantAuth) -> ApiResult<Json<DraftingSettingsOut>> {
+        auth.0.principal.require_human_role()?;
         let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(drafting_out(draft_settings::get(&tx).await?)))
     }
