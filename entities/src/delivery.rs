@@ -14,7 +14,10 @@ pub struct Model {
     pub channel: String,
     /// `queued`, `sending`, `sent` or `failed`.
     pub status: String,
+    /// Every attempt ever made; claims are fenced by it.
     pub attempts: i32,
+    /// Attempts made before the latest resend: the current series is `attempts` minus this.
+    pub attempts_before_resend: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: DateTimeUtc,
     /// While `sending`: until when the sender holds it.

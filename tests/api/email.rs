@@ -627,3 +627,89 @@ async fn a_sender_that_outlived_its_lease_cannot_settle_the_attempt_after_it() {
     let failed = room.wait_delivery(ticket_id, reply_id, status_is("failed")).await;
     assert_eq!(failed["delivery"]["last_error"], "550 refused");
 }
+
+#[tokio::test]
+async fn a_line_break_in_a_name_cannot_add_headers_or_stop_the_sender() {
+    let room = mailroom().await;
+    // "Eve\r\nBcc: x@evil.test" as an encoded word.
+    let raw = "From: =?utf-8?B?RXZlDQpCY2M6IHhAZXZpbC50ZXN0?= <eve@example.test>\r\n\
+               To: help@acme.test\r\nSubject: Parcel\r\nMessage-ID: <crlf-1@example.test>\r\n\r\n\
+               Where is my parcel?\r\n";
+    let created = room.receive(raw.as_bytes().to_vec()).await;
+    let ticket_id = uuid_at(&created, "/ticket_id");
+    let ticket = room.app.get(&format!("/v1/tickets/{ticket_id}"), &room.agent).await.expect(200);
+    assert_eq!(ticket["customer"]["name"], "Eve Bcc: x@evil.test", "the name is one line");
+    let reply = room.reply(ticket_id, "It left today.").await;
+    room.wait_delivery(ticket_id, uuid_at(&reply, "/id"), status_is("sent")).await;
+
+    // The sender goes on with the next reply.
+    let next = room.receive(fixture("plain-utf8.eml")).await;
+    let next_ticket = uuid_at(&next, "/ticket_id");
+    let second = room.reply(next_ticket, "On its way.").await;
+    room.wait_delivery(next_ticket, uuid_at(&second, "/id"), status_is("sent")).await;
+    let mail = room.sink.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(mail.len(), 2);
+    assert_eq!(header(&mail[0], "Bcc"), None, "no header was added");
+    assert!(header(&mail[0], "To").is_some_and(|to| to.ends_with("<eve@example.test>")));
+
+    let evil = json!({"addresses": ["help@acme.test"], "from_name": "Acme\r\nX-Evil: 1"});
+    room.app
+        .send(Method::PUT, "/v1/settings/email", Some(&room.tenant.key), Some(&evil))
+        .await
+        .expect_error(400, "invalid_text");
+    let ready = room.app.send(Method::GET, "/readyz", None, None).await;
+    assert_eq!(ready.status.as_u16(), 200, "every worker is running: {}", ready.body);
+}
+
+#[tokio::test]
+async fn a_resent_reply_gets_a_fresh_series_of_attempts_and_a_final_failure_says_so() {
+    let room = mailroom_with(|settings| settings.delivery_max_attempts = 2).await;
+    let ticket_id = uuid_at(&room.receive(fixture("plain-utf8.eml")).await, "/ticket_id");
+    room.sink.set_failing(true);
+    let reply_id = uuid_at(&room.reply(ticket_id, "Here you go.").await, "/id");
+    let failed = room.wait_delivery(ticket_id, reply_id, status_is("failed")).await;
+    assert_eq!(failed["delivery"]["attempts"], 2, "{failed}");
+    let error = failed["delivery"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("delivery failed for good after 2 attempts") && error.contains("451"), "{error}");
+    assert!(!error.contains("for now"), "{error}");
+
+    // Resent while the server still answers 4xx: two more attempts, not one.
+    let path = format!("/v1/tickets/{ticket_id}/messages/{reply_id}/resend");
+    room.app.post(&path, &room.agent, json!({})).await.expect(200);
+    let again = room.wait_delivery(ticket_id, reply_id, |d| d["status"] == "failed" && d["attempts"] != 2).await;
+    assert_eq!(again["delivery"]["attempts"], 4, "a fresh series of two attempts: {again}");
+    room.sink.set_failing(false);
+    room.app.post(&path, &room.agent, json!({})).await.expect(200);
+    room.wait_delivery(ticket_id, reply_id, status_is("sent")).await;
+    assert_eq!(room.sink.wait_for(1, Duration::from_secs(5)).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_tenant_whose_smtp_server_hangs_does_not_hold_up_another_tenants_replies() {
+    let slow = mailroom().await;
+    slow.sink.set_holding(true);
+    let mut slow_tickets = Vec::new();
+    for n in 0..4 {
+        let raw = format!(
+            "From: c{n}@example.test\r\nTo: help@acme.test\r\nSubject: Order {n}\r\n\
+             Message-ID: <hang-{n}@example.test>\r\n\r\nWhere is order {n}?\r\n"
+        );
+        let ticket = uuid_at(&slow.receive(raw.into_bytes()).await, "/ticket_id");
+        slow.reply(ticket, "Held by a server that never answers.").await;
+        slow_tickets.push(ticket);
+    }
+    // Another tenant on the same service, with a server that answers.
+    let sink = SmtpSink::start();
+    let other = slow.app.create_tenant().await;
+    let settings = json!({"addresses": ["help@other.test"], "smtp_url": sink.url()});
+    slow.app.send(Method::PUT, "/v1/settings/email", Some(&other.key), Some(&settings)).await.expect(200);
+    let (_, agent) = slow.app.add_user(&other, "agent").await;
+    let room = Mailroom { app: slow.app.clone(), sink, tenant: other, agent };
+    let ticket = uuid_at(&room.receive(fixture("plain-utf8.eml")).await, "/ticket_id");
+    let started = std::time::Instant::now();
+    let reply = room.reply(ticket, "Sent while the other tenant's server hangs.").await;
+    room.wait_delivery(ticket, uuid_at(&reply, "/id"), status_is("sent")).await;
+    let waited = started.elapsed();
+    println!("fairness: another tenant's reply was sent in {waited:?} while 4 replies hung");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+}

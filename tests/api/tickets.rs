@@ -95,6 +95,12 @@ async fn invalid_tickets_are_rejected_with_codes() {
     too_many_tags["tags"] = json!((0..21).map(|i| format!("t{i}")).collect::<Vec<_>>());
     cases.push((too_many_tags, "validation_failed"));
     cases.push((json!({"subject": "x"}), "invalid_body"));
+    let mut injected_name = ticket_body("x");
+    injected_name["customer"]["name"] = json!("Eve\r\nBcc: x@evil.test");
+    cases.push((injected_name, "invalid_text"));
+    let mut injected_subject = ticket_body("x");
+    injected_subject["subject"] = json!("Hi\nX-Evil: 1");
+    cases.push((injected_subject, "invalid_text"));
 
     for (body, code) in cases {
         app.post("/v1/tickets", &tenant.key, body).await.expect_error(400, code);
@@ -124,6 +130,22 @@ async fn the_same_idempotency_key_with_another_body_is_refused() {
     create_with_key(&app, &tenant.key, "k-1", &ticket_body("first")).await.expect(201);
 
     create_with_key(&app, &tenant.key, "k-1", &ticket_body("second")).await.expect_error(422, "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_that_is_not_ascii_is_refused_not_ignored() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let body = ticket_body("Refund please");
+    for key in ["ключ-1", "é"] {
+        for _ in 0..2 {
+            app.post_with_header_bytes("/v1/tickets", &tenant.key, &body, "Idempotency-Key", key.as_bytes())
+                .await
+                .expect_error(400, "invalid_idempotency_key");
+        }
+    }
+    let list = app.get("/v1/tickets", &tenant.key).await.expect(200);
+    assert_eq!(ids(&list).len(), 0, "no retry created a ticket");
 }
 
 #[tokio::test]

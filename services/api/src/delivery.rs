@@ -4,7 +4,12 @@
 //! `failed` (5xx, or out of attempts). Deliveries left `sending` by a sender that died
 //! are failed as of unknown outcome, never sent twice (see `copilot_tickets::deliveries`).
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    panic::AssertUnwindSafe,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use copilot_channels::{Mailer, OutboundEmail, SendError};
 use copilot_core::Error;
@@ -12,7 +17,9 @@ use copilot_tickets::{
     deliveries::{self, Claimed, EmailJob},
     email_settings,
 };
+use futures::FutureExt;
 use secrecy::ExposeSecret;
+use tokio::task::JoinSet;
 
 use crate::{AppState, drafting::retry_wait};
 
@@ -20,38 +27,60 @@ use crate::{AppState, drafting::retry_wait};
 const POLL: Duration = Duration::from_millis(500);
 /// Deliveries claimed at a time: one, because a claimed delivery counts as being sent;
 /// one claimed in a batch behind a slow server would outlive its lease unsent and be
-/// failed as of unknown outcome (or sent after another process gave it up).
+/// failed as of unknown outcome (or sent after another process gave it up). Several are
+/// sent at once, each claimed on its own.
 const CLAIM: u64 = 1;
 /// Interrupted deliveries failed per pass.
 const BATCH: u64 = 16;
 /// Longest wait between attempts.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
 
-/// Runs forever; failures are logged and retried on the next pass.
+/// How long a mailer (a connection pool to one server, pinned to the address its name
+/// resolved to) is kept before it is made again.
+const MAILER_TTL: Duration = Duration::from_secs(600);
+
+/// Mailers by SMTP URL, with when each was made.
+type Mailers = HashMap<String, (Mailer, Instant)>;
+
+/// Runs forever: keeps up to `delivery_concurrency` replies being sent at once, claimed
+/// fairly across tenants (see `deliveries::claim`); failures are logged and the loop goes on.
 pub async fn run_worker(state: AppState) {
-    let mut mailers: HashMap<String, Mailer> = HashMap::new();
+    let mailers = Arc::new(Mutex::new(Mailers::new()));
     let lease = chrono::Duration::seconds(state.settings.delivery_lease_seconds as i64);
+    let per_tenant = state.settings.delivery_tenant_concurrency;
+    let mut running = JoinSet::new();
     loop {
+        while running.try_join_next().is_some() {}
         if let Err(error) = fail_interrupted(&state).await {
             tracing::warn!(%error, "checking for interrupted deliveries failed");
         }
-        // Held from the claim until the outcome is recorded, so that stopping waits for it.
-        let Some(sending) = state.drain.guard() else { return };
-        let claimed = match deliveries::claim(&state.db, CLAIM, lease).await {
-            Ok(claimed) => claimed,
-            Err(error) => {
-                tracing::warn!(%error, "claiming deliveries failed");
-                Vec::new()
+        let mut claimed_any = false;
+        if running.len() < state.settings.delivery_concurrency {
+            // Held from the claim until the outcome is recorded, so that stopping waits for it.
+            let Some(sending) = state.drain.guard() else {
+                while running.join_next().await.is_some() {}
+                return;
+            };
+            match deliveries::claim(&state.db, CLAIM, lease, per_tenant).await {
+                Ok(claimed) => {
+                    if let Some(item) = claimed.into_iter().next() {
+                        claimed_any = true;
+                        let (state, mailers) = (state.clone(), Arc::clone(&mailers));
+                        running.spawn(async move {
+                            if let Err(error) = deliver(&state, &mailers, item).await {
+                                tracing::warn!(tenant = %item.tenant_id, delivery = %item.delivery_id, %error, "a delivery could not be recorded");
+                            }
+                            drop(sending);
+                        });
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "claiming deliveries failed"),
             }
-        };
-        if claimed.is_empty() {
-            drop(sending);
-            tokio::time::sleep(POLL).await;
-            continue;
         }
-        for item in claimed {
-            if let Err(error) = deliver(&state, &mut mailers, item).await {
-                tracing::warn!(tenant = %item.tenant_id, delivery = %item.delivery_id, %error, "a delivery could not be recorded");
+        if !claimed_any {
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
     }
@@ -70,11 +99,13 @@ async fn fail_interrupted(state: &AppState) -> Result<(), Error> {
 }
 
 /// Sends one claimed delivery and records what happened.
-async fn deliver(state: &AppState, mailers: &mut HashMap<String, Mailer>, item: Claimed) -> Result<(), Error> {
+async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> Result<(), Error> {
     let tx = state.db.tenant(item.tenant_id).await?;
     let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
     let tenant_smtp = email_settings::smtp_url(&tx, &state.sealer).await?;
     drop(tx);
+    // The tenant's server is checked against the endpoint policy; the service's is the operator's.
+    let allow_private = tenant_smtp.is_none() || state.settings.tenant_endpoints_allow_private;
     let service_smtp = state.settings.smtp_url.expose_secret().trim().to_owned();
     let smtp_url = tenant_smtp.or((!service_smtp.is_empty()).then_some(service_smtp));
     let outcome = match (smtp_url, job.identity.from_address()) {
@@ -88,7 +119,17 @@ async fn deliver(state: &AppState, mailers: &mut HashMap<String, Mailer>, item: 
         // fail it and a resend overlap it; the server may have accepted the mail.
         (Some(url), Some(_)) => {
             let limit = Duration::from_secs(state.settings.delivery_lease_seconds) * 3 / 4;
-            match tokio::time::timeout(limit, send(state, mailers, &url, &job)).await {
+            // A panic while composing or sending fails this reply, not the worker.
+            let sending =
+                AssertUnwindSafe(send(state, mailers, &url, allow_private, &job)).catch_unwind().map(|outcome| {
+                    outcome.unwrap_or_else(|panic| {
+                        Err(SendError::Compose(format!(
+                            "internal error: {}",
+                            crate::supervisor::panic_message(&*panic)
+                        )))
+                    })
+                });
+            match tokio::time::timeout(limit, sending).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
                     let tx = state.db.tenant(item.tenant_id).await?;
@@ -105,15 +146,20 @@ async fn deliver(state: &AppState, mailers: &mut HashMap<String, Mailer>, item: 
             deliveries::mark_sent(&tx, &job, &subject).await?;
             tracing::info!(tenant = %item.tenant_id, message = %job.message_id, "reply sent");
         }
-        Err(error) if error.is_retryable() && (job.attempts as u32) < state.settings.delivery_max_attempts => {
-            let wait = retry_wait(state.settings.delivery_retry_base_ms, job.attempts, MAX_RETRY_WAIT);
+        Err(error) if error.is_retryable() && (job.series_attempts as u32) < state.settings.delivery_max_attempts => {
+            let wait = retry_wait(state.settings.delivery_retry_base_ms, job.series_attempts, MAX_RETRY_WAIT);
             let at = copilot_core::now() + chrono::Duration::from_std(wait).map_err(Error::internal)?;
             tracing::info!(tenant = %item.tenant_id, message = %job.message_id, %error, ?wait, "reply delivery will be retried");
             deliveries::mark_retry(&tx, &job, &error.to_string(), at).await?;
         }
         Err(error) => {
             tracing::warn!(tenant = %item.tenant_id, message = %job.message_id, %error, "reply delivery failed");
-            deliveries::mark_failed(&tx, &job, &error.to_string()).await?;
+            let reason = if error.is_retryable() {
+                format!("delivery failed for good after {} attempts; the last: {}", job.series_attempts, error.reason())
+            } else {
+                error.to_string()
+            };
+            deliveries::mark_failed(&tx, &job, &reason).await?;
         }
     }
     tx.commit().await
@@ -122,16 +168,22 @@ async fn deliver(state: &AppState, mailers: &mut HashMap<String, Mailer>, item: 
 /// Composes and sends the reply; returns its subject.
 async fn send(
     state: &AppState,
-    mailers: &mut HashMap<String, Mailer>,
+    mailers: &Mutex<Mailers>,
     url: &str,
+    allow_private: bool,
     job: &EmailJob,
 ) -> Result<String, SendError> {
-    let mailer = match mailers.get(url) {
-        Some(mailer) => mailer.clone(),
+    let cached = mailers.lock().ok().and_then(|mailers| {
+        mailers.get(url).filter(|(_, made)| made.elapsed() < MAILER_TTL).map(|(mailer, _)| mailer.clone())
+    });
+    let mailer = match cached {
+        Some(mailer) => mailer,
         None => {
             let timeout = Duration::from_secs(state.settings.smtp_timeout_seconds);
-            let mailer = Mailer::from_url(url, timeout)?;
-            mailers.insert(url.to_owned(), mailer.clone());
+            let mailer = Mailer::connect_checked(url, timeout, allow_private).await?;
+            if let Ok(mut mailers) = mailers.lock() {
+                mailers.insert(url.to_owned(), (mailer.clone(), Instant::now()));
+            }
             mailer
         }
     };

@@ -71,7 +71,7 @@ pub struct InboundEmail {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
-    #[error("the message is empty")]
+    #[error("the message is empty: it has no subject, no text and no attachment")]
     Empty,
     #[error("the message has no header section: it is not an RFC 5322 message")]
     NotAMessage,
@@ -106,9 +106,13 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, ParseError> {
         .map(clean_id)
         .filter(|id| !id.is_empty() && id.len() <= MAX_ID_LEN && !id.contains('\0'))
         .unwrap_or_else(|| raw_id(raw));
-    let subject = without_nul(message.subject().unwrap_or_default().trim());
+    let subject = copilot_core::values::one_line(message.subject().unwrap_or_default());
     let text = without_nul(&body_text(&message));
     let new_text = quote::strip(&text);
+    let attachments = attachments(&message);
+    if subject.is_empty() && text.trim().is_empty() && attachments.is_empty() {
+        return Err(ParseError::Empty);
+    }
     let kind = kind(&message, &from, &subject);
     let mut recipients: Vec<String> = [message.to(), message.cc()]
         .into_iter()
@@ -128,7 +132,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, ParseError> {
         date: message.date().and_then(|date| DateTime::from_timestamp(date.to_timestamp(), 0)),
         new_text: if new_text.trim().is_empty() { text.clone() } else { new_text },
         text,
-        attachments: attachments(&message),
+        attachments,
         kind,
     })
 }
@@ -136,10 +140,10 @@ pub fn parse(raw: &[u8]) -> Result<InboundEmail, ParseError> {
 fn first_mailbox(address: &Address<'_>) -> Option<Mailbox> {
     let addr = address.first()?;
     let email = without_nul(&addr.address()?.trim().to_lowercase());
-    if !email.contains('@') {
+    if !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
-    let name = addr.name().map(|name| without_nul(name.trim())).filter(|name| !name.is_empty() && *name != email);
+    let name = addr.name().map(copilot_core::values::one_line).filter(|name| !name.is_empty() && *name != email);
     Some(Mailbox { address: email, name })
 }
 
@@ -187,8 +191,17 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(list) => list.iter().flat_map(|text| text.split_whitespace()).map(clean_id).collect(),
         _ => Vec::new(),
     };
-    list.into_iter().filter(|id| !id.is_empty()).collect()
+    let mut list: Vec<String> = list.into_iter().filter(|id| !id.is_empty()).collect();
+    if list.len() > MAX_THREAD_IDS {
+        // The thread's root and its latest mail are what threading needs.
+        list.drain(1..list.len() - (MAX_THREAD_IDS - 1));
+    }
+    list
 }
+
+/// At most this many ids of `In-Reply-To` or `References` are kept: the first and the
+/// latest ones (a real thread names a few dozen; a crafted mail may name 70,000).
+pub const MAX_THREAD_IDS: usize = 100;
 
 fn header_texts(message: &Message<'_>, name: &str) -> Vec<String> {
     message

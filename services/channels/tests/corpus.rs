@@ -160,3 +160,36 @@ fn truncated_and_corrupted_mail_never_panics() {
     }
     assert!(cases > 3000, "{cases} cases");
 }
+
+#[test]
+fn header_values_are_one_line_and_thread_ids_bounded() {
+    // "Eve\r\nBcc: x@evil.test" and a subject with a line break, in RFC 2047 words.
+    let mut raw = String::from(
+        "From: =?utf-8?B?RXZlDQpCY2M6IHhAZXZpbC50ZXN0?= <eve@example.test>\r\n\
+         To: help@acme.test\r\n\
+         Subject: =?utf-8?B?SGkNClgtRXZpbDogMQ==?=\r\n\
+         Message-ID: <m1@example.test>\r\n\
+         References:",
+    );
+    for n in 0..70_000 {
+        raw.push_str(&format!(" <r{n}@example.test>"));
+    }
+    raw.push_str("\r\n\r\nWhere is my parcel?\r\n");
+    let email = copilot_channels::parse(raw.as_bytes()).expect("parse");
+    assert_eq!(email.from.name.as_deref(), Some("Eve Bcc: x@evil.test"));
+    assert_eq!(email.subject, "Hi X-Evil: 1");
+    assert_eq!(email.references.len(), copilot_channels::inbound::MAX_THREAD_IDS);
+    assert_eq!(email.references.first().map(String::as_str), Some("r0@example.test"));
+    assert_eq!(email.references.last().map(String::as_str), Some("r69999@example.test"));
+
+    let spoofed = b"From: \"Eve\" <eve\r\n@example.test>\r\nSubject: x\r\n\r\nhello\r\n";
+    assert!(copilot_channels::parse(spoofed).is_err(), "an address with a line break is no sender");
+}
+
+#[test]
+fn a_mail_of_headers_only_is_empty() {
+    let headers_only = b"From: eve@example.test\r\nTo: help@acme.test\r\nMessage-ID: <h1@example.test>\r\n\r\n";
+    assert_eq!(parse(headers_only), Err(ParseError::Empty));
+    let subject_only = b"From: eve@example.test\r\nSubject: Refund please\r\n\r\n";
+    assert_eq!(parse(subject_only).map(|mail| mail.subject), Ok("Refund please".to_owned()));
+}

@@ -95,6 +95,34 @@ pub fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> Result<St
     Ok(value.to_owned())
 }
 
+/// [`bounded_text`] for one line of text that may end up in a mail header (names,
+/// subjects): control characters are refused, since a CR or LF would start a new header.
+pub fn single_line(field: &str, raw: &str, min: usize, max: usize) -> Result<String, Error> {
+    let value = bounded_text(field, raw, min, max)?;
+    if value.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "invalid_text",
+            format!("`{field}` must be one line, without line breaks or other control characters"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Text from outside (a mail's display name or subject) made fit for one header line:
+/// NUL characters are dropped, every other control character (CR and LF included)
+/// becomes a space, runs of spaces one space, the ends trimmed.
+pub fn one_line(raw: &str) -> String {
+    let mut line = String::with_capacity(raw.len());
+    for c in raw.chars().filter(|c| *c != '\0').map(|c| if c.is_control() { ' ' } else { c }) {
+        if c == ' ' && (line.is_empty() || line.ends_with(' ')) {
+            continue;
+        }
+        line.push(c);
+    }
+    line.truncate(line.trim_end().len());
+    line
+}
+
 /// Normalises ticket tags: trimmed, lower-cased, deduplicated, sorted, each 1–50 characters, at most 20.
 pub fn tags(raw: &[String]) -> Result<Vec<String>, Error> {
     let mut tags: Vec<String> = Vec::new();
@@ -126,6 +154,22 @@ pub fn password(raw: &str) -> Result<&str, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_line_refuses_line_breaks_and_control_characters() {
+        assert_eq!(single_line("name", "  Eve Li ", 1, 200).ok().as_deref(), Some("Eve Li"));
+        for bad in ["Eve\r\nBcc: x@evil.test", "Eve\nX-Evil: 1", "Eve\u{7}", "Eve\u{85}Bcc"] {
+            let error = single_line("name", bad, 1, 200).err().map(|error| error.to_string()).unwrap_or_default();
+            assert!(error.contains("`name` must be one line"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn one_line_folds_control_characters_into_spaces() {
+        assert_eq!(one_line("Eve\r\nBcc: x@evil.test"), "Eve Bcc: x@evil.test");
+        assert_eq!(one_line(" \tZoë \u{0}  Li\n"), "Zoë Li");
+        assert_eq!(one_line("\r\n"), "");
+    }
 
     #[test]
     fn email_is_trimmed_and_lower_cased() {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Actor, Error, Role, TenantId,
-    values::{Email, Slug, bounded_text, password},
+    values::{Email, Slug, password, single_line},
 };
 use copilot_entities::tenant;
 use copilot_store::{Db, Scoped, audit, db_err, is_unique_violation};
@@ -46,7 +46,7 @@ pub struct CreatedTenant {
 
 /// Creates the tenant, its owner and an owner API key in one transaction.
 pub async fn create(db: &Db, request: NewTenant) -> Result<CreatedTenant, Error> {
-    let name = bounded_text("name", &request.name, 1, 200)?;
+    let name = single_line("name", &request.name, 1, 200)?;
     let slug = match &request.slug {
         Some(slug) => Slug::parse(slug)?,
         None => Slug::from_name(&name)?,

@@ -73,6 +73,7 @@ pub(crate) async fn enqueue(
         channel: Set("email".into()),
         status: Set(QUEUED.into()),
         attempts: Set(0),
+        attempts_before_resend: Set(0),
         last_error: Set(None),
         next_attempt_at: Set(at),
         lease_until: Set(None),
@@ -108,13 +109,33 @@ pub struct Claimed {
 
 /// Claims up to `limit` due deliveries across tenants: each becomes `sending`, held for
 /// `lease`, its attempt counted.
-pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
-    let sql = "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2
+///
+/// Fair across tenants: a tenant with `per_tenant` replies being sent gets no more until
+/// one ends (a tenant whose SMTP server hangs holds at most that many senders), and the
+/// tenant with the fewest in flight goes first, then the longest waiting reply.
+pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> Result<Vec<Claimed>, Error> {
+    let sql = format!(
+        "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2
          WHERE id IN (
-             SELECT id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= $2
-             ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id";
-    claimed(copilot_store::jobs::claim(db, sql, limit, lease).await?)
+             SELECT q.id FROM deliveries q
+             WHERE q.id IN (
+                 SELECT id FROM (
+                     SELECT d.id, ROW_NUMBER() OVER (PARTITION BY d.tenant_id ORDER BY d.next_attempt_at, d.id) AS position
+                     FROM deliveries d
+                     WHERE d.status = 'queued' AND d.next_attempt_at <= $2
+                       AND d.tenant_id NOT IN (
+                           SELECT f.tenant_id FROM deliveries f
+                           WHERE f.status = 'sending' AND f.lease_until > $2
+                           GROUP BY f.tenant_id HAVING COUNT(*) >= {per_tenant})
+                 ) ranked WHERE position = 1)
+               AND q.status = 'queued' AND q.next_attempt_at <= $2
+             ORDER BY (SELECT COUNT(*) FROM deliveries f
+                       WHERE f.tenant_id = q.tenant_id AND f.status = 'sending' AND f.lease_until > $2),
+                      q.next_attempt_at
+             LIMIT $3 {{lock}})
+         RETURNING tenant_id, id"
+    );
+    claimed(copilot_store::jobs::claim(db, &sql, limit, lease).await?)
 }
 
 /// Deliveries across tenants whose sender's lease ran out while `sending` (housekeeping);
@@ -178,7 +199,10 @@ pub struct EmailJob {
     pub delivery_id: Uuid,
     pub message_id: Uuid,
     pub ticket_id: Uuid,
+    /// The attempt this claim made (fences what it records).
     pub attempts: i32,
+    /// Attempts in the current series: since the first send, or since the latest resend.
+    pub series_attempts: i32,
     pub body: String,
     pub ticket_number: i64,
     pub ticket_subject: String,
@@ -243,6 +267,7 @@ pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJ
         message_id: row.message_id,
         ticket_id: ticket.id,
         attempts: row.attempts,
+        series_attempts: row.attempts - row.attempts_before_resend,
         body: message.body,
         ticket_number: ticket.number,
         ticket_subject: ticket.subject,
@@ -399,8 +424,11 @@ pub async fn resend(tx: &TenantTx, by: &Principal, ticket_id: Uuid, message_id: 
         });
     }
     let now = copilot_core::now();
+    let attempts = row.attempts;
     let mut active: delivery::ActiveModel = row.into();
     active.status = Set(QUEUED.into());
+    // A fresh series of attempts: the retry budget counts from here.
+    active.attempts_before_resend = Set(attempts);
     active.next_attempt_at = Set(now);
     active.updated_at = Set(now);
     let row = active.update(&**tx).await.map_err(db_err)?;

@@ -250,10 +250,11 @@ fn body_of(email: &InboundEmail) -> String {
         return truncate(text, MAX_BODY_CHARS);
     }
     let names: Vec<&str> = email.attachments.iter().filter_map(|a| a.filename.as_deref()).collect();
-    if names.is_empty() {
-        "(no text)".into()
-    } else {
-        truncate(&format!("(attachments: {})", names.join(", ")), MAX_BODY_CHARS)
+    match (names.is_empty(), email.subject.trim()) {
+        // A customer who wrote only a subject asked in it.
+        (true, subject) if !subject.is_empty() => truncate(subject, MAX_BODY_CHARS),
+        (true, _) => "(no text)".into(),
+        (false, _) => truncate(&format!("(attachments: {})", names.join(", ")), MAX_BODY_CHARS),
     }
 }
 

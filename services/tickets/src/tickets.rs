@@ -8,7 +8,7 @@ use copilot_core::{
     Error, Principal, Role,
     model::{Author, Channel, Priority, TicketStatus},
     page::{Page, PageRequest},
-    values::{self, Email, bounded_text},
+    values::{self, Email, single_line},
 };
 use copilot_entities::{customer, message, tenant, ticket, ticket_tag, user};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events, idempotency::Guard};
@@ -119,13 +119,13 @@ struct ValidTicket {
 
 fn validate(request: &NewTicket) -> Result<ValidTicket, Error> {
     Ok(ValidTicket {
-        subject: bounded_text("subject", &request.subject, 1, 500)?,
+        subject: single_line("subject", &request.subject, 1, 500)?,
         channel: request.channel.parse()?,
         email: Email::parse(&request.customer_email)?,
         customer_name: request
             .customer_name
             .as_deref()
-            .map(|name| bounded_text("customer.name", name, 1, 200))
+            .map(|name| single_line("customer.name", name, 1, 200))
             .transpose()?,
         body: messages::body(&request.body)?,
         priority: request.priority.as_deref().map(str::parse).transpose()?.unwrap_or(Priority::Normal),
@@ -443,12 +443,14 @@ async fn require_assignable(tx: &TenantTx, id: Uuid) -> Result<(), Error> {
 
 /// Changes a ticket's subject, status, priority, assignee or tags.
 pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch) -> Result<Ticket, Error> {
+    // Status, priority, assignment and tags are the desk's decisions, not an integration's.
+    by.require_human_role()?;
     let row = find_row_for_update(tx, id).await?;
     let old_status = row.status.clone();
     let old_assignee = row.assignee_id;
     let mut change: ticket::ActiveModel = row.into();
     if let Some(subject) = &patch.subject {
-        change.subject = Set(bounded_text("subject", subject, 1, 500)?);
+        change.subject = Set(single_line("subject", subject, 1, 500)?);
     }
     if let Some(status) = patch.status {
         change.status = Set(status.as_str().to_owned());

@@ -112,7 +112,15 @@ impl EmailApi {
     /// kept as it came and refused with its error code; a duplicate delivered at the same
     /// moment loses the race and is answered as the duplicate it is.
     async fn receive(&self, principal: Principal, raw: Vec<u8>) -> ApiResult<Json<ReceivedOut>> {
-        let parsed = match copilot_channels::parse(&raw) {
+        // Parsing a large mail takes CPU time: on the blocking pool, so requests and
+        // probes served by the async workers never wait on it.
+        let (raw, parsed) = tokio::task::spawn_blocking(move || {
+            let parsed = copilot_channels::parse(&raw);
+            (raw, parsed)
+        })
+        .await
+        .map_err(copilot_core::Error::internal)?;
+        let parsed = match parsed {
             Ok(parsed) => parsed,
             Err(error) => {
                 let tx = self.state.db.tenant(principal.tenant_id).await?;
@@ -179,9 +187,10 @@ impl EmailApi {
         self.receive(principal, raw.0).await
     }
 
-    /// The tenant's e-mail settings.
+    /// The tenant's e-mail settings (people only, not integration keys).
     #[oai(path = "/settings/email", method = "get", operation_id = "settings.email.get")]
     async fn get_settings(&self, auth: TenantAuth) -> ApiResult<Json<EmailSettingsOut>> {
+        auth.0.principal.require_human_role()?;
         let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(self.settings_out(email_settings::get(&tx).await?)))
     }
@@ -201,7 +210,8 @@ impl EmailApi {
             },
         };
         let tx = self.state.db.tenant(principal.tenant_id).await?;
-        let settings = email_settings::put(&tx, &principal, update, &self.state.sealer).await?;
+        let allow_private = self.state.settings.tenant_endpoints_allow_private;
+        let settings = email_settings::put(&tx, &principal, update, &self.state.sealer, allow_private).await?;
         tx.commit().await?;
         Ok(Json(self.settings_out(settings)))
     }
