@@ -20,6 +20,7 @@ pub mod knowledge_document;
 pub mod knowledge_document_tag;
 pub mod knowledge_document_version;
 pub mod llm_usage;
+pub mod login_address;
 pub mod message;
 pub mod message_triage;
 pub mod session;

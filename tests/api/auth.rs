@@ -1,6 +1,6 @@
 //! Login, sessions, logout, revocation and deactivation.
 
-use copilot_tests::{OWNER_PASSWORD, spawn_app};
+use copilot_tests::{OWNER_PASSWORD, TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::json;
 
@@ -150,4 +150,55 @@ async fn the_tenant_slug_is_case_insensitive_at_login() {
     let tenant = app.create_tenant().await;
 
     app.login(&tenant.slug.to_uppercase(), &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
+}
+
+/// Signs in from `address` (the test app reads the client's address from X-Forwarded-For).
+async fn login_from(app: &TestApp, address: &str, slug: &str, email: &str, password: &str) -> copilot_tests::Reply {
+    let body = json!({"tenant": slug, "email": email, "password": password});
+    app.send_with(Method::POST, "/v1/auth/login", None, Some(&body), &[("X-Forwarded-For", address)]).await
+}
+
+#[tokio::test]
+async fn a_guesser_cannot_lock_a_person_out_of_the_address_they_use() {
+    let app = copilot_tests::spawn_app_alone_with(|settings| {
+        settings.client_address_header = "x-forwarded-for".into();
+    })
+    .await;
+    let tenant = app.create_tenant().await;
+    let (slug, email) = (tenant.slug.as_str(), tenant.owner_email.as_str());
+    let home = "198.51.100.7";
+    login_from(&app, home, slug, email, OWNER_PASSWORD).await.expect(200);
+
+    for _ in 0..5 {
+        login_from(&app, "203.0.113.9", slug, email, "not the password").await.expect_error(401, "unauthorized");
+    }
+    // The account is throttled for every address the person never signed in from …
+    login_from(&app, "203.0.113.9", slug, email, OWNER_PASSWORD).await.expect_error(429, "rate_limited");
+    login_from(&app, "203.0.113.10", slug, email, OWNER_PASSWORD).await.expect_error(429, "rate_limited");
+    // … but not for the one they use.
+    login_from(&app, home, slug, email, OWNER_PASSWORD).await.expect(200);
+}
+
+#[tokio::test]
+async fn one_password_sprayed_over_many_accounts_is_refused_per_address() {
+    let app = copilot_tests::spawn_app_alone_with(|settings| {
+        settings.client_address_header = "x-forwarded-for".into();
+        settings.login_max_failures_per_address = 10;
+    })
+    .await;
+    let tenant = app.create_tenant().await;
+    let sprayer = "203.0.113.50";
+    for n in 0..10 {
+        let email = format!("person{n}@example.test");
+        login_from(&app, sprayer, &tenant.slug, &email, "Winter2026!").await.expect_error(401, "unauthorized");
+    }
+    let refused = login_from(&app, sprayer, &tenant.slug, "person10@example.test", "Winter2026!").await;
+    assert!(refused.headers.get("retry-after").is_some(), "no Retry-After header");
+    refused.expect_error(429, "rate_limited");
+    // Even the right password of a real account is refused from that address, and nobody
+    // else is affected.
+    login_from(&app, sprayer, &tenant.slug, &tenant.owner_email, OWNER_PASSWORD)
+        .await
+        .expect_error(429, "rate_limited");
+    login_from(&app, "198.51.100.8", &tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
 }

@@ -137,7 +137,8 @@ async fn a_revoked_key_ends_its_stream_at_the_next_credential_check() {
     assert_eq!(listener.until(Duration::from_secs(10), |events| !events.is_empty()).await.len(), 1);
 
     app.delete(&format!("/v1/api-keys/{}", created["id"].as_str().unwrap_or_default()), &tenant.key).await.expect(204);
-    // The stream checks its credential again every 30 s and ends when it no longer works.
+    // The stream checks its credential again every 3 s and ends when it no longer works.
+    let revoked_at = tokio::time::Instant::now();
     let ended = tokio::time::timeout(Duration::from_secs(45), async {
         while let Some(chunk) = listener.bytes.next().await {
             if chunk.is_err() {
@@ -147,5 +148,36 @@ async fn a_revoked_key_ends_its_stream_at_the_next_credential_check() {
     })
     .await;
     assert!(ended.is_ok(), "the stream of a revoked key stays open");
+    assert!(revoked_at.elapsed() < Duration::from_secs(6), "ended {:?} after the revocation", revoked_at.elapsed());
     app.get("/v1/events/stream", &key).await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn one_caller_cannot_hold_more_than_its_share_of_streams() {
+    let app = copilot_tests::spawn_app_alone_with(|settings| {
+        settings.event_streams_per_caller = 3;
+        settings.event_streams_per_tenant = 4;
+    })
+    .await;
+    let tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(Listener::open(&app, &tenant.key, "", None).await);
+    }
+    app.get("/v1/events/stream", &tenant.key).await.expect_error(429, "rate_limited");
+    // Another caller of the tenant gets the tenant's last place, then the tenant is full.
+    open.push(Listener::open(&app, &agent, "", None).await);
+    app.get("/v1/events/stream", &agent).await.expect_error(429, "rate_limited");
+    // A closed stream frees its place (once the server sees it closed).
+    open.remove(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = reqwest::Client::new().get(app.url("/v1/events/stream")).bearer_auth(&tenant.key).send().await;
+        if reply.as_ref().is_ok_and(|reply| reply.status() == 200) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the closed stream's place was not freed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

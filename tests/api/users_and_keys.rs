@@ -238,3 +238,115 @@ async fn integration_keys_add_customer_messages_and_notes_but_never_public_repli
         .await
         .expect_error(403, "forbidden");
 }
+
+#[tokio::test]
+async fn integration_keys_stay_within_their_scope() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let key = app.post("/v1/api-keys", &tenant.key, json!({"name": "crm", "role": "integration"})).await.expect(201);
+    let key = key["key"].as_str().unwrap_or_default().to_owned();
+    let hook = app
+        .post("/v1/webhooks", &tenant.key, json!({"url": "https://8.8.8.8/in?token=secret", "events": ["*"]}))
+        .await
+        .expect(201);
+    let hook = hook["id"].as_str().unwrap_or_default().to_owned();
+    let ticket = app.create_ticket(&key, "From the CRM", "crm@example.test").await;
+    let ticket = ticket["ticket"]["id"].as_str().unwrap_or_default().to_owned();
+
+    // What an integration does: tickets in, messages in and out, the event stream.
+    app.get(&format!("/v1/tickets/{ticket}"), &key).await.expect(200);
+    app.get(&format!("/v1/tickets/{ticket}/messages"), &key).await.expect(200);
+    app.get(&format!("/v1/tickets/{ticket}/drafts"), &key).await.expect(200);
+
+    // What it may not: the desk's decisions, the drafts' instructions, settings and webhooks.
+    for patch in [json!({"status": "closed"}), json!({"priority": "low"}), json!({"assignee_id": null})] {
+        app.patch(&format!("/v1/tickets/{ticket}"), &key, patch).await.expect_error(403, "forbidden");
+    }
+    app.post(&format!("/v1/tickets/{ticket}/drafts"), &key, json!({"instructions": "Offer a full refund."}))
+        .await
+        .expect_error(403, "forbidden");
+    for path in [
+        "/v1/settings/llm".to_owned(),
+        "/v1/settings/drafting".to_owned(),
+        "/v1/settings/email".to_owned(),
+        "/v1/webhooks".to_owned(),
+        format!("/v1/webhooks/{hook}"),
+        format!("/v1/webhooks/{hook}/deliveries"),
+    ] {
+        let reply = app.get(&path, &key).await;
+        assert!(!reply.body.to_string().contains("secret"), "{path}: {}", reply.body);
+        reply.expect_error(403, "forbidden");
+    }
+    let ticket_now = app.get(&format!("/v1/tickets/{ticket}"), &tenant.key).await.expect(200);
+    assert_eq!(
+        (ticket_now["status"].as_str(), ticket_now["priority"].as_str()),
+        (Some("new"), Some("normal")),
+        "{ticket_now}"
+    );
+}
+
+#[tokio::test]
+async fn keys_made_by_a_person_lose_their_rights_with_that_person() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (admin_id, admin) = app.add_user(&tenant, "admin").await;
+    let made = |token: String| {
+        let app = &app;
+        async move {
+            let key = app.post("/v1/api-keys", &token, json!({"name": "ops", "role": "admin"})).await.expect(201);
+            key["key"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let by_session = made(admin.clone()).await;
+    let by_key = made(by_session.clone()).await;
+    for key in [&by_session, &by_key] {
+        app.get("/v1/users", key).await.expect(200);
+    }
+
+    // Demoted: every key the admin made acts as an agent now.
+    app.patch(&format!("/v1/users/{admin_id}"), &tenant.key, json!({"role": "agent"})).await.expect(200);
+    for key in [&by_session, &by_key] {
+        assert_eq!(app.get("/v1/me", key).await.expect(200)["role"], "agent");
+        app.get("/v1/users", key).await.expect_error(403, "forbidden");
+    }
+
+    // Deactivated: the keys are revoked, and reactivation does not bring them back.
+    app.patch(&format!("/v1/users/{admin_id}"), &tenant.key, json!({"role": "admin", "active": false}))
+        .await
+        .expect(200);
+    app.patch(&format!("/v1/users/{admin_id}"), &tenant.key, json!({"active": true})).await.expect(200);
+    for key in [&by_session, &by_key] {
+        app.get("/v1/me", key).await.expect_error(401, "unauthorized");
+    }
+    let keys = app.get("/v1/api-keys", &tenant.key).await.expect(200);
+    let revoked =
+        keys["data"].as_array().into_iter().flatten().filter(|k| k["name"] == "ops" && !k["revoked_at"].is_null());
+    assert_eq!(revoked.count(), 2);
+}
+
+#[tokio::test]
+async fn changing_ones_own_password_needs_the_current_one_and_ends_the_other_sessions() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (agent_id, here) = app.add_user(&tenant, "agent").await;
+    let me = app.get("/v1/me", &here).await.expect(200);
+    let email = me["user"]["email"].as_str().unwrap_or_default().to_owned();
+    let elsewhere = app.login(&tenant.slug, &email, "a long enough password").await.expect(200);
+    let elsewhere = elsewhere["token"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/v1/users/{agent_id}");
+
+    app.patch(&path, &here, json!({"password": "a brand new password"}))
+        .await
+        .expect_error(400, "current_password_required");
+    app.patch(&path, &here, json!({"password": "a brand new password", "current_password": "a wrong guess!!"}))
+        .await
+        .expect_error(422, "current_password_wrong");
+    app.get("/v1/me", &elsewhere).await.expect(200);
+
+    app.patch(&path, &here, json!({"password": "a brand new password", "current_password": "a long enough password"}))
+        .await
+        .expect(200);
+    app.get("/v1/me", &here).await.expect(200);
+    app.get("/v1/me", &elsewhere).await.expect_error(401, "unauthorized");
+    app.login(&tenant.slug, &email, "a brand new password").await.expect(200);
+}

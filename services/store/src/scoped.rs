@@ -44,6 +44,7 @@ scoped!(
     draft,
     draft_settings,
     llm_usage,
+    login_address,
     email_settings,
     email_message,
     email_attachment,

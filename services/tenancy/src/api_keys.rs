@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use copilot_core::{
-    Error, Principal, Role,
+    Actor, Error, Principal, Role,
     page::{Page, PageRequest},
-    values::bounded_text,
+    values::single_line,
 };
 use copilot_entities::api_key;
 use copilot_store::{Scoped, TenantTx, audit, db_err};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -68,14 +68,26 @@ pub(crate) async fn insert(
     Ok((key, ApiKey::try_from(row)?))
 }
 
-/// Creates a key with role admin, agent or integration (admins only).
+/// Creates a key with role admin, agent or integration (admins only). The key acts for
+/// the person who made it (directly, or through a key of theirs): it never has more
+/// rights than that person has now, and it is revoked when they are deactivated.
 pub async fn create(tx: &TenantTx, by: &Principal, name: &str, role: Role) -> Result<(String, ApiKey), Error> {
     by.require_admin()?;
-    let name = bounded_text("name", name, 1, 200)?;
+    let name = single_line("name", name, 1, 200)?;
     if role == Role::Owner {
         return Err(Error::validation("invalid_role", "API keys have the role admin, agent or integration"));
     }
-    let (key, record) = insert(tx, &name, role, None).await?;
+    let owner = match by.actor {
+        Actor::User(id) => Some(id),
+        Actor::ApiKey(id) => api_key::Entity::scoped(tx.tenant())
+            .filter(api_key::Column::Id.eq(id))
+            .one(&**tx)
+            .await
+            .map_err(db_err)?
+            .and_then(|key| key.user_id),
+        Actor::Platform | Actor::Anonymous | Actor::InboundEmail => None,
+    };
+    let (key, record) = insert(tx, &name, role, owner).await?;
     audit::record(
         tx,
         by.actor,
@@ -96,6 +108,19 @@ pub async fn list(tx: &TenantTx, by: &Principal, page: PageRequest) -> Result<Pa
     let rows = query.order_by_desc(api_key::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
     let keys = rows.into_iter().map(ApiKey::try_from).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_overfetch(keys, page.limit, |key| key.id))
+}
+
+/// Revokes every key that acts for `user_id` (when the user is deactivated); returns how many.
+pub(crate) async fn revoke_of_user(tx: &TenantTx, user_id: Uuid) -> Result<u64, Error> {
+    let revoked = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, sea_orm::sea_query::Expr::value(copilot_core::now()))
+        .filter(api_key::Column::TenantId.eq(tx.tenant().0))
+        .filter(api_key::Column::UserId.eq(user_id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(revoked.rows_affected)
 }
 
 /// Revokes a key; it fails authentication from the next request on. Revoking twice is a

@@ -5,7 +5,7 @@ use copilot_core::{
     Actor, Error, Principal, Role, TenantId,
     values::{Email, Slug},
 };
-use copilot_entities::{api_key, session, user};
+use copilot_entities::{api_key, login_address, session, user};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -99,20 +99,26 @@ async fn touch_key(db: &Db, key: &api_key::Model) -> Result<(), Error> {
     Ok(())
 }
 
-/// Logs a user in with tenant slug, e-mail and password.
+/// How long an address a person signed in from stays known.
+const KNOWN_ADDRESS_DAYS: i64 = 90;
+
+/// Logs a user in with tenant slug, e-mail and password, from client address `client`.
 ///
 /// Every failure is the same `unauthorized`, and takes the same password-hashing time.
-/// After `max_failures` failures for one address within the window, attempts are refused
-/// with `rate_limited` until it passes. Each attempt is recorded as failed *before* the
-/// password is checked, under a lock per address, so concurrent guesses all count; a
-/// success then amends its record to `auth.login`. The password is checked outside any
-/// transaction, so slow hashing holds no database connection.
+/// After `max_failures` failures for one account (e-mail) within the window, attempts are
+/// refused with `rate_limited` until it passes, except from an address the person signed
+/// in from in the last 90 days: there the right password still signs them in, so a guesser
+/// elsewhere cannot lock them out. Each attempt is recorded as failed *before* the
+/// password is checked, under a lock per account, so concurrent guesses all count; a
+/// success then amends its record to `auth.login` and remembers the address (hashed).
+/// The password is checked outside any transaction, so slow hashing holds no connection.
 pub async fn login(
     db: &Db,
     policy: &LoginPolicy,
     slug: &str,
     email: &str,
     password: String,
+    client: &str,
 ) -> Result<LoginSession, Error> {
     let invalid = Error::Unauthorized("wrong tenant, e-mail address or password");
     let tenant = match Slug::parse(&slug.trim().to_lowercase()) {
@@ -126,16 +132,23 @@ pub async fn login(
 
     let tx = db.tenant(tenant.id).await?;
     tx.lock(&format!("login:{}", email.as_str())).await?;
-    let failures = audit::count_since(&tx, FAILED_LOGIN, email.as_str(), copilot_core::now() - policy.window).await?;
-    if failures >= u64::from(policy.max_failures) {
-        return Err(Error::RateLimited { retry_after_seconds: policy.window.num_seconds().max(1) as u64 });
-    }
     let user = user::Entity::scoped(tenant.id)
         .filter(user::Column::Email.eq(email.as_str()))
         .one(&*tx)
         .await
         .map_err(db_err)?
         .filter(|user| user.active);
+    let address_hash = sha256_hex(client);
+    let failures = audit::count_since(&tx, FAILED_LOGIN, email.as_str(), copilot_core::now() - policy.window).await?;
+    if failures >= u64::from(policy.max_failures) {
+        let known = match &user {
+            Some(user) => known_address(&tx, user.id, &address_hash).await?,
+            None => false,
+        };
+        if !known {
+            return Err(Error::RateLimited { retry_after_seconds: policy.window.num_seconds().max(1) as u64 });
+        }
+    }
     let target = match &user {
         Some(user) => audit::Target::new("user", user.id),
         None => audit::Target { kind: "user", id: None, label: None },
@@ -158,9 +171,48 @@ pub async fn login(
 
     let tx = db.tenant(tenant.id).await?;
     audit::amend(&tx, attempt, Actor::User(user.id), "auth.login").await?;
+    remember_address(&tx, user.id, &address_hash).await?;
     let session = start_session(&tx, user.id, policy.session_ttl).await?;
     tx.commit().await?;
     Ok(LoginSession { token: session.0, expires_at: session.1, user: User::try_from(user)? })
+}
+
+/// Whether `user_id` signed in from the address with this hash in the last 90 days.
+async fn known_address(tx: &TenantTx, user_id: Uuid, address_hash: &str) -> Result<bool, Error> {
+    let since = copilot_core::now() - Duration::days(KNOWN_ADDRESS_DAYS);
+    let found = login_address::Entity::scoped(tx.tenant())
+        .filter(login_address::Column::UserId.eq(user_id))
+        .filter(login_address::Column::AddressHash.eq(address_hash))
+        .filter(login_address::Column::LastSeenAt.gt(since))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(found.is_some())
+}
+
+async fn remember_address(tx: &TenantTx, user_id: Uuid, address_hash: &str) -> Result<(), Error> {
+    let now = copilot_core::now();
+    let row = login_address::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tx.tenant().0),
+        user_id: Set(user_id),
+        address_hash: Set(address_hash.to_owned()),
+        last_seen_at: Set(now),
+    };
+    login_address::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                login_address::Column::TenantId,
+                login_address::Column::UserId,
+                login_address::Column::AddressHash,
+            ])
+            .update_column(login_address::Column::LastSeenAt)
+            .to_owned(),
+        )
+        .exec_without_returning(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 async fn start_session(tx: &TenantTx, user_id: Uuid, ttl: Duration) -> Result<(String, DateTime<Utc>), Error> {
@@ -177,6 +229,11 @@ async fn start_session(tx: &TenantTx, user_id: Uuid, ttl: Duration) -> Result<(S
     };
     session::Entity::insert(row).exec_without_returning(&**tx).await.map_err(db_err)?;
     Ok((token, expires_at))
+}
+
+/// The stored hash of a session token; `None` for other credentials.
+pub fn session_hash(credential: &str) -> Option<String> {
+    credential.starts_with(SESSION_PREFIX).then(|| sha256_hex(credential))
 }
 
 /// Ends the session behind `credential`; API keys are revoked, not logged out.

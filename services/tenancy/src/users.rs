@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal, Role,
     page::{Page, PageRequest},
-    values::{Email, bounded_text, password},
+    values::{Email, password, single_line},
 };
 use copilot_entities::{session, user};
 use copilot_store::{Scoped, TenantTx, audit, db_err, is_unique_violation};
@@ -54,6 +54,8 @@ pub struct UserPatch {
     pub role: Option<Role>,
     pub active: Option<bool>,
     pub password: Option<String>,
+    /// Required when a person sets their own password.
+    pub current_password: Option<String>,
 }
 
 pub(crate) async fn insert(
@@ -86,7 +88,7 @@ pub(crate) async fn insert(
 }
 
 fn optional_name(name: Option<String>) -> Result<Option<String>, Error> {
-    name.map(|name| bounded_text("name", &name, 1, 200)).transpose()
+    name.map(|name| single_line("name", &name, 1, 200)).transpose()
 }
 
 /// Adds a user. Admins add agents and admins; only owners add owners.
@@ -175,8 +177,15 @@ fn may_manage(actor: Role, target: Role) -> bool {
 /// Changes a user. Owners manage everyone and admins manage agents; anyone may change
 /// their own name and password. Only owners grant the owner role, and the last active
 /// owner cannot be demoted or deactivated. A password set by someone else ends the
-/// user's sessions.
-pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -> Result<User, Error> {
+/// user's sessions. A person who sets their own password gives the current one, and their
+/// other sessions end (`session_hash` is the one they use now, kept).
+pub async fn update(
+    tx: &TenantTx,
+    by: &Principal,
+    id: Uuid,
+    patch: UserPatch,
+    session_hash: Option<&str>,
+) -> Result<User, Error> {
     let row = find_row(tx, id, true).await?;
     let current: User = row.clone().try_into()?;
     let is_self = by.actor.user_id() == Some(id);
@@ -200,6 +209,18 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -
         return Err(Error::unprocessable("last_owner", "a tenant needs at least one active owner"));
     }
     let password_reset_by_other = patch.password.is_some() && !is_self;
+    let own_password_changed = patch.password.is_some() && is_self;
+    if own_password_changed {
+        let Some(current_password) = patch.current_password.clone() else {
+            return Err(Error::validation(
+                "current_password_required",
+                "`current_password` is required to change your own password",
+            ));
+        };
+        if !crate::secrets::verify_password(current_password, row.password_hash.clone()).await? {
+            return Err(Error::unprocessable("current_password_wrong", "`current_password` is not your password"));
+        }
+    }
 
     let mut change: user::ActiveModel = row.into();
     if let Some(name) = patch.name {
@@ -229,17 +250,21 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: UserPatch) -
     }
     if updated.active != current.active {
         let action = if updated.active { "user.reactivated" } else { "user.deactivated" };
+        // A deactivated person's keys are revoked for good (reactivation does not bring them back).
+        let keys_revoked = if updated.active { 0 } else { crate::api_keys::revoke_of_user(tx, id).await? };
         audit::record(
             tx,
             by.actor,
             action,
             audit::Target::new("user", id).labelled(&updated.email),
-            serde_json::json!({}),
+            serde_json::json!({ "api_keys_revoked": keys_revoked }),
         )
         .await?;
     }
     if !updated.active || password_reset_by_other {
-        end_sessions(tx, id).await?;
+        end_sessions(tx, id, None).await?;
+    } else if own_password_changed {
+        end_sessions(tx, id, session_hash).await?;
     }
     Ok(updated)
 }
@@ -257,13 +282,15 @@ async fn active_owner_count(tx: &TenantTx) -> Result<u64, Error> {
     Ok(owners.len() as u64)
 }
 
-async fn end_sessions(tx: &TenantTx, user_id: Uuid) -> Result<(), Error> {
-    session::Entity::delete_many()
+/// Ends the user's sessions, all but the one whose token hashes to `keep` when given.
+async fn end_sessions(tx: &TenantTx, user_id: Uuid, keep: Option<&str>) -> Result<(), Error> {
+    let mut sessions = session::Entity::delete_many()
         .filter(session::Column::TenantId.eq(tx.tenant().0))
-        .filter(session::Column::UserId.eq(user_id))
-        .exec(&**tx)
-        .await
-        .map_err(db_err)?;
+        .filter(session::Column::UserId.eq(user_id));
+    if let Some(keep) = keep {
+        sessions = sessions.filter(session::Column::TokenHash.ne(keep));
+    }
+    sessions.exec(&**tx).await.map_err(db_err)?;
     Ok(())
 }
 

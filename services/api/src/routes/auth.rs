@@ -50,18 +50,31 @@ pub struct MeOut {
 impl AuthApi {
     /// Sign in with tenant slug, e-mail and password; returns a session token.
     ///
-    /// Repeated failures for one address are refused with `rate_limited` for a while.
+    /// Repeated failures for one account are refused with `rate_limited` for a while,
+    /// except from an address the person signed in from before; so are repeated failures
+    /// from one client address across accounts.
     #[oai(path = "/auth/login", method = "post", operation_id = "auth.login")]
-    async fn login(&self, body: Json<LoginIn>) -> ApiResult<Json<LoginOut>> {
+    async fn login(&self, body: Json<LoginIn>, http: &poem::Request) -> ApiResult<Json<LoginOut>> {
         let settings = &self.state.settings;
+        let client = crate::throttle::client_address(http, &settings.client_address_header);
+        let throttle = &self.state.sign_in_throttle;
+        throttle
+            .check(&client)
+            .map_err(|retry_after_seconds| copilot_core::Error::RateLimited { retry_after_seconds })?;
         let policy = copilot_tenancy::auth::LoginPolicy {
             session_ttl: chrono::Duration::hours(i64::from(settings.session_ttl_hours)),
             max_failures: settings.login_max_failures,
             window: chrono::Duration::seconds(i64::from(settings.login_window_seconds)),
         };
+        let body = body.0;
         let session =
-            copilot_tenancy::auth::login(&self.state.db, &policy, &body.0.tenant, &body.0.email, body.0.password)
-                .await?;
+            copilot_tenancy::auth::login(&self.state.db, &policy, &body.tenant, &body.email, body.password, &client)
+                .await
+                .inspect_err(|error| {
+                    if matches!(error, copilot_core::Error::Unauthorized(_)) {
+                        throttle.failed(&client);
+                    }
+                })?;
         Ok(Json(LoginOut { token: session.token, expires_at: session.expires_at, user: session.user.into() }))
     }
 

@@ -46,7 +46,7 @@ const LOOKBACK: chrono::Duration = chrono::Duration::seconds(10);
 const BATCH: u64 = 200;
 /// How often a stream checks that its credential still works (a revoked key, a
 /// deactivated user or an ended session ends the stream).
-const REAUTHENTICATE: Duration = Duration::from_secs(30);
+const REAUTHENTICATE: Duration = Duration::from_secs(3);
 /// How far back `Last-Event-ID` resumes at most.
 const RESUME_LIMIT: chrono::Duration = chrono::Duration::hours(1);
 /// A stream ends after this long; clients reconnect with `Last-Event-ID`.
@@ -70,6 +70,10 @@ impl EventsApi {
     ) -> ApiResult<EventStream<BoxStream<'static, StreamedEvent>>> {
         let tenant = auth.0.principal.tenant_id;
         let types = parse_types(types.0.as_deref())?;
+        let caller = format!("{:?}", auth.0.principal.actor);
+        let Some(slot) = self.state.stream_slots.take(&tenant.to_string(), &caller) else {
+            return Err(copilot_core::Error::RateLimited { retry_after_seconds: 30 }.into());
+        };
         let now = copilot_core::now();
         let mut floor = (now, Uuid::max());
         let mut resumed_after = None;
@@ -92,6 +96,13 @@ impl EventsApi {
         if let Some(last) = resumed_after {
             stream = stream.filter(move |event| futures::future::ready(event.id != last)).boxed();
         }
+        // The stream holds its place until it ends.
+        let stream = stream
+            .map(move |event| {
+                let _held = &slot;
+                event
+            })
+            .boxed();
         Ok(EventStream::new(stream).keep_alive(Duration::from_secs(15)).to_event(|event: StreamedEvent| {
             let id = event.id.to_string();
             let kind = event.event_type.clone();

@@ -39,6 +39,8 @@ pub struct UserPatch {
     pub active: Option<bool>,
     /// A new password (the user themself or an admin).
     pub password: Option<String>,
+    /// The current password: required when people set their own (their other sessions end).
+    pub current_password: Option<String>,
 }
 
 /// Someone a ticket can be assigned to.
@@ -131,8 +133,10 @@ impl UsersApi {
             role: body.0.role.map(Into::into),
             active: body.0.active,
             password: body.0.password,
+            current_password: body.0.current_password,
         };
-        let user = copilot_tenancy::users::update(&tx, &principal, id.0, patch).await?;
+        let session = copilot_tenancy::auth::session_hash(&auth.0.credential);
+        let user = copilot_tenancy::users::update(&tx, &principal, id.0, patch, session.as_deref()).await?;
         tx.commit().await?;
         Ok(Json(user.into()))
     }
