@@ -4,35 +4,49 @@
 use std::time::Duration;
 
 use copilot_knowledge::Ingested;
+use tokio::task::JoinSet;
 
 use crate::AppState;
 
-/// Documents claimed per round; each is ingested in turn.
-const CLAIM_BATCH: u64 = 2;
 /// How often the worker looks for due documents when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Runs forever: ingests due documents, then waits for an upload or the next poll.
+/// Runs forever: keeps up to `knowledge_concurrency` documents being ingested, each claimed
+/// on its own and fairly across tenants (at most one of a tenant at a time), so one
+/// tenant's long document never holds up another's.
 pub async fn run_worker(state: AppState) {
+    let mut running = JoinSet::new();
     // Once the process is stopping, nothing new is claimed.
     while !state.drain.stopping() {
-        match state.knowledge.ingest_due(CLAIM_BATCH).await {
-            Ok(outcomes) if outcomes.is_empty() => {
-                tokio::select! {
-                    _ = state.knowledge_wakeup.notified() => {}
-                    _ = tokio::time::sleep(POLL) => {}
-                }
-            }
-            Ok(outcomes) => {
-                for (claimed, outcome) in outcomes {
-                    if let Ingested::Ready { chunk_count } = outcome {
-                        tracing::info!(document = %claimed.document_id, version = claimed.version, chunk_count, "document ready");
+        while running.try_join_next().is_some() {}
+        let mut claimed_any = false;
+        if running.len() < state.settings.knowledge_concurrency {
+            match state.knowledge.claim_due(1).await {
+                Ok(claimed) => {
+                    for item in claimed {
+                        claimed_any = true;
+                        let knowledge = state.knowledge.clone();
+                        running.spawn(async move {
+                            match knowledge.ingest(&item).await {
+                                Ok(Ingested::Ready { chunk_count }) => {
+                                    tracing::info!(document = %item.document_id, version = item.version, chunk_count, "document ready");
+                                }
+                                Ok(_) => {}
+                                Err(error) => {
+                                    tracing::warn!(%error, document = %item.document_id, "ingesting a document failed");
+                                }
+                            }
+                        });
                     }
                 }
+                Err(error) => tracing::warn!(%error, "claiming documents failed"),
             }
-            Err(error) => {
-                tracing::warn!(%error, "ingestion round failed");
-                tokio::time::sleep(POLL).await;
+        }
+        if !claimed_any {
+            tokio::select! {
+                _ = state.knowledge_wakeup.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
     }

@@ -385,17 +385,34 @@ impl Claimed {
     }
 }
 
+/// Documents of one tenant ingested at the same time, across processes: a tenant's long
+/// document holds up its own next ones, never another tenant's.
+const TENANT_CONCURRENCY: usize = 1;
+
 /// Takes up to `limit` documents that are queued, or were processing under a lease that
-/// ran out (their worker died), and leases them for `lease`.
+/// ran out (their worker died), and leases them for `lease`: at most one per tenant, none
+/// of a tenant that has [`TENANT_CONCURRENCY`] in progress, the longest waiting first.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
-    let sql = "UPDATE knowledge_documents
+    let sql = format!(
+        "UPDATE knowledge_documents
          SET status = 'processing', attempts = attempts + 1, next_attempt_at = $1, updated_at = $2
          WHERE id IN (
-             SELECT id FROM knowledge_documents
-             WHERE status IN ('queued', 'processing') AND next_attempt_at <= $2
-             ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id, version, attempts";
-    let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
+             SELECT q.id FROM knowledge_documents q
+             WHERE q.id IN (
+                 SELECT id FROM (
+                     SELECT d.id, ROW_NUMBER() OVER (PARTITION BY d.tenant_id ORDER BY d.next_attempt_at, d.id) AS position
+                     FROM knowledge_documents d
+                     WHERE d.status IN ('queued', 'processing') AND d.next_attempt_at <= $2
+                       AND d.tenant_id NOT IN (
+                           SELECT f.tenant_id FROM knowledge_documents f
+                           WHERE f.status = 'processing' AND f.next_attempt_at > $2
+                           GROUP BY f.tenant_id HAVING COUNT(*) >= {TENANT_CONCURRENCY})
+                 ) ranked WHERE position = 1)
+               AND q.status IN ('queued', 'processing') AND q.next_attempt_at <= $2
+             ORDER BY q.next_attempt_at LIMIT $3 {{lock}})
+         RETURNING tenant_id, id, version, attempts"
+    );
+    let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {

@@ -18,6 +18,9 @@ use crate::{
 
 /// Chunks embedded per call (and per progress report).
 const EMBED_BATCH: usize = 32;
+/// Most passages one document may have (about 2,000 pages of text): embedding more would
+/// hold a worker for hours; such a document is refused and should be split.
+pub const MAX_CHUNKS: usize = 5_000;
 /// How long a claimed document stays with its worker without a progress report, unless
 /// [`Knowledge::with_lease`] says otherwise.
 pub const LEASE_SECONDS: i64 = 120;
@@ -41,9 +44,14 @@ pub fn passage_text(title: &str, heading: &str, text: &str) -> String {
 }
 
 impl Knowledge {
+    /// Claims up to `limit` due documents, fairly across tenants (see [`documents::claim`]).
+    pub async fn claim_due(&self, limit: u64) -> Result<Vec<Claimed>, Error> {
+        documents::claim(&self.db, limit, self.lease).await
+    }
+
     /// Claims up to `limit` due documents and ingests them one by one.
     pub async fn ingest_due(&self, limit: u64) -> Result<Vec<(Claimed, Ingested)>, Error> {
-        let claimed = documents::claim(&self.db, limit, self.lease).await?;
+        let claimed = self.claim_due(limit).await?;
         let mut outcomes = Vec::with_capacity(claimed.len());
         for item in claimed {
             // A document that cannot be recorded now is claimed again when its lease runs
@@ -78,6 +86,10 @@ impl Knowledge {
             })
             .await;
             match parsed {
+                Ok(Ok(chunks)) if chunks.len() > MAX_CHUNKS => Err(Failure::Permanent(format!(
+                    "the document is too long: {} passages, at most {MAX_CHUNKS} per document; split it",
+                    chunks.len()
+                ))),
                 Ok(Ok(chunks)) => self.index(claimed, &source.title, chunks).await,
                 Ok(Err(error)) => Err(Failure::Permanent(error.0)),
                 Err(_) => {

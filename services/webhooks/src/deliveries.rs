@@ -84,13 +84,15 @@ async fn with_types(tx: &TenantTx, rows: Vec<webhook_delivery::Model>) -> Result
         .collect())
 }
 
-/// An endpoint's deliveries, newest first; only those with `status` when given.
+/// An endpoint's deliveries, newest first; only those with `status` when given (admins only).
 pub async fn list(
     tx: &TenantTx,
+    by: &Principal,
     endpoint_id: Uuid,
     status: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<Delivery>, Error> {
+    by.require_admin()?;
     endpoints::row(tx, endpoint_id).await?;
     let mut query =
         webhook_delivery::Entity::scoped(tx.tenant()).filter(webhook_delivery::Column::EndpointId.eq(endpoint_id));
@@ -237,6 +239,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
                            WHERE f.status = 'sending' AND f.next_attempt_at > $2
                            GROUP BY f.endpoint_id HAVING COUNT(*) >= {PER_ENDPOINT})
                  ) ranked WHERE position <= {PER_ENDPOINT})
+               AND w.status IN ('pending', 'sending') AND w.next_attempt_at <= $2
              ORDER BY w.next_attempt_at LIMIT $3 {{lock}})
          RETURNING tenant_id, id"
     );

@@ -14,8 +14,9 @@ use quick_xml::{
 
 use super::{Block, ParseError, normalize_space};
 
-/// Largest uncompressed XML part read, against zip bombs.
-const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest uncompressed XML part read, against zip bombs: a part that expands past it is
+/// refused (about 2,000 pages of text and markup).
+const MAX_PART_BYTES: u64 = 16 * 1024 * 1024;
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
@@ -40,10 +41,24 @@ fn read_part(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Result
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
         Err(error) => return Err(ParseError::new(format!("the DOCX file is damaged: {error}"))),
     };
+    if file.size() > MAX_PART_BYTES {
+        return Err(ParseError::new(format!(
+            "the DOCX file expands to {} MB of {name}; at most {} MB are read: split it",
+            file.size() >> 20,
+            MAX_PART_BYTES >> 20
+        )));
+    }
     let mut text = String::new();
-    file.take(MAX_PART_BYTES)
+    // The declared size may lie: read one byte past the limit to tell.
+    file.take(MAX_PART_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(|error| ParseError::new(format!("the DOCX file is damaged ({name}): {error}")))?;
+    if text.len() as u64 > MAX_PART_BYTES {
+        return Err(ParseError::new(format!(
+            "the DOCX file expands past {} MB of {name}: split it",
+            MAX_PART_BYTES >> 20
+        )));
+    }
     Ok(Some(text))
 }
 

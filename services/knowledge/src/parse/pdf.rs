@@ -3,6 +3,10 @@
 
 use super::{Block, ParseError, text};
 
+/// Most pages read: a longer PDF is refused (its text would take minutes to extract and
+/// hours to embed); split it.
+pub const MAX_PAGES: usize = 2_000;
+
 pub fn parse(bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
     if !bytes.starts_with(b"%PDF-") {
         return Err(ParseError::new("the file is not a PDF (it does not start with %PDF-)"));
@@ -10,6 +14,10 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
     let document = lopdf::Document::load_mem(bytes).map_err(|error| damaged(&error.to_string()))?;
     if document.is_encrypted() {
         return Err(ParseError::new("the PDF is encrypted (password-protected); upload an unprotected copy"));
+    }
+    let pages = document.get_pages().len();
+    if pages > MAX_PAGES {
+        return Err(ParseError::new(format!("the PDF has {pages} pages; at most {MAX_PAGES} are read: split it")));
     }
     // The extractor panics on some malformed fonts: contain it to this file.
     let extracted = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes))
