@@ -77,10 +77,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let settings = config::load(cli.config.as_deref())?;
     init_tracing(&settings);
-    let db =
-        copilot_store::connect(&settings.database_url, settings.database_max_connections).await.with_context(|| {
-            format!("cannot open the database (COPILOT_DATABASE_URL = {})", redact(&settings.database_url))
-        })?;
+    let db = copilot_store::connect_with(
+        &settings.database_url,
+        settings.database_max_connections,
+        std::time::Duration::from_secs(settings.database_acquire_timeout_seconds),
+    )
+    .await
+    .with_context(|| format!("cannot open the database (COPILOT_DATABASE_URL = {})", redact(&settings.database_url)))?;
     copilot_store::migrate(&db).await.context("migrating the database failed")?;
     match cli.command {
         Command::Migrate => {

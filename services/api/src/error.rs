@@ -47,6 +47,10 @@ pub enum ApiError {
     /// Something failed on our side; details are in the server log.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// A dependency (the database) cannot be reached now; nothing was changed. Retry
+    /// after the given seconds.
+    #[oai(status = 503)]
+    ServiceUnavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
 
 fn body(code: &str, detail: impl Into<String>) -> Json<ErrorBody> {
@@ -83,6 +87,9 @@ impl From<Error> for ApiError {
             Error::Forbidden(detail) => Self::Forbidden(body(code, detail)),
             Error::RateLimited { retry_after_seconds } => {
                 Self::TooManyRequests(body(code, error.to_string()), retry_after_seconds)
+            }
+            Error::Unavailable { detail, retry_after_seconds } => {
+                Self::ServiceUnavailable(body(code, detail), retry_after_seconds)
             }
             Error::Internal(source) => {
                 tracing::error!(error = %source, chain = ?source, "internal error");

@@ -32,6 +32,10 @@ pub enum Error {
     /// Too many attempts; the caller may retry after the given number of seconds.
     #[error("too many attempts, retry in {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
+    /// A dependency the request needs (the database) cannot be reached now; the caller
+    /// may retry after the given number of seconds. Nothing was changed.
+    #[error("{detail}")]
+    Unavailable { detail: String, retry_after_seconds: u64 },
     /// Anything unexpected (database down, bug). Logged with its chain, shown generically.
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -68,6 +72,7 @@ impl Error {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable { .. } => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }

@@ -24,8 +24,22 @@ pub struct TenantTx {
     tenant: TenantId,
 }
 
-/// Opens the pool. A SQLite database file and its folder are created when missing.
+/// How long a request waits for a connection by default: when the database is down,
+/// requests fail fast with `503 service_unavailable` instead of hanging.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a caller is asked to wait before retrying when the database is unreachable.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// Opens the pool with the default [`ACQUIRE_TIMEOUT`]. A SQLite database file and its
+/// folder are created when missing.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Db, Error> {
+    connect_with(url, max_connections, ACQUIRE_TIMEOUT).await
+}
+
+/// Opens the pool; a connection not available within `acquire_timeout` is
+/// [`Error::Unavailable`].
+pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db, Error> {
     if let Some(parent) =
         sqlite_path(url).and_then(|path| Path::new(path).parent()).filter(|p| !p.as_os_str().is_empty())
     {
@@ -35,8 +49,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, Error> {
     options
         .max_connections(max_connections)
         .min_connections(0)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(acquire_timeout)
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
     let conn = Database::connect(options).await.map_err(db_err)?;
     if conn.get_database_backend() == DbBackend::Sqlite {
@@ -169,8 +183,31 @@ fn sql_state(error: &DbErr) -> Option<String> {
     }
 }
 
+/// Whether the error says the database could not be reached (no connection within the
+/// acquire timeout, a refused or broken connection), rather than that a statement failed.
+fn is_unreachable(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => matches!(
+            inner.as_ref(),
+            sea_orm::sqlx::Error::Io(_)
+                | sea_orm::sqlx::Error::Tls(_)
+                | sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::PoolClosed
+        ),
+        _ => false,
+    }
+}
+
 /// The one place a database error becomes a domain error.
 pub fn db_err(error: DbErr) -> Error {
+    if is_unreachable(&error) {
+        tracing::warn!(%error, "the database cannot be reached");
+        return Error::Unavailable {
+            detail: "the database cannot be reached now; nothing was changed, retry shortly".into(),
+            retry_after_seconds: RETRY_AFTER_SECONDS,
+        };
+    }
     match sql_state(&error).as_deref() {
         // PostgreSQL text cannot hold NUL characters.
         Some("22021") => return Error::validation("invalid_text", "text must not contain NUL (\\u0000) characters"),

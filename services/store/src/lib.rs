@@ -17,7 +17,7 @@ mod query;
 mod scoped;
 pub mod sealed;
 
-pub use db::{Db, TenantTx, connect, db_err, is_unique_violation, migrate};
+pub use db::{ACQUIRE_TIMEOUT, Db, TenantTx, connect, connect_with, db_err, is_unique_violation, migrate};
 pub use query::like_contains;
 pub use scoped::Scoped;
 
