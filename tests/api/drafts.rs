@@ -242,11 +242,27 @@ async fn llm_failures_are_retried_with_backoff_then_reported_and_the_ticket_stay
     assert!(failed["error"].as_str().is_some_and(|e| e.contains("HTTP 503")), "{failed}");
     desk.approve(&desk.agent, &failed, Some("text")).await.expect_error(409, "draft_failed");
 
-    // A refused key is not retried.
+    // A refused key is not retried, and the failure is an event.
+    let stream = reqwest::Client::new()
+        .get(desk.app.url("/v1/events/stream?types=draft.failed"))
+        .bearer_auth(&desk.agent)
+        .send()
+        .await
+        .expect("the event stream opens");
     desk.llm.push([LlmReply::Status(401)]);
     desk.customer_says(ticket, "Anyone there?").await;
     let refused = desk.settled_draft(ticket).await;
     assert_eq!((refused["status"].as_str(), refused["attempts"].as_i64()), (Some("failed"), Some(1)), "{refused}");
+    let mut events = stream.bytes_stream();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !seen.contains(refused["id"].as_str().unwrap_or("?")) {
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => panic!("no draft.failed event for {refused}: {seen}"),
+        }
+    }
+    assert!(seen.contains("event: draft.failed"), "{seen}");
 
     // The agent still answers by hand.
     desk.app

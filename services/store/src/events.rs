@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{Scoped, TenantTx, db_err};
 
 /// Every event type, in the order the API lists them.
-pub const EVENT_TYPES: [&str; 12] = [
+pub const EVENT_TYPES: [&str; 13] = [
     "ticket.created",
     "ticket.updated",
     "message.created",
@@ -19,6 +19,7 @@ pub const EVENT_TYPES: [&str; 12] = [
     "draft.ready",
     "draft.approved",
     "draft.rejected",
+    "draft.failed",
     "reply.sent",
     "reply.failed",
     "knowledge.document.ready",

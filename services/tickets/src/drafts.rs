@@ -136,6 +136,8 @@ pub async fn request(
     ticket_id: Uuid,
     instructions: Option<&str>,
 ) -> Result<Draft, Error> {
+    // Writing a new draft (with instructions) replaces the agent's pending one: a person's call.
+    by.require_human_role()?;
     let instructions =
         instructions.map(|text| bounded_text("instructions", text, 1, MAX_INSTRUCTIONS_CHARS)).transpose()?;
     find_row_for_update(tx, ticket_id).await?;
@@ -409,14 +411,18 @@ pub async fn record_failure(
     let attempts = row.attempts;
     let mut change: draft::ActiveModel = row.into();
     change.error = Set(Some(error.chars().take(500).collect()));
-    if generating {
-        match delay.filter(|_| attempts < MAX_ATTEMPTS) {
-            Some(delay) => change.next_attempt_at = Set(now + delay),
-            None => change.status = Set(FAILED.to_owned()),
-        }
+    let gives_up = generating && delay.is_none_or(|_| attempts >= MAX_ATTEMPTS);
+    if gives_up {
+        change.status = Set(FAILED.to_owned());
+    } else if let Some(delay) = delay.filter(|_| generating) {
+        change.next_attempt_at = Set(now + delay);
     }
     change.updated_at = Set(now);
-    Ok(Some(change.update(&**tx).await.map_err(db_err)?.into()))
+    let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
+    if gives_up {
+        events::emit(tx, "draft.failed", &serde_json::json!({ "draft": draft })).await?;
+    }
+    Ok(Some(draft))
 }
 
 pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Draft, Error> {
