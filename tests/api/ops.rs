@@ -81,6 +81,13 @@ async fn the_console_is_served_at_the_root_or_says_how_to_build_it() {
     let client = reqwest::Client::new();
     let index = client.get(app.url("/")).send().await.expect("GET /");
     assert_eq!(index.status(), 200);
+    let header = |name: &str| index.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let policy = header("content-security-policy");
+    assert!(policy.contains("script-src 'self'") && !policy.contains("script-src 'self' 'unsafe"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin");
     assert!(index.text().await.unwrap_or_default().contains("id=root"));
     let asset = client.get(app.url("/assets/app.js")).send().await.expect("GET an asset");
     assert_eq!(asset.status(), 200);

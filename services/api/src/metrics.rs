@@ -71,10 +71,29 @@ impl Metrics {
     }
 }
 
+/// The method as a label: the standard ones by name, anything else as `other`, so that
+/// made-up methods cannot grow the series without bound (operations are a fixed set too:
+/// an operation id, a probe's name, `docs` or `unmatched`).
+fn method_label(method: &poem::http::Method) -> String {
+    use poem::http::Method;
+    let known = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if known.contains(method) { method.as_str().to_owned() } else { "other".to_owned() }
+}
+
 /// Middleware body: times the request, renders escaped errors as JSON, records the series.
 pub async fn observe<E: Endpoint>(next: E, request: Request, metrics: Metrics) -> poem::Result<Response> {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let path = request.uri().path().to_owned();
     let response = match next.call(request).await {
         Ok(response) => response.into_response(),
@@ -104,5 +123,30 @@ mod tests {
         assert!(text.contains("le=\"0.0025\"} 0"));
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"+Inf\"} 1"));
+    }
+
+    #[tokio::test]
+    async fn made_up_methods_and_paths_do_not_grow_the_series() {
+        use poem::{EndpointExt, Route, get, handler, http::Method};
+
+        #[handler]
+        fn ok() -> &'static str {
+            "ok"
+        }
+
+        let metrics = Metrics::default();
+        let observed = metrics.clone();
+        let app =
+            Route::new().at("/healthz", get(ok)).around(move |next, request| observe(next, request, observed.clone()));
+        for n in 0..200 {
+            let method = Method::from_bytes(format!("X{n}{}", "M".repeat(4000)).as_bytes()).expect("method");
+            app.get_response(Request::builder().method(method).uri_str(format!("/made-up/{n}")).finish()).await;
+        }
+        let health = app.get_response(Request::builder().uri_str("/healthz").finish()).await;
+        assert_eq!(health.status().as_u16(), 200);
+        let text = metrics.render();
+        assert!(text.len() < 10_000, "{} bytes", text.len());
+        assert!(text.contains("operation=\"unmatched\",method=\"other\""), "{text}");
+        assert!(text.contains("operation=\"healthz\",method=\"GET\",status=\"200\"} 1"), "{text}");
     }
 }

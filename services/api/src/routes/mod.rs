@@ -19,6 +19,13 @@ pub mod webhooks;
 
 use copilot_core::page::PageRequest;
 
+/// The `Idempotency-Key` header as sent. A value that is not visible ASCII (`ключ-1`, a
+/// control byte) is refused by `Guard::new` with `400 invalid_idempotency_key`, never
+/// ignored: the typed header extractor would read such a value as absent.
+pub(crate) fn idempotency_key(request: &poem::Request) -> Option<String> {
+    request.headers().get("idempotency-key").map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
 use crate::error::ApiResult;
 
 /// Tags grouping the operations in the spec.

@@ -107,8 +107,9 @@ impl TicketsApi {
     async fn create(
         &self,
         auth: TenantAuth,
-        #[oai(name = "Idempotency-Key")] idempotency_key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")] _idempotency_key: Header<Option<String>>,
         body: Json<TicketIn>,
+        http: &poem::Request,
     ) -> ApiResult<TicketCreated> {
         let principal = auth.0.principal;
         let body = body.0;
@@ -121,8 +122,7 @@ impl TicketsApi {
             priority: body.priority.map(|p| copilot_core::model::Priority::from(p).as_str().to_owned()),
             tags: body.tags,
         };
-        let guard = idempotency_key
-            .0
+        let guard = super::idempotency_key(http)
             .map(|key| {
                 Guard::new(&key, "tickets.create", &request, i64::from(self.state.settings.idempotency_ttl_hours))
             })

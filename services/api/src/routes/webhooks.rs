@@ -32,7 +32,7 @@ pub struct WebhookIn {
     /// `https://…` (plain http and private addresses only where the operator allows them).
     pub url: String,
     /// Event types, or `["*"]` for all: ticket.created, ticket.updated, message.created,
-    /// triage.completed, draft.ready, draft.approved, draft.rejected, reply.sent,
+    /// triage.completed, draft.ready, draft.approved, draft.rejected, draft.failed, reply.sent,
     /// reply.failed, knowledge.document.ready, knowledge.document.failed,
     /// webhook.endpoint.disabled.
     pub events: Vec<String>,
@@ -241,14 +241,14 @@ impl WebhooksApi {
     ) -> ApiResult<Json<Page<WebhookOut>>> {
         let page = page(limit.0, cursor.0)?;
         let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
-        let found = endpoints::list(&tx, page).await?;
+        let found = endpoints::list(&tx, &auth.0.principal, page).await?;
         Ok(Json(Page::from_domain(found, WebhookOut::from)))
     }
 
     #[oai(path = "/webhooks/:id", method = "get", operation_id = "webhooks.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<WebhookOut>> {
         let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
-        Ok(Json(endpoints::get(&tx, id.0).await?.into()))
+        Ok(Json(endpoints::get(&tx, &auth.0.principal, id.0).await?.into()))
     }
 
     /// Change an endpoint's URL, events, description, or enable it again (admins only).
@@ -315,7 +315,8 @@ impl WebhooksApi {
     ) -> ApiResult<Json<Page<WebhookDeliveryOut>>> {
         let page = page(limit.0, cursor.0)?;
         let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
-        let found = deliveries::list(&tx, id.0, status.0.map(WebhookDeliveryStatus::as_str), page).await?;
+        let found =
+            deliveries::list(&tx, &auth.0.principal, id.0, status.0.map(WebhookDeliveryStatus::as_str), page).await?;
         Ok(Json(Page::from_domain(found, WebhookDeliveryOut::from)))
     }
 
