@@ -118,6 +118,7 @@ fn knowledge_uri_for(database_url: &str) -> String {
 }
 
 /// A running service on a loopback port.
+#[derive(Clone)]
 pub struct TestApp {
     pub address: SocketAddr,
     pub database_url: String,
@@ -246,6 +247,8 @@ async fn start(
     settings.delivery_lease_seconds = 5;
     // Webhook receivers run on loopback; failed attempts are retried quickly.
     settings.webhook_allow_private = true;
+    // So do the test LLM and SMTP servers tenants point at.
+    settings.tenant_endpoints_allow_private = true;
     settings.webhook_retry_schedule = "0s,200ms,300ms,400ms,500ms,500ms,500ms,500ms,500ms,500ms".into();
     settings.webhook_timeout_seconds = 2;
     adjust(&mut settings);
@@ -310,6 +313,21 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
+        Reply::read(request.send().await.expect("the request reaches the app")).await
+    }
+
+    /// Posts JSON with one header whose value is given as raw bytes (values that are not
+    /// ASCII, which the `&str` forms cannot carry).
+    pub async fn post_with_header_bytes(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        name: &str,
+        value: &[u8],
+    ) -> Reply {
+        let value = reqwest::header::HeaderValue::from_bytes(value).expect("a header value");
+        let request = self.client.post(self.url(path)).bearer_auth(token).json(body).header(name, value);
         Reply::read(request.send().await.expect("the request reaches the app")).await
     }
 
@@ -506,6 +524,19 @@ impl Service {
         let _ = child.kill();
         let _ = child.wait();
         panic!("copilot serve did not become ready in 60 s");
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The process's peak resident memory so far (Linux `VmHWM`), in bytes.
+    pub fn peak_memory_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kilobytes * 1024)
     }
 
     /// SIGKILL: no shutdown, no bookkeeping.

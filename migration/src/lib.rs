@@ -13,6 +13,8 @@ mod m20261201_000005_drafts;
 mod m20261201_000006_email;
 mod m20261201_000007_webhooks;
 mod m20261201_000008_ticket_orders;
+mod m20261204_000009_delivery_series;
+mod m20261204_000010_login_addresses;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -31,6 +33,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_email::Migration),
             Box::new(m20261201_000007_webhooks::Migration),
             Box::new(m20261201_000008_ticket_orders::Migration),
+            Box::new(m20261204_000009_delivery_series::Migration),
+            Box::new(m20261204_000010_login_addresses::Migration),
         ]
     }
 }

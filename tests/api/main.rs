@@ -1,5 +1,6 @@
 //! Black-box API tests: one binary (one link), a module per area.
 
+mod abuse;
 mod audit;
 mod auth;
 mod drafts;

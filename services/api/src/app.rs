@@ -56,6 +56,12 @@ pub struct AppState {
     pub llm: copilot_drafting::LlmClient,
     /// Lets e-mail and webhook sends in flight finish when the process stops.
     pub drain: crate::drain::Drain,
+    /// The background workers this process runs, and whether each is running.
+    pub workers: crate::supervisor::Workers,
+    /// Failed sign-ins per client address.
+    pub sign_in_throttle: Arc<crate::throttle::AddressThrottle>,
+    /// Open event streams per caller and per tenant.
+    pub stream_slots: Arc<crate::throttle::StreamSlots>,
 }
 
 impl AppState {
@@ -97,6 +103,15 @@ impl AppState {
             draft_streams: Arc::new(DraftStreams::default()),
             llm: copilot_drafting::LlmClient::default(),
             drain: crate::drain::Drain::default(),
+            workers: crate::supervisor::Workers::default(),
+            stream_slots: crate::throttle::StreamSlots::new(
+                settings.event_streams_per_caller,
+                settings.event_streams_per_tenant,
+            ),
+            sign_in_throttle: Arc::new(crate::throttle::AddressThrottle::new(
+                settings.login_max_failures_per_address,
+                std::time::Duration::from_secs(u64::from(settings.login_window_seconds)),
+            )),
             settings: Arc::new(settings),
             metrics: Metrics::default(),
             knowledge,
@@ -108,14 +123,23 @@ impl AppState {
     }
 }
 
-/// Starts the background workers of `copilot serve`: housekeeping, triage and ingestion.
+/// Starts the background workers of `copilot serve` (housekeeping, triage, ingestion,
+/// drafting, reply and webhook delivery), each supervised: a worker that panics is
+/// started again, and readiness reports it while it is down.
 pub fn start_workers(state: &AppState) {
-    tokio::spawn(crate::housekeeping::run(state.clone()));
-    tokio::spawn(crate::triage::run_worker(state.clone()));
-    tokio::spawn(crate::knowledge::run_worker(state.clone()));
-    tokio::spawn(crate::drafting::run_worker(state.clone()));
-    tokio::spawn(crate::delivery::run_worker(state.clone()));
-    tokio::spawn(crate::webhooks::run_worker(state.clone()));
+    let workers = &state.workers;
+    let each = state.clone();
+    workers.spawn("housekeeping", move || crate::housekeeping::run(each.clone()));
+    let each = state.clone();
+    workers.spawn("triage", move || crate::triage::run_worker(each.clone()));
+    let each = state.clone();
+    workers.spawn("knowledge", move || crate::knowledge::run_worker(each.clone()));
+    let each = state.clone();
+    workers.spawn("drafting", move || crate::drafting::run_worker(each.clone()));
+    let each = state.clone();
+    workers.spawn("delivery", move || crate::delivery::run_worker(each.clone()));
+    let each = state.clone();
+    workers.spawn("webhooks", move || crate::webhooks::run_worker(each.clone()));
 }
 
 /// The service's secret key from `secret.key` under the data folder, created with a random
@@ -211,13 +235,32 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
         email: state.settings.email_max_bytes,
     };
     let metrics = state.metrics.clone();
-    let console = console(&state.settings.console_dir);
+    let console = console(&state.settings.console_dir).with(console_headers());
     probes(Route::new().nest("/", console).nest("/v1", api).nest("/docs", docs).at("/openapi.json", spec))
+        .with(security_headers())
         .data(state)
         .around(move |next, request| limit_body(next, request, limits))
         .around(move |next, request| metrics::observe(next, request, metrics.clone()))
         .into_endpoint()
         .map_to_response()
+}
+
+/// The console's pages may load scripts, styles, images and fonts from this origin only,
+/// talk to this origin only, and be framed by nobody; no inline script runs.
+const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                           img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; \
+                           base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+fn console_headers() -> poem::middleware::SetHeader {
+    poem::middleware::SetHeader::new().overriding(header::CONTENT_SECURITY_POLICY, CONSOLE_CSP)
+}
+
+/// Headers on every response: no content sniffing, no framing, no referrer to other sites.
+fn security_headers() -> poem::middleware::SetHeader {
+    poem::middleware::SetHeader::new()
+        .overriding(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .overriding(header::X_FRAME_OPTIONS, "DENY")
+        .overriding(header::REFERRER_POLICY, "strict-origin-when-cross-origin")
 }
 
 /// Adds the liveness and readiness probes and the Prometheus metrics to `routes`.

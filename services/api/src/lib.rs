@@ -18,6 +18,8 @@ pub mod housekeeping;
 pub mod knowledge;
 pub mod metrics;
 pub mod routes;
+pub mod supervisor;
+pub mod throttle;
 pub mod triage;
 pub mod webhooks;
 

@@ -10,6 +10,9 @@ use serde::Deserialize;
 pub struct Settings {
     pub database_url: String,
     pub database_max_connections: u32,
+    /// How long a request waits for a database connection before it is answered
+    /// `503 service_unavailable` (the database is down or every connection is busy).
+    pub database_acquire_timeout_seconds: u64,
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub platform_token: SecretString,
@@ -19,6 +22,14 @@ pub struct Settings {
     pub max_body_bytes: u64,
     pub login_max_failures: u32,
     pub login_window_seconds: u32,
+    /// Failed logins from one client address, across accounts, within the window.
+    pub login_max_failures_per_address: u32,
+    /// The header a trusted reverse proxy puts the client's address in; empty: the peer.
+    pub client_address_header: String,
+    /// Event streams one user or API key may hold open at once (per process).
+    pub event_streams_per_caller: usize,
+    /// Event streams one tenant may hold open at once (per process).
+    pub event_streams_per_tenant: usize,
     pub idempotency_ttl_hours: u32,
     /// Empty: the per-user cache (resolved by the binary).
     pub models_dir: PathBuf,
@@ -74,11 +85,21 @@ pub struct Settings {
     /// How long a delivery being sent stays with its sender; after that, a delivery still
     /// `sending` is failed as of unknown outcome (never sent twice).
     pub delivery_lease_seconds: u64,
+    /// Replies one process sends at the same time.
+    pub delivery_concurrency: usize,
+    /// Documents one process ingests at the same time.
+    pub knowledge_concurrency: usize,
+    /// Replies of one tenant sent at the same time, across processes.
+    pub delivery_tenant_concurrency: usize,
     /// Waits before each webhook attempt, comma-separated (`0s,5s,5m,30m,2h,5h,10h,10h`);
     /// read with [`Settings::webhook_retry_schedule`].
     pub webhook_retry_schedule: String,
     /// Allows webhook endpoints on loopback, private and link-local addresses, and plain http.
     pub webhook_allow_private: bool,
+    /// Allows the LLM endpoints and SMTP servers tenants set to be on loopback, private
+    /// and link-local addresses (and LLM endpoints on plain http). The service's own
+    /// (`llm_base_url`, `smtp_url`) are the operator's and always allowed.
+    pub tenant_endpoints_allow_private: bool,
     /// An attempt succeeds on a 2xx within this many seconds.
     pub webhook_timeout_seconds: u64,
     /// An endpoint whose every attempt failed for this long is disabled.
@@ -161,6 +182,9 @@ impl Settings {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
             return Err(InvalidSetting::new("database_url", "expected a postgres://… or sqlite:… URL"));
         }
+        if !(1..=60).contains(&self.database_acquire_timeout_seconds) {
+            return Err(InvalidSetting::new("database_acquire_timeout_seconds", "must be 1 to 60"));
+        }
         if self.database_max_connections == 0 {
             return Err(InvalidSetting::new("database_max_connections", "must be at least 1"));
         }
@@ -221,6 +245,15 @@ impl Settings {
         if !(1..=100).contains(&self.delivery_max_attempts) {
             return Err(InvalidSetting::new("delivery_max_attempts", "must be between 1 and 100"));
         }
+        if !(1..=64).contains(&self.knowledge_concurrency) {
+            return Err(InvalidSetting::new("knowledge_concurrency", "must be between 1 and 64"));
+        }
+        if !(1..=256).contains(&self.delivery_concurrency) {
+            return Err(InvalidSetting::new("delivery_concurrency", "must be between 1 and 256"));
+        }
+        if !(1..=64).contains(&self.delivery_tenant_concurrency) {
+            return Err(InvalidSetting::new("delivery_tenant_concurrency", "must be between 1 and 64"));
+        }
         if !(3..=3600).contains(&self.delivery_lease_seconds) {
             return Err(InvalidSetting::new("delivery_lease_seconds", "must be between 3 and 3600"));
         }
@@ -244,6 +277,15 @@ impl Settings {
         }
         if self.max_body_bytes < 1024 {
             return Err(InvalidSetting::new("max_body_bytes", "must be at least 1024"));
+        }
+        if self.event_streams_per_caller == 0 || self.event_streams_per_tenant < self.event_streams_per_caller {
+            return Err(InvalidSetting::new(
+                "event_streams_per_caller",
+                "must be at least 1, and event_streams_per_tenant at least as many",
+            ));
+        }
+        if self.login_max_failures_per_address == 0 {
+            return Err(InvalidSetting::new("login_max_failures_per_address", "must be at least 1"));
         }
         if self.login_max_failures == 0 {
             return Err(InvalidSetting::new("login_max_failures", "must be at least 1"));
