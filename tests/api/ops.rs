@@ -105,3 +105,84 @@ async fn the_console_is_served_at_the_root_or_says_how_to_build_it() {
     assert!(hint.contains("not built") && hint.contains("npm --prefix frontend"), "{hint}");
     let _ = std::fs::remove_dir_all(&built);
 }
+
+/// A TCP proxy in front of PostgreSQL that can be cut off (every connection dropped, new
+/// ones refused) and brought back on the same port: a database outage.
+struct Outage {
+    port: u16,
+    upstream: String,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Outage {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let proxy = Self { port, upstream, tasks: Default::default() };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let (upstream, tasks) = (self.upstream.clone(), std::sync::Arc::clone(&self.tasks));
+        let accepting = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                tasks.lock().expect("tasks").push(connection);
+            }
+        });
+        self.tasks.lock().expect("tasks").push(accepting);
+    }
+
+    fn cut(&self) {
+        for task in self.tasks.lock().expect("tasks").drain(..) {
+            task.abort();
+        }
+    }
+
+    async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("bind the same port");
+        self.serve(listener);
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_answers_503_fast_and_the_service_recovers_by_itself() {
+    let database = copilot_tests::new_postgres_database().await;
+    // postgres://user@host:port/name → the same through the proxy.
+    let (scheme_user, rest) = database.split_once('@').expect("a user in the URL");
+    let (upstream, path) = rest.split_once('/').expect("a database in the URL");
+    let outage = Outage::start(upstream.to_owned()).await;
+    let proxied = format!("{scheme_user}@127.0.0.1:{}/{path}", outage.port);
+    let app = copilot_tests::spawn_app_with(&proxied, copilot_tests::Backend::Postgres, |_| {}).await;
+    let tenant = app.create_tenant().await;
+    app.get("/v1/tickets", &tenant.key).await.expect(200);
+
+    outage.cut();
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let reply = app.get("/v1/tickets", &tenant.key).await;
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(5), "the request waited {took:?}");
+        assert!(reply.headers.get("retry-after").is_some(), "no Retry-After: {}", reply.body);
+        reply.expect_error(503, "service_unavailable");
+    }
+    let started = std::time::Instant::now();
+    let ready = app.send(Method::GET, "/readyz", None, None).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "/readyz took {:?}", started.elapsed());
+    ready.expect_error(503, "not_ready");
+    app.send(Method::GET, "/healthz", None, None).await.expect(200);
+
+    outage.restore().await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.get("/v1/tickets", &tenant.key).await.status != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "the service did not recover");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.create_ticket(&tenant.key, "After the outage", "after@example.test").await;
+}

@@ -461,3 +461,51 @@ async fn an_attempt_that_outlived_its_lease_does_not_settle_the_next_one() {
     let settled = hooks.deliveries(endpoint, "&status=succeeded").await;
     assert!(settled.iter().any(|d| d["id"] == json!(delivery) && d["last_response"] == "ok"), "{settled:?}");
 }
+
+#[tokio::test]
+async fn tenants_llm_and_smtp_endpoints_follow_the_address_policy() {
+    let app = copilot_tests::spawn_app_alone_with(|settings| settings.tenant_endpoints_allow_private = false).await;
+    let tenant = app.create_tenant().await;
+    for base_url in [
+        "http://127.0.0.1:9/latest/meta-data/iam?x=",
+        "https://169.254.169.254/v1",
+        "https://[::ffff:10.0.0.1]/v1",
+        "https://[64:ff9b::a9fe:a9fe]/v1",
+        "https://[2002:7f00:1::]/v1",
+        "https://[fec0::1]/v1",
+        "http://llm.example.com/v1",
+    ] {
+        let llm = json!({"base_url": base_url, "model": "m"});
+        let reply = app.send(Method::PUT, "/v1/settings/llm", Some(&tenant.key), Some(&llm)).await;
+        assert!(
+            reply.body["detail"].as_str().is_some_and(|detail| detail.contains("base_url")),
+            "{base_url}: {}",
+            reply.body
+        );
+        reply.expect_error(400, "invalid_base_url");
+    }
+    for smtp_url in ["smtp://127.0.0.1:1", "smtps://[::1]:465", "smtp://10.1.2.3:25"] {
+        let email = json!({"addresses": ["help@acme.test"], "smtp_url": smtp_url});
+        app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&email))
+            .await
+            .expect_error(400, "invalid_smtp_url");
+    }
+    // A name is checked where it resolves: `localhost` passes the form but not the connection.
+    let llm = json!({"base_url": "https://localhost:9/v1", "model": "m"});
+    app.send(Method::PUT, "/v1/settings/llm", Some(&tenant.key), Some(&llm)).await.expect(200);
+    let ticket = app.create_ticket(&tenant.key, "Where is my parcel?", "c@example.test").await;
+    let ticket = copilot_tests::uuid_at(&ticket, "/ticket/id");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let draft = loop {
+        let drafts = app.get(&format!("/v1/tickets/{ticket}/drafts"), &tenant.key).await.expect(200);
+        if let Some(draft) = drafts["data"].as_array().and_then(|d| d.first()).filter(|d| d["status"] != "generating") {
+            break draft.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no draft settled: {drafts}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(draft["status"], "failed", "{draft}");
+    let error = draft["error"].as_str().unwrap_or_default();
+    assert!(error.contains("not allowed") || error.contains("not public"), "{error}");
+    assert!(error.len() < 600 && !error.contains('\n'), "{error}");
+}

@@ -101,6 +101,8 @@ impl From<OpenAIError> for LlmError {
                 Self::Status { status: response.status_code.as_u16(), message: reason(&response.api_error.message) }
             }
             OpenAIError::Reqwest(error) if error.is_timeout() => Self::Timeout(Duration::ZERO),
+            // An address the policy refuses will not pass on a later attempt.
+            OpenAIError::Reqwest(error) if refused_address(&error) => Self::Invalid(reason(&with_causes(&error))),
             OpenAIError::Reqwest(error) => Self::Transport(reason(&with_causes(&error))),
             // The answer itself is never shown: it may come from a service that was not
             // meant to be reached.
@@ -121,6 +123,18 @@ fn reason(text: &str) -> String {
 }
 
 const REASON_CHARS: usize = 240;
+
+/// Whether the endpoint's address was refused by the address policy.
+fn refused_address(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<UrlError>().is_some() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
 
 /// An error's message followed by its causes (a refused address is a cause of a request error).
 fn with_causes(error: &dyn std::error::Error) -> String {
