@@ -15,6 +15,7 @@ pub mod drain;
 pub mod dto;
 pub mod error;
 pub mod housekeeping;
+pub mod json_body;
 pub mod knowledge;
 pub mod metrics;
 pub mod routes;

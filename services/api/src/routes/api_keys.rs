@@ -13,6 +13,7 @@ use crate::{
     auth::TenantAuth,
     dto::{ApiKeyOut, Page, Role},
     error::ApiResult,
+    json_body::JsonBody,
 };
 
 pub struct ApiKeysApi {
@@ -52,7 +53,7 @@ pub enum Revoked {
 impl ApiKeysApi {
     /// Create an API key (admins).
     #[oai(path = "/api-keys", method = "post", operation_id = "api_keys.create")]
-    async fn create(&self, auth: TenantAuth, body: Json<ApiKeyIn>) -> ApiResult<ApiKeyCreated> {
+    async fn create(&self, auth: TenantAuth, body: JsonBody<ApiKeyIn>) -> ApiResult<ApiKeyCreated> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let (key, record) =

@@ -9,6 +9,7 @@ use crate::{
     auth::TenantAuth,
     dto::{Role, TenantOut, UserOut},
     error::ApiResult,
+    json_body::JsonBody,
 };
 
 pub struct AuthApi {
@@ -54,7 +55,7 @@ impl AuthApi {
     /// except from an address the person signed in from before; so are repeated failures
     /// from one client address across accounts.
     #[oai(path = "/auth/login", method = "post", operation_id = "auth.login")]
-    async fn login(&self, body: Json<LoginIn>, http: &poem::Request) -> ApiResult<Json<LoginOut>> {
+    async fn login(&self, body: JsonBody<LoginIn>, http: &poem::Request) -> ApiResult<Json<LoginOut>> {
         let settings = &self.state.settings;
         let client = crate::throttle::client_address(http, &settings.client_address_header);
         let throttle = &self.state.sign_in_throttle;

@@ -22,6 +22,7 @@ use crate::{
     drafting::StreamEvent,
     dto::{MessageOut, Page},
     error::ApiResult,
+    json_body::JsonBody,
 };
 
 pub struct DraftsApi {
@@ -246,7 +247,12 @@ impl DraftsApi {
     /// Ask for a new draft of the reply (for example with instructions such as "shorter,
     /// more formal"); the ticket's pending drafts are superseded.
     #[oai(path = "/tickets/:id/drafts", method = "post", operation_id = "drafts.request")]
-    async fn request(&self, auth: TenantAuth, id: Path<Uuid>, body: Json<DraftRequestIn>) -> ApiResult<DraftAccepted> {
+    async fn request(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<DraftRequestIn>,
+    ) -> ApiResult<DraftAccepted> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let draft = drafts::request(&tx, &principal, id.0, body.0.instructions.as_deref()).await?;
@@ -288,7 +294,12 @@ impl DraftsApi {
     /// the ticket. Only a signed-in person may approve (an integration key gets 403); a
     /// superseded or already decided draft is 409.
     #[oai(path = "/drafts/:id/approve", method = "post", operation_id = "drafts.approve")]
-    async fn approve(&self, auth: TenantAuth, id: Path<Uuid>, body: Json<ApproveIn>) -> ApiResult<Json<ApprovedOut>> {
+    async fn approve(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<ApproveIn>,
+    ) -> ApiResult<Json<ApprovedOut>> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let approved = drafts::approve(&tx, &principal, id.0, body.0.body.as_deref()).await?;
@@ -298,7 +309,7 @@ impl DraftsApi {
 
     /// Reject a draft with a reason. Only a signed-in person may reject.
     #[oai(path = "/drafts/:id/reject", method = "post", operation_id = "drafts.reject")]
-    async fn reject(&self, auth: TenantAuth, id: Path<Uuid>, body: Json<RejectIn>) -> ApiResult<Json<DraftOut>> {
+    async fn reject(&self, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<RejectIn>) -> ApiResult<Json<DraftOut>> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let draft = drafts::reject(&tx, &principal, id.0, &body.0.reason).await?;

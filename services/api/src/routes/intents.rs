@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
 use super::Tag;
-use crate::{AppState, auth::TenantAuth, dto::MessageTriageOut, error::ApiResult};
+use crate::{AppState, auth::TenantAuth, dto::MessageTriageOut, error::ApiResult, json_body::JsonBody};
 
 pub struct IntentsApi {
     pub state: AppState,
@@ -112,7 +112,7 @@ impl IntentsApi {
 
     /// Replace the tenant's taxonomy (admins). Train it with `POST /v1/intents/train`.
     #[oai(path = "/intents", method = "put", operation_id = "intents.replace")]
-    async fn replace(&self, auth: TenantAuth, body: Json<TaxonomyIn>) -> ApiResult<Json<TaxonomyOut>> {
+    async fn replace(&self, auth: TenantAuth, body: JsonBody<TaxonomyIn>) -> ApiResult<Json<TaxonomyOut>> {
         let principal = auth.0.principal;
         let labels = body
             .0
@@ -156,7 +156,7 @@ impl IntentsApi {
         auth: TenantAuth,
         id: Path<Uuid>,
         message_id: Path<Uuid>,
-        body: Json<IntentCorrectionIn>,
+        body: JsonBody<IntentCorrectionIn>,
     ) -> ApiResult<Json<MessageTriageOut>> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;

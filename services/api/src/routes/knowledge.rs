@@ -17,7 +17,7 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{Tag, page};
-use crate::{AppState, auth::TenantAuth, dto::Page, error::ApiResult};
+use crate::{AppState, auth::TenantAuth, dto::Page, error::ApiResult, json_body::JsonBody};
 
 pub struct KnowledgeApi {
     pub state: AppState,
@@ -110,7 +110,7 @@ pub struct DocumentUpload {
 
 #[derive(Debug, ApiRequest)]
 pub enum NewDocument {
-    Json(Json<DocumentIn>),
+    Json(JsonBody<DocumentIn>),
     Multipart(DocumentUpload),
 }
 
@@ -287,7 +287,7 @@ impl KnowledgeApi {
 
     async fn read_upload(&self, request: NewDocument) -> Result<Upload, Error> {
         match request {
-            NewDocument::Json(Json(body)) => {
+            NewDocument::Json(JsonBody(body)) => {
                 let format = Format::from_media_type(&body.content_type).ok_or_else(|| {
                     unsupported(format!("`content_type` {:?} is not a supported document type", body.content_type))
                 })?;
@@ -463,7 +463,7 @@ impl KnowledgeApi {
 
     /// Search the knowledge base: hybrid (default), vector or keyword.
     #[oai(path = "/knowledge/search", method = "post", operation_id = "knowledge.search")]
-    async fn search(&self, auth: TenantAuth, body: Json<SearchIn>) -> ApiResult<Json<SearchOut>> {
+    async fn search(&self, auth: TenantAuth, body: JsonBody<SearchIn>) -> ApiResult<Json<SearchOut>> {
         let body = body.0;
         let request = SearchRequest {
             query: body.query,

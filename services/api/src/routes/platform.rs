@@ -8,6 +8,7 @@ use crate::{
     auth::PlatformAuth,
     dto::{TenantOut, UserOut},
     error::ApiResult,
+    json_body::JsonBody,
 };
 
 pub struct PlatformApi {
@@ -44,7 +45,7 @@ pub enum TenantCreated {
 impl PlatformApi {
     /// Create a tenant with its owner and an owner API key.
     #[oai(path = "/platform/tenants", method = "post", operation_id = "platform.tenants.create")]
-    async fn create_tenant(&self, _auth: PlatformAuth, body: Json<TenantIn>) -> ApiResult<TenantCreated> {
+    async fn create_tenant(&self, _auth: PlatformAuth, body: JsonBody<TenantIn>) -> ApiResult<TenantCreated> {
         let request = copilot_tenancy::tenants::NewTenant {
             name: body.0.name,
             slug: body.0.slug,

@@ -6,7 +6,7 @@ use copilot_tickets::draft_settings::{self, DraftSettings, KeyChange, LlmUpdate,
 use poem_openapi::{Enum, Object, OpenApi, payload::Json, types::MaybeUndefined};
 
 use super::Tag;
-use crate::{AppState, auth::TenantAuth, drafting::llm_config, error::ApiResult};
+use crate::{AppState, auth::TenantAuth, drafting::llm_config, error::ApiResult, json_body::JsonBody};
 
 pub struct SettingsApi {
     pub state: AppState,
@@ -143,7 +143,7 @@ impl SettingsApi {
 
     /// Replace the tenant's LLM settings (admins only). The key is encrypted at rest and never returned.
     #[oai(path = "/settings/llm", method = "put", operation_id = "settings.llm.put")]
-    async fn put_llm(&self, auth: TenantAuth, body: Json<LlmSettingsIn>) -> ApiResult<Json<LlmSettingsOut>> {
+    async fn put_llm(&self, auth: TenantAuth, body: JsonBody<LlmSettingsIn>) -> ApiResult<Json<LlmSettingsOut>> {
         let principal = auth.0.principal;
         let body = body.0;
         let update = LlmUpdate {
@@ -185,7 +185,7 @@ impl SettingsApi {
     async fn put_drafting(
         &self,
         auth: TenantAuth,
-        body: Json<DraftingSettingsIn>,
+        body: JsonBody<DraftingSettingsIn>,
     ) -> ApiResult<Json<DraftingSettingsOut>> {
         let principal = auth.0.principal;
         let body = body.0;

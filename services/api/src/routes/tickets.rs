@@ -19,6 +19,7 @@ use crate::{
     auth::TenantAuth,
     dto::{Author, Channel, MessageOut, Page, Priority, TicketOut, TicketStatus},
     error::ApiResult,
+    json_body::JsonBody,
 };
 
 pub struct TicketsApi {
@@ -108,7 +109,7 @@ impl TicketsApi {
         &self,
         auth: TenantAuth,
         #[oai(name = "Idempotency-Key")] _idempotency_key: Header<Option<String>>,
-        body: Json<TicketIn>,
+        body: JsonBody<TicketIn>,
         http: &poem::Request,
     ) -> ApiResult<TicketCreated> {
         let principal = auth.0.principal;
@@ -211,7 +212,12 @@ impl TicketsApi {
 
     /// Change a ticket's subject, status, priority, assignee or tags.
     #[oai(path = "/tickets/:id", method = "patch", operation_id = "tickets.update")]
-    async fn update(&self, auth: TenantAuth, id: Path<Uuid>, body: Json<TicketPatch>) -> ApiResult<Json<TicketOut>> {
+    async fn update(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<TicketPatch>,
+    ) -> ApiResult<Json<TicketOut>> {
         let principal = auth.0.principal;
         let body = body.0;
         let patch = copilot_tickets::TicketPatch {
@@ -233,7 +239,12 @@ impl TicketsApi {
 
     /// Add a message to a ticket: the customer's, an agent's public reply or a note.
     #[oai(path = "/tickets/:id/messages", method = "post", operation_id = "tickets.messages.create")]
-    async fn add_message(&self, auth: TenantAuth, id: Path<Uuid>, body: Json<MessageIn>) -> ApiResult<MessageCreated> {
+    async fn add_message(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<MessageIn>,
+    ) -> ApiResult<MessageCreated> {
         let principal = auth.0.principal;
         let request = copilot_tickets::NewMessage { author: body.0.author.into(), body: body.0.body };
         let tx = self.tenant(principal.tenant_id).await?;

@@ -8,6 +8,7 @@ use crate::{
     auth::TenantAuth,
     dto::{IntentOut, SentimentOut},
     error::ApiResult,
+    json_body::JsonBody,
 };
 
 pub struct TriageApi {
@@ -34,7 +35,7 @@ pub struct TriageOut {
 impl TriageApi {
     /// Triage a text (intent, sentiment, language) without storing it.
     #[oai(path = "/triage", method = "post", operation_id = "triage.run")]
-    async fn triage(&self, auth: TenantAuth, body: Json<TriageIn>) -> ApiResult<Json<TriageOut>> {
+    async fn triage(&self, auth: TenantAuth, body: JsonBody<TriageIn>) -> ApiResult<Json<TriageOut>> {
         let text = copilot_core::values::bounded_text("text", &body.0.text, 1, 10_000)?;
         let head = {
             let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;

@@ -14,6 +14,7 @@ use crate::{
     auth::TenantAuth,
     dto::{Page, Role, UserOut},
     error::ApiResult,
+    json_body::JsonBody,
 };
 
 pub struct UsersApi {
@@ -63,7 +64,7 @@ pub enum UserCreated {
 impl UsersApi {
     /// Add a user (admins; only owners add owners).
     #[oai(path = "/users", method = "post", operation_id = "users.create")]
-    async fn create(&self, auth: TenantAuth, body: Json<UserIn>) -> ApiResult<UserCreated> {
+    async fn create(&self, auth: TenantAuth, body: JsonBody<UserIn>) -> ApiResult<UserCreated> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let request = copilot_tenancy::users::NewUser {
@@ -121,7 +122,7 @@ impl UsersApi {
 
     /// Change a user's name, role, active flag or password.
     #[oai(path = "/users/:id", method = "patch", operation_id = "users.update")]
-    async fn update(&self, auth: TenantAuth, id: Path<Uuid>, body: Json<UserPatch>) -> ApiResult<Json<UserOut>> {
+    async fn update(&self, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<UserPatch>) -> ApiResult<Json<UserOut>> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let patch = copilot_tenancy::users::UserPatch {

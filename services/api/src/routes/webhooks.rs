@@ -21,6 +21,7 @@ use crate::{
     auth::TenantAuth,
     dto::{Channel, Page, Priority},
     error::ApiResult,
+    json_body::JsonBody,
 };
 
 pub struct WebhooksApi {
@@ -219,7 +220,7 @@ pub struct InboundEventOut {
 impl WebhooksApi {
     /// Register an endpoint (admins only); its signing secret is shown once.
     #[oai(path = "/webhooks", method = "post", operation_id = "webhooks.create")]
-    async fn create(&self, auth: TenantAuth, body: Json<WebhookIn>) -> ApiResult<WebhookCreated> {
+    async fn create(&self, auth: TenantAuth, body: JsonBody<WebhookIn>) -> ApiResult<WebhookCreated> {
         let principal = auth.0.principal;
         let body = body.0;
         let request = NewEndpoint { url: body.url, event_types: body.events, description: body.description };
@@ -253,7 +254,12 @@ impl WebhooksApi {
 
     /// Change an endpoint's URL, events, description, or enable it again (admins only).
     #[oai(path = "/webhooks/:id", method = "patch", operation_id = "webhooks.update")]
-    async fn update(&self, auth: TenantAuth, id: Path<Uuid>, body: Json<WebhookPatch>) -> ApiResult<Json<WebhookOut>> {
+    async fn update(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<WebhookPatch>,
+    ) -> ApiResult<Json<WebhookOut>> {
         let principal = auth.0.principal;
         let body = body.0;
         let patch = EndpointPatch {
@@ -341,7 +347,7 @@ impl WebhooksApi {
 
     /// Send again every event since a moment that the endpoint subscribes to (admins only).
     #[oai(path = "/webhooks/:id/replay", method = "post", operation_id = "webhooks.replay")]
-    async fn replay(&self, auth: TenantAuth, id: Path<Uuid>, body: Json<ReplayIn>) -> ApiResult<Json<ReplayOut>> {
+    async fn replay(&self, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<ReplayIn>) -> ApiResult<Json<ReplayOut>> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let queued = deliveries::replay(&tx, &principal, id.0, body.0.since).await?;
@@ -357,7 +363,7 @@ impl WebhooksApi {
         &self,
         auth: TenantAuth,
         #[oai(name = "Idempotency-Key")] idempotency_key: Header<String>,
-        body: Json<InboundEventIn>,
+        body: JsonBody<InboundEventIn>,
     ) -> ApiResult<Json<InboundEventOut>> {
         use copilot_tickets::inbound::{self, InboundEvent};
         let principal = auth.0.principal;
