@@ -23,6 +23,7 @@ pub mod llm_usage;
 pub mod login_address;
 pub mod message;
 pub mod message_triage;
+pub mod sender_verification;
 pub mod session;
 pub mod tenant;
 pub mod ticket;

@@ -15,6 +15,7 @@ mod m20261201_000007_webhooks;
 mod m20261201_000008_ticket_orders;
 mod m20261204_000009_delivery_series;
 mod m20261204_000010_login_addresses;
+mod m20261204_000011_sender_verifications;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_ticket_orders::Migration),
             Box::new(m20261204_000009_delivery_series::Migration),
             Box::new(m20261204_000010_login_addresses::Migration),
+            Box::new(m20261204_000011_sender_verifications::Migration),
         ]
     }
 }

@@ -485,12 +485,12 @@ async fn a_service_killed_after_the_server_took_the_reply_never_sends_it_again()
     let first = Service::start(
         &database,
         &data_dir,
-        &[("COPILOT_SMTP_URL", sink.url()), ("COPILOT_DELIVERY_LEASE_SECONDS", "3".into())],
+        &[("COPILOT_TENANT_ENDPOINTS_ALLOW_PRIVATE", "true".into()), ("COPILOT_DELIVERY_LEASE_SECONDS", "3".into())],
     )
     .await;
     let app = &first.app;
     let tenant = app.create_tenant().await;
-    let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme Support"});
+    let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme Support", "smtp_url": sink.url()});
     app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);
     let (_, agent) = app.add_user(&tenant, "agent").await;
     let created =
@@ -511,7 +511,7 @@ async fn a_service_killed_after_the_server_took_the_reply_never_sends_it_again()
     let second = Service::start(
         &database,
         &data_dir,
-        &[("COPILOT_SMTP_URL", sink.url()), ("COPILOT_DELIVERY_LEASE_SECONDS", "3".into())],
+        &[("COPILOT_TENANT_ENDPOINTS_ALLOW_PRIVATE", "true".into()), ("COPILOT_DELIVERY_LEASE_SECONDS", "3".into())],
     )
     .await;
     let path = format!("/v1/tickets/{ticket}/messages?limit=100");
@@ -548,10 +548,10 @@ async fn a_service_asked_to_stop_mid_send_finishes_and_records_the_reply_first()
     let database = copilot_tests::new_postgres_database().await;
     let data_dir = std::env::temp_dir().join(format!("copilot-stop-{}", Uuid::new_v4().simple()));
     let sink = SmtpSink::start();
-    let env = [("COPILOT_SMTP_URL", sink.url())];
+    let env = [("COPILOT_TENANT_ENDPOINTS_ALLOW_PRIVATE", "true".to_owned())];
     let first = Service::start(&database, &data_dir, &env).await;
     let tenant = first.app.create_tenant().await;
-    let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme Support"});
+    let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme Support", "smtp_url": sink.url()});
     first.app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);
     let created =
         first.app.post_raw("/v1/inbound/email", Some(&tenant.key), RFC822, fixture("plain-utf8.eml")).await.expect(200);
@@ -712,4 +712,67 @@ async fn a_tenant_whose_smtp_server_hangs_does_not_hold_up_another_tenants_repli
     let waited = started.elapsed();
     println!("fairness: another tenant's reply was sent in {waited:?} while 4 replies hung");
     assert!(waited < Duration::from_secs(10), "{waited:?}");
+}
+
+#[tokio::test]
+async fn the_shared_mail_server_sends_only_from_addresses_a_tenant_verified() {
+    let sink = SmtpSink::start();
+    let relay = sink.url();
+    let app = spawn_app_alone_with(move |settings| settings.smtp_url = relay.into()).await;
+    let owner = app.create_tenant().await;
+    let (_, agent) = app.add_user(&owner, "agent").await;
+    let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme"});
+    let saved = app.send(Method::PUT, "/v1/settings/email", Some(&owner.key), Some(&settings)).await.expect(200);
+    assert_eq!((saved["sending_ready"].as_bool(), saved["verified_addresses"].clone()), (Some(false), json!([])));
+
+    // Unverified: the reply fails with a reason and nothing leaves.
+    let room = Mailroom { app: app.clone(), sink, tenant: owner.clone(), agent: agent.clone() };
+    let ticket = uuid_at(&room.receive(fixture("plain-utf8.eml")).await, "/ticket_id");
+    let reply = uuid_at(&room.reply(ticket, "Hello from Acme.").await, "/id");
+    let failed = room.wait_delivery(ticket, reply, status_is("failed")).await;
+    let error = failed["delivery"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("sender_unverified"), "{error}");
+    assert!(room.sink.messages().is_empty());
+
+    // Another tenant names the same address: it never gets the code, so it cannot send as Acme.
+    let intruder = app.create_tenant().await;
+    app.send(Method::PUT, "/v1/settings/email", Some(&intruder.key), Some(&json!({"addresses": ["help@acme.test"]})))
+        .await
+        .expect(200);
+    let verify = json!({"address": "help@acme.test"});
+    app.post("/v1/settings/email/verifications", &intruder.key, verify.clone()).await.expect(200);
+    app.post("/v1/settings/email/verifications", &agent, verify.clone()).await.expect_error(403, "forbidden");
+    app.post("/v1/settings/email/verifications", &owner.key, json!({"address": "other@acme.test"}))
+        .await
+        .expect_error(422, "address_not_listed");
+    let wrong = json!({"address": "help@acme.test", "code": "cpv_0000"});
+    app.post("/v1/settings/email/verifications/confirm", &intruder.key, wrong.clone())
+        .await
+        .expect_error(422, "verification_code_wrong");
+
+    // The owner verifies with the code mailed to the address.
+    app.post("/v1/settings/email/verifications", &owner.key, verify).await.expect(200);
+    let mails = room.sink.wait_for(2, Duration::from_secs(10)).await;
+    let text = String::from_utf8_lossy(&mails[1]).to_string();
+    let code = text.split_whitespace().find(|word| word.starts_with("cpv_")).expect("a code in the mail").to_owned();
+    let first_code =
+        String::from_utf8_lossy(&mails[0]).split_whitespace().find(|w| w.starts_with("cpv_")).map(str::to_owned);
+    assert_ne!(first_code.as_deref(), Some(code.as_str()), "each tenant gets its own code");
+    let confirmed = app
+        .post(
+            "/v1/settings/email/verifications/confirm",
+            &owner.key,
+            json!({"address": "help@acme.test", "code": code}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(confirmed["verified_addresses"], json!(["help@acme.test"]));
+    assert_eq!(confirmed["sending_ready"], true);
+    let resend = format!("/v1/tickets/{ticket}/messages/{reply}/resend");
+    app.post(&resend, &agent, json!({})).await.expect(200);
+    room.wait_delivery(ticket, reply, status_is("sent")).await;
+
+    // The intruder's code is not the owner's, and its replies still fail.
+    let intruder_settings = app.get("/v1/settings/email", &intruder.key).await.expect(200);
+    assert_eq!(intruder_settings["verified_addresses"], json!([]));
 }

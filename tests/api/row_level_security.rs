@@ -28,7 +28,9 @@ async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
-    let app = spawn_app().await;
+    let sink = copilot_tests::smtp::SmtpSink::start();
+    let relay = sink.url();
+    let app = copilot_tests::spawn_app_alone_with(move |settings| settings.smtp_url = relay.into()).await;
     let tenant = app.create_tenant().await;
     let login = app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
     let session = login["token"].as_str().expect("a session token").to_owned();
@@ -50,12 +52,13 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     // Mail in (with an attachment) and a reply queued for delivery: the e-mail tables.
     let settings = json!({"addresses": ["rls@acme.test"]});
     app.send(Method::PUT, "/v1/settings/email", Some(&tenant.key), Some(&settings)).await.expect(200);
+    app.post("/v1/settings/email/verifications", &tenant.key, json!({"address": "rls@acme.test"})).await.expect(200);
     let mail = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/attachment.eml")).expect("fixture");
     let received = app.post_raw("/v1/inbound/email", Some(&tenant.key), "message/rfc822", mail).await.expect(200);
     let ticket = uuid_at(&received, "/ticket_id");
     let reply = json!({"author": "agent", "body": "Thanks, a replacement is on its way."});
     app.post(&format!("/v1/tickets/{ticket}/messages"), &session, reply).await.expect(201);
-    let db = copilot_store::connect(&postgres_database().await, 1).await.expect("connect");
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let conn = db.unscoped();
     let tables = tenant_owned_tables(conn).await;
     for expected in ["tenants", "tickets", "messages", "message_triage", "intents", "intent_models", "audit_events"] {

@@ -56,6 +56,7 @@ async fn two_processes_share_the_work_once_and_lose_nothing_when_one_dies() {
         ("COPILOT_DELIVERY_LEASE_SECONDS", "5".to_owned()),
         ("COPILOT_DELIVERY_RETRY_BASE_MS", "200".to_owned()),
         ("COPILOT_WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
+        ("COPILOT_TENANT_ENDPOINTS_ALLOW_PRIVATE", "true".to_owned()),
         ("COPILOT_WEBHOOK_RETRY_SCHEDULE", "0s,300ms,300ms,300ms,300ms,300ms,300ms,300ms,1s,1s,1s,1s,1s".to_owned()),
         ("COPILOT_WEBHOOK_TIMEOUT_SECONDS", "2".to_owned()),
         ("COPILOT_ROLE", "all".to_owned()),

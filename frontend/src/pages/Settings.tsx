@@ -129,7 +129,61 @@ function EmailSettings() {
       </label>
       <Status error={error} saved={saved} />
       <button type="submit" className="primary">{t("settings.email.save")}</button>
+      {settings && !settings.smtp_url_set && settings.addresses[0] && (
+        <SenderVerification
+          address={settings.addresses[0]}
+          verified={settings.verified_addresses.includes(settings.addresses[0])}
+          onVerified={setSettings}
+        />
+      )}
     </form>
+  );
+}
+
+/** The From address's verification, needed to send through the service's mail server. */
+function SenderVerification(props: {
+  address: string;
+  verified: boolean;
+  onVerified: (settings: Schemas["EmailSettingsOut"]) => void;
+}) {
+  const { t } = useI18n();
+  const [code, setCode] = useState("");
+  const [sent, setSent] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (props.verified) {
+    return <p className="muted">{t("settings.email.verified")} {props.address}</p>;
+  }
+  async function send() {
+    try {
+      unwrap(await api.POST("/v1/settings/email/verifications", { body: { address: props.address } }));
+      setSent(true);
+      setError(null);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  }
+  async function confirm() {
+    try {
+      props.onVerified(
+        unwrap(await api.POST("/v1/settings/email/verifications/confirm", { body: { address: props.address, code } })),
+      );
+      setError(null);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  }
+  return (
+    <fieldset>
+      <legend>{t("settings.email.verify")} {props.address}</legend>
+      <p className="muted">{t("settings.email.verifyWhy")}</p>
+      <button type="button" onClick={() => void send()}>{sent ? t("settings.email.sendAgain") : t("settings.email.sendCode")}</button>
+      <label>
+        {t("settings.email.code")}
+        <input value={code} autoComplete="one-time-code" placeholder="cpv_…" onChange={(e) => setCode(e.target.value)} />
+      </label>
+      <button type="button" disabled={!code.trim()} onClick={() => void confirm()}>{t("settings.email.confirm")}</button>
+      {error && <p role="alert" className="error">{error}</p>}
+    </fieldset>
   );
 }
 

@@ -104,8 +104,10 @@ async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> R
     let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
     let tenant_smtp = email_settings::smtp_url(&tx, &state.sealer).await?;
     drop(tx);
-    // The tenant's server is checked against the endpoint policy; the service's is the operator's.
-    let allow_private = tenant_smtp.is_none() || state.settings.tenant_endpoints_allow_private;
+    // The tenant's server is checked against the endpoint policy; the service's is the
+    // operator's, and sends only from addresses the tenant verified.
+    let shared_relay = tenant_smtp.is_none();
+    let allow_private = shared_relay || state.settings.tenant_endpoints_allow_private;
     let service_smtp = state.settings.smtp_url.expose_secret().trim().to_owned();
     let smtp_url = tenant_smtp.or((!service_smtp.is_empty()).then_some(service_smtp));
     let outcome = match (smtp_url, job.identity.from_address()) {
@@ -115,6 +117,10 @@ async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> R
         (_, None) => Err(SendError::Transient(
             "no_sender_address: the tenant has no support address (PUT /v1/settings/email)".into(),
         )),
+        (Some(_), Some(from)) if shared_relay && !job.identity.from_verified => Err(SendError::NotAllowed(format!(
+            "sender_unverified: {from} is not verified for the shared mail server; verify it \
+             (POST /v1/settings/email/verifications) or set the tenant's own SMTP server, then resend"
+        ))),
         // A send that takes most of the lease is given up before housekeeping could
         // fail it and a resend overlap it; the server may have accepted the mail.
         (Some(url), Some(_)) => {

@@ -21,6 +21,9 @@ pub enum SendError {
     /// The server refused the message for good (5xx); retrying will not help.
     #[error("the SMTP server refused the message: {0}")]
     Permanent(String),
+    /// The service may not send it (the reason says why and what to do); not retried.
+    #[error("{0}")]
+    NotAllowed(String),
     /// The server could not be reached or asked to try later (4xx, timeouts).
     #[error("SMTP delivery failed for now: {0}")]
     Transient(String),
@@ -37,6 +40,7 @@ impl SendError {
             SendError::Compose(reason)
             | SendError::Config(reason)
             | SendError::Permanent(reason)
+            | SendError::NotAllowed(reason)
             | SendError::Transient(reason) => reason,
         }
     }

@@ -45,6 +45,7 @@ scoped!(
     draft_settings,
     llm_usage,
     login_address,
+    sender_verification,
     email_settings,
     email_message,
     email_attachment,

@@ -2,17 +2,19 @@
 //! replies; mail from any of them is never taken as a customer's), the From name, its
 //! own SMTP server (the URL, which may hold credentials, sealed and write-only; unset
 //! falls back to the service's), and the secret of its inbound URL (only its SHA-256 is
-//! kept; a new one is shown once).
+//! kept; a new one is shown once). The shared mail server sends a tenant's replies only
+//! from a verified address: one the tenant proved it reads by giving back a code mailed to
+//! it (`start_verification`, `confirm_verification`); a tenant's own SMTP server needs none.
 
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal, TenantId,
     values::{Email, single_line},
 };
-use copilot_entities::email_settings;
+use copilot_entities::{email_settings, sender_verification};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, sealed::Sealer};
 use rand::Rng;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
@@ -32,6 +34,8 @@ pub struct EmailSettings {
     pub smtp_url_set: bool,
     /// The first characters of the inbound secret, when one is set.
     pub inbound_token_prefix: Option<String>,
+    /// The addresses the tenant proved it reads (the shared mail server sends only from these).
+    pub verified_addresses: Vec<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -44,10 +48,136 @@ impl From<Option<email_settings::Model>> for EmailSettings {
                 from_name: row.from_name,
                 smtp_url_set: row.smtp_url_sealed.is_some(),
                 inbound_token_prefix: row.inbound_token_prefix,
+                verified_addresses: Vec::new(),
                 updated_at: Some(row.updated_at),
             },
         }
     }
+}
+
+/// Prefix of the codes mailed to addresses being verified.
+const CODE_PREFIX: &str = "cpv_";
+/// Wrong codes accepted for one mailed code before a new one must be mailed.
+const MAX_CODE_ATTEMPTS: i32 = 5;
+
+/// The settings with the tenant's verified addresses.
+async fn with_verified(tx: &TenantTx, mut settings: EmailSettings) -> Result<EmailSettings, Error> {
+    settings.verified_addresses = sender_verification::Entity::scoped(tx.tenant())
+        .filter(sender_verification::Column::VerifiedAt.is_not_null())
+        .all(&**tx)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|row| row.address)
+        .filter(|address| settings.addresses.contains(address))
+        .collect();
+    Ok(settings)
+}
+
+/// Starts verifying one of the tenant's addresses (admins only): returns the code to mail
+/// to it (only its hash is kept; a new code replaces an earlier one, and a verified
+/// address stays verified until it is confirmed again).
+pub async fn start_verification(tx: &TenantTx, by: &Principal, address: &str) -> Result<(String, String), Error> {
+    by.require_admin()?;
+    let address = Email::parse(address)?.as_str().to_owned();
+    if !identity(tx).await?.is_ours(&address) {
+        return Err(Error::unprocessable("address_not_listed", "verify one of the tenant's support addresses"));
+    }
+    let code = format!("{CODE_PREFIX}{}", hex_of(&rand::rng().random::<[u8; 16]>()));
+    let now = copilot_core::now();
+    let row = sender_verification::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant_id: Set(tx.tenant().0),
+        address: Set(address.clone()),
+        code_hash: Set(token_hash(&code)),
+        attempts: Set(0),
+        created_at: Set(now),
+        verified_at: Set(None),
+    };
+    sender_verification::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                sender_verification::Column::TenantId,
+                sender_verification::Column::Address,
+            ])
+            .update_columns([
+                sender_verification::Column::CodeHash,
+                sender_verification::Column::Attempts,
+                sender_verification::Column::CreatedAt,
+            ])
+            .to_owned(),
+        )
+        .exec_without_returning(&**tx)
+        .await
+        .map_err(db_err)?;
+    audit::record(
+        tx,
+        by.actor,
+        "email.address_verification_sent",
+        audit::Target { kind: "email_address", id: None, label: Some(&address) },
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok((address, code))
+}
+
+/// Confirms an address with the code mailed to it (admins only); returns the settings.
+pub async fn confirm_verification(
+    tx: &TenantTx,
+    by: &Principal,
+    address: &str,
+    code: &str,
+) -> Result<EmailSettings, Error> {
+    by.require_admin()?;
+    let address = Email::parse(address)?.as_str().to_owned();
+    let row = sender_verification::Entity::scoped(tx.tenant())
+        .filter(sender_verification::Column::Address.eq(address.as_str()))
+        .lock_exclusive()
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::unprocessable("verification_not_started", "no code was mailed to this address"))?;
+    if row.attempts >= MAX_CODE_ATTEMPTS {
+        return Err(Error::unprocessable("verification_code_spent", "too many wrong codes: mail a new one"));
+    }
+    let right = row.code_hash == token_hash(code.trim());
+    let attempts = row.attempts;
+    let mut change: sender_verification::ActiveModel = row.into();
+    if right {
+        change.verified_at = Set(Some(copilot_core::now()));
+        change.attempts = Set(MAX_CODE_ATTEMPTS);
+    } else {
+        change.attempts = Set(attempts + 1);
+    }
+    change.update(&**tx).await.map_err(db_err)?;
+    if !right {
+        // The failed attempt counts even though the request fails: the caller commits it.
+        return Err(Error::unprocessable("verification_code_wrong", "the code is not the one mailed to this address"));
+    }
+    audit::record(
+        tx,
+        by.actor,
+        "email.address_verified",
+        audit::Target { kind: "email_address", id: None, label: Some(&address) },
+        serde_json::json!({}),
+    )
+    .await?;
+    get(tx).await
+}
+
+/// Whether the tenant verified `address`.
+pub(crate) async fn is_verified(tx: &TenantTx, address: &str) -> Result<bool, Error> {
+    let found = sender_verification::Entity::scoped(tx.tenant())
+        .filter(sender_verification::Column::Address.eq(address.to_lowercase()))
+        .filter(sender_verification::Column::VerifiedAt.is_not_null())
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(found.is_some())
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn addresses_of(row: &email_settings::Model) -> Vec<String> {
@@ -67,7 +197,8 @@ async fn row(tx: &TenantTx) -> Result<Option<email_settings::Model>, Error> {
 }
 
 pub async fn get(tx: &TenantTx) -> Result<EmailSettings, Error> {
-    row(tx).await.map(EmailSettings::from)
+    let settings = row(tx).await.map(EmailSettings::from)?;
+    with_verified(tx, settings).await
 }
 
 /// The tenant's SMTP URL, opened, when it set one.
@@ -226,7 +357,7 @@ fn start_change(tx: &TenantTx, existing: Option<email_settings::Model>, by: &Pri
 
 async fn save(tx: &TenantTx, change: email_settings::ActiveModel) -> Result<EmailSettings, Error> {
     let saved = if change.tenant_id.is_unchanged() { change.update(&**tx).await } else { change.insert(&**tx).await };
-    Ok(EmailSettings::from(Some(saved.map_err(db_err)?)))
+    with_verified(tx, EmailSettings::from(Some(saved.map_err(db_err)?))).await
 }
 
 /// What sending and receiving need: the addresses, the From of replies.
@@ -234,6 +365,8 @@ async fn save(tx: &TenantTx, change: email_settings::ActiveModel) -> Result<Emai
 pub struct Identity {
     pub addresses: Vec<String>,
     pub from_name: Option<String>,
+    /// Whether the From address is verified (the shared mail server sends only then).
+    pub from_verified: bool,
 }
 
 impl Identity {
@@ -248,10 +381,14 @@ impl Identity {
 }
 
 pub(crate) async fn identity(tx: &TenantTx) -> Result<Identity, Error> {
-    Ok(row(tx)
+    let mut identity = row(tx)
         .await?
-        .map(|row| Identity { addresses: addresses_of(&row), from_name: row.from_name.clone() })
-        .unwrap_or_default())
+        .map(|row| Identity { addresses: addresses_of(&row), from_name: row.from_name.clone(), from_verified: false })
+        .unwrap_or_default();
+    if let Some(from) = identity.from_address().map(str::to_owned) {
+        identity.from_verified = is_verified(tx, &from).await?;
+    }
+    Ok(identity)
 }
 
 #[cfg(test)]

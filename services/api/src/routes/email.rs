@@ -20,7 +20,7 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::Tag;
-use crate::{AppState, auth::TenantAuth, dto::DeliveryOut, error::ApiResult};
+use crate::{AppState, auth::TenantAuth, dto::DeliveryOut, error::ApiResult, json_body::JsonBody};
 
 pub struct EmailApi {
     pub state: AppState,
@@ -70,8 +70,11 @@ pub struct EmailSettingsOut {
     pub from_name: Option<String>,
     /// Whether the tenant has its own SMTP server (the URL is never returned).
     pub smtp_url_set: bool,
-    /// Whether replies can go out now: a From address and an SMTP server (the tenant's or the service's).
+    /// Whether replies can go out now: a From address and an SMTP server (the tenant's, or
+    /// the service's with the From address verified).
     pub sending_ready: bool,
+    /// Addresses the tenant proved it reads; the service's mail server sends only from these.
+    pub verified_addresses: Vec<String>,
     /// The first characters of the inbound URL's secret, when one is set.
     pub inbound_token_prefix: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -85,6 +88,25 @@ pub struct EmailSettingsIn {
     /// Write-only. Absent: keep; null: remove (use the service's server); a string: replace,
     /// e.g. `smtps://user:password@mail.example.com:465`.
     pub smtp_url: MaybeUndefined<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct VerificationIn {
+    /// One of the tenant's support addresses.
+    pub address: String,
+}
+
+#[derive(Debug, Object)]
+pub struct VerificationStartedOut {
+    /// Where the code was mailed.
+    pub address: String,
+}
+
+#[derive(Debug, Object)]
+pub struct VerificationConfirmIn {
+    pub address: String,
+    /// The code from the mail (`cpv_…`).
+    pub code: String,
 }
 
 #[derive(Debug, Object)]
@@ -150,7 +172,10 @@ impl EmailApi {
     fn settings_out(&self, settings: EmailSettings) -> EmailSettingsOut {
         let service_smtp = !secrecy::ExposeSecret::expose_secret(&self.state.settings.smtp_url).trim().is_empty();
         EmailSettingsOut {
-            sending_ready: !settings.addresses.is_empty() && (settings.smtp_url_set || service_smtp),
+            sending_ready: settings.addresses.first().is_some_and(|from| {
+                settings.smtp_url_set || (service_smtp && settings.verified_addresses.contains(from))
+            }),
+            verified_addresses: settings.verified_addresses,
             addresses: settings.addresses,
             from_name: settings.from_name,
             smtp_url_set: settings.smtp_url_set,
@@ -197,7 +222,11 @@ impl EmailApi {
 
     /// Replace the tenant's e-mail settings (admins only). The SMTP URL is encrypted at rest and never returned.
     #[oai(path = "/settings/email", method = "put", operation_id = "settings.email.put")]
-    async fn put_settings(&self, auth: TenantAuth, body: Json<EmailSettingsIn>) -> ApiResult<Json<EmailSettingsOut>> {
+    async fn put_settings(
+        &self,
+        auth: TenantAuth,
+        body: JsonBody<EmailSettingsIn>,
+    ) -> ApiResult<Json<EmailSettingsOut>> {
         let principal = auth.0.principal;
         let body = body.0;
         let update = EmailUpdate {
@@ -214,6 +243,73 @@ impl EmailApi {
         let settings = email_settings::put(&tx, &principal, update, &self.state.sealer, allow_private).await?;
         tx.commit().await?;
         Ok(Json(self.settings_out(settings)))
+    }
+
+    /// Mail a verification code to one of the tenant's addresses (admins only), through the
+    /// service's mail server. The service's server sends replies only from verified
+    /// addresses, so no tenant sends as another's; a tenant's own SMTP server needs none.
+    #[oai(path = "/settings/email/verifications", method = "post", operation_id = "settings.email.verifications.start")]
+    async fn start_verification(
+        &self,
+        auth: TenantAuth,
+        body: JsonBody<VerificationIn>,
+    ) -> ApiResult<Json<VerificationStartedOut>> {
+        let principal = auth.0.principal;
+        let service_smtp = secrecy::ExposeSecret::expose_secret(&self.state.settings.smtp_url).trim().to_owned();
+        if service_smtp.is_empty() {
+            return Err(copilot_core::Error::unprocessable(
+                "smtp_not_configured",
+                "the service has no mail server of its own (COPILOT_SMTP_URL); with the tenant's own SMTP server no verification is needed",
+            )
+            .into());
+        }
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let (address, code) = email_settings::start_verification(&tx, &principal, &body.0.address).await?;
+        tx.commit().await?;
+        let text = format!(
+            "Someone asked to send customer-service replies from {address}.\n\n\
+             If that was your team, give this code back in the console's e-mail settings (or to \
+             POST /v1/settings/email/verifications/confirm):\n\n{code}\n\n\
+             If not, ignore this mail: nothing is sent from {address} until the code is given back."
+        );
+        let email = copilot_channels::OutboundEmail {
+            from_name: "Customer-service copilot".into(),
+            from_address: address.clone(),
+            to_name: None,
+            to_address: address.clone(),
+            subject: "Verify your support address".into(),
+            message_id: copilot_channels::new_message_id(&address),
+            in_reply_to: None,
+            references: Vec::new(),
+            text,
+        };
+        let timeout = std::time::Duration::from_secs(self.state.settings.smtp_timeout_seconds);
+        let sent = async {
+            let mailer = copilot_channels::Mailer::connect_checked(&service_smtp, timeout, true).await?;
+            mailer.send(copilot_channels::compose(&email)?).await
+        };
+        sent.await
+            .map_err(|error| copilot_core::Error::unprocessable("verification_mail_failed", error.to_string()))?;
+        Ok(Json(VerificationStartedOut { address }))
+    }
+
+    /// Confirm an address with the code mailed to it (admins only).
+    #[oai(
+        path = "/settings/email/verifications/confirm",
+        method = "post",
+        operation_id = "settings.email.verifications.confirm"
+    )]
+    async fn confirm_verification(
+        &self,
+        auth: TenantAuth,
+        body: JsonBody<VerificationConfirmIn>,
+    ) -> ApiResult<Json<EmailSettingsOut>> {
+        let principal = auth.0.principal;
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let confirmed = email_settings::confirm_verification(&tx, &principal, &body.0.address, &body.0.code).await;
+        // A wrong code counts against the mailed one: kept even though the request fails.
+        tx.commit().await?;
+        Ok(Json(self.settings_out(confirmed?)))
     }
 
     /// Create a new secret inbound URL (admins only); the previous one stops working. The secret is shown once.
