@@ -571,3 +571,39 @@ async fn maintenance_compacts_every_tenants_table_and_search_still_answers() {
         assert!(texts(&hits).iter().any(|text| text.contains("cancel an order in your account")), "{hits:?}");
     }
 }
+
+#[tokio::test]
+async fn one_tenants_long_document_does_not_hold_up_another_tenants_short_one() {
+    let app = copilot_tests::spawn_app_alone().await;
+    let (busy, other) = (app.create_tenant().await, app.create_tenant().await);
+    let sections: String = (0..600)
+        .map(|n| format!("## Policy {n}\n\nRule {n}: items of kind {n} are handled by desk {n}.\n\n"))
+        .collect();
+    let long = app.upload(&busy.key, "long.md", "text/markdown", sections.into_bytes(), &[]).await.expect(202);
+    let long = uuid_at(&long, "/id");
+    // The long document is being embedded before the short one arrives.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let document = app.get(&format!("/v1/knowledge/documents/{long}"), &busy.key).await.expect(200);
+        if document["status"] == "processing" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline && document["status"] != "ready", "{document}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let started = std::time::Instant::now();
+    let short = app
+        .upload(&other.key, "short.md", "text/markdown", b"# Returns\n\nWithin 30 days.\n".to_vec(), &[])
+        .await
+        .expect(202);
+    let short = app.wait_for_document(&other.key, uuid_at(&short, "/id")).await;
+    let waited = started.elapsed();
+    assert_eq!(short["status"], "ready", "{short}");
+    let long_now = app.get(&format!("/v1/knowledge/documents/{long}"), &busy.key).await.expect(200);
+    println!(
+        "fairness: a two-line document was ready in {waited:?} while another tenant's 600 sections were {}",
+        long_now["status"]
+    );
+    assert_eq!(long_now["status"], "processing", "the short document waited for the long one: {long_now}");
+    assert_eq!(app.wait_for_document(&busy.key, long).await["status"], "ready");
+}

@@ -202,4 +202,28 @@ mod tests {
         let error = parse(b"PK\x03\x04garbage").err().map(|e| e.0).unwrap_or_default();
         assert!(error.contains("damaged"), "{error}");
     }
+
+    /// A DOCX whose document part holds `xml`, deflated.
+    fn docx_of(xml: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("word/document.xml", deflated).expect("a zip entry");
+        zip.write_all(xml.as_bytes()).expect("the part");
+        zip.finish().expect("the zip").into_inner()
+    }
+
+    #[test]
+    fn a_part_that_expands_past_the_limit_is_refused_before_it_is_read() {
+        let paragraph = "<w:p><w:r><w:t>The same words again and again.</w:t></w:r></w:p>";
+        let body = paragraph.repeat((MAX_PART_BYTES as usize) / paragraph.len() + 1);
+        let bomb = docx_of(&format!("<w:document><w:body>{body}</w:body></w:document>"));
+        assert!(bomb.len() < 1 << 20, "{} bytes compressed", bomb.len());
+        let started = std::time::Instant::now();
+        let error = parse(&bomb).err().map(|error| error.0).unwrap_or_default();
+        assert!(error.contains("expands") && error.contains("split it"), "{error}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        let small = docx_of(&format!("<w:document><w:body>{paragraph}</w:body></w:document>"));
+        assert_eq!(parse(&small), Ok(vec![Block::Paragraph("The same words again and again.".into())]));
+    }
 }
