@@ -724,6 +724,7 @@ async fn the_shared_mail_server_sends_only_from_addresses_a_tenant_verified() {
     let settings = json!({"addresses": ["help@acme.test"], "from_name": "Acme"});
     let saved = app.send(Method::PUT, "/v1/settings/email", Some(&owner.key), Some(&settings)).await.expect(200);
     assert_eq!((saved["sending_ready"].as_bool(), saved["verified_addresses"].clone()), (Some(false), json!([])));
+    assert_eq!(saved["service_smtp"], true);
 
     // Unverified: the reply fails with a reason and nothing leaves.
     let room = Mailroom { app: app.clone(), sink, tenant: owner.clone(), agent: agent.clone() };

@@ -129,7 +129,7 @@ function EmailSettings() {
       </label>
       <Status error={error} saved={saved} />
       <button type="submit" className="primary">{t("settings.email.save")}</button>
-      {settings && !settings.smtp_url_set && settings.addresses[0] && (
+      {settings && settings.service_smtp && !settings.smtp_url_set && settings.addresses[0] && (
         <SenderVerification
           address={settings.addresses[0]}
           verified={settings.verified_addresses.includes(settings.addresses[0])}

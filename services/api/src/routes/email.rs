@@ -75,6 +75,8 @@ pub struct EmailSettingsOut {
     pub sending_ready: bool,
     /// Addresses the tenant proved it reads; the service's mail server sends only from these.
     pub verified_addresses: Vec<String>,
+    /// Whether the service has a mail server of its own that replies can go through.
+    pub service_smtp: bool,
     /// The first characters of the inbound URL's secret, when one is set.
     pub inbound_token_prefix: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -176,6 +178,7 @@ impl EmailApi {
                 settings.smtp_url_set || (service_smtp && settings.verified_addresses.contains(from))
             }),
             verified_addresses: settings.verified_addresses,
+            service_smtp,
             addresses: settings.addresses,
             from_name: settings.from_name,
             smtp_url_set: settings.smtp_url_set,
