@@ -492,3 +492,35 @@ async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
     let job = app.get("/v1/intents/training", &tenant.key).await.expect(200);
     assert_eq!((job["status"].as_str(), &job["active"], job["folds"].as_i64()), (Some("ready"), &json!(true), Some(3)));
 }
+
+#[tokio::test]
+async fn a_tenant_that_floods_the_queue_takes_turns_with_the_others() {
+    let seed = spawn_app_on(Backend::Sqlite).await;
+    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
+    let (flood, other) = (app.create_tenant().await, app.create_tenant().await);
+    let first = open_ticket(&app, &flood.key, "Order 0", "Where is order 0?").await;
+    // The app's worker takes a first batch and hangs on it (the models never answer).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let thread = app.get(&format!("/v1/tickets/{first}/messages"), &flood.key).await.expect(200);
+        if thread["data"][0]["triage"]["attempts"].as_i64() == Some(1) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the worker did not claim the first message");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for n in 1..=40 {
+        open_ticket(&app, &flood.key, &format!("Order {n}"), &format!("Where is order {n}?")).await;
+    }
+    let late = open_ticket(&app, &other.key, "Refund", "I want my money back.").await;
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
+
+    let claimed = copilot_tickets::triage::claim(&db, 16, chrono::Duration::seconds(60)).await.expect("claim");
+
+    let from_flood = claimed.iter().filter(|item| item.tenant_id.0 == flood.id).count();
+    let from_other: Vec<_> = claimed.iter().filter(|item| item.tenant_id.0 == other.id).collect();
+    assert_eq!(from_other.len(), 1, "the other tenant's message is in the next batch: {claimed:?}");
+    assert!(from_flood <= 4, "{from_flood} of the flooding tenant's messages in one batch");
+    let thread = app.get(&format!("/v1/tickets/{late}/messages"), &other.key).await.expect(200);
+    assert_eq!(from_other[0].message_id, uuid_at(&thread, "/data/0/id"));
+}

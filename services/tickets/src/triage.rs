@@ -130,16 +130,30 @@ pub(crate) async fn enqueue(
     Ok(row.insert(&**tx).await.map_err(db_err)?.into())
 }
 
+/// Items of one tenant in one claim at most: a tenant that sends thousands of messages at
+/// once takes turns with the others instead of holding the models until it is done.
+const PER_TENANT: usize = 4;
+
 /// Claims up to `limit` due items across tenants and leases them for `lease`: another
-/// worker takes an item again only after the lease runs out (its worker died).
+/// worker takes an item again only after the lease runs out (its worker died). Each
+/// tenant's longest waiting items come first, at most [`PER_TENANT`] of them per claim.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
-    let sql = "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
+    let sql = format!(
+        "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
          WHERE message_id IN (
-             SELECT message_id FROM message_triage
-             WHERE status = 'pending' AND next_attempt_at <= $2
-             ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, message_id, attempts";
-    let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
+             SELECT q.message_id FROM message_triage q
+             WHERE q.message_id IN (
+                 SELECT message_id FROM (
+                     SELECT t.message_id,
+                            ROW_NUMBER() OVER (PARTITION BY t.tenant_id ORDER BY t.next_attempt_at, t.message_id) AS position
+                     FROM message_triage t
+                     WHERE t.status = 'pending' AND t.next_attempt_at <= $2
+                 ) ranked WHERE position <= {PER_TENANT})
+               AND q.status = 'pending' AND q.next_attempt_at <= $2
+             ORDER BY q.next_attempt_at LIMIT $3 {{lock}})
+         RETURNING tenant_id, message_id, attempts"
+    );
+    let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {
