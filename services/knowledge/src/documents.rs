@@ -393,24 +393,19 @@ const TENANT_CONCURRENCY: usize = 1;
 /// ran out (their worker died), and leases them for `lease`: at most one per tenant, none
 /// of a tenant that has [`TENANT_CONCURRENCY`] in progress, the longest waiting first.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
+    let pick = copilot_store::jobs::FairPick {
+        table: "knowledge_documents",
+        id: "id",
+        group: "tenant_id",
+        due: "{row}.status IN ('queued', 'processing') AND {row}.next_attempt_at <= $2",
+        per_group: 1,
+        busy: Some(("{row}.status = 'processing' AND {row}.next_attempt_at > $2", TENANT_CONCURRENCY)),
+    };
     let sql = format!(
         "UPDATE knowledge_documents
          SET status = 'processing', attempts = attempts + 1, next_attempt_at = $1, updated_at = $2
-         WHERE id IN (
-             SELECT q.id FROM knowledge_documents q
-             WHERE q.id IN (
-                 SELECT id FROM (
-                     SELECT d.id, ROW_NUMBER() OVER (PARTITION BY d.tenant_id ORDER BY d.next_attempt_at, d.id) AS position
-                     FROM knowledge_documents d
-                     WHERE d.status IN ('queued', 'processing') AND d.next_attempt_at <= $2
-                       AND d.tenant_id NOT IN (
-                           SELECT f.tenant_id FROM knowledge_documents f
-                           WHERE f.status = 'processing' AND f.next_attempt_at > $2
-                           GROUP BY f.tenant_id HAVING COUNT(*) >= {TENANT_CONCURRENCY})
-                 ) ranked WHERE position = 1)
-               AND q.status IN ('queued', 'processing') AND q.next_attempt_at <= $2
-             ORDER BY q.next_attempt_at LIMIT $3 {{lock}})
-         RETURNING tenant_id, id, version, attempts"
+         WHERE id IN ({}) RETURNING tenant_id, id, version, attempts",
+        pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
     rows.into_iter()

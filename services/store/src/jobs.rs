@@ -12,6 +12,59 @@ use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
 
 use crate::{Db, db_err};
 
+/// The fair choice of a claim statement: which due rows of a queue to take so that one
+/// group (a tenant, a webhook endpoint) cannot hold the queue. Conditions are written on a
+/// row named `{row}`.
+pub struct FairPick<'a> {
+    pub table: &'a str,
+    pub id: &'a str,
+    /// The column rows are shared out by.
+    pub group: &'a str,
+    /// A row that may be claimed now (`$2` is now).
+    pub due: &'a str,
+    /// At most this many rows of one group per claim, each group's longest waiting first.
+    pub per_group: usize,
+    /// A row in flight, and how many of them keep a group out of this claim; with it, the
+    /// group with the fewest in flight goes first.
+    pub busy: Option<(&'a str, usize)>,
+}
+
+impl FairPick<'_> {
+    /// `SELECT id … LIMIT $3 {lock}` for a claim statement's `WHERE id IN (…)`. The rows are
+    /// ranked without locks, then locked with `{lock}` and their `due` condition checked
+    /// again on the locked row, so a row another worker claimed meanwhile is not taken twice.
+    pub fn sql(&self) -> String {
+        let Self { table, id, group, per_group, .. } = *self;
+        let on = |row: &str, condition: &str| condition.replace("{row}", row);
+        let (busy_groups, order) = match self.busy {
+            Some((busy, cap)) => (
+                format!(
+                    " AND r.{group} NOT IN (SELECT f.{group} FROM {table} f WHERE {} GROUP BY f.{group} HAVING COUNT(*) >= {cap})",
+                    on("f", busy)
+                ),
+                format!(
+                    "(SELECT COUNT(*) FROM {table} f WHERE f.{group} = q.{group} AND {}), q.next_attempt_at",
+                    on("f", busy)
+                ),
+            ),
+            None => (String::new(), "q.next_attempt_at".to_owned()),
+        };
+        format!(
+            "SELECT q.{id} FROM {table} q
+             WHERE q.{id} IN (
+                 SELECT {id} FROM (
+                     SELECT r.{id}, ROW_NUMBER() OVER (PARTITION BY r.{group} ORDER BY r.next_attempt_at, r.{id}) AS position
+                     FROM {table} r
+                     WHERE {due_r}{busy_groups}
+                 ) ranked WHERE position <= {per_group})
+               AND {due_q}
+             ORDER BY {order} LIMIT $3 {{lock}}",
+            due_r = on("r", self.due),
+            due_q = on("q", self.due),
+        )
+    }
+}
+
 /// Runs a claim statement and returns the rows it claimed. In `sql`, `$1` is the end of the
 /// lease, `$2` now, `$3` the most rows to claim, and `{lock}` marks where the inner select
 /// takes its row locks.

@@ -138,20 +138,18 @@ const PER_TENANT: usize = 4;
 /// worker takes an item again only after the lease runs out (its worker died). Each
 /// tenant's longest waiting items come first, at most [`PER_TENANT`] of them per claim.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
+    let pick = copilot_store::jobs::FairPick {
+        table: "message_triage",
+        id: "message_id",
+        group: "tenant_id",
+        due: "{row}.status = 'pending' AND {row}.next_attempt_at <= $2",
+        per_group: PER_TENANT,
+        busy: None,
+    };
     let sql = format!(
         "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
-         WHERE message_id IN (
-             SELECT q.message_id FROM message_triage q
-             WHERE q.message_id IN (
-                 SELECT message_id FROM (
-                     SELECT t.message_id,
-                            ROW_NUMBER() OVER (PARTITION BY t.tenant_id ORDER BY t.next_attempt_at, t.message_id) AS position
-                     FROM message_triage t
-                     WHERE t.status = 'pending' AND t.next_attempt_at <= $2
-                 ) ranked WHERE position <= {PER_TENANT})
-               AND q.status = 'pending' AND q.next_attempt_at <= $2
-             ORDER BY q.next_attempt_at LIMIT $3 {{lock}})
-         RETURNING tenant_id, message_id, attempts"
+         WHERE message_id IN ({}) RETURNING tenant_id, message_id, attempts",
+        pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
     rows.into_iter()

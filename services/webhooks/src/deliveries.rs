@@ -24,7 +24,7 @@ pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
 
 /// Deliveries of one endpoint in flight at most, across the claims that fill them.
-const PER_ENDPOINT: u32 = 4;
+const PER_ENDPOINT: usize = 4;
 
 /// Most events one replay queues again.
 const MAX_REPLAY: u64 = 10_000;
@@ -225,23 +225,18 @@ pub struct Claimed {
 /// whose sender's lease ran out. An endpoint gets at most a few per claim, and none while
 /// it has that many in flight, so one slow endpoint never holds up the others.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
+    let pick = copilot_store::jobs::FairPick {
+        table: "webhook_deliveries",
+        id: "id",
+        group: "endpoint_id",
+        due: "{row}.status IN ('pending', 'sending') AND {row}.next_attempt_at <= $2",
+        per_group: PER_ENDPOINT,
+        busy: Some(("{row}.status = 'sending' AND {row}.next_attempt_at > $2", PER_ENDPOINT)),
+    };
     let sql = format!(
         "UPDATE webhook_deliveries SET status = 'sending', next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
-         WHERE id IN (
-             SELECT w.id FROM webhook_deliveries w
-             WHERE w.id IN (
-                 SELECT id FROM (
-                     SELECT d.id, ROW_NUMBER() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS position
-                     FROM webhook_deliveries d
-                     WHERE d.status IN ('pending', 'sending') AND d.next_attempt_at <= $2
-                       AND d.endpoint_id NOT IN (
-                           SELECT f.endpoint_id FROM webhook_deliveries f
-                           WHERE f.status = 'sending' AND f.next_attempt_at > $2
-                           GROUP BY f.endpoint_id HAVING COUNT(*) >= {PER_ENDPOINT})
-                 ) ranked WHERE position <= {PER_ENDPOINT})
-               AND w.status IN ('pending', 'sending') AND w.next_attempt_at <= $2
-             ORDER BY w.next_attempt_at LIMIT $3 {{lock}})
-         RETURNING tenant_id, id"
+         WHERE id IN ({}) RETURNING tenant_id, id",
+        pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
     rows.into_iter()
