@@ -117,7 +117,7 @@ async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> R
         (_, None) => Err(SendError::Transient(
             "no_sender_address: the tenant has no support address (PUT /v1/settings/email)".into(),
         )),
-        (Some(_), Some(from)) if shared_relay && !job.identity.from_verified => Err(SendError::NotAllowed(format!(
+        (Some(_), Some(from)) if shared_relay && !job.from_verified => Err(SendError::NotAllowed(format!(
             "sender_unverified: {from} is not verified for the shared mail server; verify it \
              (POST /v1/settings/email/verifications) or set the tenant's own SMTP server, then resend"
         ))),

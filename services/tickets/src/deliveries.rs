@@ -114,26 +114,18 @@ pub struct Claimed {
 /// one ends (a tenant whose SMTP server hangs holds at most that many senders), and the
 /// tenant with the fewest in flight goes first, then the longest waiting reply.
 pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> Result<Vec<Claimed>, Error> {
+    let pick = copilot_store::jobs::FairPick {
+        table: "deliveries",
+        id: "id",
+        group: "tenant_id",
+        due: "{row}.status = 'queued' AND {row}.next_attempt_at <= $2",
+        per_group: 1,
+        busy: Some(("{row}.status = 'sending' AND {row}.lease_until > $2", per_tenant)),
+    };
     let sql = format!(
         "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2
-         WHERE id IN (
-             SELECT q.id FROM deliveries q
-             WHERE q.id IN (
-                 SELECT id FROM (
-                     SELECT d.id, ROW_NUMBER() OVER (PARTITION BY d.tenant_id ORDER BY d.next_attempt_at, d.id) AS position
-                     FROM deliveries d
-                     WHERE d.status = 'queued' AND d.next_attempt_at <= $2
-                       AND d.tenant_id NOT IN (
-                           SELECT f.tenant_id FROM deliveries f
-                           WHERE f.status = 'sending' AND f.lease_until > $2
-                           GROUP BY f.tenant_id HAVING COUNT(*) >= {per_tenant})
-                 ) ranked WHERE position = 1)
-               AND q.status = 'queued' AND q.next_attempt_at <= $2
-             ORDER BY (SELECT COUNT(*) FROM deliveries f
-                       WHERE f.tenant_id = q.tenant_id AND f.status = 'sending' AND f.lease_until > $2),
-                      q.next_attempt_at
-             LIMIT $3 {{lock}})
-         RETURNING tenant_id, id"
+         WHERE id IN ({}) RETURNING tenant_id, id",
+        pick.sql()
     );
     claimed(copilot_store::jobs::claim(db, &sql, limit, lease).await?)
 }
@@ -213,6 +205,8 @@ pub struct EmailJob {
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
     pub identity: email_settings::Identity,
+    /// Whether the From address is verified (the service's mail server sends only then).
+    pub from_verified: bool,
 }
 
 /// Most Message-IDs a reply's `References` carries (the first and the latest ones).
@@ -262,6 +256,11 @@ pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJ
     }
     let header_message_id =
         row.header_message_id.clone().ok_or_else(|| Error::internal("a delivery without Message-ID"))?;
+    let identity = email_settings::identity(tx).await?;
+    let from_verified = match identity.from_address() {
+        Some(from) => email_settings::is_verified(tx, from).await?,
+        None => false,
+    };
     Ok(Some(EmailJob {
         delivery_id,
         message_id: row.message_id,
@@ -276,7 +275,8 @@ pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJ
         header_message_id,
         in_reply_to,
         references,
-        identity: email_settings::identity(tx).await?,
+        identity,
+        from_verified,
     }))
 }
 

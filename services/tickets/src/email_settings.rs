@@ -7,6 +7,7 @@
 //! it (`start_verification`, `confirm_verification`); a tenant's own SMTP server needs none.
 
 use chrono::{DateTime, Utc};
+use copilot_channels::OutboundEmail;
 use copilot_core::{
     Error, Principal, TenantId,
     values::{Email, single_line},
@@ -74,14 +75,29 @@ async fn with_verified(tx: &TenantTx, mut settings: EmailSettings) -> Result<Ema
     Ok(settings)
 }
 
-/// Starts verifying one of the tenant's addresses (admins only): returns the code to mail
-/// to it (only its hash is kept; a new code replaces an earlier one, and a verified
-/// address stays verified until it is confirmed again).
-pub async fn start_verification(tx: &TenantTx, by: &Principal, address: &str) -> Result<(String, String), Error> {
+/// How long after a code was mailed to an address a new one may be: a tenant can list any
+/// address, so its owner must not be flooded with codes.
+const RESEND_AFTER_SECONDS: i64 = 60;
+
+/// Starts verifying one of the tenant's addresses (admins only): returns the mail that
+/// carries the code (only its hash is kept; a new code replaces an earlier one, at most
+/// one a minute, and a verified address stays verified until it is confirmed again).
+pub async fn start_verification(tx: &TenantTx, by: &Principal, address: &str) -> Result<OutboundEmail, Error> {
     by.require_admin()?;
     let address = Email::parse(address)?.as_str().to_owned();
     if !identity(tx).await?.is_ours(&address) {
         return Err(Error::unprocessable("address_not_listed", "verify one of the tenant's support addresses"));
+    }
+    let previous = sender_verification::Entity::scoped(tx.tenant())
+        .filter(sender_verification::Column::Address.eq(address.as_str()))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    if let Some(previous) = previous {
+        let wait = RESEND_AFTER_SECONDS - (copilot_core::now() - previous.created_at).num_seconds();
+        if wait > 0 {
+            return Err(Error::RateLimited { retry_after_seconds: wait as u64 });
+        }
     }
     let code = format!("{CODE_PREFIX}{}", hex_of(&rand::rng().random::<[u8; 16]>()));
     let now = copilot_core::now();
@@ -118,7 +134,28 @@ pub async fn start_verification(tx: &TenantTx, by: &Principal, address: &str) ->
         serde_json::json!({}),
     )
     .await?;
-    Ok((address, code))
+    Ok(verification_mail(&address, &code))
+}
+
+/// The mail that carries a verification code, from and to the address.
+fn verification_mail(address: &str, code: &str) -> OutboundEmail {
+    let text = format!(
+        "Someone asked to send customer-service replies from {address}.\n\n\
+         If that was your team, give this code back in the console's e-mail settings (or to \
+         POST /v1/settings/email/verifications/confirm):\n\n{code}\n\n\
+         If not, ignore this mail: nothing is sent from {address} until the code is given back."
+    );
+    OutboundEmail {
+        from_name: "Customer-service copilot".into(),
+        from_address: address.to_owned(),
+        to_name: None,
+        to_address: address.to_owned(),
+        subject: "Verify your support address".into(),
+        message_id: copilot_channels::new_message_id(address),
+        in_reply_to: None,
+        references: Vec::new(),
+        text,
+    }
 }
 
 /// Confirms an address with the code mailed to it (admins only); returns the settings.
@@ -365,8 +402,6 @@ async fn save(tx: &TenantTx, change: email_settings::ActiveModel) -> Result<Emai
 pub struct Identity {
     pub addresses: Vec<String>,
     pub from_name: Option<String>,
-    /// Whether the From address is verified (the shared mail server sends only then).
-    pub from_verified: bool,
 }
 
 impl Identity {
@@ -381,14 +416,10 @@ impl Identity {
 }
 
 pub(crate) async fn identity(tx: &TenantTx) -> Result<Identity, Error> {
-    let mut identity = row(tx)
+    Ok(row(tx)
         .await?
-        .map(|row| Identity { addresses: addresses_of(&row), from_name: row.from_name.clone(), from_verified: false })
-        .unwrap_or_default();
-    if let Some(from) = identity.from_address().map(str::to_owned) {
-        identity.from_verified = is_verified(tx, &from).await?;
-    }
-    Ok(identity)
+        .map(|row| Identity { addresses: addresses_of(&row), from_name: row.from_name.clone() })
+        .unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -267,25 +267,8 @@ impl EmailApi {
             .into());
         }
         let tx = self.state.db.tenant(principal.tenant_id).await?;
-        let (address, code) = email_settings::start_verification(&tx, &principal, &body.0.address).await?;
+        let email = email_settings::start_verification(&tx, &principal, &body.0.address).await?;
         tx.commit().await?;
-        let text = format!(
-            "Someone asked to send customer-service replies from {address}.\n\n\
-             If that was your team, give this code back in the console's e-mail settings (or to \
-             POST /v1/settings/email/verifications/confirm):\n\n{code}\n\n\
-             If not, ignore this mail: nothing is sent from {address} until the code is given back."
-        );
-        let email = copilot_channels::OutboundEmail {
-            from_name: "Customer-service copilot".into(),
-            from_address: address.clone(),
-            to_name: None,
-            to_address: address.clone(),
-            subject: "Verify your support address".into(),
-            message_id: copilot_channels::new_message_id(&address),
-            in_reply_to: None,
-            references: Vec::new(),
-            text,
-        };
         let timeout = std::time::Duration::from_secs(self.state.settings.smtp_timeout_seconds);
         let sent = async {
             let mailer = copilot_channels::Mailer::connect_checked(&service_smtp, timeout, true).await?;
@@ -293,7 +276,7 @@ impl EmailApi {
         };
         sent.await
             .map_err(|error| copilot_core::Error::unprocessable("verification_mail_failed", error.to_string()))?;
-        Ok(Json(VerificationStartedOut { address }))
+        Ok(Json(VerificationStartedOut { address: email.to_address }))
     }
 
     /// Confirm an address with the code mailed to it (admins only).
