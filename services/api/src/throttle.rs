@@ -11,7 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Addresses tracked at most; past that, addresses whose window ended are forgotten first.
+/// Addresses tracked at most; past that, addresses whose window ended are forgotten, and
+/// if every one is still in its window, all are (memory stays bounded whatever comes).
 const MAX_ADDRESSES: usize = 100_000;
 
 pub struct AddressThrottle {
@@ -42,6 +43,9 @@ impl AddressThrottle {
         if failures.len() >= MAX_ADDRESSES {
             let window = self.window;
             failures.retain(|_, (since, _)| since.elapsed() < window);
+            if failures.len() >= MAX_ADDRESSES {
+                failures.clear();
+            }
         }
         let entry = failures.entry(address.to_owned()).or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= self.window {
