@@ -89,6 +89,14 @@ try {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("link", { name: subject }).waitFor();
     await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+    // The session is an HttpOnly cookie: nothing in storage, nothing a script can read.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));
+    const readable = await page.evaluate(() => document.cookie);
+    if (stored.includes("cps_") || readable.includes("cps_")) throw new Error(`a script can read the session: ${stored} ${readable}`);
+    const cookie = (await page.context().cookies()).find((c) => c.name === "copilot_session");
+    if (!cookie?.httpOnly || cookie.sameSite !== "Strict") throw new Error(`session cookie: ${JSON.stringify(cookie)}`);
+    await page.reload();
+    await page.getByRole("link", { name: subject }).waitFor();
   });
 
   await check("a ticket opened through the API appears in the inbox without a reload", async () => {
@@ -252,6 +260,15 @@ try {
     if (!opened.includes("api") || !opened.includes("web")) throw new Error(`channels: ${opened}`);
     await page.screenshot({ path: join(shots, "analytics.png"), fullPage: true });
     await accessible("analytics");
+  });
+
+  await check("signing out ends the session on the server and in the browser", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    const status = await page.evaluate(async () => (await fetch("/v1/me")).status);
+    if (status !== 401) throw new Error(`/v1/me after signing out: ${status}`);
+    await page.reload();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
   });
 } finally {
   await browser.close();

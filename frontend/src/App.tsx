@@ -23,7 +23,7 @@ function useRoute(): [string, (route: string) => void] {
 
 export function App() {
   const { t, toggle } = useI18n();
-  const [signedIn, setSignedIn] = useState(session.token() !== null);
+  const [signedIn, setSignedIn] = useState(session.present());
   const [route, go] = useRoute();
   useEffect(() => whenUnauthorized(() => setSignedIn(false)), []);
 
@@ -64,7 +64,7 @@ export function App() {
           className="link"
           onClick={() => {
             void api.POST("/v1/auth/logout").finally(() => {
-              session.clear();
+              session.forget();
               setSignedIn(false);
             });
           }}

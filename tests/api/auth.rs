@@ -202,3 +202,99 @@ async fn one_password_sprayed_over_many_accounts_is_refused_per_address() {
         .expect_error(429, "rate_limited");
     login_from(&app, "198.51.100.8", &tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
 }
+
+/// The value of cookie `name` among a response's `Set-Cookie` headers, with its attributes.
+fn set_cookie(reply: &copilot_tests::Reply, name: &str) -> String {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", reply.headers))
+        .to_owned()
+}
+
+fn cookie_value(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().and_then(|pair| pair.split_once('=')).map_or("", |(_, value)| value)
+}
+
+#[tokio::test]
+async fn login_sets_an_http_only_strict_session_cookie_and_a_readable_csrf_cookie() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let body = json!({"tenant": tenant.slug, "email": tenant.owner_email, "password": OWNER_PASSWORD});
+
+    let plain = app.send(Method::POST, "/v1/auth/login", None, Some(&body)).await;
+    let behind_tls =
+        app.send_with(Method::POST, "/v1/auth/login", None, Some(&body), &[("X-Forwarded-Proto", "https")]).await;
+
+    let session = set_cookie(&plain, "copilot_session");
+    let csrf = set_cookie(&plain, "copilot_csrf");
+    assert_eq!(cookie_value(&session), plain.body["token"].as_str().unwrap_or_default());
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(session.contains(attribute), "{attribute} missing in {session}");
+    }
+    assert!(!session.contains("Secure"), "plain HTTP cannot keep a Secure cookie: {session}");
+    assert!(!csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"), "{csrf}");
+    assert_eq!(cookie_value(&csrf).len(), 64);
+    assert_ne!(cookie_value(&csrf), cookie_value(&session));
+    assert!(set_cookie(&behind_tls, "copilot_session").contains("Secure"));
+    assert!(set_cookie(&behind_tls, "copilot_csrf").contains("Secure"));
+}
+
+#[tokio::test]
+async fn the_session_cookie_reads_freely_but_changes_only_with_its_csrf_token() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let body = json!({"tenant": tenant.slug, "email": tenant.owner_email, "password": OWNER_PASSWORD});
+    let login = app.send(Method::POST, "/v1/auth/login", None, Some(&body)).await;
+    let session = cookie_value(&set_cookie(&login, "copilot_session")).to_owned();
+    let csrf = cookie_value(&set_cookie(&login, "copilot_csrf")).to_owned();
+    let cookie = format!("copilot_session={session}; copilot_csrf={csrf}");
+    let ticket =
+        json!({"subject": "Cookie", "channel": "email", "customer": {"email": "c@example.test"}, "body": "Hi"});
+
+    let me = app.send_with(Method::GET, "/v1/me", None, None, &[("Cookie", &cookie)]).await;
+    let no_token = app.send_with(Method::POST, "/v1/tickets", None, Some(&ticket), &[("Cookie", &cookie)]).await;
+    let wrong_token = app
+        .send_with(Method::POST, "/v1/tickets", None, Some(&ticket), &[("Cookie", &cookie), ("X-CSRF-Token", &session)])
+        .await;
+    let created = app
+        .send_with(Method::POST, "/v1/tickets", None, Some(&ticket), &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)])
+        .await;
+
+    assert_eq!(me.expect(200)["user"]["id"], tenant.owner_id.to_string());
+    no_token.expect_error(403, "csrf_failed");
+    wrong_token.expect_error(403, "csrf_failed");
+    created.expect(201);
+    let tickets = app.get("/v1/tickets", &tenant.key).await.expect(200);
+    assert_eq!(tickets["data"].as_array().map(Vec::len), Some(1), "the refused requests created nothing");
+
+    let logout = app
+        .send_with(Method::POST, "/v1/auth/logout", None, None, &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)])
+        .await;
+    let cleared = set_cookie(&logout, "copilot_session");
+    assert_eq!(logout.status, 200);
+    assert!(
+        cookie_value(&cleared).is_empty() && cleared.contains("Max-Age=0") && cleared.contains("Path=/"),
+        "{cleared}"
+    );
+    assert!(set_cookie(&logout, "copilot_csrf").contains("Max-Age=0"));
+    app.send_with(Method::GET, "/v1/me", None, None, &[("Cookie", &cookie)]).await.expect_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_bearer_header_is_judged_alone_even_beside_a_valid_cookie() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let body = json!({"tenant": tenant.slug, "email": tenant.owner_email, "password": OWNER_PASSWORD});
+    let login = app.send(Method::POST, "/v1/auth/login", None, Some(&body)).await;
+    let cookie = format!("copilot_session={}", cookie_value(&set_cookie(&login, "copilot_session")));
+
+    let reply = app.send_with(Method::GET, "/v1/me", Some("cps_forged"), None, &[("Cookie", &cookie)]).await;
+    let no_credential = app.send_with(Method::GET, "/v1/me", None, None, &[("Cookie", "other=1")]).await;
+
+    reply.expect_error(401, "unauthorized");
+    no_credential.expect_error(401, "unauthorized");
+}

@@ -1,5 +1,7 @@
 // The API client, typed from the committed openapi.json (`npm run gen` writes schema.d.ts).
-// The session token lives in localStorage; a 401 ends the session.
+// The console signs in with the session cookie the API sets at login: HttpOnly, so no script
+// (nor an injected one) can read it. Requests that change something echo the session's
+// anti-forgery token (the readable copilot_csrf cookie) in X-CSRF-Token. A 401 ends the session.
 import createClient, { type Middleware } from "openapi-fetch";
 
 import type { components, paths } from "./schema";
@@ -11,13 +13,28 @@ export type Draft = Schemas["DraftOut"];
 export type Citation = Schemas["CitationOut"];
 export type TenantEvent = Schemas["StreamedEvent"];
 
-const TOKEN_KEY = "copilot.session";
+const CSRF_COOKIE = "copilot_csrf";
+
+function csrfToken(): string | null {
+  const match = new RegExp(`(?:^|;\\s*)${CSRF_COOKIE}=([^;]+)`).exec(document.cookie);
+  return match ? decodeURIComponent(match[1]) : null;
+}
 
 export const session = {
-  token: (): string | null => localStorage.getItem(TOKEN_KEY),
-  save: (token: string) => localStorage.setItem(TOKEN_KEY, token),
-  clear: () => localStorage.removeItem(TOKEN_KEY),
+  /** Whether a session looks alive (its anti-forgery cookie is there); the API has the last word. */
+  present: (): boolean => csrfToken() !== null,
+  /** Forgets the readable half of an ended session (the API clears both on logout). */
+  forget: () => {
+    document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/; SameSite=Strict`;
+  },
 };
+
+/** The headers that let a request through with the session cookie. */
+function withCsrf(method: string, headers: Headers): Headers {
+  const token = csrfToken();
+  if (token && method !== "GET" && method !== "HEAD") headers.set("X-CSRF-Token", token);
+  return headers;
+}
 
 /** Called when the API answers 401: the app goes back to the login screen. */
 let onUnauthorized: () => void = () => {};
@@ -27,13 +44,12 @@ export function whenUnauthorized(handler: () => void) {
 
 const auth: Middleware = {
   onRequest({ request }) {
-    const token = session.token();
-    if (token) request.headers.set("Authorization", `Bearer ${token}`);
+    withCsrf(request.method, request.headers);
     return request;
   },
   onResponse({ response }) {
     if (response.status === 401 && !response.url.endsWith("/v1/auth/login")) {
-      session.clear();
+      session.forget();
       onUnauthorized();
     }
     return response;
@@ -58,12 +74,10 @@ export function errorText(caught: unknown): string {
   return caught instanceof ApiError ? `${caught.message} (${caught.code})` : String(caught);
 }
 
-/** `fetch` with the session's token. */
+/** `fetch` with the session (its cookie, and the anti-forgery token when it changes something). */
 export function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
-  const token = session.token();
-  const headers = new Headers(init.headers);
-  if (token) headers.set("Authorization", `Bearer ${token}`);
-  return fetch(path, { ...init, headers });
+  const headers = withCsrf((init.method ?? "GET").toUpperCase(), new Headers(init.headers));
+  return fetch(path, { ...init, headers, credentials: "same-origin" });
 }
 
 /** Downloads a file the API serves under `filename`. */
@@ -91,7 +105,7 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
 /** One server-sent event: its name, id and JSON data. */
 export type SseEvent = { event?: string; id?: string; data: string };
 
-/** Reads the server-sent events of `path` with the session's token until the stream ends
+/** Reads the server-sent events of `path` with the session until the stream ends
  * (`false` when it could not be opened). */
 export async function readEvents(
   path: string,
@@ -104,7 +118,7 @@ export async function readEvents(
 ): Promise<boolean> {
   const response = await authorizedFetch(path, { headers, signal });
   if (response.status === 401) {
-    session.clear();
+    session.forget();
     onUnauthorized();
   }
   if (!response.ok || !response.body) return false;

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 
-import { ApiError, api, session, unwrap } from "../api/client";
+import { ApiError, api, unwrap } from "../api/client";
 import { useI18n } from "../i18n";
 
 export function Login({ onSignedIn }: { onSignedIn: () => void }) {
@@ -16,8 +16,7 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      const signedIn = unwrap(await api.POST("/v1/auth/login", { body: { tenant, email, password } }));
-      session.save(signedIn.token);
+      unwrap(await api.POST("/v1/auth/login", { body: { tenant, email, password } }));
       onSignedIn();
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : String(caught));

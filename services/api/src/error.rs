@@ -68,6 +68,10 @@ impl ApiError {
         Self::Unauthorized(body("unauthorized", detail))
     }
 
+    pub fn forbidden(code: &str, detail: impl Into<String>) -> Self {
+        Self::Forbidden(body(code, detail))
+    }
+
     pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
         Self::BadRequest(body(code, detail))
     }

@@ -19,6 +19,9 @@ pub struct Settings {
     pub log_level: String,
     pub log_format: LogFormat,
     pub session_ttl_hours: u32,
+    /// Marks the console's session cookies `Secure` on every response; otherwise only on
+    /// requests that came over HTTPS (directly or per `X-Forwarded-Proto`).
+    pub session_cookie_secure: bool,
     pub max_body_bytes: u64,
     pub login_max_failures: u32,
     pub login_window_seconds: u32,

@@ -236,6 +236,13 @@ pub fn session_hash(credential: &str) -> Option<String> {
     credential.starts_with(SESSION_PREFIX).then(|| sha256_hex(credential))
 }
 
+/// The anti-forgery token of a session, derived from the session token: a page that cannot
+/// read the session cannot compute it. The console echoes it on every request that changes
+/// something when it signs in with the session cookie.
+pub fn session_csrf_token(session_token: &str) -> String {
+    sha256_hex(&format!("csrf\0{session_token}"))
+}
+
 /// Ends the session behind `credential`; API keys are revoked, not logged out.
 pub async fn logout(db: &Db, principal: &Principal, credential: &str) -> Result<(), Error> {
     if !credential.starts_with(SESSION_PREFIX) {

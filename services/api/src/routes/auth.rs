@@ -51,6 +51,10 @@ pub struct MeOut {
 impl AuthApi {
     /// Sign in with tenant slug, e-mail and password; returns a session token.
     ///
+    /// The response also sets the console's cookies: `copilot_session` (the token;
+    /// HttpOnly, SameSite=Strict) and `copilot_csrf` (its anti-forgery token, which a
+    /// cookie-authenticated request other than GET must send as `X-CSRF-Token`).
+    ///
     /// Repeated failures for one account are refused with `rate_limited` for a while,
     /// except from an address the person signed in from before; so are repeated failures
     /// from one client address across accounts.
@@ -76,13 +80,16 @@ impl AuthApi {
                         throttle.failed(&client);
                     }
                 })?;
+        let ttl = (session.expires_at - chrono::Utc::now()).to_std().unwrap_or_default();
+        crate::auth::set_session_cookies(http, &session.token, ttl, settings.session_cookie_secure);
         Ok(Json(LoginOut { token: session.token, expires_at: session.expires_at, user: session.user.into() }))
     }
 
-    /// End the current session.
+    /// End the current session (and clear the console's session cookies).
     #[oai(path = "/auth/logout", method = "post", operation_id = "auth.logout")]
-    async fn logout(&self, auth: TenantAuth) -> ApiResult<()> {
+    async fn logout(&self, auth: TenantAuth, http: &poem::Request) -> ApiResult<()> {
         copilot_tenancy::auth::logout(&self.state.db, &auth.0.principal, &auth.0.credential).await?;
+        crate::auth::clear_session_cookies(http.cookie());
         Ok(())
     }
 
