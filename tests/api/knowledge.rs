@@ -547,6 +547,105 @@ async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
     assert!(!search(&second, &tenant.key, "how long do I have to return an item", "hybrid").await.is_empty());
 }
 
+/// Passes everything to the models and counts the passages it embeds, letting only
+/// `batches` passage batches through (the next one waits forever: a worker that hangs).
+struct Metered {
+    batches: Semaphore,
+    passages: std::sync::atomic::AtomicUsize,
+}
+
+impl Metered {
+    fn new(batches: usize) -> Arc<Self> {
+        Arc::new(Self { batches: Semaphore::new(batches), passages: Default::default() })
+    }
+
+    fn passages(&self) -> usize {
+        self.passages.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl copilot_api::triage::Triager for Metered {
+    async fn triage(
+        &self,
+        texts: Vec<String>,
+        head: Option<copilot_triage::HeadWeights>,
+    ) -> Result<Vec<copilot_triage::Triage>, String> {
+        model_triager().triage(texts, head).await
+    }
+
+    async fn embed(&self, texts: Vec<String>, kind: TextKind) -> Result<Vec<Vec<f32>>, String> {
+        if kind == TextKind::Passage {
+            self.batches.acquire().await.map_err(|error| error.to_string())?.forget();
+        }
+        let count = texts.len();
+        let vectors = model_triager().embed(texts, kind).await?;
+        if kind == TextKind::Passage {
+            self.passages.fetch_add(count, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(vectors)
+    }
+
+    fn dimensions(&self) -> usize {
+        model_triager().dimensions()
+    }
+
+    fn default_intents(&self) -> Vec<String> {
+        model_triager().default_intents()
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_ingestion_resumes_from_the_passages_it_stored() {
+    // A database of its own: no other app's worker takes the document over.
+    let database = copilot_tests::new_postgres_database().await;
+    // The first worker embeds ten batches of 32 passages, then hangs.
+    let hanging = Metered::new(10);
+    // Its one ingestion slot stays taken by the hung document.
+    let first = spawn_app_with_triager(&database, Backend::Postgres, hanging.clone(), |settings| {
+        settings.knowledge_concurrency = 1;
+    })
+    .await;
+    let tenant = first.create_tenant().await;
+    let sections: String =
+        (0..700).map(|n| format!("## Rule {n}\n\nParcels of class {n} are handled by depot {n}.\n\n")).collect();
+    let accepted = first.upload(&tenant.key, "rules.md", "text/markdown", sections.into_bytes(), &[]).await;
+    let id = uuid_at(&accepted.expect(202), "/id");
+    let store = copilot_knowledge::VectorStore::open(&first.knowledge_uri, model_triager().dimensions())
+        .await
+        .expect("open the store");
+    let tenant_id = copilot_core::TenantId(tenant.id);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    while hanging.passages() < 320 {
+        assert!(tokio::time::Instant::now() < deadline, "the first worker embedded {} passages", hanging.passages());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stored = store.chunks(tenant_id, id, 1, 0, 10_000).await.expect("read the store").len();
+    assert_eq!(stored, copilot_knowledge::CHECKPOINT_CHUNKS, "one checkpoint stored before the hang");
+
+    // The first process is gone; its lease runs out and the next one takes the document.
+    let db = copilot_store::connect(&first.database_url, 1).await.expect("connect");
+    sea_orm::ConnectionTrait::execute_unprepared(
+        db.unscoped(),
+        "UPDATE knowledge_documents SET next_attempt_at = '2000-01-01T00:00:00Z'",
+    )
+    .await
+    .expect("expire the lease");
+    let counting = Metered::new(Semaphore::MAX_PERMITS);
+    let second = spawn_app_with_triager(&database, Backend::Postgres, counting.clone(), |_| {}).await;
+    let document = second.wait_for_document(&tenant.key, id).await;
+
+    let chunk_count = document["chunk_count"].as_u64().unwrap_or_default() as usize;
+    assert_eq!((document["status"].as_str(), document["attempts"].as_i64()), (Some("ready"), Some(2)), "{document}");
+    assert!(chunk_count > 600, "{document}");
+    assert_eq!(counting.passages(), chunk_count - stored, "only what was not stored is embedded again");
+    let chunks = store.chunks(tenant_id, id, 1, 0, 10_000).await.expect("read the store");
+    let positions: std::collections::BTreeSet<i32> = chunks.iter().map(|chunk| chunk.position).collect();
+    assert_eq!((chunks.len(), positions.len()), (chunk_count, chunk_count), "one passage per position");
+    let hits = search(&second, &tenant.key, "which depot handles parcels of class 431", "keyword").await;
+    assert!(texts(&hits).iter().any(|text| text.contains("class 431 are handled by depot 431")), "{hits:?}");
+}
+
 #[tokio::test]
 async fn maintenance_compacts_every_tenants_table_and_search_still_answers() {
     let app = spawn_app_on(Backend::Sqlite).await;

@@ -1,16 +1,17 @@
 //! Ingestion of claimed document versions: parse, chunk, embed in batches (reporting
-//! progress and renewing the lease), write every chunk in one commit, then make the
-//! version searchable in one database step and remove the chunks it replaced.
+//! progress and renewing the lease), store the chunks a few hundred at a time, then make
+//! the version searchable in one database step and remove the chunks it replaced.
 //!
 //! A crash anywhere leaves the old version searchable: chunks of an unfinished version
-//! are invisible to search (the database does not name their version) and are removed
-//! when the version is retried, replaced or deleted.
+//! are invisible to search (the database does not name their version). A retried
+//! version resumes from the chunks its earlier attempts stored; they are removed when
+//! the version is given up, replaced or deleted.
 
 use copilot_core::Error;
 use uuid::Uuid;
 
 use crate::{
-    ChunkRecord, Knowledge,
+    ChunkRecord, Hit, Knowledge,
     chunk::{self, Chunk},
     documents::{self, Claimed, Failure, Finished, Recorded},
     parse,
@@ -18,6 +19,9 @@ use crate::{
 
 /// Chunks embedded per call (and per progress report).
 const EMBED_BATCH: usize = 32;
+/// Chunks stored per commit while a document is embedded: what an interrupted ingestion
+/// does again when it is retried.
+pub const CHECKPOINT_CHUNKS: usize = 256;
 /// Most passages one document may have (about 2,000 pages of text): embedding more would
 /// hold a worker for hours; such a document is refused and should be split.
 pub const MAX_CHUNKS: usize = 5_000;
@@ -103,9 +107,11 @@ impl Knowledge {
                 let tx = self.db.tenant(tenant).await?;
                 let recorded = documents::record_failure(&tx, claimed, &failure).await?;
                 tx.commit().await?;
-                // What this attempt wrote is not searchable: remove it, unless the version
-                // is another attempt's now (its chunks are not this one's to remove).
-                if matches!(recorded, Recorded::GaveUp | Recorded::WillRetry | Recorded::Stale)
+                // What this attempt wrote is not searchable: remove it when the version is
+                // given up or gone, not when another attempt holds it now (its chunks are
+                // not this one's to remove).
+                // A retry resumes from what was stored, so that is kept.
+                if matches!(recorded, Recorded::GaveUp | Recorded::Stale)
                     && let Err(error) =
                         self.store.delete_version(tenant, claimed.document_id, claimed.version.into()).await
                 {
@@ -122,77 +128,104 @@ impl Knowledge {
         }
     }
 
+    /// Embeds and stores the chunks of a claimed version, resuming from what earlier
+    /// attempts on it stored, and makes it the document's searchable version.
     async fn index(&self, claimed: &Claimed, title: &str, chunks: Vec<Chunk>) -> Result<Ingested, Failure> {
         let tenant = claimed.tenant_id;
+        let (document, version) = (claimed.document_id, i64::from(claimed.version));
         let transient = |error: &dyn std::fmt::Display| Failure::Transient(error.to_string());
-        let mut records = Vec::with_capacity(chunks.len());
-        for batch in chunks.chunks(EMBED_BATCH) {
+        let total = chunks.len();
+        // A stored chunk is reused only if this attempt cut the same passage at its position.
+        let fits = |hit: &Hit| {
+            usize::try_from(hit.position)
+                .ok()
+                .and_then(|position| chunks.get(position))
+                .is_some_and(|chunk| hit.title == title && hit.heading == chunk.heading() && hit.text == chunk.text)
+        };
+        // What an earlier attempt stored before it crashed, lost its lease or failed for a
+        // reason that passed is kept: only the rest is embedded.
+        let stored = self
+            .store
+            .settle_version(tenant, document, version, &fits, self.hold(claimed, 0.0))
+            .await
+            .map_err(|e| transient(&e))?;
+        let Some(stored) = stored else { return Ok(Ingested::Discarded) };
+        if !stored.is_empty() {
+            tracing::info!(%document, version, stored = stored.len(), total, "resuming an interrupted ingestion");
+        }
+        let pending: Vec<&Chunk> = chunks.iter().filter(|chunk| !stored.contains(&chunk.position)).collect();
+        let mut done = stored.len();
+        let mut unsaved = Vec::with_capacity(CHECKPOINT_CHUNKS);
+        for batch in pending.chunks(EMBED_BATCH) {
             let texts = batch.iter().map(|chunk| passage_text(title, &chunk.heading(), &chunk.text)).collect();
             let vectors = self.embedder.embed_passages(texts).await.map_err(|e| transient(&e))?;
             if vectors.len() != batch.len() {
                 return Err(Failure::Transient(format!("{} embeddings for {} chunks", vectors.len(), batch.len())));
             }
-            for (chunk, vector) in batch.iter().zip(vectors) {
-                records.push(ChunkRecord {
-                    chunk_id: Uuid::now_v7(),
-                    document_id: claimed.document_id,
-                    document_version: claimed.version.into(),
-                    title: title.to_owned(),
-                    heading: chunk.heading(),
-                    text: chunk.text.clone(),
-                    position: chunk.position,
-                    vector,
-                });
-            }
-            let progress = 0.9 * records.len() as f64 / chunks.len() as f64;
-            let tx = self.db.tenant(tenant).await.map_err(|e| transient(&e))?;
-            let current =
-                documents::report_progress(&tx, claimed, progress, self.lease).await.map_err(|e| transient(&e))?;
-            tx.commit().await.map_err(|e| transient(&e))?;
+            unsaved.extend(batch.iter().zip(vectors).map(|(chunk, vector)| ChunkRecord {
+                chunk_id: Uuid::now_v7(),
+                document_id: document,
+                document_version: version,
+                title: title.to_owned(),
+                heading: chunk.heading(),
+                text: chunk.text.clone(),
+                position: chunk.position,
+                vector,
+            }));
+            done += batch.len();
+            let progress = 0.9 * done as f64 / total as f64;
+            // Every few hundred passages are stored, so a retry resumes from there.
+            let current = if unsaved.len() >= CHECKPOINT_CHUNKS || done == total {
+                let saved =
+                    self.store.append_version(tenant, document, version, &unsaved, self.hold(claimed, progress));
+                let saved = saved.await.map_err(|e| transient(&e))?;
+                unsaved.clear();
+                saved
+            } else {
+                self.hold(claimed, progress).await.map_err(|e| transient(&e))?
+            };
             if !current {
                 return Ok(Ingested::Discarded);
             }
         }
-        // Replaces whatever an earlier attempt (or one whose lease ran out while it still
-        // worked) wrote for this version, unless another attempt took the version over
-        // while this one waited for the write lock (checked, and the lease renewed, under it).
-        let held = async {
-            let tx = self.db.tenant(tenant).await?;
-            let current = documents::report_progress(&tx, claimed, 0.95, self.lease).await?;
-            tx.commit().await?;
-            Ok::<bool, Error>(current)
-        };
-        let written = self
+        // Exactly one chunk per position, whatever attempts overlapped (one whose lease ran
+        // out while it still worked may have stored a batch this one embedded again).
+        let kept = self
             .store
-            .replace_version(tenant, claimed.document_id, claimed.version.into(), &records, held)
+            .settle_version(tenant, document, version, &fits, self.hold(claimed, 0.95))
             .await
             .map_err(|e| transient(&e))?;
-        if !written {
-            return Ok(Ingested::Discarded);
+        let Some(kept) = kept else { return Ok(Ingested::Discarded) };
+        if kept.len() != total {
+            return Err(Failure::Transient(format!("{} of {total} passages are stored", kept.len())));
         }
         let tx = self.db.tenant(tenant).await.map_err(|e| transient(&e))?;
-        let finished = documents::activate(&tx, claimed, records.len() as i32).await.map_err(|e| transient(&e))?;
+        let finished = documents::activate(&tx, claimed, total as i32).await.map_err(|e| transient(&e))?;
         tx.commit().await.map_err(|e| transient(&e))?;
         match finished {
             Finished::Activated => {
                 // Older versions are invisible from here on; removing them is tidying up.
-                if let Err(error) =
-                    self.store.delete_other_versions(tenant, claimed.document_id, claimed.version.into()).await
-                {
-                    tracing::warn!(%error, document = %claimed.document_id, "could not remove replaced chunks");
+                if let Err(error) = self.store.delete_other_versions(tenant, document, version).await {
+                    tracing::warn!(%error, %document, "could not remove replaced chunks");
                 }
-                Ok(Ingested::Ready { chunk_count: records.len() })
+                Ok(Ingested::Ready { chunk_count: total })
             }
             // Another attempt holds this version now: its chunks are the ones to keep.
             Finished::Fenced => Ok(Ingested::Discarded),
             Finished::Stale => {
-                self.store
-                    .delete_version(tenant, claimed.document_id, claimed.version.into())
-                    .await
-                    .map_err(|e| transient(&e))?;
+                self.store.delete_version(tenant, document, version).await.map_err(|e| transient(&e))?;
                 Ok(Ingested::Discarded)
             }
         }
+    }
+
+    /// Whether this attempt still holds the claimed version, renewing its lease and
+    /// reporting its progress when it does.
+    async fn hold(&self, claimed: &Claimed, progress: f64) -> Result<bool, Error> {
+        let tx = self.db.tenant(claimed.tenant_id).await?;
+        let current = documents::report_progress(&tx, claimed, progress, self.lease).await?;
+        tx.commit().await?;
+        Ok(current)
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use copilot_store::Db;
 
-pub use ingest::{Ingested, passage_text};
+pub use ingest::{CHECKPOINT_CHUNKS, Ingested, passage_text};
 pub use search::{Mode, SearchRequest, fuse};
 pub use store::{ChunkRecord, Hit, KnowledgeError, VectorStore};
 

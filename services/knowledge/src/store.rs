@@ -1,7 +1,7 @@
 //! One LanceDB table per tenant (`kb_<tenant id>`), under a base URI: a local folder by
 //! default, or object storage (`s3://bucket/prefix`) for several nodes.
 
-use std::sync::Arc;
+use std::{collections::BTreeSet, sync::Arc};
 
 use arrow_array::{
     Array, FixedSizeListArray, Float32Array, Int32Array, Int64Array, RecordBatch, StringArray, types::Float32Type,
@@ -182,13 +182,10 @@ impl VectorStore {
         self.add_batch(tenant, batch).await
     }
 
-    /// Makes `chunks` the only chunks of one version of a document: whatever an earlier
-    /// (or concurrent) attempt wrote for that version goes, as one writer's step, so two
-    /// attempts on one version never leave both their chunks. `held` is awaited once the
-    /// write lock is taken: when it says the writer no longer holds the version (another
-    /// attempt took it over while this one waited), nothing is written and the result is
-    /// `false`.
-    pub async fn replace_version(
+    /// Adds chunks of one version of a document, as one commit, while the writer still
+    /// holds the version: `held` is awaited once the write lock is taken, and when it says
+    /// another attempt took the version over, nothing is written and the result is `false`.
+    pub async fn append_version(
         &self,
         tenant: TenantId,
         document_id: Uuid,
@@ -204,13 +201,43 @@ impl VectorStore {
         if !held.await.map_err(KnowledgeError::Lock)? {
             return Ok(false);
         }
-        if let Some(table) = self.table(tenant).await? {
-            table.delete(&version_predicate(document_id, version)).await?;
-        }
         if !chunks.is_empty() {
             self.add_batch(tenant, batch).await?;
         }
         Ok(true)
+    }
+
+    /// Of the stored chunks of one version of a document, keeps one per position among
+    /// those `fits` accepts and removes every other, as one writer's step while `held`
+    /// says the writer still holds the version (else nothing changes and the result is
+    /// `None`). Returns the positions kept: what earlier or overlapping attempts on the
+    /// version already stored and need not be done again.
+    pub async fn settle_version(
+        &self,
+        tenant: TenantId,
+        document_id: Uuid,
+        version: i64,
+        fits: impl Fn(&Hit) -> bool,
+        held: impl Future<Output = Result<bool, copilot_core::Error>>,
+    ) -> Result<Option<BTreeSet<i32>>, KnowledgeError> {
+        let _writer = self.lock(tenant).await?;
+        if !held.await.map_err(KnowledgeError::Lock)? {
+            return Ok(None);
+        }
+        let Some(table) = self.table(tenant).await? else { return Ok(Some(BTreeSet::new())) };
+        let stored = self.chunks(tenant, document_id, version, 0, SETTLE_MAX_ROWS).await?;
+        let mut kept = BTreeSet::new();
+        let mut extra = Vec::new();
+        for chunk in stored {
+            if fits(&chunk) && kept.insert(chunk.position) {
+                continue;
+            }
+            extra.push(format!("'{}'", chunk.chunk_id));
+        }
+        for ids in extra.chunks(DELETE_BATCH) {
+            table.delete(&format!("chunk_id IN ({})", ids.join(", "))).await?;
+        }
+        Ok(Some(kept))
     }
 
     /// Appends a batch; the caller holds the table's write lock.
@@ -432,6 +459,13 @@ const ANN_REFINE_FACTOR: u32 = 4;
 /// query, which probes up to twenty, sees all of them).
 const ROWS_PER_PARTITION: usize = 25_000;
 const MAX_PARTITIONS: usize = 16;
+
+/// Most stored rows of one version read when settling it (far above the passages a
+/// document may have, duplicates of overlapping attempts included).
+const SETTLE_MAX_ROWS: usize = 1_000_000;
+
+/// Chunk ids named in one delete.
+const DELETE_BATCH: usize = 500;
 
 /// Hits a script needs before its scores are centred on their mean.
 const MIN_TO_CENTRE: usize = 5;

@@ -257,28 +257,43 @@ async fn keyword_search_finds_nothing_rather_than_failing_before_the_table_has_i
 }
 
 #[tokio::test]
-async fn a_version_is_replaced_only_while_its_writer_still_holds_it() {
+async fn a_version_is_written_only_while_its_writer_still_holds_it() {
     let store = store().await;
     let tenant = TenantId(Uuid::now_v7());
     let document = Uuid::now_v7();
     let texts = |chunks: Vec<copilot_knowledge::Hit>| chunks.into_iter().map(|c| c.text).collect::<Vec<_>>();
     let held = |holds: bool| async move { Ok::<bool, copilot_core::Error>(holds) };
+    let everything = |_: &copilot_knowledge::Hit| true;
 
     let first = [chunk(document, 0, "the holder's first", 0), chunk(document, 1, "the holder's second", 1)];
-    assert!(store.replace_version(tenant, document, 1, &first, held(true)).await.expect("replace"));
-    // A writer that lost the version while it waited for the lock writes nothing.
-    let late = [chunk(document, 0, "a late writer's", 2)];
-    assert!(!store.replace_version(tenant, document, 1, &late, held(false)).await.expect("replace"));
+    assert!(store.append_version(tenant, document, 1, &first, held(true)).await.expect("append"));
+    // A writer that lost the version while it waited for the lock writes nothing and
+    // settles nothing.
+    let late = [chunk(document, 2, "a late writer's", 2)];
+    assert!(!store.append_version(tenant, document, 1, &late, held(false)).await.expect("append"));
+    assert_eq!(store.settle_version(tenant, document, 1, everything, held(false)).await.expect("settle"), None);
+    let failing = async { Err::<bool, _>(copilot_core::Error::internal("the database is gone")) };
+    assert!(store.append_version(tenant, document, 1, &late, failing).await.is_err());
     assert_eq!(
         texts(store.chunks(tenant, document, 1, 0, 10).await.expect("read")),
         ["the holder's first", "the holder's second"]
     );
 
-    let again = [chunk(document, 0, "the next holder's", 3)];
-    assert!(store.replace_version(tenant, document, 1, &again, held(true)).await.expect("replace"));
-    assert_eq!(texts(store.chunks(tenant, document, 1, 0, 10).await.expect("read")), ["the next holder's"]);
+    // Two overlapping attempts stored position 1 twice, and one a passage cut differently.
+    let overlap = [chunk(document, 1, "the holder's second", 3), chunk(document, 2, "cut another way", 4)];
+    assert!(store.append_version(tenant, document, 1, &overlap, held(true)).await.expect("append"));
+    let fits = |hit: &copilot_knowledge::Hit| hit.text.starts_with("the holder's");
+    let kept = store.settle_version(tenant, document, 1, fits, held(true)).await.expect("settle");
 
-    let failing = async { Err::<bool, _>(copilot_core::Error::internal("the database is gone")) };
-    assert!(store.replace_version(tenant, document, 1, &late, failing).await.is_err());
-    assert_eq!(texts(store.chunks(tenant, document, 1, 0, 10).await.expect("read")), ["the next holder's"]);
+    assert_eq!(kept, Some([0, 1].into_iter().collect()));
+    assert_eq!(
+        texts(store.chunks(tenant, document, 1, 0, 10).await.expect("read")),
+        ["the holder's first", "the holder's second"]
+    );
+    // Another version of the document is not touched.
+    let other = [ChunkRecord { document_version: 2, ..chunk(document, 0, "version two", 5) }];
+    assert!(store.append_version(tenant, document, 2, &other, held(true)).await.expect("append"));
+    store.settle_version(tenant, document, 1, |_: &copilot_knowledge::Hit| false, held(true)).await.expect("settle");
+    assert!(store.chunks(tenant, document, 1, 0, 10).await.expect("read").is_empty());
+    assert_eq!(texts(store.chunks(tenant, document, 2, 0, 10).await.expect("read")), ["version two"]);
 }
