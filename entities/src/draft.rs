@@ -21,6 +21,8 @@ pub struct Model {
     pub attempts: i32,
     /// When a worker may take the job next; a claim pushes it out by the lease.
     pub next_attempt_at: DateTimeUtc,
+    /// While a worker writes the draft: when it lets the job go unless it renews the lease.
+    pub lease_until: Option<DateTimeUtc>,
     pub body: Option<String>,
     /// `[{chunk_id, document_id, document_version, title, quote}]`.
     pub citations: Option<Json>,

@@ -16,6 +16,7 @@ mod m20261201_000008_ticket_orders;
 mod m20261204_000009_delivery_series;
 mod m20261204_000010_login_addresses;
 mod m20261204_000011_sender_verifications;
+mod m20261204_000012_draft_leases;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_delivery_series::Migration),
             Box::new(m20261204_000010_login_addresses::Migration),
             Box::new(m20261204_000011_sender_verifications::Migration),
+            Box::new(m20261204_000012_draft_leases::Migration),
         ]
     }
 }

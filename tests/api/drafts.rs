@@ -611,3 +611,44 @@ async fn a_draft_attempt_that_outlived_its_claim_changes_nothing_but_the_token_c
         "the tokens the late attempt spent count, its draft does not"
     );
 }
+
+#[tokio::test]
+async fn a_tenant_whose_llm_hangs_holds_at_most_its_share_of_draft_writers() {
+    let slow = desk(true).await;
+    slow.llm.push((0..6).map(|_| LlmReply::Silent(Duration::from_secs(45))));
+    for n in 0..6 {
+        slow.ask(&format!("Where is my order number {n}?")).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while slow.llm.requests().len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "{} LLM calls", slow.llm.requests().len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Another tenant of the same service gets its draft while the first one's hang.
+    let other = slow.app.create_tenant().await;
+    let (_, agent) = slow.app.add_user(&other, "agent").await;
+    let neighbour = Desk { app: slow.app.clone(), llm: TestLlm::start().await, tenant: other, agent };
+    let started = std::time::Instant::now();
+    let ticket = neighbour.ask("Can I change my delivery address?").await;
+    let draft = neighbour.settled_draft(ticket).await;
+    let waited = started.elapsed();
+
+    println!("fairness: another tenant's draft settled in {waited:?} while 3 drafts hung on their LLM");
+    assert_eq!(draft["status"], "ready", "{draft}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    let db = copilot_store::connect(&slow.app.database_url, 1).await.expect("connect");
+    let in_flight = sea_orm::ConnectionTrait::query_one_raw(
+        db.unscoped(),
+        sea_orm::Statement::from_sql_and_values(
+            db.backend(),
+            "SELECT COUNT(*) AS n FROM drafts WHERE tenant_id = $1 AND status = 'generating' AND lease_until > $2",
+            [slow.tenant.id.into(), copilot_core::now().into()],
+        ),
+    )
+    .await
+    .expect("count")
+    .and_then(|row| row.try_get::<i64>("", "n").ok());
+    assert_eq!(in_flight, Some(3), "three of the six are being written, the others wait");
+    assert_eq!(slow.llm.requests().len(), 3, "no fourth writer took one of the slow tenant's drafts");
+}

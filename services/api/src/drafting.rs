@@ -88,7 +88,8 @@ pub async fn run_worker(state: AppState) {
         let free = state.settings.draft_concurrency.saturating_sub(running.len());
         let mut claimed_any = false;
         if free > 0 {
-            match drafts::claim(&state.db, free as u64, lease(&state)).await {
+            let per_tenant = state.settings.draft_tenant_concurrency;
+            match drafts::claim(&state.db, free as u64, lease(&state), per_tenant).await {
                 Ok(claimed) => {
                     for job in claimed {
                         claimed_any = true;

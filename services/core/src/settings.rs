@@ -59,6 +59,8 @@ pub struct Settings {
     pub llm_timeout_seconds: u32,
     /// Drafts written at the same time by one process.
     pub draft_concurrency: usize,
+    /// Drafts of one tenant written at the same time, across processes.
+    pub draft_tenant_concurrency: usize,
     /// Below this similarity between the customer's message and the best passage, the
     /// passage is not taken as an answer (extractive drafts hand over instead).
     pub draft_min_relevance: f32,
@@ -225,6 +227,9 @@ impl Settings {
         }
         if !(1..=256).contains(&self.draft_concurrency) {
             return Err(InvalidSetting::new("draft_concurrency", "must be between 1 and 256"));
+        }
+        if !(1..=64).contains(&self.draft_tenant_concurrency) {
+            return Err(InvalidSetting::new("draft_tenant_concurrency", "must be between 1 and 64"));
         }
         if !(3..=3600).contains(&self.draft_lease_seconds) {
             return Err(InvalidSetting::new("draft_lease_seconds", "must be between 3 and 3600"));

@@ -181,6 +181,7 @@ async fn enqueue(
         requested_by: Set(requested_by),
         attempts: Set(0),
         next_attempt_at: Set(at),
+        lease_until: Set(None),
         body: Set(None),
         citations: Set(None),
         confidence: Set(None),
@@ -239,16 +240,27 @@ impl Claimed {
 
 /// Claims up to `limit` due drafting jobs across tenants for `lease`. A job whose customer
 /// message is still being triaged waits for its triage (done or given up).
-pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
-    let sql = "UPDATE drafts SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
-         WHERE id IN (
-             SELECT d.id FROM drafts d
-             WHERE d.status = 'generating' AND d.next_attempt_at <= $2
-               AND NOT EXISTS (SELECT 1 FROM message_triage t
-                               WHERE t.message_id = d.message_id AND t.status = 'pending')
-             ORDER BY d.next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id, attempts";
-    let rows = copilot_store::jobs::claim(db, sql, limit, lease).await?;
+///
+/// Fair across tenants: a tenant with `per_tenant` drafts being written gets no more until
+/// one ends (a tenant whose LLM hangs holds at most that many writers), and the tenant
+/// with the fewest in progress goes first, then the longest waiting draft.
+pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> Result<Vec<Claimed>, Error> {
+    let pick = copilot_store::jobs::FairPick {
+        table: "drafts",
+        id: "id",
+        group: "tenant_id",
+        due: "{row}.status = 'generating' AND {row}.next_attempt_at <= $2
+              AND NOT EXISTS (SELECT 1 FROM message_triage t
+                              WHERE t.message_id = {row}.message_id AND t.status = 'pending')",
+        per_group: 1,
+        busy: Some(("{row}.status = 'generating' AND {row}.lease_until > $2", per_tenant)),
+    };
+    let sql = format!(
+        "UPDATE drafts SET next_attempt_at = $1, lease_until = $1, attempts = attempts + 1, updated_at = $2
+         WHERE id IN ({}) RETURNING tenant_id, id, attempts",
+        pick.sql()
+    );
+    let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {
@@ -262,8 +274,10 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
 
 /// Keeps a claimed job with its worker for another `lease`, while it is still generating.
 pub async fn renew_lease(tx: &TenantTx, draft_id: Uuid, lease: Duration) -> Result<(), Error> {
+    let until = copilot_core::now() + lease;
     draft::Entity::update_many()
-        .col_expr(draft::Column::NextAttemptAt, Expr::value(copilot_core::now() + lease))
+        .col_expr(draft::Column::NextAttemptAt, Expr::value(until))
+        .col_expr(draft::Column::LeaseUntil, Expr::value(until))
         .filter(draft::Column::TenantId.eq(tx.tenant().0))
         .filter(draft::Column::Id.eq(draft_id))
         .filter(draft::Column::Status.eq(GENERATING))
@@ -389,6 +403,7 @@ pub async fn finish(tx: &TenantTx, claimed: &Claimed, written: Written) -> Resul
     change.notes = Set(Some(serde_json::to_value(&written.notes).map_err(Error::internal)?));
     change.intent = Set(written.intent);
     change.error = Set(None);
+    change.lease_until = Set(None);
     change.updated_at = Set(copilot_core::now());
     let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
     if generating {
@@ -411,6 +426,7 @@ pub async fn record_failure(
     let attempts = row.attempts;
     let mut change: draft::ActiveModel = row.into();
     change.error = Set(Some(error.chars().take(500).collect()));
+    change.lease_until = Set(None);
     let gives_up = generating && delay.is_none_or(|_| attempts >= MAX_ATTEMPTS);
     if gives_up {
         change.status = Set(FAILED.to_owned());
