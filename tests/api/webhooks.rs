@@ -375,8 +375,11 @@ async fn a_service_restarted_mid_retry_delivers_every_event() {
     let data_dir = std::env::temp_dir().join(format!("copilot-webhook-restart-{}", Uuid::new_v4().simple()));
     let receiver = Receiver::start().await;
     receiver.answer(503);
+    // An attempt the kill interrupts is retried once its lease (twice the timeout plus
+    // 15 s) runs out.
     let env = [
         ("COPILOT_WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
+        ("COPILOT_WEBHOOK_TIMEOUT_SECONDS", "2".to_owned()),
         ("COPILOT_WEBHOOK_RETRY_SCHEDULE", "0s,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms".to_owned()),
     ];
     let first = copilot_tests::Service::start(&database, &data_dir, &env).await;
@@ -400,7 +403,7 @@ async fn a_service_restarted_mid_retry_delivers_every_event() {
 
     let second = copilot_tests::Service::start(&database, &data_dir, &env).await;
     let received =
-        receiver.wait_until(Duration::from_secs(30), |r| r.iter().filter(|e| e.status == 200).count() >= 3).await;
+        receiver.wait_until(Duration::from_secs(60), |r| r.iter().filter(|e| e.status == 200).count() >= 3).await;
     let delivered: Vec<&Value> =
         received.iter().filter(|e| e.status == 200).map(|e| &e.body["data"]["ticket"]["id"]).collect();
     for ticket in &tickets {
