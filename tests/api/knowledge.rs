@@ -646,6 +646,80 @@ async fn an_interrupted_ingestion_resumes_from_the_passages_it_stored() {
     assert!(texts(&hits).iter().any(|text| text.contains("class 431 are handled by depot 431")), "{hits:?}");
 }
 
+/// A PDF of `pages` pages of 200 lines each (compressed: about 1.3 KB a page).
+fn long_pdf(pages: usize) -> Vec<u8> {
+    use lopdf::{
+        Document, Object, Stream,
+        content::{Content, Operation},
+        dictionary,
+    };
+    let mut doc = Document::with_version("1.5");
+    let tree_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"});
+    let resources = doc.add_object(dictionary! {"Font" => dictionary! {"F1" => font}});
+    let kids: Vec<Object> = (1..=pages)
+        .map(|n| {
+            let mut operations = vec![Operation::new("BT", vec![]), Operation::new("Tf", vec!["F1".into(), 11.into()])];
+            for line in 0..200 {
+                let text = format!("Section {n}.{line}: parcels of class {n} are handled by depot {line}.");
+                operations.push(Operation::new("Td", vec![0.into(), (-14).into()]));
+                operations.push(Operation::new("Tj", vec![Object::string_literal(text)]));
+            }
+            operations.push(Operation::new("ET", vec![]));
+            let content = Content { operations }.encode().expect("encode a page");
+            let mut stream = Stream::new(dictionary! {}, content);
+            stream.compress().expect("compress a page");
+            let stream = doc.add_object(stream);
+            doc.add_object(dictionary! {"Type" => "Page", "Parent" => tree_id, "Contents" => stream}).into()
+        })
+        .collect();
+    let tree = dictionary! {
+        "Type" => "Pages",
+        "Kids" => kids,
+        "Count" => pages as i64,
+        "Resources" => resources,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+    };
+    doc.objects.insert(tree_id, Object::Dictionary(tree));
+    let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => tree_id});
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).expect("save the PDF");
+    bytes
+}
+
+#[tokio::test]
+async fn deleting_a_pdf_while_it_is_read_stops_the_reading() {
+    // One ingestion slot: while the long PDF is read, nothing else of any tenant is.
+    let app = copilot_tests::spawn_app_alone_with(|settings| settings.knowledge_concurrency = 1).await;
+    let tenant = app.create_tenant().await;
+    // Reading its text takes about 25 s in a debug build (loading it under a second).
+    let long = app.upload(&tenant.key, "manual.pdf", "application/pdf", long_pdf(800), &[]).await.expect(202);
+    let long = uuid_at(&long, "/id");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let document = app.get(&format!("/v1/knowledge/documents/{long}"), &tenant.key).await.expect(200);
+        if document["status"] == "processing" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{document}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let deleted = std::time::Instant::now();
+    assert_eq!(app.delete(&format!("/v1/knowledge/documents/{long}"), &tenant.key).await.status, 204);
+    let short = app
+        .upload(&tenant.key, "short.md", "text/markdown", b"# Returns\n\nWithin 30 days.\n".to_vec(), &[])
+        .await
+        .expect(202);
+    let short = app.wait_for_document(&tenant.key, uuid_at(&short, "/id")).await;
+    let waited = deleted.elapsed();
+
+    println!("an 800-page PDF deleted while read freed its worker; the next document was ready {waited:?} later");
+    assert_eq!(short["status"], "ready", "{short}");
+    assert!(waited < std::time::Duration::from_secs(12), "{waited:?}");
+}
+
 #[tokio::test]
 async fn maintenance_compacts_every_tenants_table_and_search_still_answers() {
     let app = spawn_app_on(Backend::Sqlite).await;

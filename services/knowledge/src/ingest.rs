@@ -25,6 +25,8 @@ pub const CHECKPOINT_CHUNKS: usize = 256;
 /// Most passages one document may have (about 2,000 pages of text): embedding more would
 /// hold a worker for hours; such a document is refused and should be split.
 pub const MAX_CHUNKS: usize = 5_000;
+/// How often a long parse checks that its document is still wanted.
+const PARSE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long a claimed document stays with its worker without a progress report, unless
 /// [`Knowledge::with_lease`] says otherwise.
 pub const LEASE_SECONDS: i64 = 120;
@@ -85,10 +87,15 @@ impl Knowledge {
         let outcome = if claimed.exhausted() {
             Err(Failure::Permanent("ingestion was interrupted too often (its worker stopped each time)".into()))
         } else {
-            let parsed = tokio::task::spawn_blocking(move || {
-                parse::parse(format, &content).map(|blocks| chunk::chunk(&blocks, options))
-            })
-            .await;
+            let cancel = parse::Cancel::default();
+            let stop = cancel.clone();
+            let parsing = tokio::task::spawn_blocking(move || {
+                parse::parse_cancellable(format, &content, &stop).map(|blocks| chunk::chunk(&blocks, options))
+            });
+            let parsed = self.watch(claimed, parsing, &cancel).await;
+            if cancel.is_cancelled() {
+                return Ok(Ingested::Discarded);
+            }
             match parsed {
                 Ok(Ok(chunks)) if chunks.len() > MAX_CHUNKS => Err(Failure::Permanent(format!(
                     "the document is too long: {} passages, at most {MAX_CHUNKS} per document; split it",
@@ -215,6 +222,28 @@ impl Knowledge {
             Finished::Stale => {
                 self.store.delete_version(tenant, document, version).await.map_err(|e| transient(&e))?;
                 Ok(Ingested::Discarded)
+            }
+        }
+    }
+
+    /// Awaits a parse, checking every few seconds (and renewing the lease meanwhile)
+    /// that the version is still this attempt's: once it was deleted, replaced or taken
+    /// over, the parse is cancelled (it stops at the next PDF page).
+    async fn watch<T>(
+        &self,
+        claimed: &Claimed,
+        parsing: tokio::task::JoinHandle<T>,
+        cancel: &parse::Cancel,
+    ) -> Result<T, tokio::task::JoinError> {
+        tokio::pin!(parsing);
+        loop {
+            tokio::select! {
+                parsed = &mut parsing => return parsed,
+                _ = tokio::time::sleep(PARSE_CHECK) => {
+                    if let Ok(false) = self.hold(claimed, 0.0).await {
+                        cancel.cancel();
+                    }
+                }
             }
         }
     }

@@ -9,7 +9,13 @@ mod markdown;
 mod pdf;
 mod text;
 
-use std::fmt;
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 /// The formats the knowledge base reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +128,26 @@ impl ParseError {
 
 /// Reads a file of the given format into blocks; a file without any text is an error.
 pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
+    parse_cancellable(format, bytes, &Cancel::default())
+}
+
+/// Asks a long parse (a PDF's pages) to stop: its document was deleted or replaced.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// [`parse`], stopping between a PDF's pages once `cancel` is set (the result is then an
+/// error).
+pub fn parse_cancellable(format: Format, bytes: &[u8], cancel: &Cancel) -> Result<Vec<Block>, ParseError> {
     if bytes.is_empty() {
         return Err(ParseError::new("the file is empty"));
     }
@@ -129,7 +155,7 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
         Format::Text => text::parse(&decode_text(bytes)?),
         Format::Markdown => markdown::parse(&decode_text(bytes)?),
         Format::Html => html::parse(&decode_text(bytes)?)?,
-        Format::Pdf => pdf::parse(bytes)?,
+        Format::Pdf => pdf::parse(bytes, cancel, pdf::TIME_LIMIT)?,
         Format::Docx => docx::parse(bytes)?,
         Format::Csv => faq::parse_csv(&decode_text(bytes)?)?,
         Format::Json => faq::parse_json(&decode_text(bytes)?)?,

@@ -1,13 +1,22 @@
 //! PDF: the text layer, as paragraphs (PDF keeps no reliable heading structure).
 //! Password-protected and damaged files are refused with a readable reason.
 
-use super::{Block, ParseError, text};
+use std::{
+    panic::AssertUnwindSafe,
+    time::{Duration, Instant},
+};
+
+use super::{Block, Cancel, ParseError, text};
 
 /// Most pages read: a longer PDF is refused (its text would take minutes to extract and
 /// hours to embed); split it.
 pub const MAX_PAGES: usize = 2_000;
+/// Longest time spent extracting one PDF's text; a PDF that takes longer is refused.
+pub const TIME_LIMIT: Duration = Duration::from_secs(180);
 
-pub fn parse(bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
+/// Extracts the text page by page, checking before each page whether the parse was
+/// cancelled or ran out of time.
+pub fn parse(bytes: &[u8], cancel: &Cancel, time_limit: Duration) -> Result<Vec<Block>, ParseError> {
     if !bytes.starts_with(b"%PDF-") {
         return Err(ParseError::new("the file is not a PDF (it does not start with %PDF-)"));
     }
@@ -19,10 +28,26 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
     if pages > MAX_PAGES {
         return Err(ParseError::new(format!("the PDF has {pages} pages; at most {MAX_PAGES} are read: split it")));
     }
-    // The extractor panics on some malformed fonts: contain it to this file.
-    let extracted = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes))
-        .map_err(|_| damaged("its text could not be extracted"))?
-        .map_err(|error| damaged(&error.to_string()))?;
+    let started = Instant::now();
+    let mut extracted = String::new();
+    {
+        let mut output = pdf_extract::PlainTextOutput::new(&mut extracted);
+        for (&number, _) in document.get_pages().iter() {
+            if cancel.is_cancelled() {
+                return Err(ParseError::new("reading the PDF was stopped: the document was deleted or replaced"));
+            }
+            if started.elapsed() >= time_limit {
+                return Err(ParseError::new(format!(
+                    "reading the PDF took longer than {} s (stopped at page {number} of {pages}): split it",
+                    time_limit.as_secs()
+                )));
+            }
+            // The extractor panics on some malformed fonts: contain it to this file.
+            std::panic::catch_unwind(AssertUnwindSafe(|| pdf_extract::output_doc_page(&document, &mut output, number)))
+                .map_err(|_| damaged("its text could not be extracted"))?
+                .map_err(|error| damaged(&error.to_string()))?;
+        }
+    }
     let blocks = text::parse(&extracted);
     if blocks.is_empty() {
         return Err(ParseError::new(
@@ -34,4 +59,81 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
 
 fn damaged(reason: &str) -> ParseError {
     ParseError::new(format!("the PDF is damaged or unreadable: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use lopdf::{
+        Document, Object, Stream,
+        content::{Content, Operation},
+        dictionary,
+    };
+
+    use super::*;
+
+    /// A PDF whose page `n` (from 1) reads "Page n says hello".
+    fn pdf(pages: usize) -> Vec<u8> {
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let font = doc.add_object(dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Courier"});
+        let resources = doc.add_object(dictionary! {"Font" => dictionary! {"F1" => font}});
+        let kids: Vec<Object> = (1..=pages)
+            .map(|n| {
+                let content = Content {
+                    operations: vec![
+                        Operation::new("BT", vec![]),
+                        Operation::new("Tf", vec!["F1".into(), 12.into()]),
+                        Operation::new("Td", vec![72.into(), 700.into()]),
+                        Operation::new("Tj", vec![Object::string_literal(format!("Page {n} says hello."))]),
+                        Operation::new("ET", vec![]),
+                    ],
+                };
+                let stream = doc.add_object(Stream::new(dictionary! {}, content.encode().expect("encode")));
+                doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => stream}).into()
+            })
+            .collect();
+        let tree = dictionary! {
+            "Type" => "Pages",
+            "Kids" => kids,
+            "Count" => pages as i64,
+            "Resources" => resources,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        };
+        doc.objects.insert(pages_id, Object::Dictionary(tree));
+        let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
+        doc.trailer.set("Root", catalog);
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes).expect("save");
+        bytes
+    }
+
+    fn text_of(blocks: &[Block]) -> String {
+        blocks
+            .iter()
+            .map(|block| match block {
+                Block::Paragraph(text) | Block::ListItem(text) | Block::Heading { text, .. } => text.clone(),
+                Block::QuestionAnswer { question, answer } => format!("{question} {answer}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn every_page_is_read_in_order() {
+        let blocks = parse(&pdf(3), &Cancel::default(), TIME_LIMIT).expect("parse");
+        let text = text_of(&blocks);
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing in {text}"));
+        assert!(at("Page 1 says hello") < at("Page 2 says hello") && at("Page 2 says hello") < at("Page 3 says hello"));
+    }
+
+    #[test]
+    fn a_cancelled_or_slow_parse_stops_between_pages() {
+        let cancel = Cancel::default();
+        cancel.cancel();
+        let stopped = parse(&pdf(3), &cancel, TIME_LIMIT).expect_err("cancelled");
+        let slow = parse(&pdf(3), &Cancel::default(), Duration::ZERO).expect_err("out of time");
+
+        assert!(stopped.0.contains("stopped"), "{}", stopped.0);
+        assert!(slow.0.contains("took longer than 0 s (stopped at page 1 of 3)"), "{}", slow.0);
+    }
 }
