@@ -500,15 +500,19 @@ async fn deleting_a_document_removes_its_vectors() {
 #[tokio::test]
 async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
     let seed = spawn_app_on(Backend::Sqlite).await;
-    let stuck = Arc::new(Gated { gate: Semaphore::new(0) });
-    let first = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, stuck.clone(), |_| {}).await;
+    // Hangs at the first passages it is asked to embed.
+    let stuck = Metered::new(0);
+    // Its one ingestion slot stays taken by the stuck document, so it cannot claim it again.
+    let first = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, stuck.clone(), |settings| {
+        settings.knowledge_concurrency = 1;
+    })
+    .await;
     let tenant = first.create_tenant().await;
     let id = upload_fixture(&first, &tenant.key, "help-centre/returns.md", &[]).await;
-    for _ in 0..200 {
-        if first.get(&format!("/v1/knowledge/documents/{id}"), &tenant.key).await.expect(200)["status"] == "processing"
-        {
-            break;
-        }
+    // Once the worker waits on the embedder it renews its lease no more.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while stuck.asked() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the worker never asked for embeddings");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let db = copilot_store::connect(&first.database_url, 1).await.expect("connect");
@@ -534,7 +538,7 @@ async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
 
     // The first worker was only slow, and now fails: its late attempt is fenced out and
     // neither requeues the document nor removes the chunks the second one made searchable.
-    stuck.gate.close();
+    stuck.batches.close();
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let after = second.get(&format!("/v1/knowledge/documents/{id}"), &tenant.key).await.expect(200);
     assert_eq!(
@@ -551,12 +555,18 @@ async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
 /// `batches` passage batches through (the next one waits forever: a worker that hangs).
 struct Metered {
     batches: Semaphore,
+    asked: std::sync::atomic::AtomicUsize,
     passages: std::sync::atomic::AtomicUsize,
 }
 
 impl Metered {
     fn new(batches: usize) -> Arc<Self> {
-        Arc::new(Self { batches: Semaphore::new(batches), passages: Default::default() })
+        Arc::new(Self { batches: Semaphore::new(batches), asked: Default::default(), passages: Default::default() })
+    }
+
+    /// Passage batches asked for, let through or not.
+    fn asked(&self) -> usize {
+        self.asked.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn passages(&self) -> usize {
@@ -576,6 +586,7 @@ impl copilot_api::triage::Triager for Metered {
 
     async fn embed(&self, texts: Vec<String>, kind: TextKind) -> Result<Vec<Vec<f32>>, String> {
         if kind == TextKind::Passage {
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.batches.acquire().await.map_err(|error| error.to_string())?.forget();
         }
         let count = texts.len();
