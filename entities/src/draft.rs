@@ -17,6 +17,8 @@ pub struct Model {
     pub status: String,
     /// An agent's instructions for a regenerated draft ("shorter, more formal").
     pub instructions: Option<String>,
+    /// `extractive` when the agent asked for a draft without the LLM.
+    pub requested_mode: Option<String>,
     pub requested_by: Option<Uuid>,
     pub attempts: i32,
     /// When a worker may take the job next; a claim pushes it out by the lease.

@@ -17,6 +17,7 @@ mod m20261204_000009_delivery_series;
 mod m20261204_000010_login_addresses;
 mod m20261204_000011_sender_verifications;
 mod m20261204_000012_draft_leases;
+mod m20261204_000013_draft_requested_mode;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_login_addresses::Migration),
             Box::new(m20261204_000011_sender_verifications::Migration),
             Box::new(m20261204_000012_draft_leases::Migration),
+            Box::new(m20261204_000013_draft_requested_mode::Migration),
         ]
     }
 }

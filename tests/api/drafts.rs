@@ -116,6 +116,7 @@ async fn a_customer_message_gets_a_cited_draft_that_a_person_approves_into_the_r
     let citations = draft["citations"].as_array().cloned().unwrap_or_default();
     assert_eq!(citations.len(), 1, "{draft}");
     assert!(citations[0]["quote"].as_str().is_some_and(|quote| body.contains(quote.trim_end_matches('.'))));
+    assert!(citations[0]["heading"].as_str().is_some_and(|heading| !heading.is_empty()), "the section: {draft}");
     assert!(draft["confidence"].as_f64().is_some_and(|c| c > 0.5), "{draft}");
     assert!(draft["usage"]["prompt_tokens"].as_i64().is_some_and(|t| t > 0));
     assert_eq!(draft["intent"].as_str().map(str::is_empty), Some(false), "drafted after triage: {draft}");
@@ -263,6 +264,21 @@ async fn llm_failures_are_retried_with_backoff_then_reported_and_the_ticket_stay
         }
     }
     assert!(seen.contains("event: draft.failed"), "{seen}");
+
+    // The agent asks for a draft from the knowledge base instead: the LLM is not called.
+    let calls = desk.llm.requests().len();
+    let asked = json!({"mode": "extractive"});
+    desk.app.post(&format!("/v1/tickets/{ticket}/drafts"), &desk.agent, asked).await.expect(202);
+    let fallback = desk.settled_draft(ticket).await;
+    assert_eq!(
+        (fallback["status"].as_str(), fallback["mode"].as_str()),
+        (Some("ready"), Some("extractive")),
+        "{fallback}"
+    );
+    assert!(fallback["notes"].as_array().is_some_and(|notes| notes.contains(&json!("extractive_requested"))));
+    assert_eq!(desk.llm.requests().len(), calls, "no LLM call for an extractive draft");
+    let bad = json!({"mode": "telepathic"});
+    desk.app.post(&format!("/v1/tickets/{ticket}/drafts"), &desk.agent, bad).await.expect_error(400, "invalid_body");
 
     // The agent still answers by hand.
     desk.app

@@ -213,7 +213,8 @@ async fn write_draft(state: &AppState, claimed: Claimed) -> Result<(), Error> {
     let intent =
         job.triage.as_ref().and_then(|triage| triage.corrected_intent.clone().or_else(|| triage.intent.clone()));
 
-    let llm = llm_config(&state.settings, &settings, tenant_key);
+    let without_llm = job.draft.requested_mode.as_deref() == Some("extractive");
+    let llm = llm_config(&state.settings, &settings, tenant_key).filter(|_| !without_llm);
     let budget_exhausted = settings.monthly_token_budget.is_some_and(|budget| usage.total_tokens() >= budget);
     let mut notes = Vec::new();
     if !relevant {
@@ -233,7 +234,16 @@ async fn write_draft(state: &AppState, claimed: Claimed) -> Result<(), Error> {
             }
         }
         llm => {
-            notes.push(if llm.is_some() { "budget_exhausted" } else { "no_llm_configured" }.to_owned());
+            notes.push(
+                if without_llm {
+                    "extractive_requested"
+                } else if llm.is_some() {
+                    "budget_exhausted"
+                } else {
+                    "no_llm_configured"
+                }
+                .to_owned(),
+            );
             draft_extractively(&settings, &language, &passages, &hits, relevant)
         }
     };
@@ -417,6 +427,7 @@ fn cite(hit: &Hit, quote: String) -> Citation {
         document_id: hit.document_id,
         document_version: hit.document_version,
         title: hit.title.clone(),
+        heading: Some(hit.heading.clone()).filter(|heading| !heading.is_empty()),
         quote,
     }
 }

@@ -47,6 +47,10 @@ pub struct Citation {
     pub document_id: Uuid,
     pub document_version: i64,
     pub title: String,
+    /// The passage's heading path ("Returns > Refunds"); absent on drafts written before
+    /// headings were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
     pub quote: String,
 }
 
@@ -67,6 +71,8 @@ pub struct Draft {
     pub notes: Vec<String>,
     pub intent: Option<String>,
     pub instructions: Option<String>,
+    /// `extractive` when the agent asked for a draft without the LLM.
+    pub requested_mode: Option<String>,
     pub attempts: i32,
     pub error: Option<String>,
     pub approved_body: Option<String>,
@@ -98,6 +104,7 @@ impl From<draft::Model> for Draft {
             notes: row.notes.and_then(|value| serde_json::from_value(value).ok()).unwrap_or_default(),
             intent: row.intent,
             instructions: row.instructions,
+            requested_mode: row.requested_mode,
             attempts: row.attempts,
             error: row.error,
             approved_body: row.approved_body,
@@ -125,21 +132,25 @@ pub(crate) async fn on_customer_message(
     if !draft_settings::auto_draft(tx).await? {
         return Ok(None);
     }
-    enqueue(tx, ticket_id, Some(message_id), None, None, at).await.map(Some)
+    enqueue(tx, ticket_id, Some(message_id), Request::default(), None, at).await.map(Some)
+}
+
+/// What an agent asks of a new draft.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// What to change compared with earlier drafts ("shorter, more formal").
+    pub instructions: Option<String>,
+    /// Written from the knowledge base without the LLM (e.g. after the LLM failed).
+    pub without_llm: bool,
 }
 
 /// An agent asks for a (new) draft on a ticket, optionally with instructions; pending
 /// drafts of the ticket are superseded.
-pub async fn request(
-    tx: &TenantTx,
-    by: &Principal,
-    ticket_id: Uuid,
-    instructions: Option<&str>,
-) -> Result<Draft, Error> {
+pub async fn request(tx: &TenantTx, by: &Principal, ticket_id: Uuid, asked: Request) -> Result<Draft, Error> {
     // Writing a new draft (with instructions) replaces the agent's pending one: a person's call.
     by.require_human_role()?;
     let instructions =
-        instructions.map(|text| bounded_text("instructions", text, 1, MAX_INSTRUCTIONS_CHARS)).transpose()?;
+        asked.instructions.map(|text| bounded_text("instructions", &text, 1, MAX_INSTRUCTIONS_CHARS)).transpose()?;
     find_row_for_update(tx, ticket_id).await?;
     supersede_pending(tx, ticket_id).await?;
     let latest_customer_message = message::Entity::scoped(tx.tenant())
@@ -150,14 +161,25 @@ pub async fn request(
         .await
         .map_err(db_err)?
         .map(|row| row.id);
-    let draft =
-        enqueue(tx, ticket_id, latest_customer_message, instructions, by.actor.user_id(), copilot_core::now()).await?;
+    let draft = enqueue(
+        tx,
+        ticket_id,
+        latest_customer_message,
+        Request { instructions, without_llm: asked.without_llm },
+        by.actor.user_id(),
+        copilot_core::now(),
+    )
+    .await?;
     audit::record(
         tx,
         by.actor,
         "draft.requested",
         audit::Target::new("draft", draft.id),
-        serde_json::json!({ "ticket_id": ticket_id, "instructions": draft.instructions }),
+        serde_json::json!({
+            "ticket_id": ticket_id,
+            "instructions": draft.instructions,
+            "requested_mode": draft.requested_mode,
+        }),
     )
     .await?;
     Ok(draft)
@@ -167,7 +189,7 @@ async fn enqueue(
     tx: &TenantTx,
     ticket_id: Uuid,
     message_id: Option<Uuid>,
-    instructions: Option<String>,
+    asked: Request,
     requested_by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<Draft, Error> {
@@ -177,7 +199,8 @@ async fn enqueue(
         ticket_id: Set(ticket_id),
         message_id: Set(message_id),
         status: Set(GENERATING.to_owned()),
-        instructions: Set(instructions),
+        instructions: Set(asked.instructions),
+        requested_mode: Set(asked.without_llm.then(|| "extractive".to_owned())),
         requested_by: Set(requested_by),
         attempts: Set(0),
         next_attempt_at: Set(at),

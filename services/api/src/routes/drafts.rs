@@ -78,6 +78,8 @@ pub struct CitationOut {
     pub document_id: Uuid,
     pub document_version: i64,
     pub title: String,
+    /// The passage's section (its heading path, e.g. `Returns > Refunds`).
+    pub heading: Option<String>,
     /// The passage's sentence that supports the draft.
     pub quote: String,
 }
@@ -109,7 +111,7 @@ pub struct DraftOut {
     pub usage: TokenUsageOut,
     /// Remarks for the agent: `no_llm_configured`, `budget_exhausted`, `no_relevant_knowledge`,
     /// `knowledge_does_not_answer`, `unsupported_citations_dropped`, `prompt_markup_removed`, `language_mismatch`,
-    /// `personal_data_redacted`.
+    /// `personal_data_redacted`, `extractive_requested`.
     pub notes: Vec<String>,
     /// The intent of the message it answers.
     pub intent: Option<String>,
@@ -150,6 +152,7 @@ impl TryFrom<Draft> for DraftOut {
                     document_id: citation.document_id,
                     document_version: citation.document_version,
                     title: citation.title,
+                    heading: citation.heading,
                     quote: citation.quote,
                 })
                 .collect(),
@@ -180,6 +183,9 @@ impl TryFrom<Draft> for DraftOut {
 pub struct DraftRequestIn {
     /// What to change compared with earlier drafts, e.g. "shorter, more formal" (at most 1000 characters).
     pub instructions: Option<String>,
+    /// `extractive`: write it from the knowledge base without the LLM (for example when
+    /// the LLM failed); absent or `llm`: the usual way.
+    pub mode: Option<DraftMode>,
 }
 
 #[derive(ApiResponse)]
@@ -255,7 +261,10 @@ impl DraftsApi {
     ) -> ApiResult<DraftAccepted> {
         let principal = auth.0.principal;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
-        let draft = drafts::request(&tx, &principal, id.0, body.0.instructions.as_deref()).await?;
+        let body = body.0;
+        let asked =
+            drafts::Request { instructions: body.instructions, without_llm: body.mode == Some(DraftMode::Extractive) };
+        let draft = drafts::request(&tx, &principal, id.0, asked).await?;
         tx.commit().await?;
         self.state.draft_wakeup.notify_one();
         Ok(DraftAccepted::Accepted(Json(draft.try_into()?)))
