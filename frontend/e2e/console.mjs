@@ -142,11 +142,11 @@ try {
   await check("the ticket shows a draft with a citation that opens its passage", async () => {
     await page.getByRole("link", { name: subject }).click();
     await page.getByRole("heading", { name: new RegExp(subject) }).waitFor();
-    await page.getByRole("button", { name: "Approve and send" }).waitFor();
-    const source = page.locator(".sources summary").first();
-    await source.waitFor();
-    await source.click();
+    await page.getByRole("button", { name: "Use this draft" }).waitFor();
+    // Each source shows its document, version and the quoted passage, without a click.
     await page.locator(".sources blockquote").first().waitFor();
+    await page.locator(".sources", { hasText: "version 1" }).waitFor();
+    await page.locator(".draft .confidence").waitFor();
     await page.screenshot({ path: join(shots, "ticket-draft.png"), fullPage: true });
     await accessible("ticket");
   });
@@ -163,12 +163,44 @@ try {
     });
   });
 
-  await check("the agent edits and approves the draft, and the reply appears in the thread", async () => {
+  await check("the agent puts the draft into the composer, edits it and sends it", async () => {
+    const ticketId = (await callApi("GET", "/v1/tickets?tag=tent")).data[0].id;
+    const draft = (await callApi("GET", `/v1/tickets/${ticketId}/drafts?limit=1`)).data[0];
+    const weak = (draft.confidence ?? 0) < 0.5 || draft.notes.some((n) => ["no_relevant_knowledge", "knowledge_does_not_answer"].includes(n));
+    await page.getByRole("button", { name: "Use this draft" }).click();
+    const composer = page.getByRole("form", { name: "Reply or note" });
+    const text = composer.getByRole("textbox");
+    if ((await text.inputValue()) !== draft.body) throw new Error(`the composer holds: ${await text.inputValue()}`);
     const edited = "Hello, you can return it within 30 days, free of charge. — edited in the e2e test";
-    await page.getByRole("textbox", { name: "Draft reply" }).fill(edited);
-    await page.getByRole("button", { name: "Approve and send" }).click();
-    await page.getByText("Approved and sent.").waitFor();
+    await text.fill(edited);
+    await composer.getByRole("button", { name: "Send reply" }).click();
+    if (weak) {
+      // A weakly supported draft needs a second, explicit step.
+      await composer.getByRole("alert").waitFor();
+      await composer.getByRole("button", { name: "Confirm and send" }).click();
+    }
+    await page.getByRole("status").filter({ hasText: "Reply added to the conversation." }).waitFor();
     await page.locator(".message.author-agent .body", { hasText: edited }).waitFor();
+    await page.getByText("Approved: the reply is in the conversation.").waitFor();
+    const decided = (await callApi("GET", `/v1/drafts/${draft.id}`));
+    if (decided.status !== "approved" || decided.approved_body !== edited) throw new Error(`draft: ${JSON.stringify(decided)}`);
+  });
+
+  await check("the agent writes a reply of their own and an internal note, each under their name", async () => {
+    const composer = page.getByRole("form", { name: "Reply or note" });
+    const own = "Also: the return label is in your account under Orders.";
+    await composer.getByRole("textbox").fill(own);
+    await composer.getByRole("textbox").press("Control+Enter");
+    await page.locator(".message.author-agent .body", { hasText: own }).waitFor();
+    await composer.getByLabel("Internal note").check();
+    await composer.getByRole("textbox").fill("Customer asked twice; watch this one.");
+    await composer.getByRole("button", { name: "Add note" }).click();
+    const note = page.locator(".message.author-note", { hasText: "watch this one" });
+    await note.waitFor();
+    const me = (await callApi("GET", "/v1/assignees")).find((person) => person.email === login.email);
+    await note.locator("header strong", { hasText: me.name ?? me.email }).waitFor();
+    await page.screenshot({ path: join(shots, "ticket-composer.png"), fullPage: true });
+    await accessible("ticket with composer");
   });
 
   await check("the console switches to Chinese", async () => {

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { Draft } from "../api/client";
 import { LanguageProvider } from "../i18n";
-import { DraftPanel } from "./DraftPanel";
+import { Composer } from "./Composer";
+import { DraftPanel, band, weaklySupported } from "./DraftPanel";
 
 afterEach(cleanup);
 
@@ -12,8 +13,10 @@ function draft(overrides: Partial<Draft> = {}): Draft {
     id: "d1",
     ticket_id: "t1",
     status: "ready",
-    body: "We refund within 5 days. [S1]",
-    citations: [{ chunk_id: "c1", document_id: "doc", document_version: 1, title: "Returns", quote: "Refunds take 5 days." }],
+    body: "We refund within 5 days.",
+    citations: [
+      { chunk_id: "c1", document_id: "doc", document_version: 3, title: "Returns", heading: "Refunds", quote: "Refunds take 5 days." },
+    ],
     confidence: 0.82,
     language: "en",
     mode: "llm",
@@ -28,30 +31,47 @@ function draft(overrides: Partial<Draft> = {}): Draft {
 }
 
 function renderPanel(props: Partial<Parameters<typeof DraftPanel>[0]> = {}, language: "en" | "zh" = "en") {
-  const handlers = { onApprove: vi.fn(), onReject: vi.fn(), onRegenerate: vi.fn() };
+  const handlers = { onUse: vi.fn(), onReject: vi.fn(), onRegenerate: vi.fn(), onExtractive: vi.fn() };
   render(
     <LanguageProvider initial={language}>
-      <DraftPanel draft={draft()} streaming="" busy={false} error={null} {...handlers} {...props} />
+      <DraftPanel draft={draft()} streaming="" busy={false} {...handlers} {...props} />
     </LanguageProvider>,
   );
   return handlers;
 }
 
+function renderComposer(fromDraft: Draft | null, text = "Hello") {
+  const onSend = vi.fn();
+  render(
+    <LanguageProvider initial="en">
+      <Composer mode="reply" onMode={vi.fn()} text={text} onText={vi.fn()} fromDraft={fromDraft} onDropDraft={vi.fn()} busy={false} onSend={onSend} />
+    </LanguageProvider>,
+  );
+  return onSend;
+}
+
 describe("DraftPanel", () => {
-  it("approves the edited text", () => {
-    const { onApprove } = renderPanel();
-    const text = screen.getByRole("textbox", { name: "Draft reply" });
-    fireEvent.change(text, { target: { value: "Edited reply" } });
-    fireEvent.click(screen.getByRole("button", { name: "Approve and send" }));
-    expect(onApprove).toHaveBeenCalledWith("Edited reply");
+  it("hands the draft's text to the composer", () => {
+    const { onUse } = renderPanel();
+    fireEvent.click(screen.getByRole("button", { name: "Use this draft" }));
+    expect(onUse).toHaveBeenCalledWith("We refund within 5 days.");
   });
 
-  it("shows confidence, mode and the cited passage", () => {
+  it("shows the confidence band and every source with its section, version and quote", () => {
     renderPanel();
-    expect(screen.getByText("82%")).toBeTruthy();
-    expect(screen.getByText("llm · test-model")).toBeTruthy();
+    expect(screen.getByText("High confidence")).toBeTruthy();
+    expect(screen.getByText(/written by test-model/)).toBeTruthy();
     expect(screen.getByText("Returns")).toBeTruthy();
+    expect(screen.getByText(/› Refunds/)).toBeTruthy();
+    expect(screen.getByText("version 3")).toBeTruthy();
     expect(screen.getByText("Refunds take 5 days.")).toBeTruthy();
+  });
+
+  it("says its remarks in words, not codes", () => {
+    renderPanel({ draft: draft({ confidence: 0.3, notes: ["no_relevant_knowledge"] }) });
+    expect(screen.getByText("Low confidence")).toBeTruthy();
+    expect(screen.getByText(/Nothing in the knowledge base matches this question well/)).toBeTruthy();
+    expect(screen.queryByText("no_relevant_knowledge")).toBeNull();
   });
 
   it("asks for a reason before rejecting", () => {
@@ -62,19 +82,24 @@ describe("DraftPanel", () => {
     expect(onReject).toHaveBeenCalledWith("wrong policy");
   });
 
-  it("regenerates with instructions and approves with Ctrl+Enter", () => {
-    const { onRegenerate, onApprove } = renderPanel();
+  it("regenerates with instructions", () => {
+    const { onRegenerate } = renderPanel();
     fireEvent.change(screen.getByRole("textbox", { name: /Instructions/ }), { target: { value: "shorter" } });
     fireEvent.click(screen.getByRole("button", { name: "Regenerate" }));
     expect(onRegenerate).toHaveBeenCalledWith("shorter");
-    fireEvent.keyDown(screen.getByRole("textbox", { name: "Draft reply" }), { key: "Enter", ctrlKey: true });
-    expect(onApprove).toHaveBeenCalledWith("We refund within 5 days. [S1]");
+  });
+
+  it("explains a failed draft and offers one from the knowledge base", () => {
+    const { onExtractive } = renderPanel({ draft: draft({ status: "failed", body: undefined, error: "the LLM answered HTTP 503" }) });
+    expect(screen.getByRole("alert").textContent).toContain("the LLM answered HTTP 503");
+    fireEvent.click(screen.getByRole("button", { name: "Draft from the knowledge base" }));
+    expect(onExtractive).toHaveBeenCalled();
   });
 
   it("offers no decision on a superseded draft and says why", () => {
     renderPanel({ draft: draft({ status: "superseded" }) });
     expect(screen.getByText("A newer customer message superseded this draft.")).toBeTruthy();
-    expect(screen.queryByRole("button", { name: "Approve and send" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Use this draft" })).toBeNull();
   });
 
   it("shows the text streaming in while the draft is written", () => {
@@ -84,8 +109,40 @@ describe("DraftPanel", () => {
   });
 
   it("speaks Chinese", () => {
-    renderPanel({}, "zh");
-    expect(screen.getByRole("button", { name: "批准并发送" })).toBeTruthy();
-    expect(screen.getByText("置信度")).toBeTruthy();
+    renderPanel({ draft: draft({ notes: ["personal_data_redacted"] }) }, "zh");
+    expect(screen.getByRole("button", { name: "使用此草稿" })).toBeTruthy();
+    expect(screen.getByText("高置信度")).toBeTruthy();
+    expect(screen.getByText("个人信息已对大模型隐藏。")).toBeTruthy();
+  });
+});
+
+describe("confidence bands", () => {
+  it("are high from 75 %, low below 50 %", () => {
+    expect([band(0.75), band(0.74), band(0.5), band(0.49)]).toEqual(["high", "medium", "medium", "low"]);
+    expect(weaklySupported(draft({ confidence: 0.9, notes: ["knowledge_does_not_answer"] }))).toBe(true);
+    expect(weaklySupported(draft({ confidence: 0.6 }))).toBe(false);
+  });
+});
+
+describe("Composer", () => {
+  it("sends the agent's own reply at once", () => {
+    const onSend = renderComposer(null, "My own answer");
+    fireEvent.click(screen.getByRole("button", { name: "Send reply" }));
+    expect(onSend).toHaveBeenCalledWith("reply", "My own answer");
+  });
+
+  it("sends a weakly supported draft only after a second, explicit step", () => {
+    const onSend = renderComposer(draft({ confidence: 0.3 }), "We refund within 5 days.");
+    fireEvent.click(screen.getByRole("button", { name: "Send reply" }));
+    expect(onSend).not.toHaveBeenCalled();
+    expect(screen.getByRole("alert").textContent).toContain("weakly supported");
+    fireEvent.click(screen.getByRole("button", { name: "Confirm and send" }));
+    expect(onSend).toHaveBeenCalledWith("reply", "We refund within 5 days.");
+  });
+
+  it("sends a well supported draft with Ctrl+Enter", () => {
+    const onSend = renderComposer(draft(), "We refund within 5 days.");
+    fireEvent.keyDown(screen.getByRole("textbox"), { key: "Enter", ctrlKey: true });
+    expect(onSend).toHaveBeenCalledWith("reply", "We refund within 5 days.");
   });
 });

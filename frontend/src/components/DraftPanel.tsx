@@ -1,44 +1,56 @@
-// The draft of a ticket: streamed while written, its confidence, mode and sources; edit in
-// place, approve and send, reject with a reason, regenerate with instructions.
-import { useEffect, useState, type KeyboardEvent } from "react";
+// The draft of a ticket, to be checked before it is used: streamed while written, its
+// confidence as a band, its remarks in plain words, and every source with its document,
+// version and quoted passage. "Use this draft" puts the text into the composer, where the
+// agent edits and sends it; a failed draft says why and offers one from the knowledge base.
+import { useState, type KeyboardEvent } from "react";
 
 import type { Draft } from "../api/client";
-import { useI18n } from "../i18n";
+import { useI18n, type Key } from "../i18n";
 
 type Props = {
   draft: Draft | null;
   /** Text received so far while the draft is being written. */
   streaming: string;
   busy: boolean;
-  error: string | null;
-  onApprove: (body: string) => void;
+  onUse: (body: string) => void;
   onReject: (reason: string) => void;
   onRegenerate: (instructions: string) => void;
+  /** Asks for a draft written from the knowledge base without the LLM. */
+  onExtractive: () => void;
 };
 
-export function DraftPanel({ draft, streaming, busy, error, onApprove, onReject, onRegenerate }: Props) {
+/** Confidence at or above which a draft is `high`, and below which it is `low`. */
+export const CONFIDENCE_HIGH = 0.75;
+export const CONFIDENCE_LOW = 0.5;
+
+export type Band = "high" | "medium" | "low";
+
+export function band(confidence: number): Band {
+  return confidence >= CONFIDENCE_HIGH ? "high" : confidence >= CONFIDENCE_LOW ? "medium" : "low";
+}
+
+/** Remarks that mean the knowledge base does not back the draft. */
+const UNSUPPORTED = ["no_relevant_knowledge", "knowledge_does_not_answer"];
+
+/** Whether sending the draft needs a second, explicit step. */
+export function weaklySupported(draft: Draft): boolean {
+  return band(draft.confidence ?? 0) === "low" || draft.notes.some((note) => UNSUPPORTED.includes(note));
+}
+
+export function DraftPanel({ draft, streaming, busy, onUse, onReject, onRegenerate, onExtractive }: Props) {
   const { t } = useI18n();
-  const [body, setBody] = useState(draft?.body ?? "");
   const [reason, setReason] = useState("");
   const [instructions, setInstructions] = useState("");
-  const [rejecting, setRejecting] = useState(false);
-
-  useEffect(() => {
-    setBody(draft?.body ?? "");
-    setRejecting(false);
-  }, [draft?.id, draft?.body]);
+  const [rejecting, setRejecting] = useState<string | null>(null);
 
   const decidable = draft?.status === "ready";
   const onKey = (event: KeyboardEvent) => {
-    if (event.ctrlKey && event.key === "Enter" && decidable && body.trim()) {
-      event.preventDefault();
-      onApprove(body);
-    }
     if (event.ctrlKey && event.shiftKey && event.key.toLowerCase() === "r") {
       event.preventDefault();
       onRegenerate(instructions);
     }
   };
+  const confidence = draft?.confidence ?? 0;
 
   return (
     <aside className="draft" aria-label={t("draft.title")} onKeyDown={onKey}>
@@ -51,9 +63,15 @@ export function DraftPanel({ draft, streaming, busy, error, onApprove, onReject,
         </div>
       )}
       {draft?.status === "failed" && (
-        <p role="alert" className="error">
-          {t("draft.failed")}: {draft.error}
-        </p>
+        <div role="alert" className="error">
+          <p>
+            {t("draft.failed")}: {draft.error ?? t("draft.unknownError")}
+          </p>
+          <p>{t("draft.failedHelp")}</p>
+          <button type="button" className="primary" disabled={busy} onClick={onExtractive}>
+            {t("draft.extractive")}
+          </button>
+        </div>
       )}
       {draft?.status === "superseded" && <p className="notice">{t("draft.superseded")}</p>}
       {draft?.status === "approved" && <p className="notice">{t("draft.approved")}</p>}
@@ -64,39 +82,34 @@ export function DraftPanel({ draft, streaming, busy, error, onApprove, onReject,
       )}
       {draft && draft.status !== "generating" && draft.body !== undefined && (
         <>
-          <dl className="meta">
-            <dt>{t("draft.confidence")}</dt>
-            <dd>
-              <meter min={0} max={1} value={draft.confidence ?? 0} aria-label={t("draft.confidence")} />{" "}
-              {Math.round((draft.confidence ?? 0) * 100)}%
-            </dd>
-            <dt>{t("draft.mode")}</dt>
-            <dd>
-              {draft.mode}
-              {draft.model ? ` · ${draft.model}` : ""}
-            </dd>
-          </dl>
+          <p className={`confidence band-${band(confidence)}`}>
+            <strong>{t(`draft.band.${band(confidence)}` as Key)}</strong> ({Math.round(confidence * 100)}%) ·{" "}
+            {draft.mode === "llm" ? `${t("draft.byLlm")}${draft.model ? ` ${draft.model}` : ""}` : t("draft.byKnowledge")}
+          </p>
           {draft.notes.length > 0 && (
-            <ul className="notes">
+            <ul className="notes" aria-label={t("draft.remarks")}>
               {draft.notes.map((note) => (
-                <li key={note}>{note}</li>
+                <li key={note}>{t(`note.${note}` as Key)}</li>
               ))}
             </ul>
           )}
-          <label className="body">
-            <span className="visually-hidden">{t("draft.title")}</span>
-            <textarea value={body} onChange={(e) => setBody(e.target.value)} readOnly={!decidable} rows={10} />
-          </label>
+          <div className="body" aria-label={t("draft.text")}>
+            {draft.body}
+          </div>
           {draft.citations.length > 0 && (
             <section className="sources">
               <h3>{t("draft.sources")}</h3>
               <ol>
                 {draft.citations.map((citation) => (
                   <li key={citation.chunk_id}>
-                    <details>
-                      <summary>{citation.title}</summary>
-                      <blockquote>{citation.quote}</blockquote>
-                    </details>
+                    <p className="source-title">
+                      <strong>{citation.title}</strong>
+                      {citation.heading ? ` › ${citation.heading}` : ""}{" "}
+                      <span className="muted small">
+                        {t("draft.version")} {citation.document_version}
+                      </span>
+                    </p>
+                    <blockquote>{citation.quote}</blockquote>
                   </li>
                 ))}
               </ol>
@@ -104,13 +117,12 @@ export function DraftPanel({ draft, streaming, busy, error, onApprove, onReject,
           )}
         </>
       )}
-      {error && <p role="alert" className="error">{error}</p>}
-      {decidable && (
+      {decidable && draft && (
         <div className="actions">
-          <button type="button" className="primary" disabled={busy || !body.trim()} onClick={() => onApprove(body)}>
-            {t("draft.approve")}
+          <button type="button" className={weaklySupported(draft) ? "" : "primary"} disabled={busy} onClick={() => onUse(draft.body ?? "")}>
+            {t("draft.use")}
           </button>
-          {rejecting ? (
+          {rejecting === draft.id ? (
             <form
               onSubmit={(e) => {
                 e.preventDefault();
@@ -123,7 +135,7 @@ export function DraftPanel({ draft, streaming, busy, error, onApprove, onReject,
               </button>
             </form>
           ) : (
-            <button type="button" disabled={busy} onClick={() => setRejecting(true)}>
+            <button type="button" disabled={busy} onClick={() => setRejecting(draft.id)}>
               {t("draft.reject")}
             </button>
           )}

@@ -1,12 +1,23 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
+import { Composer, type ComposerMode } from "../components/Composer";
 import { DraftPanel } from "../components/DraftPanel";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
 import { api, download, errorText, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 import { useTenantEvents } from "../live";
 
-
+/** Where an agent reply's sending stands, in words, with the reason when it failed. */
+function DeliveryState({ delivery }: { delivery: NonNullable<Message["delivery"]> }) {
+  const { t } = useI18n();
+  return (
+    <span className={`badge delivery-${delivery.status}`} role="status">
+      {t(`delivery.${delivery.status}` as Key)}
+      {delivery.status === "queued" && delivery.attempts > 0 && ` · ${t("delivery.retrying")}`}
+      {delivery.last_error && delivery.status !== "sent" && `: ${delivery.last_error}`}
+    </span>
+  );
+}
 
 export function TicketView({ id, back }: { id: string; back: () => void }) {
   const { t } = useI18n();
@@ -16,8 +27,15 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
   const [streaming, setStreaming] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [note, setNote] = useState("");
+  const [notice, setNotice] = useState<string | null>(null);
+  const [mode, setMode] = useState<ComposerMode>("reply");
+  const [text, setText] = useState("");
+  const [fromDraft, setFromDraft] = useState<Draft | null>(null);
   const people = useAssignees();
+  const nameOf = (userId?: string | null) => {
+    const person = people.find((p) => p.id === userId);
+    return person ? (person.name ?? person.email) : null;
+  };
   const [tags, setTags] = useState("");
   const streamed = useRef<string | null>(null);
   const storedTags = useRef<string | null>(null);
@@ -63,21 +81,48 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
     return () => abort.abort();
   }, [draft?.id, draft?.status]);
 
-  async function act(action: () => Promise<unknown>) {
+  async function act(action: () => Promise<unknown>): Promise<boolean> {
     setBusy(true);
     setError(null);
+    setNotice(null);
     try {
       await action();
       await load();
+      return true;
     } catch (caught) {
       setError(errorText(caught));
+      return false;
     } finally {
       setBusy(false);
     }
   }
 
-  const approve = (body: string) =>
-    act(async () => unwrap(await api.POST("/v1/drafts/{id}/approve", { params: { path: { id: draft!.id } }, body: { body } })));
+  /** Sends the composer's text: a reply (approving the draft it came from, edited) or a note. */
+  const send = async (kind: ComposerMode, body: string) => {
+    const sent = await act(async () => {
+      if (kind === "note") {
+        unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: { author: "note", body } }));
+      } else if (fromDraft && draft?.id === fromDraft.id && draft.status === "ready") {
+        unwrap(await api.POST("/v1/drafts/{id}/approve", { params: { path: { id: fromDraft.id } }, body: { body } }));
+      } else {
+        unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: { author: "agent", body } }));
+      }
+    });
+    if (sent) {
+      setText("");
+      setFromDraft(null);
+      setNotice(kind === "note" ? t("composer.noteAdded") : ticket?.channel === "email" ? t("composer.queued") : t("composer.replied"));
+    }
+  };
+  const takeDraft = (body: string) => {
+    if (text.trim() && !fromDraft && !window.confirm(t("composer.replaceText"))) return;
+    setMode("reply");
+    setText(body);
+    setFromDraft(draft);
+    document.querySelector<HTMLTextAreaElement>(".composer textarea")?.focus();
+  };
+  const extractive = () =>
+    act(async () => unwrap(await api.POST("/v1/tickets/{id}/drafts", { params: { path: { id } }, body: { mode: "extractive" } })));
   const reject = (reason: string) =>
     act(async () => unwrap(await api.POST("/v1/drafts/{id}/reject", { params: { path: { id: draft!.id } }, body: { reason } })));
   const regenerate = (instructions: string) =>
@@ -91,11 +136,6 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
     );
   const update = (patch: Schemas["TicketPatch"]) =>
     act(async () => unwrap(await api.PATCH("/v1/tickets/{id}", { params: { path: { id } }, body: patch })));
-  const addNote = () =>
-    act(async () => {
-      unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: { author: "note", body: note } }));
-      setNote("");
-    });
 
   if (!ticket) {
     return <p className="muted">{error ?? "…"}</p>;
@@ -157,7 +197,12 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
           {thread.map((m) => (
             <li key={m.id} className={`message author-${m.author}`}>
               <header>
-                <strong>{t(`author.${m.author}` as Key)}</strong>{" "}
+                <strong>
+                  {m.author === "customer"
+                    ? (ticket.customer.name ?? ticket.customer.email)
+                    : (nameOf(m.author_user_id) ?? t(`author.${m.author}` as Key))}
+                </strong>{" "}
+                {m.author === "note" && <span className="badge">{t("author.note")}</span>}
                 <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleString()}</time>
                 {m.triage?.intent && (
                   <span className="badge" title={`${Math.round((m.triage.intent.confidence ?? 0) * 100)}%`}>
@@ -168,11 +213,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
                   <span className={`badge sentiment-${m.triage.sentiment.label}`}>{m.triage.sentiment.label}</span>
                 )}
                 {m.triage?.language && <span className="badge">{m.triage.language}</span>}
-                {m.delivery && (
-                  <span className={`badge delivery-${m.delivery.status}`} title={m.delivery.last_error ?? ""}>
-                    {t("ticket.delivery")}: {m.delivery.status}
-                  </span>
-                )}
+                {m.delivery && <DeliveryState delivery={m.delivery} />}
               </header>
               {m.email && (
                 <p className="mail small muted">
@@ -237,30 +278,38 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
             </li>
           ))}
         </ol>
-        <form
-          className="note"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void addNote();
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+        {notice && (
+          <p role="status" className="notice">
+            {notice}
+          </p>
+        )}
+        <Composer
+          mode={mode}
+          onMode={setMode}
+          text={text}
+          onText={setText}
+          fromDraft={fromDraft}
+          onDropDraft={() => {
+            setFromDraft(null);
+            setText("");
           }}
-        >
-          <label>
-            {t("ticket.note")}
-            <textarea value={note} onChange={(e) => setNote(e.target.value)} rows={2} />
-          </label>
-          <button type="submit" disabled={busy || !note.trim()}>
-            {t("ticket.addNote")}
-          </button>
-        </form>
+          busy={busy}
+          onSend={(kind, body) => void send(kind, body)}
+        />
       </section>
       <DraftPanel
         draft={draft}
         streaming={streaming}
         busy={busy}
-        error={error}
-        onApprove={(body) => void approve(body)}
+        onUse={takeDraft}
         onReject={(reason) => void reject(reason)}
         onRegenerate={(instructions) => void regenerate(instructions)}
+        onExtractive={() => void extractive()}
       />
     </div>
   );

@@ -1,0 +1,102 @@
+// The one place an agent writes: a reply to the customer or an internal note. A draft the
+// agent chose to use arrives here for editing; sending it approves the draft with the
+// edited text, and a weakly supported draft needs a second, explicit confirmation. The
+// agent can always write and send a reply of their own, with or without a draft.
+import { useState, type KeyboardEvent } from "react";
+
+import type { Draft } from "../api/client";
+import { useI18n } from "../i18n";
+import { band, weaklySupported } from "./DraftPanel";
+
+export type ComposerMode = "reply" | "note";
+
+type Props = {
+  mode: ComposerMode;
+  onMode: (mode: ComposerMode) => void;
+  text: string;
+  onText: (text: string) => void;
+  /** The draft whose text is being edited, if the agent started from one. */
+  fromDraft: Draft | null;
+  onDropDraft: () => void;
+  busy: boolean;
+  onSend: (mode: ComposerMode, text: string) => void;
+};
+
+export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, busy, onSend }: Props) {
+  const { t } = useI18n();
+  // The draft whose weak support the agent has been warned about (the second step).
+  const [warned, setWarned] = useState<string | null>(null);
+  const needsConfirmation = mode === "reply" && fromDraft !== null && weaklySupported(fromDraft);
+  const confirming = needsConfirmation && warned === fromDraft?.id;
+
+  const send = () => {
+    if (!text.trim() || busy) return;
+    if (needsConfirmation && !confirming) {
+      setWarned(fromDraft.id);
+      return;
+    }
+    setWarned(null);
+    onSend(mode, text);
+  };
+  const onKey = (event: KeyboardEvent) => {
+    if (event.ctrlKey && event.key === "Enter") {
+      event.preventDefault();
+      send();
+    }
+  };
+  const confidence = Math.round((fromDraft?.confidence ?? 0) * 100);
+
+  return (
+    <form
+      className={`composer composer-${mode}`}
+      aria-label={t("composer.title")}
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <div className="modes" role="radiogroup" aria-label={t("composer.kind")}>
+        {(["reply", "note"] as const).map((kind) => (
+          <label key={kind}>
+            <input type="radio" name="composer-mode" checked={mode === kind} onChange={() => onMode(kind)} />
+            {t(kind === "reply" ? "composer.reply" : "composer.note")}
+          </label>
+        ))}
+      </div>
+      {fromDraft && mode === "reply" && (
+        <p className={`from-draft band-${band(fromDraft.confidence ?? 0)}`}>
+          {t("composer.fromDraft")} ({confidence}%){" "}
+          <button type="button" className="link" onClick={onDropDraft}>
+            {t("composer.dropDraft")}
+          </button>
+        </p>
+      )}
+      <label>
+        <span className="visually-hidden">{t(mode === "reply" ? "composer.reply" : "composer.note")}</span>
+        <textarea
+          value={text}
+          onChange={(e) => onText(e.target.value)}
+          onKeyDown={onKey}
+          rows={mode === "reply" ? 8 : 3}
+          placeholder={t(mode === "reply" ? "composer.replyPlaceholder" : "composer.notePlaceholder")}
+        />
+      </label>
+      {confirming && (
+        <p role="alert" className="warning">
+          {t("composer.weak")}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy || !text.trim()}>
+          {mode === "note" ? t("composer.addNote") : confirming ? t("composer.sendAnyway") : t("composer.send")}
+        </button>
+        {confirming && (
+          <button type="button" onClick={() => setWarned(null)}>
+            {t("composer.keepEditing")}
+          </button>
+        )}
+      </div>
+      <p className="muted small">{t("composer.shortcuts")}</p>
+    </form>
+  );
+}
