@@ -373,13 +373,26 @@ impl TestApp {
         bytes: Vec<u8>,
         fields: &[(&str, &str)],
     ) -> Reply {
+        self.upload_to("/v1/knowledge/documents", token, file_name, mime, bytes, fields).await
+    }
+
+    /// Posts a multipart upload (`file` plus text fields) to `path`.
+    pub async fn upload_to(
+        &self,
+        path: &str,
+        token: &str,
+        file_name: &str,
+        mime: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> Reply {
         let part =
             reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(mime).expect("a MIME type");
         let mut form = reqwest::multipart::Form::new().part("file", part);
         for (name, value) in fields {
             form = form.text(name.to_string(), value.to_string());
         }
-        let request = self.client.post(self.url("/v1/knowledge/documents")).bearer_auth(token).multipart(form);
+        let request = self.client.post(self.url(path)).bearer_auth(token).multipart(form);
         Reply::read(request.send().await.expect("the request reaches the app")).await
     }
 

@@ -472,6 +472,45 @@ async fn replacing_by_external_id_switches_versions_atomically_and_identical_byt
 }
 
 #[tokio::test]
+async fn a_new_version_of_a_document_replaces_the_old_one_in_search() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let old = b"# Warranty\n\nEvery lamp comes with a two-year warranty.\n".to_vec();
+    let first = app.upload(&tenant.key, "warranty.md", "text/markdown", old, &[("title", "Warranty")]).await;
+    let id = uuid_at(&first.expect(202), "/id");
+    app.wait_for_document(&tenant.key, id).await;
+    let path = format!("/v1/knowledge/documents/{id}/versions");
+
+    let new = b"# Warranty\n\nEvery lamp comes with a three-year warranty.\n".to_vec();
+    let second = app.upload_to(&path, &tenant.key, "warranty-2027.md", "text/markdown", new.clone(), &[]).await;
+    let accepted = second.expect(202);
+    let ready = app.wait_for_document(&tenant.key, id).await;
+    let again = app.upload_to(&path, &tenant.key, "warranty-2027.md", "text/markdown", new, &[]).await.expect(202);
+
+    assert_eq!((uuid_at(&accepted, "/id"), accepted["version"].as_i64()), (id, Some(2)), "{accepted}");
+    assert_eq!((ready["status"].as_str(), ready["active_version"].as_i64()), (Some("ready"), Some(2)), "{ready}");
+    assert_eq!(ready["title"], "Warranty", "a new version keeps the title");
+    assert_eq!(again["unchanged"], true, "identical bytes are a no-op: {again}");
+    let hits = search(&app, &tenant.key, "how long is the lamp warranty", "hybrid").await;
+    let found = texts(&hits);
+    assert!(found.iter().any(|text| text.contains("three-year")), "{found:?}");
+    assert!(!found.iter().any(|text| text.contains("two-year")), "the old version is gone: {found:?}");
+    let listed = app.get("/v1/knowledge/documents", &tenant.key).await.expect(200);
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(1), "one document, not two");
+
+    // Another tenant's document, an unknown one and a conflicting external_id are refused.
+    let other = app.create_tenant().await;
+    let refused = app.upload_to(&path, &other.key, "x.md", "text/markdown", b"# X\n\nY.\n".to_vec(), &[]).await;
+    refused.expect_error(404, "not_found");
+    let unknown = format!("/v1/knowledge/documents/{}/versions", Uuid::now_v7());
+    let missing = app.upload_to(&unknown, &tenant.key, "x.md", "text/markdown", b"# X\n\nY.\n".to_vec(), &[]).await;
+    missing.expect_error(404, "not_found");
+    let fields = [("external_id", "someone-else")];
+    let mismatch = app.upload_to(&path, &tenant.key, "x.md", "text/markdown", b"# X\n\nZ.\n".to_vec(), &fields).await;
+    mismatch.expect_error(422, "external_id_mismatch");
+}
+
+#[tokio::test]
 async fn deleting_a_document_removes_its_vectors() {
     let app = spawn_app().await;
     let tenant = app.create_tenant().await;

@@ -66,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let csv = faq_csv(pairs);
     let tx = db.tenant(owner.tenant_id).await?;
     let upload = Upload {
+        replaces: None,
         title: Some("FAQ".into()),
         external_id: None,
         tags: Vec::new(),

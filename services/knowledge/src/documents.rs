@@ -61,6 +61,9 @@ pub struct Document {
 /// A file to add to the knowledge base.
 #[derive(Clone, Debug)]
 pub struct Upload {
+    /// The document this upload is a new version of (else: the one with the same
+    /// `external_id`, else a new document).
+    pub replaces: Option<Uuid>,
     pub title: Option<String>,
     pub external_id: Option<String>,
     pub tags: Vec<String>,
@@ -109,8 +112,27 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
     let size = upload.content.len() as i64;
     let now = copilot_core::now();
 
-    let existing = match &external_id {
-        Some(external_id) => {
+    let existing = match (upload.replaces, &external_id) {
+        (Some(id), _) => {
+            tx.lock(&format!("knowledge-document-id:{id}")).await?;
+            let row = document::Entity::scoped(tx.tenant())
+                .filter(document::Column::Id.eq(id))
+                .lock_exclusive()
+                .one(&**tx)
+                .await
+                .map_err(db_err)?
+                .ok_or(Error::NotFound("document"))?;
+            if let Some(external_id) = &external_id
+                && row.external_id.as_deref() != Some(external_id.as_str())
+            {
+                return Err(Error::unprocessable(
+                    "external_id_mismatch",
+                    "the document being replaced has another external_id; leave external_id out",
+                ));
+            }
+            Some(row)
+        }
+        (None, Some(external_id)) => {
             tx.lock(&format!("knowledge-document:{external_id}")).await?;
             document::Entity::scoped(tx.tenant())
                 .filter(document::Column::ExternalId.eq(external_id.as_str()))
@@ -119,7 +141,7 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
                 .await
                 .map_err(db_err)?
         }
-        None => None,
+        (None, None) => None,
     };
     if let Some(row) = &existing
         && row.content_hash == hash
@@ -132,6 +154,8 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
     let (row, action) = match existing {
         Some(row) => {
             let version = row.version + 1;
+            // A new version keeps its title unless one is given.
+            let title = if upload.title.is_none() && upload.replaces.is_some() { row.title.clone() } else { title };
             let mut change: document::ActiveModel = row.into();
             change.title = Set(title);
             change.format = Set(upload.format.as_str().to_owned());

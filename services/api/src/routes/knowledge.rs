@@ -285,6 +285,22 @@ impl KnowledgeApi {
         Ok(())
     }
 
+    /// Records an upload and wakes the ingestion worker unless nothing changed.
+    async fn accept(&self, principal: &copilot_core::Principal, upload: Upload) -> ApiResult<DocumentQueued> {
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let Accepted { document, unchanged } = documents::upload(&tx, principal, upload).await?;
+        tx.commit().await?;
+        if !unchanged {
+            self.state.knowledge_wakeup.notify_one();
+        }
+        Ok(DocumentQueued::Accepted(Json(DocumentAccepted {
+            id: document.id,
+            status: DocumentStatus::parse(&document.status),
+            version: document.version,
+            unchanged,
+        })))
+    }
+
     async fn read_upload(&self, request: NewDocument) -> Result<Upload, Error> {
         match request {
             NewDocument::Json(JsonBody(body)) => {
@@ -296,6 +312,7 @@ impl KnowledgeApi {
                 }
                 self.check_size(body.content.len())?;
                 Ok(Upload {
+                    replaces: None,
                     title: Some(body.title),
                     external_id: body.external_id,
                     tags: split_tags(body.tags),
@@ -319,6 +336,7 @@ impl KnowledgeApi {
                     Error::validation("invalid_body", format!("the uploaded file could not be read: {error}"))
                 })?;
                 Ok(Upload {
+                    replaces: None,
                     title: form.title,
                     external_id: form.external_id,
                     tags: split_tags(form.tags),
@@ -338,20 +356,18 @@ impl KnowledgeApi {
     /// same `external_id` are a no-op.
     #[oai(path = "/knowledge/documents", method = "post", operation_id = "knowledge.documents.create")]
     async fn create(&self, auth: TenantAuth, body: NewDocument) -> ApiResult<DocumentQueued> {
-        let principal = auth.0.principal;
         let upload = self.read_upload(body).await?;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
-        let Accepted { document, unchanged } = documents::upload(&tx, &principal, upload).await?;
-        tx.commit().await?;
-        if !unchanged {
-            self.state.knowledge_wakeup.notify_one();
-        }
-        Ok(DocumentQueued::Accepted(Json(DocumentAccepted {
-            id: document.id,
-            status: DocumentStatus::parse(&document.status),
-            version: document.version,
-            unchanged,
-        })))
+        self.accept(&auth.0.principal, upload).await
+    }
+
+    /// Upload a new version of a document (admins), with the same body as adding one; a
+    /// title left out keeps the document's. The current version stays searchable until the
+    /// new one is ready, then only the new one is; identical bytes are a no-op.
+    #[oai(path = "/knowledge/documents/:id/versions", method = "post", operation_id = "knowledge.documents.replace")]
+    async fn replace(&self, auth: TenantAuth, id: Path<Uuid>, body: NewDocument) -> ApiResult<DocumentQueued> {
+        let principal = auth.0.principal;
+        let upload = Upload { replaces: Some(id.0), ..self.read_upload(body).await? };
+        self.accept(&principal, upload).await
     }
 
     /// The tenant's documents, newest first.
