@@ -1,7 +1,8 @@
 // End-to-end checks of the web console in headless Chromium (Debian's chromium driven by
 // playwright-core) against a real `copilot serve` that scripts/e2e starts. Each step
 // waits for what a person would see; screenshots of the main screens go to $SHOTS.
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -213,7 +214,7 @@ try {
 
   await check("an admin uploads a document and watches it become ready", async () => {
     await page.getByRole("link", { name: "Knowledge" }).click();
-    await page.locator('input[type="file"]').setInputFiles(goodFile);
+    await page.locator('.dropzone input[type="file"]').setInputFiles(goodFile);
     const name = goodFile.split("/").pop().replace(/\.[^.]+$/, "");
     await page.locator("tr", { hasText: name }).locator(".doc-ready").waitFor();
     await page.locator("tr", { hasText: name }).getByRole("button", { name: "Preview chunks" }).click();
@@ -223,11 +224,28 @@ try {
   });
 
   await check("a broken upload shows its error", async () => {
-    await page.locator('input[type="file"]').setInputFiles(brokenFile);
+    await page.locator('.dropzone input[type="file"]').setInputFiles(brokenFile);
     const name = brokenFile.split("/").pop().replace(/\.[^.]+$/, "");
     const row = page.locator("tr", { hasText: name });
     await row.locator(".doc-failed").waitFor();
     await row.locator(".error").waitFor();
+  });
+
+  await check("an admin uploads a new version of a document and search finds only the new one", async () => {
+    const name = goodFile.split("/").pop();
+    const row = page.locator("tr", { hasText: name.replace(/\.[^.]+$/, "") });
+    const changed = join(mkdtempSync(join(tmpdir(), "e2e-")), name);
+    writeFileSync(changed, "<h1>Shipping</h1><p>Parcels to the Faroe Islands travel by zeppelin and take nine days.</p>");
+    await row.getByText("Upload new version").waitFor();
+    await row.locator('input[type="file"]').setInputFiles(changed);
+    await row.getByText("v2").waitFor();
+    await row.locator(".doc-ready").waitFor();
+    const listed = (await callApi("GET", "/v1/knowledge/documents?limit=100")).data.filter((d) => d.filename === name);
+    if (listed.length !== 1 || listed[0].active_version !== 2) throw new Error(`documents: ${JSON.stringify(listed)}`);
+    await page.getByRole("searchbox", { name: /Search/ }).fill("zeppelin Faroe Islands");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await page.locator(".columns li", { hasText: "zeppelin" }).first().waitFor();
+    await page.screenshot({ path: join(shots, "knowledge-versions.png"), fullPage: true });
   });
 
   await check("an admin saves the e-mail settings and is told why a webhook URL is refused", async () => {

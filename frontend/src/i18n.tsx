@@ -236,6 +236,9 @@ const en = {
   "delivery.sent": "Sent",
   "delivery.failed": "Not sent",
   "delivery.retrying": "will retry",
+  "knowledge.newVersion": "Upload new version",
+  "knowledge.sameName": "a document with this name is already in the knowledge base. OK: upload the file as its new version (the current version stays searchable until the new one is ready). Cancel: add it as a separate document.",
+  "knowledge.score": "Relevance score",
 } as const;
 
 export type Key = keyof typeof en;
@@ -478,6 +481,9 @@ const zh: Record<Key, string> = {
   "delivery.sent": "已发送",
   "delivery.failed": "未发送",
   "delivery.retrying": "将重试",
+  "knowledge.newVersion": "上传新版本",
+  "knowledge.sameName": "知识库中已有同名文档。确定：作为其新版本上传（新版本就绪前仍检索当前版本）。取消：作为单独的文档添加。",
+  "knowledge.score": "相关度得分",
 };
 
 export type Language = "en" | "zh";

@@ -11,11 +11,12 @@ type Chunk = Schemas["ChunkOut"];
 /** How often the document list refreshes while something is being ingested. */
 const REFRESH_MS = 1500;
 
-/** Uploads one file as multipart (file and title). */
-async function upload(file: File): Promise<void> {
+/** Uploads one file as multipart: a new document, or a new version of `replaces`. */
+async function upload(file: File, replaces?: string): Promise<void> {
   const form = new FormData();
   form.append("file", file, file.name);
-  const response = await authorizedFetch("/v1/knowledge/documents", { method: "POST", body: form });
+  const path = replaces ? `/v1/knowledge/documents/${replaces}/versions` : "/v1/knowledge/documents";
+  const response = await authorizedFetch(path, { method: "POST", body: form });
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { code?: string; detail?: string };
     throw new ApiError(body.code ?? `http_${response.status}`, `${file.name}: ${body.detail ?? response.statusText}`);
@@ -61,17 +62,30 @@ export function Knowledge() {
     }
   }, []);
 
+  // An open preview follows the document to its newly searchable version.
+  useEffect(() => {
+    if (!preview) return;
+    const current = documents.find((d) => d.id === preview.document.id);
+    const shown = preview.chunks[0]?.document_version;
+    if (current?.active_version !== undefined && shown !== undefined && current.active_version !== shown) void showChunks(current);
+  }, [documents, preview]);
+
   useEffect(() => {
     void load();
     const timer = window.setInterval(() => void load(), REFRESH_MS);
     return () => window.clearInterval(timer);
   }, [load]);
 
-  async function send(files: FileList | null) {
+  /** Uploads files; one named like a document already there becomes its new version if the admin agrees. */
+  async function send(files: FileList | null, replaces?: Document) {
     if (!files) return;
     const failures: string[] = [];
     await Promise.all(
-      Array.from(files).map((file) => upload(file).catch((caught) => failures.push(caught instanceof Error ? caught.message : String(caught)))),
+      Array.from(files).map((file) => {
+        const same = replaces ?? documents.find((d) => d.filename === file.name || d.title === file.name);
+        const target = replaces ?? (same && window.confirm(`${file.name}: ${t("knowledge.sameName")}`) ? same : undefined);
+        return upload(file, target?.id).catch((caught) => failures.push(caught instanceof Error ? caught.message : String(caught)));
+      }),
     );
     setErrors(failures);
     await load();
@@ -150,6 +164,18 @@ export function Knowledge() {
                     <span className="visually-hidden"> {d.title}</span>
                   </button>
                 )}
+                <label className="link">
+                  {t("knowledge.newVersion")}
+                  <span className="visually-hidden"> {d.title}</span>
+                  <input
+                    type="file"
+                    className="visually-hidden"
+                    onChange={(e) => {
+                      void send(e.target.files, d);
+                      e.target.value = "";
+                    }}
+                  />
+                </label>
                 <button type="button" className="link danger" onClick={() => void remove(d)}>
                   {t("knowledge.delete")}
                   <span className="visually-hidden"> {d.title}</span>
@@ -194,7 +220,10 @@ export function Knowledge() {
             <ol>
               {found.map((hit) => (
                 <li key={hit.chunk_id}>
-                  <strong>{hit.title}</strong> <span className="muted">{hit.heading}</span>
+                  <strong>{hit.title}</strong> <span className="muted">{hit.heading}</span>{" "}
+                  <span className="badge" title={t("knowledge.score")}>
+                    {hit.score.toFixed(2)}
+                  </span>
                   <p>{hit.text.slice(0, 240)}</p>
                 </li>
               ))}
