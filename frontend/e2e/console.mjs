@@ -312,6 +312,37 @@ try {
     await accessible("analytics");
   });
 
+  await check("at 390 px every main screen fits the phone's width and passes axe", async () => {
+    const ticketId = (await callApi("GET", "/v1/tickets?tag=tent")).data[0].id;
+    await page.setViewportSize({ width: 390, height: 844 });
+    const screens = [
+      ["inbox", "/", () => page.getByRole("link", { name: subject }).waitFor()],
+      ["ticket", `/tickets/${ticketId}`, () => page.getByRole("form", { name: "Reply or note" }).waitFor()],
+      ["knowledge", "/knowledge", () => page.getByRole("heading", { name: "Knowledge base" }).waitFor()],
+      ["settings", "/settings", () => page.getByRole("form", { name: "E-mail" }).waitFor()],
+      ["analytics", "/analytics", () => page.getByRole("img", { name: "Decisions on drafts per period" }).waitFor()],
+    ];
+    try {
+      for (const [name, route, ready] of screens) {
+        await page.goto(`${base}/#${route}`);
+        await ready();
+        const [scroll, width, wide] = await page.evaluate(() => {
+          const limit = window.innerWidth;
+          const over = [...document.querySelectorAll("main *")]
+            .filter((e) => e.getBoundingClientRect().right > limit + 1)
+            .slice(0, 4)
+            .map((e) => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().right)})`);
+          return [document.documentElement.scrollWidth, limit, over.join(", ")];
+        });
+        if (scroll > width + 1) throw new Error(`${name} scrolls sideways at 390 px: ${scroll} > ${width}: ${wide}`);
+        await accessible(`${name} at 390 px`);
+        if (name === "inbox" || name === "ticket") await page.screenshot({ path: join(shots, `${name}-390.png`), fullPage: true });
+      }
+    } finally {
+      await page.setViewportSize({ width: 1366, height: 800 });
+    }
+  });
+
   await check("signing out ends the session on the server and in the browser", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("button", { name: "Sign in" }).waitFor();

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 
-import { api, session, whenUnauthorized, type Schemas } from "./api/client";
+import { api, session, whenReachabilityChanges, whenUnauthorized, type Schemas } from "./api/client";
 import { useI18n } from "./i18n";
 import { AnalyticsPage } from "./pages/Analytics";
 import { Inbox } from "./pages/Inbox";
@@ -26,13 +26,35 @@ export function App() {
   const [signedIn, setSignedIn] = useState(session.present());
   const [route, go] = useRoute();
   useEffect(() => whenUnauthorized(() => setSignedIn(false)), []);
+  const [reachable, setReachable] = useState(true);
+  useEffect(() => whenReachabilityChanges(setReachable), []);
+  // While the service cannot be reached, it is asked again every few seconds.
+  useEffect(() => {
+    if (reachable) return;
+    const timer = window.setInterval(() => void api.GET("/v1/me"), 5000);
+    return () => window.clearInterval(timer);
+  }, [reachable]);
+  const banner = !reachable && (
+    <p role="alert" className="offline">
+      {t("app.unreachable")}{" "}
+      <button type="button" className="link" onClick={() => void api.GET("/v1/me")}>
+        {t("app.retry")}
+      </button>
+    </p>
+  );
 
   const [role, setRole] = useState<Schemas["Role"] | null>(null);
   useEffect(() => {
     if (signedIn) api.GET("/v1/me").then((me) => setRole(me.data?.role ?? null));
   }, [signedIn]);
 
-  if (!signedIn) return <Login onSignedIn={() => setSignedIn(true)} />;
+  if (!signedIn)
+    return (
+      <>
+        {banner}
+        <Login onSignedIn={() => setSignedIn(true)} />
+      </>
+    );
   const ticket = /^\/tickets\/([0-9a-f-]+)$/.exec(route)?.[1];
   const admin = role === "owner" || role === "admin";
   const links: [string, string][] = [
@@ -72,6 +94,7 @@ export function App() {
           {t("nav.logout")}
         </button>
       </nav>
+      {banner}
       <main id="main" tabIndex={-1}>
         {ticket ? (
           <TicketView id={ticket} back={() => go("/")} />

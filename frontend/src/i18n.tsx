@@ -239,6 +239,9 @@ const en = {
   "knowledge.newVersion": "Upload new version",
   "knowledge.sameName": "a document with this name is already in the knowledge base. OK: upload the file as its new version (the current version stays searchable until the new one is ready). Cancel: add it as a separate document.",
   "knowledge.score": "Relevance score",
+  "app.unreachable": "The service cannot be reached right now. Nothing you typed is lost; it is tried again every few seconds.",
+  "app.retry": "Retry now",
+  "inbox.loading": "Loading tickets…",
 } as const;
 
 export type Key = keyof typeof en;
@@ -484,6 +487,9 @@ const zh: Record<Key, string> = {
   "knowledge.newVersion": "上传新版本",
   "knowledge.sameName": "知识库中已有同名文档。确定：作为其新版本上传（新版本就绪前仍检索当前版本）。取消：作为单独的文档添加。",
   "knowledge.score": "相关度得分",
+  "app.unreachable": "暂时无法连接服务。您输入的内容不会丢失；系统每隔几秒自动重试。",
+  "app.retry": "立即重试",
+  "inbox.loading": "正在加载工单…",
 };
 
 export type Language = "en" | "zh";
@@ -501,7 +507,13 @@ const LanguageContext = createContext<{ language: Language; toggle: () => void }
 
 export function LanguageProvider({ children, initial }: { children: ReactNode; initial?: Language }) {
   const stored = (typeof localStorage !== "undefined" && localStorage.getItem("copilot.language")) as Language | null;
-  const [language, setLanguage] = useState<Language>(initial ?? stored ?? "en");
+  // Without a choice made here, the browser's language decides.
+  const browser: Language = typeof navigator !== "undefined" && /^zh\b/i.test(navigator.language) ? "zh" : "en";
+  const [language, setLanguage] = useState<Language>(() => {
+    const chosen = initial ?? stored ?? browser;
+    if (typeof document !== "undefined") document.documentElement.lang = chosen;
+    return chosen;
+  });
   const toggle = () => {
     const next = language === "en" ? "zh" : "en";
     localStorage.setItem("copilot.language", next);

@@ -36,6 +36,19 @@ function withCsrf(method: string, headers: Headers): Headers {
   return headers;
 }
 
+/** Whether the service could not be reached by the last request; the app shows a banner. */
+let reachable = true;
+const reachabilityListeners = new Set<(reachable: boolean) => void>();
+function setReachable(now: boolean) {
+  if (now === reachable) return;
+  reachable = now;
+  reachabilityListeners.forEach((listener) => listener(now));
+}
+export function whenReachabilityChanges(listener: (reachable: boolean) => void): () => void {
+  reachabilityListeners.add(listener);
+  return () => reachabilityListeners.delete(listener);
+}
+
 /** Called when the API answers 401: the app goes back to the login screen. */
 let onUnauthorized: () => void = () => {};
 export function whenUnauthorized(handler: () => void) {
@@ -48,11 +61,17 @@ const auth: Middleware = {
     return request;
   },
   onResponse({ response }) {
+    setReachable(response.status !== 502 && response.status !== 503 && response.status !== 504);
     if (response.status === 401 && !response.url.endsWith("/v1/auth/login")) {
       session.forget();
       onUnauthorized();
     }
     return response;
+  },
+  onError({ error }) {
+    // The request never got an answer: the service or the network is down.
+    setReachable(false);
+    return error instanceof Error ? new ApiError("unreachable", "the service could not be reached") : undefined;
   },
 };
 
@@ -71,13 +90,22 @@ export class ApiError extends Error {
 
 /** A failure as a person reads it: the API's sentence and its code. */
 export function errorText(caught: unknown): string {
-  return caught instanceof ApiError ? `${caught.message} (${caught.code})` : String(caught);
+  if (caught instanceof ApiError) return caught.code === "unreachable" ? caught.message : `${caught.message} (${caught.code})`;
+  return caught instanceof TypeError ? "the service could not be reached" : String(caught);
 }
 
 /** `fetch` with the session (its cookie, and the anti-forgery token when it changes something). */
-export function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
+export async function authorizedFetch(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = withCsrf((init.method ?? "GET").toUpperCase(), new Headers(init.headers));
-  return fetch(path, { ...init, headers, credentials: "same-origin" });
+  try {
+    const response = await fetch(path, { ...init, headers, credentials: "same-origin" });
+    setReachable(response.status < 502 || response.status > 504);
+    return response;
+  } catch (caught) {
+    if (caught instanceof DOMException && caught.name === "AbortError") throw caught;
+    setReachable(false);
+    throw new ApiError("unreachable", "the service could not be reached");
+  }
 }
 
 /** Downloads a file the API serves under `filename`. */

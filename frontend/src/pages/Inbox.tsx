@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
-import { ApiError, api, unwrap, type Schemas, type Ticket } from "../api/client";
+import { ApiError, api, errorText, unwrap, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, Tags, useAssignees } from "../components/Fields";
 import { useTenantEvents } from "../live";
@@ -59,6 +59,7 @@ export function Inbox({ open }: { open: (id: string) => void }) {
   const { t } = useI18n();
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [tickets, setTickets] = useState<Ticket[]>([]);
+  const [loading, setLoading] = useState(true);
   const [next, setNext] = useState<string | undefined>();
   const [error, setError] = useState<string | null>(null);
   const [me, setMe] = useState<string | undefined>();
@@ -78,6 +79,7 @@ export function Inbox({ open }: { open: (id: string) => void }) {
       if (filters.assignee === "mine" && !me) return;
       const mine = ++sequence.current;
       const limit = refresh ? Math.min(100, Math.max(PAGE, shown.current)) : PAGE;
+      if (!refresh) setLoading(true);
       try {
         const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me, undefined, limit) } }));
         if (mine !== sequence.current) return;
@@ -86,7 +88,9 @@ export function Inbox({ open }: { open: (id: string) => void }) {
         setNext(page.next_cursor);
         setError(null);
       } catch (caught) {
-        if (mine === sequence.current) setError(caught instanceof ApiError ? caught.message : String(caught));
+        if (mine === sequence.current) setError(errorText(caught));
+      } finally {
+        if (mine === sequence.current) setLoading(false);
       }
     },
     [filters, me],
@@ -184,7 +188,11 @@ export function Inbox({ open }: { open: (id: string) => void }) {
           {error}
         </p>
       )}
-      {tickets.length === 0 && !error ? (
+      {loading && tickets.length === 0 ? (
+        <p className="empty" role="status">
+          {t("inbox.loading")}
+        </p>
+      ) : tickets.length === 0 && !error ? (
         <p className="empty">{t("inbox.empty")}</p>
       ) : (
         <table className="tickets">

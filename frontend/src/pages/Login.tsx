@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from "react";
 
-import { ApiError, api, unwrap } from "../api/client";
+import { api, errorText, unwrap } from "../api/client";
 import { useI18n } from "../i18n";
 
 export function Login({ onSignedIn }: { onSignedIn: () => void }) {
-  const { t } = useI18n();
+  const { t, toggle } = useI18n();
   const [tenant, setTenant] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -19,7 +19,7 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
       unwrap(await api.POST("/v1/auth/login", { body: { tenant, email, password } }));
       onSignedIn();
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : String(caught));
+      setError(errorText(caught));
     } finally {
       setBusy(false);
     }
@@ -48,6 +48,9 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
         )}
         <button type="submit" disabled={busy}>
           {t("login.submit")}
+        </button>
+        <button type="button" className="link" onClick={toggle} lang={t("language.switch") === "English" ? "en" : "zh"}>
+          {t("language.switch")}
         </button>
       </form>
     </main>
