@@ -779,3 +779,38 @@ async fn the_shared_mail_server_sends_only_from_addresses_a_tenant_verified() {
     let intruder_settings = app.get("/v1/settings/email", &intruder.key).await.expect(200);
     assert_eq!(intruder_settings["verified_addresses"], json!([]));
 }
+
+#[tokio::test]
+async fn a_test_email_shows_whether_replies_can_really_be_sent() {
+    let room = mailroom().await;
+    let test = |to: &str| {
+        let body = json!({"to": to});
+        let app = room.app.clone();
+        let key = room.tenant.key.clone();
+        async move { app.post("/v1/settings/email/test", &key, body).await }
+    };
+
+    let accepted = test("owner@acme.test").await.expect(200);
+    assert_eq!((accepted["sent"].as_bool(), accepted["server"].as_str()), (Some(true), Some("tenant")), "{accepted}");
+    assert_eq!(accepted["from"], "help@acme.test");
+    let mail = String::from_utf8_lossy(&room.sink.wait_for(1, Duration::from_secs(10)).await[0]).into_owned();
+    assert!(mail.contains("Subject: Test e-mail from your customer-service copilot"), "{mail}");
+
+    // A server that answers 4xx, and one that is not there at all.
+    room.sink.set_failing(true);
+    let refused = test("owner@acme.test").await.expect(200);
+    assert_eq!(refused["sent"], false, "{refused}");
+    assert!(refused["detail"].as_str().is_some_and(|detail| detail.contains("451")), "{refused}");
+    let closed = json!({"smtp_url": "smtp://127.0.0.1:1"});
+    room.app.send(Method::PUT, "/v1/settings/email", Some(&room.tenant.key), Some(&closed)).await.expect(200);
+    let unreachable = test("owner@acme.test").await.expect(200);
+    assert_eq!(unreachable["sent"], false, "{unreachable}");
+    assert!(!unreachable["detail"].as_str().unwrap_or_default().is_empty(), "{unreachable}");
+
+    // Only admins, and only to an address.
+    room.app
+        .post("/v1/settings/email/test", &room.agent, json!({"to": "a@b.test"}))
+        .await
+        .expect_error(403, "forbidden");
+    test("not an address").await.expect_error(400, "invalid_email");
+}

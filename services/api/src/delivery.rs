@@ -102,28 +102,17 @@ async fn fail_interrupted(state: &AppState) -> Result<(), Error> {
 async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> Result<(), Error> {
     let tx = state.db.tenant(item.tenant_id).await?;
     let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
-    let tenant_smtp = email_settings::smtp_url(&tx, &state.sealer).await?;
+    let route = mail_route(state, email_settings::smtp_url(&tx, &state.sealer).await?);
     drop(tx);
-    // The tenant's server is checked against the endpoint policy; the service's is the
-    // operator's, and sends only from addresses the tenant verified.
-    let shared_relay = tenant_smtp.is_none();
-    let allow_private = shared_relay || state.settings.tenant_endpoints_allow_private;
-    let service_smtp = state.settings.smtp_url.expose_secret().trim().to_owned();
-    let smtp_url = tenant_smtp.or((!service_smtp.is_empty()).then_some(service_smtp));
-    let outcome = match (smtp_url, job.identity.from_address()) {
-        (None, _) => Err(SendError::Transient(
-            "smtp_not_configured: no SMTP server is set (COPILOT_SMTP_URL or PUT /v1/settings/email)".into(),
-        )),
-        (_, None) => Err(SendError::Transient(
-            "no_sender_address: the tenant has no support address (PUT /v1/settings/email)".into(),
-        )),
-        (Some(_), Some(from)) if shared_relay && !job.from_verified => Err(SendError::NotAllowed(format!(
-            "sender_unverified: {from} is not verified for the shared mail server; verify it \
-             (POST /v1/settings/email/verifications) or set the tenant's own SMTP server, then resend"
-        ))),
+    let outcome = match (route, job.identity.from_address()) {
+        (None, _) => Err(SendError::Transient(NO_SERVER.into())),
+        (_, None) => Err(SendError::Transient(NO_SENDER.into())),
+        (Some(route), Some(from)) if route.shared_relay && !job.from_verified => {
+            Err(SendError::NotAllowed(unverified(from)))
+        }
         // A send that takes most of the lease is given up before housekeeping could
         // fail it and a resend overlap it; the server may have accepted the mail.
-        (Some(url), Some(_)) => {
+        (Some(MailRoute { url, allow_private, .. }), Some(_)) => {
             let limit = Duration::from_secs(state.settings.delivery_lease_seconds) * 3 / 4;
             // A panic while composing or sending fails this reply, not the worker.
             let sending =
@@ -169,6 +158,33 @@ async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> R
         }
     }
     tx.commit().await
+}
+
+/// Where a tenant's mail goes out: its own SMTP server, checked against the endpoint
+/// policy, else the service's (the operator's), which sends only from addresses the
+/// tenant verified.
+pub(crate) struct MailRoute {
+    pub url: String,
+    pub shared_relay: bool,
+    pub allow_private: bool,
+}
+
+pub(crate) fn mail_route(state: &AppState, tenant_smtp: Option<String>) -> Option<MailRoute> {
+    let shared_relay = tenant_smtp.is_none();
+    let service_smtp = state.settings.smtp_url.expose_secret().trim().to_owned();
+    let url = tenant_smtp.or((!service_smtp.is_empty()).then_some(service_smtp))?;
+    Some(MailRoute { url, shared_relay, allow_private: shared_relay || state.settings.tenant_endpoints_allow_private })
+}
+
+pub(crate) const NO_SERVER: &str =
+    "smtp_not_configured: no SMTP server is set (COPILOT_SMTP_URL or PUT /v1/settings/email)";
+pub(crate) const NO_SENDER: &str = "no_sender_address: the tenant has no support address (PUT /v1/settings/email)";
+
+pub(crate) fn unverified(from: &str) -> String {
+    format!(
+        "sender_unverified: {from} is not verified for the shared mail server; verify it \
+         (POST /v1/settings/email/verifications) or set the tenant's own SMTP server, then resend"
+    )
 }
 
 /// Composes and sends the reply; returns its subject.

@@ -93,6 +93,28 @@ pub struct EmailSettingsIn {
 }
 
 #[derive(Debug, Object)]
+pub struct EmailTestIn {
+    /// Where to send the test e-mail.
+    pub to: String,
+}
+
+/// What became of a test e-mail.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct EmailTestOut {
+    /// Whether the mail server accepted the test e-mail: replies can be sent.
+    pub sent: bool,
+    /// `tenant` (the tenant's own SMTP server) or `service` (the service's); absent when
+    /// there is none.
+    pub server: Option<String>,
+    /// The sending address (the first support address).
+    pub from: Option<String>,
+    pub to: String,
+    /// What the server answered, or why nothing was sent.
+    pub detail: String,
+}
+
+#[derive(Debug, Object)]
 pub struct VerificationIn {
     /// One of the tenant's support addresses.
     pub address: String,
@@ -246,6 +268,62 @@ impl EmailApi {
         let settings = email_settings::put(&tx, &principal, update, &self.state.sealer, allow_private).await?;
         tx.commit().await?;
         Ok(Json(self.settings_out(settings)))
+    }
+
+    /// Send a test e-mail now, the way replies go out (admins only): through the tenant's
+    /// SMTP server, else the service's, from the first support address. The answer says
+    /// whether the server took it and what it said, so a wrong server, port, password or
+    /// sender shows before a customer's reply fails.
+    #[oai(path = "/settings/email/test", method = "post", operation_id = "settings.email.test")]
+    async fn test_mail(&self, auth: TenantAuth, body: JsonBody<EmailTestIn>) -> ApiResult<Json<EmailTestOut>> {
+        let principal = auth.0.principal;
+        principal.require_admin()?;
+        let to = copilot_core::values::Email::parse(&body.0.to)?.as_str().to_owned();
+        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let settings = email_settings::get(&tx).await?;
+        let route = crate::delivery::mail_route(&self.state, email_settings::smtp_url(&tx, &self.state.sealer).await?);
+        drop(tx);
+        let from = settings.addresses.first().cloned();
+        let server = route.as_ref().map(|route| if route.shared_relay { "service" } else { "tenant" }.to_owned());
+        let outcome = match (&route, &from) {
+            (None, _) => Err(crate::delivery::NO_SERVER.to_owned()),
+            (_, None) => Err(crate::delivery::NO_SENDER.to_owned()),
+            (Some(route), Some(from)) if route.shared_relay && !settings.verified_addresses.contains(from) => {
+                Err(crate::delivery::unverified(from))
+            }
+            (Some(route), Some(from)) => {
+                let email = copilot_channels::OutboundEmail {
+                    from_name: settings.from_name.clone().unwrap_or_default(),
+                    from_address: from.clone(),
+                    to_name: None,
+                    to_address: to.clone(),
+                    subject: "Test e-mail from your customer-service copilot".into(),
+                    message_id: copilot_channels::new_message_id(from),
+                    in_reply_to: None,
+                    references: Vec::new(),
+                    text: format!(
+                        "This is a test e-mail. Replies to your customers will be sent the same way, \
+                         from {from}."
+                    ),
+                };
+                let timeout = std::time::Duration::from_secs(self.state.settings.smtp_timeout_seconds);
+                let sending = async {
+                    let mailer =
+                        copilot_channels::Mailer::connect_checked(&route.url, timeout, route.allow_private).await?;
+                    mailer.send(copilot_channels::compose(&email)?).await
+                };
+                match tokio::time::timeout(timeout * 2, sending).await {
+                    Ok(Ok(())) => Ok(format!("the server accepted the test e-mail to {to}")),
+                    Ok(Err(error)) => Err(error.to_string()),
+                    Err(_) => Err(format!("the server did not finish within {} s", (timeout * 2).as_secs())),
+                }
+            }
+        };
+        let (sent, detail) = match outcome {
+            Ok(detail) => (true, detail),
+            Err(detail) => (false, detail),
+        };
+        Ok(Json(EmailTestOut { sent, server, from, to, detail }))
     }
 
     /// Mail a verification code to one of the tenant's addresses (admins only), through the
