@@ -55,7 +55,7 @@ const en = {
   "settings.llm.budget": "Monthly token budget",
   "settings.llm.save": "Save LLM settings",
   "settings.email.title": "E-mail",
-  "settings.email.ready": "Replies can be sent.",
+  "settings.email.ready": "Set up. Send a test e-mail below to check that the server really takes mail.",
   "settings.email.notReady": "Replies cannot be sent yet: set an address and an SMTP server (or verify the address for the service's).",
   "settings.email.addresses": "Support addresses (comma-separated; the first is the From)",
   "settings.email.fromName": "From name",
@@ -242,6 +242,12 @@ const en = {
   "app.unreachable": "The service cannot be reached right now. Nothing you typed is lost; it is tried again every few seconds.",
   "app.retry": "Retry now",
   "inbox.loading": "Loading tickets…",
+  "settings.email.test": "Test e-mail",
+  "settings.email.testTo": "Send a test e-mail to",
+  "settings.email.testSend": "Send test e-mail",
+  "settings.email.testing": "Sending…",
+  "settings.email.testSent": "Sent: replies can go out.",
+  "settings.email.testFailed": "Not sent — replies would fail too:",
 } as const;
 
 export type Key = keyof typeof en;
@@ -303,7 +309,7 @@ const zh: Record<Key, string> = {
   "settings.llm.budget": "每月 token 预算",
   "settings.llm.save": "保存 LLM 设置",
   "settings.email.title": "邮件",
-  "settings.email.ready": "可以发送回复。",
+  "settings.email.ready": "已配置。请在下方发送测试邮件，确认服务器确实能够发信。",
   "settings.email.notReady": "还不能发送回复：请设置地址和 SMTP 服务器（或为服务默认服务器验证地址）。",
   "settings.email.addresses": "客服邮箱（用逗号分隔；第一个为发件人）",
   "settings.email.fromName": "发件人名称",
@@ -490,6 +496,12 @@ const zh: Record<Key, string> = {
   "app.unreachable": "暂时无法连接服务。您输入的内容不会丢失；系统每隔几秒自动重试。",
   "app.retry": "立即重试",
   "inbox.loading": "正在加载工单…",
+  "settings.email.test": "测试邮件",
+  "settings.email.testTo": "测试邮件收件地址",
+  "settings.email.testSend": "发送测试邮件",
+  "settings.email.testing": "正在发送…",
+  "settings.email.testSent": "已发送：可以正常发送回复。",
+  "settings.email.testFailed": "未发送——回复也会失败：",
 };
 
 export type Language = "en" | "zh";

@@ -136,7 +136,58 @@ function EmailSettings() {
           onVerified={setSettings}
         />
       )}
+      <TestEmail />
     </form>
+  );
+}
+
+/** Sends a test e-mail the way replies go out and shows what the server said. */
+function TestEmail() {
+  const { t } = useI18n();
+  const [to, setTo] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<Schemas["EmailTestOut"] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function send() {
+    setBusy(true);
+    setResult(null);
+    setError(null);
+    try {
+      setResult(unwrap(await api.POST("/v1/settings/email/test", { body: { to } })));
+    } catch (caught) {
+      setError(errorText(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <fieldset className="test-email">
+      <legend>{t("settings.email.test")}</legend>
+      <label>
+        {t("settings.email.testTo")}
+        <input type="email" value={to} onChange={(e) => setTo(e.target.value)} />
+      </label>
+      <button type="button" disabled={busy || !to.trim()} onClick={() => void send()}>
+        {busy ? t("settings.email.testing") : t("settings.email.testSend")}
+      </button>
+      {result?.sent && (
+        <p role="status" className="notice">
+          {t("settings.email.testSent")} {result.detail}
+        </p>
+      )}
+      {result && !result.sent && (
+        <p role="alert" className="error">
+          {t("settings.email.testFailed")} {result.detail}
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </fieldset>
   );
 }
 
