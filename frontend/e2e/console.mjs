@@ -98,6 +98,10 @@ try {
     if (!cookie?.httpOnly || cookie.sameSite !== "Strict") throw new Error(`session cookie: ${JSON.stringify(cookie)}`);
     await page.reload();
     await page.getByRole("link", { name: subject }).waitFor();
+    // A new workspace's admin sees its first steps; the knowledge base is done already.
+    const steps = page.getByRole("region", { name: "First steps" });
+    await steps.getByRole("link", { name: /Connect e-mail/ }).waitFor();
+    await steps.locator("li.done", { hasText: "Upload your help centre" }).waitFor();
   });
 
   await check("a ticket opened through the API appears in the inbox without a reload", async () => {
@@ -259,6 +263,13 @@ try {
     await email.getByLabel("Send a test e-mail to").fill("owner@acme.test");
     await email.getByRole("button", { name: "Send test e-mail" }).click();
     await email.getByRole("alert").filter({ hasText: "Not sent — replies would fail too: smtp_not_configured" }).waitFor();
+    // How drafts sound: a signature and auto-drafting, saved.
+    const drafting = page.getByRole("form", { name: "Drafts" });
+    await drafting.getByLabel("Signature").fill("Sam from Acme");
+    await drafting.getByRole("button", { name: "Save draft settings" }).click();
+    await drafting.getByRole("status").waitFor();
+    const stored = await callApi("GET", "/v1/settings/drafting");
+    if (stored.signature !== "Sam from Acme" || !stored.auto_draft) throw new Error(`drafting: ${JSON.stringify(stored)}`);
     await page.getByLabel("Endpoint URL").fill("http://127.0.0.1:9/hook");
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await page.getByRole("alert").filter({ hasText: "invalid_webhook_url" }).waitFor();

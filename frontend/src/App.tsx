@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 
 import { api, session, whenReachabilityChanges, whenUnauthorized, type Schemas } from "./api/client";
+import { FirstSteps } from "./components/FirstSteps";
 import { useI18n } from "./i18n";
 import { AnalyticsPage } from "./pages/Analytics";
 import { Inbox } from "./pages/Inbox";
@@ -107,7 +108,10 @@ export function App() {
         ) : route === "/analytics" ? (
           <AnalyticsPage />
         ) : (
-          <Inbox open={(id) => go(`/tickets/${id}`)} />
+          <>
+            {admin && <FirstSteps />}
+            <Inbox open={(id) => go(`/tickets/${id}`)} />
+          </>
         )}
       </main>
     </div>

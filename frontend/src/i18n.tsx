@@ -248,6 +248,20 @@ const en = {
   "settings.email.testing": "Sending…",
   "settings.email.testSent": "Sent: replies can go out.",
   "settings.email.testFailed": "Not sent — replies would fail too:",
+  "settings.drafting.title": "Drafts",
+  "settings.drafting.persona": "Who writes (persona), e.g. Mia from Acme's support team",
+  "settings.drafting.tone": "Tone, e.g. warm and brief",
+  "settings.drafting.signature": "Signature",
+  "settings.drafting.autoDraft": "Write a draft for every new customer message",
+  "settings.drafting.redactPii": "Hide personal data (e-mail addresses, phone numbers, card numbers) from the LLM",
+  "settings.drafting.save": "Save draft settings",
+  "firstSteps.title": "First steps",
+  "firstSteps.email": "Connect e-mail: support address, mail server, and a test e-mail",
+  "firstSteps.knowledge": "Upload your help centre to the knowledge base",
+  "firstSteps.llm": "Connect an LLM (without one, drafts quote the knowledge base)",
+  "firstSteps.people": "Invite your agents",
+  "firstSteps.done": "done",
+  "firstSteps.dismiss": "Hide this list",
 } as const;
 
 export type Key = keyof typeof en;
@@ -502,6 +516,20 @@ const zh: Record<Key, string> = {
   "settings.email.testing": "正在发送…",
   "settings.email.testSent": "已发送：可以正常发送回复。",
   "settings.email.testFailed": "未发送——回复也会失败：",
+  "settings.drafting.title": "草稿",
+  "settings.drafting.persona": "署名身份，例如：Acme 客服团队的 Mia",
+  "settings.drafting.tone": "语气，例如：亲切、简洁",
+  "settings.drafting.signature": "签名",
+  "settings.drafting.autoDraft": "为每条新的客户消息自动撰写草稿",
+  "settings.drafting.redactPii": "对大模型隐藏个人信息（邮箱、电话、银行卡号）",
+  "settings.drafting.save": "保存草稿设置",
+  "firstSteps.title": "入门步骤",
+  "firstSteps.email": "连接邮件：客服地址、邮件服务器，并发送测试邮件",
+  "firstSteps.knowledge": "将帮助中心上传到知识库",
+  "firstSteps.llm": "连接大模型（未连接时，草稿直接引用知识库）",
+  "firstSteps.people": "邀请客服人员",
+  "firstSteps.done": "已完成",
+  "firstSteps.dismiss": "隐藏此列表",
 };
 
 export type Language = "en" | "zh";

@@ -1,4 +1,4 @@
-// Admin settings: the tenant's LLM (the key is write-only), e-mail, webhooks (the secret
+// Admin settings: the tenant's LLM (the key is write-only), how drafts sound, e-mail, webhooks (the secret
 // shown once, the delivery log, retrying a failed delivery), people and API keys.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
@@ -74,6 +74,78 @@ function LlmSettings() {
       </label>
       <Status error={error} saved={saved} />
       <button type="submit" className="primary">{t("settings.llm.save")}</button>
+    </form>
+  );
+}
+
+/** How replies sound (persona, tone, signature), whether drafts start by themselves, and
+ * whether personal data is hidden from the LLM. */
+function DraftingSettings() {
+  const { t } = useI18n();
+  const [form, setForm] = useState({ persona: "", tone: "", signature: "", redact_pii: false, auto_draft: true });
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  useEffect(() => {
+    void api.GET("/v1/settings/drafting").then((result) => {
+      const found = unwrap(result);
+      setForm({
+        persona: found.persona ?? "",
+        tone: found.tone ?? "",
+        signature: found.signature ?? "",
+        redact_pii: found.redact_pii,
+        auto_draft: found.auto_draft,
+      });
+    }).catch((caught) => setError(errorText(caught)));
+  }, []);
+
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    setSaved(false);
+    try {
+      unwrap(
+        await api.PUT("/v1/settings/drafting", {
+          body: {
+            persona: form.persona.trim() || undefined,
+            tone: form.tone.trim() || undefined,
+            signature: form.signature.trim() || undefined,
+            redact_pii: form.redact_pii,
+            auto_draft: form.auto_draft,
+          },
+        }),
+      );
+      setError(null);
+      setSaved(true);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  }
+
+  return (
+    <form className="card" onSubmit={save} aria-labelledby="drafting-title">
+      <h2 id="drafting-title">{t("settings.drafting.title")}</h2>
+      <label>
+        {t("settings.drafting.persona")}
+        <textarea rows={2} value={form.persona} onChange={(e) => setForm({ ...form, persona: e.target.value })} />
+      </label>
+      <label>
+        {t("settings.drafting.tone")}
+        <input value={form.tone} onChange={(e) => setForm({ ...form, tone: e.target.value })} />
+      </label>
+      <label>
+        {t("settings.drafting.signature")}
+        <textarea rows={3} value={form.signature} onChange={(e) => setForm({ ...form, signature: e.target.value })} />
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={form.auto_draft} onChange={(e) => setForm({ ...form, auto_draft: e.target.checked })} />
+        {t("settings.drafting.autoDraft")}
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={form.redact_pii} onChange={(e) => setForm({ ...form, redact_pii: e.target.checked })} />
+        {t("settings.drafting.redactPii")}
+      </label>
+      <Status error={error} saved={saved} />
+      <button type="submit" className="primary">{t("settings.drafting.save")}</button>
     </form>
   );
 }
@@ -342,6 +414,7 @@ export function Settings() {
   return (
     <div className="settings">
       <LlmSettings />
+      <DraftingSettings />
       <EmailSettings />
       <Webhooks />
       <People />
