@@ -208,6 +208,31 @@ try {
     await accessible("ticket with composer");
   });
 
+  await check("keyboard only: from the inbox to a sent reply and back", async () => {
+    await page.goto(`${base}/#/`);
+    await page.getByRole("link", { name: subject }).waitFor();
+    await page.keyboard.press("?");
+    await page.getByRole("dialog", { name: "Keyboard shortcuts" }).waitFor();
+    await page.keyboard.press("Escape");
+    await page.getByRole("dialog", { name: "Keyboard shortcuts" }).waitFor({ state: "hidden" });
+    for (let step = 0; step < 10; step++) {
+      await page.keyboard.press("j");
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === subject) break;
+    }
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: new RegExp(subject) }).waitFor();
+    await page.keyboard.press("r");
+    const typed = "Sent without touching the mouse.";
+    await page.keyboard.type(typed);
+    await page.keyboard.press("Control+Enter");
+    await page.locator(".message.author-agent .body", { hasText: typed }).waitFor();
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("u");
+    await page.getByRole("heading", { name: "Inbox" }).waitFor();
+    await page.getByRole("link", { name: subject }).click();
+    await page.getByRole("heading", { name: new RegExp(subject) }).waitFor();
+  });
+
   await check("the console switches to Chinese", async () => {
     await page.getByRole("button", { name: "中文" }).click();
     await page.getByRole("link", { name: "收件箱" }).waitFor();

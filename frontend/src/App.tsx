@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 
 import { api, session, whenReachabilityChanges, whenUnauthorized, type Schemas } from "./api/client";
 import { FirstSteps } from "./components/FirstSteps";
+import { ShortcutHelp } from "./components/Shortcuts";
 import { useI18n } from "./i18n";
 import { AnalyticsPage } from "./pages/Analytics";
 import { Inbox } from "./pages/Inbox";
@@ -96,6 +97,7 @@ export function App() {
         </button>
       </nav>
       {banner}
+      <ShortcutHelp />
       <main id="main" tabIndex={-1}>
         {ticket ? (
           <TicketView id={ticket} back={() => go("/")} />

@@ -226,7 +226,7 @@ const en = {
   "composer.send": "Send reply",
   "composer.sendAnyway": "Confirm and send",
   "composer.keepEditing": "Keep editing",
-  "composer.shortcuts": "Ctrl+Enter sends",
+  "composer.shortcuts": "Ctrl+Enter sends · ? lists the shortcuts",
   "composer.noteAdded": "Note added.",
   "composer.queued": "Reply queued for sending; its state shows in the conversation.",
   "composer.replied": "Reply added to the conversation.",
@@ -262,6 +262,16 @@ const en = {
   "firstSteps.people": "Invite your agents",
   "firstSteps.done": "done",
   "firstSteps.dismiss": "Hide this list",
+  "shortcuts.title": "Keyboard shortcuts",
+  "shortcuts.next": "next / previous ticket in the inbox",
+  "shortcuts.open": "open the chosen ticket",
+  "shortcuts.reply": "write a reply",
+  "shortcuts.note": "write an internal note",
+  "shortcuts.useDraft": "put the draft into the composer to edit",
+  "shortcuts.send": "send the reply or note",
+  "shortcuts.back": "back to the inbox",
+  "shortcuts.help": "this list",
+  "shortcuts.close": "Close",
 } as const;
 
 export type Key = keyof typeof en;
@@ -494,7 +504,7 @@ const zh: Record<Key, string> = {
   "composer.send": "发送回复",
   "composer.sendAnyway": "确认并发送",
   "composer.keepEditing": "继续编辑",
-  "composer.shortcuts": "Ctrl+Enter 发送",
+  "composer.shortcuts": "Ctrl+Enter 发送 · 按 ? 查看快捷键",
   "composer.noteAdded": "备注已添加。",
   "composer.queued": "回复已排队发送，发送状态显示在对话中。",
   "composer.replied": "回复已添加到对话中。",
@@ -530,6 +540,16 @@ const zh: Record<Key, string> = {
   "firstSteps.people": "邀请客服人员",
   "firstSteps.done": "已完成",
   "firstSteps.dismiss": "隐藏此列表",
+  "shortcuts.title": "键盘快捷键",
+  "shortcuts.next": "收件箱中的下一个 / 上一个工单",
+  "shortcuts.open": "打开选中的工单",
+  "shortcuts.reply": "撰写回复",
+  "shortcuts.note": "撰写内部备注",
+  "shortcuts.useDraft": "将草稿放入编辑框编辑",
+  "shortcuts.send": "发送回复或备注",
+  "shortcuts.back": "返回收件箱",
+  "shortcuts.help": "显示此列表",
+  "shortcuts.close": "关闭",
 };
 
 export type Language = "en" | "zh";

@@ -38,11 +38,13 @@ export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, b
     setWarned(null);
     onSend(mode, text);
   };
-  const onKey = (event: KeyboardEvent) => {
+  const onKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.ctrlKey && event.key === "Enter") {
       event.preventDefault();
       send();
     }
+    // Escape leaves the text (kept), so the page's shortcuts work again.
+    if (event.key === "Escape") event.currentTarget.blur();
   };
   const confidence = Math.round((fromDraft?.confidence ?? 0) * 100);
 

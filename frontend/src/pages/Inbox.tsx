@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api, errorText, unwrap, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, Tags, useAssignees } from "../components/Fields";
+import { useShortcuts } from "../components/Shortcuts";
 import { useTenantEvents } from "../live";
 
 type Sort = "newest" | "oldest" | "updated";
@@ -115,6 +116,16 @@ export function Inbox({ open }: { open: (id: string) => void }) {
     }
   }
 
+  // j/k move through the list; the chosen ticket's link takes the focus, so Enter opens it.
+  const [selected, setSelected] = useState(-1);
+  const select = (step: number) => {
+    if (tickets.length === 0) return;
+    const index = Math.min(tickets.length - 1, Math.max(0, selected + step));
+    setSelected(index);
+    document.querySelectorAll<HTMLAnchorElement>(".tickets tbody a")[index]?.focus();
+  };
+  useShortcuts({ j: () => select(1), k: () => select(-1) });
+
   const set = (key: keyof Filters) => (event: { target: { value: string } }) =>
     setFilters((current) => ({ ...current, [key]: event.target.value }));
   const name = (id?: string) => {
@@ -208,8 +219,12 @@ export function Inbox({ open }: { open: (id: string) => void }) {
             </tr>
           </thead>
           <tbody>
-            {tickets.map((ticket) => (
-              <tr key={ticket.id} onClick={() => open(ticket.id)} className={`priority-${ticket.priority}`}>
+            {tickets.map((ticket, index) => (
+              <tr
+                key={ticket.id}
+                onClick={() => open(ticket.id)}
+                className={`priority-${ticket.priority}${index === selected ? " selected" : ""}`}
+              >
                 <td className="number">#{ticket.number}</td>
                 <td>
                   <a href={`#/tickets/${ticket.id}`} onClick={(e) => e.stopPropagation()}>

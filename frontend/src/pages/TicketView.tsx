@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 
 import { Composer, type ComposerMode } from "../components/Composer";
 import { DraftPanel } from "../components/DraftPanel";
+import { useShortcuts } from "../components/Shortcuts";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
 import { api, download, errorText, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
 import { useI18n, type Key } from "../i18n";
@@ -121,6 +122,16 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
     setFromDraft(draft);
     document.querySelector<HTMLTextAreaElement>(".composer textarea")?.focus();
   };
+  const focusComposer = (kind: ComposerMode) => {
+    setMode(kind);
+    window.setTimeout(() => document.querySelector<HTMLTextAreaElement>(".composer textarea")?.focus());
+  };
+  useShortcuts({
+    r: () => focusComposer("reply"),
+    n: () => focusComposer("note"),
+    e: () => draft?.status === "ready" && takeDraft(draft.body ?? ""),
+    u: back,
+  });
   const extractive = () =>
     act(async () => unwrap(await api.POST("/v1/tickets/{id}/drafts", { params: { path: { id } }, body: { mode: "extractive" } })));
   const reject = (reason: string) =>
