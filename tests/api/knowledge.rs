@@ -830,3 +830,30 @@ async fn one_tenants_long_document_does_not_hold_up_another_tenants_short_one() 
     assert_eq!(long_now["status"], "processing", "the short document waited for the long one: {long_now}");
     assert_eq!(app.wait_for_document(&busy.key, long).await["status"], "ready");
 }
+
+#[tokio::test]
+async fn search_says_whether_its_best_hit_answers_the_question() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    for fixture in ["help-centre/orders-faq.json", "help-centre/returns.md"] {
+        let id = upload_fixture(&app, &tenant.key, fixture, &[]).await;
+        assert_eq!(app.wait_for_document(&tenant.key, id).await["status"], "ready");
+    }
+    let ask = |query: &str| {
+        let body = json!({"query": query, "mode": "hybrid", "limit": 5});
+        let (app, key) = (app.clone(), tenant.key.clone());
+        async move { app.post("/v1/knowledge/search", &key, body).await.expect(200) }
+    };
+
+    let answered = ask("How do I cancel my order?").await;
+    let unrelated = ask("What is the boiling point of liquid nitrogen in Kelvin?").await;
+
+    assert_eq!(answered["confident"], true, "{answered}");
+    assert!(answered["relevance"].as_f64().is_some_and(|r| r >= 0.8), "{answered}");
+    assert_eq!(unrelated["confident"], false, "{unrelated}");
+    assert!(unrelated["relevance"].as_f64().is_some_and(|r| r < 0.8), "{unrelated}");
+    assert!(!unrelated["hits"].as_array().is_none_or(Vec::is_empty), "the nearest passages are still listed");
+    let other = app.create_tenant().await;
+    let empty = app.post("/v1/knowledge/search", &other.key, json!({"query": "cancel my order"})).await.expect(200);
+    assert_eq!((empty["confident"].as_bool(), empty.get("relevance")), (Some(false), None), "{empty}");
+}

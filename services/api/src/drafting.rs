@@ -266,17 +266,23 @@ async fn retrieve(
     let request = SearchRequest { query: query.clone(), limit: PASSAGES, mode: Mode::Hybrid, tags: Vec::new() };
     let hits = state.knowledge.search(tenant, &request).await?;
     let Some(best) = hits.first() else { return Ok((hits, None)) };
+    let relevance = relevance(state, question, best).await?;
+    Ok((hits, relevance))
+}
+
+/// How similar `question` is to the passage of `best` (the cosine of their embeddings):
+/// below `draft_min_relevance`, the knowledge base is taken not to answer the question.
+pub(crate) async fn relevance(state: &AppState, question: &str, best: &Hit) -> Result<Option<f32>, Error> {
     let passage = copilot_knowledge::passage_text(&best.title, &best.heading, &best.text);
     let question: String = question.chars().take(2000).collect();
     let (query_vector, passage_vector) = tokio::join!(
         state.triager.embed(vec![question], TextKind::Query),
         state.triager.embed(vec![passage], TextKind::Passage),
     );
-    let relevance = match (query_vector, passage_vector) {
-        (Ok(q), Ok(p)) => q.first().zip(p.first()).map(|(q, p)| q.iter().zip(p).map(|(a, b)| a * b).sum::<f32>()),
-        (Err(error), _) | (_, Err(error)) => return Err(Error::internal(error)),
-    };
-    Ok((hits, relevance))
+    match (query_vector, passage_vector) {
+        (Ok(q), Ok(p)) => Ok(q.first().zip(p.first()).map(|(q, p)| q.iter().zip(p).map(|(a, b)| a * b).sum::<f32>())),
+        (Err(error), _) | (_, Err(error)) => Err(Error::internal(error)),
+    }
 }
 
 /// The LLM to call: the tenant's endpoint, else the service's, with the tenant's

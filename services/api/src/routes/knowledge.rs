@@ -260,8 +260,16 @@ impl From<Hit> for HitOut {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SearchOut {
     pub hits: Vec<HitOut>,
+    /// How similar the query is to the best hit's passage (cosine of their
+    /// multilingual-e5 embeddings); absent without hits.
+    pub relevance: Option<f32>,
+    /// Whether the best hit is close enough to answer the query: `relevance` reaches the
+    /// threshold drafts use (`draft_min_relevance`). Without a confident match, search
+    /// still lists the nearest passages, and drafts hand over instead of answering.
+    pub confident: bool,
 }
 
 /// Splits comma-separated tags.
@@ -492,6 +500,11 @@ impl KnowledgeApi {
             tags: split_tags(body.tags),
         };
         let hits = self.state.knowledge.search(auth.0.principal.tenant_id, &request).await?;
-        Ok(Json(SearchOut { hits: hits.into_iter().map(HitOut::from).collect() }))
+        let relevance = match hits.first() {
+            Some(best) => crate::drafting::relevance(&self.state, &request.query, best).await?,
+            None => None,
+        };
+        let confident = relevance.is_some_and(|score| score >= self.state.settings.draft_min_relevance);
+        Ok(Json(SearchOut { hits: hits.into_iter().map(HitOut::from).collect(), relevance, confident }))
     }
 }
