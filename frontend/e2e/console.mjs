@@ -274,6 +274,10 @@ try {
     await page.getByRole("searchbox", { name: /Search/ }).fill("zeppelin Faroe Islands");
     await page.getByRole("button", { name: "Search", exact: true }).click();
     await page.locator(".columns li", { hasText: "zeppelin" }).first().waitFor();
+    await page.getByRole("status").filter({ hasText: "A confident match" }).waitFor();
+    await page.getByRole("searchbox", { name: /Search/ }).fill("What is the boiling point of liquid nitrogen in Kelvin?");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await page.getByRole("status").filter({ hasText: "No confident match" }).waitFor();
     await page.screenshot({ path: join(shots, "knowledge-versions.png"), fullPage: true });
   });
 

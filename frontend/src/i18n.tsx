@@ -272,6 +272,9 @@ const en = {
   "shortcuts.back": "back to the inbox",
   "shortcuts.help": "this list",
   "shortcuts.close": "Close",
+  "knowledge.confident": "A confident match: drafts would answer from the first passage.",
+  "knowledge.notConfident": "No confident match: nothing in the knowledge base answers this well, so drafts would hand over instead of answering. The nearest passages are listed below.",
+  "knowledge.relevance": "relevance",
 } as const;
 
 export type Key = keyof typeof en;
@@ -550,6 +553,9 @@ const zh: Record<Key, string> = {
   "shortcuts.back": "返回收件箱",
   "shortcuts.help": "显示此列表",
   "shortcuts.close": "关闭",
+  "knowledge.confident": "匹配可信：草稿会依据第一段内容作答。",
+  "knowledge.notConfident": "没有可信的匹配：知识库中没有能很好回答此问题的内容，草稿将转交人工而非作答。下面列出最接近的段落。",
+  "knowledge.relevance": "相关度",
 };
 
 export type Language = "en" | "zh";

@@ -30,6 +30,8 @@ export function Knowledge() {
   const [dragging, setDragging] = useState(false);
   const [query, setQuery] = useState("");
   const [hits, setHits] = useState<Record<string, Hit[]>>({});
+  /** How well the best hybrid hit answers the query (the signal drafts use). */
+  const [answer, setAnswer] = useState<{ confident: boolean; relevance?: number } | null>(null);
   const [preview, setPreview] = useState<{ document: Document; chunks: Chunk[] } | null>(null);
 
   async function showChunks(document: Document) {
@@ -95,9 +97,11 @@ export function Knowledge() {
     if (!query.trim()) return;
     const modes: Schemas["SearchMode"][] = ["hybrid", "vector", "keyword"];
     const results = await Promise.all(
-      modes.map(async (mode) => [mode, unwrap(await api.POST("/v1/knowledge/search", { body: { query, mode, limit: 5, tags: [] } })).hits] as const),
+      modes.map(async (mode) => [mode, unwrap(await api.POST("/v1/knowledge/search", { body: { query, mode, limit: 5, tags: [] } }))] as const),
     );
-    setHits(Object.fromEntries(results));
+    setHits(Object.fromEntries(results.map(([mode, found]) => [mode, found.hits])));
+    const hybrid = results[0][1];
+    setAnswer({ confident: hybrid.confident, relevance: hybrid.relevance });
   }
 
   const drop = (event: DragEvent) => {
@@ -213,6 +217,12 @@ export function Knowledge() {
         <input type="search" aria-label={t("knowledge.search")} placeholder={t("knowledge.search")} value={query} onChange={(e) => setQuery(e.target.value)} />
         <button type="submit">{t("knowledge.searchButton")}</button>
       </form>
+      {answer && (
+        <p role="status" className={answer.confident ? "notice band-high" : "notice band-low"}>
+          {answer.confident ? t("knowledge.confident") : t("knowledge.notConfident")}
+          {answer.relevance !== undefined && ` (${t("knowledge.relevance")} ${answer.relevance.toFixed(2)})`}
+        </p>
+      )}
       <div className="columns">
         {Object.entries(hits).map(([mode, found]) => (
           <div key={mode}>
