@@ -275,6 +275,13 @@ const en = {
   "knowledge.confident": "A confident match: drafts would answer from the first passage.",
   "knowledge.notConfident": "No confident match: nothing in the knowledge base answers this well, so drafts would hand over instead of answering. The nearest passages are listed below.",
   "knowledge.relevance": "relevance",
+  "draft.history": "Earlier drafts",
+  "draftStatus.generating": "Being written",
+  "draftStatus.ready": "Ready",
+  "draftStatus.failed": "Failed",
+  "draftStatus.approved": "Approved",
+  "draftStatus.rejected": "Rejected",
+  "draftStatus.superseded": "Superseded",
 } as const;
 
 export type Key = keyof typeof en;
@@ -556,6 +563,13 @@ const zh: Record<Key, string> = {
   "knowledge.confident": "匹配可信：草稿会依据第一段内容作答。",
   "knowledge.notConfident": "没有可信的匹配：知识库中没有能很好回答此问题的内容，草稿将转交人工而非作答。下面列出最接近的段落。",
   "knowledge.relevance": "相关度",
+  "draft.history": "历史草稿",
+  "draftStatus.generating": "撰写中",
+  "draftStatus.ready": "待处理",
+  "draftStatus.failed": "失败",
+  "draftStatus.approved": "已批准",
+  "draftStatus.rejected": "已拒绝",
+  "draftStatus.superseded": "已作废",
 };
 
 export type Language = "en" | "zh";

@@ -102,6 +102,19 @@ describe("DraftPanel", () => {
     expect(screen.queryByRole("button", { name: "Use this draft" })).toBeNull();
   });
 
+  it("lists earlier drafts with what became of them", () => {
+    renderPanel({
+      history: [
+        draft({ id: "d0", status: "rejected", rejection_reason: "wrong policy", body: "Old text" }),
+        draft({ id: "d-1", status: "superseded", body: "Older text" }),
+      ],
+    });
+    expect(screen.getByText("Earlier drafts (2)")).toBeTruthy();
+    expect(screen.getByText("Rejected")).toBeTruthy();
+    expect(screen.getByText(/wrong policy/)).toBeTruthy();
+    expect(screen.getByText("Superseded")).toBeTruthy();
+  });
+
   it("shows the text streaming in while the draft is written", () => {
     renderPanel({ draft: draft({ status: "generating", body: undefined }), streaming: "We refund" });
     expect(screen.getByText("Writing…")).toBeTruthy();

@@ -9,6 +9,8 @@ import { useI18n, type Key } from "../i18n";
 
 type Props = {
   draft: Draft | null;
+  /** The ticket's earlier drafts, newest first. */
+  history?: Draft[];
   /** Text received so far while the draft is being written. */
   streaming: string;
   busy: boolean;
@@ -37,7 +39,7 @@ export function weaklySupported(draft: Draft): boolean {
   return band(draft.confidence ?? 0) === "low" || draft.notes.some((note) => UNSUPPORTED.includes(note));
 }
 
-export function DraftPanel({ draft, streaming, busy, onUse, onReject, onRegenerate, onExtractive }: Props) {
+export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReject, onRegenerate, onExtractive }: Props) {
   const { t } = useI18n();
   const [reason, setReason] = useState("");
   const [instructions, setInstructions] = useState("");
@@ -147,6 +149,26 @@ export function DraftPanel({ draft, streaming, busy, onUse, onReject, onRegenera
           {t("draft.regenerate")}
         </button>
       </div>
+      {history.length > 0 && (
+        <details className="history">
+          <summary>
+            {t("draft.history")} ({history.length})
+          </summary>
+          <ol>
+            {history.map((earlier) => (
+              <li key={earlier.id}>
+                <span className={`badge draft-${earlier.status}`}>{t(`draftStatus.${earlier.status}` as Key)}</span>{" "}
+                <time dateTime={earlier.created_at} className="muted small">
+                  {new Date(earlier.created_at).toLocaleString()}
+                </time>
+                {earlier.rejection_reason && <span className="small"> · {earlier.rejection_reason}</span>}
+                {earlier.error && <span className="small error"> · {earlier.error}</span>}
+                {earlier.body && <p className="small">{earlier.body.slice(0, 200)}{earlier.body.length > 200 ? "…" : ""}</p>}
+              </li>
+            ))}
+          </ol>
+        </details>
+      )}
       <p className="muted small">{t("draft.shortcuts")}</p>
     </aside>
   );

@@ -25,6 +25,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
   const [ticket, setTicket] = useState<Ticket | null>(null);
   const [thread, setThread] = useState<Message[]>([]);
   const [draft, setDraft] = useState<Draft | null>(null);
+  const [history, setHistory] = useState<Draft[]>([]);
   const [streaming, setStreaming] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -48,7 +49,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
       const [found, messages, drafts] = await Promise.all([
         api.GET("/v1/tickets/{id}", path),
         api.GET("/v1/tickets/{id}/messages", { params: { path: { id }, query: { limit: 100 } } }),
-        api.GET("/v1/tickets/{id}/drafts", { params: { path: { id }, query: { limit: 1 } } }),
+        api.GET("/v1/tickets/{id}/drafts", { params: { path: { id }, query: { limit: 20 } } }),
       ]);
       const current = unwrap(found);
       setTicket(current);
@@ -60,7 +61,9 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
         setTags(stored);
       }
       setThread(unwrap(messages).data);
-      setDraft(unwrap(drafts).data[0] ?? null);
+      const [latest, ...earlier] = unwrap(drafts).data;
+      setDraft(latest ?? null);
+      setHistory(earlier);
     } catch (caught) {
       setError(errorText(caught));
     }
@@ -315,6 +318,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
       </section>
       <DraftPanel
         draft={draft}
+        history={history}
         streaming={streaming}
         busy={busy}
         onUse={takeDraft}
