@@ -237,6 +237,10 @@ try {
     await page.getByRole("button", { name: "中文" }).click();
     await page.getByRole("link", { name: "收件箱" }).waitFor();
     await page.getByRole("button", { name: /返回收件箱/ }).waitFor();
+    // Triage badges speak Chinese too: no English sentiment word or intent id is left.
+    const badges = await page.locator(".messages .badge").allTextContents();
+    const english = badges.filter((text) => /neutral|negative|positive|_/i.test(text));
+    if (english.length > 0) throw new Error(`English left in the Chinese thread: ${english.join(", ")}`);
     await page.screenshot({ path: join(shots, "ticket-zh.png"), fullPage: true });
     await page.getByRole("button", { name: "English" }).click();
   });

@@ -282,6 +282,34 @@ const en = {
   "draftStatus.approved": "Approved",
   "draftStatus.rejected": "Rejected",
   "draftStatus.superseded": "Superseded",
+  "intent.cancel_order": "Cancel an order",
+  "intent.change_order": "Change an order",
+  "intent.change_shipping_address": "Change the delivery address",
+  "intent.check_cancellation_fee": "Cancellation fee",
+  "intent.check_invoice": "Check an invoice",
+  "intent.check_payment_methods": "Payment methods",
+  "intent.check_refund_policy": "Refund policy",
+  "intent.complaint": "Complaint",
+  "intent.contact_customer_service": "Contact customer service",
+  "intent.contact_human_agent": "Wants a person",
+  "intent.create_account": "Create an account",
+  "intent.delete_account": "Delete the account",
+  "intent.delivery_options": "Delivery options",
+  "intent.delivery_period": "Delivery time",
+  "intent.edit_account": "Edit the account",
+  "intent.get_invoice": "Get an invoice",
+  "intent.get_refund": "Get a refund",
+  "intent.newsletter_subscription": "Newsletter",
+  "intent.other": "Other",
+  "intent.payment_issue": "Payment problem",
+  "intent.place_order": "Place an order",
+  "intent.recover_password": "Recover the password",
+  "intent.registration_problems": "Sign-up problem",
+  "intent.review": "Review or feedback",
+  "intent.set_up_shipping_address": "Set a delivery address",
+  "intent.switch_account": "Switch accounts",
+  "intent.track_order": "Track an order",
+  "intent.track_refund": "Track a refund",
 } as const;
 
 export type Key = keyof typeof en;
@@ -570,6 +598,34 @@ const zh: Record<Key, string> = {
   "draftStatus.approved": "已批准",
   "draftStatus.rejected": "已拒绝",
   "draftStatus.superseded": "已作废",
+  "intent.cancel_order": "取消订单",
+  "intent.change_order": "修改订单",
+  "intent.change_shipping_address": "修改收货地址",
+  "intent.check_cancellation_fee": "取消费用",
+  "intent.check_invoice": "查看发票",
+  "intent.check_payment_methods": "支付方式",
+  "intent.check_refund_policy": "退款政策",
+  "intent.complaint": "投诉",
+  "intent.contact_customer_service": "联系客服",
+  "intent.contact_human_agent": "要求人工服务",
+  "intent.create_account": "注册账户",
+  "intent.delete_account": "注销账户",
+  "intent.delivery_options": "配送方式",
+  "intent.delivery_period": "配送时间",
+  "intent.edit_account": "修改账户信息",
+  "intent.get_invoice": "索取发票",
+  "intent.get_refund": "申请退款",
+  "intent.newsletter_subscription": "订阅邮件",
+  "intent.other": "其他",
+  "intent.payment_issue": "支付问题",
+  "intent.place_order": "下单",
+  "intent.recover_password": "找回密码",
+  "intent.registration_problems": "注册问题",
+  "intent.review": "评价反馈",
+  "intent.set_up_shipping_address": "设置收货地址",
+  "intent.switch_account": "切换账户",
+  "intent.track_order": "查询订单物流",
+  "intent.track_refund": "查询退款进度",
 };
 
 export type Language = "en" | "zh";
@@ -601,6 +657,13 @@ export function LanguageProvider({ children, initial }: { children: ReactNode; i
     setLanguage(next);
   };
   return <LanguageContext.Provider value={{ language, toggle }}>{children}</LanguageContext.Provider>;
+}
+
+/** An intent's name for people: the shipped taxonomy's in both languages, a tenant's own
+ * label with its underscores as spaces. */
+export function intentName(language: Language, label: string): string {
+  const known = dictionaries[language][`intent.${label}` as Key];
+  return known ?? label.replaceAll("_", " ");
 }
 
 /** The current language, its toggle, and `t(key)`. */

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { ApiError, api, errorText, unwrap, type Schemas, type Ticket } from "../api/client";
-import { useI18n, type Key } from "../i18n";
+import { intentName, useI18n, type Key } from "../i18n";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, Tags, useAssignees } from "../components/Fields";
 import { useShortcuts } from "../components/Shortcuts";
 import { useTenantEvents } from "../live";
@@ -57,7 +57,7 @@ function query(filters: Filters, me: string | undefined, cursor?: string, limit 
 }
 
 export function Inbox({ open }: { open: (id: string) => void }) {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [tickets, setTickets] = useState<Ticket[]>([]);
   const [loading, setLoading] = useState(true);
@@ -242,7 +242,7 @@ export function Inbox({ open }: { open: (id: string) => void }) {
                   <span className="badge">{t(`priority.${ticket.priority}` as Key)}</span>
                 </td>
                 <td>
-                  {ticket.intent && <span className="badge">{ticket.intent}</span>}
+                  {ticket.intent && <span className="badge">{intentName(language, ticket.intent)}</span>}
                   {ticket.sentiment && (
                     <span className={`badge sentiment-${ticket.sentiment}`}>{t(`sentiment.${ticket.sentiment}` as Key)}</span>
                   )}

@@ -5,7 +5,7 @@ import { DraftPanel } from "../components/DraftPanel";
 import { useShortcuts } from "../components/Shortcuts";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
 import { api, download, errorText, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
-import { useI18n, type Key } from "../i18n";
+import { intentName, useI18n, type Key } from "../i18n";
 import { useTenantEvents } from "../live";
 
 /** Where an agent reply's sending stands, in words, with the reason when it failed. */
@@ -21,7 +21,7 @@ function DeliveryState({ delivery }: { delivery: NonNullable<Message["delivery"]
 }
 
 export function TicketView({ id, back }: { id: string; back: () => void }) {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
   const [ticket, setTicket] = useState<Ticket | null>(null);
   const [thread, setThread] = useState<Message[]>([]);
   const [draft, setDraft] = useState<Draft | null>(null);
@@ -220,11 +220,11 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
                 <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleString()}</time>
                 {m.triage?.intent && (
                   <span className="badge" title={`${Math.round((m.triage.intent.confidence ?? 0) * 100)}%`}>
-                    {m.triage.intent.label} {Math.round((m.triage.intent.confidence ?? 0) * 100)}%
+                    {intentName(language, m.triage.intent.label)} {Math.round((m.triage.intent.confidence ?? 0) * 100)}%
                   </span>
                 )}
                 {m.triage?.sentiment && (
-                  <span className={`badge sentiment-${m.triage.sentiment.label}`}>{m.triage.sentiment.label}</span>
+                  <span className={`badge sentiment-${m.triage.sentiment.label}`}>{t(`sentiment.${m.triage.sentiment.label}` as Key)}</span>
                 )}
                 {m.triage?.language && <span className="badge">{m.triage.language}</span>}
                 {m.delivery && <DeliveryState delivery={m.delivery} />}
