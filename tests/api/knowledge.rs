@@ -299,7 +299,7 @@ async fn search_and_listing_validate_their_input() {
         .expect_error(400, "validation_failed");
     assert_eq!(
         app.post("/v1/knowledge/search", key, json!({"query": "refund"})).await.expect(200),
-        json!({"hits": []})
+        json!({"hits": [], "confident": false})
     );
     app.get("/v1/knowledge/documents?status=done", key).await.expect_error(400, "invalid_parameter");
     app.get("/v1/knowledge/documents?cursor=nope", key).await.expect_error(400, "invalid_cursor");

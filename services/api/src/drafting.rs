@@ -20,7 +20,7 @@ use copilot_tickets::{
     draft_settings::{self, DraftSettings},
     drafts::{self, Citation, Claimed, Job, Written},
 };
-use copilot_triage::{TextKind, detect_language};
+use copilot_triage::detect_language;
 use tokio::{sync::broadcast, task::JoinSet};
 use uuid::Uuid;
 
@@ -266,23 +266,8 @@ async fn retrieve(
     let request = SearchRequest { query: query.clone(), limit: PASSAGES, mode: Mode::Hybrid, tags: Vec::new() };
     let hits = state.knowledge.search(tenant, &request).await?;
     let Some(best) = hits.first() else { return Ok((hits, None)) };
-    let relevance = relevance(state, question, best).await?;
+    let relevance = state.knowledge.relevance(tenant, question, best).await?;
     Ok((hits, relevance))
-}
-
-/// How similar `question` is to the passage of `best` (the cosine of their embeddings):
-/// below `draft_min_relevance`, the knowledge base is taken not to answer the question.
-pub(crate) async fn relevance(state: &AppState, question: &str, best: &Hit) -> Result<Option<f32>, Error> {
-    let passage = copilot_knowledge::passage_text(&best.title, &best.heading, &best.text);
-    let question: String = question.chars().take(2000).collect();
-    let (query_vector, passage_vector) = tokio::join!(
-        state.triager.embed(vec![question], TextKind::Query),
-        state.triager.embed(vec![passage], TextKind::Passage),
-    );
-    match (query_vector, passage_vector) {
-        (Ok(q), Ok(p)) => Ok(q.first().zip(p.first()).map(|(q, p)| q.iter().zip(p).map(|(a, b)| a * b).sum::<f32>())),
-        (Err(error), _) | (_, Err(error)) => Err(Error::internal(error)),
-    }
 }
 
 /// The LLM to call: the tenant's endpoint, else the service's, with the tenant's

@@ -77,6 +77,16 @@ impl Knowledge {
         Ok(hits)
     }
 
+    /// How similar `query` is to the stored passage of `hit` (the cosine of their
+    /// embeddings): the signal that tells whether the knowledge answers the query. `None`
+    /// when the chunk is gone.
+    pub async fn relevance(&self, tenant: TenantId, query: &str, hit: &Hit) -> Result<Option<f32>, Error> {
+        let Some(passage) = self.store.vector_of(tenant, hit.chunk_id).await? else { return Ok(None) };
+        let query: String = query.chars().take(2000).collect();
+        let embedding = self.embedder.embed_query(query).await.map_err(Error::internal)?;
+        Ok(Some(embedding.iter().zip(&passage).map(|(a, b)| a * b).sum()))
+    }
+
     /// Keeps only hits of each document's searchable version.
     async fn searchable(
         &self,

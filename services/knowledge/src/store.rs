@@ -359,6 +359,21 @@ impl VectorStore {
         Ok(chunks)
     }
 
+    /// The stored embedding of one chunk of the tenant's table.
+    pub async fn vector_of(&self, tenant: TenantId, chunk_id: Uuid) -> Result<Option<Vec<f32>>, KnowledgeError> {
+        let Some(table) = self.table(tenant).await? else { return Ok(None) };
+        let batches: Vec<RecordBatch> =
+            table.query().only_if(format!("chunk_id = '{chunk_id}'")).limit(1).execute().await?.try_collect().await?;
+        let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else { return Ok(None) };
+        let vectors = column::<FixedSizeListArray>(batch, "vector")?;
+        let row = vectors.value(0);
+        let values = row
+            .as_any()
+            .downcast_ref::<Float32Array>()
+            .ok_or_else(|| KnowledgeError::Data("vector values are not 32-bit floats".into()))?;
+        Ok(Some(values.values().to_vec()))
+    }
+
     /// The chunks nearest to `vector`, best first; only of `documents` when given.
     ///
     /// The multilingual encoder scores passages in the query's own script higher across

@@ -501,7 +501,7 @@ impl KnowledgeApi {
         };
         let hits = self.state.knowledge.search(auth.0.principal.tenant_id, &request).await?;
         let relevance = match hits.first() {
-            Some(best) => crate::drafting::relevance(&self.state, &request.query, best).await?,
+            Some(best) => self.state.knowledge.relevance(auth.0.principal.tenant_id, &request.query, best).await?,
             None => None,
         };
         let confident = relevance.is_some_and(|score| score >= self.state.settings.draft_min_relevance);
