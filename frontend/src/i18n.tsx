@@ -310,6 +310,16 @@ const en = {
   "intent.switch_account": "Switch accounts",
   "intent.track_order": "Track an order",
   "intent.track_refund": "Track a refund",
+  "settings.webhooks.test": "Send a test event",
+  "settings.webhooks.testQueued": "Test event queued; its delivery shows in the log.",
+  "settings.webhooks.disable": "Disable",
+  "settings.webhooks.enable": "Enable",
+  "settings.webhooks.replay": "Replay the last 24 hours",
+  "settings.webhooks.replayed": "Events queued again:",
+  "settings.webhooks.rotate": "Rotate secret",
+  "settings.webhooks.rotateConfirm": "Make a new signing secret? The old one keeps working for 24 hours. Endpoint:",
+  "settings.webhooks.delete": "Delete",
+  "settings.webhooks.deleteConfirm": "Delete this endpoint and its delivery log?",
 } as const;
 
 export type Key = keyof typeof en;
@@ -626,6 +636,16 @@ const zh: Record<Key, string> = {
   "intent.switch_account": "切换账户",
   "intent.track_order": "查询订单物流",
   "intent.track_refund": "查询退款进度",
+  "settings.webhooks.test": "发送测试事件",
+  "settings.webhooks.testQueued": "测试事件已排队，投递情况见日志。",
+  "settings.webhooks.disable": "停用",
+  "settings.webhooks.enable": "启用",
+  "settings.webhooks.replay": "重发最近 24 小时",
+  "settings.webhooks.replayed": "重新排队的事件：",
+  "settings.webhooks.rotate": "更换密钥",
+  "settings.webhooks.rotateConfirm": "生成新的签名密钥？旧密钥在 24 小时内仍然有效。端点：",
+  "settings.webhooks.delete": "删除",
+  "settings.webhooks.deleteConfirm": "删除此端点及其投递日志？",
 };
 
 export type Language = "en" | "zh";

@@ -75,7 +75,8 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: "" });
+// Absolute, from the page's own origin (the console is served by the service it talks to).
+export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? "" });
 api.use(auth);
 
 /** An error body of the API: a stable code and a sentence. */

@@ -310,7 +310,7 @@ function SenderVerification(props: {
   );
 }
 
-function Webhooks() {
+export function Webhooks() {
   const { t } = useI18n();
   const [hooks, setHooks] = useState<Webhook[]>([]);
   const [url, setUrl] = useState("");
@@ -319,6 +319,7 @@ function Webhooks() {
   const [open, setOpen] = useState<string | null>(null);
   const [log, setLog] = useState<Delivery[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   const load = useCallback(async () => setHooks(unwrap(await api.GET("/v1/webhooks", { params: { query: { limit: 100 } } })).data), []);
   const loadLog = useCallback(async (id: string) => {
@@ -346,6 +347,51 @@ function Webhooks() {
     }
   }
 
+  /** Runs an endpoint action, then shows `done` and reloads the list (and its log when open). */
+  async function act(hook: Webhook, action: () => Promise<string | null>) {
+    setError(null);
+    setNotice(null);
+    try {
+      setNotice(await action());
+      await load();
+      if (open === hook.id) await loadLog(hook.id);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  }
+  const path = (hook: Webhook) => ({ params: { path: { id: hook.id } } });
+  const sendTest = (hook: Webhook) =>
+    act(hook, async () => {
+      unwrap(await api.POST("/v1/webhooks/{id}/test", path(hook)));
+      setOpen(hook.id);
+      return t("settings.webhooks.testQueued");
+    });
+  const toggle = (hook: Webhook) =>
+    act(hook, async () => {
+      unwrap(await api.PATCH("/v1/webhooks/{id}", { ...path(hook), body: { enabled: !hook.enabled } }));
+      return null;
+    });
+  const rotate = (hook: Webhook) =>
+    act(hook, async () => {
+      if (!window.confirm(`${t("settings.webhooks.rotateConfirm")} ${hook.url}`)) return null;
+      setSecret(unwrap(await api.POST("/v1/webhooks/{id}/rotate-secret", path(hook))).secret);
+      return null;
+    });
+  const replay = (hook: Webhook) =>
+    act(hook, async () => {
+      const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+      const replayed = unwrap(await api.POST("/v1/webhooks/{id}/replay", { ...path(hook), body: { since } }));
+      setOpen(hook.id);
+      return `${t("settings.webhooks.replayed")} ${replayed.queued}`;
+    });
+  const remove = (hook: Webhook) =>
+    act(hook, async () => {
+      if (!window.confirm(`${t("settings.webhooks.deleteConfirm")} ${hook.url}`)) return null;
+      unwrap(await api.DELETE("/v1/webhooks/{id}", path(hook)));
+      if (open === hook.id) setOpen(null);
+      return null;
+    });
+
   async function retry(endpoint: string, delivery: string) {
     try {
       unwrap(await api.POST("/v1/webhooks/{id}/deliveries/{delivery_id}/retry", { params: { path: { id: endpoint, delivery_id: delivery } } }));
@@ -369,6 +415,7 @@ function Webhooks() {
         </p>
       )}
       {error && <p role="alert" className="error">{error}</p>}
+      {notice && <p role="status" className="notice">{notice}</p>}
       <ul className="hooks">
         {hooks.map((hook) => (
           <li key={hook.id}>
@@ -378,6 +425,23 @@ function Webhooks() {
             <span className={`badge ${hook.enabled ? "doc-ready" : "doc-failed"}`}>{hook.enabled ? t("settings.webhooks.enabled") : t("settings.webhooks.disabled")}</span>{" "}
             <span className="muted">{hook.events.join(", ")}</span>
             {hook.disabled_reason && <div className="error">{hook.disabled_reason}</div>}
+            <div className="actions">
+              <button type="button" className="link" onClick={() => void sendTest(hook)}>
+                {t("settings.webhooks.test")}
+              </button>
+              <button type="button" className="link" onClick={() => void toggle(hook)}>
+                {hook.enabled ? t("settings.webhooks.disable") : t("settings.webhooks.enable")}
+              </button>
+              <button type="button" className="link" onClick={() => void replay(hook)}>
+                {t("settings.webhooks.replay")}
+              </button>
+              <button type="button" className="link" onClick={() => void rotate(hook)}>
+                {t("settings.webhooks.rotate")}
+              </button>
+              <button type="button" className="link danger" onClick={() => void remove(hook)}>
+                {t("settings.webhooks.delete")}
+              </button>
+            </div>
             {open === hook.id && (
               <table className="deliveries">
                 <tbody>
