@@ -104,15 +104,11 @@ async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> R
     let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
     let route = mail_route(state, email_settings::smtp_url(&tx, &state.sealer).await?);
     drop(tx);
-    let outcome = match (route, job.identity.from_address()) {
-        (None, _) => Err(SendError::Transient(NO_SERVER.into())),
-        (_, None) => Err(SendError::Transient(NO_SENDER.into())),
-        (Some(route), Some(from)) if route.shared_relay && !job.from_verified => {
-            Err(SendError::NotAllowed(unverified(from)))
-        }
+    let outcome = match sendable(route, job.identity.from_address(), job.from_verified) {
+        Err(error) => Err(error),
         // A send that takes most of the lease is given up before housekeeping could
         // fail it and a resend overlap it; the server may have accepted the mail.
-        (Some(MailRoute { url, allow_private, .. }), Some(_)) => {
+        Ok((MailRoute { url, allow_private, .. }, _)) => {
             let limit = Duration::from_secs(state.settings.delivery_lease_seconds) * 3 / 4;
             // A panic while composing or sending fails this reply, not the worker.
             let sending =
@@ -176,15 +172,39 @@ pub(crate) fn mail_route(state: &AppState, tenant_smtp: Option<String>) -> Optio
     Some(MailRoute { url, shared_relay, allow_private: shared_relay || state.settings.tenant_endpoints_allow_private })
 }
 
-pub(crate) const NO_SERVER: &str =
-    "smtp_not_configured: no SMTP server is set (COPILOT_SMTP_URL or PUT /v1/settings/email)";
-pub(crate) const NO_SENDER: &str = "no_sender_address: the tenant has no support address (PUT /v1/settings/email)";
+/// The route mail from `from` takes (and the sender), or why none can be taken: no server,
+/// no sender, or the service's server and an address the tenant did not verify.
+pub(crate) fn sendable(
+    route: Option<MailRoute>,
+    from: Option<&str>,
+    from_verified: bool,
+) -> Result<(MailRoute, &str), SendError> {
+    match (route, from) {
+        (None, _) => Err(SendError::Transient(
+            "smtp_not_configured: no SMTP server is set (COPILOT_SMTP_URL or PUT /v1/settings/email)".into(),
+        )),
+        (_, None) => Err(SendError::Transient(
+            "no_sender_address: the tenant has no support address (PUT /v1/settings/email)".into(),
+        )),
+        (Some(route), Some(from)) if route.shared_relay && !from_verified => Err(SendError::NotAllowed(format!(
+            "sender_unverified: {from} is not verified for the shared mail server; verify it \
+             (POST /v1/settings/email/verifications) or set the tenant's own SMTP server, then resend"
+        ))),
+        (Some(route), Some(from)) => Ok((route, from)),
+    }
+}
 
-pub(crate) fn unverified(from: &str) -> String {
-    format!(
-        "sender_unverified: {from} is not verified for the shared mail server; verify it \
-         (POST /v1/settings/email/verifications) or set the tenant's own SMTP server, then resend"
-    )
+/// Sends one mail on its own connection (a test or verification mail, not a reply), within
+/// twice the SMTP timeout.
+pub(crate) async fn send_now(state: &AppState, route: &MailRoute, email: &OutboundEmail) -> Result<(), SendError> {
+    let timeout = Duration::from_secs(state.settings.smtp_timeout_seconds);
+    let sending = async {
+        let mailer = Mailer::connect_checked(&route.url, timeout, route.allow_private).await?;
+        mailer.send(copilot_channels::compose(email)?).await
+    };
+    tokio::time::timeout(timeout * 2, sending).await.unwrap_or_else(|_| {
+        Err(SendError::Transient(format!("the server did not finish within {} s", (timeout * 2).as_secs())))
+    })
 }
 
 /// Composes and sends the reply; returns its subject.

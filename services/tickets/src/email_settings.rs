@@ -137,6 +137,22 @@ pub async fn start_verification(tx: &TenantTx, by: &Principal, address: &str) ->
     Ok(verification_mail(&address, &code))
 }
 
+/// The test mail an admin sends to check that replies can go out: from `from` (the first
+/// support address, as replies are) to `to`.
+pub fn test_mail(settings: &EmailSettings, from: &str, to: &Email) -> OutboundEmail {
+    OutboundEmail {
+        from_name: settings.from_name.clone().unwrap_or_default(),
+        from_address: from.to_owned(),
+        to_name: None,
+        to_address: to.as_str().to_owned(),
+        subject: "Test e-mail from your customer-service copilot".into(),
+        message_id: copilot_channels::new_message_id(from),
+        in_reply_to: None,
+        references: Vec::new(),
+        text: format!("This is a test e-mail. Replies to your customers will be sent the same way, from {from}."),
+    }
+}
+
 /// The mail that carries a verification code, from and to the address.
 fn verification_mail(address: &str, code: &str) -> OutboundEmail {
     let text = format!(

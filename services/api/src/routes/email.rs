@@ -278,50 +278,25 @@ impl EmailApi {
     async fn test_mail(&self, auth: TenantAuth, body: JsonBody<EmailTestIn>) -> ApiResult<Json<EmailTestOut>> {
         let principal = auth.0.principal;
         principal.require_admin()?;
-        let to = copilot_core::values::Email::parse(&body.0.to)?.as_str().to_owned();
+        let to = copilot_core::values::Email::parse(&body.0.to)?;
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let settings = email_settings::get(&tx).await?;
         let route = crate::delivery::mail_route(&self.state, email_settings::smtp_url(&tx, &self.state.sealer).await?);
         drop(tx);
-        let from = settings.addresses.first().cloned();
         let server = route.as_ref().map(|route| if route.shared_relay { "service" } else { "tenant" }.to_owned());
-        let outcome = match (&route, &from) {
-            (None, _) => Err(crate::delivery::NO_SERVER.to_owned()),
-            (_, None) => Err(crate::delivery::NO_SENDER.to_owned()),
-            (Some(route), Some(from)) if route.shared_relay && !settings.verified_addresses.contains(from) => {
-                Err(crate::delivery::unverified(from))
+        let from = settings.addresses.first().cloned();
+        let verified = from.as_ref().is_some_and(|from| settings.verified_addresses.contains(from));
+        let outcome = match crate::delivery::sendable(route, from.as_deref(), verified) {
+            Ok((route, from)) => {
+                let email = email_settings::test_mail(&settings, from, &to);
+                crate::delivery::send_now(&self.state, &route, &email).await
             }
-            (Some(route), Some(from)) => {
-                let email = copilot_channels::OutboundEmail {
-                    from_name: settings.from_name.clone().unwrap_or_default(),
-                    from_address: from.clone(),
-                    to_name: None,
-                    to_address: to.clone(),
-                    subject: "Test e-mail from your customer-service copilot".into(),
-                    message_id: copilot_channels::new_message_id(from),
-                    in_reply_to: None,
-                    references: Vec::new(),
-                    text: format!(
-                        "This is a test e-mail. Replies to your customers will be sent the same way, \
-                         from {from}."
-                    ),
-                };
-                let timeout = std::time::Duration::from_secs(self.state.settings.smtp_timeout_seconds);
-                let sending = async {
-                    let mailer =
-                        copilot_channels::Mailer::connect_checked(&route.url, timeout, route.allow_private).await?;
-                    mailer.send(copilot_channels::compose(&email)?).await
-                };
-                match tokio::time::timeout(timeout * 2, sending).await {
-                    Ok(Ok(())) => Ok(format!("the server accepted the test e-mail to {to}")),
-                    Ok(Err(error)) => Err(error.to_string()),
-                    Err(_) => Err(format!("the server did not finish within {} s", (timeout * 2).as_secs())),
-                }
-            }
+            Err(error) => Err(error),
         };
+        let to = to.as_str().to_owned();
         let (sent, detail) = match outcome {
-            Ok(detail) => (true, detail),
-            Err(detail) => (false, detail),
+            Ok(()) => (true, format!("the server accepted the test e-mail to {to}")),
+            Err(error) => (false, error.reason().to_owned()),
         };
         Ok(Json(EmailTestOut { sent, server, from, to, detail }))
     }
@@ -347,12 +322,9 @@ impl EmailApi {
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let email = email_settings::start_verification(&tx, &principal, &body.0.address).await?;
         tx.commit().await?;
-        let timeout = std::time::Duration::from_secs(self.state.settings.smtp_timeout_seconds);
-        let sent = async {
-            let mailer = copilot_channels::Mailer::connect_checked(&service_smtp, timeout, true).await?;
-            mailer.send(copilot_channels::compose(&email)?).await
-        };
-        sent.await
+        let route = crate::delivery::MailRoute { url: service_smtp, shared_relay: true, allow_private: true };
+        crate::delivery::send_now(&self.state, &route, &email)
+            .await
             .map_err(|error| copilot_core::Error::unprocessable("verification_mail_failed", error.to_string()))?;
         Ok(Json(VerificationStartedOut { address: email.to_address }))
     }
