@@ -38,6 +38,32 @@ const KEYWORD_WEIGHT: f32 = 0.1;
 impl Knowledge {
     /// The best chunks for the query, best first, each from a searchable version.
     pub async fn search(&self, tenant: TenantId, request: &SearchRequest) -> Result<Vec<Hit>, Error> {
+        Ok(self.search_embedded(tenant, request).await?.0)
+    }
+
+    /// [`Knowledge::search`], and how well the best hit answers the query (see
+    /// [`Knowledge::relevance`]), reusing the query's embedding when the search made one.
+    pub async fn search_with_relevance(
+        &self,
+        tenant: TenantId,
+        request: &SearchRequest,
+    ) -> Result<(Vec<Hit>, Option<f32>), Error> {
+        let (hits, embedding) = self.search_embedded(tenant, request).await?;
+        let Some(best) = hits.first() else { return Ok((hits, None)) };
+        let embedding = match embedding {
+            Some(embedding) => embedding,
+            None => self.embed_query(&request.query).await?,
+        };
+        let relevance = self.relevance_to(tenant, &embedding, best).await?;
+        Ok((hits, relevance))
+    }
+
+    /// The search, with the query's embedding when vector search needed one.
+    async fn search_embedded(
+        &self,
+        tenant: TenantId,
+        request: &SearchRequest,
+    ) -> Result<(Vec<Hit>, Option<Vec<f32>>), Error> {
         let query = bounded_text("query", &request.query, 1, 2000)?;
         if !(1..=MAX_LIMIT).contains(&request.limit) {
             return Err(Error::validation("invalid_limit", format!("`limit` must be between 1 and {MAX_LIMIT}")));
@@ -48,18 +74,19 @@ impl Knowledge {
             let tx = self.db.tenant(tenant).await?;
             let tagged = documents::tagged(&tx, &request.tags).await?;
             if tagged.is_empty() {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), None));
             }
             Some(tagged)
         };
         // Fetch extra candidates: some may belong to versions that are not searchable.
         let candidates = (request.limit * 4).max(40);
-        let vector = match request.mode {
-            Mode::Vector | Mode::Hybrid => {
-                let embedding = self.embedder.embed_query(query.clone()).await.map_err(Error::internal)?;
-                self.store.vector_search(tenant, &embedding, candidates, documents.as_deref()).await?
-            }
-            Mode::Keyword => Vec::new(),
+        let embedding = match request.mode {
+            Mode::Vector | Mode::Hybrid => Some(self.embed_query(&query).await?),
+            Mode::Keyword => None,
+        };
+        let vector = match &embedding {
+            Some(embedding) => self.store.vector_search(tenant, embedding, candidates, documents.as_deref()).await?,
+            None => Vec::new(),
         };
         let keyword = match request.mode {
             Mode::Keyword | Mode::Hybrid => {
@@ -74,17 +101,26 @@ impl Knowledge {
             Mode::Hybrid => fuse(&vector, &keyword),
         };
         hits.truncate(request.limit);
-        Ok(hits)
+        Ok((hits, embedding))
     }
 
     /// How similar `query` is to the stored passage of `hit` (the cosine of their
     /// embeddings): the signal that tells whether the knowledge answers the query. `None`
     /// when the chunk is gone.
     pub async fn relevance(&self, tenant: TenantId, query: &str, hit: &Hit) -> Result<Option<f32>, Error> {
+        let embedding = self.embed_query(query).await?;
+        self.relevance_to(tenant, &embedding, hit).await
+    }
+
+    async fn relevance_to(&self, tenant: TenantId, query: &[f32], hit: &Hit) -> Result<Option<f32>, Error> {
         let Some(passage) = self.store.vector_of(tenant, hit.chunk_id).await? else { return Ok(None) };
+        Ok(Some(query.iter().zip(&passage).map(|(a, b)| a * b).sum()))
+    }
+
+    /// The embedding of a query (its first 2,000 characters).
+    async fn embed_query(&self, query: &str) -> Result<Vec<f32>, Error> {
         let query: String = query.chars().take(2000).collect();
-        let embedding = self.embedder.embed_query(query).await.map_err(Error::internal)?;
-        Ok(Some(embedding.iter().zip(&passage).map(|(a, b)| a * b).sum()))
+        self.embedder.embed_query(query).await.map_err(Error::internal)
     }
 
     /// Keeps only hits of each document's searchable version.

@@ -499,11 +499,8 @@ impl KnowledgeApi {
             },
             tags: split_tags(body.tags),
         };
-        let hits = self.state.knowledge.search(auth.0.principal.tenant_id, &request).await?;
-        let relevance = match hits.first() {
-            Some(best) => self.state.knowledge.relevance(auth.0.principal.tenant_id, &request.query, best).await?,
-            None => None,
-        };
+        let (hits, relevance) =
+            self.state.knowledge.search_with_relevance(auth.0.principal.tenant_id, &request).await?;
         let confident = relevance.is_some_and(|score| score >= self.state.settings.draft_min_relevance);
         Ok(Json(SearchOut { hits: hits.into_iter().map(HitOut::from).collect(), relevance, confident }))
     }
