@@ -359,43 +359,6 @@ async fn another_tenants_documents_are_404_and_never_found_by_search() {
     assert_eq!(app.get(&format!("/v1/knowledge/documents/{id}"), &owner.key).await.expect(200)["status"], "ready");
 }
 
-/// Passes everything to the models, but holds passage embeddings (ingestion) until opened.
-struct Gated {
-    gate: Semaphore,
-}
-
-impl Gated {
-    fn open(&self) {
-        self.gate.add_permits(10_000);
-    }
-}
-
-#[async_trait::async_trait]
-impl copilot_api::triage::Triager for Gated {
-    async fn triage(
-        &self,
-        texts: Vec<String>,
-        head: Option<copilot_triage::HeadWeights>,
-    ) -> Result<Vec<copilot_triage::Triage>, String> {
-        model_triager().triage(texts, head).await
-    }
-
-    async fn embed(&self, texts: Vec<String>, kind: TextKind) -> Result<Vec<Vec<f32>>, String> {
-        if kind == TextKind::Passage {
-            let _permit = self.gate.acquire().await.map_err(|error| error.to_string())?;
-        }
-        model_triager().embed(texts, kind).await
-    }
-
-    fn dimensions(&self) -> usize {
-        model_triager().dimensions()
-    }
-
-    fn default_intents(&self) -> Vec<String> {
-        model_triager().default_intents()
-    }
-}
-
 async fn upload_text(app: &TestApp, token: &str, external_id: &str, content: &str) -> Value {
     app.post(
         "/v1/knowledge/documents",
@@ -410,7 +373,7 @@ async fn upload_text(app: &TestApp, token: &str, external_id: &str, content: &st
 async fn replacing_by_external_id_switches_versions_atomically_and_identical_bytes_change_nothing() {
     // A database of its own: no other test's worker may take the held version.
     let seed = spawn_app_on(Backend::Sqlite).await;
-    let gated = Arc::new(Gated { gate: Semaphore::new(0) });
+    let gated = Metered::new(0);
     let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, gated.clone(), |_| {}).await;
     let tenant = app.create_tenant().await;
     let old = "# Returns\n\nOrders can be returned within 30 days.\n\n## Labels\n\nReturn labels are free for members.";
@@ -424,7 +387,7 @@ async fn replacing_by_external_id_switches_versions_atomically_and_identical_byt
     assert_eq!(same, json!({"id": id, "status": "ready", "version": 1, "unchanged": true}));
 
     // Hold the new version's embeddings: while it is processed, searches see version 1 only.
-    gated.gate.forget_permits(10_000);
+    gated.close();
     let second = upload_text(&app, &tenant.key, "returns-policy", new).await;
     assert_eq!(
         (uuid_at(&second, "/id"), second["version"].clone(), second["unchanged"].clone()),
@@ -591,7 +554,8 @@ async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
 }
 
 /// Passes everything to the models and counts the passages it embeds, letting only
-/// `batches` passage batches through (the next one waits forever: a worker that hangs).
+/// `batches` passage batches through (the next one waits until opened: a worker that
+/// hangs, or ingestion held while a test looks at the state meanwhile).
 struct Metered {
     batches: Semaphore,
     asked: std::sync::atomic::AtomicUsize,
@@ -601,6 +565,16 @@ struct Metered {
 impl Metered {
     fn new(batches: usize) -> Arc<Self> {
         Arc::new(Self { batches: Semaphore::new(batches), asked: Default::default(), passages: Default::default() })
+    }
+
+    /// Lets every later passage batch through (until closed).
+    fn open(&self) {
+        self.batches.add_permits(10_000);
+    }
+
+    /// Holds every later passage batch.
+    fn close(&self) {
+        self.batches.forget_permits(usize::MAX);
     }
 
     /// Passage batches asked for, let through or not.
