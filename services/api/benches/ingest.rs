@@ -41,7 +41,7 @@ fn faq_csv(pairs: usize) -> String {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
     let dir = std::path::PathBuf::from(args.first().ok_or_else(|| anyhow::anyhow!("usage: ingest DIR [PAIRS]"))?);
-    let pairs: usize = args.get(1).map(|n| n.parse()).transpose()?.unwrap_or(10_000);
+    let pairs: usize = args.get(1).map(|n| n.parse()).transpose()?.unwrap_or(5_000);
     std::fs::create_dir_all(&dir)?;
 
     let settings = config::load(None)?;
