@@ -27,6 +27,7 @@ pub mod sender_verification;
 pub mod session;
 pub mod tenant;
 pub mod ticket;
+pub mod ticket_presence;
 pub mod ticket_tag;
 pub mod user;
 pub mod webhook_delivery;

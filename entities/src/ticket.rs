@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "tickets")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -22,6 +22,14 @@ pub struct Model {
     pub sentiment: Option<String>,
     /// Language of the latest triaged customer message.
     pub language: Option<String>,
+    /// The priority as a number that sorts: low 0, normal 1, high 2, urgent 3.
+    pub priority_rank: i16,
+    /// Sentiment score (positive minus negative, −1 to 1) of the latest triaged customer message.
+    pub sentiment_score: Option<f64>,
+    /// When the oldest customer message that no public reply has answered yet arrived.
+    pub waiting_since: Option<DateTimeUtc>,
+    /// The start of the latest message the customer can see (theirs or a reply).
+    pub preview: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

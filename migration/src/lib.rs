@@ -18,6 +18,7 @@ mod m20261204_000010_login_addresses;
 mod m20261204_000011_sender_verifications;
 mod m20261204_000012_draft_leases;
 mod m20261204_000013_draft_requested_mode;
+mod m20261204_000014_inbox;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_sender_verifications::Migration),
             Box::new(m20261204_000012_draft_leases::Migration),
             Box::new(m20261204_000013_draft_requested_mode::Migration),
+            Box::new(m20261204_000014_inbox::Migration),
         ]
     }
 }

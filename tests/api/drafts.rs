@@ -117,6 +117,8 @@ async fn a_customer_message_gets_a_cited_draft_that_a_person_approves_into_the_r
     assert_eq!(citations.len(), 1, "{draft}");
     assert!(citations[0]["quote"].as_str().is_some_and(|quote| body.contains(quote.trim_end_matches('.'))));
     assert!(citations[0]["heading"].as_str().is_some_and(|heading| !heading.is_empty()), "the section: {draft}");
+    let sentence = citations[0]["sentence"].as_str().unwrap_or_default();
+    assert!(!sentence.is_empty() && body.contains(sentence), "the citing sentence as the body reads it: {draft}");
     assert!(draft["confidence"].as_f64().is_some_and(|c| c > 0.5), "{draft}");
     assert!(draft["usage"]["prompt_tokens"].as_i64().is_some_and(|t| t > 0));
     assert_eq!(draft["intent"].as_str().map(str::is_empty), Some(false), "drafted after triage: {draft}");
@@ -134,7 +136,16 @@ async fn a_customer_message_gets_a_cited_draft_that_a_person_approves_into_the_r
     // Nothing was sent before the approval; the approval sends the text as written.
     let thread = desk.app.get(&format!("/v1/tickets/{ticket}/messages"), &desk.agent).await.expect(200);
     assert_eq!(thread["data"].as_array().map(Vec::len), Some(1));
+    let waiting = desk.app.get(&format!("/v1/tickets/{ticket}"), &desk.agent).await.expect(200);
+    assert_eq!(waiting["draft_ready"], true, "the inbox shows the draft: {waiting}");
+    assert!(waiting["waiting_since"].is_string(), "{waiting}");
     let approved = desk.approve(&desk.agent, &draft, None).await.expect(200);
+    let answered = desk.app.get(&format!("/v1/tickets/{ticket}"), &desk.agent).await.expect(200);
+    assert_eq!(answered["draft_ready"], false, "{answered}");
+    assert!(answered["waiting_since"].is_null(), "a reply ends the wait: {answered}");
+    let one_line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let preview = answered["preview"].as_str().unwrap_or_default();
+    assert!(!preview.is_empty() && one_line.starts_with(preview.trim_end_matches('…')), "the reply's start: {preview}");
     assert_eq!(approved["draft"]["status"], "approved");
     assert_eq!(approved["draft"]["edit_class"], "unchanged");
     assert_eq!(approved["message"]["author"], "agent");

@@ -7,6 +7,7 @@ mod drafts;
 mod email;
 mod errors;
 mod events;
+mod inbox;
 mod isolation;
 mod knowledge;
 mod knowledge_eval;

@@ -378,7 +378,9 @@ async fn draft_with_llm(
         citations: parsed
             .citations
             .iter()
-            .filter_map(|citation| hits.get(citation.passage).map(|hit| cite(hit, citation.quote.clone())))
+            .filter_map(|citation| {
+                hits.get(citation.passage).map(|hit| cite(hit, citation.quote.clone(), citation.sentence.clone()))
+            })
             .collect(),
         confidence,
         language: language.to_owned(),
@@ -399,7 +401,10 @@ fn draft_extractively(
 ) -> Written {
     let draft = extractive_draft(language, passages, relevant.then_some(0), settings.signature.as_deref());
     let citations = match (draft.passage.and_then(|index| hits.get(index)), draft.quote) {
-        (Some(hit), Some(quote)) => vec![cite(hit, quote.chars().take(300).collect())],
+        (Some(hit), Some(quote)) => {
+            let sentence = Some(quote.clone()).filter(|quote| draft.body.contains(quote.as_str()));
+            vec![cite(hit, quote.chars().take(300).collect(), sentence)]
+        }
         _ => Vec::new(),
     };
     Written {
@@ -412,7 +417,7 @@ fn draft_extractively(
     }
 }
 
-fn cite(hit: &Hit, quote: String) -> Citation {
+fn cite(hit: &Hit, quote: String, sentence: Option<String>) -> Citation {
     Citation {
         chunk_id: hit.chunk_id,
         document_id: hit.document_id,
@@ -420,6 +425,7 @@ fn cite(hit: &Hit, quote: String) -> Citation {
         title: hit.title.clone(),
         heading: Some(hit.heading.clone()).filter(|heading| !heading.is_empty()),
         quote,
+        sentence,
     }
 }
 

@@ -166,6 +166,14 @@ pub struct TicketOut {
     pub sentiment: Option<String>,
     /// Language of the latest triaged customer message.
     pub language: Option<String>,
+    /// Sentiment score of the latest triaged customer message: −1 (negative) to 1 (positive).
+    pub sentiment_score: Option<f64>,
+    /// Since when the customer has been waiting for a public reply; absent once answered.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// The start (up to 200 characters, on one line) of the latest message the customer can see.
+    pub preview: Option<String>,
+    /// A draft reply is ready for an agent's review.
+    pub draft_ready: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -190,6 +198,10 @@ impl TryFrom<copilot_tickets::Ticket> for TicketOut {
             tags: ticket.tags,
             intent: ticket.intent,
             sentiment: ticket.sentiment,
+            sentiment_score: ticket.sentiment_score,
+            waiting_since: ticket.waiting_since,
+            preview: ticket.preview,
+            draft_ready: ticket.draft_ready,
             language: ticket.language,
             created_at: ticket.created_at,
             updated_at: ticket.updated_at,

@@ -80,7 +80,24 @@ named_enum!(
     }
 );
 
+impl Priority {
+    /// A number that sorts by urgency (low 0 … urgent 3): the inbox's priority order.
+    pub fn rank(self) -> i16 {
+        match self {
+            Priority::Low => 0,
+            Priority::Normal => 1,
+            Priority::High => 2,
+            Priority::Urgent => 3,
+        }
+    }
+}
+
 impl TicketStatus {
+    /// Whether the ticket still needs the desk's work (not solved or closed).
+    pub fn is_active(self) -> bool {
+        !matches!(self, TicketStatus::Solved | TicketStatus::Closed)
+    }
+
     /// The status after a message by `author` lands on a ticket in this status.
     ///
     /// A customer writing again reopens a pending or solved ticket; an agent's public

@@ -1,5 +1,5 @@
-//! Cursor pagination: opaque cursors over time-ordered (UUID v7) ids, or over a
-//! timestamp and an id for listings ordered by something else (the latest change).
+//! Cursor pagination: opaque cursors over time-ordered (UUID v7) ids, or over a sort key
+//! and an id for listings ordered by something else (the latest change, the priority…).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -17,10 +17,68 @@ pub struct PageRequest {
     pub limit: u64,
     /// Continue after this id, in the order of the listing.
     pub cursor: Option<Uuid>,
-    /// The sort key of that item, when the listing is ordered by a timestamp (see
-    /// [`Page::from_overfetch_keyed`]).
-    pub at: Option<DateTime<Utc>>,
+    /// The sort key of that item, when the listing is ordered by something other than the
+    /// id (see [`Page::from_overfetch_keyed`]).
+    pub key: Option<SortKey>,
 }
+
+/// The sort key a keyed cursor carries: a number (a timestamp's microseconds, a rank, a
+/// float's bits) or the empty value of a nullable key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Int(i64),
+    Empty,
+}
+
+impl SortKey {
+    pub fn from_time(at: DateTime<Utc>) -> Self {
+        SortKey::Int(at.timestamp_micros())
+    }
+
+    pub fn from_float(value: f64) -> Self {
+        SortKey::Int(value.to_bits() as i64)
+    }
+
+    /// A nullable key: `None` sorts as the empty value.
+    pub fn from_option<T>(value: Option<T>, key: impl FnOnce(T) -> SortKey) -> Self {
+        value.map_or(SortKey::Empty, key)
+    }
+
+    /// The timestamp of a key made by [`SortKey::from_time`]; `None` for the empty key.
+    pub fn time(self) -> Result<Option<DateTime<Utc>>, Error> {
+        match self {
+            SortKey::Int(micros) => DateTime::from_timestamp_micros(micros).map(Some).ok_or_else(invalid_cursor),
+            SortKey::Empty => Ok(None),
+        }
+    }
+
+    /// The float of a key made by [`SortKey::from_float`]; `None` for the empty key.
+    pub fn float(self) -> Result<Option<f64>, Error> {
+        match self {
+            SortKey::Int(bits) => {
+                Some(f64::from_bits(bits as u64)).filter(|v| v.is_finite()).map(Some).ok_or_else(invalid_cursor)
+            }
+            SortKey::Empty => Ok(None),
+        }
+    }
+
+    fn encode(self) -> String {
+        match self {
+            SortKey::Int(value) => value.to_string(),
+            SortKey::Empty => EMPTY_KEY.to_owned(),
+        }
+    }
+
+    fn decode(text: &str) -> Result<Self, Error> {
+        if text == EMPTY_KEY {
+            return Ok(SortKey::Empty);
+        }
+        text.parse().map(SortKey::Int).map_err(|_| invalid_cursor())
+    }
+}
+
+/// How a cursor writes the empty sort key.
+const EMPTY_KEY: &str = "n";
 
 impl PageRequest {
     pub fn parse(limit: Option<u64>, cursor: Option<&str>) -> Result<Self, Error> {
@@ -28,17 +86,14 @@ impl PageRequest {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Error::validation("invalid_limit", format!("`limit` must be between 1 and {MAX_LIMIT}")));
         }
-        let (cursor, at) = match cursor {
+        let (cursor, key) = match cursor {
             None => (None, None),
             Some(text) => match text.split_once('_') {
-                Some((micros, id)) => {
-                    let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros);
-                    (Some(decode_cursor(id)?), Some(at.ok_or_else(invalid_cursor)?))
-                }
+                Some((key, id)) => (Some(decode_cursor(id)?), Some(SortKey::decode(key)?)),
                 None => (Some(decode_cursor(text)?), None),
             },
         };
-        Ok(Self { limit, cursor, at })
+        Ok(Self { limit, cursor, key })
     }
 }
 
@@ -55,13 +110,13 @@ impl<T> Page<T> {
         Self::overfetched(items, limit, |item| encode_cursor(id_of(item)))
     }
 
-    /// Like [`Page::from_overfetch`], for a listing ordered by `(timestamp, id)`: the cursor
-    /// carries the last item's timestamp, so the next page starts where this one ended even
+    /// Like [`Page::from_overfetch`], for a listing ordered by `(key, id)`: the cursor
+    /// carries the last item's sort key, so the next page starts where this one ended even
     /// if that item changed meanwhile.
-    pub fn from_overfetch_keyed(items: Vec<T>, limit: u64, key_of: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Self {
+    pub fn from_overfetch_keyed(items: Vec<T>, limit: u64, key_of: impl Fn(&T) -> (SortKey, Uuid)) -> Self {
         Self::overfetched(items, limit, |item| {
-            let (at, id) = key_of(item);
-            format!("{}_{}", at.timestamp_micros(), encode_cursor(id))
+            let (key, id) = key_of(item);
+            format!("{}_{}", key.encode(), encode_cursor(id))
         })
     }
 
@@ -110,9 +165,16 @@ mod tests {
     fn keyed_cursors_round_trip_and_garbage_is_rejected() {
         let id = Uuid::now_v7();
         let at = DateTime::from_timestamp_micros(1_764_590_400_123_456).unwrap_or_default();
-        let page = Page::from_overfetch_keyed(vec![1, 2], 1, |_| (at, id));
+        let page = Page::from_overfetch_keyed(vec![1, 2], 1, |_| (SortKey::from_time(at), id));
         let request = PageRequest::parse(None, page.next_cursor.as_deref()).ok();
-        assert_eq!(request.map(|r| (r.cursor, r.at)), Some((Some(id), Some(at))));
+        assert_eq!(request.map(|r| (r.cursor, r.key.map(|k| k.time().ok()))), Some((Some(id), Some(Some(Some(at))))));
+        for key in [SortKey::from_float(-0.625), SortKey::Empty, SortKey::Int(3)] {
+            let page = Page::from_overfetch_keyed(vec![1, 2], 1, |_| (key, id));
+            let request = PageRequest::parse(None, page.next_cursor.as_deref()).ok();
+            assert_eq!(request.and_then(|r| r.key), Some(key));
+        }
+        assert_eq!(SortKey::from_float(-0.625).float().ok(), Some(Some(-0.625)));
+        assert_eq!(SortKey::Empty.time().ok(), Some(None));
         for bad in ["abc_", "_x", "12_notauuid", "x_0192f0c45a5e70008000000000000001"] {
             assert_eq!(PageRequest::parse(None, Some(bad)).err().map(|e| e.code()), Some("invalid_cursor"), "{bad}");
         }

@@ -14,6 +14,8 @@ use crate::prompt::{NO_ANSWER, Passage};
 pub struct Citation {
     pub passage: usize,
     pub quote: String,
+    /// The body's sentence that cites the passage, as it reads in the body.
+    pub sentence: Option<String>,
 }
 
 /// A parsed answer.
@@ -70,16 +72,22 @@ pub fn parse_answer(raw: &str, passages: &[Passage]) -> Result<Answer, String> {
             }
         }
     }
-    let body = marker.replace_all(&text, "");
-    let body = space_before.replace_all(&body, "$1");
-    let body = runs.replace_all(&body, " ");
-    let body = body.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_owned();
+    let without_markers = |text: &str| {
+        let text = marker.replace_all(text, "");
+        let text = space_before.replace_all(&text, "$1");
+        let text = runs.replace_all(&text, " ");
+        text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_owned()
+    };
+    let body = without_markers(&text);
     if body.is_empty() {
         return Err("the answer holds no reply text".into());
     }
     let citations = cited
         .into_iter()
-        .map(|(passage, claim)| Citation { passage, quote: best_quote(&passages[passage].text, &claim) })
+        .map(|(passage, claim)| {
+            let sentence = Some(without_markers(&claim)).filter(|s| !s.is_empty() && body.contains(s.as_str()));
+            Citation { passage, quote: best_quote(&passages[passage].text, &claim), sentence }
+        })
         .collect();
     Ok(Answer { body, citations, dropped_citations: dropped, insufficient, echoed_prompt })
 }
@@ -187,6 +195,7 @@ mod tests {
         assert_eq!(answer.citations.len(), 1);
         assert_eq!(answer.citations[0].passage, 0);
         assert_eq!(answer.citations[0].quote, "Refunds reach your card in 5 business days.");
+        assert_eq!(answer.citations[0].sentence.as_deref(), Some("Your refund reaches your card in 5 business days"));
         assert_eq!(answer.dropped_citations, 0);
         assert!(!answer.insufficient);
     }
@@ -198,6 +207,8 @@ mod tests {
         assert_eq!(answer.citations.iter().map(|c| c.passage).collect::<Vec<_>>(), vec![1, 0]);
         assert_eq!(answer.dropped_citations, 2);
         assert_eq!(answer.body, "We ship everywhere. Returns are free.");
+        let sentences: Vec<_> = answer.citations.iter().map(|c| c.sentence.as_deref()).collect();
+        assert_eq!(sentences, [Some("We ship everywhere"), Some("Returns are free")], "each as the body reads it");
         assert!(
             confidence(&answer, true)
                 < confidence(&parse_answer("Free [S1].", &passages()).unwrap_or_else(|e| panic!("{e}")), true)

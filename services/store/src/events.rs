@@ -27,9 +27,14 @@ pub const EVENT_TYPES: [&str; 13] = [
     "webhook.endpoint.disabled",
 ];
 
+/// Event types of the live stream only: passing states of people (who is viewing a
+/// ticket), not records of what happened; webhooks never deliver or replay them.
+pub const LIVE_EVENT_TYPES: [&str; 1] = ["ticket.presence"];
+
 /// Whether an endpoint subscribed to `types` wants events of `event_type`.
 pub fn subscribed(types: &serde_json::Value, event_type: &str) -> bool {
-    types.as_array().is_some_and(|types| types.iter().any(|t| t == "*" || t == event_type))
+    !LIVE_EVENT_TYPES.contains(&event_type)
+        && types.as_array().is_some_and(|types| types.iter().any(|t| t == "*" || t == event_type))
 }
 
 /// A delivery of `event_id` to `endpoint_id`, due at `now`.
@@ -60,19 +65,7 @@ pub fn pending_delivery(
 /// the event's id.
 pub async fn emit(tx: &TenantTx, event_type: &'static str, data: &impl Serialize) -> Result<Uuid, Error> {
     debug_assert!(EVENT_TYPES.contains(&event_type), "unknown event type {event_type}");
-    let data = serde_json::to_value(data).map_err(Error::internal)?;
-    let now = copilot_core::now();
-    let id = Uuid::now_v7();
-    event::ActiveModel {
-        id: Set(id),
-        tenant_id: Set(tx.tenant().0),
-        event_type: Set(event_type.to_owned()),
-        data: Set(data),
-        created_at: Set(now),
-    }
-    .insert(&**tx)
-    .await
-    .map_err(db_err)?;
+    let (id, now) = insert(tx, event_type, data).await?;
     let endpoints = webhook_endpoint::Entity::scoped(tx.tenant())
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .all(&**tx)
@@ -87,6 +80,33 @@ pub async fn emit(tx: &TenantTx, event_type: &'static str, data: &impl Serialize
         webhook_delivery::Entity::insert_many(deliveries).exec_without_returning(&**tx).await.map_err(db_err)?;
     }
     Ok(id)
+}
+
+/// Records an event of the live stream only (one of [`LIVE_EVENT_TYPES`]).
+pub async fn emit_live(tx: &TenantTx, event_type: &'static str, data: &impl Serialize) -> Result<Uuid, Error> {
+    debug_assert!(LIVE_EVENT_TYPES.contains(&event_type), "unknown live event type {event_type}");
+    Ok(insert(tx, event_type, data).await?.0)
+}
+
+async fn insert(
+    tx: &TenantTx,
+    event_type: &'static str,
+    data: &impl Serialize,
+) -> Result<(Uuid, chrono::DateTime<chrono::Utc>), Error> {
+    let data = serde_json::to_value(data).map_err(Error::internal)?;
+    let now = copilot_core::now();
+    let id = Uuid::now_v7();
+    event::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tx.tenant().0),
+        event_type: Set(event_type.to_owned()),
+        data: Set(data),
+        created_at: Set(now),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(db_err)?;
+    Ok((id, now))
 }
 
 /// The tenant's events recorded after `(created_at, id)`, in that order, at most `limit`:
@@ -155,5 +175,11 @@ mod tests {
         assert!(subscribed(&serde_json::json!(["*"]), "draft.ready"));
         assert!(!subscribed(&serde_json::json!(["ticket.created"]), "ticket.updated"));
         assert!(!subscribed(&serde_json::json!("ticket.created"), "ticket.created"));
+    }
+
+    #[test]
+    fn webhooks_never_want_live_only_events() {
+        assert!(!subscribed(&serde_json::json!(["*"]), "ticket.presence"));
+        assert!(!subscribed(&serde_json::json!(["ticket.presence"]), "ticket.presence"));
     }
 }

@@ -32,6 +32,7 @@ scoped!(
     customer,
     ticket,
     ticket_tag,
+    ticket_presence,
     message,
     message_triage,
     audit_event,

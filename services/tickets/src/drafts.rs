@@ -52,6 +52,10 @@ pub struct Citation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heading: Option<String>,
     pub quote: String,
+    /// The draft's sentence that cites the passage, as it reads in the body; absent on
+    /// drafts written before sentences were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentence: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

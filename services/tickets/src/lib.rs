@@ -15,6 +15,7 @@ pub mod email_settings;
 pub mod inbound;
 pub mod intents;
 mod messages;
+pub mod presence;
 pub mod ticket_analytics;
 mod tickets;
 pub mod triage;
@@ -22,5 +23,6 @@ pub mod triage;
 pub use customers::Customer;
 pub use messages::{Message, NewMessage, add_message, list_messages};
 pub use tickets::{
-    CreatedTicket, NewTicket, Ticket, TicketFilter, TicketOrder, TicketPatch, create, get, list, update,
+    BulkChange, CreatedTicket, MAX_BULK_TICKETS, NewTicket, Ticket, TicketFilter, TicketOrder, TicketPatch, count,
+    create, get, list, update, update_many, views,
 };

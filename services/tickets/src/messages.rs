@@ -9,7 +9,12 @@ use copilot_core::{
 };
 use copilot_entities::{message, ticket};
 use copilot_store::{Scoped, TenantTx, audit, db_err, events};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, Func},
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -68,6 +73,19 @@ pub struct NewMessage {
     pub body: String,
 }
 
+/// Longest preview of a ticket's latest message, in characters.
+const PREVIEW_CHARS: usize = 200;
+
+/// The start of a message on one line, for the inbox.
+pub(crate) fn preview(body: &str) -> String {
+    let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().nth(PREVIEW_CHARS).is_none() {
+        return line;
+    }
+    let end = line.char_indices().nth(PREVIEW_CHARS - 1).map_or(line.len(), |(end, _)| end);
+    format!("{}…", &line[..end])
+}
+
 /// Validates a message body: not blank, at most [`MAX_BODY_CHARS`].
 pub(crate) fn body(raw: &str) -> Result<String, Error> {
     bounded_text("body", raw, 1, MAX_BODY_CHARS)
@@ -91,6 +109,7 @@ pub(crate) async fn insert(
         created_at: Set(at),
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
+    note_on_ticket(tx, ticket_id, author, &row.body, at).await?;
     let mut message = Message::from(row);
     if author == Author::Customer {
         message.triage = Some(triage::enqueue(tx, ticket_id, message.id, at).await?);
@@ -98,6 +117,32 @@ pub(crate) async fn insert(
     }
     events::emit(tx, "message.created", &serde_json::json!({ "message": message })).await?;
     Ok(message)
+}
+
+/// Keeps the ticket's preview and waiting time in step with its thread: a customer's
+/// message starts the wait (unless one is already running), a public reply ends it;
+/// internal notes change neither.
+async fn note_on_ticket(
+    tx: &TenantTx,
+    ticket_id: Uuid,
+    author: Author,
+    body: &str,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let waiting_since = match author {
+        Author::Customer => Func::coalesce([Expr::col(ticket::Column::WaitingSince), Expr::value(at)]).into(),
+        Author::Agent => Expr::value(Option::<DateTime<Utc>>::None),
+        Author::Note => return Ok(()),
+    };
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::Preview, Expr::value(preview(body)))
+        .col_expr(ticket::Column::WaitingSince, waiting_since)
+        .filter(ticket::Column::TenantId.eq(tx.tenant().0))
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 /// Adds a message to a ticket and applies its effect on the ticket's status.
@@ -183,4 +228,19 @@ pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) ->
         })
         .collect();
     Ok(Page::from_overfetch(messages, page.limit, |message: &Message| message.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_preview_is_one_line_and_at_most_its_length() {
+        assert_eq!(preview("Hello,\n\n  my parcel\tis late."), "Hello, my parcel is late.");
+        let long = "包裹".repeat(150);
+        let shown = preview(&long);
+        assert_eq!(shown.chars().count(), PREVIEW_CHARS);
+        assert!(shown.ends_with('…'));
+        assert_eq!(preview(&"a".repeat(PREVIEW_CHARS)), "a".repeat(PREVIEW_CHARS));
+    }
 }

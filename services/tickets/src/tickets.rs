@@ -1,28 +1,30 @@
 //! Tickets: creation with the first customer message (idempotent), listing with filters
 //! and cursor paging, reading and updating.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use copilot_core::{
-    Error, Principal, Role,
+    Error, Principal, Role, TenantId,
     model::{Author, Channel, Priority, TicketStatus},
-    page::{Page, PageRequest},
+    page::{Page, PageRequest, SortKey},
     values::{self, Email, single_line},
 };
-use copilot_entities::{customer, message, tenant, ticket, ticket_tag, user};
+use copilot_entities::{customer, draft, message, tenant, ticket, ticket_tag, user};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events, idempotency::Guard};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
     customers::{self, Customer},
+    drafts,
     messages::{self, Message},
 };
 
@@ -41,6 +43,14 @@ pub struct Ticket {
     pub intent: Option<String>,
     pub sentiment: Option<String>,
     pub language: Option<String>,
+    /// Sentiment score (−1 to 1) of the latest triaged customer message.
+    pub sentiment_score: Option<f64>,
+    /// Since when the customer has been waiting for a public reply; `None` when answered.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// The start of the latest message the customer can see.
+    pub preview: Option<String>,
+    /// A draft is ready for an agent's review.
+    pub draft_ready: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -73,11 +83,21 @@ pub enum TicketOrder {
     Oldest,
     /// Most recently changed first (a new message, status, assignee…).
     Updated,
+    /// Most urgent first; the oldest first within a priority.
+    Priority,
+    /// The customer waiting longest for a reply first; answered tickets last.
+    Waiting,
+    /// The most negative latest customer message first; untriaged tickets last.
+    Sentiment,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct TicketFilter {
     pub status: Option<TicketStatus>,
+    /// Only tickets still to be worked (new, open or pending).
+    pub active: bool,
+    /// Only tickets at least this urgent.
+    pub min_priority: Option<Priority>,
     pub priority: Option<Priority>,
     pub assignee_id: Option<Uuid>,
     /// Only tickets nobody is assigned to.
@@ -181,6 +201,10 @@ async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Res
         intent: Set(None),
         sentiment: Set(None),
         language: Set(None),
+        priority_rank: Set(valid.priority.rank()),
+        sentiment_score: Set(None),
+        waiting_since: Set(Some(now)),
+        preview: Set(Some(messages::preview(&valid.body))),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -195,7 +219,7 @@ async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Res
         serde_json::json!({ "channel": valid.channel.as_str() }),
     )
     .await?;
-    let ticket = assemble(row, customer, valid.tags);
+    let ticket = assemble(row, customer, valid.tags, false);
     events::emit(tx, "ticket.created", &serde_json::json!({ "ticket": ticket })).await?;
     Ok(CreatedTicket { ticket, message })
 }
@@ -216,7 +240,7 @@ async fn next_number(tx: &TenantTx) -> Result<i64, Error> {
     row.try_get::<i64>("", "ticket_counter").map_err(db_err)
 }
 
-fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>) -> Ticket {
+fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>, draft_ready: bool) -> Ticket {
     Ticket {
         id: row.id,
         number: row.number,
@@ -230,6 +254,10 @@ fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>) -> Ticket
         intent: row.intent,
         sentiment: row.sentiment,
         language: row.language,
+        sentiment_score: row.sentiment_score,
+        waiting_since: row.waiting_since,
+        preview: row.preview,
+        draft_ready,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -286,7 +314,7 @@ async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>,
         customers::by_ids(tx, customer_ids).await?.into_iter().map(|c| (c.id, c)).collect();
     let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
     let tag_rows = ticket_tag::Entity::scoped(tx.tenant())
-        .filter(ticket_tag::Column::TicketId.is_in(ids))
+        .filter(ticket_tag::Column::TicketId.is_in(ids.clone()))
         .order_by_asc(ticket_tag::Column::Tag)
         .all(&**tx)
         .await
@@ -294,6 +322,17 @@ async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>,
     for row in tag_rows {
         tags.entry(row.ticket_id).or_default().push(row.tag);
     }
+    let with_drafts: HashSet<Uuid> = draft::Entity::scoped(tx.tenant())
+        .select_only()
+        .column(draft::Column::TicketId)
+        .filter(draft::Column::TicketId.is_in(ids))
+        .filter(draft::Column::Status.eq(drafts::READY))
+        .into_tuple::<Uuid>()
+        .all(&**tx)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .collect();
     rows.into_iter()
         .map(|row| {
             let customer = customers
@@ -301,7 +340,8 @@ async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>,
                 .cloned()
                 .ok_or_else(|| Error::internal("ticket without its customer"))?;
             let ticket_tags = tags.remove(&row.id).unwrap_or_default();
-            Ok(assemble(row, customer, ticket_tags))
+            let draft_ready = with_drafts.contains(&row.id);
+            Ok(assemble(row, customer, ticket_tags, draft_ready))
         })
         .collect()
 }
@@ -314,14 +354,21 @@ pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Ticket, Error> {
 /// Lists tickets in the filter's order with the filter applied. The cursor is the last
 /// ticket of the previous page (with [`TicketOrder::Updated`], also its change time then):
 /// a ticket changed between two pages moves to the top and is not seen again further down.
-pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>, Error> {
-    let tenant = tx.tenant().0;
-    let mut query = ticket::Entity::scoped(tx.tenant());
+fn filtered(tenant: TenantId, filter: &TicketFilter) -> Select<ticket::Entity> {
+    let mut query = ticket::Entity::scoped(tenant);
+    let tenant = tenant.0;
     if let Some(status) = filter.status {
         query = query.filter(ticket::Column::Status.eq(status.as_str()));
     }
+    if filter.active {
+        let active = TicketStatus::ALL.iter().filter(|status| status.is_active()).map(|status| status.as_str());
+        query = query.filter(ticket::Column::Status.is_in(active));
+    }
     if let Some(priority) = filter.priority {
         query = query.filter(ticket::Column::Priority.eq(priority.as_str()));
+    }
+    if let Some(priority) = filter.min_priority {
+        query = query.filter(ticket::Column::PriorityRank.gte(priority.rank()));
     }
     if let Some(channel) = filter.channel {
         query = query.filter(ticket::Column::Channel.eq(channel.as_str()));
@@ -390,40 +437,139 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
     if let Some(before) = filter.created_before {
         query = query.filter(ticket::Column::CreatedAt.lt(before));
     }
-    query = match filter.order {
+    query
+}
+
+pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>, Error> {
+    let query = filtered(tx.tenant(), filter);
+    let key = page.cursor.map(|id| (page.key, id));
+    let query = match filter.order {
         TicketOrder::Newest => {
-            if let Some(cursor) = page.cursor {
-                query = query.filter(ticket::Column::Id.lt(cursor));
-            }
+            let query = match key {
+                Some((_, cursor)) => query.filter(ticket::Column::Id.lt(cursor)),
+                None => query,
+            };
             query.order_by_desc(ticket::Column::Id)
         }
         TicketOrder::Oldest => {
-            if let Some(cursor) = page.cursor {
-                query = query.filter(ticket::Column::Id.gt(cursor));
-            }
+            let query = match key {
+                Some((_, cursor)) => query.filter(ticket::Column::Id.gt(cursor)),
+                None => query,
+            };
             query.order_by_asc(ticket::Column::Id)
         }
         TicketOrder::Updated => {
-            if let Some(cursor) = page.cursor {
-                let Some(at) = page.at else {
-                    return Err(Error::validation("invalid_cursor", "`cursor` is not a cursor of this sort"));
+            let query =
+                match key {
+                    Some((key, cursor)) => {
+                        let at = key.map(SortKey::time).transpose()?.flatten().ok_or_else(wrong_cursor)?;
+                        query.filter(Condition::any().add(ticket::Column::UpdatedAt.lt(at)).add(
+                            Condition::all().add(ticket::Column::UpdatedAt.eq(at)).add(ticket::Column::Id.lt(cursor)),
+                        ))
+                    }
+                    None => query,
                 };
-                query =
-                    query.filter(Condition::any().add(ticket::Column::UpdatedAt.lt(at)).add(
-                        Condition::all().add(ticket::Column::UpdatedAt.eq(at)).add(ticket::Column::Id.lt(cursor)),
-                    ));
-            }
             query.order_by_desc(ticket::Column::UpdatedAt).order_by_desc(ticket::Column::Id)
+        }
+        TicketOrder::Priority => {
+            let after = match key {
+                Some((Some(SortKey::Int(rank)), cursor)) => Some((Some(sea_orm::Value::from(rank as i16)), cursor)),
+                Some(_) => return Err(wrong_cursor()),
+                None => None,
+            };
+            keyset(query, ticket::Column::PriorityRank, Order::Desc, after)
+        }
+        TicketOrder::Waiting => {
+            let after = match key {
+                Some((Some(key), cursor)) => Some((key.time()?.map(sea_orm::Value::from), cursor)),
+                Some(_) => return Err(wrong_cursor()),
+                None => None,
+            };
+            keyset(query, ticket::Column::WaitingSince, Order::Asc, after)
+        }
+        TicketOrder::Sentiment => {
+            let after = match key {
+                Some((Some(key), cursor)) => Some((key.float()?.map(sea_orm::Value::from), cursor)),
+                Some(_) => return Err(wrong_cursor()),
+                None => None,
+            };
+            keyset(query, ticket::Column::SentimentScore, Order::Asc, after)
         }
     };
     let rows = query.limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
     let tickets = hydrate(tx, rows).await?;
-    Ok(match filter.order {
-        TicketOrder::Updated => {
-            Page::from_overfetch_keyed(tickets, page.limit, |ticket| (ticket.updated_at, ticket.id))
+    let key_of: fn(&Ticket) -> SortKey = match filter.order {
+        TicketOrder::Newest | TicketOrder::Oldest => {
+            return Ok(Page::from_overfetch(tickets, page.limit, |ticket| ticket.id));
         }
-        TicketOrder::Newest | TicketOrder::Oldest => Page::from_overfetch(tickets, page.limit, |ticket| ticket.id),
-    })
+        TicketOrder::Updated => |t| SortKey::from_time(t.updated_at),
+        TicketOrder::Priority => |t| SortKey::Int(priority_rank(&t.priority).into()),
+        TicketOrder::Waiting => |t| SortKey::from_option(t.waiting_since, SortKey::from_time),
+        TicketOrder::Sentiment => |t| SortKey::from_option(t.sentiment_score, SortKey::from_float),
+    };
+    Ok(Page::from_overfetch_keyed(tickets, page.limit, |ticket| (key_of(ticket), ticket.id)))
+}
+
+fn wrong_cursor() -> Error {
+    Error::validation("invalid_cursor", "`cursor` is not a cursor of this sort")
+}
+
+/// Orders by a nullable `column` (its empty values last), then by id, continuing after
+/// `after`: the key and id of the previous page's last ticket.
+fn keyset(
+    query: Select<ticket::Entity>,
+    column: ticket::Column,
+    order: Order,
+    after: Option<(Option<sea_orm::Value>, Uuid)>,
+) -> Select<ticket::Entity> {
+    let query = match after {
+        Some((Some(key), cursor)) => {
+            let beyond = match order {
+                Order::Asc => column.gt(key.clone()),
+                _ => column.lt(key.clone()),
+            };
+            query.filter(
+                Condition::any()
+                    .add(beyond)
+                    .add(Condition::all().add(column.eq(key)).add(ticket::Column::Id.gt(cursor)))
+                    .add(column.is_null()),
+            )
+        }
+        Some((None, cursor)) => query.filter(column.is_null()).filter(ticket::Column::Id.gt(cursor)),
+        None => query,
+    };
+    query.order_by_with_nulls(column, order, NullOrdering::Last).order_by_asc(ticket::Column::Id)
+}
+
+/// The sorting rank of a stored priority.
+fn priority_rank(priority: &str) -> i16 {
+    priority.parse::<Priority>().map_or(Priority::Normal.rank(), Priority::rank)
+}
+
+/// The inbox's built-in views, each a filter of the tickets still to be worked: all of
+/// them, the caller's (when the caller is a person), nobody's, the urgent (high or urgent
+/// priority) and those whose customer's latest message is negative.
+pub fn views(me: Option<Uuid>) -> Vec<(&'static str, TicketFilter)> {
+    let active = TicketFilter { active: true, ..TicketFilter::default() };
+    let mut views = vec![("active", active.clone())];
+    if let Some(me) = me {
+        views.push(("mine", TicketFilter { assignee_id: Some(me), ..active.clone() }));
+    }
+    views.extend([
+        ("unassigned", TicketFilter { unassigned: true, ..active.clone() }),
+        ("urgent", TicketFilter { min_priority: Some(Priority::High), ..active.clone() }),
+        ("negative", TicketFilter { sentiment: Some("negative".into()), ..active }),
+    ]);
+    views
+}
+
+/// How many tickets match each filter (the counts of the inbox's views).
+pub async fn count(tx: &TenantTx, filters: &[TicketFilter]) -> Result<Vec<u64>, Error> {
+    let mut counts = Vec::with_capacity(filters.len());
+    for filter in filters {
+        counts.push(filtered(tx.tenant(), filter).count(&**tx).await.map_err(db_err)?);
+    }
+    Ok(counts)
 }
 
 /// Checks that `id` is an active person of this tenant who can work tickets.
@@ -457,6 +603,7 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch)
     }
     if let Some(priority) = patch.priority {
         change.priority = Set(priority.as_str().to_owned());
+        change.priority_rank = Set(priority.rank());
     }
     if let Some(assignee) = patch.assignee_id {
         if let Some(user_id) = assignee {
@@ -494,6 +641,68 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch)
     let ticket = hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))?;
     events::emit(tx, "ticket.updated", &serde_json::json!({ "ticket": ticket })).await?;
     Ok(ticket)
+}
+
+/// The most tickets one bulk change may touch.
+pub const MAX_BULK_TICKETS: usize = 100;
+
+/// One change applied to many tickets: fields to set, tags to add and to remove.
+#[derive(Clone, Debug, Default)]
+pub struct BulkChange {
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` unassigns.
+    pub assignee_id: Option<Option<Uuid>>,
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+}
+
+/// Applies one change to each of `ids` (1 to [`MAX_BULK_TICKETS`]), all or none: a ticket
+/// that is not found (or another tenant's) fails the whole change. Each ticket is audited
+/// and announced as if it had been changed on its own.
+pub async fn update_many(
+    tx: &TenantTx,
+    by: &Principal,
+    ids: &[Uuid],
+    change: BulkChange,
+) -> Result<Vec<Ticket>, Error> {
+    by.require_human_role()?;
+    if ids.is_empty() || ids.len() > MAX_BULK_TICKETS {
+        return Err(Error::validation(
+            "invalid_ticket_ids",
+            format!("`ticket_ids` needs 1 to {MAX_BULK_TICKETS} tickets"),
+        ));
+    }
+    if ids.iter().collect::<HashSet<_>>().len() != ids.len() {
+        return Err(Error::validation("invalid_ticket_ids", "`ticket_ids` names a ticket twice"));
+    }
+    let add = values::tags(&change.add_tags)?;
+    let remove = values::tags(&change.remove_tags)?;
+    let tags_change = !add.is_empty() || !remove.is_empty();
+    if change.status.is_none() && change.priority.is_none() && change.assignee_id.is_none() && !tags_change {
+        return Err(Error::validation("empty_change", "the change sets nothing"));
+    }
+    let mut changed = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let tags = if tags_change {
+            let current = get(tx, id).await?.tags;
+            let mut tags: Vec<String> = current.into_iter().filter(|tag| !remove.contains(tag)).collect();
+            let missing: Vec<String> = add.iter().filter(|tag| !tags.contains(tag)).cloned().collect();
+            tags.extend(missing);
+            Some(tags)
+        } else {
+            None
+        };
+        let patch = TicketPatch {
+            subject: None,
+            status: change.status,
+            priority: change.priority,
+            assignee_id: change.assignee_id,
+            tags,
+        };
+        changed.push(update(tx, by, id, patch).await?);
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]

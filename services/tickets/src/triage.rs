@@ -295,9 +295,11 @@ async fn refresh_ticket(tx: &TenantTx, ticket_id: Uuid, rule: &EscalationRule) -
     let mut change: ticket::ActiveModel = ticket.into();
     change.intent = Set(latest.corrected_intent.clone().or_else(|| latest.intent.clone()));
     change.sentiment = Set(latest.sentiment.clone());
+    change.sentiment_score = Set(latest.sentiment_score);
     change.language = Set(latest.language.clone());
     if let Some(priority) = escalated {
         change.priority = Set(priority.as_str().to_owned());
+        change.priority_rank = Set(priority.rank());
         change.updated_at = Set(copilot_core::now());
     }
     change.update(&**tx).await.map_err(db_err)?;

@@ -82,6 +82,9 @@ pub struct CitationOut {
     pub heading: Option<String>,
     /// The passage's sentence that supports the draft.
     pub quote: String,
+    /// The draft's sentence that cites the passage, exactly as it reads in `body` (a
+    /// citation mark belongs at its end); absent on drafts written before it was kept.
+    pub sentence: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -154,6 +157,7 @@ impl TryFrom<Draft> for DraftOut {
                     title: citation.title,
                     heading: citation.heading,
                     quote: citation.quote,
+                    sentence: citation.sentence,
                 })
                 .collect(),
             confidence: draft.confidence,

@@ -63,6 +63,8 @@ impl EventsApi {
         &self,
         auth: TenantAuth,
         /// Only events of these types (comma-separated, e.g. `ticket.created,ticket.updated`).
+        /// Besides the webhooks' types, the stream carries `ticket.presence` (who is viewing
+        /// or typing on a ticket), which webhooks never deliver.
         types: Query<Option<String>>,
         /// Resume after this event (sent by `EventSource` when it reconnects).
         #[oai(name = "Last-Event-ID")]
@@ -117,7 +119,10 @@ fn parse_types(types: Option<&str>) -> ApiResult<Option<Vec<String>>> {
     if types.is_empty() {
         return Err(copilot_core::Error::validation("unknown_event_type", "`types` names no event type").into());
     }
-    if let Some(unknown) = types.iter().find(|t| !events::EVENT_TYPES.contains(&t.as_str())) {
+    if let Some(unknown) = types
+        .iter()
+        .find(|t| !events::EVENT_TYPES.contains(&t.as_str()) && !events::LIVE_EVENT_TYPES.contains(&t.as_str()))
+    {
         return Err(copilot_core::Error::validation("unknown_event_type", format!("no event type `{unknown}`")).into());
     }
     Ok(Some(types))

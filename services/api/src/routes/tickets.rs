@@ -33,6 +33,108 @@ pub enum TicketSort {
     Newest,
     Oldest,
     Updated,
+    /// Most urgent first, the oldest first within a priority.
+    Priority,
+    /// The customer waiting longest for a reply first; answered tickets last.
+    Waiting,
+    /// Most negative sentiment score first; untriaged tickets last.
+    Sentiment,
+}
+
+/// The filter of a built-in view, as the query parameters of `GET /v1/tickets` that list it.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TicketViewFilter {
+    pub active: Option<bool>,
+    pub assignee_id: Option<Uuid>,
+    pub unassigned: Option<bool>,
+    pub min_priority: Option<Priority>,
+    pub sentiment: Option<String>,
+}
+
+/// A built-in view of the inbox and how many tickets are in it.
+#[derive(Debug, Object)]
+pub struct TicketViewOut {
+    /// `active` (every ticket still to be worked), `mine` (for a signed-in person),
+    /// `unassigned`, `urgent` (high or urgent priority) or `negative` (the customer's
+    /// latest message is negative); all of them only tickets still to be worked.
+    pub id: String,
+    pub count: u64,
+    pub filter: TicketViewFilter,
+}
+
+#[derive(Debug, Object)]
+pub struct TicketViewsOut {
+    pub views: Vec<TicketViewOut>,
+}
+
+/// One change to many tickets, all or none.
+#[derive(Debug, Object)]
+pub struct TicketBulkIn {
+    /// 1 to 100 tickets of this tenant.
+    pub ticket_ids: Vec<Uuid>,
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    /// A user of this tenant; `null` unassigns.
+    pub assignee_id: MaybeUndefined<Uuid>,
+    #[oai(default)]
+    pub add_tags: Vec<String>,
+    #[oai(default)]
+    pub remove_tags: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct TicketBulkOut {
+    /// The changed tickets, in the order asked.
+    pub tickets: Vec<TicketOut>,
+}
+
+/// What a person is doing on a ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum PresenceState {
+    Viewing,
+    Typing,
+    /// Only in `PUT`: the person left the ticket.
+    Left,
+}
+
+#[derive(Debug, Object)]
+pub struct PresenceIn {
+    pub state: PresenceState,
+}
+
+#[derive(Debug, Object)]
+pub struct PresenceOut {
+    pub user_id: Uuid,
+    pub name: String,
+    pub state: PresenceState,
+    /// When the person last said so.
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+pub struct PresenceListOut {
+    /// Everyone on the ticket now (a word lapses after 45 seconds unless repeated).
+    pub people: Vec<PresenceOut>,
+}
+
+fn presence_out(people: Vec<copilot_tickets::presence::Presence>) -> PresenceListOut {
+    use copilot_tickets::presence::PresenceState as State;
+    PresenceListOut {
+        people: people
+            .into_iter()
+            .map(|person| PresenceOut {
+                user_id: person.user_id,
+                name: person.name,
+                state: match person.state {
+                    State::Viewing => PresenceState::Viewing,
+                    State::Typing => PresenceState::Typing,
+                },
+                since: person.since,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Object, Serialize)]
@@ -140,7 +242,11 @@ impl TicketsApi {
         &self,
         auth: TenantAuth,
         status: Query<Option<TicketStatus>>,
+        /// `true`: only tickets still to be worked (new, open or pending).
+        active: Query<Option<bool>>,
         priority: Query<Option<Priority>>,
+        /// Only tickets at least this urgent.
+        min_priority: Query<Option<Priority>>,
         assignee_id: Query<Option<Uuid>>,
         /// `true`: only tickets nobody is assigned to (not with `assignee_id`).
         unassigned: Query<Option<bool>>,
@@ -159,7 +265,9 @@ impl TicketsApi {
         sentiment: Query<Option<String>>,
         /// Language code of the latest triaged customer message.
         language: Query<Option<String>>,
-        /// `newest` (default), `oldest` (longest waiting first) or `updated` (latest change first).
+        /// `newest` (default), `oldest` (opened longest ago first), `updated` (latest change
+        /// first), `priority` (most urgent first), `waiting` (the customer waiting longest
+        /// for a reply first) or `sentiment` (most negative first).
         sort: Query<Option<TicketSort>>,
         /// 1 to 100; 25 when absent.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
@@ -179,7 +287,9 @@ impl TicketsApi {
         }
         let filter = copilot_tickets::TicketFilter {
             status: status.0.map(Into::into),
+            active: active.0.unwrap_or(false),
             priority: priority.0.map(Into::into),
+            min_priority: min_priority.0.map(Into::into),
             assignee_id: assignee_id.0,
             unassigned,
             tag: tag.0,
@@ -195,11 +305,95 @@ impl TicketsApi {
                 TicketSort::Newest => TicketOrder::Newest,
                 TicketSort::Oldest => TicketOrder::Oldest,
                 TicketSort::Updated => TicketOrder::Updated,
+                TicketSort::Priority => TicketOrder::Priority,
+                TicketSort::Waiting => TicketOrder::Waiting,
+                TicketSort::Sentiment => TicketOrder::Sentiment,
             },
         };
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let tickets = copilot_tickets::list(&tx, &filter, page).await?;
         Ok(Json(Page::try_from_domain(tickets, TicketOut::try_from)?))
+    }
+
+    /// The inbox's built-in views with how many tickets each holds now.
+    #[oai(path = "/tickets/views", method = "get", operation_id = "tickets.views")]
+    async fn views(&self, auth: TenantAuth) -> ApiResult<Json<TicketViewsOut>> {
+        let principal = auth.0.principal;
+        let views = copilot_tickets::views(principal.actor.user_id());
+        let tx = self.tenant(principal.tenant_id).await?;
+        let filters: Vec<_> = views.iter().map(|(_, filter)| filter.clone()).collect();
+        let counts = copilot_tickets::count(&tx, &filters).await?;
+        let views = views
+            .into_iter()
+            .zip(counts)
+            .map(|((id, filter), count)| TicketViewOut {
+                id: id.to_owned(),
+                count,
+                filter: TicketViewFilter {
+                    active: filter.active.then_some(true),
+                    assignee_id: filter.assignee_id,
+                    unassigned: filter.unassigned.then_some(true),
+                    min_priority: filter.min_priority.map(Into::into),
+                    sentiment: filter.sentiment,
+                },
+            })
+            .collect();
+        Ok(Json(TicketViewsOut { views }))
+    }
+
+    /// Change the status, priority, assignee or tags of up to 100 tickets at once, all or
+    /// none: one ticket not found fails the change with `404`.
+    #[oai(path = "/tickets/bulk", method = "post", operation_id = "tickets.bulk_update")]
+    async fn bulk_update(&self, auth: TenantAuth, body: JsonBody<TicketBulkIn>) -> ApiResult<Json<TicketBulkOut>> {
+        let principal = auth.0.principal;
+        let body = body.0;
+        let change = copilot_tickets::BulkChange {
+            status: body.status.map(Into::into),
+            priority: body.priority.map(Into::into),
+            assignee_id: match body.assignee_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(id) => Some(Some(id)),
+            },
+            add_tags: body.add_tags,
+            remove_tags: body.remove_tags,
+        };
+        let tx = self.tenant(principal.tenant_id).await?;
+        let tickets = copilot_tickets::update_many(&tx, &principal, &body.ticket_ids, change).await?;
+        tx.commit().await?;
+        let tickets = tickets.into_iter().map(TicketOut::try_from).collect::<Result<_, _>>()?;
+        Ok(Json(TicketBulkOut { tickets }))
+    }
+
+    /// Who is on the ticket now: viewing it or typing a reply.
+    #[oai(path = "/tickets/:id/presence", method = "get", operation_id = "tickets.presence.list")]
+    async fn presence(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<PresenceListOut>> {
+        let tx = self.tenant(auth.0.principal.tenant_id).await?;
+        let people = copilot_tickets::presence::list(&tx, id.0).await?;
+        Ok(Json(presence_out(people)))
+    }
+
+    /// Say what you are doing on the ticket (again every 15 seconds or so while you do;
+    /// a word lapses after 45). A change is a `ticket.presence` event on the event stream
+    /// (never a webhook). People only: integration keys get `403`.
+    #[oai(path = "/tickets/:id/presence", method = "put", operation_id = "tickets.presence.set")]
+    async fn set_presence(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<PresenceIn>,
+    ) -> ApiResult<Json<PresenceListOut>> {
+        use copilot_tickets::presence::PresenceState as State;
+        let principal = auth.0.principal;
+        let state = match body.0.state {
+            PresenceState::Viewing => Some(State::Viewing),
+            PresenceState::Typing => Some(State::Typing),
+            PresenceState::Left => None,
+        };
+        let tx = self.tenant(principal.tenant_id).await?;
+        let people = copilot_tickets::presence::set(&tx, &principal, id.0, state).await?;
+        tx.commit().await?;
+        Ok(Json(presence_out(people)))
     }
 
     /// One ticket.
