@@ -5,6 +5,7 @@ import { FirstSteps } from "./components/FirstSteps";
 import { ShortcutHelp } from "./components/Shortcuts";
 import { useI18n } from "./i18n";
 import { AnalyticsPage } from "./pages/Analytics";
+import { Audit } from "./pages/Audit";
 import { Inbox } from "./pages/Inbox";
 import { Intents } from "./pages/Intents";
 import { Knowledge } from "./pages/Knowledge";
@@ -65,6 +66,7 @@ export function App() {
     ...(admin ? ([["/intents", t("nav.intents")]] as [string, string][]) : []),
     ["/analytics", t("nav.analytics")],
     ...(admin ? ([["/settings", t("nav.settings")]] as [string, string][]) : []),
+    ...(admin ? ([["/audit", t("nav.audit")]] as [string, string][]) : []),
   ];
   const current = ticket ? "/" : route;
   return (
@@ -100,13 +102,20 @@ export function App() {
       <ShortcutHelp />
       <main id="main" tabIndex={-1}>
         {ticket ? (
-          <TicketView id={ticket} back={() => go("/")} />
+          // On wide screens the inbox stands beside the ticket (styles.css decides, so a
+          // change of width never reloads either or loses what the agent typed).
+          <div className="workspace">
+            <Inbox compact current={ticket} open={(id) => go(`/tickets/${id}`)} />
+            <TicketView key={ticket} id={ticket} back={() => go("/")} open={(id) => go(`/tickets/${id}`)} />
+          </div>
         ) : route === "/knowledge" ? (
           <Knowledge />
         ) : route === "/intents" ? (
           <Intents />
         ) : route === "/settings" ? (
           <Settings />
+        ) : route === "/audit" ? (
+          <Audit />
         ) : route === "/analytics" ? (
           <AnalyticsPage />
         ) : (

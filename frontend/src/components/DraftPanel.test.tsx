@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Draft } from "../api/client";
 import { LanguageProvider } from "../i18n";
 import { Composer } from "./Composer";
-import { DraftPanel, band, weaklySupported } from "./DraftPanel";
+import { DraftPanel, band, citationMarks, weaklySupported } from "./DraftPanel";
 
 afterEach(cleanup);
 
@@ -60,7 +60,8 @@ describe("DraftPanel", () => {
   it("shows the confidence band and every source with its section, version and quote", () => {
     renderPanel();
     expect(screen.getByText("High confidence")).toBeTruthy();
-    expect(screen.getByText(/written by test-model/)).toBeTruthy();
+    expect(screen.getByText(/written by/)).toBeTruthy();
+    expect(screen.getByText("test-model")).toBeTruthy();
     expect(screen.getByText("Returns")).toBeTruthy();
     expect(screen.getByText(/› Refunds/)).toBeTruthy();
     expect(screen.getByText("version 3")).toBeTruthy();
@@ -126,6 +127,30 @@ describe("DraftPanel", () => {
     expect(screen.getByRole("button", { name: "使用此草稿" })).toBeTruthy();
     expect(screen.getByText("高置信度")).toBeTruthy();
     expect(screen.getByText("个人信息已对大模型隐藏。")).toBeTruthy();
+  });
+});
+
+describe("citation marks", () => {
+  it("go after the punctuation ending each cited sentence, several at one sentence together", () => {
+    const body = "Hello,\n\nRefunds take 5 days. Labels are free! Thanks";
+    const parts = citationMarks(body, [
+      { sentence: "Refunds take 5 days" },
+      { sentence: "Labels are free" },
+      { sentence: "Refunds take 5 days" },
+      { sentence: "not in the text" },
+      { sentence: undefined },
+    ]);
+    expect(parts).toEqual(["Hello,\n\nRefunds take 5 days.", [1, 3], " Labels are free!", [2], " Thanks"]);
+  });
+
+  it("lead from the text to the source they name", () => {
+    const citations = [
+      { chunk_id: "c1", document_id: "doc", document_version: 3, title: "Returns", heading: "Refunds", quote: "Refunds take 5 days.", sentence: "We refund within 5 days" },
+    ];
+    renderPanel({ draft: draft({ citations }) });
+    const chip = screen.getByRole("button", { name: "Source 1: Returns" });
+    fireEvent.click(chip);
+    expect(document.activeElement?.id).toBe("source-d1-1");
   });
 });
 

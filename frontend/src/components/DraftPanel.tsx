@@ -4,7 +4,7 @@
 // agent edits and sends it; a failed draft says why and offers one from the knowledge base.
 import { useState, type KeyboardEvent } from "react";
 
-import type { Draft } from "../api/client";
+import type { Citation, Draft } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 
 type Props = {
@@ -37,6 +37,64 @@ const UNSUPPORTED = ["no_relevant_knowledge", "knowledge_does_not_answer"];
 /** Whether sending the draft needs a second, explicit step. */
 export function weaklySupported(draft: Draft): boolean {
   return band(draft.confidence ?? 0) === "low" || draft.notes.some((note) => UNSUPPORTED.includes(note));
+}
+
+/** Punctuation a citation mark goes after when it ends the cited sentence. */
+const CLOSING = /^[.!?;:,。！？；：，)）"”']+/;
+
+/**
+ * The draft's text cut where citations belong: strings, and between them the numbers
+ * (1-based, in source order) of the sources cited by the sentence just before. A citation
+ * whose sentence is not in the text (an older draft) gets no mark.
+ */
+export function citationMarks(body: string, citations: Pick<Citation, "sentence">[]): (string | number[])[] {
+  const at = new Map<number, number[]>();
+  citations.forEach((citation, index) => {
+    const sentence = citation.sentence?.trim();
+    if (!sentence) return;
+    const start = body.indexOf(sentence);
+    if (start < 0) return;
+    let end = start + sentence.length;
+    end += CLOSING.exec(body.slice(end))?.[0].length ?? 0;
+    at.set(end, [...(at.get(end) ?? []), index + 1]);
+  });
+  const parts: (string | number[])[] = [];
+  let from = 0;
+  for (const end of [...at.keys()].sort((a, b) => a - b)) {
+    parts.push(body.slice(from, end), at.get(end) ?? []);
+    from = end;
+  }
+  parts.push(body.slice(from));
+  return parts.filter((part) => part !== "");
+}
+
+/** The draft's text with a numbered mark after each cited sentence; a mark leads to its source. */
+function CitedText({ draft }: { draft: Draft }) {
+  const { t } = useI18n();
+  const parts = citationMarks(draft.body ?? "", draft.citations);
+  return (
+    <div className="body" aria-label={t("draft.text")} translate="no">
+      {parts.map((part, index) =>
+        typeof part === "string" ? (
+          part
+        ) : (
+          <span key={index} className="chips">
+            {part.map((number) => (
+              <button
+                key={number}
+                type="button"
+                className="chip"
+                aria-label={`${t("draft.source")} ${number}: ${draft.citations[number - 1]?.title ?? ""}`}
+                onClick={() => document.getElementById(`source-${draft.id}-${number}`)?.focus()}
+              >
+                {number}
+              </button>
+            ))}
+          </span>
+        ),
+      )}
+    </div>
+  );
 }
 
 export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReject, onRegenerate, onExtractive }: Props) {
@@ -86,7 +144,13 @@ export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReje
         <>
           <p className={`confidence band-${band(confidence)}`}>
             <strong>{t(`draft.band.${band(confidence)}` as Key)}</strong> ({Math.round(confidence * 100)}%) ·{" "}
-            {draft.mode === "llm" ? `${t("draft.byLlm")}${draft.model ? ` ${draft.model}` : ""}` : t("draft.byKnowledge")}
+            {draft.mode === "llm" ? (
+              <>
+                {t("draft.byLlm")} {draft.model && <span translate="no">{draft.model}</span>}
+              </>
+            ) : (
+              t("draft.byKnowledge")
+            )}
           </p>
           {draft.notes.length > 0 && (
             <ul className="notes" aria-label={t("draft.remarks")}>
@@ -95,23 +159,21 @@ export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReje
               ))}
             </ul>
           )}
-          <div className="body" aria-label={t("draft.text")}>
-            {draft.body}
-          </div>
+          <CitedText draft={draft} />
           {draft.citations.length > 0 && (
             <section className="sources">
               <h3>{t("draft.sources")}</h3>
               <ol>
-                {draft.citations.map((citation) => (
-                  <li key={citation.chunk_id}>
-                    <p className="source-title">
+                {draft.citations.map((citation, index) => (
+                  <li key={citation.chunk_id} id={`source-${draft.id}-${index + 1}`} tabIndex={-1}>
+                    <p className="source-title" translate="no">
                       <strong>{citation.title}</strong>
                       {citation.heading ? ` › ${citation.heading}` : ""}{" "}
                       <span className="muted small">
                         {t("draft.version")} {citation.document_version}
                       </span>
                     </p>
-                    <blockquote>{citation.quote}</blockquote>
+                    <blockquote translate="no">{citation.quote}</blockquote>
                   </li>
                 ))}
               </ol>
@@ -163,7 +225,7 @@ export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReje
                 </time>
                 {earlier.rejection_reason && <span className="small"> · {earlier.rejection_reason}</span>}
                 {earlier.error && <span className="small error"> · {earlier.error}</span>}
-                {earlier.body && <p className="small">{earlier.body.slice(0, 200)}{earlier.body.length > 200 ? "…" : ""}</p>}
+                {earlier.body && <p className="small" translate="no">{earlier.body.slice(0, 200)}{earlier.body.length > 200 ? "…" : ""}</p>}
               </li>
             ))}
           </ol>

@@ -49,7 +49,7 @@ export function Tags({ tags }: { tags: string[] }) {
   return (
     <>
       {tags.map((tag) => (
-        <span key={tag} className="tag">
+        <span key={tag} className="tag" translate="no">
           {tag}
         </span>
       ))}

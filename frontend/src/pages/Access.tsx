@@ -59,8 +59,8 @@ export function People() {
         <tbody>
           {users.map((user) => (
             <tr key={user.id}>
-              <td>{user.name ?? "—"}</td>
-              <td>{user.email}</td>
+              <td translate="no">{user.name ?? "—"}</td>
+              <td translate="no">{user.email}</td>
               <td>
                 <select
                   aria-label={`${t("people.role")}: ${user.email}`}
@@ -180,7 +180,7 @@ export function ApiKeys() {
         <tbody>
           {keys.map((key) => (
             <tr key={key.id} className={key.revoked_at ? "revoked" : undefined}>
-              <td>{key.name}</td>
+              <td translate="no">{key.name}</td>
               <td>{t(`role.${key.role}` as Key)}</td>
               <td>
                 <code>{key.prefix}…</code>
@@ -191,7 +191,7 @@ export function ApiKeys() {
                   <span className="muted">{t("keys.revoked")}</span>
                 ) : (
                   <button type="button" className="link danger" onClick={() => void revoke(key.id, key.name)}>
-                    {t("keys.revoke")} {key.name}
+                    {t("keys.revoke")} <span translate="no">{key.name}</span>
                   </button>
                 )}
               </td>

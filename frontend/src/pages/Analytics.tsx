@@ -4,7 +4,7 @@
 import { useEffect, useState } from "react";
 
 import { ApiError, api, unwrap, type Schemas } from "../api/client";
-import { useI18n, type Key } from "../i18n";
+import { intentName, useI18n, type Key } from "../i18n";
 
 type Analytics = Schemas["DraftAnalyticsOut"];
 type TicketReport = Schemas["TicketAnalyticsOut"];
@@ -110,7 +110,7 @@ export function CountBars({ counts, label, name }: { counts: Count[]; label: str
 }
 
 export function AnalyticsPage() {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
   const [period, setPeriod] = useState<Period>("day");
   const [analytics, setAnalytics] = useState<Analytics | null>(null);
   const [usage, setUsage] = useState<Schemas["UsageOut"] | null>(null);
@@ -161,7 +161,7 @@ export function AnalyticsPage() {
           <div className="columns">
             <div>
               <h3>{t("inbox.intent")}</h3>
-              <CountBars counts={tickets.by_intent} label={t("analytics.byIntent")} name={(key) => key} />
+              <CountBars counts={tickets.by_intent} label={t("analytics.byIntent")} name={(key) => intentName(language, key)} />
             </div>
             <div>
               <h3>{t("inbox.sentiment")}</h3>
@@ -173,7 +173,7 @@ export function AnalyticsPage() {
             </div>
             <div>
               <h3>{t("analytics.channel")}</h3>
-              <CountBars counts={tickets.by_channel} label={t("analytics.byChannel")} name={(key) => key} />
+              <CountBars counts={tickets.by_channel} label={t("analytics.byChannel")} name={(key) => t(`channel.${key}` as Key) ?? key} />
             </div>
           </div>
         </>
@@ -208,7 +208,7 @@ export function AnalyticsPage() {
             <tbody>
               {analytics.by_intent.map((row) => (
                 <tr key={row.intent}>
-                  <td>{row.intent}</td>
+                  <td>{intentName(language, row.intent)}</td>
                   <td>{row.rates.drafts}</td>
                   <td>{percent(row.rates.acceptance_rate)}</td>
                   <td>{percent(row.rates.heavy_edit_rate)}</td>
@@ -221,7 +221,7 @@ export function AnalyticsPage() {
       {usage && (
         <p className="muted">
           {t("analytics.usage")} {usage.month}: {usage.total_tokens.toLocaleString()}
-          {usage.monthly_token_budget ? ` / ${usage.monthly_token_budget.toLocaleString()}` : ""} tokens · LLM {usage.llm_drafts} ·{" "}
+          {usage.monthly_token_budget ? ` / ${usage.monthly_token_budget.toLocaleString()}` : ""} {t("analytics.tokens")} · LLM {usage.llm_drafts} ·{" "}
           {t("analytics.extractive")} {usage.extractive_drafts}
         </p>
       )}

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
-import { ApiError, api, errorText, unwrap, type Schemas, type Ticket } from "../api/client";
-import { intentName, useI18n, type Key } from "../i18n";
+import { api, errorText, unwrap, type Schemas, type Ticket } from "../api/client";
+import { fill, intentName, useI18n, type Key, type Language } from "../i18n";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, Tags, useAssignees } from "../components/Fields";
 import { useShortcuts } from "../components/Shortcuts";
 import { useTenantEvents } from "../live";
 
-type Sort = "newest" | "oldest" | "updated";
+type Sort = "newest" | "oldest" | "updated" | "priority" | "waiting" | "sentiment";
+type View = Schemas["TicketViewOut"];
 type Filters = {
   q: string;
   status: Schemas["TicketStatus"] | "";
@@ -31,39 +32,149 @@ const EMPTY: Filters = {
   assignee: "",
   sort: "newest",
 };
-const SORTS: Sort[] = ["newest", "oldest", "updated"];
+const SORTS: Sort[] = ["newest", "oldest", "updated", "priority", "waiting", "sentiment"];
 /** Events that change what the inbox shows. */
-const INBOX_EVENTS = new Set(["ticket.created", "ticket.updated", "message.created", "triage.completed"]);
+const INBOX_EVENTS = new Set([
+  "ticket.created",
+  "ticket.updated",
+  "message.created",
+  "triage.completed",
+  "draft.ready",
+  "draft.approved",
+  "draft.rejected",
+]);
 
 /** A page of the inbox; a refresh reloads as many tickets as are shown (up to the API's 100). */
 const PAGE = 50;
 
-function query(filters: Filters, me: string | undefined, cursor?: string, limit = PAGE) {
+/** The query of a listing: the chosen view's filter, narrowed by the filters set by hand. */
+function query(filters: Filters, view: View | undefined, me: string | undefined, cursor?: string, limit = PAGE) {
   const assignee = filters.assignee === "mine" ? me : filters.assignee === "unassigned" ? "" : filters.assignee;
+  const byHand = Boolean(filters.assignee);
   return {
+    ...view?.filter,
+    ...(byHand ? { assignee_id: undefined, unassigned: undefined } : {}),
     q: filters.q || undefined,
     status: filters.status || undefined,
     priority: filters.priority || undefined,
-    sentiment: filters.sentiment || undefined,
+    sentiment: filters.sentiment || view?.filter.sentiment || undefined,
     language: filters.language || undefined,
     intent: filters.intent || undefined,
     tag: filters.tag || undefined,
-    assignee_id: assignee || undefined,
-    unassigned: filters.assignee === "unassigned" ? true : undefined,
+    ...(byHand
+      ? { assignee_id: assignee || undefined, unassigned: filters.assignee === "unassigned" ? true : undefined }
+      : {}),
     sort: filters.sort,
     limit,
     cursor,
   };
 }
 
-export function Inbox({ open }: { open: (id: string) => void }) {
+/** A duration in the reader's language, in its largest whole unit ("3 hr", "3小时"). */
+export function duration(since: string, language: Language, now = Date.now()): string {
+  const minutes = Math.max(0, Math.floor((now - new Date(since).getTime()) / 60_000));
+  const [value, unit] =
+    minutes < 60 ? [minutes, "minute"] : minutes < 48 * 60 ? [Math.floor(minutes / 60), "hour"] : [Math.floor(minutes / 1440), "day"];
+  return new Intl.NumberFormat(language === "zh" ? "zh-CN" : "en", { style: "unit", unit, unitDisplay: "short" }).format(value);
+}
+
+/** The built-in views with their counts, refreshed with the list. */
+function useViews(): [View[], () => void] {
+  const [views, setViews] = useState<View[]>([]);
+  const load = useCallback(() => {
+    api.GET("/v1/tickets/views").then((found) => found.data && setViews(found.data.views));
+  }, []);
+  useEffect(load, [load]);
+  return [views, load];
+}
+
+/** Changes every selected ticket at once: assignee, status, a tag. */
+function BulkBar({ ids, people, done }: { ids: string[]; people: Schemas["AssigneeOut"][]; done: (changed: number) => void }) {
+  const { t } = useI18n();
+  const [assignee, setAssignee] = useState("");
+  const [status, setStatus] = useState("");
+  const [tag, setTag] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const nothing = !assignee && !status && !tag.trim();
+  const apply = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const body: Schemas["TicketBulkIn"] = {
+        ticket_ids: ids,
+        status: (status || undefined) as Schemas["TicketStatus"] | undefined,
+        // "none" unassigns; the spec types the field as a plain uuid.
+        assignee_id: (assignee === "none" ? null : assignee || undefined) as string | undefined,
+        add_tags: tag.trim() ? [tag.trim()] : [],
+        remove_tags: [],
+      };
+      const changed = unwrap(await api.POST("/v1/tickets/bulk", { body }));
+      setAssignee("");
+      setStatus("");
+      setTag("");
+      done(changed.tickets.length);
+    } catch (caught) {
+      setError(errorText(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form
+      className="bulk"
+      aria-label={t("bulk.title")}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void apply();
+      }}
+    >
+      <strong role="status">{fill(t("bulk.selected"), { n: ids.length })}</strong>
+      <label>
+        {t("bulk.assign")}
+        <select value={assignee} onChange={(e) => setAssignee(e.target.value)}>
+          <option value="">{t("bulk.keep")}</option>
+          <option value="none">{t("inbox.unassigned")}</option>
+          <PeopleOptions people={people} />
+        </select>
+      </label>
+      <label>
+        {t("bulk.status")}
+        <select value={status} onChange={(e) => setStatus(e.target.value)}>
+          <option value="">{t("bulk.keep")}</option>
+          <Options values={STATUSES} prefix="status" />
+        </select>
+      </label>
+      <label>
+        {t("bulk.addTag")}
+        <input size={10} value={tag} onChange={(e) => setTag(e.target.value)} />
+      </label>
+      <button type="submit" className="primary" disabled={busy || nothing}>
+        {t("bulk.apply")}
+      </button>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+export function Inbox({ open, current, compact }: { open: (id: string) => void; current?: string; compact?: boolean }) {
   const { t, language } = useI18n();
   const [filters, setFilters] = useState<Filters>(EMPTY);
+  const [viewId, setViewId] = useState("");
+  const [views, reloadViews] = useViews();
+  const view = views.find((v) => v.id === viewId);
   const [tickets, setTickets] = useState<Ticket[]>([]);
   const [loading, setLoading] = useState(true);
   const [next, setNext] = useState<string | undefined>();
   const [error, setError] = useState<string | null>(null);
+  /** How many tickets the last bulk change changed. */
+  const [changed, setChanged] = useState<number | null>(null);
   const [me, setMe] = useState<string | undefined>();
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
   const people = useAssignees();
 
   useEffect(() => {
@@ -78,11 +189,12 @@ export function Inbox({ open }: { open: (id: string) => void }) {
   const load = useCallback(
     async (refresh: boolean) => {
       if (filters.assignee === "mine" && !me) return;
+      if (viewId && !view) return;
       const mine = ++sequence.current;
       const limit = refresh ? Math.min(100, Math.max(PAGE, shown.current)) : PAGE;
       if (!refresh) setLoading(true);
       try {
-        const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me, undefined, limit) } }));
+        const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, view, me, undefined, limit) } }));
         if (mine !== sequence.current) return;
         shown.current = page.data.length;
         setTickets(page.data);
@@ -94,17 +206,24 @@ export function Inbox({ open }: { open: (id: string) => void }) {
         if (mine === sequence.current) setLoading(false);
       }
     },
-    [filters, me],
+    // The view's counts change with every refresh; only its choice reloads the list.
+    [filters, me, viewId, Boolean(view)],
   );
 
   useEffect(() => void load(false), [load]);
-  const live = useTenantEvents((event) => INBOX_EVENTS.has(event.type), () => void load(true));
+  const live = useTenantEvents(
+    (event) => INBOX_EVENTS.has(event.type),
+    () => {
+      void load(true);
+      reloadViews();
+    },
+  );
 
   async function more() {
     if (!next) return;
     const mine = ++sequence.current;
     try {
-      const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, me, next) } }));
+      const page = unwrap(await api.GET("/v1/tickets", { params: { query: query(filters, view, me, next) } }));
       if (mine !== sequence.current) return;
       setTickets((current) => {
         shown.current = current.length + page.data.length;
@@ -112,7 +231,7 @@ export function Inbox({ open }: { open: (id: string) => void }) {
       });
       setNext(page.next_cursor);
     } catch (caught) {
-      if (mine === sequence.current) setError(caught instanceof ApiError ? caught.message : String(caught));
+      if (mine === sequence.current) setError(errorText(caught));
     }
   }
 
@@ -132,90 +251,144 @@ export function Inbox({ open }: { open: (id: string) => void }) {
     const person = people.find((p) => p.id === id);
     return person ? (person.name ?? person.email) : undefined;
   };
+  const toggle = (id: string) =>
+    setChosen((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  const shownIds = tickets.map((ticket) => ticket.id);
+  const allChosen = shownIds.length > 0 && shownIds.every((id) => chosen.has(id));
+  const chosenIds = shownIds.filter((id) => chosen.has(id));
 
   return (
-    <section className="inbox" aria-labelledby="inbox-title">
+    <section className={`inbox${compact ? " compact" : ""}`} aria-labelledby="inbox-title">
       <div className="heading">
         <h1 id="inbox-title">{t("nav.inbox")}</h1>
         <span className={`live ${live ? "on" : "off"}`} role="status">
           {live ? t("inbox.live") : t("inbox.offline")}
         </span>
       </div>
-      <div className="filters">
-        <input type="search" placeholder={t("inbox.search")} aria-label={t("inbox.search")} value={filters.q} onChange={set("q")} />
-        <label>
-          {t("inbox.status")}
-          <select value={filters.status} onChange={set("status")}>
-            <option value="">{t("inbox.any")}</option>
-            <Options values={STATUSES} prefix="status" />
-          </select>
-        </label>
-        <label>
-          {t("inbox.priority")}
-          <select value={filters.priority} onChange={set("priority")}>
-            <option value="">{t("inbox.any")}</option>
-            <Options values={PRIORITIES} prefix="priority" />
-          </select>
-        </label>
-        <label>
-          {t("inbox.assignee")}
-          <select value={filters.assignee} onChange={set("assignee")}>
-            <option value="">{t("inbox.anyone")}</option>
-            <option value="mine">{t("inbox.mine")}</option>
-            <option value="unassigned">{t("inbox.unassigned")}</option>
-            <PeopleOptions people={people} />
-          </select>
-        </label>
-        <label>
-          {t("inbox.sentiment")}
-          <select value={filters.sentiment} onChange={set("sentiment")}>
-            <option value="">{t("inbox.any")}</option>
-            <option value="negative">{t("sentiment.negative")}</option>
-            <option value="neutral">{t("sentiment.neutral")}</option>
-            <option value="positive">{t("sentiment.positive")}</option>
-          </select>
-        </label>
-        <label>
-          {t("inbox.intent")}
-          <input size={10} value={filters.intent} onChange={set("intent")} />
-        </label>
-        <label>
-          {t("inbox.tag")}
-          <input size={8} value={filters.tag} onChange={set("tag")} />
-        </label>
-        <label>
-          {t("inbox.language")}
-          <input size={3} value={filters.language} onChange={set("language")} />
-        </label>
-        <label>
-          {t("inbox.sort")}
-          <select value={filters.sort} onChange={set("sort")}>
-            <Options values={SORTS} prefix="sort" />
-          </select>
-        </label>
+      <div className="views" role="group" aria-label={t("inbox.views")}>
+        <button type="button" aria-pressed={viewId === ""} onClick={() => setViewId("")}>
+          {t("inbox.view.all")}
+        </button>
+        {views.map((v) => (
+          <button key={v.id} type="button" aria-pressed={viewId === v.id} onClick={() => setViewId(v.id)}>
+            {t(`inbox.view.${v.id}` as Key)} <span className="count">{v.count}</span>
+          </button>
+        ))}
       </div>
+      {!compact && (
+        <div className="filters">
+          <input type="search" placeholder={t("inbox.search")} aria-label={t("inbox.search")} value={filters.q} onChange={set("q")} />
+          <label>
+            {t("inbox.sort")}
+            <select value={filters.sort} onChange={set("sort")}>
+              <Options values={SORTS} prefix="sort" />
+            </select>
+          </label>
+          <details className="more-filters">
+            <summary>{t("inbox.moreFilters")}</summary>
+            <div className="filters">
+              <label>
+                {t("inbox.status")}
+                <select value={filters.status} onChange={set("status")}>
+                  <option value="">{t("inbox.any")}</option>
+                  <Options values={STATUSES} prefix="status" />
+                </select>
+              </label>
+              <label>
+                {t("inbox.priority")}
+                <select value={filters.priority} onChange={set("priority")}>
+                  <option value="">{t("inbox.any")}</option>
+                  <Options values={PRIORITIES} prefix="priority" />
+                </select>
+              </label>
+              <label>
+                {t("inbox.assignee")}
+                <select value={filters.assignee} onChange={set("assignee")}>
+                  <option value="">{t("inbox.anyone")}</option>
+                  <option value="mine">{t("inbox.mine")}</option>
+                  <option value="unassigned">{t("inbox.unassigned")}</option>
+                  <PeopleOptions people={people} />
+                </select>
+              </label>
+              <label>
+                {t("inbox.sentiment")}
+                <select value={filters.sentiment} onChange={set("sentiment")}>
+                  <option value="">{t("inbox.any")}</option>
+                  <option value="negative">{t("sentiment.negative")}</option>
+                  <option value="neutral">{t("sentiment.neutral")}</option>
+                  <option value="positive">{t("sentiment.positive")}</option>
+                </select>
+              </label>
+              <label>
+                {t("inbox.intent")}
+                <input size={10} value={filters.intent} onChange={set("intent")} />
+              </label>
+              <label>
+                {t("inbox.tag")}
+                <input size={8} value={filters.tag} onChange={set("tag")} />
+              </label>
+              <label>
+                {t("inbox.language")}
+                <input size={3} value={filters.language} onChange={set("language")} />
+              </label>
+            </div>
+          </details>
+        </div>
+      )}
+      {!compact && chosenIds.length > 0 && (
+        <BulkBar
+          ids={chosenIds}
+          people={people}
+          done={(count) => {
+            setChanged(count);
+            setChosen(new Set());
+            void load(true);
+            reloadViews();
+          }}
+        />
+      )}
+      {changed !== null && (
+        <p role="status" className="notice">
+          {fill(t("bulk.done"), { n: changed })}
+        </p>
+      )}
       {error && (
         <p role="alert" className="error">
           {error}
         </p>
       )}
       {loading && tickets.length === 0 ? (
-        <p className="empty" role="status">
-          {t("inbox.loading")}
-        </p>
+        <ul className="skeleton" role="status" aria-label={t("inbox.loading")}>
+          {[0, 1, 2, 3, 4].map((row) => (
+            <li key={row} />
+          ))}
+        </ul>
       ) : tickets.length === 0 && !error ? (
         <p className="empty">{t("inbox.empty")}</p>
       ) : (
         <table className="tickets">
           <thead>
             <tr>
-              <th scope="col">#</th>
+              {!compact && (
+                <th scope="col" className="pick">
+                  <input
+                    type="checkbox"
+                    aria-label={t("inbox.selectAll")}
+                    checked={allChosen}
+                    onChange={() => setChosen(allChosen ? new Set() : new Set(shownIds))}
+                  />
+                </th>
+              )}
               <th scope="col">{t("inbox.subject")}</th>
               <th scope="col">{t("inbox.status")}</th>
-              <th scope="col">{t("inbox.priority")}</th>
               <th scope="col">{t("inbox.triage")}</th>
+              <th scope="col">{t("inbox.waiting")}</th>
               <th scope="col">{t("inbox.assignee")}</th>
-              <th scope="col">{t("inbox.updated")}</th>
             </tr>
           </thead>
           <tbody>
@@ -223,34 +396,67 @@ export function Inbox({ open }: { open: (id: string) => void }) {
               <tr
                 key={ticket.id}
                 onClick={() => open(ticket.id)}
+                aria-current={ticket.id === current ? "true" : undefined}
                 className={`priority-${ticket.priority}${index === selected ? " selected" : ""}`}
               >
-                <td className="number">#{ticket.number}</td>
-                <td>
-                  <a href={`#/tickets/${ticket.id}`} onClick={(e) => e.stopPropagation()}>
+                {!compact && (
+                  <td className="pick" onClick={(e) => e.stopPropagation()}>
+                    <input
+                      type="checkbox"
+                      aria-label={`${t("inbox.select")} #${ticket.number}`}
+                      checked={chosen.has(ticket.id)}
+                      onChange={() => toggle(ticket.id)}
+                    />
+                  </td>
+                )}
+                <td className="subject">
+                  <span className="number">#{ticket.number}</span>{" "}
+                  <a href={`#/tickets/${ticket.id}`} onClick={(e) => e.stopPropagation()} translate="no">
                     {ticket.subject}
                   </a>
-                  <div className="muted">
+                  {ticket.draft_ready && <span className="badge draft-ready">{t("inbox.draftReady")}</span>}
+                  <div className="muted small" translate="no">
                     {ticket.customer.name ?? ticket.customer.email}
                     <Tags tags={ticket.tags} />
                   </div>
+                  {ticket.preview && (
+                    <div className="preview" translate="no">
+                      {ticket.preview}
+                    </div>
+                  )}
                 </td>
                 <td>
                   <span className={`badge status-${ticket.status}`}>{t(`status.${ticket.status}` as Key)}</span>
-                </td>
-                <td>
-                  <span className="badge">{t(`priority.${ticket.priority}` as Key)}</span>
+                  <span className={`badge priority-${ticket.priority}`}>{t(`priority.${ticket.priority}` as Key)}</span>
                 </td>
                 <td>
                   {ticket.intent && <span className="badge">{intentName(language, ticket.intent)}</span>}
                   {ticket.sentiment && (
-                    <span className={`badge sentiment-${ticket.sentiment}`}>{t(`sentiment.${ticket.sentiment}` as Key)}</span>
+                    <span
+                      className={`badge sentiment-${ticket.sentiment}`}
+                      title={ticket.sentiment_score != null ? `${t("inbox.score")} ${ticket.sentiment_score.toFixed(2)}` : undefined}
+                    >
+                      {t(`sentiment.${ticket.sentiment}` as Key)}
+                      {ticket.sentiment_score != null && ` ${ticket.sentiment_score > 0 ? "+" : ""}${ticket.sentiment_score.toFixed(2)}`}
+                    </span>
                   )}
-                  {ticket.language && <span className="badge">{ticket.language}</span>}
+                  {ticket.language && (
+                    <span className="badge" translate="no">
+                      {ticket.language}
+                    </span>
+                  )}
                 </td>
-                <td className="muted">{name(ticket.assignee_id) ?? "—"}</td>
                 <td className="muted">
-                  <time dateTime={ticket.updated_at}>{new Date(ticket.updated_at).toLocaleString()}</time>
+                  {ticket.waiting_since ? (
+                    <time dateTime={ticket.waiting_since} title={new Date(ticket.waiting_since).toLocaleString()}>
+                      {duration(ticket.waiting_since, language)}
+                    </time>
+                  ) : (
+                    t("inbox.answered")
+                  )}
+                </td>
+                <td className="muted" translate="no">
+                  {name(ticket.assignee_id) ?? "—"}
                 </td>
               </tr>
             ))}

@@ -11,10 +11,15 @@ type Chunk = Schemas["ChunkOut"];
 /** How often the document list refreshes while something is being ingested. */
 const REFRESH_MS = 1500;
 
+/** What a person may say about an upload: its title (one file only) and tags. */
+type About = { title: string; tags: string };
+
 /** Uploads one file as multipart: a new document, or a new version of `replaces`. */
-async function upload(file: File, replaces?: string): Promise<void> {
+async function upload(file: File, about: About, replaces?: string): Promise<void> {
   const form = new FormData();
   form.append("file", file, file.name);
+  if (about.title.trim()) form.append("title", about.title.trim());
+  if (about.tags.trim()) form.append("tags", about.tags);
   const path = replaces ? `/v1/knowledge/documents/${replaces}/versions` : "/v1/knowledge/documents";
   const response = await authorizedFetch(path, { method: "POST", body: form });
   if (!response.ok) {
@@ -28,6 +33,7 @@ export function Knowledge() {
   const [documents, setDocuments] = useState<Document[]>([]);
   const [errors, setErrors] = useState<string[]>([]);
   const [dragging, setDragging] = useState(false);
+  const [about, setAbout] = useState<About>({ title: "", tags: "" });
   const [query, setQuery] = useState("");
   const [hits, setHits] = useState<Record<string, Hit[]>>({});
   /** How well the best hybrid hit answers the query (the signal drafts use). */
@@ -82,14 +88,17 @@ export function Knowledge() {
   async function send(files: FileList | null, replaces?: Document) {
     if (!files) return;
     const failures: string[] = [];
+    // A title names one document: with several files each keeps its own name.
+    const given = { title: files.length === 1 ? about.title : "", tags: about.tags };
     await Promise.all(
       Array.from(files).map((file) => {
         const same = replaces ?? documents.find((d) => d.filename === file.name || d.title === file.name);
         const target = replaces ?? (same && window.confirm(`${file.name}: ${t("knowledge.sameName")}`) ? same : undefined);
-        return upload(file, target?.id).catch((caught) => failures.push(caught instanceof Error ? caught.message : String(caught)));
+        return upload(file, given, target?.id).catch((caught) => failures.push(caught instanceof Error ? caught.message : String(caught)));
       }),
     );
     setErrors(failures);
+    if (failures.length === 0) setAbout({ title: "", tags: "" });
     await load();
   }
 
@@ -113,6 +122,16 @@ export function Knowledge() {
   return (
     <section className="knowledge" aria-label={t("knowledge.title")}>
       <h1>{t("knowledge.title")}</h1>
+      <div className="filters upload-about">
+        <label>
+          {t("knowledge.uploadTitle")}
+          <input value={about.title} onChange={(e) => setAbout({ ...about, title: e.target.value })} size={30} />
+        </label>
+        <label>
+          {t("knowledge.uploadTags")}
+          <input value={about.tags} onChange={(e) => setAbout({ ...about, tags: e.target.value })} size={20} />
+        </label>
+      </div>
       <label
         className={`dropzone${dragging ? " dragging" : ""}`}
         onDragOver={(e) => {
@@ -139,9 +158,9 @@ export function Knowledge() {
           {documents.map((d) => (
             <tr key={d.id}>
               <td>
-                {d.title}
+                <span translate="no">{d.title}</span>
                 <div className="muted small">
-                  {d.format} · {Math.ceil(d.size_bytes / 1024)} KB
+                  <span translate="no">{d.format}</span> · {Math.ceil(d.size_bytes / 1024)} KB
                   <Tags tags={d.tags} />
                 </div>
               </td>
@@ -200,8 +219,8 @@ export function Knowledge() {
           <ol>
             {preview.chunks.map((chunk) => (
               <li key={chunk.chunk_id}>
-                {chunk.heading && <strong>{chunk.heading}</strong>}
-                <p>{chunk.text}</p>
+                {chunk.heading && <strong translate="no">{chunk.heading}</strong>}
+                <p translate="no">{chunk.text}</p>
               </li>
             ))}
           </ol>
@@ -230,11 +249,14 @@ export function Knowledge() {
             <ol>
               {found.map((hit) => (
                 <li key={hit.chunk_id}>
-                  <strong>{hit.title}</strong> <span className="muted">{hit.heading}</span>{" "}
+                  <strong translate="no">{hit.title}</strong>{" "}
+                  <span className="muted" translate="no">
+                    {hit.heading}
+                  </span>{" "}
                   <span className="badge" title={t("knowledge.score")}>
                     {hit.score.toFixed(2)}
                   </span>
-                  <p>{hit.text.slice(0, 240)}</p>
+                  <p translate="no">{hit.text.slice(0, 240)}</p>
                 </li>
               ))}
             </ol>

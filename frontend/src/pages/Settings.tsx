@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, type Schemas } from "../api/client";
-import { useI18n } from "../i18n";
+import { useI18n, type Key } from "../i18n";
 import { ApiKeys, People } from "./Access";
 
 type Webhook = Schemas["WebhookOut"];
@@ -54,11 +54,12 @@ function LlmSettings() {
     <form className="card" onSubmit={save} aria-labelledby="llm-title">
       <h2 id="llm-title">LLM</h2>
       <p className="muted">
-        {t("settings.llm.inEffect")} {settings?.source ?? "…"} {settings?.effective_model ? `· ${settings.effective_model}` : ""}
+        {t("settings.llm.inEffect")} {settings ? t(`settings.llm.source.${settings.source}` as Key) : "…"}{" "}
+        {settings?.effective_model && <span translate="no">· {settings.effective_model}</span>}
       </p>
       <label>
         {t("settings.llm.endpoint")}
-        <input value={form.base_url} placeholder="https://api.openai.com/v1" onChange={(e) => setForm({ ...form, base_url: e.target.value })} />
+        <input value={form.base_url} placeholder="https://api.openai.com/v1" translate="no" onChange={(e) => setForm({ ...form, base_url: e.target.value })} />
       </label>
       <label>
         {t("settings.llm.model")}
@@ -197,7 +198,7 @@ function EmailSettings() {
       </label>
       <label>
         {t("settings.email.smtp")} {settings?.smtp_url_set ? t("settings.keep") : t("settings.email.serviceSmtp")}
-        <input type="password" autoComplete="off" placeholder="smtps://user:password@mail.example.com:465" value={form.smtp_url} onChange={(e) => setForm({ ...form, smtp_url: e.target.value })} />
+        <input type="password" autoComplete="off" placeholder="smtps://user:password@mail.example.com:465" translate="no" value={form.smtp_url} onChange={(e) => setForm({ ...form, smtp_url: e.target.value })} />
       </label>
       <Status error={error} saved={saved} />
       <button type="submit" className="primary">{t("settings.email.save")}</button>
@@ -209,7 +210,51 @@ function EmailSettings() {
         />
       )}
       <TestEmail />
+      {settings && <InboundAddress prefix={settings.inbound_token_prefix} />}
     </form>
+  );
+}
+
+/** The secret address mail providers post received mail to, and its replacement. */
+function InboundAddress({ prefix }: { prefix?: string | null }) {
+  const { t } = useI18n();
+  const [shown, setShown] = useState<string | null>(null);
+  const [current, setCurrent] = useState(prefix ?? null);
+  const [error, setError] = useState<string | null>(null);
+  const rotate = async () => {
+    if (!window.confirm(t("settings.inbound.rotateConfirm"))) return;
+    try {
+      const made = unwrap(await api.POST("/v1/settings/email/inbound-token"));
+      setShown(`${window.location.origin}${made.inbound_path}`);
+      setCurrent(unwrap(await api.GET("/v1/settings/email")).inbound_token_prefix ?? null);
+      setError(null);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  };
+  return (
+    <fieldset className="inbound">
+      <legend>{t("settings.inbound.title")}</legend>
+      <p className="muted small">{t("settings.inbound.help")}</p>
+      <p>
+        {current ? (
+          <>
+            {t("settings.inbound.current")} <code>/v1/inbound/email/{current}…</code>
+          </>
+        ) : (
+          t("settings.inbound.none")
+        )}
+      </p>
+      {shown && (
+        <p role="status" className="notice">
+          {t("settings.inbound.shown")} <code>{shown}</code>
+        </p>
+      )}
+      <Status error={error} saved={false} />
+      <button type="button" onClick={() => void rotate()}>
+        {t("settings.inbound.rotate")}
+      </button>
+    </fieldset>
   );
 }
 
@@ -405,7 +450,7 @@ export function Webhooks() {
     <section className="card" aria-labelledby="webhooks-title">
       <h2 id="webhooks-title">{t("settings.webhooks.title")}</h2>
       <form onSubmit={create} className="inline">
-        <input aria-label={t("settings.webhooks.url")} placeholder="https://example.com/hooks/copilot" value={url} onChange={(e) => setUrl(e.target.value)} required />
+        <input aria-label={t("settings.webhooks.url")} placeholder="https://example.com/hooks/copilot" translate="no" value={url} onChange={(e) => setUrl(e.target.value)} required />
         <input aria-label={t("settings.webhooks.events")} value={events} onChange={(e) => setEvents(e.target.value)} />
         <button type="submit">{t("settings.webhooks.add")}</button>
       </form>
@@ -419,11 +464,13 @@ export function Webhooks() {
       <ul className="hooks">
         {hooks.map((hook) => (
           <li key={hook.id}>
-            <button type="button" className="link" onClick={() => setOpen(open === hook.id ? null : hook.id)}>
+            <button type="button" className="link" onClick={() => setOpen(open === hook.id ? null : hook.id)} translate="no">
               {hook.url}
             </button>{" "}
             <span className={`badge ${hook.enabled ? "doc-ready" : "doc-failed"}`}>{hook.enabled ? t("settings.webhooks.enabled") : t("settings.webhooks.disabled")}</span>{" "}
-            <span className="muted">{hook.events.join(", ")}</span>
+            <span className="muted" translate="no">
+              {hook.events.join(", ")}
+            </span>
             {hook.disabled_reason && <div className="error">{hook.disabled_reason}</div>}
             <div className="actions">
               <button type="button" className="link" onClick={() => void sendTest(hook)}>
@@ -447,7 +494,7 @@ export function Webhooks() {
                 <tbody>
                   {log.map((d) => (
                     <tr key={d.id}>
-                      <td>{d.event_type}</td>
+                      <td translate="no">{d.event_type}</td>
                       <td>
                         <span className={`badge delivery-${d.status === "succeeded" ? "sent" : d.status}`}>{d.status}</span>
                       </td>

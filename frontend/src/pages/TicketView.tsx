@@ -5,8 +5,187 @@ import { DraftPanel } from "../components/DraftPanel";
 import { useShortcuts } from "../components/Shortcuts";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
 import { api, download, errorText, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
-import { intentName, useI18n, type Key } from "../i18n";
-import { useTenantEvents } from "../live";
+import { fill, intentName, useI18n, type Key } from "../i18n";
+import { useTenantEvent, useTenantEvents } from "../live";
+import { duration } from "./Inbox";
+
+/** How often an agent on a ticket says so again (the service forgets a word after 45 s). */
+const PRESENCE_EVERY_MS = 15_000;
+/** Typing stops counting this long after the last keystroke. */
+const TYPING_LASTS_MS = 10_000;
+
+type Person = Schemas["PresenceOut"];
+
+/**
+ * Says that this agent is on the ticket (viewing, or typing while the composer changes)
+ * and returns the other people on it, kept current by the event stream.
+ */
+function usePresence(id: string, typedAt: number): Person[] {
+  const [people, setPeople] = useState<Person[]>([]);
+  const [me, setMe] = useState<string | null>(null);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    api.GET("/v1/me").then((found) => setMe(found.data?.user?.id ?? null));
+  }, []);
+  const typing = now - typedAt < TYPING_LASTS_MS;
+  const state = typing ? "typing" : "viewing";
+  useEffect(() => {
+    const say = () =>
+      api.PUT("/v1/tickets/{id}/presence", { params: { path: { id } }, body: { state } }).then((found) => found.data && setPeople(found.data.people));
+    void say();
+    const timer = window.setInterval(() => void say(), PRESENCE_EVERY_MS);
+    return () => window.clearInterval(timer);
+  }, [id, state]);
+  // Typing ends by itself once the keys have been quiet for a while.
+  useEffect(() => {
+    if (!typing) return;
+    const timer = window.setTimeout(() => setNow(Date.now()), TYPING_LASTS_MS - (Date.now() - typedAt) + 50);
+    return () => window.clearTimeout(timer);
+  }, [typing, typedAt]);
+  useEffect(() => setNow(Date.now()), [typedAt]);
+  useEffect(
+    () => () => void api.PUT("/v1/tickets/{id}/presence", { params: { path: { id } }, body: { state: "left" } }),
+    [id],
+  );
+  useTenantEvent((event) => {
+    if (event.type !== "ticket.presence" || event.ticket_id !== id) return;
+    void api.GET("/v1/tickets/{id}/presence", { params: { path: { id } } }).then((found) => found.data && setPeople(found.data.people));
+  });
+  return people.filter((person) => person.user_id !== me);
+}
+
+/** Who else is on the ticket, in words. */
+function Presence({ people }: { people: Person[] }) {
+  const { t } = useI18n();
+  if (people.length === 0) return null;
+  return (
+    <p className="presence" role="status">
+      {people.map((person) => fill(t(`presence.${person.state}` as Key), { name: person.name })).join(" · ")}
+    </p>
+  );
+}
+
+/** A customer message's intent, with a way to correct it (the correction trains the tenant's model). */
+function IntentOf({ ticketId, message, labels, corrected }: { ticketId: string; message: Message; labels: string[]; corrected: () => void }) {
+  const { t, language } = useI18n();
+  const [editing, setEditing] = useState(false);
+  const [choice, setChoice] = useState(message.triage?.intent?.label ?? "");
+  const [error, setError] = useState<string | null>(null);
+  const intent = message.triage?.intent;
+  if (!intent) return null;
+  const percent = Math.round((intent.confidence ?? 0) * 100);
+  if (!editing) {
+    return (
+      <>
+        <span className="badge" title={`${percent}%`}>
+          {intentName(language, intent.label)} {percent}%
+        </span>
+        <button type="button" className="link small" onClick={() => setEditing(true)}>
+          {t("ticket.correctIntent")}
+        </button>
+      </>
+    );
+  }
+  const save = async () => {
+    try {
+      unwrap(
+        await api.PATCH("/v1/tickets/{id}/messages/{message_id}/triage", {
+          params: { path: { id: ticketId, message_id: message.id } },
+          body: { intent: choice },
+        }),
+      );
+      setEditing(false);
+      setError(null);
+      corrected();
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  };
+  return (
+    <form
+      className="correct"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <label>
+        {t("ticket.intentIs")}{" "}
+        <select value={choice} onChange={(e) => setChoice(e.target.value)}>
+          {[...new Set([...labels, intent.label, "other"])].map((label) => (
+            <option key={label} value={label}>
+              {intentName(language, label)}
+            </option>
+          ))}
+        </select>
+      </label>{" "}
+      <button type="submit" className="primary">
+        {t("ticket.saveIntent")}
+      </button>{" "}
+      <button type="button" className="link" onClick={() => setEditing(false)}>
+        {t("ticket.cancel")}
+      </button>
+      {error && <span className="error"> {error}</span>}
+    </form>
+  );
+}
+
+/** The customer, their other tickets and the latest triage with its scores. */
+function Context({ ticket, open }: { ticket: Ticket; open: (id: string) => void }) {
+  const { t, language } = useI18n();
+  const [others, setOthers] = useState<Ticket[] | null>(null);
+  useEffect(() => {
+    api
+      .GET("/v1/tickets", { params: { query: { customer_email: ticket.customer.email, limit: 6 } } })
+      .then((found) => setOthers((found.data?.data ?? []).filter((other) => other.id !== ticket.id).slice(0, 5)));
+  }, [ticket.id, ticket.customer.email]);
+  return (
+    <section className="context" aria-label={t("ticket.context")}>
+      <p translate="no">
+        <strong>{ticket.customer.name ?? ticket.customer.email}</strong>
+        {ticket.customer.name && <span className="muted small"> {ticket.customer.email}</span>}
+      </p>
+      <p>
+        {ticket.intent && <span className="badge">{intentName(language, ticket.intent)}</span>}
+        {ticket.sentiment && (
+          <span className={`badge sentiment-${ticket.sentiment}`}>
+            {t(`sentiment.${ticket.sentiment}` as Key)}
+            {ticket.sentiment_score != null && ` ${ticket.sentiment_score > 0 ? "+" : ""}${ticket.sentiment_score.toFixed(2)}`}
+          </span>
+        )}
+        {ticket.language && <span className="badge">{ticket.language}</span>}
+        {ticket.waiting_since && (
+          <span className="badge">
+            {t("inbox.waiting")} {duration(ticket.waiting_since, language)}
+          </span>
+        )}
+      </p>
+      <h3>{t("ticket.pastTickets")}</h3>
+      {others === null ? null : others.length === 0 ? (
+        <p className="muted small">{t("ticket.noPastTickets")}</p>
+      ) : (
+        <ul className="past">
+          {others.map((other) => (
+            <li key={other.id}>
+              <a
+                href={`#/tickets/${other.id}`}
+                onClick={(e) => {
+                  e.preventDefault();
+                  open(other.id);
+                }}
+              >
+                <span translate="no">
+                  #{other.number} {other.subject}
+                </span>
+              </a>{" "}
+              <span className={`badge status-${other.status}`}>{t(`status.${other.status}` as Key)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
 
 /** Where an agent reply's sending stands, in words, with the reason when it failed. */
 function DeliveryState({ delivery }: { delivery: NonNullable<Message["delivery"]> }) {
@@ -20,8 +199,8 @@ function DeliveryState({ delivery }: { delivery: NonNullable<Message["delivery"]
   );
 }
 
-export function TicketView({ id, back }: { id: string; back: () => void }) {
-  const { t, language } = useI18n();
+export function TicketView({ id, back, open }: { id: string; back: () => void; open: (id: string) => void }) {
+  const { t } = useI18n();
   const [ticket, setTicket] = useState<Ticket | null>(null);
   const [thread, setThread] = useState<Message[]>([]);
   const [draft, setDraft] = useState<Draft | null>(null);
@@ -29,10 +208,17 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
   const [streaming, setStreaming] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  /** What the last action did, as a text key (so it follows a change of language). */
+  const [notice, setNotice] = useState<Key | null>(null);
   const [mode, setMode] = useState<ComposerMode>("reply");
   const [text, setText] = useState("");
   const [fromDraft, setFromDraft] = useState<Draft | null>(null);
+  const [typedAt, setTypedAt] = useState(0);
+  const [labels, setLabels] = useState<string[]>([]);
+  useEffect(() => {
+    api.GET("/v1/intents").then((found) => setLabels((found.data?.labels ?? []).map((label) => label.label)));
+  }, []);
+  const others = usePresence(id, typedAt);
   const people = useAssignees();
   const nameOf = (userId?: string | null) => {
     const person = people.find((p) => p.id === userId);
@@ -70,7 +256,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
   }, [id]);
 
   useEffect(() => void load(), [load]);
-  useTenantEvents((event) => event.ticket_id === id, () => void load());
+  useTenantEvents((event) => event.ticket_id === id && event.type !== "ticket.presence", () => void load());
 
   // A draft being written streams in; when it ends the stored draft replaces the text.
   useEffect(() => {
@@ -115,7 +301,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
     if (sent) {
       setText("");
       setFromDraft(null);
-      setNotice(kind === "note" ? t("composer.noteAdded") : ticket?.channel === "email" ? t("composer.queued") : t("composer.replied"));
+      setNotice(kind === "note" ? "composer.noteAdded" : ticket?.channel === "email" ? "composer.queued" : "composer.replied");
     }
   };
   const takeDraft = (body: string) => {
@@ -160,12 +346,14 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
         <button type="button" className="link" onClick={back}>
           ← {t("ticket.back")}
         </button>
-        <h1>
+        <h1 translate="no">
           #{ticket.number} {ticket.subject}
         </h1>
+        <Presence people={others} />
         <div className="controls">
           <span>
-            {t("ticket.customer")}: {ticket.customer.name ? `${ticket.customer.name} <${ticket.customer.email}>` : ticket.customer.email}
+            {t("ticket.customer")}:{" "}
+            <span translate="no">{ticket.customer.name ? `${ticket.customer.name} <${ticket.customer.email}>` : ticket.customer.email}</span>
           </span>
           <label>
             {t("inbox.status")}
@@ -205,24 +393,20 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
               {t("ticket.saveTags")}
             </button>
           </form>
-          <span className="badge">{ticket.channel}</span>
+          <span className="badge">{t(`channel.${ticket.channel}` as Key)}</span>
         </div>
         <ol className="messages">
           {thread.map((m) => (
             <li key={m.id} className={`message author-${m.author}`}>
               <header>
-                <strong>
+                <strong translate="no">
                   {m.author === "customer"
                     ? (ticket.customer.name ?? ticket.customer.email)
                     : (nameOf(m.author_user_id) ?? t(`author.${m.author}` as Key))}
                 </strong>{" "}
                 {m.author === "note" && <span className="badge">{t("author.note")}</span>}
                 <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleString()}</time>
-                {m.triage?.intent && (
-                  <span className="badge" title={`${Math.round((m.triage.intent.confidence ?? 0) * 100)}%`}>
-                    {intentName(language, m.triage.intent.label)} {Math.round((m.triage.intent.confidence ?? 0) * 100)}%
-                  </span>
-                )}
+                <IntentOf ticketId={id} message={m} labels={labels} corrected={() => void load()} />
                 {m.triage?.sentiment && (
                   <span className={`badge sentiment-${m.triage.sentiment.label}`}>{t(`sentiment.${m.triage.sentiment.label}` as Key)}</span>
                 )}
@@ -230,7 +414,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
                 {m.delivery && <DeliveryState delivery={m.delivery} />}
               </header>
               {m.email && (
-                <p className="mail small muted">
+                <p className="mail small muted" translate="no">
                   {m.email.direction === "in" ? t("ticket.mailFrom") : t("ticket.mailSent")} {m.email.from ?? ""} ·{" "}
                   <span title={m.email.message_id}>Message-ID {m.email.message_id.slice(0, 40)}</span>
                   {m.email.raw && (
@@ -251,9 +435,11 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
                   )}
                 </p>
               )}
-              <p className="body">{m.body}</p>
+              <p className="body" translate="no">
+                {m.body}
+              </p>
               {m.attachments.length > 0 && (
-                <ul className="attachments" aria-label={t("ticket.attachments")}>
+                <ul className="attachments" aria-label={t("ticket.attachments")} translate="no">
                   {m.attachments.map((a) => (
                     <li key={a.id}>
                       📎{" "}
@@ -299,14 +485,17 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
         )}
         {notice && (
           <p role="status" className="notice">
-            {notice}
+            {t(notice)}
           </p>
         )}
         <Composer
           mode={mode}
           onMode={setMode}
           text={text}
-          onText={setText}
+          onText={(next) => {
+            setText(next);
+            setTypedAt(Date.now());
+          }}
           fromDraft={fromDraft}
           onDropDraft={() => {
             setFromDraft(null);
@@ -316,6 +505,8 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
           onSend={(kind, body) => void send(kind, body)}
         />
       </section>
+      <div className="side">
+      <Context ticket={ticket} open={open} />
       <DraftPanel
         draft={draft}
         history={history}
@@ -326,6 +517,7 @@ export function TicketView({ id, back }: { id: string; back: () => void }) {
         onRegenerate={(instructions) => void regenerate(instructions)}
         onExtractive={() => void extractive()}
       />
+      </div>
     </div>
   );
 }
