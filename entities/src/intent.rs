@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub label: String,
     pub description: Option<String>,
+    /// How people see the label in the console; the label itself when absent.
+    pub display_name: Option<String>,
     /// Example customer messages, a JSON array of strings.
     pub examples: Json,
     pub created_at: DateTimeUtc,

@@ -398,6 +398,9 @@ const en = {
   "settings.llm.source.none": "no LLM: drafts quote the knowledge base",
   "analytics.tokens": "tokens",
   "intent.unknown": "Not triaged yet",
+  "shortcuts.approve": "approve the draft and send it as written (a weakly supported draft goes into the composer first)",
+  "intents.displayName": "Name people see (optional, any language)",
+  "knowledge.sending": "sending the file",
 } as const;
 
 export type Key = keyof typeof en;
@@ -802,6 +805,9 @@ const zh: Record<Key, string> = {
   "settings.llm.source.none": "未连接大模型：草稿直接引用知识库",
   "analytics.tokens": "个 token",
   "intent.unknown": "尚未分诊",
+  "shortcuts.approve": "批准草稿并按原文发送（依据不足的草稿先放入编辑框）",
+  "intents.displayName": "显示名称（可选，任意语言）",
+  "knowledge.sending": "正在上传文件",
 };
 
 export type Language = "en" | "zh";
@@ -840,9 +846,19 @@ export function fill(text: string, values: Record<string, string | number>): str
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 
-/** An intent's name for people: the shipped taxonomy's in both languages, a tenant's own
- * label with its underscores as spaces. */
+/** The display names a tenant gave its own intent labels, once its taxonomy is read. */
+const tenantIntentNames = new Map<string, string>();
+
+export function setTenantIntentNames(labels: { label: string; display_name?: string | null }[]) {
+  tenantIntentNames.clear();
+  for (const label of labels) if (label.display_name) tenantIntentNames.set(label.label, label.display_name);
+}
+
+/** An intent's name for people: the tenant's display name for its own label, else the
+ * shipped taxonomy's in both languages, else the label with its underscores as spaces. */
 export function intentName(language: Language, label: string): string {
+  const own = tenantIntentNames.get(label);
+  if (own) return own;
   const known = dictionaries[language][`intent.${label}` as Key];
   return known ?? label.replaceAll("_", " ");
 }

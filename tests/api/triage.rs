@@ -274,6 +274,35 @@ async fn a_tenants_trained_head_replaces_the_default_for_that_tenant_only() {
 }
 
 #[tokio::test]
+async fn a_label_keeps_the_name_people_see_and_bad_names_are_refused() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let labels = json!({"labels": [
+        {"label": "warranty", "display_name": "Garantie / 保修", "examples": ["Is it still under warranty?"]},
+        {"label": "installation", "display_name": "  ", "examples": ["Can you install it?"]},
+    ]});
+    app.send(reqwest::Method::PUT, "/v1/intents", Some(&tenant.key), Some(&labels)).await.expect(200);
+    let stored = app.get("/v1/intents", &tenant.key).await.expect(200);
+    let name = |label: &str| {
+        stored["labels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["label"] == label)
+            .map(|l| l["display_name"].clone())
+    };
+    assert_eq!(name("warranty"), Some(json!("Garantie / 保修")));
+    assert_eq!(name("installation"), Some(Value::Null), "a blank name is no name: {stored}");
+    let two_lines = json!({"labels": [
+        {"label": "warranty", "display_name": "Warranty\nclaims", "examples": ["x"]},
+        {"label": "other_thing", "examples": ["y"]},
+    ]});
+    app.send(reqwest::Method::PUT, "/v1/intents", Some(&tenant.key), Some(&two_lines))
+        .await
+        .expect_error(400, "invalid_text");
+}
+
+#[tokio::test]
 async fn only_admins_change_or_train_the_taxonomy_and_labels_are_validated() {
     let app = spawn_app().await;
     let tenant = app.create_tenant().await;

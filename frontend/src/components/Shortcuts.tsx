@@ -1,5 +1,6 @@
 // Single-key shortcuts for working without the mouse: j/k move through the inbox, Enter
-// opens, r and n start a reply or a note, e puts the draft into the composer, u goes back,
+// opens, r and n start a reply or a note, e puts the draft into the composer, a approves it,
+// u goes back,
 // ? lists them. They never fire while typing, nor with Ctrl, Alt or Meta held, so none
 // collides with the browser's own.
 import { useEffect, useRef, useState } from "react";
@@ -31,6 +32,7 @@ const LIST: [string, Key][] = [
   ["r", "shortcuts.reply"],
   ["n", "shortcuts.note"],
   ["e", "shortcuts.useDraft"],
+  ["a", "shortcuts.approve"],
   ["Ctrl+Enter", "shortcuts.send"],
   ["u", "shortcuts.back"],
   ["?", "shortcuts.help"],

@@ -3,21 +3,27 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, type Schemas } from "../api/client";
-import { useI18n, type Key } from "../i18n";
+import { setTenantIntentNames, useI18n, type Key } from "../i18n";
 
-type Label = { label: string; description: string; examples: string };
+type Label = { label: string; name: string; description: string; examples: string };
 type Training = Schemas["TrainingOut"];
 
 /** How often the training state refreshes while a job runs. */
 const TRAINING_POLL_MS = 1500;
 
 function toForm(labels: Schemas["IntentLabelIo"][]): Label[] {
-  return labels.map((l) => ({ label: l.label, description: l.description ?? "", examples: (l.examples ?? []).join("\n") }));
+  return labels.map((l) => ({
+    label: l.label,
+    name: l.display_name ?? "",
+    description: l.description ?? "",
+    examples: (l.examples ?? []).join("\n"),
+  }));
 }
 
 function fromForm(labels: Label[]): Schemas["IntentLabelIo"][] {
   return labels.map((l) => ({
     label: l.label.trim(),
+    display_name: l.name.trim() || undefined,
     description: l.description.trim() || undefined,
     examples: l.examples
       .split("\n")
@@ -66,6 +72,7 @@ export function Intents() {
       const taxonomy = unwrap(await api.PUT("/v1/intents", { body: { labels: fromForm(labels) } }));
       setLabels(toForm(taxonomy.labels));
       setSource(taxonomy.source);
+      setTenantIntentNames(taxonomy.labels);
       setSaved(true);
     } catch (caught) {
       setError(errorText(caught));
@@ -129,6 +136,10 @@ export function Intents() {
                   <input value={l.label} onChange={change(index, "label")} pattern="[a-z0-9_]+" required />
                 </label>
                 <label>
+                  {t("intents.displayName")}
+                  <input value={l.name} onChange={change(index, "name")} size={30} maxLength={80} />
+                </label>
+                <label>
                   {t("intents.description")}
                   <input value={l.description} onChange={change(index, "description")} size={40} />
                 </label>
@@ -147,7 +158,7 @@ export function Intents() {
             </li>
           ))}
         </ol>
-        <button type="button" onClick={() => setLabels((current) => [...current, { label: "", description: "", examples: "" }])}>
+        <button type="button" onClick={() => setLabels((current) => [...current, { label: "", name: "", description: "", examples: "" }])}>
           {t("intents.add")}
         </button>{" "}
         <button type="submit">{t("intents.save")}</button>

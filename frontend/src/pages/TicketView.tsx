@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { Composer, type ComposerMode } from "../components/Composer";
-import { DraftPanel } from "../components/DraftPanel";
+import { DraftPanel, weaklySupported } from "../components/DraftPanel";
 import { useShortcuts } from "../components/Shortcuts";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
 import { api, download, errorText, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
@@ -319,6 +319,15 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
     r: () => focusComposer("reply"),
     n: () => focusComposer("note"),
     e: () => draft?.status === "ready" && takeDraft(draft.body ?? ""),
+    a: () => {
+      if (draft?.status !== "ready") return;
+      // A weakly supported draft is never sent on one key: it goes into the composer,
+      // where sending asks for the second step.
+      if (weaklySupported(draft)) return takeDraft(draft.body ?? "");
+      void act(async () => unwrap(await api.POST("/v1/drafts/{id}/approve", { params: { path: { id: draft.id } }, body: {} }))).then(
+        (sent) => sent && setNotice(ticket?.channel === "email" ? "composer.queued" : "composer.replied"),
+      );
+    },
     u: back,
   });
   const extractive = () =>

@@ -4,7 +4,10 @@
 //! running it is the triage models' business.
 
 use chrono::Duration;
-use copilot_core::{Error, Principal, TenantId, values::bounded_text};
+use copilot_core::{
+    Error, Principal, TenantId,
+    values::{bounded_text, single_line},
+};
 use copilot_entities::{intent, intent_model, message, message_triage};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
 use sea_orm::{
@@ -24,6 +27,8 @@ pub const OTHER: &str = "other";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IntentLabel {
     pub label: String,
+    /// How people see the label (in any language); the label itself when absent.
+    pub display_name: Option<String>,
     pub description: Option<String>,
     pub examples: Vec<String>,
 }
@@ -96,7 +101,12 @@ fn validate(labels: Vec<IntentLabel>) -> Result<Vec<IntentLabel>, Error> {
                 .map(|example| bounded_text("examples[]", example, 1, 1000))
                 .collect::<Result<Vec<_>, _>>()?;
             let description = entry.description.map(|d| bounded_text("description", &d, 1, 1000)).transpose()?;
-            Ok(IntentLabel { label, description, examples })
+            let display_name = entry
+                .display_name
+                .filter(|name| !name.trim().is_empty())
+                .map(|name| single_line("display_name", &name, 1, 80))
+                .transpose()?;
+            Ok(IntentLabel { label, display_name, description, examples })
         })
         .collect()
 }
@@ -109,6 +119,7 @@ pub async fn taxonomy(tx: &TenantTx) -> Result<Vec<IntentLabel>, Error> {
         .into_iter()
         .map(|row| IntentLabel {
             label: row.label,
+            display_name: row.display_name,
             description: row.description,
             examples: serde_json::from_value(row.examples).unwrap_or_default(),
         })
@@ -126,6 +137,7 @@ pub async fn replace_taxonomy(
     if !labels.iter().any(|l| l.label == OTHER) {
         labels.push(IntentLabel {
             label: OTHER.into(),
+            display_name: None,
             description: Some("Messages that fit no other label.".into()),
             examples: Vec::new(),
         });
@@ -139,6 +151,7 @@ pub async fn replace_taxonomy(
     let rows = labels.iter().map(|entry| intent::ActiveModel {
         tenant_id: Set(tx.tenant().0),
         label: Set(entry.label.clone()),
+        display_name: Set(entry.display_name.clone()),
         description: Set(entry.description.clone()),
         examples: Set(serde_json::json!(entry.examples)),
         created_at: Set(now),
@@ -392,7 +405,7 @@ mod tests {
     use super::*;
 
     fn label(name: &str) -> IntentLabel {
-        IntentLabel { label: name.into(), description: None, examples: vec!["an example".into()] }
+        IntentLabel { label: name.into(), display_name: None, description: None, examples: vec!["an example".into()] }
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub struct IntentsApi {
 pub struct IntentLabelIo {
     /// Lower-case letters, digits and underscores, e.g. `warranty_claim`.
     pub label: String,
+    /// How people see the label in the console (any language, at most 80 characters);
+    /// the label itself when absent.
+    pub display_name: Option<String>,
     pub description: Option<String>,
     /// Example customer messages (any language); about 10 per label train well.
     #[oai(default)]
@@ -87,7 +90,12 @@ pub struct IntentCorrectionIn {
 }
 
 fn to_io(label: IntentLabel) -> IntentLabelIo {
-    IntentLabelIo { label: label.label, description: label.description, examples: label.examples }
+    IntentLabelIo {
+        label: label.label,
+        display_name: label.display_name,
+        description: label.description,
+        examples: label.examples,
+    }
 }
 
 #[OpenApi(tag = "Tag::Triage")]
@@ -103,7 +111,7 @@ impl IntentsApi {
                 .triager
                 .default_intents()
                 .into_iter()
-                .map(|label| IntentLabelIo { label, description: None, examples: Vec::new() })
+                .map(|label| IntentLabelIo { label, display_name: None, description: None, examples: Vec::new() })
                 .collect();
             return Ok(Json(TaxonomyOut { source: "default".into(), labels }));
         }
@@ -118,7 +126,12 @@ impl IntentsApi {
             .0
             .labels
             .into_iter()
-            .map(|l| IntentLabel { label: l.label, description: l.description, examples: l.examples })
+            .map(|l| IntentLabel {
+                label: l.label,
+                display_name: l.display_name,
+                description: l.description,
+                examples: l.examples,
+            })
             .collect();
         let tx = self.state.db.tenant(principal.tenant_id).await?;
         let stored = intents::replace_taxonomy(&tx, &principal, labels).await?;
