@@ -58,6 +58,9 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let ticket = uuid_at(&received, "/ticket_id");
     let reply = json!({"author": "agent", "body": "Thanks, a replacement is on its way."});
     app.post(&format!("/v1/tickets/{ticket}/messages"), &session, reply).await.expect(201);
+    // Someone on the ticket: the presence table.
+    let viewing = json!({"state": "viewing"});
+    app.send(Method::PUT, &format!("/v1/tickets/{ticket}/presence"), Some(&session), Some(&viewing)).await.expect(200);
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let conn = db.unscoped();
     let tables = tenant_owned_tables(conn).await;
