@@ -109,6 +109,32 @@ export async function authorizedFetch(path: string, init: RequestInit = {}): Pro
   }
 }
 
+/**
+ * Posts a multipart form with the session and reports the bytes sent as they go (fetch
+ * cannot); answers with the response's status and text.
+ */
+export function postForm(path: string, form: FormData, onSent?: (sent: number, total: number) => void): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", path);
+    withCsrf("POST", new Headers()).forEach((value, name) => request.setRequestHeader(name, value));
+    request.upload.onprogress = (event) => event.lengthComputable && onSent?.(event.loaded, event.total);
+    request.onload = () => {
+      setReachable(request.status < 502 || request.status > 504);
+      if (request.status === 401) {
+        session.forget();
+        onUnauthorized();
+      }
+      resolve({ status: request.status, text: request.responseText });
+    };
+    request.onerror = () => {
+      setReachable(false);
+      reject(new ApiError("unreachable", "the service could not be reached"));
+    };
+    request.send(form);
+  });
+}
+
 /** Downloads a file the API serves under `filename`. */
 export async function download(path: string, filename: string): Promise<void> {
   const response = await authorizedFetch(path);

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type DragEvent } from "react";
 
-import { ApiError, api, authorizedFetch, unwrap, type Schemas } from "../api/client";
+import { ApiError, api, postForm, unwrap, type Schemas } from "../api/client";
 import { HeaderRow, Tags } from "../components/Fields";
 import { useI18n, type Key } from "../i18n";
 
@@ -15,16 +15,21 @@ const REFRESH_MS = 1500;
 type About = { title: string; tags: string };
 
 /** Uploads one file as multipart: a new document, or a new version of `replaces`. */
-async function upload(file: File, about: About, replaces?: string): Promise<void> {
+async function upload(file: File, about: About, replaces?: string, onSent?: (fraction: number) => void): Promise<void> {
   const form = new FormData();
   form.append("file", file, file.name);
   if (about.title.trim()) form.append("title", about.title.trim());
   if (about.tags.trim()) form.append("tags", about.tags);
   const path = replaces ? `/v1/knowledge/documents/${replaces}/versions` : "/v1/knowledge/documents";
-  const response = await authorizedFetch(path, { method: "POST", body: form });
-  if (!response.ok) {
-    const body = (await response.json().catch(() => ({}))) as { code?: string; detail?: string };
-    throw new ApiError(body.code ?? `http_${response.status}`, `${file.name}: ${body.detail ?? response.statusText}`);
+  const response = await postForm(path, form, (sent, total) => onSent?.(sent / total));
+  if (response.status >= 300) {
+    let body: { code?: string; detail?: string } = {};
+    try {
+      body = JSON.parse(response.text);
+    } catch {
+      // Not the API's JSON (a proxy's page): the status says enough.
+    }
+    throw new ApiError(body.code ?? `http_${response.status}`, `${file.name}: ${body.detail ?? `HTTP ${response.status}`}`);
   }
 }
 
@@ -34,6 +39,8 @@ export function Knowledge() {
   const [errors, setErrors] = useState<string[]>([]);
   const [dragging, setDragging] = useState(false);
   const [about, setAbout] = useState<About>({ title: "", tags: "" });
+  /** Files on their way to the service, with the share of their bytes sent. */
+  const [sending, setSending] = useState<Record<string, number>>({});
   const [query, setQuery] = useState("");
   const [hits, setHits] = useState<Record<string, Hit[]>>({});
   /** How well the best hybrid hit answers the query (the signal drafts use). */
@@ -94,7 +101,15 @@ export function Knowledge() {
       Array.from(files).map((file) => {
         const same = replaces ?? documents.find((d) => d.filename === file.name || d.title === file.name);
         const target = replaces ?? (same && window.confirm(`${file.name}: ${t("knowledge.sameName")}`) ? same : undefined);
-        return upload(file, given, target?.id).catch((caught) => failures.push(caught instanceof Error ? caught.message : String(caught)));
+        setSending((current) => ({ ...current, [file.name]: 0 }));
+        return upload(file, given, target?.id, (fraction) => setSending((current) => ({ ...current, [file.name]: fraction })))
+          .finally(() =>
+            setSending((current) => {
+              const { [file.name]: _done, ...rest } = current;
+              return rest;
+            }),
+          )
+          .catch((caught) => failures.push(caught instanceof Error ? caught.message : String(caught)));
       }),
     );
     setErrors(failures);
@@ -144,6 +159,16 @@ export function Knowledge() {
         {t("knowledge.drop")}
         <input type="file" multiple onChange={(e) => void send(e.target.files)} className="visually-hidden" />
       </label>
+      {Object.keys(sending).length > 0 && (
+        <ul className="sending">
+          {Object.entries(sending).map(([name, fraction]) => (
+            <li key={name}>
+              <span translate="no">{name}</span>{" "}
+              <progress max={1} value={fraction} aria-label={`${name}: ${t("knowledge.sending")}`} /> {Math.round(fraction * 100)}%
+            </li>
+          ))}
+        </ul>
+      )}
       {errors.map((error) => (
         <p key={error} role="alert" className="error">
           {error}
