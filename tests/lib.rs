@@ -10,10 +10,8 @@ pub mod smtp;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use copilot_api::{
-    AppState, build_app, start_workers,
-    triage::{ModelTriager, Triager},
-};
+use copilot_api::{AppState, build_app, start_workers};
+use copilot_pipeline::triage::{ModelTriager, Triager};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;

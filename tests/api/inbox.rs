@@ -136,7 +136,7 @@ async fn the_inbox_orders_by_priority_waiting_and_sentiment_and_pages_in_each_or
 struct Quiet;
 
 #[async_trait::async_trait]
-impl copilot_api::triage::Triager for Quiet {
+impl copilot_pipeline::triage::Triager for Quiet {
     async fn triage(
         &self,
         texts: Vec<String>,

@@ -588,7 +588,7 @@ impl Metered {
 }
 
 #[async_trait::async_trait]
-impl copilot_api::triage::Triager for Metered {
+impl copilot_pipeline::triage::Triager for Metered {
     async fn triage(
         &self,
         texts: Vec<String>,
@@ -758,8 +758,11 @@ async fn maintenance_compacts_every_tenants_table_and_search_still_answers() {
     let store = copilot_knowledge::VectorStore::open(&app.knowledge_uri, model_triager().dimensions())
         .await
         .expect("open the store");
-    let knowledge =
-        copilot_knowledge::Knowledge::new(db, store, Arc::new(copilot_api::triage::TriagerEmbedder(model_triager())));
+    let knowledge = copilot_knowledge::Knowledge::new(
+        db,
+        store,
+        Arc::new(copilot_pipeline::triage::TriagerEmbedder(model_triager())),
+    );
 
     assert_eq!(knowledge.optimize_tables().await.expect("optimize"), 2);
 

@@ -145,7 +145,7 @@ struct Flaky {
 }
 
 #[async_trait::async_trait]
-impl copilot_api::triage::Triager for Flaky {
+impl copilot_pipeline::triage::Triager for Flaky {
     async fn triage(
         &self,
         texts: Vec<String>,
@@ -357,7 +357,7 @@ async fn an_agent_corrects_an_intent_and_the_correction_becomes_a_training_examp
 struct Stuck;
 
 #[async_trait::async_trait]
-impl copilot_api::triage::Triager for Stuck {
+impl copilot_pipeline::triage::Triager for Stuck {
     async fn triage(
         &self,
         _texts: Vec<String>,

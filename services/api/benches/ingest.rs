@@ -6,11 +6,7 @@
 
 use std::{sync::Arc, time::Instant};
 
-use copilot_api::{
-    cli::load_models,
-    config,
-    triage::{ModelTriager, TriagerEmbedder},
-};
+use copilot_api::{cli::load_models, config};
 use copilot_core::{Actor, Principal, Role};
 use copilot_knowledge::{
     Knowledge, VectorStore,
@@ -19,6 +15,7 @@ use copilot_knowledge::{
     parse::{self, Format},
     passage_text,
 };
+use copilot_pipeline::triage::{ModelTriager, TriagerEmbedder};
 use copilot_triage::{TextKind, TriageOptions};
 
 const TOPICS: [&str; 10] =

@@ -11,16 +11,10 @@ use poem::{
 };
 use poem_openapi::OpenApiService;
 
-use copilot_core::model::Priority;
-use copilot_knowledge::{Knowledge, VectorStore};
-use copilot_tickets::triage::EscalationRule;
-use tokio::sync::Notify;
-
-use copilot_store::sealed::Sealer;
-use secrecy::{ExposeSecret, SecretString};
+use copilot_knowledge::VectorStore;
+use copilot_pipeline::{Pipeline, triage::Triager};
 
 use crate::{
-    drafting::DraftStreams,
     metrics::{self, Metrics},
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
@@ -28,36 +22,13 @@ use crate::{
         platform::PlatformApi, settings::SettingsApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi,
         webhooks::WebhooksApi,
     },
-    triage::{Triager, TriagerEmbedder},
 };
 
-/// What every handler can reach.
+/// What every handler can reach: the application layer's state and what only HTTP needs.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
+    pub pipeline: Pipeline,
     pub metrics: Metrics,
-    /// Runs the triage models (`POST /v1/triage` and the triage worker).
-    pub triager: Arc<dyn Triager>,
-    /// Wakes the triage worker when a customer message arrives.
-    pub triage_wakeup: Arc<Notify>,
-    pub escalation: EscalationRule,
-    /// Documents, ingestion and search.
-    pub knowledge: Knowledge,
-    /// Wakes the ingestion worker when a document is uploaded.
-    pub knowledge_wakeup: Arc<Notify>,
-    /// Seals and opens secrets stored in the database.
-    pub sealer: Sealer,
-    /// Wakes the drafting worker when a draft may have become due.
-    pub draft_wakeup: Arc<Notify>,
-    /// Drafts this process is writing, for their event streams.
-    pub draft_streams: Arc<DraftStreams>,
-    /// The connection pool of LLM calls.
-    pub llm: copilot_drafting::LlmClient,
-    /// Lets e-mail and webhook sends in flight finish when the process stops.
-    pub drain: crate::drain::Drain,
-    /// The background workers this process runs, and whether each is running.
-    pub workers: crate::supervisor::Workers,
     /// Failed sign-ins per client address.
     pub sign_in_throttle: Arc<crate::throttle::AddressThrottle>,
     /// Open event streams per caller and per tenant.
@@ -67,43 +38,17 @@ pub struct AppState {
 impl AppState {
     /// The state over an open database; opens the knowledge base's vector store.
     /// An empty `secret_key` is resolved to the key file under `data_dir` (created once).
-    pub async fn open(db: Db, mut settings: Settings, triager: Arc<dyn Triager>) -> anyhow::Result<Self> {
-        if settings.secret_key.expose_secret().is_empty() {
-            settings.secret_key = SecretString::from(secret_key_file(&settings.data_dir)?);
-        }
-        let store = VectorStore::open(&settings.knowledge_uri, triager.dimensions()).await.map_err(|error| {
-            anyhow::anyhow!(
-                "cannot open the knowledge store at {} (COPILOT_KNOWLEDGE_URI): {error}",
-                settings.knowledge_uri
-            )
-        })?;
-        Ok(Self::new(db, settings, triager, store))
+    pub async fn open(db: Db, settings: Settings, triager: Arc<dyn Triager>) -> anyhow::Result<Self> {
+        Ok(Self::around(Pipeline::open(db, settings, triager).await?))
     }
 
     pub fn new(db: Db, settings: Settings, triager: Arc<dyn Triager>, store: VectorStore) -> Self {
-        let escalation = EscalationRule {
-            negative_messages: settings.escalation_negative_messages,
-            max_score: settings.escalation_max_score,
-            ceiling: settings.escalation_ceiling.parse().unwrap_or(Priority::High),
-        };
-        let secret = settings.secret_key.expose_secret();
-        // Commands that serve nothing (`copilot openapi`) get a throwaway key.
-        let sealer =
-            if secret.is_empty() { Sealer::new(&rand::random::<[u8; 32]>()) } else { Sealer::new(secret.as_bytes()) };
-        let knowledge = Knowledge::new(
-            db.clone(),
-            store.with_write_locks(db.clone()),
-            Arc::new(TriagerEmbedder(Arc::clone(&triager))),
-        )
-        .with_lease(settings.job_lease());
+        Self::around(Pipeline::new(db, settings, triager, store))
+    }
+
+    fn around(pipeline: Pipeline) -> Self {
+        let settings = &pipeline.settings;
         Self {
-            db: db.clone(),
-            sealer,
-            draft_wakeup: Arc::new(Notify::new()),
-            draft_streams: Arc::new(DraftStreams::default()),
-            llm: copilot_drafting::LlmClient::default(),
-            drain: crate::drain::Drain::default(),
-            workers: crate::supervisor::Workers::default(),
             stream_slots: crate::throttle::StreamSlots::new(
                 settings.event_streams_per_caller,
                 settings.event_streams_per_tenant,
@@ -112,70 +57,15 @@ impl AppState {
                 settings.login_max_failures_per_address,
                 std::time::Duration::from_secs(u64::from(settings.login_window_seconds)),
             )),
-            settings: Arc::new(settings),
             metrics: Metrics::default(),
-            knowledge,
-            knowledge_wakeup: Arc::new(Notify::new()),
-            triager,
-            triage_wakeup: Arc::new(Notify::new()),
-            escalation,
+            pipeline,
         }
     }
 }
 
-/// Starts the background workers of `copilot serve` (housekeeping, triage, ingestion,
-/// drafting, reply and webhook delivery), each supervised: a worker that panics is
-/// started again, and readiness reports it while it is down.
+/// Starts the background workers of `copilot serve` (see [`Pipeline::start_workers`]).
 pub fn start_workers(state: &AppState) {
-    let workers = &state.workers;
-    let each = state.clone();
-    workers.spawn("housekeeping", move || crate::housekeeping::run(each.clone()));
-    let each = state.clone();
-    workers.spawn("triage", move || crate::triage::run_worker(each.clone()));
-    let each = state.clone();
-    workers.spawn("knowledge", move || crate::knowledge::run_worker(each.clone()));
-    let each = state.clone();
-    workers.spawn("drafting", move || crate::drafting::run_worker(each.clone()));
-    let each = state.clone();
-    workers.spawn("delivery", move || crate::delivery::run_worker(each.clone()));
-    let each = state.clone();
-    workers.spawn("webhooks", move || crate::webhooks::run_worker(each.clone()));
-}
-
-/// The service's secret key from `secret.key` under the data folder, created with a random
-/// value (readable by its owner only) when missing.
-fn secret_key_file(data_dir: &std::path::Path) -> anyhow::Result<String> {
-    use anyhow::Context;
-    let path = data_dir.join("secret.key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim().to_owned();
-        anyhow::ensure!(
-            existing.len() >= 32,
-            "{} holds less than 32 characters; set COPILOT_SECRET_KEY",
-            path.display()
-        );
-        return Ok(existing);
-    }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let key = hex::encode(rand::random::<[u8; 32]>());
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&path).and_then(|mut file| std::io::Write::write_all(&mut file, key.as_bytes()));
-    match written {
-        Ok(()) => {
-            tracing::info!(path = %path.display(), "created the secret key for stored secrets; back it up (or set COPILOT_SECRET_KEY)");
-            Ok(key)
-        }
-        // Another process created it first: use theirs.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(std::fs::read_to_string(&path)?.trim().to_owned())
-        }
-        Err(error) => {
-            Err(error).with_context(|| format!("cannot write {} (or set COPILOT_SECRET_KEY)", path.display()))
-        }
-    }
+    state.pipeline.start_workers();
 }
 
 type Apis = (
@@ -229,13 +119,13 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     let limits = BodyLimits {
-        default: state.settings.max_body_bytes,
+        default: state.pipeline.settings.max_body_bytes,
         // Room for the multipart framing and JSON escaping around the document itself.
-        upload: state.settings.knowledge_max_upload_bytes.saturating_mul(2).saturating_add(1 << 20),
-        email: state.settings.email_max_bytes,
+        upload: state.pipeline.settings.knowledge_max_upload_bytes.saturating_mul(2).saturating_add(1 << 20),
+        email: state.pipeline.settings.email_max_bytes,
     };
     let metrics = state.metrics.clone();
-    let console = console(&state.settings.console_dir).with(console_headers());
+    let console = console(&state.pipeline.settings.console_dir).with(console_headers());
     probes(Route::new().nest("/", console).nest("/v1", api).nest("/docs", docs).at("/openapi.json", spec))
         .with(security_headers())
         .data(state)

@@ -70,7 +70,8 @@ async fn check_session_cookie(request: &Request, cookie: ApiKey) -> poem::Result
 
 async fn authenticate(request: &Request, credential: String) -> poem::Result<Authenticated> {
     let state = request.data::<AppState>().ok_or_else(|| ApiError::unauthorized("no application state"))?;
-    let principal = copilot_tenancy::auth::authenticate(&state.db, credential.trim()).await.map_err(ApiError::from)?;
+    let principal =
+        copilot_tenancy::auth::authenticate(&state.pipeline.db, credential.trim()).await.map_err(ApiError::from)?;
     Ok(Authenticated { principal, credential })
 }
 
@@ -152,7 +153,7 @@ pub struct PlatformAuth(pub ());
 
 async fn check_platform_token(request: &Request, bearer: Bearer) -> poem::Result<()> {
     let state = request.data::<AppState>().ok_or_else(|| ApiError::unauthorized("no application state"))?;
-    let Some(expected) = state.settings.platform_token() else {
+    let Some(expected) = state.pipeline.settings.platform_token() else {
         return Err(ApiError::not_found("route").into());
     };
     if constant_time_eq(expected.as_bytes(), bearer.token.as_bytes()) {

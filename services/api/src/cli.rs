@@ -10,10 +10,9 @@ use tracing_subscriber::EnvFilter;
 
 use copilot_triage::TriageOptions;
 
-use crate::{
-    AppState, app, config,
-    triage::{ModelTriager, NoTriager},
-};
+use copilot_pipeline::triage::{ModelTriager, NoTriager};
+
+use crate::{AppState, app, config};
 
 #[derive(Debug, Parser)]
 #[command(name = "copilot", version, about = "Multi-tenant customer-service copilot")]
@@ -129,7 +128,7 @@ async fn serve(settings: Settings, db: copilot_store::Db, role: Role) -> anyhow:
     if role != Role::Api {
         app::start_workers(&state);
     }
-    let drain = state.drain.clone();
+    let drain = state.pipeline.drain.clone();
     let listener = poem::listener::TcpListener::bind(listen);
     let endpoint = match role {
         Role::Worker => {

@@ -2,26 +2,19 @@
 //! authentication, error responses, metrics, settings loading and the command line.
 //!
 //! Architecture invariant: this is the only crate that knows HTTP. It holds no business
-//! rules: each operation authenticates, converts DTOs, calls one capability function
-//! and converts the result back.
+//! rules: each operation authenticates, converts DTOs, calls one capability function (or
+//! a use case of `copilot-pipeline`) and converts the result back. The background workers
+//! live in `copilot-pipeline`.
 
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod delivery;
-pub mod drafting;
-pub mod drain;
 pub mod dto;
 pub mod error;
-pub mod housekeeping;
 pub mod json_body;
-pub mod knowledge;
 pub mod metrics;
 pub mod routes;
-pub mod supervisor;
 pub mod throttle;
-pub mod triage;
-pub mod webhooks;
 
 pub use app::{AppState, build_app, openapi_service, start_workers};

@@ -198,7 +198,7 @@ impl AnalyticsApi {
         period: Query<Option<PeriodIn>>,
     ) -> ApiResult<Json<DraftAnalyticsOut>> {
         let (from, to, period) = report_range(from.0, to.0, period.0);
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let analytics = draft_analytics::drafts(&tx, from, to, period).await?;
         Ok(Json(DraftAnalyticsOut {
             from: analytics.from,
@@ -238,7 +238,7 @@ impl AnalyticsApi {
         period: Query<Option<PeriodIn>>,
     ) -> ApiResult<Json<TicketAnalyticsOut>> {
         let (from, to, period) = report_range(from.0, to.0, period.0);
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let report = ticket_analytics::tickets(&tx, from, to, period).await?;
         Ok(Json(TicketAnalyticsOut {
             from: report.from,
@@ -270,7 +270,7 @@ impl AnalyticsApi {
             Some(month) => draft_settings::parse_month(&month)?,
             None => draft_settings::month_of(copilot_core::now()),
         };
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let usage = draft_settings::usage(&tx, &month).await?;
         let budget = draft_settings::get(&tx).await?.monthly_token_budget;
         let total = usage.total_tokens();

@@ -55,7 +55,7 @@ impl ApiKeysApi {
     #[oai(path = "/api-keys", method = "post", operation_id = "api_keys.create")]
     async fn create(&self, auth: TenantAuth, body: JsonBody<ApiKeyIn>) -> ApiResult<ApiKeyCreated> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let (key, record) =
             copilot_tenancy::api_keys::create(&tx, &principal, &body.0.name, body.0.role.into()).await?;
         tx.commit().await?;
@@ -74,7 +74,7 @@ impl ApiKeysApi {
     ) -> ApiResult<Json<Page<ApiKeyOut>>> {
         let principal = auth.0.principal;
         let page = page(limit.0, cursor.0)?;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let keys = copilot_tenancy::api_keys::list(&tx, &principal, page).await?;
         Ok(Json(Page::from_domain(keys, ApiKeyOut::from)))
     }
@@ -83,7 +83,7 @@ impl ApiKeysApi {
     #[oai(path = "/api-keys/:id", method = "delete", operation_id = "api_keys.revoke")]
     async fn revoke(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Revoked> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         copilot_tenancy::api_keys::revoke(&tx, &principal, id.0).await?;
         tx.commit().await?;
         Ok(Revoked::NoContent)

@@ -35,7 +35,7 @@ impl AuditApi {
         principal.require_admin()?;
         let page = page(limit.0, cursor.0)?;
         let filter = copilot_store::audit::Filter { action: action.0, actor_id: actor_id.0, target_id: target_id.0 };
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let events = copilot_store::audit::list(&tx, &filter, page).await?;
         Ok(Json(Page::from_domain(events, AuditEventOut::from)))
     }

@@ -60,7 +60,7 @@ impl AuthApi {
     /// from one client address across accounts.
     #[oai(path = "/auth/login", method = "post", operation_id = "auth.login")]
     async fn login(&self, body: JsonBody<LoginIn>, http: &poem::Request) -> ApiResult<Json<LoginOut>> {
-        let settings = &self.state.settings;
+        let settings = &self.state.pipeline.settings;
         let client = crate::throttle::client_address(http, &settings.client_address_header);
         let throttle = &self.state.sign_in_throttle;
         throttle
@@ -72,14 +72,20 @@ impl AuthApi {
             window: chrono::Duration::seconds(i64::from(settings.login_window_seconds)),
         };
         let body = body.0;
-        let session =
-            copilot_tenancy::auth::login(&self.state.db, &policy, &body.tenant, &body.email, body.password, &client)
-                .await
-                .inspect_err(|error| {
-                    if matches!(error, copilot_core::Error::Unauthorized(_)) {
-                        throttle.failed(&client);
-                    }
-                })?;
+        let session = copilot_tenancy::auth::login(
+            &self.state.pipeline.db,
+            &policy,
+            &body.tenant,
+            &body.email,
+            body.password,
+            &client,
+        )
+        .await
+        .inspect_err(|error| {
+            if matches!(error, copilot_core::Error::Unauthorized(_)) {
+                throttle.failed(&client);
+            }
+        })?;
         let ttl = (session.expires_at - chrono::Utc::now()).to_std().unwrap_or_default();
         crate::auth::set_session_cookies(http, &session.token, ttl, settings.session_cookie_secure);
         Ok(Json(LoginOut { token: session.token, expires_at: session.expires_at, user: session.user.into() }))
@@ -88,7 +94,7 @@ impl AuthApi {
     /// End the current session (and clear the console's session cookies).
     #[oai(path = "/auth/logout", method = "post", operation_id = "auth.logout")]
     async fn logout(&self, auth: TenantAuth, http: &poem::Request) -> ApiResult<()> {
-        copilot_tenancy::auth::logout(&self.state.db, &auth.0.principal, &auth.0.credential).await?;
+        copilot_tenancy::auth::logout(&self.state.pipeline.db, &auth.0.principal, &auth.0.credential).await?;
         crate::auth::clear_session_cookies(http.cookie());
         Ok(())
     }
@@ -97,7 +103,7 @@ impl AuthApi {
     #[oai(path = "/me", method = "get", operation_id = "auth.me")]
     async fn me(&self, auth: TenantAuth) -> ApiResult<Json<MeOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let tenant = copilot_tenancy::tenants::get(&tx).await?;
         let user = copilot_tenancy::auth::me(&tx, &principal).await?;
         Ok(Json(MeOut {

@@ -16,10 +16,11 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{Tag, page};
+use copilot_pipeline::drafting::StreamEvent;
+
 use crate::{
     AppState,
     auth::TenantAuth,
-    drafting::StreamEvent,
     dto::{MessageOut, Page},
     error::ApiResult,
     json_body::JsonBody,
@@ -249,7 +250,7 @@ impl DraftsApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<DraftOut>>> {
         let page = page(limit.0, cursor.0)?;
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let drafts = drafts::list(&tx, id.0, page).await?;
         Ok(Json(Page::try_from_domain(drafts, DraftOut::try_from)?))
     }
@@ -264,20 +265,20 @@ impl DraftsApi {
         body: JsonBody<DraftRequestIn>,
     ) -> ApiResult<DraftAccepted> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let body = body.0;
         let asked =
             drafts::Request { instructions: body.instructions, without_llm: body.mode == Some(DraftMode::Extractive) };
         let draft = drafts::request(&tx, &principal, id.0, asked).await?;
         tx.commit().await?;
-        self.state.draft_wakeup.notify_one();
+        self.state.pipeline.draft_wakeup.notify_one();
         Ok(DraftAccepted::Accepted(Json(draft.try_into()?)))
     }
 
     /// One draft.
     #[oai(path = "/drafts/:id", method = "get", operation_id = "drafts.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<DraftOut>> {
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(drafts::get(&tx, id.0).await?.try_into()?))
     }
 
@@ -292,7 +293,7 @@ impl DraftsApi {
     ) -> ApiResult<EventStream<BoxStream<'static, DraftStreamEvent>>> {
         let tenant = auth.0.principal.tenant_id;
         let draft = {
-            let tx = self.state.db.tenant(tenant).await?;
+            let tx = self.state.pipeline.db.tenant(tenant).await?;
             drafts::get(&tx, id.0).await?
         };
         let state = self.state.clone();
@@ -314,7 +315,7 @@ impl DraftsApi {
         body: JsonBody<ApproveIn>,
     ) -> ApiResult<Json<ApprovedOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let approved = drafts::approve(&tx, &principal, id.0, body.0.body.as_deref()).await?;
         tx.commit().await?;
         Ok(Json(ApprovedOut { draft: approved.draft.try_into()?, message: approved.message.try_into()? }))
@@ -324,7 +325,7 @@ impl DraftsApi {
     #[oai(path = "/drafts/:id/reject", method = "post", operation_id = "drafts.reject")]
     async fn reject(&self, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<RejectIn>) -> ApiResult<Json<DraftOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let draft = drafts::reject(&tx, &principal, id.0, &body.0.reason).await?;
         tx.commit().await?;
         Ok(Json(draft.try_into()?))
@@ -361,7 +362,7 @@ fn async_stream(state: AppState, tenant: copilot_core::TenantId, first: Draft) -
                             }
                             Ok(StreamEvent::Finished) | Err(_) => live = None,
                         }
-                    } else if let Some((so_far, receiver)) = state.draft_streams.subscribe(id) {
+                    } else if let Some((so_far, receiver)) = state.pipeline.draft_streams.subscribe(id) {
                         live = Some(receiver);
                         if !so_far.is_empty() {
                             let event = DraftStreamEvent { kind: "text".into(), text: Some(so_far), draft: None };
@@ -372,7 +373,7 @@ fn async_stream(state: AppState, tenant: copilot_core::TenantId, first: Draft) -
                         tokio::time::sleep(STREAM_POLL).await;
                     }
                     let read = async {
-                        let tx = state.db.tenant(tenant).await?;
+                        let tx = state.pipeline.db.tenant(tenant).await?;
                         drafts::get(&tx, id).await
                     };
                     match read.await {

@@ -150,7 +150,7 @@ pub enum RawMail {
 
 impl EmailApi {
     fn limits(&self) -> Limits {
-        Limits { attachment_max_bytes: self.state.settings.email_attachment_max_bytes as usize }
+        Limits { attachment_max_bytes: self.state.pipeline.settings.email_attachment_max_bytes as usize }
     }
 
     /// Parses and takes in one mail for `principal`'s tenant (mail over the size limit was
@@ -169,7 +169,7 @@ impl EmailApi {
         let parsed = match parsed {
             Ok(parsed) => parsed,
             Err(error) => {
-                let tx = self.state.db.tenant(principal.tenant_id).await?;
+                let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
                 let id = email::keep_unparseable(&tx, &copilot_channels::inbound::raw_id(&raw), &raw, &error).await?;
                 tx.commit().await?;
                 return Err(copilot_core::Error::unprocessable(error.code(), format!("{error} (kept as {id})")).into());
@@ -178,12 +178,12 @@ impl EmailApi {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let tx = self.state.db.tenant(principal.tenant_id).await?;
+            let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
             match email::receive(&tx, &principal, &parsed, &raw, self.limits()).await {
                 Ok(received) => {
                     tx.commit().await?;
                     if received.kind == "personal" {
-                        self.state.triage_wakeup.notify_one();
+                        self.state.pipeline.triage_wakeup.notify_one();
                     }
                     return Ok(Json(received.into()));
                 }
@@ -194,7 +194,8 @@ impl EmailApi {
     }
 
     fn settings_out(&self, settings: EmailSettings) -> EmailSettingsOut {
-        let service_smtp = !secrecy::ExposeSecret::expose_secret(&self.state.settings.smtp_url).trim().is_empty();
+        let service_smtp =
+            !secrecy::ExposeSecret::expose_secret(&self.state.pipeline.settings.smtp_url).trim().is_empty();
         EmailSettingsOut {
             sending_ready: settings.addresses.first().is_some_and(|from| {
                 settings.smtp_url_set || (service_smtp && settings.verified_addresses.contains(from))
@@ -229,7 +230,7 @@ impl EmailApi {
     /// forward raw MIME and cannot send a bearer token). An unknown secret is 404.
     #[oai(path = "/inbound/email/:token", method = "post", operation_id = "email.inbound_with_token")]
     async fn inbound_with_token(&self, token: Path<String>, body: RawEmail) -> ApiResult<Json<ReceivedOut>> {
-        let tenant: TenantId = email_settings::tenant_of_inbound_token(&self.state.db, token.0.trim())
+        let tenant: TenantId = email_settings::tenant_of_inbound_token(&self.state.pipeline.db, token.0.trim())
             .await?
             .ok_or(copilot_core::Error::NotFound("inbound address"))?;
         let principal = Principal { tenant_id: tenant, actor: Actor::InboundEmail, role: Role::Integration };
@@ -241,7 +242,7 @@ impl EmailApi {
     #[oai(path = "/settings/email", method = "get", operation_id = "settings.email.get")]
     async fn get_settings(&self, auth: TenantAuth) -> ApiResult<Json<EmailSettingsOut>> {
         auth.0.principal.require_human_role()?;
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(self.settings_out(email_settings::get(&tx).await?)))
     }
 
@@ -263,9 +264,9 @@ impl EmailApi {
                 MaybeUndefined::Value(url) => KeyChange::Set(url),
             },
         };
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
-        let allow_private = self.state.settings.tenant_endpoints_allow_private;
-        let settings = email_settings::put(&tx, &principal, update, &self.state.sealer, allow_private).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let allow_private = self.state.pipeline.settings.tenant_endpoints_allow_private;
+        let settings = email_settings::put(&tx, &principal, update, &self.state.pipeline.sealer, allow_private).await?;
         tx.commit().await?;
         Ok(Json(self.settings_out(settings)))
     }
@@ -279,17 +280,20 @@ impl EmailApi {
         let principal = auth.0.principal;
         principal.require_admin()?;
         let to = copilot_core::values::Email::parse(&body.0.to)?;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let settings = email_settings::get(&tx).await?;
-        let route = crate::delivery::mail_route(&self.state, email_settings::smtp_url(&tx, &self.state.sealer).await?);
+        let route = copilot_pipeline::delivery::mail_route(
+            &self.state.pipeline,
+            email_settings::smtp_url(&tx, &self.state.pipeline.sealer).await?,
+        );
         drop(tx);
         let server = route.as_ref().map(|route| if route.shared_relay { "service" } else { "tenant" }.to_owned());
         let from = settings.addresses.first().cloned();
         let verified = from.as_ref().is_some_and(|from| settings.verified_addresses.contains(from));
-        let outcome = match crate::delivery::sendable(route, from.as_deref(), verified) {
+        let outcome = match copilot_pipeline::delivery::sendable(route, from.as_deref(), verified) {
             Ok((route, from)) => {
                 let email = email_settings::test_mail(&settings, from, &to);
-                crate::delivery::send_now(&self.state, &route, &email).await
+                copilot_pipeline::delivery::send_now(&self.state.pipeline, &route, &email).await
             }
             Err(error) => Err(error),
         };
@@ -311,7 +315,8 @@ impl EmailApi {
         body: JsonBody<VerificationIn>,
     ) -> ApiResult<Json<VerificationStartedOut>> {
         let principal = auth.0.principal;
-        let service_smtp = secrecy::ExposeSecret::expose_secret(&self.state.settings.smtp_url).trim().to_owned();
+        let service_smtp =
+            secrecy::ExposeSecret::expose_secret(&self.state.pipeline.settings.smtp_url).trim().to_owned();
         if service_smtp.is_empty() {
             return Err(copilot_core::Error::unprocessable(
                 "smtp_not_configured",
@@ -319,11 +324,12 @@ impl EmailApi {
             )
             .into());
         }
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let email = email_settings::start_verification(&tx, &principal, &body.0.address).await?;
         tx.commit().await?;
-        let route = crate::delivery::MailRoute { url: service_smtp, shared_relay: true, allow_private: true };
-        crate::delivery::send_now(&self.state, &route, &email)
+        let route =
+            copilot_pipeline::delivery::MailRoute { url: service_smtp, shared_relay: true, allow_private: true };
+        copilot_pipeline::delivery::send_now(&self.state.pipeline, &route, &email)
             .await
             .map_err(|error| copilot_core::Error::unprocessable("verification_mail_failed", error.to_string()))?;
         Ok(Json(VerificationStartedOut { address: email.to_address }))
@@ -341,7 +347,7 @@ impl EmailApi {
         body: JsonBody<VerificationConfirmIn>,
     ) -> ApiResult<Json<EmailSettingsOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let confirmed = email_settings::confirm_verification(&tx, &principal, &body.0.address, &body.0.code).await;
         // A wrong code counts against the mailed one: kept even though the request fails.
         tx.commit().await?;
@@ -356,7 +362,7 @@ impl EmailApi {
     )]
     async fn rotate_inbound_token(&self, auth: TenantAuth) -> ApiResult<Json<InboundTokenOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let token = email_settings::rotate_inbound_token(&tx, &principal).await?;
         tx.commit().await?;
         Ok(Json(InboundTokenOut { inbound_path: format!("/v1/inbound/email/{token}"), token }))
@@ -365,7 +371,7 @@ impl EmailApi {
     /// The raw mail a customer message came from.
     #[oai(path = "/tickets/:id/messages/:message_id/raw", method = "get", operation_id = "tickets.messages.raw")]
     async fn raw(&self, auth: TenantAuth, id: Path<Uuid>, message_id: Path<Uuid>) -> ApiResult<RawMail> {
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(RawMail::Ok(Binary(email::raw_of_message(&tx, id.0, message_id.0).await?)))
     }
 
@@ -382,7 +388,7 @@ impl EmailApi {
         message_id: Path<Uuid>,
         attachment_id: Path<Uuid>,
     ) -> ApiResult<Attachment<Vec<u8>>> {
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let (filename, _content_type, content) = email::attachment(&tx, id.0, message_id.0, attachment_id.0).await?;
         let mut attachment = Attachment::new(content);
         if let Some(name) = filename {
@@ -395,7 +401,7 @@ impl EmailApi {
     #[oai(path = "/tickets/:id/messages/:message_id/resend", method = "post", operation_id = "tickets.messages.resend")]
     async fn resend(&self, auth: TenantAuth, id: Path<Uuid>, message_id: Path<Uuid>) -> ApiResult<Json<DeliveryOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let delivery = deliveries::resend(&tx, &principal, id.0, message_id.0).await?;
         tx.commit().await?;
         Ok(Json(DeliveryOut::try_from(delivery)?))

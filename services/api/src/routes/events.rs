@@ -80,7 +80,7 @@ impl EventsApi {
         let mut floor = (now, Uuid::max());
         let mut resumed_after = None;
         if let Some(id) = last_event_id.0.as_deref().and_then(|id| Uuid::try_parse(id.trim()).ok()) {
-            let tx = self.state.db.tenant(tenant).await?;
+            let tx = self.state.pipeline.db.tenant(tenant).await?;
             // An id this tenant never had (or no longer has) resumes from now.
             if let Some(last) = match events::get(&tx, id).await {
                 Ok(last) => Some(last),
@@ -151,7 +151,7 @@ async fn read_new(
     types: Option<&[String]>,
     cursor: &mut Cursor,
 ) -> Result<(), copilot_core::Error> {
-    let tx = state.db.tenant(tenant).await?;
+    let tx = state.pipeline.db.tenant(tenant).await?;
     let mut key = (cursor.watermark - LOOKBACK, Uuid::nil());
     loop {
         let rows = events::after(&tx, key, BATCH).await?;
@@ -209,7 +209,7 @@ fn live(
                     return None;
                 }
                 if cursor.authenticated.elapsed() > REAUTHENTICATE {
-                    if copilot_tenancy::auth::authenticate(&state.db, &cursor.credential).await.is_err() {
+                    if copilot_tenancy::auth::authenticate(&state.pipeline.db, &cursor.credential).await.is_err() {
                         return None;
                     }
                     cursor.authenticated = tokio::time::Instant::now();

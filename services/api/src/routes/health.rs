@@ -19,14 +19,14 @@ const READY_DATABASE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// every worker it runs is running.
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
-    let detail = match tokio::time::timeout(READY_DATABASE_TIMEOUT, state.db.ping()).await {
+    let detail = match tokio::time::timeout(READY_DATABASE_TIMEOUT, state.pipeline.db.ping()).await {
         Err(_) => "the database does not answer".to_owned(),
         Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check failed");
             "the database does not answer".to_owned()
         }
         Ok(Ok(())) => {
-            let down = state.workers.down();
+            let down = state.pipeline.workers.down();
             if down.is_empty() {
                 return poem::web::Json(serde_json::json!({ "status": "ready" })).into_response();
             }
@@ -44,7 +44,7 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
 #[handler]
 pub async fn metrics(state: Data<&AppState>) -> Response {
     let mut text = state.metrics.render();
-    let workers = state.workers.status();
+    let workers = state.pipeline.workers.status();
     if !workers.is_empty() {
         text.push_str("# HELP copilot_worker_up Whether a background worker of this process is running.\n");
         text.push_str("# TYPE copilot_worker_up gauge\n");
@@ -59,7 +59,7 @@ pub async fn metrics(state: Data<&AppState>) -> Response {
             let _ = writeln!(text, "copilot_worker_restarts_total{{worker=\"{name}\"}} {}", status.restarts);
         }
     }
-    match copilot_store::jobs::depths(&state.db).await {
+    match copilot_store::jobs::depths(&state.pipeline.db).await {
         Ok(depths) => {
             text.push_str("# HELP copilot_queue_depth Jobs waiting or in progress, by queue, across tenants.\n");
             text.push_str("# TYPE copilot_queue_depth gauge\n");

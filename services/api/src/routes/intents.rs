@@ -103,11 +103,12 @@ impl IntentsApi {
     /// The intent taxonomy triage uses for this tenant.
     #[oai(path = "/intents", method = "get", operation_id = "intents.get")]
     async fn get(&self, auth: TenantAuth) -> ApiResult<Json<TaxonomyOut>> {
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let labels = intents::taxonomy(&tx).await?;
         if labels.is_empty() {
             let labels = self
                 .state
+                .pipeline
                 .triager
                 .default_intents()
                 .into_iter()
@@ -133,7 +134,7 @@ impl IntentsApi {
                 examples: l.examples,
             })
             .collect();
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let stored = intents::replace_taxonomy(&tx, &principal, labels).await?;
         tx.commit().await?;
         Ok(Json(TaxonomyOut { source: "tenant".into(), labels: stored.into_iter().map(to_io).collect() }))
@@ -143,17 +144,17 @@ impl IntentsApi {
     #[oai(path = "/intents/train", method = "post", operation_id = "intents.train")]
     async fn train(&self, auth: TenantAuth) -> ApiResult<TrainingQueued> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let job = intents::request_training(&tx, &principal).await?;
         tx.commit().await?;
-        self.state.triage_wakeup.notify_one();
+        self.state.pipeline.triage_wakeup.notify_one();
         Ok(TrainingQueued::Accepted(Json(job.into())))
     }
 
     /// The newest training job and its cross-validated accuracy.
     #[oai(path = "/intents/training", method = "get", operation_id = "intents.training")]
     async fn training(&self, auth: TenantAuth) -> ApiResult<Json<TrainingOut>> {
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let job = intents::latest_training(&tx).await?.ok_or(copilot_core::Error::NotFound("training job"))?;
         Ok(Json(job.into()))
     }
@@ -172,10 +173,10 @@ impl IntentsApi {
         body: JsonBody<IntentCorrectionIn>,
     ) -> ApiResult<Json<MessageTriageOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let taxonomy = intents::taxonomy(&tx).await?;
         let mut allowed: Vec<String> = if taxonomy.is_empty() {
-            self.state.triager.default_intents()
+            self.state.pipeline.triager.default_intents()
         } else {
             taxonomy.into_iter().map(|l| l.label).collect()
         };

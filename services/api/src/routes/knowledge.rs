@@ -283,7 +283,7 @@ fn unsupported(detail: impl Into<String>) -> Error {
 
 impl KnowledgeApi {
     fn check_size(&self, size: usize) -> Result<(), Error> {
-        let max = self.state.settings.knowledge_max_upload_bytes;
+        let max = self.state.pipeline.settings.knowledge_max_upload_bytes;
         if size as u64 > max {
             return Err(Error::TooLarge {
                 code: "document_too_large",
@@ -295,11 +295,11 @@ impl KnowledgeApi {
 
     /// Records an upload and wakes the ingestion worker unless nothing changed.
     async fn accept(&self, principal: &copilot_core::Principal, upload: Upload) -> ApiResult<DocumentQueued> {
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let Accepted { document, unchanged } = documents::upload(&tx, principal, upload).await?;
         tx.commit().await?;
         if !unchanged {
-            self.state.knowledge_wakeup.notify_one();
+            self.state.pipeline.knowledge_wakeup.notify_one();
         }
         Ok(DocumentQueued::Accepted(Json(DocumentAccepted {
             id: document.id,
@@ -401,7 +401,7 @@ impl KnowledgeApi {
             external_id: external_id.0,
             q: q.0,
         };
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let documents = documents::list(&tx, &filter, request).await?;
         Ok(Json(Page::from_domain(documents, DocumentOut::from)))
     }
@@ -409,7 +409,7 @@ impl KnowledgeApi {
     /// A document and the state of its ingestion.
     #[oai(path = "/knowledge/documents/:id", method = "get", operation_id = "knowledge.documents.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<DocumentOut>> {
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(documents::get(&tx, id.0).await?.into()))
     }
 
@@ -417,11 +417,11 @@ impl KnowledgeApi {
     #[oai(path = "/knowledge/documents/:id", method = "delete", operation_id = "knowledge.documents.delete")]
     async fn delete(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Deleted> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         documents::delete(&tx, &principal, id.0).await?;
         tx.commit().await?;
         // Searches already ignore the chunks (no document claims them); this frees the space.
-        if let Err(error) = self.state.knowledge.store.delete_document(principal.tenant_id, id.0).await {
+        if let Err(error) = self.state.pipeline.knowledge.store.delete_document(principal.tenant_id, id.0).await {
             tracing::warn!(%error, document = %id.0, "could not remove a deleted document's chunks");
         }
         Ok(Deleted::NoContent)
@@ -452,7 +452,7 @@ impl KnowledgeApi {
                 .ok_or_else(|| Error::validation("invalid_cursor", "`cursor` is not a cursor this API returned"))?,
         };
         let document = {
-            let tx = self.state.db.tenant(tenant).await?;
+            let tx = self.state.pipeline.db.tenant(tenant).await?;
             documents::get(&tx, id.0).await?
         };
         let Some(version) = document.active_version else {
@@ -460,6 +460,7 @@ impl KnowledgeApi {
         };
         let mut chunks = self
             .state
+            .pipeline
             .knowledge
             .store
             .chunks(tenant, id.0, version.into(), from, limit as usize + 1)
@@ -500,8 +501,8 @@ impl KnowledgeApi {
             tags: split_tags(body.tags),
         };
         let (hits, relevance) =
-            self.state.knowledge.search_with_relevance(auth.0.principal.tenant_id, &request).await?;
-        let confident = relevance.is_some_and(|score| score >= self.state.settings.draft_min_relevance);
+            self.state.pipeline.knowledge.search_with_relevance(auth.0.principal.tenant_id, &request).await?;
+        let confident = relevance.is_some_and(|score| score >= self.state.pipeline.settings.draft_min_relevance);
         Ok(Json(SearchOut { hits: hits.into_iter().map(HitOut::from).collect(), relevance, confident }))
     }
 }

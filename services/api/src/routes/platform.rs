@@ -52,7 +52,7 @@ impl PlatformApi {
             owner_email: body.0.owner_email,
             owner_password: body.0.owner_password,
         };
-        let created = copilot_tenancy::tenants::create(&self.state.db, request).await?;
+        let created = copilot_tenancy::tenants::create(&self.state.pipeline.db, request).await?;
         Ok(TenantCreated::Created(Json(TenantCreatedOut {
             tenant: created.tenant.into(),
             owner: created.owner.into(),

@@ -6,7 +6,9 @@ use copilot_tickets::draft_settings::{self, DraftSettings, KeyChange, LlmUpdate,
 use poem_openapi::{Enum, Object, OpenApi, payload::Json, types::MaybeUndefined};
 
 use super::Tag;
-use crate::{AppState, auth::TenantAuth, drafting::llm_config, error::ApiResult, json_body::JsonBody};
+use copilot_pipeline::drafting::llm_config;
+
+use crate::{AppState, auth::TenantAuth, error::ApiResult, json_body::JsonBody};
 
 pub struct SettingsApi {
     pub state: AppState,
@@ -98,7 +100,7 @@ impl SettingsApi {
     fn llm_out(&self, settings: DraftSettings) -> LlmSettingsOut {
         // The key's value does not change which endpoint is used: a placeholder will do.
         let key = settings.llm_api_key_set.then(String::new);
-        let effective = llm_config(&self.state.settings, &settings, key);
+        let effective = llm_config(&self.state.pipeline.settings, &settings, key);
         let source = match (&effective, &settings.llm_base_url) {
             (None, _) => LlmSource::None,
             (Some(_), Some(_)) => LlmSource::Tenant,
@@ -137,7 +139,7 @@ impl SettingsApi {
     #[oai(path = "/settings/llm", method = "get", operation_id = "settings.llm.get")]
     async fn get_llm(&self, auth: TenantAuth) -> ApiResult<Json<LlmSettingsOut>> {
         auth.0.principal.require_human_role()?;
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(self.llm_out(draft_settings::get(&tx).await?)))
     }
 
@@ -159,13 +161,13 @@ impl SettingsApi {
             timeout_seconds: body.timeout_seconds,
             monthly_token_budget: body.monthly_token_budget,
         };
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let settings = draft_settings::put_llm(
             &tx,
             &principal,
             update,
-            &self.state.sealer,
-            self.state.settings.tenant_endpoints_allow_private,
+            &self.state.pipeline.sealer,
+            self.state.pipeline.settings.tenant_endpoints_allow_private,
         )
         .await?;
         tx.commit().await?;
@@ -176,7 +178,7 @@ impl SettingsApi {
     #[oai(path = "/settings/drafting", method = "get", operation_id = "settings.drafting.get")]
     async fn get_drafting(&self, auth: TenantAuth) -> ApiResult<Json<DraftingSettingsOut>> {
         auth.0.principal.require_human_role()?;
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(drafting_out(draft_settings::get(&tx).await?)))
     }
 
@@ -196,7 +198,7 @@ impl SettingsApi {
             redact_pii: body.redact_pii,
             auto_draft: body.auto_draft,
         };
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let settings = draft_settings::put_style(&tx, &principal, update).await?;
         tx.commit().await?;
         Ok(Json(drafting_out(settings)))

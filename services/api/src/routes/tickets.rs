@@ -227,11 +227,16 @@ impl TicketsApi {
         };
         let guard = super::idempotency_key(http)
             .map(|key| {
-                Guard::new(&key, "tickets.create", &request, i64::from(self.state.settings.idempotency_ttl_hours))
+                Guard::new(
+                    &key,
+                    "tickets.create",
+                    &request,
+                    i64::from(self.state.pipeline.settings.idempotency_ttl_hours),
+                )
             })
             .transpose()?;
-        let created = copilot_tickets::create(&self.state.db, &principal, request, guard).await?;
-        self.state.triage_wakeup.notify_one();
+        let created = copilot_tickets::create(&self.state.pipeline.db, &principal, request, guard).await?;
+        self.state.pipeline.triage_wakeup.notify_one();
         Ok(TicketCreated::Created(Json(created_out(created)?)))
     }
 
@@ -310,7 +315,7 @@ impl TicketsApi {
                 TicketSort::Sentiment => TicketOrder::Sentiment,
             },
         };
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let tickets = copilot_tickets::list(&tx, &filter, page).await?;
         Ok(Json(Page::try_from_domain(tickets, TicketOut::try_from)?))
     }
@@ -445,7 +450,7 @@ impl TicketsApi {
         let message = copilot_tickets::add_message(&tx, &principal, id.0, request).await?;
         tx.commit().await?;
         if message.triage.is_some() {
-            self.state.triage_wakeup.notify_one();
+            self.state.pipeline.triage_wakeup.notify_one();
         }
         Ok(MessageCreated::Created(Json(message.try_into()?)))
     }
@@ -470,6 +475,6 @@ impl TicketsApi {
 
 impl TicketsApi {
     async fn tenant(&self, tenant: TenantId) -> ApiResult<copilot_store::TenantTx> {
-        Ok(self.state.db.tenant(tenant).await?)
+        Ok(self.state.pipeline.db.tenant(tenant).await?)
     }
 }

@@ -38,11 +38,12 @@ impl TriageApi {
     async fn triage(&self, auth: TenantAuth, body: JsonBody<TriageIn>) -> ApiResult<Json<TriageOut>> {
         let text = copilot_core::values::bounded_text("text", &body.0.text, 1, 10_000)?;
         let head = {
-            let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
-            crate::triage::tenant_head(&tx).await?
+            let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+            copilot_pipeline::triage::tenant_head(&tx).await?
         };
         let mut results = self
             .state
+            .pipeline
             .triager
             .triage(vec![text], head)
             .await

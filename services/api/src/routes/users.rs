@@ -66,7 +66,7 @@ impl UsersApi {
     #[oai(path = "/users", method = "post", operation_id = "users.create")]
     async fn create(&self, auth: TenantAuth, body: JsonBody<UserIn>) -> ApiResult<UserCreated> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let request = copilot_tenancy::users::NewUser {
             email: body.0.email,
             name: body.0.name,
@@ -90,7 +90,7 @@ impl UsersApi {
     ) -> ApiResult<Json<Page<UserOut>>> {
         let principal = auth.0.principal;
         let page = page(limit.0, cursor.0)?;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let users = copilot_tenancy::users::list(&tx, &principal, page).await?;
         Ok(Json(Page::from_domain(users, UserOut::from)))
     }
@@ -98,7 +98,7 @@ impl UsersApi {
     /// The active people tickets can be assigned to, by name (any member of the tenant).
     #[oai(path = "/assignees", method = "get", operation_id = "users.assignees")]
     async fn assignees(&self, auth: TenantAuth) -> ApiResult<Json<Vec<AssigneeOut>>> {
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let people = copilot_tenancy::users::assignees(&tx).await?;
         Ok(Json(
             people
@@ -112,7 +112,7 @@ impl UsersApi {
     #[oai(path = "/users/:id", method = "get", operation_id = "users.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<UserOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let user = copilot_tenancy::users::get(&tx, id.0).await?;
         if principal.actor.user_id() != Some(user.id) {
             principal.require_admin()?;
@@ -124,7 +124,7 @@ impl UsersApi {
     #[oai(path = "/users/:id", method = "patch", operation_id = "users.update")]
     async fn update(&self, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<UserPatch>) -> ApiResult<Json<UserOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let patch = copilot_tenancy::users::UserPatch {
             name: match body.0.name {
                 MaybeUndefined::Undefined => None,

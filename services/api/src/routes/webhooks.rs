@@ -224,10 +224,15 @@ impl WebhooksApi {
         let principal = auth.0.principal;
         let body = body.0;
         let request = NewEndpoint { url: body.url, event_types: body.events, description: body.description };
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
-        let (endpoint, secret) =
-            endpoints::create(&tx, &principal, request, &self.state.sealer, self.state.settings.webhook_allow_private)
-                .await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let (endpoint, secret) = endpoints::create(
+            &tx,
+            &principal,
+            request,
+            &self.state.pipeline.sealer,
+            self.state.pipeline.settings.webhook_allow_private,
+        )
+        .await?;
         tx.commit().await?;
         Ok(WebhookCreated::Created(Json(WebhookCreatedOut { id: endpoint.id, webhook: endpoint.into(), secret })))
     }
@@ -241,14 +246,14 @@ impl WebhooksApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<WebhookOut>>> {
         let page = page(limit.0, cursor.0)?;
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let found = endpoints::list(&tx, &auth.0.principal, page).await?;
         Ok(Json(Page::from_domain(found, WebhookOut::from)))
     }
 
     #[oai(path = "/webhooks/:id", method = "get", operation_id = "webhooks.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<WebhookOut>> {
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         Ok(Json(endpoints::get(&tx, &auth.0.principal, id.0).await?.into()))
     }
 
@@ -272,9 +277,9 @@ impl WebhooksApi {
             },
             enabled: body.enabled,
         };
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let endpoint =
-            endpoints::update(&tx, &principal, id.0, patch, self.state.settings.webhook_allow_private).await?;
+            endpoints::update(&tx, &principal, id.0, patch, self.state.pipeline.settings.webhook_allow_private).await?;
         tx.commit().await?;
         Ok(Json(endpoint.into()))
     }
@@ -283,7 +288,7 @@ impl WebhooksApi {
     #[oai(path = "/webhooks/:id", method = "delete", operation_id = "webhooks.delete")]
     async fn delete(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Deleted> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         endpoints::delete(&tx, &principal, id.0).await?;
         tx.commit().await?;
         Ok(Deleted::NoContent)
@@ -293,8 +298,8 @@ impl WebhooksApi {
     #[oai(path = "/webhooks/:id/rotate-secret", method = "post", operation_id = "webhooks.rotate_secret")]
     async fn rotate_secret(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<WebhookCreatedOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
-        let (endpoint, secret) = endpoints::rotate_secret(&tx, &principal, id.0, &self.state.sealer).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let (endpoint, secret) = endpoints::rotate_secret(&tx, &principal, id.0, &self.state.pipeline.sealer).await?;
         tx.commit().await?;
         Ok(Json(WebhookCreatedOut { id: endpoint.id, webhook: endpoint.into(), secret }))
     }
@@ -303,7 +308,7 @@ impl WebhooksApi {
     #[oai(path = "/webhooks/:id/test", method = "post", operation_id = "webhooks.test")]
     async fn test(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<WebhookDeliveryOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let delivery = deliveries::send_test(&tx, &principal, id.0).await?;
         tx.commit().await?;
         Ok(Json(delivery.into()))
@@ -320,7 +325,7 @@ impl WebhooksApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<WebhookDeliveryOut>>> {
         let page = page(limit.0, cursor.0)?;
-        let tx = self.state.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let found =
             deliveries::list(&tx, &auth.0.principal, id.0, status.0.map(WebhookDeliveryStatus::as_str), page).await?;
         Ok(Json(Page::from_domain(found, WebhookDeliveryOut::from)))
@@ -339,7 +344,7 @@ impl WebhooksApi {
         delivery_id: Path<Uuid>,
     ) -> ApiResult<Json<WebhookDeliveryOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let delivery = deliveries::retry(&tx, &principal, id.0, delivery_id.0).await?;
         tx.commit().await?;
         Ok(Json(delivery.into()))
@@ -349,7 +354,7 @@ impl WebhooksApi {
     #[oai(path = "/webhooks/:id/replay", method = "post", operation_id = "webhooks.replay")]
     async fn replay(&self, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<ReplayIn>) -> ApiResult<Json<ReplayOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.db.tenant(principal.tenant_id).await?;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let queued = deliveries::replay(&tx, &principal, id.0, body.0.since).await?;
         tx.commit().await?;
         Ok(Json(ReplayOut { queued }))
@@ -388,10 +393,10 @@ impl WebhooksApi {
                 body: body.body.ok_or_else(|| missing("body"))?,
             },
         };
-        let ttl = i64::from(self.state.settings.idempotency_ttl_hours);
+        let ttl = i64::from(self.state.pipeline.settings.idempotency_ttl_hours);
         let guard = Guard::new(&idempotency_key.0, "inbound.events", &event, ttl)?;
-        let outcome = inbound::receive(&self.state.db, &principal, event, guard).await?;
-        self.state.triage_wakeup.notify_one();
+        let outcome = inbound::receive(&self.state.pipeline.db, &principal, event, guard).await?;
+        self.state.pipeline.triage_wakeup.notify_one();
         Ok(Json(InboundEventOut {
             ticket_id: outcome.ticket_id,
             message_id: outcome.message_id,

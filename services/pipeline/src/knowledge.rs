@@ -6,7 +6,7 @@ use std::time::Duration;
 use copilot_knowledge::Ingested;
 use tokio::task::JoinSet;
 
-use crate::AppState;
+use crate::Pipeline;
 
 /// How often the worker looks for due documents when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
@@ -14,7 +14,7 @@ const POLL: Duration = Duration::from_secs(1);
 /// Runs forever: keeps up to `knowledge_concurrency` documents being ingested, each claimed
 /// on its own and fairly across tenants (at most one of a tenant at a time), so one
 /// tenant's long document never holds up another's.
-pub async fn run_worker(state: AppState) {
+pub async fn run_worker(state: Pipeline) {
     let mut running = JoinSet::new();
     // Once the process is stopping, nothing new is claimed.
     while !state.drain.stopping() {

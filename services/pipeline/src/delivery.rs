@@ -21,7 +21,7 @@ use futures::FutureExt;
 use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
 
-use crate::{AppState, drafting::retry_wait};
+use crate::{Pipeline, drafting::retry_wait};
 
 /// How often the worker looks for due deliveries.
 const POLL: Duration = Duration::from_millis(500);
@@ -44,7 +44,7 @@ type Mailers = HashMap<String, (Mailer, Instant)>;
 
 /// Runs forever: keeps up to `delivery_concurrency` replies being sent at once, claimed
 /// fairly across tenants (see `deliveries::claim`); failures are logged and the loop goes on.
-pub async fn run_worker(state: AppState) {
+pub async fn run_worker(state: Pipeline) {
     let mailers = Arc::new(Mutex::new(Mailers::new()));
     let lease = chrono::Duration::seconds(state.settings.delivery_lease_seconds as i64);
     let per_tenant = state.settings.delivery_tenant_concurrency;
@@ -87,7 +87,7 @@ pub async fn run_worker(state: AppState) {
 }
 
 /// Fails, tenant by tenant, the deliveries whose sender died mid-send.
-async fn fail_interrupted(state: &AppState) -> Result<(), Error> {
+async fn fail_interrupted(state: &Pipeline) -> Result<(), Error> {
     for item in deliveries::interrupted(&state.db, BATCH).await? {
         let tx = state.db.tenant(item.tenant_id).await?;
         if deliveries::fail_interrupted(&tx, item.delivery_id).await? {
@@ -99,7 +99,7 @@ async fn fail_interrupted(state: &AppState) -> Result<(), Error> {
 }
 
 /// Sends one claimed delivery and records what happened.
-async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> Result<(), Error> {
+async fn deliver(state: &Pipeline, mailers: &Mutex<Mailers>, item: Claimed) -> Result<(), Error> {
     let tx = state.db.tenant(item.tenant_id).await?;
     let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
     let route = mail_route(state, email_settings::smtp_url(&tx, &state.sealer).await?);
@@ -159,13 +159,13 @@ async fn deliver(state: &AppState, mailers: &Mutex<Mailers>, item: Claimed) -> R
 /// Where a tenant's mail goes out: its own SMTP server, checked against the endpoint
 /// policy, else the service's (the operator's), which sends only from addresses the
 /// tenant verified.
-pub(crate) struct MailRoute {
+pub struct MailRoute {
     pub url: String,
     pub shared_relay: bool,
     pub allow_private: bool,
 }
 
-pub(crate) fn mail_route(state: &AppState, tenant_smtp: Option<String>) -> Option<MailRoute> {
+pub fn mail_route(state: &Pipeline, tenant_smtp: Option<String>) -> Option<MailRoute> {
     let shared_relay = tenant_smtp.is_none();
     let service_smtp = state.settings.smtp_url.expose_secret().trim().to_owned();
     let url = tenant_smtp.or((!service_smtp.is_empty()).then_some(service_smtp))?;
@@ -174,7 +174,7 @@ pub(crate) fn mail_route(state: &AppState, tenant_smtp: Option<String>) -> Optio
 
 /// The route mail from `from` takes (and the sender), or why none can be taken: no server,
 /// no sender, or the service's server and an address the tenant did not verify.
-pub(crate) fn sendable(
+pub fn sendable(
     route: Option<MailRoute>,
     from: Option<&str>,
     from_verified: bool,
@@ -196,7 +196,7 @@ pub(crate) fn sendable(
 
 /// Sends one mail on its own connection (a test or verification mail, not a reply), within
 /// twice the SMTP timeout.
-pub(crate) async fn send_now(state: &AppState, route: &MailRoute, email: &OutboundEmail) -> Result<(), SendError> {
+pub async fn send_now(state: &Pipeline, route: &MailRoute, email: &OutboundEmail) -> Result<(), SendError> {
     let timeout = Duration::from_secs(state.settings.smtp_timeout_seconds);
     let sending = async {
         let mailer = Mailer::connect_checked(&route.url, timeout, route.allow_private).await?;
@@ -209,7 +209,7 @@ pub(crate) async fn send_now(state: &AppState, route: &MailRoute, email: &Outbou
 
 /// Composes and sends the reply; returns its subject.
 async fn send(
-    state: &AppState,
+    state: &Pipeline,
     mailers: &Mutex<Mailers>,
     url: &str,
     allow_private: bool,

@@ -12,7 +12,7 @@ use copilot_tickets::{
 use copilot_triage::{HeadWeights, Models, TextKind, Triage, TriageOptions, train};
 use uuid::Uuid;
 
-use crate::AppState;
+use crate::Pipeline;
 
 /// Runs the models on texts. The service uses [`ModelTriager`]; tests may wrap it.
 #[async_trait::async_trait]
@@ -100,7 +100,7 @@ const CLAIM_BATCH: u64 = 16;
 const POLL: Duration = Duration::from_secs(1);
 
 /// Until the process stops: drains due items and training jobs, then waits for a wake-up or the next poll.
-pub async fn run_worker(state: AppState) {
+pub async fn run_worker(state: Pipeline) {
     // Once the process is stopping, nothing new is claimed.
     while !state.drain.stopping() {
         let round = async { Ok::<usize, Error>(drain(&state).await? + train_next(&state).await?) };
@@ -121,7 +121,7 @@ pub async fn run_worker(state: AppState) {
 }
 
 /// Claims one batch of due items and processes it; returns how many were claimed.
-pub async fn drain(state: &AppState) -> Result<usize, Error> {
+pub async fn drain(state: &Pipeline) -> Result<usize, Error> {
     let claimed = triage::claim(&state.db, CLAIM_BATCH, state.settings.job_lease()).await?;
     let count = claimed.len();
     let mut by_tenant: BTreeMap<Uuid, Vec<Claimed>> = BTreeMap::new();
@@ -138,7 +138,7 @@ pub async fn drain(state: &AppState) -> Result<usize, Error> {
     Ok(count)
 }
 
-async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -> Result<(), Error> {
+async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -> Result<(), Error> {
     let (exhausted, items): (Vec<&Claimed>, Vec<&Claimed>) = items.iter().partition(|item| item.exhausted());
     if !exhausted.is_empty() {
         let tx = state.db.tenant(tenant).await?;
@@ -190,7 +190,7 @@ async fn process_tenant(state: &AppState, tenant: TenantId, items: &[Claimed]) -
 }
 
 /// Trains the next due tenant head, if any; returns 1 when it took a job.
-pub async fn train_next(state: &AppState) -> Result<usize, Error> {
+pub async fn train_next(state: &Pipeline) -> Result<usize, Error> {
     let Some(job) = intents::claim_training(&state.db, state.settings.job_lease()).await? else {
         return Ok(0);
     };
@@ -219,7 +219,7 @@ pub async fn train_next(state: &AppState) -> Result<usize, Error> {
 
 /// Embeds the examples and fits a head over the labels that have examples.
 async fn train_head(
-    state: &AppState,
+    state: &Pipeline,
     taxonomy: &[intents::IntentLabel],
     examples: Vec<(String, String)>,
 ) -> Result<train::Trained, String> {

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use crate::AppState;
+use crate::Pipeline;
 
 /// How often housekeeping runs.
 const PERIOD: Duration = Duration::from_secs(600);
 
 /// Runs forever; each pass logs its failures and goes on.
-pub async fn run(state: AppState) {
+pub async fn run(state: Pipeline) {
     let mut interval = tokio::time::interval(PERIOD);
     loop {
         interval.tick().await;

@@ -10,13 +10,13 @@ use copilot_core::Error;
 use copilot_webhooks::deliveries::{self, Attempt, Claimed, Policy};
 use tokio::task::JoinSet;
 
-use crate::AppState;
+use crate::Pipeline;
 
 /// How often the worker looks for due deliveries when it is idle.
 const POLL: Duration = Duration::from_millis(250);
 
 /// Runs forever; failures are logged and the loop goes on.
-pub async fn run_worker(state: AppState) {
+pub async fn run_worker(state: Pipeline) {
     let timeout = Duration::from_secs(state.settings.webhook_timeout_seconds);
     let sender = match Sender::new(timeout, state.settings.webhook_allow_private) {
         Ok(sender) => sender,
@@ -67,13 +67,13 @@ pub async fn run_worker(state: AppState) {
     }
 }
 
-async fn attempt(state: AppState, sender: Sender, policy: Policy, item: Claimed) {
+async fn attempt(state: Pipeline, sender: Sender, policy: Policy, item: Claimed) {
     if let Err(error) = try_attempt(&state, &sender, &policy, item).await {
         tracing::warn!(tenant = %item.tenant_id, delivery = %item.delivery_id, %error, "a webhook attempt could not be recorded");
     }
 }
 
-async fn try_attempt(state: &AppState, sender: &Sender, policy: &Policy, item: Claimed) -> Result<(), Error> {
+async fn try_attempt(state: &Pipeline, sender: &Sender, policy: &Policy, item: Claimed) -> Result<(), Error> {
     let tx = state.db.tenant(item.tenant_id).await?;
     let job = deliveries::job(&tx, item.delivery_id, &state.sealer).await?;
     tx.commit().await?;

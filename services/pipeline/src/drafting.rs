@@ -24,7 +24,7 @@ use copilot_triage::detect_language;
 use tokio::{sync::broadcast, task::JoinSet};
 use uuid::Uuid;
 
-use crate::AppState;
+use crate::Pipeline;
 
 /// How often the worker looks for due jobs when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
@@ -80,7 +80,7 @@ impl DraftStreams {
 }
 
 /// Runs forever: keeps up to `draft_concurrency` drafts in progress.
-pub async fn run_worker(state: AppState) {
+pub async fn run_worker(state: Pipeline) {
     let mut running = JoinSet::new();
     // Once the process is stopping, nothing new is claimed.
     while !state.drain.stopping() {
@@ -110,7 +110,7 @@ pub async fn run_worker(state: AppState) {
 }
 
 /// How long a claimed job stays with its worker without a renewal.
-fn lease(state: &AppState) -> chrono::Duration {
+fn lease(state: &Pipeline) -> chrono::Duration {
     chrono::Duration::seconds(state.settings.draft_lease_seconds as i64)
 }
 
@@ -130,7 +130,7 @@ impl Drop for Attempt {
 }
 
 /// Writes one claimed draft, renewing its lease every third of it meanwhile.
-async fn write(state: AppState, claimed: Claimed) {
+async fn write(state: Pipeline, claimed: Claimed) {
     let renewal = {
         let db = state.db.clone();
         let lease = lease(&state);
@@ -158,7 +158,7 @@ async fn write(state: AppState, claimed: Claimed) {
     }
 }
 
-async fn write_draft(state: &AppState, claimed: Claimed) -> Result<(), Error> {
+async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
     let tenant = claimed.tenant_id;
     if claimed.exhausted() {
         tracing::warn!(draft = %claimed.draft_id, %tenant, "a draft was interrupted too often; giving up");
@@ -255,7 +255,7 @@ async fn write_draft(state: &AppState, claimed: Claimed) -> Result<(), Error> {
 /// The best passages for the conversation and how similar the best one is to the
 /// customer's question (cosine of their embeddings).
 async fn retrieve(
-    state: &AppState,
+    state: &Pipeline,
     tenant: TenantId,
     subject: &str,
     question: &str,
@@ -305,7 +305,7 @@ struct LlmFailure {
 
 #[allow(clippy::too_many_arguments)]
 async fn draft_with_llm(
-    state: &AppState,
+    state: &Pipeline,
     job: &Job,
     settings: &DraftSettings,
     config: &LlmConfig,
@@ -430,7 +430,7 @@ fn cite(hit: &Hit, quote: String, sentence: Option<String>) -> Citation {
 }
 
 /// Records a failed attempt: retried after a growing wait while attempts remain.
-async fn fail(state: &AppState, claimed: &Claimed, job: &Job, error: &str, retryable: bool) -> Result<(), Error> {
+async fn fail(state: &Pipeline, claimed: &Claimed, job: &Job, error: &str, retryable: bool) -> Result<(), Error> {
     tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, attempt = job.draft.attempts, error, "a draft attempt failed");
     let delay = retryable.then(|| retry_wait(state.settings.draft_retry_base_ms, job.draft.attempts, MAX_RETRY_WAIT));
     let tx = state.db.tenant(claimed.tenant_id).await?;
