@@ -436,10 +436,12 @@ try {
   await check("an admin uploads a new version of a document and search finds only the new one", async () => {
     const name = goodFile.split("/").pop();
     const row = page.locator("tr", { hasText: name.replace(/\.[^.]+$/, "") });
-    const changed = join(mkdtempSync(join(tmpdir(), "e2e-")), name);
+    const folder = mkdtempSync(join(tmpdir(), "e2e-"));
+    const changed = join(folder, name);
     writeFileSync(changed, "<h1>Shipping</h1><p>Parcels to the Faroe Islands travel by zeppelin and take nine days.</p>");
     await row.getByText("Upload new version").waitFor();
     await row.locator('input[type="file"]').setInputFiles(changed);
+    rmSync(folder, { recursive: true });
     await row.getByText("v2").waitFor();
     await row.locator(".doc-ready").waitFor();
     const listed = (await callApi("GET", "/v1/knowledge/documents?limit=100")).data.filter((d) => d.filename === name);
