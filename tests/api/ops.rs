@@ -15,6 +15,24 @@ async fn health_and_readiness_answer() {
 }
 
 #[tokio::test]
+async fn every_response_carries_the_callers_request_id_or_a_new_one() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+
+    let given =
+        app.send_with(Method::GET, "/v1/tickets", Some(&tenant.key), None, &[("X-Request-Id", "crm-7f3a.1")]).await;
+    assert_eq!(given.headers["x-request-id"], "crm-7f3a.1");
+    // Errors carry it too, and a new one is made when the caller sent none or a bad one.
+    let made = app.send(Method::GET, "/v1/tickets/not-a-uuid", Some(&tenant.key), None).await;
+    let first = made.headers["x-request-id"].to_str().unwrap_or_default().to_owned();
+    assert!(made.status.is_client_error());
+    assert_eq!(first.len(), 32, "{first}");
+    let bad = app.send_with(Method::GET, "/healthz", None, None, &[("X-Request-Id", "two words")]).await;
+    let second = bad.headers["x-request-id"].to_str().unwrap_or_default().to_owned();
+    assert!(second.len() == 32 && second != first, "{second}");
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_operation_and_status() {
     let app = spawn_app().await;
     let tenant = app.create_tenant().await;

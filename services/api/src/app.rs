@@ -131,6 +131,7 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
         .data(state)
         .around(move |next, request| limit_body(next, request, limits))
         .around(move |next, request| metrics::observe(next, request, metrics.clone()))
+        .around(crate::request_id::around)
         .into_endpoint()
         .map_to_response()
 }
@@ -164,6 +165,7 @@ pub fn build_probes(state: AppState) -> impl Endpoint<Output = Response> {
     probes(Route::new())
         .data(state)
         .around(move |next, request| metrics::observe(next, request, metrics.clone()))
+        .around(crate::request_id::around)
         .into_endpoint()
         .map_to_response()
 }

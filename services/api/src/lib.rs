@@ -14,6 +14,7 @@ pub mod dto;
 pub mod error;
 pub mod json_body;
 pub mod metrics;
+pub mod request_id;
 pub mod routes;
 pub mod throttle;
 
