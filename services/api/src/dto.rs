@@ -178,6 +178,12 @@ pub struct TicketOut {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A stored name as the API enum that lists it; a name outside it is an internal error.
+pub(crate) fn stored_enum<T: ParseFromJSON>(value: &str) -> Result<T, copilot_core::Error> {
+    T::parse_from_json(Some(serde_json::Value::String(value.to_owned())))
+        .map_err(|_| copilot_core::Error::internal(format!("unexpected stored value `{value}`")))
+}
+
 fn stored<T: std::str::FromStr<Err = copilot_core::Error>>(value: &str) -> Result<T, copilot_core::Error> {
     value.parse().map_err(|error: copilot_core::Error| copilot_core::Error::internal(error.to_string()))
 }
@@ -228,8 +234,7 @@ pub struct SentimentOut {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct MessageTriageOut {
-    /// `pending`, `retrying` (an attempt failed; it will be retried), `done` or `failed`.
-    pub status: String,
+    pub status: TriageStatus,
     /// The agent's correction when there is one, else the model's intent.
     pub intent: Option<IntentOut>,
     pub sentiment: Option<SentimentOut>,
@@ -239,15 +244,28 @@ pub struct MessageTriageOut {
     pub error: Option<String>,
 }
 
-impl From<copilot_tickets::triage::MessageTriage> for MessageTriageOut {
-    fn from(triage: copilot_tickets::triage::MessageTriage) -> Self {
+/// Where the triage of a message stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TriageStatus {
+    Pending,
+    /// An attempt failed; it will be retried.
+    Retrying,
+    Done,
+    Failed,
+}
+
+impl TryFrom<copilot_tickets::triage::MessageTriage> for MessageTriageOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(triage: copilot_tickets::triage::MessageTriage) -> Result<Self, Self::Error> {
         let intent = match (triage.corrected_intent, triage.intent) {
             (Some(corrected), _) => Some(IntentOut { label: corrected, confidence: 1.0 }),
             (None, Some(label)) => Some(IntentOut { label, confidence: triage.intent_confidence.unwrap_or(0.0) }),
             (None, None) => None,
         };
-        Self {
-            status: triage.status,
+        Ok(Self {
+            status: stored_enum(&triage.status)?,
             intent,
             sentiment: triage
                 .sentiment
@@ -255,7 +273,7 @@ impl From<copilot_tickets::triage::MessageTriage> for MessageTriageOut {
             language: triage.language,
             attempts: triage.attempts,
             error: triage.error,
-        }
+        })
     }
 }
 
@@ -282,8 +300,7 @@ pub struct MessageOut {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct EmailInfoOut {
-    /// `in` or `out`.
-    pub direction: String,
+    pub direction: MailDirection,
     /// The Message-ID header, without angle brackets.
     pub message_id: String,
     pub from: Option<String>,
@@ -292,16 +309,33 @@ pub struct EmailInfoOut {
     pub raw: bool,
 }
 
-impl From<copilot_tickets::email::EmailInfo> for EmailInfoOut {
-    fn from(info: copilot_tickets::email::EmailInfo) -> Self {
-        Self {
-            direction: info.direction,
+/// Whether a mail came in (a customer's) or went out (a reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum MailDirection {
+    In,
+    Out,
+}
+
+impl TryFrom<copilot_tickets::email::EmailInfo> for EmailInfoOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(info: copilot_tickets::email::EmailInfo) -> Result<Self, Self::Error> {
+        Ok(Self {
+            direction: stored_enum(&info.direction)?,
             message_id: info.message_id,
             from: info.from,
             subject: info.subject,
             raw: info.raw,
-        }
+        })
     }
+}
+
+/// How a reply goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryChannel {
+    Email,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
@@ -316,8 +350,7 @@ pub enum DeliveryStatus {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct DeliveryOut {
-    /// `email`.
-    pub channel: String,
+    pub channel: DeliveryChannel,
     pub status: DeliveryStatus,
     pub attempts: i32,
     /// The last failure: the server's answer, `bounced: …`, or `delivery_outcome_unknown: …`
@@ -333,15 +366,9 @@ impl TryFrom<copilot_tickets::deliveries::Delivery> for DeliveryOut {
     type Error = copilot_core::Error;
 
     fn try_from(delivery: copilot_tickets::deliveries::Delivery) -> Result<Self, Self::Error> {
-        let status = match delivery.status.as_str() {
-            "queued" => DeliveryStatus::Queued,
-            "sending" => DeliveryStatus::Sending,
-            "sent" => DeliveryStatus::Sent,
-            "failed" => DeliveryStatus::Failed,
-            other => return Err(copilot_core::Error::internal(format!("stored delivery status `{other}`"))),
-        };
+        let status = stored_enum(&delivery.status)?;
         Ok(Self {
-            channel: delivery.channel,
+            channel: stored_enum(&delivery.channel)?,
             status,
             attempts: delivery.attempts,
             last_error: delivery.last_error,
@@ -386,10 +413,10 @@ impl TryFrom<copilot_tickets::Message> for MessageOut {
             author_user_id: message.author_user_id,
             body: message.body,
             created_at: message.created_at,
-            triage: message.triage.map(MessageTriageOut::from),
+            triage: message.triage.map(MessageTriageOut::try_from).transpose()?,
             delivery: message.delivery.map(DeliveryOut::try_from).transpose()?,
             attachments: message.attachments.into_iter().map(AttachmentOut::from).collect(),
-            email: message.email.map(EmailInfoOut::from),
+            email: message.email.map(EmailInfoOut::try_from).transpose()?,
         })
     }
 }

@@ -11,7 +11,7 @@ use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
     payload::{EventStream, Json},
-    types::{ParseFromJSON, ToJSON},
+    types::ToJSON,
 };
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ use copilot_pipeline::drafting::StreamEvent;
 use crate::{
     AppState,
     auth::TenantAuth,
-    dto::{MessageOut, Page},
+    dto::{MessageOut, Page, stored_enum},
     error::ApiResult,
     json_body::JsonBody,
 };
@@ -64,12 +64,6 @@ pub enum EditClass {
     /// At most a fifth of the characters changed.
     Light,
     Heavy,
-}
-
-/// Reads a value the database stores as text into its API enum.
-fn stored<T: ParseFromJSON>(value: &str) -> Result<T, copilot_core::Error> {
-    T::parse_from_json(Some(serde_json::Value::String(value.to_owned())))
-        .map_err(|_| copilot_core::Error::internal(format!("unexpected stored value `{value}`")))
 }
 
 /// A passage the draft relies on.
@@ -146,7 +140,7 @@ impl TryFrom<Draft> for DraftOut {
             id: draft.id,
             ticket_id: draft.ticket_id,
             message_id: draft.message_id,
-            status: stored(&draft.status)?,
+            status: stored_enum(&draft.status)?,
             body: draft.body,
             citations: draft
                 .citations
@@ -163,7 +157,7 @@ impl TryFrom<Draft> for DraftOut {
                 .collect(),
             confidence: draft.confidence,
             language: draft.language,
-            mode: draft.mode.as_deref().map(stored).transpose()?,
+            mode: draft.mode.as_deref().map(stored_enum).transpose()?,
             model: draft.model,
             usage: TokenUsageOut { prompt_tokens: draft.prompt_tokens, completion_tokens: draft.completion_tokens },
             notes: draft.notes,
@@ -172,7 +166,7 @@ impl TryFrom<Draft> for DraftOut {
             attempts: draft.attempts,
             error: draft.error,
             approved_body: draft.approved_body,
-            edit_class: draft.edit_class.as_deref().map(stored).transpose()?,
+            edit_class: draft.edit_class.as_deref().map(stored_enum).transpose()?,
             edit_distance: draft.edit_distance,
             rejection_reason: draft.rejection_reason,
             decided_by: draft.decided_by,
@@ -219,14 +213,22 @@ pub struct RejectIn {
     pub reason: String,
 }
 
+/// What an event of a draft's stream carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DraftStreamEventKind {
+    /// More of the draft as the model writes it (raw: citation markers such as `[S1]` included).
+    Text,
+    /// The attempt ended: `draft` holds the stored draft.
+    Draft,
+}
+
 /// An event of `GET /v1/drafts/{id}/stream`.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct DraftStreamEvent {
-    /// `text`: more of the draft as the model writes it (raw: citation markers such as
-    /// `[S1]` included); `draft`: the attempt ended, `draft` holds the stored draft.
     #[oai(rename = "type")]
-    pub kind: String,
+    pub kind: DraftStreamEventKind,
     pub text: Option<String>,
     pub draft: Option<DraftOut>,
 }
@@ -299,7 +301,10 @@ impl DraftsApi {
         let state = self.state.clone();
         let events = async_stream(state, tenant, draft);
         Ok(EventStream::new(events).keep_alive(Duration::from_secs(15)).to_event(|event: DraftStreamEvent| {
-            let kind = event.kind.clone();
+            let kind = match event.kind {
+                DraftStreamEventKind::Text => "text",
+                DraftStreamEventKind::Draft => "draft",
+            };
             Event::message(event.to_json_string()).event_type(kind)
         }))
     }
@@ -348,7 +353,11 @@ fn async_stream(state: AppState, tenant: copilot_core::TenantId, first: Draft) -
                     if let Some(draft) = known.take()
                         && draft.status != drafts::GENERATING
                     {
-                        let event = DraftStreamEvent { kind: "draft".into(), text: None, draft: draft.try_into().ok() };
+                        let event = DraftStreamEvent {
+                            kind: DraftStreamEventKind::Draft,
+                            text: None,
+                            draft: draft.try_into().ok(),
+                        };
                         return Some((event, (None, None, started, true)));
                     }
                     if started.elapsed() > STREAM_LIMIT {
@@ -357,7 +366,11 @@ fn async_stream(state: AppState, tenant: copilot_core::TenantId, first: Draft) -
                     if let Some(receiver) = live.as_mut() {
                         match receiver.recv().await {
                             Ok(StreamEvent::Text(text)) => {
-                                let event = DraftStreamEvent { kind: "text".into(), text: Some(text), draft: None };
+                                let event = DraftStreamEvent {
+                                    kind: DraftStreamEventKind::Text,
+                                    text: Some(text),
+                                    draft: None,
+                                };
                                 return Some((event, (None, live, started, false)));
                             }
                             Ok(StreamEvent::Finished) | Err(_) => live = None,
@@ -365,7 +378,8 @@ fn async_stream(state: AppState, tenant: copilot_core::TenantId, first: Draft) -
                     } else if let Some((so_far, receiver)) = state.pipeline.draft_streams.subscribe(id) {
                         live = Some(receiver);
                         if !so_far.is_empty() {
-                            let event = DraftStreamEvent { kind: "text".into(), text: Some(so_far), draft: None };
+                            let event =
+                                DraftStreamEvent { kind: DraftStreamEventKind::Text, text: Some(so_far), draft: None };
                             return Some((event, (None, live, started, false)));
                         }
                         continue;

@@ -12,7 +12,7 @@ use copilot_tickets::{
     email_settings::{self, EmailSettings, EmailUpdate},
 };
 use poem_openapi::{
-    ApiRequest, ApiResponse, Object, OpenApi,
+    ApiRequest, ApiResponse, Enum, Object, OpenApi,
     param::Path,
     payload::{Attachment, Binary, Json},
     types::MaybeUndefined,
@@ -20,7 +20,13 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::Tag;
-use crate::{AppState, auth::TenantAuth, dto::DeliveryOut, error::ApiResult, json_body::JsonBody};
+use crate::{
+    AppState,
+    auth::TenantAuth,
+    dto::{DeliveryOut, stored_enum},
+    error::ApiResult,
+    json_body::JsonBody,
+};
 
 pub struct EmailApi {
     pub state: AppState,
@@ -38,27 +44,53 @@ pub enum RawEmail {
 pub struct ReceivedOut {
     /// The stored mail (its raw original is kept).
     pub email_id: Uuid,
-    /// `created` (it opened a ticket), `added` (it joined a ticket), `duplicate` (this
-    /// Message-ID was received before), `ignored` (auto-reply, bulk, loop) or `bounce`.
-    pub outcome: String,
-    /// `personal`, `auto_reply`, `bulk`, `bounce` or `loop`.
-    pub kind: String,
+    pub outcome: ReceivedOutcome,
+    pub kind: MailKind,
     pub ticket_id: Option<Uuid>,
     /// The customer message it became; for a bounce, the reply whose delivery failed.
     pub message_id: Option<Uuid>,
     pub note: Option<String>,
 }
 
-impl From<Received> for ReceivedOut {
-    fn from(received: Received) -> Self {
-        Self {
+/// What became of a received mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ReceivedOutcome {
+    /// It opened a ticket.
+    Created,
+    /// It joined a ticket.
+    Added,
+    /// This Message-ID was received before.
+    Duplicate,
+    /// An auto-reply, bulk mail or a loop: kept, not a message.
+    Ignored,
+    /// A bounce of a reply.
+    Bounce,
+}
+
+/// What kind of mail it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum MailKind {
+    Personal,
+    AutoReply,
+    Bulk,
+    Bounce,
+    Loop,
+}
+
+impl TryFrom<Received> for ReceivedOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(received: Received) -> Result<Self, Self::Error> {
+        Ok(Self {
             email_id: received.email_id,
-            outcome: received.outcome,
-            kind: received.kind,
+            outcome: stored_enum(&received.outcome)?,
+            kind: stored_enum(&received.kind)?,
             ticket_id: received.ticket_id,
             message_id: received.message_id,
             note: received.note,
-        }
+        })
     }
 }
 
@@ -185,7 +217,7 @@ impl EmailApi {
                     if received.kind == "personal" {
                         self.state.pipeline.triage_wakeup.notify_one();
                     }
-                    return Ok(Json(received.into()));
+                    return Ok(Json(received.try_into()?));
                 }
                 Err(copilot_core::Error::Conflict { .. }) if attempt == 1 => continue,
                 Err(error) => return Err(error.into()),

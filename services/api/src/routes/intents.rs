@@ -2,11 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use copilot_tickets::intents::{self, IntentLabel, TrainingJob};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
 use super::Tag;
-use crate::{AppState, auth::TenantAuth, dto::MessageTriageOut, error::ApiResult, json_body::JsonBody};
+use crate::{
+    AppState,
+    auth::TenantAuth,
+    dto::{MessageTriageOut, stored_enum},
+    error::ApiResult,
+    json_body::JsonBody,
+};
 
 pub struct IntentsApi {
     pub state: AppState,
@@ -27,8 +33,7 @@ pub struct IntentLabelIo {
 
 #[derive(Debug, Object)]
 pub struct TaxonomyOut {
-    /// `default` (the built-in customer-service taxonomy) or `tenant` (set with PUT).
-    pub source: String,
+    pub source: TaxonomySource,
     pub labels: Vec<IntentLabelIo>,
 }
 
@@ -42,8 +47,7 @@ pub struct TaxonomyIn {
 #[oai(skip_serializing_if_is_none)]
 pub struct TrainingOut {
     pub id: Uuid,
-    /// `queued`, `ready` or `failed`.
-    pub status: String,
+    pub status: TrainingStatus,
     pub attempts: i32,
     /// The labels the head predicts (those with examples).
     pub labels: Vec<String>,
@@ -58,11 +62,32 @@ pub struct TrainingOut {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-impl From<TrainingJob> for TrainingOut {
-    fn from(job: TrainingJob) -> Self {
-        Self {
+/// Where a training job stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TrainingStatus {
+    Queued,
+    Ready,
+    Failed,
+}
+
+/// Where a tenant's taxonomy comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TaxonomySource {
+    /// The built-in customer-service taxonomy.
+    Default,
+    /// The tenant's own, set with `PUT /v1/intents`.
+    Tenant,
+}
+
+impl TryFrom<TrainingJob> for TrainingOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(job: TrainingJob) -> Result<Self, Self::Error> {
+        Ok(Self {
             id: job.id,
-            status: job.status,
+            status: stored_enum(&job.status)?,
             attempts: job.attempts,
             labels: job.labels,
             example_count: job.example_count,
@@ -72,7 +97,7 @@ impl From<TrainingJob> for TrainingOut {
             active: job.active,
             created_at: job.created_at,
             finished_at: job.finished_at,
-        }
+        })
     }
 }
 
@@ -114,9 +139,9 @@ impl IntentsApi {
                 .into_iter()
                 .map(|label| IntentLabelIo { label, display_name: None, description: None, examples: Vec::new() })
                 .collect();
-            return Ok(Json(TaxonomyOut { source: "default".into(), labels }));
+            return Ok(Json(TaxonomyOut { source: TaxonomySource::Default, labels }));
         }
-        Ok(Json(TaxonomyOut { source: "tenant".into(), labels: labels.into_iter().map(to_io).collect() }))
+        Ok(Json(TaxonomyOut { source: TaxonomySource::Tenant, labels: labels.into_iter().map(to_io).collect() }))
     }
 
     /// Replace the tenant's taxonomy (admins). Train it with `POST /v1/intents/train`.
@@ -137,7 +162,7 @@ impl IntentsApi {
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let stored = intents::replace_taxonomy(&tx, &principal, labels).await?;
         tx.commit().await?;
-        Ok(Json(TaxonomyOut { source: "tenant".into(), labels: stored.into_iter().map(to_io).collect() }))
+        Ok(Json(TaxonomyOut { source: TaxonomySource::Tenant, labels: stored.into_iter().map(to_io).collect() }))
     }
 
     /// Train the tenant's own intent head from its taxonomy and corrections (admins).
@@ -148,7 +173,7 @@ impl IntentsApi {
         let job = intents::request_training(&tx, &principal).await?;
         tx.commit().await?;
         self.state.pipeline.triage_wakeup.notify_one();
-        Ok(TrainingQueued::Accepted(Json(job.into())))
+        Ok(TrainingQueued::Accepted(Json(job.try_into()?)))
     }
 
     /// The newest training job and its cross-validated accuracy.
@@ -156,7 +181,7 @@ impl IntentsApi {
     async fn training(&self, auth: TenantAuth) -> ApiResult<Json<TrainingOut>> {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let job = intents::latest_training(&tx).await?.ok_or(copilot_core::Error::NotFound("training job"))?;
-        Ok(Json(job.into()))
+        Ok(Json(job.try_into()?))
     }
 
     /// Correct the intent of a customer message; the correction becomes a training example.
@@ -184,6 +209,6 @@ impl IntentsApi {
         let triage =
             intents::correct_intent(&tx, &principal, id.0, message_id.0, body.0.intent.trim(), &allowed).await?;
         tx.commit().await?;
-        Ok(Json(triage.into()))
+        Ok(Json(triage.try_into()?))
     }
 }

@@ -17,7 +17,13 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{Tag, page};
-use crate::{AppState, auth::TenantAuth, dto::Page, error::ApiResult, json_body::JsonBody};
+use crate::{
+    AppState,
+    auth::TenantAuth,
+    dto::{Page, stored_enum},
+    error::ApiResult,
+    json_body::JsonBody,
+};
 
 pub struct KnowledgeApi {
     pub state: AppState,
@@ -120,7 +126,7 @@ pub struct DocumentOut {
     pub id: Uuid,
     pub external_id: Option<String>,
     pub title: String,
-    pub format: String,
+    pub format: DocumentFormat,
     pub filename: Option<String>,
     /// Of the latest version.
     pub status: DocumentStatus,
@@ -144,13 +150,15 @@ pub struct DocumentOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<Document> for DocumentOut {
-    fn from(document: Document) -> Self {
-        Self {
+impl TryFrom<Document> for DocumentOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(document: Document) -> Result<Self, Self::Error> {
+        Ok(Self {
             id: document.id,
             external_id: document.external_id,
             title: document.title,
-            format: document.format,
+            format: stored_enum(&document.format)?,
             filename: document.filename,
             status: DocumentStatus::parse(&document.status),
             progress: document.progress,
@@ -164,7 +172,7 @@ impl From<Document> for DocumentOut {
             tags: document.tags,
             created_at: document.created_at,
             updated_at: document.updated_at,
-        }
+        })
     }
 }
 
@@ -403,14 +411,14 @@ impl KnowledgeApi {
         };
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let documents = documents::list(&tx, &filter, request).await?;
-        Ok(Json(Page::from_domain(documents, DocumentOut::from)))
+        Ok(Json(Page::try_from_domain(documents, DocumentOut::try_from)?))
     }
 
     /// A document and the state of its ingestion.
     #[oai(path = "/knowledge/documents/:id", method = "get", operation_id = "knowledge.documents.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<DocumentOut>> {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        Ok(Json(documents::get(&tx, id.0).await?.into()))
+        Ok(Json(documents::get(&tx, id.0).await?.try_into()?))
     }
 
     /// Delete a document, its versions and its chunks (admins).

@@ -2,6 +2,8 @@
 
 use poem_openapi::{Object, OpenApi, payload::Json};
 
+use crate::dto::TriageStatus;
+
 use super::Tag;
 use crate::{
     AppState,
@@ -28,7 +30,7 @@ pub struct TriageOut {
     /// ISO 639-1 code where one exists (`en`, `zh`, …), `und` when undetermined.
     pub language: String,
     /// Always `done`: the models ran.
-    pub status: String,
+    pub status: TriageStatus,
 }
 
 #[OpenApi(tag = "Tag::Triage")]
@@ -53,7 +55,7 @@ impl TriageApi {
             intent: IntentOut { label: result.intent.label, confidence: f64::from(result.intent.confidence) },
             sentiment: SentimentOut { label: result.sentiment.label, score: f64::from(result.sentiment.score) },
             language: result.language,
-            status: "done".into(),
+            status: TriageStatus::Done,
         }))
     }
 }

@@ -19,7 +19,7 @@ use super::{Tag, page};
 use crate::{
     AppState,
     auth::TenantAuth,
-    dto::{Channel, Page, Priority},
+    dto::{Channel, Page, Priority, stored_enum},
     error::ApiResult,
     json_body::JsonBody,
 };
@@ -134,8 +134,8 @@ pub struct WebhookDeliveryOut {
     /// Also the `webhook-id` header, the same on every attempt.
     pub event_id: Uuid,
     pub event_type: String,
-    /// `pending`, `sending`, `succeeded` or `failed` (the dead letters).
-    pub status: String,
+    /// `failed`: the dead letters.
+    pub status: WebhookDeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i32>,
@@ -147,14 +147,16 @@ pub struct WebhookDeliveryOut {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-impl From<Delivery> for WebhookDeliveryOut {
-    fn from(d: Delivery) -> Self {
-        Self {
+impl TryFrom<Delivery> for WebhookDeliveryOut {
+    type Error = copilot_core::Error;
+
+    fn try_from(d: Delivery) -> Result<Self, Self::Error> {
+        Ok(Self {
             id: d.id,
             endpoint_id: d.endpoint_id,
             event_id: d.event_id,
             event_type: d.event_type,
-            status: d.status,
+            status: stored_enum(&d.status)?,
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
             last_status_code: d.last_status_code,
@@ -163,7 +165,7 @@ impl From<Delivery> for WebhookDeliveryOut {
             created_at: d.created_at,
             updated_at: d.updated_at,
             delivered_at: d.delivered_at,
-        }
+        })
     }
 }
 
@@ -311,7 +313,7 @@ impl WebhooksApi {
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let delivery = deliveries::send_test(&tx, &principal, id.0).await?;
         tx.commit().await?;
-        Ok(Json(delivery.into()))
+        Ok(Json(delivery.try_into()?))
     }
 
     /// The endpoint's deliveries, newest first (`status=failed` is the dead-letter view).
@@ -328,7 +330,7 @@ impl WebhooksApi {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let found =
             deliveries::list(&tx, &auth.0.principal, id.0, status.0.map(WebhookDeliveryStatus::as_str), page).await?;
-        Ok(Json(Page::from_domain(found, WebhookDeliveryOut::from)))
+        Ok(Json(Page::try_from_domain(found, WebhookDeliveryOut::try_from)?))
     }
 
     /// Attempt one delivery again, now (admins only).
@@ -347,7 +349,7 @@ impl WebhooksApi {
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let delivery = deliveries::retry(&tx, &principal, id.0, delivery_id.0).await?;
         tx.commit().await?;
-        Ok(Json(delivery.into()))
+        Ok(Json(delivery.try_into()?))
     }
 
     /// Send again every event since a moment that the endpoint subscribes to (admins only).
