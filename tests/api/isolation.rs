@@ -95,3 +95,118 @@ async fn another_tenants_user_cannot_be_assigned() {
         .await
         .expect_error(422, "unknown_assignee");
 }
+
+/// A body each operation with an id in its path accepts, so that only the id decides the
+/// answer (an operation that takes none gets none).
+fn sample_body(method: &str, template: &str) -> Option<Value> {
+    Some(match (method, template) {
+        ("PATCH", "/v1/users/{id}") => json!({"active": false}),
+        ("PUT", "/v1/tickets/{id}/presence") => json!({"state": "viewing"}),
+        ("PATCH", "/v1/tickets/{id}") => json!({"status": "closed"}),
+        ("POST", "/v1/tickets/{id}/messages") => json!({"author": "agent", "body": "hi"}),
+        ("PATCH", "/v1/tickets/{id}/messages/{message_id}/triage") => json!({"intent": "other"}),
+        ("POST", "/v1/knowledge/documents/{id}/versions") => {
+            json!({"title": "Theirs", "content": "# Theirs\n\nReplaced.", "content_type": "text/markdown"})
+        }
+        ("POST", "/v1/tickets/{id}/drafts") | ("POST", "/v1/drafts/{id}/approve") => json!({}),
+        ("POST", "/v1/drafts/{id}/reject") => json!({"reason": "not ours"}),
+        ("PATCH", "/v1/webhooks/{id}") => json!({"enabled": false}),
+        ("POST", "/v1/webhooks/{id}/replay") => json!({"since": "2026-01-01T00:00:00Z"}),
+        _ => return None,
+    })
+}
+
+#[tokio::test]
+async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_and_changes_nothing() {
+    let app = copilot_tests::spawn_app_alone().await;
+    let a = app.create_tenant().await;
+    let b = app.create_tenant().await;
+    let (_, a_agent) = app.add_user(&a, "agent").await;
+    let (a_user, _) = app.add_user(&a, "agent").await;
+    let (_, b_admin) = app.add_user(&b, "admin").await;
+
+    // One of each of A's resources: a ticket from a mail with an attachment, its draft, a
+    // reply, a document, a webhook endpoint with a delivery, a person and an API key.
+    app.send(Method::PUT, "/v1/settings/email", Some(&a.key), Some(&json!({"addresses": ["help@a.test"]})))
+        .await
+        .expect(200);
+    let mail = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/email/attachment.eml")).expect("fixture");
+    let received = app.post_raw("/v1/inbound/email", Some(&a.key), "message/rfc822", mail).await.expect(200);
+    let ticket = uuid_at(&received, "/ticket_id");
+    let message = uuid_at(&received, "/message_id");
+    let thread = app.wait_for_triage(&a.key, ticket).await;
+    let attachment = thread["data"][0]["attachments"][0]["id"].as_str().expect("an attachment").to_owned();
+    let draft = {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let drafts = app.get(&format!("/v1/tickets/{ticket}/drafts"), &a.key).await.expect(200);
+            if let Some(id) = drafts["data"][0]["id"].as_str().filter(|_| drafts["data"][0]["status"] != "generating") {
+                break id.to_owned();
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no written draft for A's ticket: {drafts}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let draft_before = app.get(&format!("/v1/drafts/{draft}"), &a.key).await.expect(200);
+    let document =
+        json!({"title": "Returns", "content": "# Returns\n\nWithin 30 days.", "content_type": "text/markdown"});
+    let document = uuid_at(&app.post("/v1/knowledge/documents", &a.key, document).await.expect(202), "/id");
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["ticket.created"]});
+    let webhook = uuid_at(&app.post("/v1/webhooks", &a.key, hook).await.expect(201), "/id");
+    let delivery =
+        uuid_at(&app.post(&format!("/v1/webhooks/{webhook}/test"), &a.key, json!({})).await.expect(200), "/id");
+    let key =
+        uuid_at(&app.post("/v1/api-keys", &a.key, json!({"name": "crm", "role": "agent"})).await.expect(201), "/id");
+    let ids = |segment: &str| -> String {
+        match segment {
+            "users" => a_user.to_string(),
+            "api-keys" => key.to_string(),
+            "tickets" => ticket.to_string(),
+            "knowledge" => document.to_string(),
+            "drafts" => draft.clone(),
+            "webhooks" => webhook.to_string(),
+            other => panic!("no resource of A for /v1/{other}/…: add one"),
+        }
+    };
+
+    let spec: Value = serde_json::from_str(include_str!("../../openapi.json")).expect("the committed spec");
+    let mut tried = 0;
+    for (template, operations) in spec["paths"].as_object().into_iter().flatten() {
+        if !template.contains('{') || template.starts_with("/v1/inbound/email/") {
+            // The inbound mail URL's secret is its only credential: no tenant's to try.
+            continue;
+        }
+        let segment = template.trim_start_matches("/v1/").split('/').next().unwrap_or_default();
+        let path = template
+            .replace("{id}", &ids(segment))
+            .replace("{message_id}", &message.to_string())
+            .replace("{attachment_id}", &attachment)
+            .replace("{delivery_id}", &delivery.to_string());
+        assert!(!path.contains('{'), "an id the test does not fill in: {template}");
+        for method in operations.as_object().into_iter().flatten().map(|(method, _)| method.to_uppercase()) {
+            let body = sample_body(&method, template);
+            let method = Method::from_bytes(method.as_bytes()).expect("a method");
+            let reply = app.send(method.clone(), &path, Some(&b_admin), body.as_ref()).await;
+            assert_eq!(reply.status.as_u16(), 404, "{method} {template} answered {}: {}", reply.status, reply.body);
+            assert_eq!(reply.code(), "not_found", "{method} {template}");
+            tried += 1;
+        }
+    }
+    assert!(tried >= 30, "only {tried} operations with an id in their path");
+
+    // Nothing of A's changed.
+    let after = app.get(&format!("/v1/tickets/{ticket}"), &a.key).await.expect(200);
+    assert_ne!(after["status"], "closed");
+    let thread = app.get(&format!("/v1/tickets/{ticket}/messages"), &a_agent).await.expect(200);
+    assert_eq!(thread["data"].as_array().map(Vec::len), Some(1), "no message was added: {thread}");
+    let draft_after = app.get(&format!("/v1/drafts/{draft}"), &a.key).await.expect(200);
+    assert_eq!(
+        (&draft_after["status"], &draft_after["attempts"]),
+        (&draft_before["status"], &draft_before["attempts"])
+    );
+    assert_eq!(app.get(&format!("/v1/knowledge/documents/{document}"), &a.key).await.expect(200)["version"], 1);
+    assert_eq!(app.get(&format!("/v1/webhooks/{webhook}"), &a.key).await.expect(200)["enabled"], true);
+    assert_eq!(app.get(&format!("/v1/users/{a_user}"), &a.key).await.expect(200)["active"], true);
+    let keys = app.get("/v1/api-keys", &a.key).await.expect(200);
+    assert!(keys["data"].as_array().into_iter().flatten().all(|k| k["revoked_at"].is_null()));
+}
