@@ -170,6 +170,64 @@ impl copilot_pipeline::triage::Triager for Flaky {
     }
 }
 
+/// The real models, except that a message with "[boom]" makes them panic.
+struct Boom;
+
+#[async_trait::async_trait]
+impl copilot_pipeline::triage::Triager for Boom {
+    async fn triage(
+        &self,
+        texts: Vec<String>,
+        head: Option<copilot_triage::HeadWeights>,
+    ) -> Result<Vec<copilot_triage::Triage>, String> {
+        assert!(!texts.iter().any(|text| text.contains("[boom]")), "a message the models choke on");
+        model_triager().triage(texts, head).await
+    }
+
+    async fn embed(&self, texts: Vec<String>, kind: copilot_triage::TextKind) -> Result<Vec<Vec<f32>>, String> {
+        model_triager().embed(texts, kind).await
+    }
+
+    fn dimensions(&self) -> usize {
+        model_triager().dimensions()
+    }
+
+    fn default_intents(&self) -> Vec<String> {
+        model_triager().default_intents()
+    }
+}
+
+#[tokio::test]
+async fn a_message_that_makes_the_models_panic_fails_alone_and_the_queue_keeps_draining() {
+    // A database of its own: no other test's worker may triage these messages.
+    let database = copilot_tests::new_postgres_database().await;
+    let app = spawn_app_with_triager(&database, Backend::Postgres, Arc::new(Boom), |_| {}).await;
+    let tenant = app.create_tenant().await;
+    let poison = open_ticket(&app, &tenant.key, "Boom", "[boom] this message breaks the models").await;
+    let mut fine = Vec::new();
+    for text in ["Where is my parcel?", "I want a refund", "Can I change my address?", "Thanks, all good"] {
+        fine.push(open_ticket(&app, &tenant.key, text, text).await);
+    }
+
+    for id in &fine {
+        let thread = app.wait_for_triage(&tenant.key, *id).await;
+        assert_eq!(thread["data"][0]["triage"]["status"], "done", "{thread}");
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let failure = loop {
+        let thread = app.get(&format!("/v1/tickets/{poison}/messages"), &tenant.key).await.expect(200);
+        let triage = thread["data"][0]["triage"].clone();
+        if triage["error"].as_str().is_some_and(|error| error.contains("panicked")) {
+            break triage;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the poison message was never failed: {triage}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(matches!(failure["status"].as_str(), Some("retrying" | "failed")), "{failure}");
+    let ready = app.send(reqwest::Method::GET, "/readyz", None, None).await.expect(200);
+    assert_eq!(ready["status"], "ready", "the worker never stopped: {ready}");
+}
+
 #[tokio::test]
 async fn a_failing_model_loses_no_message_and_triage_is_retried() {
     let seed = spawn_app_on(Backend::Sqlite).await;

@@ -10,6 +10,7 @@ use copilot_tickets::{
     triage::{self, Claimed, TriageResult},
 };
 use copilot_triage::{HeadWeights, Models, TextKind, Triage, TriageOptions, train};
+use futures::FutureExt;
 use uuid::Uuid;
 
 use crate::Pipeline;
@@ -158,7 +159,42 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
     };
     let present: Vec<&Claimed> = items.into_iter().filter(|item| bodies.contains_key(&item.message_id)).collect();
     let texts: Vec<String> = present.iter().filter_map(|item| bodies.get(&item.message_id).cloned()).collect();
-    let outcome = state.triager.triage(texts, head).await;
+    let outcome = guarded(state.triager.triage(texts.clone(), head.clone())).await;
+    if let Err(Panicked(error)) = &outcome
+        && present.len() > 1
+    {
+        // One message made the models panic: the others of its batch are triaged one by one,
+        // so it cannot hold them back, and it alone is failed (and retried).
+        tracing::warn!(%tenant, %error, count = present.len(), "the triage models panicked; triaging the batch one by one");
+        for (item, text) in present.iter().zip(texts) {
+            let outcome = guarded(state.triager.triage(vec![text], head.clone())).await;
+            record(state, tenant, &[item], outcome.map_err(|Panicked(error)| error)).await?;
+        }
+        return Ok(());
+    }
+    record(state, tenant, &present, outcome.map_err(|Panicked(error)| error)).await
+}
+
+/// A triage call that panicked, with the panic's message.
+struct Panicked(String);
+
+/// Runs a triage call, turning a panic of the models into a failure of that call.
+async fn guarded(
+    call: impl std::future::Future<Output = Result<Vec<Triage>, String>>,
+) -> Result<Result<Vec<Triage>, String>, Panicked> {
+    std::panic::AssertUnwindSafe(call).catch_unwind().await.map_err(|payload| {
+        Panicked(format!("the triage models panicked: {}", crate::supervisor::panic_message(&*payload)))
+    })
+}
+
+/// Stores the outcome of triaging `present` (in order): each result, or the failure of all.
+async fn record(
+    state: &Pipeline,
+    tenant: TenantId,
+    present: &[&Claimed],
+    outcome: Result<Result<Vec<Triage>, String>, String>,
+) -> Result<(), Error> {
+    let outcome = outcome.and_then(|result| result);
     let tx = state.db.tenant(tenant).await?;
     match outcome {
         Ok(results) if results.len() == present.len() => {
@@ -175,13 +211,13 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
         }
         Ok(results) => {
             let error = format!("the models returned {} results for {} messages", results.len(), present.len());
-            for item in &present {
+            for item in present {
                 triage::fail(&tx, item, &error).await?;
             }
         }
         Err(error) => {
             tracing::warn!(%tenant, %error, count = present.len(), "triage failed; will retry");
-            for item in &present {
+            for item in present {
                 triage::fail(&tx, item, &error).await?;
             }
         }
