@@ -72,6 +72,37 @@ pub fn model_triager() -> Arc<dyn Triager> {
     Arc::new(ModelTriager { models: models(), options: copilot_triage::TriageOptions::default() })
 }
 
+/// The real triager behind a test's hook: `hook` sees every batch first and may answer it
+/// itself (a failure, a panic); a batch it leaves (`None`) goes to the real models.
+pub struct Hooked<F>(pub F);
+
+type TriageOutcome = Result<Vec<copilot_triage::Triage>, String>;
+
+#[async_trait::async_trait]
+impl<F> Triager for Hooked<F>
+where
+    F: Fn(&[String]) -> Option<TriageOutcome> + Send + Sync,
+{
+    async fn triage(&self, texts: Vec<String>, head: Option<copilot_triage::HeadWeights>) -> TriageOutcome {
+        match (self.0)(&texts) {
+            Some(outcome) => outcome,
+            None => model_triager().triage(texts, head).await,
+        }
+    }
+
+    async fn embed(&self, texts: Vec<String>, kind: copilot_triage::TextKind) -> Result<Vec<Vec<f32>>, String> {
+        model_triager().embed(texts, kind).await
+    }
+
+    fn dimensions(&self) -> usize {
+        model_triager().dimensions()
+    }
+
+    fn default_intents(&self) -> Vec<String> {
+        model_triager().default_intents()
+    }
+}
+
 /// A fresh, migrated PostgreSQL database for this test binary; its URL.
 pub async fn postgres_database() -> String {
     POSTGRES_DATABASE.get_or_init(new_postgres_database).await.clone()

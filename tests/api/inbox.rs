@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use copilot_tests::{
-    Backend, TestApp, TestTenant, model_triager, new_postgres_database, spawn_app, spawn_app_with_triager, uuid_at,
+    Backend, Hooked, TestApp, TestTenant, new_postgres_database, spawn_app, spawn_app_with_triager, uuid_at,
 };
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -131,41 +131,14 @@ async fn the_inbox_orders_by_priority_waiting_and_sentiment_and_pages_in_each_or
     app.get("/v1/tickets?sort=urgency", &agent).await.expect_error(400, "invalid_parameter");
 }
 
-/// The real triager, except that it refuses every batch with a "[quiet]" message: those
-/// tickets stay unscored.
-struct Quiet;
-
-#[async_trait::async_trait]
-impl copilot_pipeline::triage::Triager for Quiet {
-    async fn triage(
-        &self,
-        texts: Vec<String>,
-        head: Option<copilot_triage::HeadWeights>,
-    ) -> Result<Vec<copilot_triage::Triage>, String> {
-        if texts.iter().any(|text| text.contains("[quiet]")) {
-            return Err("not this one".into());
-        }
-        model_triager().triage(texts, head).await
-    }
-
-    async fn embed(&self, texts: Vec<String>, kind: copilot_triage::TextKind) -> Result<Vec<Vec<f32>>, String> {
-        model_triager().embed(texts, kind).await
-    }
-
-    fn dimensions(&self) -> usize {
-        model_triager().dimensions()
-    }
-
-    fn default_intents(&self) -> Vec<String> {
-        model_triager().default_intents()
-    }
-}
-
 #[tokio::test]
 async fn unscored_tickets_sort_after_the_scored_and_page_through_once() {
     // A database of its own: no other test's worker may triage the quiet tickets.
     let database = new_postgres_database().await;
-    let app = spawn_app_with_triager(&database, Backend::Postgres, Arc::new(Quiet), |_| {}).await;
+    // The models refuse every batch with a "[quiet]" message: those tickets stay unscored.
+    let quiet =
+        Hooked(|texts: &[String]| texts.iter().any(|t| t.contains("[quiet]")).then(|| Err("not this one".into())));
+    let app = spawn_app_with_triager(&database, Backend::Postgres, Arc::new(quiet), |_| {}).await;
     let tenant = app.create_tenant().await;
     let angry = open(&app, &tenant, "This is outrageous, you broke my order and nobody answers!", "normal").await;
     let happy = open(&app, &tenant, "Thank you, everything arrived and it is perfect!", "normal").await;

@@ -6,7 +6,9 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use copilot_tests::{Backend, TestApp, model_triager, spawn_app, spawn_app_on, spawn_app_with_triager, uuid_at};
+use copilot_tests::{
+    Backend, Hooked, TestApp, model_triager, spawn_app, spawn_app_on, spawn_app_with_triager, uuid_at,
+};
 use serde_json::{Value, json};
 
 async fn open_ticket(app: &TestApp, token: &str, subject: &str, body: &str) -> uuid::Uuid {
@@ -138,70 +140,16 @@ async fn a_customer_turning_negative_raises_the_priority_once() {
     assert_eq!(audit["data"][0]["data"]["to"], "high");
 }
 
-/// Fails the first `failures` calls, then runs the real models.
-struct Flaky {
-    failures: usize,
-    calls: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl copilot_pipeline::triage::Triager for Flaky {
-    async fn triage(
-        &self,
-        texts: Vec<String>,
-        head: Option<copilot_triage::HeadWeights>,
-    ) -> Result<Vec<copilot_triage::Triage>, String> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return Err("the model runtime is unavailable".into());
-        }
-        model_triager().triage(texts, head).await
-    }
-
-    async fn embed(&self, texts: Vec<String>, kind: copilot_triage::TextKind) -> Result<Vec<Vec<f32>>, String> {
-        model_triager().embed(texts, kind).await
-    }
-
-    fn dimensions(&self) -> usize {
-        model_triager().dimensions()
-    }
-
-    fn default_intents(&self) -> Vec<String> {
-        model_triager().default_intents()
-    }
-}
-
-/// The real models, except that a message with "[boom]" makes them panic.
-struct Boom;
-
-#[async_trait::async_trait]
-impl copilot_pipeline::triage::Triager for Boom {
-    async fn triage(
-        &self,
-        texts: Vec<String>,
-        head: Option<copilot_triage::HeadWeights>,
-    ) -> Result<Vec<copilot_triage::Triage>, String> {
-        assert!(!texts.iter().any(|text| text.contains("[boom]")), "a message the models choke on");
-        model_triager().triage(texts, head).await
-    }
-
-    async fn embed(&self, texts: Vec<String>, kind: copilot_triage::TextKind) -> Result<Vec<Vec<f32>>, String> {
-        model_triager().embed(texts, kind).await
-    }
-
-    fn dimensions(&self) -> usize {
-        model_triager().dimensions()
-    }
-
-    fn default_intents(&self) -> Vec<String> {
-        model_triager().default_intents()
-    }
-}
-
 #[tokio::test]
 async fn a_message_that_makes_the_models_panic_fails_alone_and_the_queue_keeps_draining() {
     // A database of its own: no other test's worker may triage these messages.
     let database = copilot_tests::new_postgres_database().await;
-    let app = spawn_app_with_triager(&database, Backend::Postgres, Arc::new(Boom), |_| {}).await;
+    // The models panic at a message with "[boom]".
+    let boom = Hooked(|texts: &[String]| {
+        assert!(!texts.iter().any(|text| text.contains("[boom]")), "a message the models choke on");
+        None
+    });
+    let app = spawn_app_with_triager(&database, Backend::Postgres, Arc::new(boom), |_| {}).await;
     let tenant = app.create_tenant().await;
     let poison = open_ticket(&app, &tenant.key, "Boom", "[boom] this message breaks the models").await;
     let mut fine = Vec::new();
@@ -231,8 +179,13 @@ async fn a_message_that_makes_the_models_panic_fails_alone_and_the_queue_keeps_d
 #[tokio::test]
 async fn a_failing_model_loses_no_message_and_triage_is_retried() {
     let seed = spawn_app_on(Backend::Sqlite).await;
-    let flaky = Arc::new(Flaky { failures: 1, calls: AtomicUsize::new(0) });
-    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, flaky.clone(), |_| {}).await;
+    // The first call fails, the rest go to the real models.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let flaky = Hooked(move |_: &[String]| {
+        (counted.fetch_add(1, Ordering::SeqCst) == 0).then(|| Err("the model runtime is unavailable".into()))
+    });
+    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(flaky), |_| {}).await;
     let tenant = app.create_tenant().await;
     let id = open_ticket(&app, &tenant.key, "Order", "Where is my order #991?").await;
 
@@ -256,7 +209,7 @@ async fn a_failing_model_loses_no_message_and_triage_is_retried() {
     assert_eq!(triage["attempts"], 2);
     assert!(triage.get("error").is_none(), "{triage}");
     assert_eq!(triage["intent"]["label"], "track_order");
-    assert!(flaky.calls.load(Ordering::SeqCst) >= 2);
+    assert!(calls.load(Ordering::SeqCst) >= 2);
 }
 
 fn taxonomy() -> Value {
