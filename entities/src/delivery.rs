@@ -27,6 +27,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// The `X-Request-Id` of the request that queued the job.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

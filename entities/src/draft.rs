@@ -52,6 +52,8 @@ pub struct Model {
     pub sent_message_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The `X-Request-Id` of the request that queued the job.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

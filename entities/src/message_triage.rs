@@ -25,6 +25,8 @@ pub struct Model {
     pub corrected_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The `X-Request-Id` of the request that queued the job.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 
 use copilot_tests::spawn_app;
 use reqwest::Method;
+use serde_json::json;
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
@@ -30,6 +31,36 @@ async fn every_response_carries_the_callers_request_id_or_a_new_one() {
     let bad = app.send_with(Method::GET, "/healthz", None, None, &[("X-Request-Id", "two words")]).await;
     let second = bad.headers["x-request-id"].to_str().unwrap_or_default().to_owned();
     assert!(second.len() == 32 && second != first, "{second}");
+}
+
+#[tokio::test]
+async fn the_jobs_a_request_queues_keep_its_id() {
+    use copilot_store::entities::{delivery, draft, message_triage};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = copilot_tests::spawn_app_alone().await;
+    let tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let body = json!({"subject": "Parcel", "channel": "email", "customer": {"email": "c@example.test"}, "body": "Where is it?"});
+    let created = app
+        .send_with(Method::POST, "/v1/tickets", Some(&tenant.key), Some(&body), &[("X-Request-Id", "req-open-7")])
+        .await;
+    let ticket = copilot_tests::uuid_at(&created.expect(201), "/ticket/id");
+    let reply = json!({"author": "agent", "body": "It left today."});
+    let path = format!("/v1/tickets/{ticket}/messages");
+    app.send_with(Method::POST, &path, Some(&agent), Some(&reply), &[("X-Request-Id", "req-reply-8")])
+        .await
+        .expect(201);
+
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
+    let conn = db.unscoped();
+    let triage = message_triage::Entity::find().filter(message_triage::Column::TicketId.eq(ticket)).all(conn).await;
+    let drafts = draft::Entity::find().filter(draft::Column::TicketId.eq(ticket)).all(conn).await;
+    let deliveries = delivery::Entity::find().filter(delivery::Column::TicketId.eq(ticket)).all(conn).await;
+    let ids = |rows: Vec<Option<String>>| rows.into_iter().map(|id| id.unwrap_or_default()).collect::<Vec<_>>();
+    assert_eq!(ids(triage.expect("triage").into_iter().map(|row| row.request_id).collect()), ["req-open-7"]);
+    assert_eq!(ids(drafts.expect("drafts").into_iter().map(|row| row.request_id).collect()), ["req-open-7"]);
+    assert_eq!(ids(deliveries.expect("deliveries").into_iter().map(|row| row.request_id).collect()), ["req-reply-8"]);
 }
 
 #[tokio::test]

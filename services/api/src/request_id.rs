@@ -31,7 +31,8 @@ pub async fn around<E: Endpoint>(next: E, request: Request) -> poem::Result<Resp
     let span =
         tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let started = std::time::Instant::now();
-    let mut response = match next.call(request).instrument(span.clone()).await {
+    let served = copilot_store::request::scope(id.clone(), next.call(request));
+    let mut response = match served.instrument(span.clone()).await {
         Ok(response) => response.into_response(),
         Err(error) => crate::error::render(error),
     };

@@ -20,6 +20,7 @@ use copilot_tickets::{
 use futures::FutureExt;
 use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::{Pipeline, drafting::retry_wait};
 
@@ -104,6 +105,18 @@ async fn deliver(state: &Pipeline, mailers: &Mutex<Mailers>, item: Claimed) -> R
     let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
     let route = mail_route(state, email_settings::smtp_url(&tx, &state.sealer).await?);
     drop(tx);
+    let span = crate::job_span("delivery", item.tenant_id, item.delivery_id, job.attempts, job.request_id.as_deref());
+    send_and_record(state, mailers, item, job, route).instrument(span).await
+}
+
+/// Sends a loaded delivery by `route` and records the outcome.
+async fn send_and_record(
+    state: &Pipeline,
+    mailers: &Mutex<Mailers>,
+    item: Claimed,
+    job: EmailJob,
+    route: Option<MailRoute>,
+) -> Result<(), Error> {
     let outcome = match sendable(route, job.identity.from_address(), job.from_verified) {
         Err(error) => Err(error),
         // A send that takes most of the lease is given up before housekeeping could

@@ -22,6 +22,7 @@ use copilot_tickets::{
 };
 use copilot_triage::detect_language;
 use tokio::{sync::broadcast, task::JoinSet};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::Pipeline;
@@ -150,12 +151,21 @@ async fn write(state: Pipeline, claimed: Claimed) {
         })
     };
     let attempt = Attempt { renewal, streams: state.draft_streams.clone(), draft_id: claimed.draft_id };
-    let outcome = write_draft(&state, claimed).await;
-    drop(attempt);
-    if let Err(error) = outcome {
-        // The lease runs out and another round takes the job again.
-        tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, %error, "writing a draft failed");
+    let request_id = async {
+        let tx = state.db.tenant(claimed.tenant_id).await?;
+        drafts::request_id(&tx, claimed.draft_id).await
     }
+    .await
+    .ok()
+    .flatten();
+    let span = crate::job_span("drafting", claimed.tenant_id, claimed.draft_id, claimed.attempt, request_id.as_deref());
+    let outcome = write_draft(&state, claimed).instrument(span.clone()).await;
+    drop(attempt);
+    span.in_scope(|| match outcome {
+        Ok(()) => tracing::debug!("draft written"),
+        // The lease runs out and another round takes the job again.
+        Err(error) => tracing::warn!(%error, "writing a draft failed"),
+    });
 }
 
 async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {

@@ -126,6 +126,18 @@ impl Pipeline {
     }
 }
 
+/// The span a job runs in: its queue, tenant, id and attempt, and the id of the request
+/// that queued it (`-` when none did), so its log lines name what caused them.
+pub fn job_span(
+    queue: &'static str,
+    tenant: copilot_core::TenantId,
+    job: uuid::Uuid,
+    attempt: i32,
+    request_id: Option<&str>,
+) -> tracing::Span {
+    tracing::info_span!("job", queue, tenant = %tenant.0, job = %job, attempt, request_id = request_id.unwrap_or("-"))
+}
+
 /// The service's secret key from `secret.key` under the data folder, created with a random
 /// value (readable by its owner only) when missing.
 fn secret_key_file(data_dir: &std::path::Path) -> anyhow::Result<String> {

@@ -153,9 +153,9 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
         return Ok(());
     }
     let ids: Vec<Uuid> = items.iter().map(|item| item.message_id).collect();
-    let (bodies, head) = {
+    let (bodies, head, requests) = {
         let tx = state.db.tenant(tenant).await?;
-        (triage::bodies(&tx, &ids).await?, tenant_head(&tx).await?)
+        (triage::bodies(&tx, &ids).await?, tenant_head(&tx).await?, triage::request_ids(&tx, &ids).await?)
     };
     let present: Vec<&Claimed> = items.into_iter().filter(|item| bodies.contains_key(&item.message_id)).collect();
     let texts: Vec<String> = present.iter().filter_map(|item| bodies.get(&item.message_id).cloned()).collect();
@@ -170,9 +170,16 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
             let outcome = guarded(state.triager.triage(vec![text], head.clone())).await;
             record(state, tenant, &[item], outcome.map_err(|Panicked(error)| error)).await?;
         }
-        return Ok(());
+    } else {
+        record(state, tenant, &present, outcome.map_err(|Panicked(error)| error)).await?;
     }
-    record(state, tenant, &present, outcome.map_err(|Panicked(error)| error)).await
+    // One line per message, under the request that queued it.
+    for item in &present {
+        let request_id = requests.get(&item.message_id).map(String::as_str);
+        let span = crate::job_span("triage", tenant, item.message_id, item.attempt, request_id);
+        tracing::debug!(parent: &span, "triage attempt recorded");
+    }
+    Ok(())
 }
 
 /// A triage call that panicked, with the panic's message.

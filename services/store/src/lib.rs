@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod locks;
 mod query;
+pub mod request;
 mod scoped;
 pub mod sealed;
 

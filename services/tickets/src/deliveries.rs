@@ -67,6 +67,7 @@ pub(crate) async fn enqueue(
     let header_id = copilot_channels::new_message_id(identity.from_address().unwrap_or("copilot.invalid"));
     delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
+        request_id: Set(copilot_store::request::current()),
         tenant_id: Set(tx.tenant().0),
         message_id: Set(message_id),
         ticket_id: Set(ticket_id),
@@ -189,6 +190,8 @@ async fn announce(tx: &TenantTx, row: delivery::Model) -> Result<(), Error> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct EmailJob {
     pub delivery_id: Uuid,
+    /// The request that queued the reply, when one did.
+    pub request_id: Option<String>,
     pub message_id: Uuid,
     pub ticket_id: Uuid,
     /// The attempt this claim made (fences what it records).
@@ -263,6 +266,7 @@ pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJ
     };
     Ok(Some(EmailJob {
         delivery_id,
+        request_id: row.request_id.clone(),
         message_id: row.message_id,
         ticket_id: ticket.id,
         attempts: row.attempts,

@@ -199,6 +199,7 @@ async fn enqueue(
 ) -> Result<Draft, Error> {
     let row = draft::ActiveModel {
         id: Set(Uuid::now_v7()),
+        request_id: Set(copilot_store::request::current()),
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(ticket_id),
         message_id: Set(message_id),
@@ -297,6 +298,16 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> R
             })
         })
         .collect()
+}
+
+/// The id of the request that queued the draft, when one did.
+pub async fn request_id(tx: &TenantTx, draft_id: Uuid) -> Result<Option<String>, Error> {
+    Ok(draft::Entity::scoped(tx.tenant())
+        .filter(draft::Column::Id.eq(draft_id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .and_then(|row| row.request_id))
 }
 
 /// Keeps a claimed job with its worker for another `lease`, while it is still generating.

@@ -111,6 +111,7 @@ pub(crate) async fn enqueue(
 ) -> Result<MessageTriage, Error> {
     let row = message_triage::ActiveModel {
         message_id: Set(message_id),
+        request_id: Set(copilot_store::request::current()),
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(ticket_id),
         status: Set(PENDING.to_owned()),
@@ -171,6 +172,16 @@ pub async fn bodies(tx: &TenantTx, message_ids: &[Uuid]) -> Result<HashMap<Uuid,
         .await
         .map_err(db_err)?;
     Ok(rows.into_iter().map(|row| (row.id, row.body)).collect())
+}
+
+/// The ids of the requests that queued these messages' triage, by message.
+pub async fn request_ids(tx: &TenantTx, message_ids: &[Uuid]) -> Result<HashMap<Uuid, String>, Error> {
+    let rows = message_triage::Entity::scoped(tx.tenant())
+        .filter(message_triage::Column::MessageId.is_in(message_ids.to_vec()))
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().filter_map(|row| Some((row.message_id, row.request_id?))).collect())
 }
 
 /// The item of a claim while the claim still holds it (locked); `None` when the message was
@@ -370,6 +381,7 @@ mod tests {
         let now = copilot_core::now();
         message_triage::Model {
             message_id: Uuid::now_v7(),
+            request_id: None,
             tenant_id: Uuid::nil(),
             ticket_id: Uuid::nil(),
             status: DONE.into(),
