@@ -351,9 +351,7 @@ pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Ticket, Error> {
     hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))
 }
 
-/// Lists tickets in the filter's order with the filter applied. The cursor is the last
-/// ticket of the previous page (with [`TicketOrder::Updated`], also its change time then):
-/// a ticket changed between two pages moves to the top and is not seen again further down.
+/// The tenant's tickets that match the filter, in no order yet.
 fn filtered(tenant: TenantId, filter: &TicketFilter) -> Select<ticket::Entity> {
     let mut query = ticket::Entity::scoped(tenant);
     let tenant = tenant.0;
@@ -440,6 +438,9 @@ fn filtered(tenant: TenantId, filter: &TicketFilter) -> Select<ticket::Entity> {
     query
 }
 
+/// Lists tickets in the filter's order with the filter applied. The cursor is the last
+/// ticket of the previous page and, for an order other than by id, its sort key then: a
+/// ticket changed between two pages moves and is not seen again further on.
 pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Result<Page<Ticket>, Error> {
     let query = filtered(tx.tenant(), filter);
     let key = page.cursor.map(|id| (page.key, id));
@@ -473,7 +474,10 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
         }
         TicketOrder::Priority => {
             let after = match key {
-                Some((Some(SortKey::Int(rank)), cursor)) => Some((Some(sea_orm::Value::from(rank as i16)), cursor)),
+                Some((Some(SortKey::Int(rank)), cursor)) => {
+                    let rank = i16::try_from(rank).map_err(|_| wrong_cursor())?;
+                    Some((Some(sea_orm::Value::from(rank)), cursor))
+                }
                 Some(_) => return Err(wrong_cursor()),
                 None => None,
             };
@@ -682,11 +686,22 @@ pub async fn update_many(
     if change.status.is_none() && change.priority.is_none() && change.assignee_id.is_none() && !tags_change {
         return Err(Error::validation("empty_change", "the change sets nothing"));
     }
-    let mut changed = Vec::with_capacity(ids.len());
-    for &id in ids {
+    // Rows are locked in id order, so two bulk changes over the same tickets never wait
+    // on each other in a circle; the answer keeps the order asked.
+    let mut in_lock_order = ids.to_vec();
+    in_lock_order.sort();
+    let mut changed = HashMap::with_capacity(ids.len());
+    for id in in_lock_order {
         let tags = if tags_change {
-            let current = get(tx, id).await?.tags;
-            let mut tags: Vec<String> = current.into_iter().filter(|tag| !remove.contains(tag)).collect();
+            // Locked before its tags are read, so a change made meanwhile is not lost.
+            find_row_for_update(tx, id).await?;
+            let current = ticket_tag::Entity::scoped(tx.tenant())
+                .filter(ticket_tag::Column::TicketId.eq(id))
+                .all(&**tx)
+                .await
+                .map_err(db_err)?;
+            let mut tags: Vec<String> =
+                current.into_iter().map(|row| row.tag).filter(|tag| !remove.contains(tag)).collect();
             let missing: Vec<String> = add.iter().filter(|tag| !tags.contains(tag)).cloned().collect();
             tags.extend(missing);
             Some(tags)
@@ -700,9 +715,9 @@ pub async fn update_many(
             assignee_id: change.assignee_id,
             tags,
         };
-        changed.push(update(tx, by, id, patch).await?);
+        changed.insert(id, update(tx, by, id, patch).await?);
     }
-    Ok(changed)
+    Ok(ids.iter().filter_map(|id| changed.remove(id)).collect())
 }
 
 #[cfg(test)]
