@@ -612,8 +612,12 @@ async fn a_draft_attempt_that_outlived_its_claim_changes_nothing_but_the_token_c
     // A worker whose claim (attempt 0, before the one that wrote the draft) ran out while it
     // still wrote: its late result and its late failure are both dropped.
     let db = copilot_store::connect(&desk.app.database_url, 1).await.expect("connect");
-    let stale =
-        Claimed { tenant_id: copilot_core::TenantId(desk.tenant.id), draft_id: uuid_at(&ready, "/id"), attempt: 0 };
+    let stale = Claimed {
+        tenant_id: copilot_core::TenantId(desk.tenant.id),
+        draft_id: uuid_at(&ready, "/id"),
+        attempt: 0,
+        request_id: None,
+    };
     let tx = db.tenant(stale.tenant_id).await.expect("tenant");
     let late = Written {
         body: "A late, different answer.".into(),

@@ -151,14 +151,13 @@ async fn write(state: Pipeline, claimed: Claimed) {
         })
     };
     let attempt = Attempt { renewal, streams: state.draft_streams.clone(), draft_id: claimed.draft_id };
-    let request_id = async {
-        let tx = state.db.tenant(claimed.tenant_id).await?;
-        drafts::request_id(&tx, claimed.draft_id).await
-    }
-    .await
-    .ok()
-    .flatten();
-    let span = crate::job_span("drafting", claimed.tenant_id, claimed.draft_id, claimed.attempt, request_id.as_deref());
+    let span = crate::job_span(
+        "drafting",
+        claimed.tenant_id,
+        claimed.draft_id,
+        claimed.attempt,
+        claimed.request_id.as_deref(),
+    );
     let outcome = write_draft(&state, claimed).instrument(span.clone()).await;
     drop(attempt);
     span.in_scope(|| match outcome {

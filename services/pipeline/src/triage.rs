@@ -153,9 +153,9 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
         return Ok(());
     }
     let ids: Vec<Uuid> = items.iter().map(|item| item.message_id).collect();
-    let (bodies, head, requests) = {
+    let (bodies, head) = {
         let tx = state.db.tenant(tenant).await?;
-        (triage::bodies(&tx, &ids).await?, tenant_head(&tx).await?, triage::request_ids(&tx, &ids).await?)
+        (triage::bodies(&tx, &ids).await?, tenant_head(&tx).await?)
     };
     let present: Vec<&Claimed> = items.into_iter().filter(|item| bodies.contains_key(&item.message_id)).collect();
     let texts: Vec<String> = present.iter().filter_map(|item| bodies.get(&item.message_id).cloned()).collect();
@@ -175,8 +175,7 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
     }
     // One line per message, under the request that queued it.
     for item in &present {
-        let request_id = requests.get(&item.message_id).map(String::as_str);
-        let span = crate::job_span("triage", tenant, item.message_id, item.attempt, request_id);
+        let span = crate::job_span("triage", tenant, item.message_id, item.attempt, item.request_id.as_deref());
         tracing::debug!(parent: &span, "triage attempt recorded");
     }
     Ok(())

@@ -249,13 +249,15 @@ async fn supersede_pending(tx: &TenantTx, ticket_id: Uuid) -> Result<(), Error> 
 }
 
 /// A claimed drafting job.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Claimed {
     pub tenant_id: copilot_core::TenantId,
     pub draft_id: Uuid,
     /// The claim's attempt number: only its holder stores the draft or a failure, so a
     /// worker that outlived its lease cannot overwrite the one that took the job over.
     pub attempt: i32,
+    /// The `X-Request-Id` of the request that queued the job, when one did.
+    pub request_id: Option<String>,
 }
 
 impl Claimed {
@@ -285,7 +287,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> R
     };
     let sql = format!(
         "UPDATE drafts SET next_attempt_at = $1, lease_until = $1, attempts = attempts + 1, updated_at = $2
-         WHERE id IN ({}) RETURNING tenant_id, id, attempts",
+         WHERE id IN ({}) RETURNING tenant_id, id, attempts, request_id",
         pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
@@ -295,19 +297,10 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> R
                 tenant_id: copilot_core::TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
                 draft_id: row.try_get("", "id").map_err(db_err)?,
                 attempt: row.try_get("", "attempts").map_err(db_err)?,
+                request_id: row.try_get("", "request_id").map_err(db_err)?,
             })
         })
         .collect()
-}
-
-/// The id of the request that queued the draft, when one did.
-pub async fn request_id(tx: &TenantTx, draft_id: Uuid) -> Result<Option<String>, Error> {
-    Ok(draft::Entity::scoped(tx.tenant())
-        .filter(draft::Column::Id.eq(draft_id))
-        .one(&**tx)
-        .await
-        .map_err(db_err)?
-        .and_then(|row| row.request_id))
 }
 
 /// Keeps a claimed job with its worker for another `lease`, while it is still generating.

@@ -90,6 +90,8 @@ pub struct Claimed {
     /// The claim's attempt number: only its holder stores a result or a failure, so a
     /// worker that outlived its lease cannot overwrite the one that took the item over.
     pub attempt: i32,
+    /// The `X-Request-Id` of the request that queued the item, when one did.
+    pub request_id: Option<String>,
 }
 
 impl Claimed {
@@ -149,7 +151,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
     };
     let sql = format!(
         "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
-         WHERE message_id IN ({}) RETURNING tenant_id, message_id, attempts",
+         WHERE message_id IN ({}) RETURNING tenant_id, message_id, attempts, request_id",
         pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
@@ -159,6 +161,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
                 tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
                 message_id: row.try_get("", "message_id").map_err(db_err)?,
                 attempt: row.try_get("", "attempts").map_err(db_err)?,
+                request_id: row.try_get("", "request_id").map_err(db_err)?,
             })
         })
         .collect()
@@ -172,16 +175,6 @@ pub async fn bodies(tx: &TenantTx, message_ids: &[Uuid]) -> Result<HashMap<Uuid,
         .await
         .map_err(db_err)?;
     Ok(rows.into_iter().map(|row| (row.id, row.body)).collect())
-}
-
-/// The ids of the requests that queued these messages' triage, by message.
-pub async fn request_ids(tx: &TenantTx, message_ids: &[Uuid]) -> Result<HashMap<Uuid, String>, Error> {
-    let rows = message_triage::Entity::scoped(tx.tenant())
-        .filter(message_triage::Column::MessageId.is_in(message_ids.to_vec()))
-        .all(&**tx)
-        .await
-        .map_err(db_err)?;
-    Ok(rows.into_iter().filter_map(|row| Some((row.message_id, row.request_id?))).collect())
 }
 
 /// The item of a claim while the claim still holds it (locked); `None` when the message was
