@@ -361,3 +361,49 @@ async fn presence_shows_who_views_or_types_live_and_never_reaches_webhooks() {
         .expect_error(404, "not_found");
     app.get(&path, &stranger).await.expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn housekeeping_forgets_lapsed_presence_and_past_live_events_but_keeps_the_rest() {
+    use copilot_store::entities::{event, ticket_presence};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (_, lee) = app.add_user(&tenant, "agent").await;
+    let ticket = open(&app, &tenant, "Where is my parcel?", "normal").await;
+    let path = format!("/v1/tickets/{ticket}/presence");
+    app.send(Method::PUT, &path, Some(&lee), Some(&json!({"state": "viewing"}))).await.expect(200);
+    let ticket: Uuid = ticket.parse().expect("an id");
+
+    // Make the word of presence and every event of this tenant three hours old.
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
+    let conn = db.unscoped();
+    let past = copilot_core::now() - chrono::Duration::hours(3);
+    ticket_presence::Entity::update_many()
+        .col_expr(ticket_presence::Column::UpdatedAt, Expr::value(past))
+        .filter(ticket_presence::Column::TicketId.eq(ticket))
+        .exec(conn)
+        .await
+        .expect("backdate presence");
+    event::Entity::update_many()
+        .col_expr(event::Column::CreatedAt, Expr::value(past))
+        .filter(event::Column::TenantId.eq(tenant.id))
+        .exec(conn)
+        .await
+        .expect("backdate events");
+
+    assert!(copilot_tickets::presence::purge_lapsed(&db).await.expect("purge presence") >= 1);
+    assert!(copilot_store::events::purge_live(&db).await.expect("purge live events") >= 1);
+    let rows = ticket_presence::Entity::find().filter(ticket_presence::Column::TicketId.eq(ticket)).all(conn).await;
+    assert_eq!(rows.expect("presence rows").len(), 0);
+    let kinds: Vec<String> = event::Entity::find()
+        .filter(event::Column::TenantId.eq(tenant.id))
+        .all(conn)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|row| row.event_type)
+        .collect();
+    assert!(!kinds.iter().any(|kind| kind == "ticket.presence"), "{kinds:?}");
+    assert!(kinds.iter().any(|kind| kind == "ticket.created"), "the events webhooks deliver stay: {kinds:?}");
+}

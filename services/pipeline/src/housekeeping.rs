@@ -1,5 +1,6 @@
 //! Background housekeeping of `copilot serve`: purges expired sessions and idempotency
-//! records, and keeps the knowledge base's tables compact.
+//! records, past live-only events and lapsed presence, and keeps the knowledge base's
+//! tables compact.
 
 use std::time::Duration;
 
@@ -23,6 +24,16 @@ pub async fn run(state: Pipeline) {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "purged expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "purging idempotency keys failed"),
+        }
+        match copilot_store::events::purge_live(&state.db).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "purged past live-only events"),
+            Err(error) => tracing::warn!(%error, "purging live-only events failed"),
+        }
+        match copilot_tickets::presence::purge_lapsed(&state.db).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "forgot lapsed presence"),
+            Err(error) => tracing::warn!(%error, "forgetting lapsed presence failed"),
         }
         if let Err(error) = state.knowledge.optimize_tables().await {
             tracing::warn!(%error, "optimizing the knowledge tables failed");

@@ -31,6 +31,22 @@ pub const EVENT_TYPES: [&str; 13] = [
 /// ticket), not records of what happened; webhooks never deliver or replay them.
 pub const LIVE_EVENT_TYPES: [&str; 1] = ["ticket.presence"];
 
+/// How long live-only events are kept: longer than a stream resumes after a drop (an
+/// hour); nothing reads them after that.
+pub const LIVE_EVENT_RETENTION: chrono::Duration = chrono::Duration::hours(2);
+
+/// Deletes, across tenants, the live-only events older than [`LIVE_EVENT_RETENTION`]
+/// (housekeeping; the events webhooks deliver are kept).
+pub async fn purge_live(db: &crate::Db) -> Result<u64, Error> {
+    let result = event::Entity::delete_many()
+        .filter(event::Column::EventType.is_in(LIVE_EVENT_TYPES))
+        .filter(event::Column::CreatedAt.lte(copilot_core::now() - LIVE_EVENT_RETENTION))
+        .exec(db.unscoped())
+        .await
+        .map_err(db_err)?;
+    Ok(result.rows_affected)
+}
+
 /// Whether an endpoint subscribed to `types` wants events of `event_type`.
 pub fn subscribed(types: &serde_json::Value, event_type: &str) -> bool {
     !LIVE_EVENT_TYPES.contains(&event_type)

@@ -2,10 +2,12 @@
 //! again every few seconds while they do; a word older than [`PRESENCE_TTL`] has lapsed.
 //! Every change is a live event (`ticket.presence`) for the other agents' consoles.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{Error, Principal};
 use copilot_entities::{ticket_presence, user};
-use copilot_store::{Scoped, TenantTx, db_err, events};
+use copilot_store::{Db, Scoped, TenantTx, db_err, events};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict,
 };
@@ -112,12 +114,17 @@ pub async fn set(
         )
         .await?;
     }
-    list(tx, ticket_id).await
+    present(tx, ticket_id).await
 }
 
 /// Everyone whose word on the ticket still holds, the longest there first.
 pub async fn list(tx: &TenantTx, ticket_id: Uuid) -> Result<Vec<Presence>, Error> {
     find_row(tx, ticket_id).await?;
+    present(tx, ticket_id).await
+}
+
+/// The people on a ticket known to be this tenant's.
+async fn present(tx: &TenantTx, ticket_id: Uuid) -> Result<Vec<Presence>, Error> {
     let rows = ticket_presence::Entity::scoped(tx.tenant())
         .filter(ticket_presence::Column::TicketId.eq(ticket_id))
         .filter(ticket_presence::Column::UpdatedAt.gt(copilot_core::now() - PRESENCE_TTL))
@@ -125,17 +132,35 @@ pub async fn list(tx: &TenantTx, ticket_id: Uuid) -> Result<Vec<Presence>, Error
         .all(&**tx)
         .await
         .map_err(db_err)?;
-    let mut people = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Some(state) = PresenceState::parse(&row.state) else { continue };
-        people.push(Presence {
-            user_id: row.user_id,
-            name: display_name(tx, row.user_id).await?,
-            state,
-            since: row.updated_at,
-        });
-    }
-    Ok(people)
+    let names: HashMap<Uuid, String> = user::Entity::scoped(tx.tenant())
+        .filter(user::Column::Id.is_in(rows.iter().map(|row| row.user_id)))
+        .all(&**tx)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|person| (person.id, person.name.unwrap_or(person.email)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Presence {
+                state: PresenceState::parse(&row.state)?,
+                name: names.get(&row.user_id)?.clone(),
+                user_id: row.user_id,
+                since: row.updated_at,
+            })
+        })
+        .collect())
+}
+
+/// Forgets, across tenants, every word of presence that has lapsed (housekeeping).
+pub async fn purge_lapsed(db: &Db) -> Result<u64, Error> {
+    let result = ticket_presence::Entity::delete_many()
+        .filter(ticket_presence::Column::UpdatedAt.lte(copilot_core::now() - PRESENCE_TTL))
+        .exec(db.unscoped())
+        .await
+        .map_err(db_err)?;
+    Ok(result.rows_affected)
 }
 
 /// A person's name, or their address when they gave no name.
