@@ -1,9 +1,9 @@
 import { useEffect, useState } from "react";
 
-import { api, session, whenReachabilityChanges, whenUnauthorized, type Schemas } from "./api/client";
+import { api, session, whenReachabilityChanges, whenUnauthorized, whoAmI, type Schemas } from "./api/client";
 import { FirstSteps } from "./components/FirstSteps";
 import { ShortcutHelp } from "./components/Shortcuts";
-import { setTenantIntentNames, useI18n } from "./i18n";
+import { setTenantIntents, useI18n } from "./i18n";
 import { AnalyticsPage } from "./pages/Analytics";
 import { Audit } from "./pages/Audit";
 import { Inbox } from "./pages/Inbox";
@@ -47,13 +47,13 @@ export function App() {
   );
 
   const [role, setRole] = useState<Schemas["Role"] | null>(null);
-  // The tenant's names for its own intent labels; every screen shows them once read.
+  // The tenant's intent labels and their names; every screen shows them once read.
   const [, setNamesRead] = useState(0);
   useEffect(() => {
     if (!signedIn) return;
-    api.GET("/v1/me").then((me) => setRole(me.data?.role ?? null));
+    void whoAmI().then((me) => setRole(me?.role ?? null));
     api.GET("/v1/intents").then((found) => {
-      setTenantIntentNames(found.data?.labels ?? []);
+      setTenantIntents(found.data?.labels ?? []);
       setNamesRead((count) => count + 1);
     });
   }, [signedIn]);

@@ -846,12 +846,19 @@ export function fill(text: string, values: Record<string, string | number>): str
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 
-/** The display names a tenant gave its own intent labels, once its taxonomy is read. */
+/** The tenant's intent labels and the display names it gave them, once its taxonomy is read. */
+let tenantIntentLabels: string[] = [];
 const tenantIntentNames = new Map<string, string>();
 
-export function setTenantIntentNames(labels: { label: string; display_name?: string | null }[]) {
+export function setTenantIntents(labels: { label: string; display_name?: string | null }[]) {
+  tenantIntentLabels = labels.map((label) => label.label);
   tenantIntentNames.clear();
   for (const label of labels) if (label.display_name) tenantIntentNames.set(label.label, label.display_name);
+}
+
+/** The labels an intent may be corrected to (the tenant's taxonomy, or the shipped one). */
+export function intentLabels(): string[] {
+  return tenantIntentLabels;
 }
 
 /** An intent's name for people: the tenant's display name for its own label, else the

@@ -25,6 +25,7 @@ export const session = {
   present: (): boolean => csrfToken() !== null,
   /** Forgets the readable half of an ended session (the API clears both on logout). */
   forget: () => {
+    signedIn = null;
     document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/; SameSite=Strict`;
   },
 };
@@ -133,6 +134,17 @@ export function postForm(path: string, form: FormData, onSent?: (sent: number, t
     };
     request.send(form);
   });
+}
+
+/** The signed-in caller, asked once per session: several screens need their id and role. */
+let signedIn: Promise<Schemas["MeOut"] | undefined> | null = null;
+export function whoAmI(): Promise<Schemas["MeOut"] | undefined> {
+  signedIn ??= api.GET("/v1/me").then((found) => {
+    // Asked again next time when this answer was not the caller.
+    if (!found.data) signedIn = null;
+    return found.data;
+  });
+  return signedIn;
 }
 
 /** Downloads a file the API serves under `filename`. */

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
-import { api, errorText, unwrap, type Schemas, type Ticket } from "../api/client";
+import { api, errorText, unwrap, whoAmI, type Schemas, type Ticket } from "../api/client";
 import { fill, intentName, useI18n, type Key, type Language } from "../i18n";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, Tags, useAssignees } from "../components/Fields";
 import { useShortcuts } from "../components/Shortcuts";
@@ -178,7 +178,7 @@ export function Inbox({ open, current, compact }: { open: (id: string) => void; 
   const people = useAssignees();
 
   useEffect(() => {
-    api.GET("/v1/me").then((found) => setMe(found.data?.user?.id));
+    void whoAmI().then((found) => setMe(found?.user?.id));
   }, []);
 
   // Only the newest request may show its answer (typing sends one per key).

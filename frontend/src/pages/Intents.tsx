@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, type Schemas } from "../api/client";
-import { setTenantIntentNames, useI18n, type Key } from "../i18n";
+import { setTenantIntents, useI18n, type Key } from "../i18n";
 
 type Label = { label: string; name: string; description: string; examples: string };
 type Training = Schemas["TrainingOut"];
@@ -72,7 +72,7 @@ export function Intents() {
       const taxonomy = unwrap(await api.PUT("/v1/intents", { body: { labels: fromForm(labels) } }));
       setLabels(toForm(taxonomy.labels));
       setSource(taxonomy.source);
-      setTenantIntentNames(taxonomy.labels);
+      setTenantIntents(taxonomy.labels);
       setSaved(true);
     } catch (caught) {
       setError(errorText(caught));

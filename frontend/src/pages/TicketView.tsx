@@ -4,8 +4,8 @@ import { Composer, type ComposerMode } from "../components/Composer";
 import { DraftPanel, weaklySupported } from "../components/DraftPanel";
 import { useShortcuts } from "../components/Shortcuts";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
-import { api, download, errorText, streamDraft, unwrap, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
-import { fill, intentName, useI18n, type Key } from "../i18n";
+import { api, download, errorText, streamDraft, unwrap, whoAmI, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
+import { fill, intentLabels, intentName, useI18n, type Key } from "../i18n";
 import { useTenantEvent, useTenantEvents } from "../live";
 import { duration } from "./Inbox";
 
@@ -25,7 +25,7 @@ function usePresence(id: string, typedAt: number): Person[] {
   const [me, setMe] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    api.GET("/v1/me").then((found) => setMe(found.data?.user?.id ?? null));
+    void whoAmI().then((found) => setMe(found?.user?.id ?? null));
   }, []);
   const typing = now - typedAt < TYPING_LASTS_MS;
   const state = typing ? "typing" : "viewing";
@@ -214,10 +214,6 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
   const [text, setText] = useState("");
   const [fromDraft, setFromDraft] = useState<Draft | null>(null);
   const [typedAt, setTypedAt] = useState(0);
-  const [labels, setLabels] = useState<string[]>([]);
-  useEffect(() => {
-    api.GET("/v1/intents").then((found) => setLabels((found.data?.labels ?? []).map((label) => label.label)));
-  }, []);
   const others = usePresence(id, typedAt);
   const people = useAssignees();
   const nameOf = (userId?: string | null) => {
@@ -415,7 +411,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
                 </strong>{" "}
                 {m.author === "note" && <span className="badge">{t("author.note")}</span>}
                 <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleString()}</time>
-                <IntentOf ticketId={id} message={m} labels={labels} corrected={() => void load()} />
+                <IntentOf ticketId={id} message={m} labels={intentLabels()} corrected={() => void load()} />
                 {m.triage?.sentiment && (
                   <span className={`badge sentiment-${m.triage.sentiment.label}`}>{t(`sentiment.${m.triage.sentiment.label}` as Key)}</span>
                 )}
