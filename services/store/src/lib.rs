@@ -13,6 +13,7 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod locks;
+pub mod presence;
 mod query;
 pub mod request;
 mod scoped;

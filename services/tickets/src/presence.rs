@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{Error, Principal};
 use copilot_entities::{ticket_presence, user};
-use copilot_store::{Db, Scoped, TenantTx, db_err, events};
+use copilot_store::{Scoped, TenantTx, db_err, events};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict,
 };
@@ -151,16 +151,6 @@ async fn present(tx: &TenantTx, ticket_id: Uuid) -> Result<Vec<Presence>, Error>
             })
         })
         .collect())
-}
-
-/// Forgets, across tenants, every word of presence that has lapsed (housekeeping).
-pub async fn purge_lapsed(db: &Db) -> Result<u64, Error> {
-    let result = ticket_presence::Entity::delete_many()
-        .filter(ticket_presence::Column::UpdatedAt.lte(copilot_core::now() - PRESENCE_TTL))
-        .exec(db.unscoped())
-        .await
-        .map_err(db_err)?;
-    Ok(result.rows_affected)
 }
 
 /// A person's name, or their address when they gave no name.
