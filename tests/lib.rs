@@ -154,6 +154,8 @@ pub struct TestApp {
     /// Where this app keeps its knowledge base's vector tables.
     pub knowledge_uri: String,
     pub backend: Backend,
+    /// The application layer of an app started in this process (not of an external one).
+    pipeline: Option<copilot_pipeline::Pipeline>,
     client: reqwest::Client,
 }
 
@@ -271,6 +273,9 @@ async fn start(
     // Apps share a database and claim each other's drafts; a test that ends drops its
     // app's workers, so another app takes their drafts over after a short lease.
     settings.draft_lease_seconds = 3;
+    // Apps share a database and claim each other's triage: a claim left by an app whose
+    // test ended passes to another app soon (the live ones renew theirs).
+    settings.job_lease_seconds = 10;
     // Deliveries are retried quickly, and a sender that died is noticed soon.
     settings.delivery_retry_base_ms = 200;
     settings.delivery_lease_seconds = 5;
@@ -290,6 +295,7 @@ async fn start(
     let knowledge_uri = settings.knowledge_uri.clone();
     let state = AppState::open(db, settings, triager).await.expect("open the app state");
     start_workers(&state);
+    let pipeline = state.pipeline.clone();
     let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind a loopback port");
     let address =
         acceptor.local_addr().first().and_then(|addr| addr.as_socket_addr().copied()).expect("a socket address");
@@ -299,11 +305,19 @@ async fn start(
         database_url: database_url.to_owned(),
         knowledge_uri,
         backend,
+        pipeline: Some(pipeline),
         client: reqwest::Client::builder().build().expect("HTTP client"),
     }
 }
 
 impl TestApp {
+    /// Runs the app's worker of `queue` until a round claims nothing, in the test's task;
+    /// returns how many items it claimed. After it, nothing of the queue is due anywhere.
+    pub async fn drain_queue(&self, queue: &str) -> usize {
+        let pipeline = self.pipeline.as_ref().expect("an app started in this process");
+        pipeline.drain_queue(queue).await.unwrap_or_else(|error| panic!("draining {queue}: {error}"))
+    }
+
     /// A client of a service started elsewhere (another process) on `address`.
     pub fn external(address: SocketAddr, database_url: &str) -> Self {
         TestApp {
@@ -311,6 +325,7 @@ impl TestApp {
             database_url: database_url.to_owned(),
             knowledge_uri: String::new(),
             backend: Backend::Postgres,
+            pipeline: None,
             client: reqwest::Client::builder().build().expect("HTTP client"),
         }
     }

@@ -24,6 +24,8 @@ pub struct Model {
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// The `X-Request-Id` of the request that queued the job, when one did.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,7 @@
 //! sea-orm entities: one module per table, plain data and relations only.
 //!
-//! Architecture invariant: entities hold no behaviour and no queries; tenant scoping
-//! lives in `copilot-store`, which is the only crate that builds queries on them.
+//! Architecture invariant: entities hold no behaviour and no queries; the capability crates
+//! build queries on them, scoped to a tenant through `copilot-store`.
 
 pub mod api_key;
 pub mod audit_event;

@@ -21,6 +21,7 @@ mod m20261204_000013_draft_requested_mode;
 mod m20261204_000014_inbox;
 mod m20261204_000015_intent_display_names;
 mod m20261204_000016_request_ids;
+mod m20261204_000017_more_request_ids;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000014_inbox::Migration),
             Box::new(m20261204_000015_intent_display_names::Migration),
             Box::new(m20261204_000016_request_ids::Migration),
+            Box::new(m20261204_000017_more_request_ids::Migration),
         ]
     }
 }

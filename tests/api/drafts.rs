@@ -617,6 +617,7 @@ async fn a_draft_attempt_that_outlived_its_claim_changes_nothing_but_the_token_c
         draft_id: uuid_at(&ready, "/id"),
         attempt: 0,
         request_id: None,
+        queued_at: copilot_core::now(),
     };
     let tx = db.tenant(stale.tenant_id).await.expect("tenant");
     let late = Written {

@@ -217,7 +217,7 @@ async fn an_approved_draft_goes_out_once_on_the_tickets_channel() {
         header(&mail[0], "To")
     );
     assert!(String::from_utf8_lossy(&mail[0]).contains("c'est fait"), "the approved text is what goes out");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(room.app.drain_queue("email").await, 0, "nothing more to send");
     assert_eq!(room.sink.messages().len(), 1, "sent once");
 }
 
@@ -291,7 +291,7 @@ async fn an_smtp_outage_is_retried_and_the_reply_sent_once_when_the_server_is_ba
     assert!(waiting["delivery"]["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{waiting}");
     room.sink.restart();
     room.wait_delivery(ticket_id, reply_id, status_is("sent")).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(room.app.drain_queue("email").await, 0, "nothing more to send");
     assert_eq!(room.sink.messages().len(), 1, "sent exactly once");
 
     // A 4xx answer is retried too.

@@ -35,12 +35,16 @@ async fn every_response_carries_the_callers_request_id_or_a_new_one() {
 
 #[tokio::test]
 async fn the_jobs_a_request_queues_keep_its_id() {
-    use copilot_store::entities::{delivery, draft, message_triage};
+    use copilot_store::entities::{delivery, draft, intent_model, message_triage, webhook_delivery};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let app = copilot_tests::spawn_app_alone().await;
     let tenant = app.create_tenant().await;
     let (_, agent) = app.add_user(&tenant, "agent").await;
+    // The events of the request go to a webhook (whose receiver is away: only the rows count).
+    app.post("/v1/webhooks", &tenant.key, json!({"url": "http://127.0.0.1:9/in", "events": ["ticket.created"]}))
+        .await
+        .expect(201);
     let body = json!({"subject": "Parcel", "channel": "email", "customer": {"email": "c@example.test"}, "body": "Where is it?"});
     let created = app
         .send_with(Method::POST, "/v1/tickets", Some(&tenant.key), Some(&body), &[("X-Request-Id", "req-open-7")])
@@ -51,6 +55,17 @@ async fn the_jobs_a_request_queues_keep_its_id() {
     app.send_with(Method::POST, &path, Some(&agent), Some(&reply), &[("X-Request-Id", "req-reply-8")])
         .await
         .expect(201);
+    let taxonomy = json!({"labels": [{"label": "a", "examples": ["x"]}, {"label": "b", "examples": ["y"]}]});
+    app.send(Method::PUT, "/v1/intents", Some(&tenant.key), Some(&taxonomy)).await.expect(200);
+    app.send_with(
+        Method::POST,
+        "/v1/intents/train",
+        Some(&tenant.key),
+        Some(&json!({})),
+        &[("X-Request-Id", "req-train-9")],
+    )
+    .await
+    .expect(202);
 
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let conn = db.unscoped();
@@ -61,6 +76,12 @@ async fn the_jobs_a_request_queues_keep_its_id() {
     assert_eq!(ids(triage.expect("triage").into_iter().map(|row| row.request_id).collect()), ["req-open-7"]);
     assert_eq!(ids(drafts.expect("drafts").into_iter().map(|row| row.request_id).collect()), ["req-open-7"]);
     assert_eq!(ids(deliveries.expect("deliveries").into_iter().map(|row| row.request_id).collect()), ["req-reply-8"]);
+    let tenant_id = tenant.id;
+    let hooks =
+        webhook_delivery::Entity::find().filter(webhook_delivery::Column::TenantId.eq(tenant_id)).all(conn).await;
+    assert_eq!(ids(hooks.expect("webhook deliveries").into_iter().map(|row| row.request_id).collect()), ["req-open-7"]);
+    let training = intent_model::Entity::find().filter(intent_model::Column::TenantId.eq(tenant_id)).all(conn).await;
+    assert_eq!(ids(training.expect("training").into_iter().map(|row| row.request_id).collect()), ["req-train-9"]);
 }
 
 #[tokio::test]
@@ -73,15 +94,17 @@ async fn metrics_count_requests_by_operation_and_status() {
     let text = reqwest::get(app.url("/metrics")).await.expect("metrics").text().await.expect("text");
 
     assert!(
-        text.contains(r#"copilot_http_requests_total{operation="tickets.list",method="GET",status="200"} 1"#),
+        text.contains(r#"copilot_http_requests_total{method="GET",operation="tickets.list",status="200"} 1"#),
         "{text}"
     );
     assert!(
-        text.contains(r#"copilot_http_requests_total{operation="tickets.list",method="GET",status="400"} 1"#),
+        text.contains(r#"copilot_http_requests_total{method="GET",operation="tickets.list",status="400"} 1"#),
         "{text}"
     );
     assert!(
-        text.contains(r#"copilot_http_request_duration_seconds_count{operation="platform.tenants.create""#),
+        text.contains(
+            r#"copilot_http_request_duration_seconds_count{method="POST",operation="platform.tenants.create""#
+        ),
         "{text}"
     );
 }

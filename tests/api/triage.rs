@@ -174,6 +174,16 @@ async fn a_message_that_makes_the_models_panic_fails_alone_and_the_queue_keeps_d
     assert!(matches!(failure["status"].as_str(), Some("retrying" | "failed")), "{failure}");
     let ready = app.send(reqwest::Method::GET, "/readyz", None, None).await.expect(200);
     assert_eq!(ready["status"], "ready", "the worker never stopped: {ready}");
+    // The metrics saw the five claims, their runs and the failed attempt.
+    let metrics = reqwest::get(app.url("/metrics")).await.expect("metrics").text().await.expect("text");
+    let value = |name: &str| -> f64 {
+        let line = metrics.lines().find(|line| line.starts_with(name)).unwrap_or_default();
+        line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    };
+    assert_eq!(value(r#"copilot_job_wait_seconds_count{queue="triage"}"#), 5.0, "{metrics}");
+    assert!(value(r#"copilot_job_run_seconds_count{queue="triage"}"#) >= 5.0, "{metrics}");
+    assert!(value(r#"copilot_job_failures_total{queue="triage"}"#) >= 1.0, "{metrics}");
+    assert_eq!(value(r#"copilot_worker_up{worker="triage"}"#), 1.0, "{metrics}");
 }
 
 #[tokio::test]
@@ -390,6 +400,12 @@ impl copilot_pipeline::triage::Triager for Stuck {
     }
 }
 
+/// A lease of an hour, renewed every twenty minutes: a test that ends a lease by hand is
+/// not undone by the holder's next renewal.
+fn renew_rarely(settings: &mut copilot_core::settings::Settings) {
+    settings.job_lease_seconds = 3600;
+}
+
 #[tokio::test]
 async fn a_claimed_message_is_not_claimed_again_while_its_lease_runs() {
     let seed = spawn_app_on(Backend::Sqlite).await;
@@ -426,10 +442,12 @@ async fn a_claimed_message_is_not_claimed_again_while_its_lease_runs() {
 
 #[tokio::test]
 async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_interruptions_fail() {
+    use copilot_pipeline::queues::TRIAGE;
     use copilot_tickets::triage::{self, EscalationRule, TriageResult};
 
     let seed = spawn_app_on(Backend::Sqlite).await;
-    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
+    // The stuck worker renews its lease rarely: the test takes it over by ending the lease.
+    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), renew_rarely).await;
     let tenant = app.create_tenant().await;
     let id = open_ticket(&app, &tenant.key, "Order", "Where is my order?").await;
     let thread_path = format!("/v1/tickets/{id}/messages");
@@ -457,7 +475,7 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
 
     let tx = db.tenant(second.tenant_id).await.expect("tenant");
     triage::complete(&tx, &first, &result("late_first_worker"), &EscalationRule::default()).await.expect("stale");
-    triage::fail(&tx, &first, "the first worker's late failure").await.expect("stale failure");
+    triage::fail(&tx, &first, "the first worker's late failure", &TRIAGE).await.expect("stale failure");
     tx.commit().await.expect("commit");
     let untouched = triage_of(&app.get(&thread_path, &tenant.key).await.expect(200));
     assert_eq!((untouched["status"].as_str(), untouched["error"].as_str()), (Some("pending"), None), "{untouched}");
@@ -479,13 +497,13 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
     let other_path = format!("/v1/tickets/{other}/messages");
     let exhaust = format!(
         "UPDATE message_triage SET attempts = {}, next_attempt_at = '2000-01-01T00:00:00Z' WHERE status = 'pending'",
-        triage::MAX_ATTEMPTS
+        TRIAGE.max_attempts()
     );
     sea_orm::ConnectionTrait::execute_unprepared(db.unscoped(), &exhaust).await.expect("exhaust the attempts");
     let claimed = triage::claim(&db, 10, chrono::Duration::seconds(60)).await.expect("claim");
-    assert!(claimed.len() == 1 && claimed[0].exhausted(), "{claimed:?}");
+    assert!(claimed.len() == 1 && TRIAGE.exhausted(claimed[0].attempt), "{claimed:?}");
     let tx = db.tenant(claimed[0].tenant_id).await.expect("tenant");
-    triage::fail(&tx, &claimed[0], "interrupted too often").await.expect("fail");
+    triage::fail(&tx, &claimed[0], "interrupted too often", &TRIAGE).await.expect("fail");
     tx.commit().await.expect("commit");
     let failed = triage_of(&app.get(&other_path, &tenant.key).await.expect(200));
     assert_eq!(failed["status"], "failed", "{failed}");
@@ -493,11 +511,12 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
 
 #[tokio::test]
 async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
+    use copilot_pipeline::queues::TRAINING;
     use copilot_tickets::intents;
 
     // The app's worker takes the training job and never finishes it (its embedder hangs).
     let seed = spawn_app_on(Backend::Sqlite).await;
-    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
+    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), renew_rarely).await;
     let tenant = app.create_tenant().await;
     app.send(reqwest::Method::PUT, "/v1/intents", Some(&tenant.key), Some(&taxonomy())).await.expect(200);
     let queued = app.post("/v1/intents/train", &tenant.key, json!({})).await.expect(202);
@@ -509,19 +528,22 @@ async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
     }
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let lease = chrono::Duration::seconds(60);
-    assert!(intents::claim_training(&db, lease).await.expect("claim").is_none(), "leased to the app's worker");
+    assert!(
+        intents::claim_training(&db, lease, &TRAINING).await.expect("claim").is_none(),
+        "leased to the app's worker"
+    );
 
     // Its lease runs out; another worker takes the job over as attempt 2.
     let expire = "UPDATE intent_models SET next_attempt_at = '2000-01-01T00:00:00Z'";
     sea_orm::ConnectionTrait::execute_unprepared(db.unscoped(), expire).await.expect("expire the lease");
-    let second = intents::claim_training(&db, lease).await.expect("claim").expect("taken over");
+    let second = intents::claim_training(&db, lease, &TRAINING).await.expect("claim").expect("taken over");
     assert_eq!((second.job, second.attempt), (uuid_at(&queued, "/id"), 2));
-    let first = intents::ClaimedTraining { attempt: 1, ..second };
+    let first = intents::ClaimedTraining { attempt: 1, ..second.clone() };
     let labels = vec!["warranty".to_owned(), "other".to_owned()];
 
     let tx = db.tenant(second.tenant_id).await.expect("tenant");
     intents::finish_training(&tx, &first, &labels, json!({"late": true}), Some(0.1), 2).await.expect("stale");
-    intents::fail_training(&tx, &first, "the first worker's late failure").await.expect("stale failure");
+    intents::fail_training(&tx, &first, "the first worker's late failure", &TRAINING).await.expect("stale failure");
     tx.commit().await.expect("commit");
     let job = app.get("/v1/intents/training", &tenant.key).await.expect(200);
     assert_eq!((job["status"].as_str(), job["error"].as_str()), (Some("queued"), None), "{job}");

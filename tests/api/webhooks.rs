@@ -161,7 +161,7 @@ async fn gone_disables_the_endpoint_and_failing_too_long_does_too_with_an_event(
     assert_eq!(endpoint["enabled"], false);
     assert!(endpoint["disabled_reason"].as_str().is_some_and(|r| r.contains("410")), "{endpoint}");
     hooks.ticket("After it was disabled").await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    hooks.app.drain_queue("webhooks").await;
     assert_eq!(gone.received().len(), 1, "a disabled endpoint gets nothing more");
 
     // An endpoint whose every attempt has failed for longer than allowed is disabled too.
@@ -365,7 +365,7 @@ async fn another_tenants_webhooks_and_deliveries_are_not_found() {
     let listed = hooks.app.get("/v1/webhooks", &other.key).await.expect(200);
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
     hooks.ticket("Still ours").await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    hooks.app.drain_queue("webhooks").await;
     assert!(theirs.received().iter().all(|e| e.body["tenant_id"] == json!(other.id)), "no event crosses tenants");
 }
 
@@ -447,8 +447,12 @@ async fn an_attempt_that_outlived_its_lease_does_not_settle_the_next_one() {
         message_id: String::new(),
         body: Vec::new(),
         attempts,
+        request_id: None,
     };
-    let policy = Policy { schedule: vec![Duration::ZERO; 3], disable_after: chrono::Duration::days(1) };
+    let policy = Policy {
+        retry: copilot_core::retry::Backoff::Schedule(vec![Duration::ZERO; 3]),
+        disable_after: chrono::Duration::days(1),
+    };
     let tx = db.tenant(copilot_core::TenantId(hooks.tenant.id)).await.expect("tenant");
     let late = Attempt::Answered { status: 500, body: "late".into() };
     deliveries::record(&tx, &job(1), late, &policy).await.expect("stale outcome");

@@ -57,7 +57,7 @@ impl AppState {
                 settings.login_max_failures_per_address,
                 std::time::Duration::from_secs(u64::from(settings.login_window_seconds)),
             )),
-            metrics: Metrics::default(),
+            metrics: Metrics::new(&pipeline.telemetry),
             pipeline,
         }
     }

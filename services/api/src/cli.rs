@@ -140,8 +140,16 @@ async fn serve(settings: Settings, db: copilot_store::Db, role: Role) -> anyhow:
             app::build_app(state).boxed()
         }
     };
+    // On the signal the workers stop claiming at once, while the server finishes its requests.
+    let stopping = {
+        let drain = drain.clone();
+        async move {
+            shutdown_signal().await;
+            drain.stop();
+        }
+    };
     poem::Server::new(listener)
-        .run_with_graceful_shutdown(endpoint, shutdown_signal(), Some(std::time::Duration::from_secs(20)))
+        .run_with_graceful_shutdown(endpoint, stopping, Some(std::time::Duration::from_secs(20)))
         .await
         .with_context(|| format!("cannot serve on {listen} (COPILOT_LISTEN)"))?;
     // Replies and webhooks being sent finish and are recorded; nothing new is claimed.

@@ -1,73 +1,44 @@
-//! Prometheus metrics: request counts and latency histograms by operation and status.
+//! HTTP metrics: request counts and latency histograms by operation, method and status,
+//! in the process's registry (`copilot_pipeline::telemetry`), which `/metrics` renders.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::time::Instant;
 
+use copilot_pipeline::telemetry::{SECONDS, Telemetry};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
-
-#[derive(Default)]
-struct Series {
-    count: u64,
-    sum_seconds: f64,
-    buckets: [u64; BUCKETS.len()],
-}
-
-/// Operation, method and status of a series.
-type SeriesKey = (String, String, u16);
-
-/// Request metrics shared by all handlers.
-#[derive(Clone, Default)]
+/// Request series, registered with the process's telemetry.
+#[derive(Clone)]
 pub struct Metrics {
-    series: Arc<Mutex<BTreeMap<SeriesKey, Series>>>,
+    requests: IntCounterVec,
+    latency: HistogramVec,
 }
 
 impl Metrics {
-    pub fn observe(&self, operation: &str, method: &str, status: u16, seconds: f64) {
-        let Ok(mut series) = self.series.lock() else { return };
-        let entry = series.entry((operation.to_owned(), method.to_owned(), status)).or_default();
-        entry.count += 1;
-        entry.sum_seconds += seconds;
-        for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
-            if seconds <= bound {
-                *bucket += 1;
-            }
-        }
+    pub fn new(telemetry: &Telemetry) -> Self {
+        let labels = ["operation", "method", "status"];
+        let requests = IntCounterVec::new(
+            Opts::new("copilot_http_requests_total", "HTTP requests by operation, method and status."),
+            &labels,
+        )
+        .unwrap_or_else(|error| panic!("copilot_http_requests_total is well-formed: {error}"));
+        let latency = HistogramVec::new(
+            HistogramOpts::new("copilot_http_request_duration_seconds", "HTTP request latency.")
+                .buckets(SECONDS.to_vec()),
+            &labels,
+        )
+        .unwrap_or_else(|error| panic!("copilot_http_request_duration_seconds is well-formed: {error}"));
+        telemetry.register(Box::new(requests.clone()));
+        telemetry.register(Box::new(latency.clone()));
+        Self { requests, latency }
     }
 
-    /// The Prometheus text exposition of every series.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let Ok(series) = self.series.lock() else { return out };
-        out.push_str("# HELP copilot_http_requests_total HTTP requests by operation, method and status.\n");
-        out.push_str("# TYPE copilot_http_requests_total counter\n");
-        for ((operation, method, status), s) in series.iter() {
-            let _ = writeln!(
-                out,
-                "copilot_http_requests_total{{operation=\"{operation}\",method=\"{method}\",status=\"{status}\"}} {}",
-                s.count
-            );
-        }
-        out.push_str("# HELP copilot_http_request_duration_seconds HTTP request latency.\n");
-        out.push_str("# TYPE copilot_http_request_duration_seconds histogram\n");
-        for ((operation, method, status), s) in series.iter() {
-            let labels = format!("operation=\"{operation}\",method=\"{method}\",status=\"{status}\"");
-            for (bound, count) in BUCKETS.iter().zip(s.buckets) {
-                let _ =
-                    writeln!(out, "copilot_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
-            }
-            let _ = writeln!(out, "copilot_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "copilot_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
-            let _ = writeln!(out, "copilot_http_request_duration_seconds_count{{{labels}}} {}", s.count);
-        }
-        out
+    pub fn observe(&self, operation: &str, method: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let labels = [operation, method, status.as_str()];
+        self.requests.with_label_values(&labels).inc();
+        self.latency.with_label_values(&labels).observe(seconds);
     }
 }
 
@@ -114,11 +85,13 @@ mod tests {
 
     #[test]
     fn a_request_lands_in_its_buckets_and_counter() {
-        let metrics = Metrics::default();
+        let telemetry = Telemetry::new();
+        let metrics = Metrics::new(&telemetry);
         metrics.observe("tickets.list", "GET", 200, 0.003);
-        let text = metrics.render();
+        let text = telemetry.render(&[], &Default::default());
         assert!(
-            text.contains("copilot_http_requests_total{operation=\"tickets.list\",method=\"GET\",status=\"200\"} 1")
+            text.contains("copilot_http_requests_total{method=\"GET\",operation=\"tickets.list\",status=\"200\"} 1"),
+            "{text}"
         );
         assert!(text.contains("le=\"0.0025\"} 0"));
         assert!(text.contains("le=\"0.005\"} 1"));
@@ -134,8 +107,8 @@ mod tests {
             "ok"
         }
 
-        let metrics = Metrics::default();
-        let observed = metrics.clone();
+        let telemetry = Telemetry::new();
+        let observed = Metrics::new(&telemetry);
         let app =
             Route::new().at("/healthz", get(ok)).around(move |next, request| observe(next, request, observed.clone()));
         for n in 0..200 {
@@ -144,9 +117,9 @@ mod tests {
         }
         let health = app.get_response(Request::builder().uri_str("/healthz").finish()).await;
         assert_eq!(health.status().as_u16(), 200);
-        let text = metrics.render();
-        assert!(text.len() < 10_000, "{} bytes", text.len());
-        assert!(text.contains("operation=\"unmatched\",method=\"other\""), "{text}");
-        assert!(text.contains("operation=\"healthz\",method=\"GET\",status=\"200\"} 1"), "{text}");
+        let text = telemetry.render(&[], &Default::default());
+        assert!(text.len() < 20_000, "{} bytes", text.len());
+        assert!(text.contains("method=\"other\",operation=\"unmatched\""), "{text}");
+        assert!(text.contains("method=\"GET\",operation=\"healthz\",status=\"200\"} 1"), "{text}");
     }
 }

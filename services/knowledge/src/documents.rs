@@ -2,6 +2,8 @@
 //! ingestion queue (claim with a lease, progress, finish, retry or fail), listing, reading
 //! and deletion. The searchable version of each document is decided here.
 
+use copilot_core::retry::Backoff;
+use copilot_store::jobs::Queue;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -33,9 +35,6 @@ pub mod status {
     pub const FAILED: &str = "failed";
     pub const ALL: [&str; 4] = [QUEUED, PROCESSING, READY, FAILED];
 }
-
-/// Attempts before a document that keeps failing for transient reasons is given up.
-pub const MAX_ATTEMPTS: i32 = 5;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Document {
@@ -170,6 +169,7 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
             change.attempts = Set(0);
             change.next_attempt_at = Set(now);
             change.updated_at = Set(now);
+            change.request_id = Set(copilot_store::request::current());
             (change.update(&**tx).await.map_err(db_err)?, "knowledge.document.replaced")
         }
         None => {
@@ -193,6 +193,7 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
                 created_by: Set(by.actor.user_id()),
                 created_at: Set(now),
                 updated_at: Set(now),
+                request_id: Set(copilot_store::request::current()),
             };
             (row.insert(&**tx).await.map_err(db_err)?, "knowledge.document.uploaded")
         }
@@ -400,26 +401,26 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-impl Claimed {
-    /// Whether the holders of earlier attempts died: the last allowed attempt was claimed
-    /// and never recorded. Such a version is failed instead of ingested again (it may be
-    /// what stopped them).
-    pub fn exhausted(&self) -> bool {
-        self.attempts > MAX_ATTEMPTS
-    }
-}
-
 /// Documents of one tenant ingested at the same time, across processes: a tenant's long
 /// document holds up its own next ones, never another tenant's.
 const TENANT_CONCURRENCY: usize = 1;
+
+/// The ingestion queue: document versions waiting to be read or being read.
+pub const QUEUE: Queue = Queue {
+    name: "knowledge",
+    table: "knowledge_documents",
+    id: "id",
+    open: "{row}.status IN ('queued', 'processing')",
+    held: "{row}.status = 'processing'",
+    lease_columns: &["next_attempt_at"],
+};
 
 /// Takes up to `limit` documents that are queued, or were processing under a lease that
 /// ran out (their worker died), and leases them for `lease`: at most one per tenant, none
 /// of a tenant that has [`TENANT_CONCURRENCY`] in progress, the longest waiting first.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
     let pick = copilot_store::jobs::FairPick {
-        table: "knowledge_documents",
-        id: "id",
+        queue: &QUEUE,
         group: "tenant_id",
         due: "{row}.status IN ('queued', 'processing') AND {row}.next_attempt_at <= $2",
         per_group: 1,
@@ -450,6 +451,8 @@ pub struct Source {
     pub title: String,
     pub format: Format,
     pub content: Vec<u8>,
+    /// The `X-Request-Id` of the upload that queued this version, when there was one.
+    pub request_id: Option<String>,
 }
 
 /// The bytes of a claimed version, unless the document was deleted or replaced meanwhile.
@@ -468,7 +471,7 @@ pub async fn source(tx: &TenantTx, claimed: &Claimed) -> Result<Option<Source>, 
         return Ok(None);
     };
     let format = stored.format.parse().map_err(|()| Error::internal(format!("stored format `{}`", stored.format)))?;
-    Ok(Some(Source { title: row.title, format, content: stored.content }))
+    Ok(Some(Source { title: row.title, format, content: stored.content, request_id: row.request_id }))
 }
 
 /// Records progress (0–1) and renews the lease; false when the version is no longer the
@@ -564,7 +567,12 @@ pub enum Recorded {
 /// Records a failed attempt: a permanent failure, or the last allowed attempt, ends the
 /// version `failed`; otherwise it is queued again after a backoff. The searchable
 /// version, if any, stays as it was.
-pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure) -> Result<Recorded, Error> {
+pub async fn record_failure(
+    tx: &TenantTx,
+    claimed: &Claimed,
+    failure: &Failure,
+    policy: &Backoff,
+) -> Result<Recorded, Error> {
     let Some(row) = find_row(tx, claimed.document_id, true).await? else { return Ok(Recorded::Stale) };
     if row.version != claimed.version {
         return Ok(Recorded::Stale);
@@ -573,14 +581,15 @@ pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure)
         return Ok(Recorded::Fenced);
     }
     let now = copilot_core::now();
-    let (message, give_up) = match failure {
-        Failure::Permanent(message) => (message.clone(), true),
-        Failure::Transient(message) if row.attempts >= MAX_ATTEMPTS => {
-            (format!("gave up after {} attempts: {message}", row.attempts), true)
+    let retry = policy.retry_in(row.attempts);
+    let (message, retry) = match failure {
+        Failure::Permanent(message) => (message.clone(), None),
+        Failure::Transient(message) if retry.is_none() => {
+            (format!("gave up after {} attempts: {message}", row.attempts), None)
         }
-        Failure::Transient(message) => (message.clone(), false),
+        Failure::Transient(message) => (message.clone(), retry),
     };
-    let attempts = row.attempts;
+    let give_up = retry.is_none();
     let mut change: document::ActiveModel = row.into();
     change.error = Set(Some(message.clone()));
     change.updated_at = Set(now);
@@ -589,7 +598,7 @@ pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure)
         change.progress = Set(0.0);
     } else {
         change.status = Set(status::QUEUED.to_owned());
-        change.next_attempt_at = Set(now + backoff(attempts));
+        change.next_attempt_at = Set(now + retry.unwrap_or_default());
     }
     change.update(&**tx).await.map_err(db_err)?;
     if give_up {
@@ -600,22 +609,9 @@ pub async fn record_failure(tx: &TenantTx, claimed: &Claimed, failure: &Failure)
     Ok(if give_up { Recorded::GaveUp } else { Recorded::WillRetry })
 }
 
-/// 5 s, 20 s, 80 s, … capped at 10 minutes.
-fn backoff(attempts: i32) -> Duration {
-    let exponent = attempts.clamp(1, 8) as u32 - 1;
-    Duration::seconds(Ord::min(5 * 4i64.pow(exponent), 600))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert_eq!(backoff(1), Duration::seconds(5));
-        assert_eq!(backoff(2), Duration::seconds(20));
-        assert_eq!(backoff(8), Duration::seconds(600));
-    }
 
     #[test]
     fn hashes_are_hex_sha256() {

@@ -8,6 +8,7 @@
 //! the version is given up, replaced or deleted.
 
 use copilot_core::Error;
+use copilot_core::retry::Backoff;
 use uuid::Uuid;
 
 use crate::{
@@ -28,8 +29,16 @@ pub const MAX_CHUNKS: usize = 5_000;
 /// How often a long parse checks that its document is still wanted.
 const PARSE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long a claimed document stays with its worker without a progress report, unless
-/// [`Knowledge::with_lease`] says otherwise.
+/// [`Knowledge::with_jobs`] says otherwise.
 pub const LEASE_SECONDS: i64 = 120;
+/// When a failed ingestion is tried again, unless [`Knowledge::with_jobs`] says otherwise:
+/// 5 s, 20 s, 80 s, 320 s (a vector store or file system that is away), then `failed`.
+pub const INGESTION_RETRY: Backoff = Backoff::Exponential {
+    first: std::time::Duration::from_secs(5),
+    factor: 4,
+    cap: std::time::Duration::from_secs(600),
+    max_attempts: 5,
+};
 
 /// What became of one claimed version.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,10 +90,14 @@ impl Knowledge {
             self.store.delete_version(tenant, claimed.document_id, claimed.version.into()).await?;
             return Ok(Ingested::Discarded);
         };
+        if let Some(request_id) = &source.request_id {
+            // The job's span (the caller's) names the upload that queued it.
+            tracing::Span::current().record("request_id", request_id.as_str());
+        }
         let options = self.chunking;
         let format = source.format;
         let content = source.content;
-        let outcome = if claimed.exhausted() {
+        let outcome = if self.retry.exhausted(claimed.attempts) {
             Err(Failure::Permanent("ingestion was interrupted too often (its worker stopped each time)".into()))
         } else {
             let cancel = parse::Cancel::default();
@@ -112,7 +125,7 @@ impl Knowledge {
             Ok(outcome) => Ok(outcome),
             Err(failure) => {
                 let tx = self.db.tenant(tenant).await?;
-                let recorded = documents::record_failure(&tx, claimed, &failure).await?;
+                let recorded = documents::record_failure(&tx, claimed, &failure, &self.retry).await?;
                 tx.commit().await?;
                 // What this attempt wrote is not searchable: remove it when the version is
                 // given up or gone, not when another attempt holds it now (its chunks are

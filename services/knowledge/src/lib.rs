@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use copilot_store::Db;
 
-pub use ingest::{CHECKPOINT_CHUNKS, Ingested, passage_text};
+pub use ingest::{CHECKPOINT_CHUNKS, INGESTION_RETRY, Ingested, passage_text};
 pub use search::{Mode, SearchRequest, fuse};
 pub use store::{ChunkRecord, Hit, KnowledgeError, VectorStore};
 
@@ -41,6 +41,8 @@ pub struct Knowledge {
     pub chunking: chunk::ChunkOptions,
     /// How long a claimed document stays with its worker without a progress report.
     pub lease: chrono::Duration,
+    /// When a failed ingestion is tried again.
+    pub retry: copilot_core::retry::Backoff,
 }
 
 impl Knowledge {
@@ -51,12 +53,13 @@ impl Knowledge {
             embedder,
             chunking: chunk::ChunkOptions::default(),
             lease: chrono::Duration::seconds(ingest::LEASE_SECONDS),
+            retry: ingest::INGESTION_RETRY,
         }
     }
 
-    /// The same knowledge base with another lease for claimed documents.
-    pub fn with_lease(self, lease: chrono::Duration) -> Self {
-        Self { lease, ..self }
+    /// The same knowledge base with another lease and retry policy for claimed documents.
+    pub fn with_jobs(self, lease: chrono::Duration, retry: copilot_core::retry::Backoff) -> Self {
+        Self { lease, retry, ..self }
     }
 
     /// Compacts every tenant's table, folds new rows into its indexes and prunes old

@@ -22,7 +22,7 @@ use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::{Pipeline, drafting::retry_wait};
+use crate::Pipeline;
 
 /// How often the worker looks for due deliveries.
 const POLL: Duration = Duration::from_millis(500);
@@ -33,8 +33,6 @@ const POLL: Duration = Duration::from_millis(500);
 const CLAIM: u64 = 1;
 /// Interrupted deliveries failed per pass.
 const BATCH: u64 = 16;
-/// Longest wait between attempts.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
 
 /// How long a mailer (a connection pool to one server, pinned to the address its name
 /// resolved to) is kept before it is made again.
@@ -87,6 +85,25 @@ pub async fn run_worker(state: Pipeline) {
     }
 }
 
+/// One round in the caller's task: fails the interrupted deliveries, then sends the ones
+/// due now one after another; returns how many it claimed.
+pub async fn run_once(state: &Pipeline) -> Result<usize, Error> {
+    fail_interrupted(state).await?;
+    let mailers = Mutex::new(Mailers::new());
+    let lease = chrono::Duration::seconds(state.settings.delivery_lease_seconds as i64);
+    let mut count = 0;
+    loop {
+        let claimed = deliveries::claim(&state.db, CLAIM, lease, state.settings.delivery_tenant_concurrency).await?;
+        if claimed.is_empty() {
+            return Ok(count);
+        }
+        for item in claimed {
+            count += 1;
+            deliver(state, &mailers, item).await?;
+        }
+    }
+}
+
 /// Fails, tenant by tenant, the deliveries whose sender died mid-send.
 async fn fail_interrupted(state: &Pipeline) -> Result<(), Error> {
     for item in deliveries::interrupted(&state.db, BATCH).await? {
@@ -105,8 +122,18 @@ async fn deliver(state: &Pipeline, mailers: &Mutex<Mailers>, item: Claimed) -> R
     let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
     let route = mail_route(state, email_settings::smtp_url(&tx, &state.sealer).await?);
     drop(tx);
-    let span = crate::job_span("delivery", item.tenant_id, item.delivery_id, job.attempts, job.request_id.as_deref());
-    send_and_record(state, mailers, item, job, route).instrument(span).await
+    let span = crate::job_span(
+        deliveries::QUEUE.name,
+        item.tenant_id,
+        item.delivery_id,
+        job.attempts,
+        job.request_id.as_deref(),
+    );
+    state.telemetry.claimed(deliveries::QUEUE.name, item.attempt, item.queued_at);
+    let started = Instant::now();
+    let recorded = send_and_record(state, mailers, item, job, route).instrument(span).await;
+    state.telemetry.job_ran(deliveries::QUEUE.name, started.elapsed());
+    recorded
 }
 
 /// Sends a loaded delivery by `route` and records the outcome.
@@ -145,18 +172,21 @@ async fn send_and_record(
         }
     };
     let tx = state.db.tenant(item.tenant_id).await?;
-    match outcome {
-        Ok(subject) => {
+    let retry = outcome.as_ref().err().and_then(|error| retry_after(state, error, job.series_attempts));
+    if outcome.is_err() {
+        state.telemetry.job_failed(deliveries::QUEUE.name);
+    }
+    match (outcome, retry) {
+        (Ok(subject), _) => {
             deliveries::mark_sent(&tx, &job, &subject).await?;
             tracing::info!(tenant = %item.tenant_id, message = %job.message_id, "reply sent");
         }
-        Err(error) if error.is_retryable() && (job.series_attempts as u32) < state.settings.delivery_max_attempts => {
-            let wait = retry_wait(state.settings.delivery_retry_base_ms, job.series_attempts, MAX_RETRY_WAIT);
+        (Err(error), Some(wait)) => {
             let at = copilot_core::now() + chrono::Duration::from_std(wait).map_err(Error::internal)?;
             tracing::info!(tenant = %item.tenant_id, message = %job.message_id, %error, ?wait, "reply delivery will be retried");
             deliveries::mark_retry(&tx, &job, &error.to_string(), at).await?;
         }
-        Err(error) => {
+        (Err(error), None) => {
             tracing::warn!(tenant = %item.tenant_id, message = %job.message_id, %error, "reply delivery failed");
             let reason = if error.is_retryable() {
                 format!("delivery failed for good after {} attempts; the last: {}", job.series_attempts, error.reason())
@@ -167,6 +197,11 @@ async fn send_and_record(
         }
     }
     tx.commit().await
+}
+
+/// The wait before the next attempt of a series after a failure, if it is worth another.
+fn retry_after(state: &Pipeline, error: &SendError, series_attempts: i32) -> Option<Duration> {
+    error.is_retryable().then(|| state.policies.email.after_failure(series_attempts.max(0) as u32)).flatten()
 }
 
 /// Where a tenant's mail goes out: its own SMTP server, checked against the endpoint

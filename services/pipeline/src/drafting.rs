@@ -25,14 +25,12 @@ use tokio::{sync::broadcast, task::JoinSet};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::Pipeline;
+use crate::{Pipeline, queues::Renewal};
 
 /// How often the worker looks for due jobs when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 /// Passages retrieved for a draft.
 const PASSAGES: usize = 5;
-/// Longest retry wait.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 
 /// What a listener of a draft being written receives.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,8 +87,7 @@ pub async fn run_worker(state: Pipeline) {
         let free = state.settings.draft_concurrency.saturating_sub(running.len());
         let mut claimed_any = false;
         if free > 0 {
-            let per_tenant = state.settings.draft_tenant_concurrency;
-            match drafts::claim(&state.db, free as u64, lease(&state), per_tenant).await {
+            match claim_due(&state, free).await {
                 Ok(claimed) => {
                     for job in claimed {
                         claimed_any = true;
@@ -103,6 +100,7 @@ pub async fn run_worker(state: Pipeline) {
         if !claimed_any {
             tokio::select! {
                 _ = state.draft_wakeup.notified() => {}
+                _ = state.drain.stopped() => {}
                 _ = tokio::time::sleep(POLL) => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
@@ -110,55 +108,62 @@ pub async fn run_worker(state: Pipeline) {
     }
 }
 
+/// Claims up to `limit` due drafting jobs, fairly across tenants.
+async fn claim_due(state: &Pipeline, limit: usize) -> Result<Vec<Claimed>, Error> {
+    drafts::claim(&state.db, limit as u64, lease(state), state.settings.draft_tenant_concurrency).await
+}
+
+/// One round in the caller's task: writes the drafts due now (up to `draft_concurrency`)
+/// one after another; returns how many it claimed.
+pub async fn run_once(state: &Pipeline) -> Result<usize, Error> {
+    let claimed = claim_due(state, state.settings.draft_concurrency).await?;
+    let count = claimed.len();
+    for job in claimed {
+        write(state.clone(), job).await;
+    }
+    Ok(count)
+}
+
 /// How long a claimed job stays with its worker without a renewal.
 fn lease(state: &Pipeline) -> chrono::Duration {
     chrono::Duration::seconds(state.settings.draft_lease_seconds as i64)
 }
 
-/// Stops renewing a draft's lease and closes its live stream when the attempt ends, even
-/// by a panic (a detached renewal would keep the draft with this process forever).
+/// Closes a draft's live stream when the attempt ends, even by a panic; the lease's
+/// renewal stops with it.
 struct Attempt {
-    renewal: tokio::task::JoinHandle<()>,
+    _renewal: Renewal,
     streams: Arc<DraftStreams>,
     draft_id: Uuid,
 }
 
 impl Drop for Attempt {
     fn drop(&mut self) {
-        self.renewal.abort();
         self.streams.close(self.draft_id);
     }
 }
 
-/// Writes one claimed draft, renewing its lease every third of it meanwhile.
+/// Writes one claimed draft, renewing its lease meanwhile.
 async fn write(state: Pipeline, claimed: Claimed) {
-    let renewal = {
-        let db = state.db.clone();
-        let lease = lease(&state);
-        let every = Duration::from_secs(state.settings.draft_lease_seconds) / 3;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let renewed = async {
-                    let tx = db.tenant(claimed.tenant_id).await?;
-                    drafts::renew_lease(&tx, claimed.draft_id, lease).await?;
-                    tx.commit().await
-                };
-                if let Err(error) = renewed.await {
-                    tracing::warn!(draft = %claimed.draft_id, %error, "renewing a draft's lease failed");
-                }
-            }
-        })
-    };
-    let attempt = Attempt { renewal, streams: state.draft_streams.clone(), draft_id: claimed.draft_id };
+    let renewal = Renewal::start(
+        &state.db,
+        drafts::QUEUE,
+        claimed.tenant_id,
+        vec![(claimed.draft_id, claimed.attempt)],
+        lease(&state),
+    );
+    let attempt = Attempt { _renewal: renewal, streams: state.draft_streams.clone(), draft_id: claimed.draft_id };
     let span = crate::job_span(
-        "drafting",
+        drafts::QUEUE.name,
         claimed.tenant_id,
         claimed.draft_id,
         claimed.attempt,
         claimed.request_id.as_deref(),
     );
+    state.telemetry.claimed(drafts::QUEUE.name, claimed.attempt, claimed.queued_at);
+    let started = std::time::Instant::now();
     let outcome = write_draft(&state, claimed).instrument(span.clone()).await;
+    state.telemetry.job_ran(drafts::QUEUE.name, started.elapsed());
     drop(attempt);
     span.in_scope(|| match outcome {
         Ok(()) => tracing::debug!("draft written"),
@@ -169,7 +174,7 @@ async fn write(state: Pipeline, claimed: Claimed) {
 
 async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
     let tenant = claimed.tenant_id;
-    if claimed.exhausted() {
+    if state.policies.drafts.exhausted(claimed.attempt) {
         tracing::warn!(draft = %claimed.draft_id, %tenant, "a draft was interrupted too often; giving up");
         let tx = state.db.tenant(tenant).await?;
         drafts::record_failure(&tx, &claimed, "writing the draft was interrupted too often", None).await?;
@@ -354,11 +359,20 @@ async fn draft_with_llm(
     let prompt = build_prompt(&input);
     let id = job.draft.id;
     state.draft_streams.open(id);
-    let completion = state
-        .llm
-        .complete(config, &prompt, |piece| state.draft_streams.push(id, piece))
-        .await
-        .map_err(|error| LlmFailure { retryable: error.is_retryable(), message: error.to_string() })?;
+    let called = std::time::Instant::now();
+    let completion = state.llm.complete(config, &prompt, |piece| state.draft_streams.push(id, piece)).await;
+    match &completion {
+        Ok(done) => state.telemetry.llm_called(
+            &done.model,
+            true,
+            called.elapsed(),
+            done.usage.prompt_tokens,
+            done.usage.completion_tokens,
+        ),
+        Err(_) => state.telemetry.llm_called(&config.model, false, called.elapsed(), 0, 0),
+    }
+    let completion =
+        completion.map_err(|error| LlmFailure { retryable: error.is_retryable(), message: error.to_string() })?;
     let parsed = parse_answer(&completion.text, passages).map_err(|error| LlmFailure {
         message: format!("the LLM's answer could not be used: {error}"),
         retryable: true,
@@ -438,10 +452,11 @@ fn cite(hit: &Hit, quote: String, sentence: Option<String>) -> Citation {
     }
 }
 
-/// Records a failed attempt: retried after a growing wait while attempts remain.
+/// Records a failed attempt: retried after the drafting policy's wait while it gives one.
 async fn fail(state: &Pipeline, claimed: &Claimed, job: &Job, error: &str, retryable: bool) -> Result<(), Error> {
     tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, attempt = job.draft.attempts, error, "a draft attempt failed");
-    let delay = retryable.then(|| retry_wait(state.settings.draft_retry_base_ms, job.draft.attempts, MAX_RETRY_WAIT));
+    state.telemetry.job_failed(drafts::QUEUE.name);
+    let delay = if retryable { state.policies.drafts.after_failure(job.draft.attempts.max(0) as u32) } else { None };
     let tx = state.db.tenant(claimed.tenant_id).await?;
     drafts::record_failure(&tx, claimed, error, delay.and_then(|delay| chrono::Duration::from_std(delay).ok())).await?;
     tx.commit().await?;
@@ -456,22 +471,9 @@ async fn fail(state: &Pipeline, claimed: &Claimed, job: &Job, error: &str, retry
     Ok(())
 }
 
-/// The wait before retrying after `attempts` attempts: `base_ms`, doubled per attempt, at most `max`.
-pub(crate) fn retry_wait(base_ms: u64, attempts: i32, max: Duration) -> Duration {
-    let doublings = attempts.clamp(1, 16) as u32 - 1;
-    Duration::from_millis(base_ms.saturating_mul(1 << doublings)).min(max)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_waits_double_up_to_a_minute() {
-        assert_eq!(retry_wait(2000, 1, MAX_RETRY_WAIT), Duration::from_secs(2));
-        assert_eq!(retry_wait(2000, 3, MAX_RETRY_WAIT), Duration::from_secs(8));
-        assert_eq!(retry_wait(2000, 10, MAX_RETRY_WAIT), MAX_RETRY_WAIT);
-    }
 
     #[test]
     fn a_stream_listener_gets_the_text_so_far_then_the_rest() {

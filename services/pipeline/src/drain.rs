@@ -1,69 +1,59 @@
-//! Lets outbound sends finish when the process is asked to stop. A sender takes a
+//! Stopping the process: a cancellation token tells every worker to claim nothing more,
+//! and a task tracker lets outbound sends finish. A sender takes a
 //! [`SendGuard`] before it claims work and holds it until the outcome is recorded; once
 //! stopping, no guard is given, and shutdown waits (up to a limit) for the ones out. A
 //! reply cut off mid-send would otherwise end as of unknown outcome, to be checked and
 //! resent by a person. The other workers only stop claiming ([`Drain::stopping`]): their
 //! jobs in progress are taken over by another process when their leases run out.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
-    time::Duration,
+use std::time::Duration;
+
+use tokio_util::{
+    sync::CancellationToken,
+    task::{TaskTracker, task_tracker::TaskTrackerToken},
 };
 
-use tokio::sync::Notify;
-
-#[derive(Default)]
-struct Inner {
-    stopping: AtomicBool,
-    in_flight: AtomicUsize,
-    idle: Notify,
+/// Shared by the workers of one process; cloning shares it.
+#[derive(Clone, Default)]
+pub struct Drain {
+    /// Cancelled when the process is asked to stop.
+    stop: CancellationToken,
+    /// The sends in flight, each a token of the tracker.
+    sends: TaskTracker,
 }
 
-/// Shared by the senders of one process; cloning shares it.
-#[derive(Clone, Default)]
-pub struct Drain(Arc<Inner>);
-
 /// One send in flight; dropping it ends it.
-pub struct SendGuard(Arc<Inner>);
-
-impl Drop for SendGuard {
-    fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
+pub struct SendGuard {
+    _send: TaskTrackerToken,
 }
 
 impl Drain {
     /// A guard for one send, or `None` once the process is stopping (claim nothing more).
     pub fn guard(&self) -> Option<SendGuard> {
-        self.0.in_flight.fetch_add(1, Ordering::SeqCst);
-        let guard = SendGuard(Arc::clone(&self.0));
-        (!self.0.stopping.load(Ordering::SeqCst)).then_some(guard)
+        (!self.stop.is_cancelled()).then(|| SendGuard { _send: self.sends.token() })
     }
 
     pub fn stopping(&self) -> bool {
-        self.0.stopping.load(Ordering::SeqCst)
+        self.stop.is_cancelled()
+    }
+
+    /// Resolves once the process is stopping: workers wait on it beside their wake-ups.
+    pub async fn stopped(&self) {
+        self.stop.cancelled().await;
+    }
+
+    /// Tells the workers to claim nothing more.
+    pub fn stop(&self) {
+        self.stop.cancel();
     }
 
     /// Stops giving guards and waits until the ones out are dropped, at most `limit`;
     /// returns how many sends were still in flight when it gave up waiting.
     pub async fn finish(&self, limit: Duration) -> usize {
-        self.0.stopping.store(true, Ordering::SeqCst);
-        let settled = async {
-            loop {
-                let idle = self.0.idle.notified();
-                if self.0.in_flight.load(Ordering::SeqCst) == 0 {
-                    return;
-                }
-                idle.await;
-            }
-        };
-        let _ = tokio::time::timeout(limit, settled).await;
-        self.0.in_flight.load(Ordering::SeqCst)
+        self.stop.cancel();
+        self.sends.close();
+        let _ = tokio::time::timeout(limit, self.sends.wait()).await;
+        self.sends.len()
     }
 }
 

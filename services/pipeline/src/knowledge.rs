@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use copilot_knowledge::Ingested;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::Pipeline;
 
@@ -25,12 +26,19 @@ pub async fn run_worker(state: Pipeline) {
                 Ok(claimed) => {
                     for item in claimed {
                         claimed_any = true;
-                        let knowledge = state.knowledge.clone();
+                        let (knowledge, telemetry) = (state.knowledge.clone(), state.telemetry.clone());
                         running.spawn(async move {
-                            match knowledge.ingest(&item).await {
+                            let queue = copilot_knowledge::documents::QUEUE.name;
+                            let started = std::time::Instant::now();
+                            let span = crate::job_span(queue, item.tenant_id, item.document_id, item.attempts, None);
+                            let outcome = knowledge.ingest(&item).instrument(span).await;
+                            telemetry.job_ran(queue, started.elapsed());
+                            match outcome {
                                 Ok(Ingested::Ready { chunk_count }) => {
+                                    telemetry.ingested(chunk_count);
                                     tracing::info!(document = %item.document_id, version = item.version, chunk_count, "document ready");
                                 }
+                                Ok(Ingested::Failed { .. } | Ingested::Retrying { .. }) => telemetry.job_failed(queue),
                                 Ok(_) => {}
                                 Err(error) => {
                                     tracing::warn!(%error, document = %item.document_id, "ingesting a document failed");
@@ -45,6 +53,7 @@ pub async fn run_worker(state: Pipeline) {
         if !claimed_any {
             tokio::select! {
                 _ = state.knowledge_wakeup.notified() => {}
+                _ = state.drain.stopped() => {}
                 _ = tokio::time::sleep(POLL) => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }

@@ -10,7 +10,9 @@ pub mod drafting;
 pub mod drain;
 pub mod housekeeping;
 pub mod knowledge;
+pub mod queues;
 pub mod supervisor;
+pub mod telemetry;
 pub mod triage;
 pub mod webhooks;
 
@@ -55,6 +57,10 @@ pub struct Pipeline {
     pub drain: drain::Drain,
     /// The background workers this process runs, and whether each is running.
     pub workers: supervisor::Workers,
+    /// Every queue's retry policy.
+    pub policies: Arc<queues::Policies>,
+    /// The process's metrics.
+    pub telemetry: telemetry::Telemetry,
 }
 
 impl Pipeline {
@@ -83,12 +89,13 @@ impl Pipeline {
         // Commands that serve nothing (`copilot openapi`) get a throwaway key.
         let sealer =
             if secret.is_empty() { Sealer::new(&rand::random::<[u8; 32]>()) } else { Sealer::new(secret.as_bytes()) };
+        let policies = queues::Policies::new(&settings);
         let knowledge = Knowledge::new(
             db.clone(),
             store.with_write_locks(db.clone()),
             Arc::new(TriagerEmbedder(Arc::clone(&triager))),
         )
-        .with_lease(settings.job_lease());
+        .with_jobs(settings.job_lease(), policies.ingestion.clone());
         Self {
             db,
             sealer,
@@ -97,6 +104,8 @@ impl Pipeline {
             llm: copilot_drafting::LlmClient::default(),
             drain: drain::Drain::default(),
             workers: supervisor::Workers::default(),
+            policies: Arc::new(policies),
+            telemetry: telemetry::Telemetry::new(),
             settings: Arc::new(settings),
             knowledge,
             knowledge_wakeup: Arc::new(Notify::new()),
@@ -126,8 +135,39 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// One round of a queue's worker in the caller's task: claims what is due now, runs it
+    /// and records the outcomes; returns how many items it claimed. Tests and tools use it
+    /// to drain a queue deterministically instead of waiting for the background workers.
+    pub async fn run_once(&self, queue: &str) -> Result<usize, copilot_core::Error> {
+        match queue {
+            "triage" => triage::drain(self).await,
+            "training" => triage::train_next(self).await,
+            "knowledge" => {
+                Ok(self.knowledge.ingest_due(self.settings.knowledge_concurrency.max(1) as u64).await?.len())
+            }
+            "drafts" => drafting::run_once(self).await,
+            "email" => delivery::run_once(self).await,
+            "webhooks" => webhooks::run_once(self).await,
+            other => Err(copilot_core::Error::internal(format!("no queue is named {other}"))),
+        }
+    }
+
+    /// Runs `queue` until a round claims nothing; returns how many items it claimed in all.
+    pub async fn drain_queue(&self, queue: &str) -> Result<usize, copilot_core::Error> {
+        let mut total = 0;
+        loop {
+            match self.run_once(queue).await? {
+                0 => return Ok(total),
+                claimed => total += claimed,
+            }
+        }
+    }
+}
+
 /// The span a job runs in: its queue, tenant, id and attempt, and the id of the request
-/// that queued it (`-` when none did), so its log lines name what caused them.
+/// that queued it, so its log lines name what caused them. A job that learns its request
+/// id only once it reads its row records it on the span then (`request_id`).
 pub fn job_span(
     queue: &'static str,
     tenant: copilot_core::TenantId,
@@ -135,7 +175,12 @@ pub fn job_span(
     attempt: i32,
     request_id: Option<&str>,
 ) -> tracing::Span {
-    tracing::info_span!("job", queue, tenant = %tenant.0, job = %job, attempt, request_id = request_id.unwrap_or("-"))
+    let span =
+        tracing::info_span!("job", queue, tenant = %tenant.0, job = %job, attempt, request_id = tracing::field::Empty);
+    if let Some(request_id) = request_id {
+        span.record("request_id", request_id);
+    }
+    span
 }
 
 /// The service's secret key from `secret.key` under the data folder, created with a random

@@ -11,9 +11,10 @@ use copilot_tickets::{
 };
 use copilot_triage::{HeadWeights, Models, TextKind, Triage, TriageOptions, train};
 use futures::FutureExt;
+use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::Pipeline;
+use crate::{Pipeline, queues::Renewal};
 
 /// Runs the models on texts. The service uses [`ModelTriager`]; tests may wrap it.
 #[async_trait::async_trait]
@@ -109,6 +110,7 @@ pub async fn run_worker(state: Pipeline) {
             Ok(0) => {
                 tokio::select! {
                     _ = state.triage_wakeup.notified() => {}
+                    _ = state.drain.stopped() => {}
                     _ = tokio::time::sleep(POLL) => {}
                 }
             }
@@ -125,6 +127,9 @@ pub async fn run_worker(state: Pipeline) {
 pub async fn drain(state: &Pipeline) -> Result<usize, Error> {
     let claimed = triage::claim(&state.db, CLAIM_BATCH, state.settings.job_lease()).await?;
     let count = claimed.len();
+    for item in &claimed {
+        state.telemetry.claimed(triage::QUEUE.name, item.attempt, item.queued_at);
+    }
     let mut by_tenant: BTreeMap<Uuid, Vec<Claimed>> = BTreeMap::new();
     for item in claimed {
         by_tenant.entry(item.tenant_id.0).or_default().push(item);
@@ -140,12 +145,15 @@ pub async fn drain(state: &Pipeline) -> Result<usize, Error> {
 }
 
 async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -> Result<(), Error> {
-    let (exhausted, items): (Vec<&Claimed>, Vec<&Claimed>) = items.iter().partition(|item| item.exhausted());
+    let policy = &state.policies.triage;
+    let (exhausted, items): (Vec<&Claimed>, Vec<&Claimed>) =
+        items.iter().partition(|item| policy.exhausted(item.attempt));
     if !exhausted.is_empty() {
         let tx = state.db.tenant(tenant).await?;
         for item in exhausted {
             tracing::warn!(%tenant, message = %item.message_id, "triage was interrupted too often; giving up");
-            triage::fail(&tx, item, "the triage was interrupted too often (its worker stopped each time)").await?;
+            let error = "the triage was interrupted too often (its worker stopped each time)";
+            triage::fail(&tx, item, error, policy).await?;
         }
         tx.commit().await?;
     }
@@ -153,13 +161,23 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
         return Ok(());
     }
     let ids: Vec<Uuid> = items.iter().map(|item| item.message_id).collect();
+    let held = items.iter().map(|item| (item.message_id, item.attempt)).collect();
+    let _renewal = Renewal::start(&state.db, triage::QUEUE, tenant, held, state.settings.job_lease());
     let (bodies, head) = {
         let tx = state.db.tenant(tenant).await?;
         (triage::bodies(&tx, &ids).await?, tenant_head(&tx).await?)
     };
     let present: Vec<&Claimed> = items.into_iter().filter(|item| bodies.contains_key(&item.message_id)).collect();
     let texts: Vec<String> = present.iter().filter_map(|item| bodies.get(&item.message_id).cloned()).collect();
+    let started = std::time::Instant::now();
     let outcome = guarded(state.triager.triage(texts.clone(), head.clone())).await;
+    let ran = started.elapsed();
+    for _ in &present {
+        state.telemetry.job_ran(triage::QUEUE.name, ran);
+        if !matches!(outcome, Ok(Ok(_))) {
+            state.telemetry.job_failed(triage::QUEUE.name);
+        }
+    }
     if let Err(Panicked(error)) = &outcome
         && present.len() > 1
     {
@@ -175,7 +193,8 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
     }
     // One line per message, under the request that queued it.
     for item in &present {
-        let span = crate::job_span("triage", tenant, item.message_id, item.attempt, item.request_id.as_deref());
+        let span =
+            crate::job_span(triage::QUEUE.name, tenant, item.message_id, item.attempt, item.request_id.as_deref());
         tracing::debug!(parent: &span, "triage attempt recorded");
     }
     Ok(())
@@ -218,13 +237,13 @@ async fn record(
         Ok(results) => {
             let error = format!("the models returned {} results for {} messages", results.len(), present.len());
             for item in present {
-                triage::fail(&tx, item, &error).await?;
+                triage::fail(&tx, item, &error, &state.policies.triage).await?;
             }
         }
         Err(error) => {
             tracing::warn!(%tenant, %error, count = present.len(), "triage failed; will retry");
             for item in present {
-                triage::fail(&tx, item, &error).await?;
+                triage::fail(&tx, item, &error, &state.policies.triage).await?;
             }
         }
     }
@@ -233,30 +252,43 @@ async fn record(
 
 /// Trains the next due tenant head, if any; returns 1 when it took a job.
 pub async fn train_next(state: &Pipeline) -> Result<usize, Error> {
-    let Some(job) = intents::claim_training(&state.db, state.settings.job_lease()).await? else {
+    let lease = state.settings.job_lease();
+    let Some(job) = intents::claim_training(&state.db, lease, &state.policies.training).await? else {
         return Ok(0);
     };
+    let queue = intents::TRAINING_QUEUE;
+    let span = crate::job_span(queue.name, job.tenant_id, job.job, job.attempt, job.request_id.as_deref());
+    let _renewal = Renewal::start(&state.db, queue, job.tenant_id, vec![(job.job, job.attempt)], lease);
+    train_claimed(state, &job).instrument(span).await?;
+    Ok(1)
+}
+
+/// Trains the head of a claimed job and records the outcome.
+async fn train_claimed(state: &Pipeline, job: &intents::ClaimedTraining) -> Result<(), Error> {
+    let queue = intents::TRAINING_QUEUE.name;
     let tenant = job.tenant_id;
+    let started = std::time::Instant::now();
     let (examples, taxonomy) = {
         let tx = state.db.tenant(tenant).await?;
         (intents::training_examples(&tx).await?, intents::taxonomy(&tx).await?)
     };
     let outcome = train_head(state, &taxonomy, examples).await;
+    state.telemetry.job_ran(queue, started.elapsed());
     let tx = state.db.tenant(tenant).await?;
     match outcome {
         Ok(trained) => {
             let head = serde_json::to_value(&trained.head).map_err(Error::internal)?;
             let accuracy = trained.cross_validated_accuracy.map(f64::from);
-            intents::finish_training(&tx, &job, &trained.head.labels, head, accuracy, trained.folds).await?;
+            intents::finish_training(&tx, job, &trained.head.labels, head, accuracy, trained.folds).await?;
             tracing::info!(%tenant, accuracy, "tenant intent head trained");
         }
         Err(error) => {
+            state.telemetry.job_failed(queue);
             tracing::warn!(%tenant, %error, "training an intent head failed");
-            intents::fail_training(&tx, &job, &error).await?;
+            intents::fail_training(&tx, job, &error, &state.policies.training).await?;
         }
     }
-    tx.commit().await?;
-    Ok(1)
+    tx.commit().await
 }
 
 /// Embeds the examples and fits a head over the labels that have examples.

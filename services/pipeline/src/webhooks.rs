@@ -9,28 +9,47 @@ use copilot_channels::webhook::{Outcome, Sender, signature_header};
 use copilot_core::Error;
 use copilot_webhooks::deliveries::{self, Attempt, Claimed, Policy};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::Pipeline;
 
 /// How often the worker looks for due deliveries when it is idle.
 const POLL: Duration = Duration::from_millis(250);
 
+/// The sender, the failure policy and the lease of this process's attempts.
+fn setup(state: &Pipeline) -> Result<(Sender, Policy, chrono::Duration), String> {
+    let timeout = Duration::from_secs(state.settings.webhook_timeout_seconds);
+    let sender = Sender::new(timeout, state.settings.webhook_allow_private).map_err(|error| error.to_string())?;
+    let policy = Policy {
+        retry: state.policies.webhooks.clone(),
+        disable_after: chrono::Duration::hours(state.settings.webhook_disable_after_hours as i64),
+    };
+    // Long enough for the attempt and its bookkeeping.
+    let lease = chrono::Duration::seconds(state.settings.webhook_timeout_seconds as i64 * 2 + 15);
+    Ok((sender, policy, lease))
+}
+
+/// One round in the caller's task: makes the attempts due now one after another; returns
+/// how many it claimed.
+pub async fn run_once(state: &Pipeline) -> Result<usize, Error> {
+    let (sender, policy, lease) = setup(state).map_err(Error::internal)?;
+    let claimed = deliveries::claim(&state.db, state.settings.webhook_concurrency as u64, lease).await?;
+    let count = claimed.len();
+    for item in claimed {
+        attempt(state.clone(), sender.clone(), policy.clone(), item).await;
+    }
+    Ok(count)
+}
+
 /// Runs forever; failures are logged and the loop goes on.
 pub async fn run_worker(state: Pipeline) {
-    let timeout = Duration::from_secs(state.settings.webhook_timeout_seconds);
-    let sender = match Sender::new(timeout, state.settings.webhook_allow_private) {
-        Ok(sender) => sender,
+    let (sender, policy, lease) = match setup(&state) {
+        Ok(setup) => setup,
         Err(error) => {
             tracing::error!(%error, "the webhook sender cannot start; webhooks will not be delivered");
             return;
         }
     };
-    let policy = Policy {
-        schedule: state.settings.webhook_retry_schedule(),
-        disable_after: chrono::Duration::hours(state.settings.webhook_disable_after_hours as i64),
-    };
-    // Long enough for the attempt and its bookkeeping.
-    let lease = chrono::Duration::seconds(state.settings.webhook_timeout_seconds as i64 * 2 + 15);
     let mut running = JoinSet::new();
     loop {
         while running.try_join_next().is_some() {}
@@ -78,13 +97,37 @@ async fn try_attempt(state: &Pipeline, sender: &Sender, policy: &Policy, item: C
     let job = deliveries::job(&tx, item.delivery_id, &state.sealer).await?;
     tx.commit().await?;
     let Some(job) = job else { return Ok(()) };
+    let span = crate::job_span(
+        deliveries::QUEUE.name,
+        item.tenant_id,
+        item.delivery_id,
+        job.attempts,
+        job.request_id.as_deref(),
+    );
+    send(state, sender, policy, item, job).instrument(span).await
+}
+
+/// One attempt of a loaded delivery, and its outcome recorded.
+async fn send(
+    state: &Pipeline,
+    sender: &Sender,
+    policy: &Policy,
+    item: Claimed,
+    job: deliveries::Job,
+) -> Result<(), Error> {
+    state.telemetry.claimed(deliveries::QUEUE.name, item.attempt, item.queued_at);
+    let started = std::time::Instant::now();
     let timestamp = chrono::Utc::now().timestamp();
     let signature = signature_header(&job.secrets, &job.message_id, timestamp, &job.body);
     let outcome = sender.post(&job.url, &job.message_id, timestamp, &signature, job.body.clone()).await;
+    state.telemetry.job_ran(deliveries::QUEUE.name, started.elapsed());
     let attempt = match outcome {
         Outcome::Answered { status, body } => Attempt::Answered { status, body },
         Outcome::Failed(error) => Attempt::Failed(error),
     };
+    if !matches!(attempt, Attempt::Answered { status: 200..=299, .. }) {
+        state.telemetry.job_failed(deliveries::QUEUE.name);
+    }
     tracing::debug!(tenant = %item.tenant_id, delivery = %job.delivery_id, attempt = job.attempts, ?attempt, "webhook attempt");
     let tx = state.db.tenant(item.tenant_id).await?;
     deliveries::record(&tx, &job, attempt, policy).await?;

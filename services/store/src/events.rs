@@ -74,6 +74,7 @@ pub fn pending_delivery(
         created_at: Set(now),
         updated_at: Set(now),
         delivered_at: Set(None),
+        request_id: Set(crate::request::current()),
     }
 }
 

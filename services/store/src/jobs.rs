@@ -1,14 +1,16 @@
-//! Claiming due work items across tenants (triage, drafts, ingestion, training): one
+//! The queue kit: every durable queue (triage, training, ingestion, drafts, e-mail,
+//! webhooks) is a table described by a [`Queue`], claimed fairly ([`FairPick`]) with one
 //! `UPDATE … WHERE id IN (SELECT … LIMIT n {lock}) RETURNING …` that pushes each claimed
-//! item's `next_attempt_at` out by a lease, so another worker takes it only when the
+//! item's lease out, so another worker takes it only when the
 //! holder died. On PostgreSQL the inner select skips rows other workers are claiming.
 //!
 //! This is worker housekeeping across tenants, so it runs outside any tenant transaction;
 //! everything done with a claimed item happens in its tenant's transaction.
 
 use chrono::Duration;
-use copilot_core::Error;
+use copilot_core::{Error, TenantId};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
+use uuid::Uuid;
 
 use crate::{Db, db_err};
 
@@ -16,8 +18,7 @@ use crate::{Db, db_err};
 /// group (a tenant, a webhook endpoint) cannot hold the queue. Conditions are written on a
 /// row named `{row}`.
 pub struct FairPick<'a> {
-    pub table: &'a str,
-    pub id: &'a str,
+    pub queue: &'a Queue,
     /// The column rows are shared out by.
     pub group: &'a str,
     /// A row that may be claimed now (`$2` is now).
@@ -34,7 +35,8 @@ impl FairPick<'_> {
     /// ranked without locks, then locked with `{lock}` and their `due` condition checked
     /// again on the locked row, so a row another worker claimed meanwhile is not taken twice.
     pub fn sql(&self) -> String {
-        let Self { table, id, group, per_group, .. } = *self;
+        let Self { group, per_group, .. } = *self;
+        let Queue { table, id, .. } = *self.queue;
         let on = |row: &str, condition: &str| condition.replace("{row}", row);
         let (busy_groups, order) = match self.busy {
             Some((busy, cap)) => (
@@ -88,15 +90,69 @@ pub async fn select(db: &Db, sql: &str, limit: u64) -> Result<Vec<QueryResult>, 
     db.unscoped().query_all_raw(statement).await.map_err(db_err)
 }
 
-/// Work waiting or in progress in each queue, across tenants: `triage` (messages),
-/// `knowledge` (document versions), `drafts`, `email` (replies), `webhooks` (attempts).
-/// What an autoscaler of worker processes watches.
-pub async fn depths(db: &Db) -> Result<Vec<(String, i64)>, Error> {
-    let sql = "SELECT 'triage' AS queue, COUNT(*) AS depth FROM message_triage WHERE status = 'pending'
-         UNION ALL SELECT 'knowledge', COUNT(*) FROM knowledge_documents WHERE status IN ('queued', 'processing')
-         UNION ALL SELECT 'drafts', COUNT(*) FROM drafts WHERE status = 'generating'
-         UNION ALL SELECT 'email', COUNT(*) FROM deliveries WHERE status IN ('queued', 'sending')
-         UNION ALL SELECT 'webhooks', COUNT(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending')";
+/// A durable queue: rows of one table, each a work item that one worker at a time holds
+/// under a lease and records an outcome for. How the rows are claimed (fairly, see
+/// [`FairPick`]) is the owning capability's claim statement; the retry policy is the
+/// application's (`copilot_core::retry::Backoff`).
+#[derive(Clone, Copy, Debug)]
+pub struct Queue {
+    /// The queue's name in logs and metrics.
+    pub name: &'static str,
+    pub table: &'static str,
+    /// The item's id column.
+    pub id: &'static str,
+    /// An item waiting or in progress, on a row named `{row}`.
+    pub open: &'static str,
+    /// An item a worker holds (claimed, no outcome recorded yet), on `{row}`.
+    pub held: &'static str,
+    /// The columns holding the end of the lease.
+    pub lease_columns: &'static [&'static str],
+}
+
+impl Queue {
+    /// Pushes the lease of an item out to now + `lease` while attempt `attempt` still holds
+    /// it; false when it no longer does (finished, or claimed again after the lease ran out).
+    pub async fn renew(
+        &self,
+        db: &Db,
+        tenant: TenantId,
+        id: Uuid,
+        attempt: i32,
+        lease: Duration,
+    ) -> Result<bool, Error> {
+        let Self { table, id: id_column, .. } = *self;
+        let set: Vec<String> = self.lease_columns.iter().map(|column| format!("{column} = $1")).collect();
+        let sql = format!(
+            "UPDATE {table} SET {} WHERE tenant_id = $2 AND {id_column} = $3 AND attempts = $4 AND {}",
+            set.join(", "),
+            self.held.replace("{row}", table)
+        );
+        let until = copilot_core::now() + lease;
+        let statement = Statement::from_sql_and_values(
+            db.backend(),
+            sql,
+            [until.into(), tenant.0.into(), id.into(), attempt.into()],
+        );
+        let result = db.unscoped().execute_raw(statement).await.map_err(db_err)?;
+        Ok(result.rows_affected() > 0)
+    }
+}
+
+/// Work waiting or in progress in each queue, across tenants: what an autoscaler of worker
+/// processes watches.
+pub async fn depths(db: &Db, queues: &[Queue]) -> Result<Vec<(String, i64)>, Error> {
+    let sql = queues
+        .iter()
+        .map(|queue| {
+            format!(
+                "SELECT '{}' AS queue, COUNT(*) AS depth FROM {} WHERE {}",
+                queue.name,
+                queue.table,
+                queue.open.replace("{row}", queue.table)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
     let rows = db.unscoped().query_all_raw(Statement::from_string(db.backend(), sql)).await.map_err(db_err)?;
     rows.into_iter()
         .map(|row| Ok((row.try_get("", "queue").map_err(db_err)?, row.try_get("", "depth").map_err(db_err)?)))

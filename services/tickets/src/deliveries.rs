@@ -9,6 +9,7 @@
 //! never sent again by itself, because sending twice is worse than asking a person to
 //! check and resend ([`resend`]).
 
+use copilot_store::jobs::Queue;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -106,7 +107,21 @@ pub(crate) async fn for_messages(tx: &TenantTx, ids: Vec<Uuid>) -> Result<HashMa
 pub struct Claimed {
     pub tenant_id: TenantId,
     pub delivery_id: Uuid,
+    /// The claim's attempt number, and when the item was queued (with the claim time on a
+    /// first attempt, its wait).
+    pub attempt: i32,
+    pub queued_at: chrono::DateTime<chrono::Utc>,
 }
+
+/// The e-mail queue: replies waiting to be sent or being sent.
+pub const QUEUE: Queue = Queue {
+    name: "email",
+    table: "deliveries",
+    id: "id",
+    open: "{row}.status IN ('queued', 'sending')",
+    held: "{row}.status = 'sending'",
+    lease_columns: &["lease_until"],
+};
 
 /// Claims up to `limit` due deliveries across tenants: each becomes `sending`, held for
 /// `lease`, its attempt counted.
@@ -116,8 +131,7 @@ pub struct Claimed {
 /// tenant with the fewest in flight goes first, then the longest waiting reply.
 pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> Result<Vec<Claimed>, Error> {
     let pick = copilot_store::jobs::FairPick {
-        table: "deliveries",
-        id: "id",
+        queue: &QUEUE,
         group: "tenant_id",
         due: "{row}.status = 'queued' AND {row}.next_attempt_at <= $2",
         per_group: 1,
@@ -125,7 +139,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> R
     };
     let sql = format!(
         "UPDATE deliveries SET status = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2
-         WHERE id IN ({}) RETURNING tenant_id, id",
+         WHERE id IN ({}) RETURNING tenant_id, id, attempts, created_at",
         pick.sql()
     );
     claimed(copilot_store::jobs::claim(db, &sql, limit, lease).await?)
@@ -134,17 +148,19 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> R
 /// Deliveries across tenants whose sender's lease ran out while `sending` (housekeeping);
 /// each is then failed in its tenant's transaction by [`fail_interrupted`].
 pub async fn interrupted(db: &Db, limit: u64) -> Result<Vec<Claimed>, Error> {
-    let sql = "SELECT tenant_id, id FROM deliveries WHERE status = 'sending' AND lease_until < $1 LIMIT $2";
+    let sql = "SELECT tenant_id, id, attempts, created_at FROM deliveries WHERE status = 'sending' AND lease_until < $1 LIMIT $2";
     claimed(copilot_store::jobs::select(db, sql, limit).await?)
 }
 
-/// `(tenant_id, id)` rows as deliveries to work on.
+/// `(tenant_id, id, attempts, created_at)` rows as deliveries to work on.
 fn claimed(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<Claimed>, Error> {
     rows.into_iter()
         .map(|row| {
             Ok(Claimed {
                 tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
                 delivery_id: row.try_get("", "id").map_err(db_err)?,
+                attempt: row.try_get("", "attempts").map_err(db_err)?,
+                queued_at: row.try_get("", "created_at").map_err(db_err)?,
             })
         })
         .collect()

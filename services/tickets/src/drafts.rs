@@ -12,6 +12,7 @@ use copilot_core::{
     values::bounded_text,
 };
 use copilot_entities::{draft, message, message_triage, ticket};
+use copilot_store::jobs::Queue;
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
@@ -33,8 +34,6 @@ pub const APPROVED: &str = "approved";
 pub const REJECTED: &str = "rejected";
 pub const SUPERSEDED: &str = "superseded";
 
-/// Attempts before a draft is `failed`.
-pub const MAX_ATTEMPTS: i32 = 4;
 /// Longest instructions an agent may give a regenerated draft, in characters.
 const MAX_INSTRUCTIONS_CHARS: usize = 1000;
 /// Messages of the thread a draft is written from (the newest ones).
@@ -258,15 +257,19 @@ pub struct Claimed {
     pub attempt: i32,
     /// The `X-Request-Id` of the request that queued the job, when one did.
     pub request_id: Option<String>,
+    /// When the item was queued: with the claim time on a first attempt, its wait.
+    pub queued_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl Claimed {
-    /// Whether the holders of earlier attempts died: the last allowed attempt was claimed
-    /// and never recorded. Such a job is failed instead of run again.
-    pub fn exhausted(&self) -> bool {
-        self.attempt > MAX_ATTEMPTS
-    }
-}
+/// The drafting queue: a draft being written (`generating`).
+pub const QUEUE: Queue = Queue {
+    name: "drafts",
+    table: "drafts",
+    id: "id",
+    open: "{row}.status = 'generating'",
+    held: "{row}.status = 'generating'",
+    lease_columns: &["next_attempt_at", "lease_until"],
+};
 
 /// Claims up to `limit` due drafting jobs across tenants for `lease`. A job whose customer
 /// message is still being triaged waits for its triage (done or given up).
@@ -276,8 +279,7 @@ impl Claimed {
 /// with the fewest in progress goes first, then the longest waiting draft.
 pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> Result<Vec<Claimed>, Error> {
     let pick = copilot_store::jobs::FairPick {
-        table: "drafts",
-        id: "id",
+        queue: &QUEUE,
         group: "tenant_id",
         due: "{row}.status = 'generating' AND {row}.next_attempt_at <= $2
               AND NOT EXISTS (SELECT 1 FROM message_triage t
@@ -287,7 +289,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> R
     };
     let sql = format!(
         "UPDATE drafts SET next_attempt_at = $1, lease_until = $1, attempts = attempts + 1, updated_at = $2
-         WHERE id IN ({}) RETURNING tenant_id, id, attempts, request_id",
+         WHERE id IN ({}) RETURNING tenant_id, id, attempts, request_id, created_at",
         pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
@@ -298,24 +300,10 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> R
                 draft_id: row.try_get("", "id").map_err(db_err)?,
                 attempt: row.try_get("", "attempts").map_err(db_err)?,
                 request_id: row.try_get("", "request_id").map_err(db_err)?,
+                queued_at: row.try_get("", "created_at").map_err(db_err)?,
             })
         })
         .collect()
-}
-
-/// Keeps a claimed job with its worker for another `lease`, while it is still generating.
-pub async fn renew_lease(tx: &TenantTx, draft_id: Uuid, lease: Duration) -> Result<(), Error> {
-    let until = copilot_core::now() + lease;
-    draft::Entity::update_many()
-        .col_expr(draft::Column::NextAttemptAt, Expr::value(until))
-        .col_expr(draft::Column::LeaseUntil, Expr::value(until))
-        .filter(draft::Column::TenantId.eq(tx.tenant().0))
-        .filter(draft::Column::Id.eq(draft_id))
-        .filter(draft::Column::Status.eq(GENERATING))
-        .exec(&**tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
 }
 
 /// What a worker needs to write a draft.
@@ -443,7 +431,8 @@ pub async fn finish(tx: &TenantTx, claimed: &Claimed, written: Written) -> Resul
     Ok(Some(draft))
 }
 
-/// Records a failed attempt: retried after `delay` while attempts remain, else `failed`.
+/// Records a failed attempt: retried after `delay`, or `failed` without one (the retry
+/// policy gave no more, or the failure is not worth retrying).
 /// Returns the draft as it now stands; does nothing when the claim no longer holds it.
 pub async fn record_failure(
     tx: &TenantTx,
@@ -454,11 +443,10 @@ pub async fn record_failure(
     let Some(row) = held(tx, claimed).await? else { return Ok(None) };
     let now = copilot_core::now();
     let generating = row.status == GENERATING;
-    let attempts = row.attempts;
     let mut change: draft::ActiveModel = row.into();
     change.error = Set(Some(error.chars().take(500).collect()));
     change.lease_until = Set(None);
-    let gives_up = generating && delay.is_none_or(|_| attempts >= MAX_ATTEMPTS);
+    let gives_up = generating && delay.is_none();
     if gives_up {
         change.status = Set(FAILED.to_owned());
     } else if let Some(delay) = delay.filter(|_| generating) {

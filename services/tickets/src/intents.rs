@@ -6,9 +6,11 @@
 use chrono::Duration;
 use copilot_core::{
     Error, Principal, TenantId,
+    retry::Backoff,
     values::{bounded_text, single_line},
 };
 use copilot_entities::{intent, intent_model, message, message_triage};
+use copilot_store::jobs::Queue;
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -68,9 +70,6 @@ impl From<intent_model::Model> for TrainingJob {
         }
     }
 }
-
-/// Attempts before a training job is marked `failed`.
-pub const MAX_TRAINING_ATTEMPTS: i32 = 3;
 
 fn validate(labels: Vec<IntentLabel>) -> Result<Vec<IntentLabel>, Error> {
     if !(2..=200).contains(&labels.len()) {
@@ -196,6 +195,7 @@ pub async fn request_training(tx: &TenantTx, by: &Principal) -> Result<TrainingJ
         active: Set(false),
         created_at: Set(now),
         finished_at: Set(None),
+        request_id: Set(copilot_store::request::current()),
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
     audit::record(tx, by.actor, "intents.training_requested", audit::Target::new("intent_model", row.id), Value::Null)
@@ -238,34 +238,51 @@ pub async fn training_examples(tx: &TenantTx) -> Result<Vec<(String, String)>, E
 
 /// A claimed training job: its tenant, its id and the claim's attempt number (only the
 /// holder of that attempt stores the outcome).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ClaimedTraining {
     pub tenant_id: TenantId,
     pub job: Uuid,
     pub attempt: i32,
+    /// The `X-Request-Id` of the request that queued the job, when one did.
+    pub request_id: Option<String>,
 }
 
+/// The training queue: a tenant's intent head waiting to be trained.
+pub const TRAINING_QUEUE: Queue = Queue {
+    name: "training",
+    table: "intent_models",
+    id: "id",
+    open: "{row}.status = 'queued'",
+    held: "{row}.status = 'queued'",
+    lease_columns: &["next_attempt_at"],
+};
+
 /// Claims the next due training job across tenants, leased for `lease`.
-pub async fn claim_training(db: &Db, lease: Duration) -> Result<Option<ClaimedTraining>, Error> {
+pub async fn claim_training(db: &Db, lease: Duration, policy: &Backoff) -> Result<Option<ClaimedTraining>, Error> {
     let now = copilot_core::now();
     let backend = db.backend();
     // A job whose worker died on every attempt (it never recorded a failure) gives up here.
     let abandoned = "UPDATE intent_models SET status = 'failed', error = 'training was interrupted too often'
          WHERE status = 'queued' AND attempts >= $1 AND next_attempt_at <= $2";
     db.unscoped()
-        .execute_raw(Statement::from_sql_and_values(backend, abandoned, [MAX_TRAINING_ATTEMPTS.into(), now.into()]))
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            abandoned,
+            [(policy.max_attempts() as i32).into(), now.into()],
+        ))
         .await
         .map_err(db_err)?;
     let sql = "UPDATE intent_models SET next_attempt_at = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM intent_models WHERE status = 'queued' AND next_attempt_at <= $2
                       ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id, attempts";
+         RETURNING tenant_id, id, attempts, request_id";
     let row = copilot_store::jobs::claim(db, sql, 1, lease).await?.into_iter().next();
     row.map(|row| {
         Ok(ClaimedTraining {
             tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
             job: row.try_get("", "id").map_err(db_err)?,
             attempt: row.try_get("", "attempts").map_err(db_err)?,
+            request_id: row.try_get("", "request_id").map_err(db_err)?,
         })
     })
     .transpose()
@@ -324,17 +341,24 @@ pub async fn finish_training(
     Ok(())
 }
 
-/// Records a failed training attempt; `failed` after [`MAX_TRAINING_ATTEMPTS`].
-pub async fn fail_training(tx: &TenantTx, claimed: &ClaimedTraining, error: &str) -> Result<(), Error> {
+/// Records a failed training attempt: retried after the wait `policy` gives, `failed` once
+/// it gives no more.
+pub async fn fail_training(
+    tx: &TenantTx,
+    claimed: &ClaimedTraining,
+    error: &str,
+    policy: &Backoff,
+) -> Result<(), Error> {
     let Some(row) = held_training(tx, claimed).await? else { return Ok(()) };
-    let attempts = row.attempts;
+    let retry = policy.retry_in(row.attempts);
     let mut change: intent_model::ActiveModel = row.into();
     change.error = Set(Some(error.chars().take(500).collect()));
-    if attempts >= MAX_TRAINING_ATTEMPTS {
-        change.status = Set("failed".into());
-        change.finished_at = Set(Some(copilot_core::now()));
-    } else {
-        change.next_attempt_at = Set(copilot_core::now() + Duration::seconds(5 << attempts.clamp(0, 10)));
+    match retry {
+        Some(wait) => change.next_attempt_at = Set(copilot_core::now() + wait),
+        None => {
+            change.status = Set("failed".into());
+            change.finished_at = Set(Some(copilot_core::now()));
+        }
     }
     change.update(&**tx).await.map_err(db_err)?;
     Ok(())

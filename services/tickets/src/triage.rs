@@ -3,18 +3,16 @@
 //! the result (or the failure, retried with backoff), and the ticket carries the latest
 //! result. Running the models is the caller's business: this module stores what it says.
 
+use copilot_store::jobs::Queue;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use copilot_core::{Actor, Error, TenantId, model::Priority};
+use copilot_core::{Actor, Error, TenantId, model::Priority, retry::Backoff};
 use copilot_entities::{message, message_triage, ticket};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// Attempts before a message's triage is marked `failed`.
-pub const MAX_ATTEMPTS: i32 = 6;
 
 /// Where a message's triage stands.
 pub const PENDING: &str = "pending";
@@ -92,15 +90,8 @@ pub struct Claimed {
     pub attempt: i32,
     /// The `X-Request-Id` of the request that queued the item, when one did.
     pub request_id: Option<String>,
-}
-
-impl Claimed {
-    /// Whether the holders of earlier attempts died: the last allowed attempt was claimed
-    /// and never recorded. Such an item is failed instead of run again (it may be what
-    /// killed them).
-    pub fn exhausted(&self) -> bool {
-        self.attempt > MAX_ATTEMPTS
-    }
+    /// When the item was queued: with the claim time on a first attempt, its wait.
+    pub queued_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Queues the triage of a customer message (in the transaction that stores it) and
@@ -137,13 +128,22 @@ pub(crate) async fn enqueue(
 /// once takes turns with the others instead of holding the models until it is done.
 const PER_TENANT: usize = 4;
 
+/// The triage queue: a customer message's triage, retried with backoff.
+pub const QUEUE: Queue = Queue {
+    name: "triage",
+    table: "message_triage",
+    id: "message_id",
+    open: "{row}.status = 'pending'",
+    held: "{row}.status = 'pending'",
+    lease_columns: &["next_attempt_at"],
+};
+
 /// Claims up to `limit` due items across tenants and leases them for `lease`: another
 /// worker takes an item again only after the lease runs out (its worker died). Each
 /// tenant's longest waiting items come first, at most [`PER_TENANT`] of them per claim.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
     let pick = copilot_store::jobs::FairPick {
-        table: "message_triage",
-        id: "message_id",
+        queue: &QUEUE,
         group: "tenant_id",
         due: "{row}.status = 'pending' AND {row}.next_attempt_at <= $2",
         per_group: PER_TENANT,
@@ -151,7 +151,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
     };
     let sql = format!(
         "UPDATE message_triage SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
-         WHERE message_id IN ({}) RETURNING tenant_id, message_id, attempts, request_id",
+         WHERE message_id IN ({}) RETURNING tenant_id, message_id, attempts, request_id, created_at",
         pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
@@ -162,6 +162,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
                 message_id: row.try_get("", "message_id").map_err(db_err)?,
                 attempt: row.try_get("", "attempts").map_err(db_err)?,
                 request_id: row.try_get("", "request_id").map_err(db_err)?,
+                queued_at: row.try_get("", "created_at").map_err(db_err)?,
             })
         })
         .collect()
@@ -226,27 +227,21 @@ pub async fn complete(
     Ok(())
 }
 
-/// Records a failed attempt: retried with exponential backoff, `failed` after
-/// [`MAX_ATTEMPTS`]; does nothing when the claim no longer holds the item.
-pub async fn fail(tx: &TenantTx, claimed: &Claimed, error: &str) -> Result<(), Error> {
+/// Records a failed attempt: retried after the wait `policy` gives, `failed` once it gives
+/// no more; does nothing when the claim no longer holds the item.
+pub async fn fail(tx: &TenantTx, claimed: &Claimed, error: &str, policy: &Backoff) -> Result<(), Error> {
     let Some(row) = held(tx, claimed).await? else { return Ok(()) };
     let now = copilot_core::now();
-    let attempts = row.attempts;
+    let retry = policy.retry_in(row.attempts);
     let mut change: message_triage::ActiveModel = row.into();
     change.error = Set(Some(error.chars().take(500).collect()));
-    if attempts >= MAX_ATTEMPTS {
-        change.status = Set(FAILED.to_owned());
-    } else {
-        change.next_attempt_at = Set(now + backoff(attempts));
+    match retry {
+        Some(wait) => change.next_attempt_at = Set(now + wait),
+        None => change.status = Set(FAILED.to_owned()),
     }
     change.updated_at = Set(now);
     change.update(&**tx).await.map_err(db_err)?;
     Ok(())
-}
-
-/// Waiting time before attempt `attempts + 1`: 2, 4, 8 … seconds, at most 10 minutes.
-fn backoff(attempts: i32) -> Duration {
-    Duration::seconds((1i64 << attempts.clamp(1, 20)).min(600))
 }
 
 /// Copies the newest triage intent (an agent's correction first) onto the ticket.
@@ -416,12 +411,5 @@ mod tests {
         assert_eq!(escalate(&turned, Priority::High, &rule), None, "high is the default ceiling");
         let off = EscalationRule { negative_messages: 0, ..rule };
         assert_eq!(escalate(&turned, Priority::Low, &off), None);
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_ten_minutes() {
-        assert_eq!(backoff(1), Duration::seconds(2));
-        assert_eq!(backoff(3), Duration::seconds(8));
-        assert_eq!(backoff(15), Duration::seconds(600));
     }
 }

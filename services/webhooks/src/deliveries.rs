@@ -11,6 +11,7 @@ use copilot_core::{
     page::{Page, PageRequest},
 };
 use copilot_entities::{event, webhook_delivery, webhook_endpoint};
+use copilot_store::jobs::Queue;
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events, sealed::Sealer};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
@@ -219,15 +220,28 @@ pub async fn send_test(tx: &TenantTx, by: &Principal, endpoint_id: Uuid) -> Resu
 pub struct Claimed {
     pub tenant_id: TenantId,
     pub delivery_id: Uuid,
+    /// The claim's attempt number, and when the item was queued (with the claim time on a
+    /// first attempt, its wait).
+    pub attempt: i32,
+    pub queued_at: chrono::DateTime<chrono::Utc>,
 }
+
+/// The webhook queue: event deliveries waiting or being sent.
+pub const QUEUE: Queue = Queue {
+    name: "webhooks",
+    table: "webhook_deliveries",
+    id: "id",
+    open: "{row}.status IN ('pending', 'sending')",
+    held: "{row}.status = 'sending'",
+    lease_columns: &["next_attempt_at"],
+};
 
 /// Claims up to `limit` due deliveries across tenants for `lease`: pending ones, and ones
 /// whose sender's lease ran out. An endpoint gets at most a few per claim, and none while
 /// it has that many in flight, so one slow endpoint never holds up the others.
 pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>, Error> {
     let pick = copilot_store::jobs::FairPick {
-        table: "webhook_deliveries",
-        id: "id",
+        queue: &QUEUE,
         group: "endpoint_id",
         due: "{row}.status IN ('pending', 'sending') AND {row}.next_attempt_at <= $2",
         per_group: PER_ENDPOINT,
@@ -235,7 +249,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
     };
     let sql = format!(
         "UPDATE webhook_deliveries SET status = 'sending', next_attempt_at = $1, attempts = attempts + 1, updated_at = $2
-         WHERE id IN ({}) RETURNING tenant_id, id",
+         WHERE id IN ({}) RETURNING tenant_id, id, attempts, created_at",
         pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
@@ -244,6 +258,8 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
             Ok(Claimed {
                 tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
                 delivery_id: row.try_get("", "id").map_err(db_err)?,
+                attempt: row.try_get("", "attempts").map_err(db_err)?,
+                queued_at: row.try_get("", "created_at").map_err(db_err)?,
             })
         })
         .collect()
@@ -262,6 +278,8 @@ pub struct Job {
     /// The JSON body: `{id, type, tenant_id, created_at, data}`.
     pub body: Vec<u8>,
     pub attempts: i32,
+    /// The `X-Request-Id` of the request whose event this is, when there was one.
+    pub request_id: Option<String>,
 }
 
 /// The job of a claimed delivery; `None` when it is no longer being sent, or its endpoint
@@ -302,6 +320,7 @@ pub async fn job(tx: &TenantTx, delivery_id: Uuid, sealer: &Sealer) -> Result<Op
         message_id: event.id.to_string(),
         body: serde_json::to_vec(&body).map_err(Error::internal)?,
         attempts: row.attempts,
+        request_id: row.request_id.clone(),
     }))
 }
 
@@ -341,8 +360,8 @@ pub enum Attempt {
 /// How an endpoint is treated after failing.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    /// The wait before each attempt: the first is usually zero.
-    pub schedule: Vec<std::time::Duration>,
+    /// When a failed attempt is tried again (a schedule of waits).
+    pub retry: copilot_core::retry::Backoff,
     /// An endpoint failing for this long is disabled.
     pub disable_after: Duration,
 }
@@ -384,10 +403,9 @@ pub async fn record(tx: &TenantTx, job: &Job, attempt: Attempt, policy: &Policy)
         }
         _ => {
             let error = error.or_else(|| code.map(|code| format!("the endpoint answered {code}")));
-            let attempts = row.attempts.max(1) as usize;
-            match policy.schedule.get(attempts) {
+            match policy.retry.retry_in(row.attempts) {
                 Some(wait) => {
-                    let next = now + Duration::from_std(*wait).map_err(Error::internal)?;
+                    let next = now + wait;
                     settle(tx, row, PENDING, code, response, error, Some(next)).await?;
                 }
                 None => settle(tx, row, FAILED, code, response, error, None).await?,

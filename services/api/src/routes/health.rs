@@ -1,6 +1,6 @@
 //! Liveness, readiness and metrics, outside `/v1` and without authentication.
 
-use std::{fmt::Write, time::Duration};
+use std::time::Duration;
 
 use poem::{IntoResponse, Response, handler, http::StatusCode, web::Data};
 
@@ -39,35 +39,17 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
     response
 }
 
-/// Prometheus text format: the process's request series, and the depth of every work
-/// queue (the same in every process: they are read from the database).
+/// Prometheus text format: the process's series (requests, jobs, LLM calls, ingestion,
+/// workers) and the depth of every work queue (the same in every process: read from the
+/// database).
 #[handler]
 pub async fn metrics(state: Data<&AppState>) -> Response {
-    let mut text = state.metrics.render();
-    let workers = state.pipeline.workers.status();
-    if !workers.is_empty() {
-        text.push_str("# HELP copilot_worker_up Whether a background worker of this process is running.\n");
-        text.push_str("# TYPE copilot_worker_up gauge\n");
-        for (name, status) in &workers {
-            let _ = writeln!(text, "copilot_worker_up{{worker=\"{name}\"}} {}", u8::from(status.running));
-        }
-        text.push_str(
-            "# HELP copilot_worker_restarts_total Times a background worker panicked and was started again.\n",
-        );
-        text.push_str("# TYPE copilot_worker_restarts_total counter\n");
-        for (name, status) in &workers {
-            let _ = writeln!(text, "copilot_worker_restarts_total{{worker=\"{name}\"}} {}", status.restarts);
-        }
-    }
-    match copilot_store::jobs::depths(&state.pipeline.db).await {
-        Ok(depths) => {
-            text.push_str("# HELP copilot_queue_depth Jobs waiting or in progress, by queue, across tenants.\n");
-            text.push_str("# TYPE copilot_queue_depth gauge\n");
-            for (queue, depth) in depths {
-                let _ = writeln!(text, "copilot_queue_depth{{queue=\"{queue}\"}} {depth}");
-            }
-        }
-        Err(error) => tracing::warn!(%error, "reading the queue depths for /metrics failed"),
-    }
+    let pipeline = &state.pipeline;
+    let depths =
+        copilot_store::jobs::depths(&pipeline.db, &copilot_pipeline::queues::ALL).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "reading the queue depths for /metrics failed");
+            Vec::new()
+        });
+    let text = pipeline.telemetry.render(&depths, &pipeline.workers.status());
     Response::builder().content_type("text/plain; version=0.0.4").body(text)
 }
