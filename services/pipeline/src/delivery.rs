@@ -20,9 +20,8 @@ use copilot_tickets::{
 use futures::FutureExt;
 use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
-use tracing::Instrument;
 
-use crate::Pipeline;
+use crate::{JobRun, Pipeline};
 
 /// How often the worker looks for due deliveries.
 const POLL: Duration = Duration::from_millis(500);
@@ -122,18 +121,16 @@ async fn deliver(state: &Pipeline, mailers: &Mutex<Mailers>, item: Claimed) -> R
     let Some(job) = deliveries::email_job(&tx, item.delivery_id).await? else { return Ok(()) };
     let route = mail_route(state, email_settings::smtp_url(&tx, &state.sealer).await?);
     drop(tx);
-    let span = crate::job_span(
-        deliveries::QUEUE.name,
-        item.tenant_id,
-        item.delivery_id,
-        job.attempts,
-        job.request_id.as_deref(),
-    );
-    state.telemetry.claimed(deliveries::QUEUE.name, item.attempt, item.queued_at);
-    let started = Instant::now();
-    let recorded = send_and_record(state, mailers, item, job, route).instrument(span).await;
-    state.telemetry.job_ran(deliveries::QUEUE.name, started.elapsed());
-    recorded
+    let request_id = job.request_id.clone();
+    let run = JobRun {
+        queue: deliveries::QUEUE.name,
+        tenant: item.tenant_id,
+        id: item.delivery_id,
+        attempt: item.attempt,
+        request_id: request_id.as_deref(),
+        queued_at: item.queued_at,
+    };
+    state.run_job(run, send_and_record(state, mailers, item, job, route)).await
 }
 
 /// Sends a loaded delivery by `route` and records the outcome.

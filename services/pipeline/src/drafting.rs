@@ -22,10 +22,9 @@ use copilot_tickets::{
 };
 use copilot_triage::detect_language;
 use tokio::{sync::broadcast, task::JoinSet};
-use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::{Pipeline, queues::Renewal};
+use crate::{JobRun, Pipeline, queues::Renewal};
 
 /// How often the worker looks for due jobs when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
@@ -153,23 +152,24 @@ async fn write(state: Pipeline, claimed: Claimed) {
         lease(&state),
     );
     let attempt = Attempt { _renewal: renewal, streams: state.draft_streams.clone(), draft_id: claimed.draft_id };
-    let span = crate::job_span(
-        drafts::QUEUE.name,
-        claimed.tenant_id,
-        claimed.draft_id,
-        claimed.attempt,
-        claimed.request_id.as_deref(),
-    );
-    state.telemetry.claimed(drafts::QUEUE.name, claimed.attempt, claimed.queued_at);
-    let started = std::time::Instant::now();
-    let outcome = write_draft(&state, claimed).instrument(span.clone()).await;
-    state.telemetry.job_ran(drafts::QUEUE.name, started.elapsed());
+    let request_id = claimed.request_id.clone();
+    let run = JobRun {
+        queue: drafts::QUEUE.name,
+        tenant: claimed.tenant_id,
+        id: claimed.draft_id,
+        attempt: claimed.attempt,
+        request_id: request_id.as_deref(),
+        queued_at: claimed.queued_at,
+    };
+    let work = async {
+        match write_draft(&state, claimed).await {
+            Ok(()) => tracing::debug!("draft written"),
+            // The lease runs out and another round takes the job again.
+            Err(error) => tracing::warn!(%error, "writing a draft failed"),
+        }
+    };
+    state.run_job(run, work).await;
     drop(attempt);
-    span.in_scope(|| match outcome {
-        Ok(()) => tracing::debug!("draft written"),
-        // The lease runs out and another round takes the job again.
-        Err(error) => tracing::warn!(%error, "writing a draft failed"),
-    });
 }
 
 async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {

@@ -165,6 +165,30 @@ impl Pipeline {
     }
 }
 
+/// A claimed job as a worker runs it: what its span and its metrics name.
+pub(crate) struct JobRun<'a> {
+    pub queue: &'static str,
+    pub tenant: copilot_core::TenantId,
+    pub id: uuid::Uuid,
+    pub attempt: i32,
+    pub request_id: Option<&'a str>,
+    pub queued_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Pipeline {
+    /// Runs a claimed job's work in the job's span, measuring its wait (on a first attempt)
+    /// and how long it ran.
+    pub(crate) async fn run_job<T>(&self, job: JobRun<'_>, work: impl std::future::Future<Output = T>) -> T {
+        use tracing::Instrument;
+        let span = job_span(job.queue, job.tenant, job.id, job.attempt, job.request_id);
+        self.telemetry.claimed(job.queue, job.attempt, job.queued_at);
+        let started = std::time::Instant::now();
+        let outcome = work.instrument(span).await;
+        self.telemetry.job_ran(job.queue, started.elapsed());
+        outcome
+    }
+}
+
 /// The span a job runs in: its queue, tenant, id and attempt, and the id of the request
 /// that queued it, so its log lines name what caused them. A job that learns its request
 /// id only once it reads its row records it on the span then (`request_id`).

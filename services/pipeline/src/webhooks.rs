@@ -9,9 +9,8 @@ use copilot_channels::webhook::{Outcome, Sender, signature_header};
 use copilot_core::Error;
 use copilot_webhooks::deliveries::{self, Attempt, Claimed, Policy};
 use tokio::task::JoinSet;
-use tracing::Instrument;
 
-use crate::Pipeline;
+use crate::{JobRun, Pipeline};
 
 /// How often the worker looks for due deliveries when it is idle.
 const POLL: Duration = Duration::from_millis(250);
@@ -97,14 +96,16 @@ async fn try_attempt(state: &Pipeline, sender: &Sender, policy: &Policy, item: C
     let job = deliveries::job(&tx, item.delivery_id, &state.sealer).await?;
     tx.commit().await?;
     let Some(job) = job else { return Ok(()) };
-    let span = crate::job_span(
-        deliveries::QUEUE.name,
-        item.tenant_id,
-        item.delivery_id,
-        job.attempts,
-        job.request_id.as_deref(),
-    );
-    send(state, sender, policy, item, job).instrument(span).await
+    let request_id = job.request_id.clone();
+    let run = JobRun {
+        queue: deliveries::QUEUE.name,
+        tenant: item.tenant_id,
+        id: item.delivery_id,
+        attempt: item.attempt,
+        request_id: request_id.as_deref(),
+        queued_at: item.queued_at,
+    };
+    state.run_job(run, send(state, sender, policy, item, job)).await
 }
 
 /// One attempt of a loaded delivery, and its outcome recorded.
@@ -115,12 +116,9 @@ async fn send(
     item: Claimed,
     job: deliveries::Job,
 ) -> Result<(), Error> {
-    state.telemetry.claimed(deliveries::QUEUE.name, item.attempt, item.queued_at);
-    let started = std::time::Instant::now();
     let timestamp = chrono::Utc::now().timestamp();
     let signature = signature_header(&job.secrets, &job.message_id, timestamp, &job.body);
     let outcome = sender.post(&job.url, &job.message_id, timestamp, &signature, job.body.clone()).await;
-    state.telemetry.job_ran(deliveries::QUEUE.name, started.elapsed());
     let attempt = match outcome {
         Outcome::Answered { status, body } => Attempt::Answered { status, body },
         Outcome::Failed(error) => Attempt::Failed(error),
