@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use copilot_knowledge::Ingested;
+use copilot_knowledge::{Ingested, documents::Claimed};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -26,25 +26,7 @@ pub async fn run_worker(state: Pipeline) {
                 Ok(claimed) => {
                     for item in claimed {
                         claimed_any = true;
-                        let (knowledge, telemetry) = (state.knowledge.clone(), state.telemetry.clone());
-                        running.spawn(async move {
-                            let queue = copilot_knowledge::documents::QUEUE.name;
-                            let started = std::time::Instant::now();
-                            let span = crate::job_span(queue, item.tenant_id, item.document_id, item.attempts, None);
-                            let outcome = knowledge.ingest(&item).instrument(span).await;
-                            telemetry.job_ran(queue, started.elapsed());
-                            match outcome {
-                                Ok(Ingested::Ready { chunk_count }) => {
-                                    telemetry.ingested(chunk_count);
-                                    tracing::info!(document = %item.document_id, version = item.version, chunk_count, "document ready");
-                                }
-                                Ok(Ingested::Failed { .. } | Ingested::Retrying { .. }) => telemetry.job_failed(queue),
-                                Ok(_) => {}
-                                Err(error) => {
-                                    tracing::warn!(%error, document = %item.document_id, "ingesting a document failed");
-                                }
-                            }
-                        });
+                        running.spawn(ingest(state.clone(), item));
                     }
                 }
                 Err(error) => tracing::warn!(%error, "claiming documents failed"),
@@ -58,5 +40,34 @@ pub async fn run_worker(state: Pipeline) {
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
+    }
+}
+
+/// One round in the caller's task: ingests the documents due now one after another;
+/// returns how many it claimed.
+pub async fn run_once(state: &Pipeline) -> Result<usize, copilot_core::Error> {
+    let claimed = state.knowledge.claim_due(state.settings.knowledge_concurrency.max(1) as u64).await?;
+    let count = claimed.len();
+    for item in claimed {
+        ingest(state.clone(), item).await;
+    }
+    Ok(count)
+}
+
+/// Ingests one claimed version in its job's span, with its run time and outcome measured.
+async fn ingest(state: Pipeline, item: Claimed) {
+    let queue = copilot_knowledge::documents::QUEUE.name;
+    let started = std::time::Instant::now();
+    let span = crate::job_span(queue, item.tenant_id, item.document_id, item.attempts, None);
+    let outcome = state.knowledge.ingest(&item).instrument(span).await;
+    state.telemetry.job_ran(queue, started.elapsed());
+    match outcome {
+        Ok(Ingested::Ready { chunk_count }) => {
+            state.telemetry.ingested(chunk_count);
+            tracing::info!(document = %item.document_id, version = item.version, chunk_count, "document ready");
+        }
+        Ok(Ingested::Failed { .. } | Ingested::Retrying { .. }) => state.telemetry.job_failed(queue),
+        Ok(Ingested::Discarded) => {}
+        Err(error) => tracing::warn!(%error, document = %item.document_id, "ingesting a document failed"),
     }
 }

@@ -143,9 +143,7 @@ impl Pipeline {
         match queue {
             "triage" => triage::drain(self).await,
             "training" => triage::train_next(self).await,
-            "knowledge" => {
-                Ok(self.knowledge.ingest_due(self.settings.knowledge_concurrency.max(1) as u64).await?.len())
-            }
+            "knowledge" => knowledge::run_once(self).await,
             "drafts" => drafting::run_once(self).await,
             "email" => delivery::run_once(self).await,
             "webhooks" => webhooks::run_once(self).await,
