@@ -600,7 +600,7 @@ async fn another_tenants_drafts_are_not_found_on_every_endpoint() {
 
 #[tokio::test]
 async fn a_draft_attempt_that_outlived_its_claim_changes_nothing_but_the_token_count() {
-    use copilot_tickets::drafts::{self, Claimed, Written};
+    use copilot_drafts::drafts::{self, Claimed, Written};
 
     let desk = desk(true).await;
     let ticket = desk.ask("How long do I have to return an item?").await;

@@ -588,7 +588,7 @@ async fn a_service_asked_to_stop_mid_send_finishes_and_records_the_reply_first()
 
 #[tokio::test]
 async fn a_sender_that_outlived_its_lease_cannot_settle_the_attempt_after_it() {
-    use copilot_tickets::deliveries::{self, EmailJob};
+    use copilot_mail::deliveries::{self, EmailJob};
     use sea_orm::ConnectionTrait;
 
     let room = mailroom().await;

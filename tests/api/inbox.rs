@@ -392,7 +392,7 @@ async fn housekeeping_forgets_lapsed_presence_and_past_live_events_but_keeps_the
         .await
         .expect("backdate events");
 
-    let ttl = copilot_tickets::presence::PRESENCE_TTL;
+    let ttl = copilot_conversations::presence::PRESENCE_TTL;
     assert!(copilot_store::presence::purge_lapsed(&db, ttl).await.expect("purge presence") >= 1);
     assert!(copilot_store::events::purge_live(&db).await.expect("purge live events") >= 1);
     let rows = ticket_presence::Entity::find().filter(ticket_presence::Column::TicketId.eq(ticket)).all(conn).await;

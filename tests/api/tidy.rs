@@ -46,7 +46,7 @@ fn unscoped_queries_appear_only_where_credentials_are_looked_up() {
         "services/store/",
         "services/tenancy/src/auth.rs",
         "services/tenancy/src/tenants.rs",
-        "services/tickets/src/email_settings.rs",
+        "services/mail/src/settings.rs",
         "tests/",
     ];
     let offenders: Vec<String> = workspace_sources()

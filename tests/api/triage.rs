@@ -424,7 +424,7 @@ async fn a_claimed_message_is_not_claimed_again_while_its_lease_runs() {
     }
     assert_eq!(attempts, 1, "the app's worker claimed the message");
 
-    let second_worker = copilot_tickets::triage::claim(&db, 10, chrono::Duration::seconds(60)).await.expect("claim");
+    let second_worker = copilot_intents::triage::claim(&db, 10, chrono::Duration::seconds(60)).await.expect("claim");
 
     assert!(second_worker.is_empty(), "a leased item goes to one worker at a time");
     let thread = app.get(&format!("/v1/tickets/{id}/messages"), &tenant.key).await.expect(200);
@@ -442,8 +442,8 @@ async fn a_claimed_message_is_not_claimed_again_while_its_lease_runs() {
 
 #[tokio::test]
 async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_interruptions_fail() {
+    use copilot_intents::triage::{self, EscalationRule, TriageResult};
     use copilot_pipeline::queues::TRIAGE;
-    use copilot_tickets::triage::{self, EscalationRule, TriageResult};
 
     let seed = spawn_app_on(Backend::Sqlite).await;
     // The stuck worker renews its lease rarely: the test takes it over by ending the lease.
@@ -511,8 +511,8 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
 
 #[tokio::test]
 async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
+    use copilot_intents::taxonomy as intents;
     use copilot_pipeline::queues::TRAINING;
-    use copilot_tickets::intents;
 
     // The app's worker takes the training job and never finishes it (its embedder hangs).
     let seed = spawn_app_on(Backend::Sqlite).await;
@@ -577,7 +577,7 @@ async fn a_tenant_that_floods_the_queue_takes_turns_with_the_others() {
     let late = open_ticket(&app, &other.key, "Refund", "I want my money back.").await;
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
 
-    let claimed = copilot_tickets::triage::claim(&db, 16, chrono::Duration::seconds(60)).await.expect("claim");
+    let claimed = copilot_intents::triage::claim(&db, 16, chrono::Duration::seconds(60)).await.expect("claim");
 
     let from_flood = claimed.iter().filter(|item| item.tenant_id.0 == flood.id).count();
     let from_other: Vec<_> = claimed.iter().filter(|item| item.tenant_id.0 == other.id).collect();

@@ -188,10 +188,10 @@ fn stored<T: std::str::FromStr<Err = copilot_core::Error>>(value: &str) -> Resul
     value.parse().map_err(|error: copilot_core::Error| copilot_core::Error::internal(error.to_string()))
 }
 
-impl TryFrom<copilot_tickets::Ticket> for TicketOut {
+impl TryFrom<copilot_conversations::Ticket> for TicketOut {
     type Error = copilot_core::Error;
 
-    fn try_from(ticket: copilot_tickets::Ticket) -> Result<Self, Self::Error> {
+    fn try_from(ticket: copilot_conversations::Ticket) -> Result<Self, Self::Error> {
         Ok(Self {
             id: ticket.id,
             number: ticket.number,
@@ -255,10 +255,10 @@ pub enum TriageStatus {
     Failed,
 }
 
-impl TryFrom<copilot_tickets::triage::MessageTriage> for MessageTriageOut {
+impl TryFrom<copilot_intents::triage::MessageTriage> for MessageTriageOut {
     type Error = copilot_core::Error;
 
-    fn try_from(triage: copilot_tickets::triage::MessageTriage) -> Result<Self, Self::Error> {
+    fn try_from(triage: copilot_intents::triage::MessageTriage) -> Result<Self, Self::Error> {
         let intent = match (triage.corrected_intent, triage.intent) {
             (Some(corrected), _) => Some(IntentOut { label: corrected, confidence: 1.0 }),
             (None, Some(label)) => Some(IntentOut { label, confidence: triage.intent_confidence.unwrap_or(0.0) }),
@@ -317,10 +317,10 @@ pub enum MailDirection {
     Out,
 }
 
-impl TryFrom<copilot_tickets::email::EmailInfo> for EmailInfoOut {
+impl TryFrom<copilot_mail::email::EmailInfo> for EmailInfoOut {
     type Error = copilot_core::Error;
 
-    fn try_from(info: copilot_tickets::email::EmailInfo) -> Result<Self, Self::Error> {
+    fn try_from(info: copilot_mail::email::EmailInfo) -> Result<Self, Self::Error> {
         Ok(Self {
             direction: stored_enum(&info.direction)?,
             message_id: info.message_id,
@@ -362,10 +362,10 @@ pub struct DeliveryOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl TryFrom<copilot_tickets::deliveries::Delivery> for DeliveryOut {
+impl TryFrom<copilot_mail::deliveries::Delivery> for DeliveryOut {
     type Error = copilot_core::Error;
 
-    fn try_from(delivery: copilot_tickets::deliveries::Delivery) -> Result<Self, Self::Error> {
+    fn try_from(delivery: copilot_mail::deliveries::Delivery) -> Result<Self, Self::Error> {
         let status = stored_enum(&delivery.status)?;
         Ok(Self {
             channel: stored_enum(&delivery.channel)?,
@@ -390,8 +390,8 @@ pub struct AttachmentOut {
     pub stored: bool,
 }
 
-impl From<copilot_tickets::email::AttachmentInfo> for AttachmentOut {
-    fn from(info: copilot_tickets::email::AttachmentInfo) -> Self {
+impl From<copilot_mail::email::AttachmentInfo> for AttachmentOut {
+    fn from(info: copilot_mail::email::AttachmentInfo) -> Self {
         Self {
             id: info.id,
             filename: info.filename,
@@ -402,10 +402,11 @@ impl From<copilot_tickets::email::AttachmentInfo> for AttachmentOut {
     }
 }
 
-impl TryFrom<copilot_tickets::Message> for MessageOut {
+impl TryFrom<copilot_pipeline::conversations::ThreadMessage> for MessageOut {
     type Error = copilot_core::Error;
 
-    fn try_from(message: copilot_tickets::Message) -> Result<Self, Self::Error> {
+    fn try_from(shown: copilot_pipeline::conversations::ThreadMessage) -> Result<Self, Self::Error> {
+        let message = shown.message;
         Ok(Self {
             id: message.id,
             ticket_id: message.ticket_id,
@@ -413,10 +414,10 @@ impl TryFrom<copilot_tickets::Message> for MessageOut {
             author_user_id: message.author_user_id,
             body: message.body,
             created_at: message.created_at,
-            triage: message.triage.map(MessageTriageOut::try_from).transpose()?,
-            delivery: message.delivery.map(DeliveryOut::try_from).transpose()?,
-            attachments: message.attachments.into_iter().map(AttachmentOut::from).collect(),
-            email: message.email.map(EmailInfoOut::try_from).transpose()?,
+            triage: shown.triage.map(MessageTriageOut::try_from).transpose()?,
+            delivery: shown.delivery.map(DeliveryOut::try_from).transpose()?,
+            attachments: shown.attachments.into_iter().map(AttachmentOut::from).collect(),
+            email: shown.email.map(EmailInfoOut::try_from).transpose()?,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod model;
 pub mod net;
 pub mod page;
+pub mod period;
 pub mod retry;
 pub mod settings;
 pub mod tenant;

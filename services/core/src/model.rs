@@ -12,7 +12,7 @@ macro_rules! named_enum {
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
         }
@@ -77,6 +77,18 @@ named_enum!(
         Customer => "customer",
         Agent => "agent",
         Note => "note",
+    }
+);
+
+named_enum!(
+    /// Where a reply draft stands: being written, ready for review, failed, or decided.
+    DraftStatus, "invalid_draft_status" {
+        Generating => "generating",
+        Ready => "ready",
+        Failed => "failed",
+        Approved => "approved",
+        Rejected => "rejected",
+        Superseded => "superseded",
     }
 );
 

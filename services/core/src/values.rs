@@ -151,6 +151,16 @@ pub fn password(raw: &str) -> Result<&str, Error> {
     Ok(raw)
 }
 
+/// What to do with a stored secret (an API key, a password) when settings are replaced:
+/// keep it, clear it or set a new one. The secret itself is never read back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum KeyChange {
+    #[default]
+    Keep,
+    Clear,
+    Set(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

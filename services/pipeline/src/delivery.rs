@@ -2,7 +2,7 @@
 //! the tenant's SMTP server (or the service's), and records the outcome: `sent`, a retry
 //! with backoff for a failure worth retrying (refused connection, timeout, 4xx), or
 //! `failed` (5xx, or out of attempts). Deliveries left `sending` by a sender that died
-//! are failed as of unknown outcome, never sent twice (see `copilot_tickets::deliveries`).
+//! are failed as of unknown outcome, never sent twice (see `copilot_mail::deliveries`).
 
 use std::{
     collections::HashMap,
@@ -13,9 +13,9 @@ use std::{
 
 use copilot_channels::{Mailer, OutboundEmail, SendError};
 use copilot_core::Error;
-use copilot_tickets::{
+use copilot_mail::{
     deliveries::{self, Claimed, EmailJob},
-    email_settings,
+    settings as email_settings,
 };
 use futures::FutureExt;
 use secrecy::ExposeSecret;

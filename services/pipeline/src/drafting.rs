@@ -15,11 +15,11 @@ use copilot_drafting::{
     DraftInput, LlmConfig, Passage, Persona, Speaker, Turn, answer, build_prompt, extractive::extractive_draft,
     parse_answer, redact::Redactions,
 };
-use copilot_knowledge::{Hit, Mode, SearchRequest};
-use copilot_tickets::{
-    draft_settings::{self, DraftSettings},
+use copilot_drafts::{
     drafts::{self, Citation, Claimed, Job, Written},
+    settings::{self as draft_settings, DraftSettings},
 };
+use copilot_knowledge::{Hit, Mode, SearchRequest};
 use copilot_triage::detect_language;
 use tokio::{sync::broadcast, task::JoinSet};
 use uuid::Uuid;

@@ -30,7 +30,7 @@ pub async fn run(state: Pipeline) {
             Ok(count) => tracing::info!(count, "purged past live-only events"),
             Err(error) => tracing::warn!(%error, "purging live-only events failed"),
         }
-        match copilot_store::presence::purge_lapsed(&state.db, copilot_tickets::presence::PRESENCE_TTL).await {
+        match copilot_store::presence::purge_lapsed(&state.db, copilot_conversations::presence::PRESENCE_TTL).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "forgot lapsed presence"),
             Err(error) => tracing::warn!(%error, "forgetting lapsed presence failed"),

@@ -5,10 +5,12 @@
 //! Architecture invariant: no HTTP server here. `copilot-api` assembles a `Pipeline` into
 //! its own state, serves requests and starts the workers with [`Pipeline::start_workers`].
 
+pub mod conversations;
 pub mod delivery;
 pub mod drafting;
 pub mod drain;
 pub mod housekeeping;
+pub mod inbound;
 pub mod knowledge;
 pub mod queues;
 pub mod supervisor;
@@ -19,9 +21,9 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use copilot_core::{model::Priority, settings::Settings};
+use copilot_intents::triage::EscalationRule;
 use copilot_knowledge::{Knowledge, VectorStore};
 use copilot_store::{Db, sealed::Sealer};
-use copilot_tickets::triage::EscalationRule;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 

@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 /// Every durable queue, in the order `/metrics` and `/readyz` list them.
 pub const ALL: [Queue; 6] = [
-    copilot_tickets::triage::QUEUE,
-    copilot_tickets::intents::TRAINING_QUEUE,
+    copilot_intents::triage::QUEUE,
+    copilot_intents::taxonomy::TRAINING_QUEUE,
     copilot_knowledge::documents::QUEUE,
-    copilot_tickets::drafts::QUEUE,
-    copilot_tickets::deliveries::QUEUE,
+    copilot_drafts::drafts::QUEUE,
+    copilot_mail::deliveries::QUEUE,
     copilot_webhooks::deliveries::QUEUE,
 ];
 

@@ -5,8 +5,8 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use copilot_core::{Error, TenantId};
-use copilot_tickets::{
-    intents,
+use copilot_intents::{
+    taxonomy,
     triage::{self, Claimed, TriageResult},
 };
 use copilot_triage::{HeadWeights, Models, TextKind, Triage, TriageOptions, train};
@@ -86,7 +86,7 @@ impl Triager for NoTriager {
 /// The tenant's own trained intent head, if it has one. A stored head that no longer
 /// parses is logged and left out, so triage falls back to the default head.
 pub async fn tenant_head(tx: &copilot_store::TenantTx) -> Result<Option<HeadWeights>, Error> {
-    let Some(value) = intents::active_head(tx).await? else { return Ok(None) };
+    let Some(value) = taxonomy::active_head(tx).await? else { return Ok(None) };
     match serde_json::from_value(value) {
         Ok(head) => Ok(Some(head)),
         Err(error) => {
@@ -253,10 +253,10 @@ async fn record(
 /// Trains the next due tenant head, if any; returns 1 when it took a job.
 pub async fn train_next(state: &Pipeline) -> Result<usize, Error> {
     let lease = state.settings.job_lease();
-    let Some(job) = intents::claim_training(&state.db, lease, &state.policies.training).await? else {
+    let Some(job) = taxonomy::claim_training(&state.db, lease, &state.policies.training).await? else {
         return Ok(0);
     };
-    let queue = intents::TRAINING_QUEUE;
+    let queue = taxonomy::TRAINING_QUEUE;
     let span = crate::job_span(queue.name, job.tenant_id, job.job, job.attempt, job.request_id.as_deref());
     let _renewal = Renewal::start(&state.db, queue, job.tenant_id, vec![(job.job, job.attempt)], lease);
     train_claimed(state, &job).instrument(span).await?;
@@ -264,13 +264,13 @@ pub async fn train_next(state: &Pipeline) -> Result<usize, Error> {
 }
 
 /// Trains the head of a claimed job and records the outcome.
-async fn train_claimed(state: &Pipeline, job: &intents::ClaimedTraining) -> Result<(), Error> {
-    let queue = intents::TRAINING_QUEUE.name;
+async fn train_claimed(state: &Pipeline, job: &taxonomy::ClaimedTraining) -> Result<(), Error> {
+    let queue = taxonomy::TRAINING_QUEUE.name;
     let tenant = job.tenant_id;
     let started = std::time::Instant::now();
     let (examples, taxonomy) = {
         let tx = state.db.tenant(tenant).await?;
-        (intents::training_examples(&tx).await?, intents::taxonomy(&tx).await?)
+        (taxonomy::training_examples(&tx).await?, taxonomy::taxonomy(&tx).await?)
     };
     let outcome = train_head(state, &taxonomy, examples).await;
     state.telemetry.job_ran(queue, started.elapsed());
@@ -279,13 +279,13 @@ async fn train_claimed(state: &Pipeline, job: &intents::ClaimedTraining) -> Resu
         Ok(trained) => {
             let head = serde_json::to_value(&trained.head).map_err(Error::internal)?;
             let accuracy = trained.cross_validated_accuracy.map(f64::from);
-            intents::finish_training(&tx, job, &trained.head.labels, head, accuracy, trained.folds).await?;
+            taxonomy::finish_training(&tx, job, &trained.head.labels, head, accuracy, trained.folds).await?;
             tracing::info!(%tenant, accuracy, "tenant intent head trained");
         }
         Err(error) => {
             state.telemetry.job_failed(queue);
             tracing::warn!(%tenant, %error, "training an intent head failed");
-            intents::fail_training(&tx, job, &error, &state.policies.training).await?;
+            taxonomy::fail_training(&tx, job, &error, &state.policies.training).await?;
         }
     }
     tx.commit().await
@@ -294,7 +294,7 @@ async fn train_claimed(state: &Pipeline, job: &intents::ClaimedTraining) -> Resu
 /// Embeds the examples and fits a head over the labels that have examples.
 async fn train_head(
     state: &Pipeline,
-    taxonomy: &[intents::IntentLabel],
+    taxonomy: &[taxonomy::IntentLabel],
     examples: Vec<(String, String)>,
 ) -> Result<train::Trained, String> {
     let labels: Vec<String> = taxonomy

@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
-use crate::{Scoped, TenantTx, db_err, is_unique_violation};
+use crate::{Db, Scoped, TenantTx, db_err, is_unique_violation};
 
 /// A validated `Idempotency-Key` together with the operation and request it guards.
 #[derive(Clone, Debug)]
@@ -81,6 +81,19 @@ impl Guard {
             Err(error) if is_unique_violation(&error) => Ok(false),
             Err(error) => Err(db_err(error)),
         }
+    }
+
+    /// Stores `result` under the key and commits. When a concurrent request with the same
+    /// key committed first, ours is rolled back and theirs is returned.
+    pub async fn commit<T: Serialize + DeserializeOwned>(&self, db: &Db, tx: TenantTx, result: T) -> Result<T, Error> {
+        if self.save(&tx, &result).await? {
+            tx.commit().await?;
+            return Ok(result);
+        }
+        let tenant = tx.tenant();
+        drop(tx);
+        let tx = db.tenant(tenant).await?;
+        self.replay(&tx).await?.ok_or_else(|| Error::internal("idempotency record vanished"))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Housekeeping of who is on which ticket (`copilot_tickets::presence` keeps the words).
+//! Housekeeping of who is on which ticket (`copilot_conversations::presence` keeps the words).
 
 use copilot_core::Error;
 use copilot_entities::ticket_presence;

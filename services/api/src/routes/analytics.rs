@@ -2,10 +2,11 @@
 //! and edits, and LLM usage.
 
 use chrono::{DateTime, Duration, Utc};
-use copilot_tickets::{
-    draft_analytics::{self, Period, Rates},
-    draft_settings,
-    ticket_analytics::{self, Count},
+use copilot_conversations::analytics::{self as ticket_analytics, Count};
+use copilot_core::period::Period;
+use copilot_drafts::{
+    analytics::{self as draft_analytics, Rates},
+    settings as draft_settings,
 };
 use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
 

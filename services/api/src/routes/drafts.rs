@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use copilot_tickets::drafts::{self, Draft};
+use copilot_drafts::drafts::{self, Draft};
 use futures::{StreamExt, stream::BoxStream};
 use poem::web::sse::Event;
 use poem_openapi::{
@@ -321,7 +321,8 @@ impl DraftsApi {
     ) -> ApiResult<Json<ApprovedOut>> {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let approved = drafts::approve(&tx, &principal, id.0, body.0.body.as_deref()).await?;
+        let approved =
+            copilot_pipeline::conversations::approve_draft(&tx, &principal, id.0, body.0.body.as_deref()).await?;
         tx.commit().await?;
         Ok(Json(ApprovedOut { draft: approved.draft.try_into()?, message: approved.message.try_into()? }))
     }

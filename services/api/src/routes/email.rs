@@ -4,12 +4,12 @@
 //! failed reply).
 
 use chrono::{DateTime, Utc};
+use copilot_core::values::KeyChange;
 use copilot_core::{Actor, Principal, Role, TenantId};
-use copilot_tickets::{
+use copilot_mail::{
     deliveries,
-    draft_settings::KeyChange,
     email::{self, Limits, Received},
-    email_settings::{self, EmailSettings, EmailUpdate},
+    settings::{self as email_settings, EmailSettings, EmailUpdate},
 };
 use poem_openapi::{
     ApiRequest, ApiResponse, Enum, Object, OpenApi,
@@ -211,7 +211,7 @@ impl EmailApi {
         loop {
             attempt += 1;
             let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-            match email::receive(&tx, &principal, &parsed, &raw, self.limits()).await {
+            match copilot_pipeline::conversations::receive_email(&tx, &principal, &parsed, &raw, self.limits()).await {
                 Ok(received) => {
                     tx.commit().await?;
                     if received.kind == "personal" {

@@ -1,7 +1,7 @@
 //! The tenant's intent taxonomy, training its own head, and correcting a message's intent.
 
 use chrono::{DateTime, Utc};
-use copilot_tickets::intents::{self, IntentLabel, TrainingJob};
+use copilot_intents::taxonomy::{self as intents, IntentLabel, TrainingJob};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 

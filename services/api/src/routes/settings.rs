@@ -2,7 +2,8 @@
 //! replies sound. Admins change them; every member may read them.
 
 use chrono::{DateTime, Utc};
-use copilot_tickets::draft_settings::{self, DraftSettings, KeyChange, LlmUpdate, StyleUpdate};
+use copilot_core::values::KeyChange;
+use copilot_drafts::settings::{self as draft_settings, DraftSettings, LlmUpdate, StyleUpdate};
 use poem_openapi::{Enum, Object, OpenApi, payload::Json, types::MaybeUndefined};
 
 use super::Tag;

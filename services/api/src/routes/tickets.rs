@@ -1,9 +1,9 @@
 //! Tickets and their messages.
 
 use chrono::{DateTime, Utc};
+use copilot_conversations::TicketOrder;
 use copilot_core::TenantId;
 use copilot_store::idempotency::Guard;
-use copilot_tickets::TicketOrder;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Header, Path, Query},
@@ -119,8 +119,8 @@ pub struct PresenceListOut {
     pub people: Vec<PresenceOut>,
 }
 
-fn presence_out(people: Vec<copilot_tickets::presence::Presence>) -> PresenceListOut {
-    use copilot_tickets::presence::PresenceState as State;
+fn presence_out(people: Vec<copilot_conversations::presence::Presence>) -> PresenceListOut {
+    use copilot_conversations::presence::PresenceState as State;
     PresenceListOut {
         people: people
             .into_iter()
@@ -196,7 +196,7 @@ pub enum MessageCreated {
 }
 
 /// Converts a created ticket to its response.
-fn created_out(created: copilot_tickets::CreatedTicket) -> ApiResult<TicketCreatedOut> {
+fn created_out(created: copilot_pipeline::conversations::CreatedTicket) -> ApiResult<TicketCreatedOut> {
     Ok(TicketCreatedOut { ticket: created.ticket.try_into()?, message: created.message.try_into()? })
 }
 
@@ -216,7 +216,7 @@ impl TicketsApi {
     ) -> ApiResult<TicketCreated> {
         let principal = auth.0.principal;
         let body = body.0;
-        let request = copilot_tickets::NewTicket {
+        let request = copilot_conversations::NewTicket {
             subject: body.subject,
             channel: copilot_core::model::Channel::from(body.channel).as_str().to_owned(),
             customer_email: body.customer.email,
@@ -235,7 +235,8 @@ impl TicketsApi {
                 )
             })
             .transpose()?;
-        let created = copilot_tickets::create(&self.state.pipeline.db, &principal, request, guard).await?;
+        let created =
+            copilot_pipeline::conversations::open_ticket(&self.state.pipeline.db, &principal, request, guard).await?;
         self.state.pipeline.triage_wakeup.notify_one();
         Ok(TicketCreated::Created(Json(created_out(created)?)))
     }
@@ -290,7 +291,7 @@ impl TicketsApi {
             )
             .into());
         }
-        let filter = copilot_tickets::TicketFilter {
+        let filter = copilot_conversations::TicketFilter {
             status: status.0.map(Into::into),
             active: active.0.unwrap_or(false),
             priority: priority.0.map(Into::into),
@@ -316,7 +317,7 @@ impl TicketsApi {
             },
         };
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let tickets = copilot_tickets::list(&tx, &filter, page).await?;
+        let tickets = copilot_conversations::list(&tx, &filter, page).await?;
         Ok(Json(Page::try_from_domain(tickets, TicketOut::try_from)?))
     }
 
@@ -324,10 +325,10 @@ impl TicketsApi {
     #[oai(path = "/tickets/views", method = "get", operation_id = "tickets.views")]
     async fn views(&self, auth: TenantAuth) -> ApiResult<Json<TicketViewsOut>> {
         let principal = auth.0.principal;
-        let views = copilot_tickets::views(principal.actor.user_id());
+        let views = copilot_conversations::views(principal.actor.user_id());
         let tx = self.tenant(principal.tenant_id).await?;
         let filters: Vec<_> = views.iter().map(|(_, filter)| filter.clone()).collect();
-        let counts = copilot_tickets::count(&tx, &filters).await?;
+        let counts = copilot_conversations::count(&tx, &filters).await?;
         let views = views
             .into_iter()
             .zip(counts)
@@ -352,7 +353,7 @@ impl TicketsApi {
     async fn bulk_update(&self, auth: TenantAuth, body: JsonBody<TicketBulkIn>) -> ApiResult<Json<TicketBulkOut>> {
         let principal = auth.0.principal;
         let body = body.0;
-        let change = copilot_tickets::BulkChange {
+        let change = copilot_conversations::BulkChange {
             status: body.status.map(Into::into),
             priority: body.priority.map(Into::into),
             assignee_id: match body.assignee_id {
@@ -364,7 +365,7 @@ impl TicketsApi {
             remove_tags: body.remove_tags,
         };
         let tx = self.tenant(principal.tenant_id).await?;
-        let tickets = copilot_tickets::update_many(&tx, &principal, &body.ticket_ids, change).await?;
+        let tickets = copilot_conversations::update_many(&tx, &principal, &body.ticket_ids, change).await?;
         tx.commit().await?;
         let tickets = tickets.into_iter().map(TicketOut::try_from).collect::<Result<_, _>>()?;
         Ok(Json(TicketBulkOut { tickets }))
@@ -374,7 +375,7 @@ impl TicketsApi {
     #[oai(path = "/tickets/:id/presence", method = "get", operation_id = "tickets.presence.list")]
     async fn presence(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<PresenceListOut>> {
         let tx = self.tenant(auth.0.principal.tenant_id).await?;
-        let people = copilot_tickets::presence::list(&tx, id.0).await?;
+        let people = copilot_conversations::presence::list(&tx, id.0).await?;
         Ok(Json(presence_out(people)))
     }
 
@@ -388,7 +389,7 @@ impl TicketsApi {
         id: Path<Uuid>,
         body: JsonBody<PresenceIn>,
     ) -> ApiResult<Json<PresenceListOut>> {
-        use copilot_tickets::presence::PresenceState as State;
+        use copilot_conversations::presence::PresenceState as State;
         let principal = auth.0.principal;
         let state = match body.0.state {
             PresenceState::Viewing => Some(State::Viewing),
@@ -396,7 +397,7 @@ impl TicketsApi {
             PresenceState::Left => None,
         };
         let tx = self.tenant(principal.tenant_id).await?;
-        let people = copilot_tickets::presence::set(&tx, &principal, id.0, state).await?;
+        let people = copilot_conversations::presence::set(&tx, &principal, id.0, state).await?;
         tx.commit().await?;
         Ok(Json(presence_out(people)))
     }
@@ -405,7 +406,7 @@ impl TicketsApi {
     #[oai(path = "/tickets/:id", method = "get", operation_id = "tickets.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<TicketOut>> {
         let tx = self.tenant(auth.0.principal.tenant_id).await?;
-        let ticket = copilot_tickets::get(&tx, id.0).await?;
+        let ticket = copilot_conversations::get(&tx, id.0).await?;
         Ok(Json(ticket.try_into()?))
     }
 
@@ -419,7 +420,7 @@ impl TicketsApi {
     ) -> ApiResult<Json<TicketOut>> {
         let principal = auth.0.principal;
         let body = body.0;
-        let patch = copilot_tickets::TicketPatch {
+        let patch = copilot_conversations::TicketPatch {
             subject: body.subject,
             status: body.status.map(Into::into),
             priority: body.priority.map(Into::into),
@@ -431,7 +432,7 @@ impl TicketsApi {
             tags: body.tags,
         };
         let tx = self.tenant(principal.tenant_id).await?;
-        let ticket = copilot_tickets::update(&tx, &principal, id.0, patch).await?;
+        let ticket = copilot_conversations::update(&tx, &principal, id.0, patch).await?;
         tx.commit().await?;
         Ok(Json(ticket.try_into()?))
     }
@@ -445,9 +446,9 @@ impl TicketsApi {
         body: JsonBody<MessageIn>,
     ) -> ApiResult<MessageCreated> {
         let principal = auth.0.principal;
-        let request = copilot_tickets::NewMessage { author: body.0.author.into(), body: body.0.body };
+        let request = copilot_conversations::NewMessage { author: body.0.author.into(), body: body.0.body };
         let tx = self.tenant(principal.tenant_id).await?;
-        let message = copilot_tickets::add_message(&tx, &principal, id.0, request).await?;
+        let message = copilot_pipeline::conversations::add_message(&tx, &principal, id.0, request).await?;
         tx.commit().await?;
         if message.triage.is_some() {
             self.state.pipeline.triage_wakeup.notify_one();
@@ -468,7 +469,7 @@ impl TicketsApi {
     ) -> ApiResult<Json<Page<MessageOut>>> {
         let page = page(limit.0, cursor.0)?;
         let tx = self.tenant(auth.0.principal.tenant_id).await?;
-        let messages = copilot_tickets::list_messages(&tx, id.0, page).await?;
+        let messages = copilot_pipeline::conversations::thread(&tx, id.0, page).await?;
         Ok(Json(Page::try_from_domain(messages, MessageOut::try_from)?))
     }
 }

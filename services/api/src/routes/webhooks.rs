@@ -372,7 +372,7 @@ impl WebhooksApi {
         #[oai(name = "Idempotency-Key")] idempotency_key: Header<String>,
         body: JsonBody<InboundEventIn>,
     ) -> ApiResult<Json<InboundEventOut>> {
-        use copilot_tickets::inbound::{self, InboundEvent};
+        use copilot_pipeline::inbound::{self, InboundEvent};
         let principal = auth.0.principal;
         let body = body.0;
         let missing =
@@ -380,7 +380,7 @@ impl WebhooksApi {
         let event = match body.kind {
             InboundEventType::TicketOpened => {
                 let ticket = body.ticket.ok_or_else(|| missing("ticket"))?;
-                InboundEvent::TicketOpened(copilot_tickets::NewTicket {
+                InboundEvent::TicketOpened(copilot_conversations::NewTicket {
                     subject: ticket.subject,
                     channel: copilot_core::model::Channel::from(ticket.channel).as_str().to_owned(),
                     customer_email: ticket.customer.email,

@@ -7,10 +7,9 @@ use copilot_store::{Db, idempotency::Guard};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    messages::{self, NewMessage},
-    tickets::{self, NewTicket},
-};
+use copilot_conversations::{NewMessage, NewTicket};
+
+use crate::conversations::after_posted;
 
 /// What an integration reports.
 #[derive(Clone, Debug, Serialize)]
@@ -38,21 +37,17 @@ pub async fn receive(db: &Db, by: &Principal, event: InboundEvent, guard: Guard)
     }
     let outcome = match event {
         InboundEvent::TicketOpened(request) => {
-            let created = tickets::open(&tx, by, request).await?;
-            Outcome { ticket_id: created.ticket.id, message_id: created.message.id, created_ticket: true }
+            let opened = copilot_conversations::open(&tx, by, request.validate()?).await?;
+            let message = after_posted(&tx, opened.first).await?;
+            Outcome { ticket_id: opened.ticket.id, message_id: message.message.id, created_ticket: true }
         }
         InboundEvent::CustomerMessage { ticket_id, body } => {
-            let message =
-                messages::add_message(&tx, by, ticket_id, NewMessage { author: Author::Customer, body }).await?;
-            Outcome { ticket_id, message_id: message.id, created_ticket: false }
+            let posted =
+                copilot_conversations::add_message(&tx, by, ticket_id, NewMessage { author: Author::Customer, body })
+                    .await?;
+            let message = after_posted(&tx, posted).await?;
+            Outcome { ticket_id, message_id: message.message.id, created_ticket: false }
         }
     };
-    if !guard.save(&tx, &outcome).await? {
-        // A concurrent request with the same key committed first: ours is discarded.
-        drop(tx);
-        let tx = db.tenant(by.tenant_id).await?;
-        return guard.replay(&tx).await?.ok_or_else(|| Error::internal("idempotency record vanished"));
-    }
-    tx.commit().await?;
-    Ok(outcome)
+    guard.commit(db, tx, outcome).await
 }

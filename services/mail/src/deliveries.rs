@@ -20,7 +20,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, QueryF
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::email_settings;
+use crate::settings;
 
 pub const QUEUED: &str = "queued";
 pub const SENDING: &str = "sending";
@@ -58,13 +58,8 @@ impl From<delivery::Model> for Delivery {
 }
 
 /// Queues an agent reply for delivery, with the Message-ID it will carry.
-pub(crate) async fn enqueue(
-    tx: &TenantTx,
-    ticket_id: Uuid,
-    message_id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<Delivery, Error> {
-    let identity = email_settings::identity(tx).await?;
+pub async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at: DateTime<Utc>) -> Result<Delivery, Error> {
+    let identity = settings::identity(tx).await?;
     let header_id = copilot_channels::new_message_id(identity.from_address().unwrap_or("copilot.invalid"));
     delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -91,7 +86,7 @@ pub(crate) async fn enqueue(
 }
 
 /// The deliveries of some messages, by message id.
-pub(crate) async fn for_messages(tx: &TenantTx, ids: Vec<Uuid>) -> Result<HashMap<Uuid, Delivery>, Error> {
+pub async fn for_messages(tx: &TenantTx, ids: Vec<Uuid>) -> Result<HashMap<Uuid, Delivery>, Error> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -223,7 +218,7 @@ pub struct EmailJob {
     /// The ticket's mail, oldest first: the last received is the reply's parent.
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
-    pub identity: email_settings::Identity,
+    pub identity: settings::Identity,
     /// Whether the From address is verified (the service's mail server sends only then).
     pub from_verified: bool,
 }
@@ -275,9 +270,9 @@ pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJ
     }
     let header_message_id =
         row.header_message_id.clone().ok_or_else(|| Error::internal("a delivery without Message-ID"))?;
-    let identity = email_settings::identity(tx).await?;
+    let identity = settings::identity(tx).await?;
     let from_verified = match identity.from_address() {
-        Some(from) => email_settings::is_verified(tx, from).await?,
+        Some(from) => settings::is_verified(tx, from).await?,
         None => false,
     };
     Ok(Some(EmailJob {

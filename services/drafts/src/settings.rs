@@ -5,7 +5,10 @@
 //! configuration, which the caller applies.
 
 use chrono::{DateTime, Datelike, Utc};
-use copilot_core::{Error, Principal, values::bounded_text};
+use copilot_core::{
+    Error, Principal,
+    values::{KeyChange, bounded_text},
+};
 use copilot_entities::{draft_settings, llm_usage};
 use copilot_store::{Scoped, TenantTx, audit, db_err, sealed::Sealer};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, Statement};
@@ -51,15 +54,6 @@ impl From<Option<draft_settings::Model>> for DraftSettings {
             },
         }
     }
-}
-
-/// What to do with the stored API key.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum KeyChange {
-    #[default]
-    Keep,
-    Clear,
-    Set(String),
 }
 
 /// The LLM part of the settings, replaced as a whole (except the key, see [`KeyChange`]).

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
     Actor, Error, Principal,
-    model::Author,
+    model::{Author, DraftStatus},
     page::{Page, PageRequest},
     values::bounded_text,
 };
@@ -20,19 +20,17 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    draft_settings,
-    messages::{self, Message, NewMessage},
-    tickets::find_row_for_update,
-    triage::MessageTriage,
-};
+use copilot_conversations::{Message, NewMessage, Posted, find_row, find_row_for_update};
+use copilot_intents::triage::MessageTriage;
 
-pub const GENERATING: &str = "generating";
-pub const READY: &str = "ready";
-pub const FAILED: &str = "failed";
-pub const APPROVED: &str = "approved";
-pub const REJECTED: &str = "rejected";
-pub const SUPERSEDED: &str = "superseded";
+use crate::settings;
+
+pub const GENERATING: &str = DraftStatus::Generating.as_str();
+pub const READY: &str = DraftStatus::Ready.as_str();
+pub const FAILED: &str = DraftStatus::Failed.as_str();
+pub const APPROVED: &str = DraftStatus::Approved.as_str();
+pub const REJECTED: &str = DraftStatus::Rejected.as_str();
+pub const SUPERSEDED: &str = DraftStatus::Superseded.as_str();
 
 /// Longest instructions an agent may give a regenerated draft, in characters.
 const MAX_INSTRUCTIONS_CHARS: usize = 1000;
@@ -125,14 +123,14 @@ impl From<draft::Model> for Draft {
 
 /// Supersedes the ticket's pending drafts and, unless the tenant turned automatic drafts
 /// off, queues one for the new customer message (in the transaction that stores it).
-pub(crate) async fn on_customer_message(
+pub async fn on_customer_message(
     tx: &TenantTx,
     ticket_id: Uuid,
     message_id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<Option<Draft>, Error> {
     supersede_pending(tx, ticket_id).await?;
-    if !draft_settings::auto_draft(tx).await? {
+    if !settings::auto_draft(tx).await? {
         return Ok(None);
     }
     enqueue(tx, ticket_id, Some(message_id), Request::default(), None, at).await.map(Some)
@@ -404,7 +402,7 @@ pub async fn finish(tx: &TenantTx, claimed: &Claimed, written: Written) -> Resul
     let held = held(tx, claimed).await?;
     // A draft that is dropped does not count as one, but the tokens it took were spent.
     let mode = held.is_some().then_some(written.mode.as_str());
-    draft_settings::add_usage(tx, mode, written.prompt_tokens, written.completion_tokens).await?;
+    settings::add_usage(tx, mode, written.prompt_tokens, written.completion_tokens).await?;
     let Some(row) = held else { return Ok(None) };
     let generating = row.status == GENERATING;
     let mut change: draft::ActiveModel = row.into();
@@ -472,7 +470,7 @@ pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Draft, Error> {
 
 /// The drafts of a ticket, newest first.
 pub async fn list(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) -> Result<Page<Draft>, Error> {
-    crate::tickets::find_row(tx, ticket_id).await?;
+    find_row(tx, ticket_id).await?;
     let mut query = draft::Entity::scoped(tx.tenant()).filter(draft::Column::TicketId.eq(ticket_id));
     if let Some(before) = page.cursor {
         query = query.filter(draft::Column::Id.lt(before));
@@ -539,11 +537,13 @@ fn levenshtein(a: &[char], b: &[char]) -> usize {
     previous[b.len()]
 }
 
-/// An approved draft and the agent message it became.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Approved {
+/// An approved draft and the agent reply it became, whose effects beyond the ticket (the
+/// e-mail delivery, the events) the application layer applies.
+#[must_use = "the reply has effects beyond the conversation: the application layer applies them"]
+#[derive(Clone, Debug)]
+pub struct Approval {
     pub draft: Draft,
-    pub message: Message,
+    pub reply: Posted,
 }
 
 /// Loads a draft for a decision, locked, and checks that it awaits one.
@@ -570,15 +570,21 @@ async fn decidable(tx: &TenantTx, by: &Principal, draft_id: Uuid) -> Result<draf
 
 /// Approves a draft, as written or as edited: its text becomes a public agent reply on the
 /// ticket, written by the approving person.
-pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Option<&str>) -> Result<Approved, Error> {
+pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Option<&str>) -> Result<Approval, Error> {
     let row = decidable(tx, by, draft_id).await?;
     let original = row.body.clone().unwrap_or_default();
     let sent = match edited {
-        Some(text) => messages::body(text)?,
+        Some(text) => copilot_conversations::body(text)?,
         None => original.clone(),
     };
-    let message =
-        messages::add_message(tx, by, row.ticket_id, NewMessage { author: Author::Agent, body: sent.clone() }).await?;
+    let reply = copilot_conversations::add_message(
+        tx,
+        by,
+        row.ticket_id,
+        NewMessage { author: Author::Agent, body: sent.clone() },
+    )
+    .await?;
+    let message_id = reply.message.id;
     let (distance, class) = edit_class(&original, &sent);
     let now = copilot_core::now();
     let mut change: draft::ActiveModel = row.into();
@@ -588,7 +594,7 @@ pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Opti
     change.edit_class = Set(Some(class.as_str().to_owned()));
     change.decided_by = Set(by.actor.user_id());
     change.decided_at = Set(Some(now));
-    change.sent_message_id = Set(Some(message.id));
+    change.sent_message_id = Set(Some(message_id));
     change.updated_at = Set(now);
     let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
     audit::record(
@@ -596,11 +602,10 @@ pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Opti
         by.actor,
         "draft.approved",
         audit::Target::new("draft", draft_id),
-        serde_json::json!({ "ticket_id": draft.ticket_id, "message_id": message.id, "edit_class": class.as_str() }),
+        serde_json::json!({ "ticket_id": draft.ticket_id, "message_id": message_id, "edit_class": class.as_str() }),
     )
     .await?;
-    events::emit(tx, "draft.approved", &serde_json::json!({ "draft": draft, "message": message })).await?;
-    Ok(Approved { draft, message })
+    Ok(Approval { draft, reply })
 }
 
 /// Rejects a draft with a reason (kept for analytics).

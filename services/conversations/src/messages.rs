@@ -8,7 +8,7 @@ use copilot_core::{
     values::bounded_text,
 };
 use copilot_entities::{message, ticket};
-use copilot_store::{Scoped, TenantTx, audit, db_err, events};
+use copilot_store::{Scoped, TenantTx, audit, db_err};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -18,13 +18,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    deliveries::{self, Delivery},
-    drafts,
-    email::{self, AttachmentInfo, EmailInfo},
-    tickets::{find_row, find_row_for_update},
-    triage::{self, MessageTriage},
-};
+use crate::rows::{find_row, find_row_for_update};
 
 /// Longest message body accepted, in characters.
 pub const MAX_BODY_CHARS: usize = 100_000;
@@ -37,17 +31,6 @@ pub struct Message {
     pub author_user_id: Option<Uuid>,
     pub body: String,
     pub created_at: DateTime<Utc>,
-    /// Customer messages are triaged; other messages have none.
-    pub triage: Option<MessageTriage>,
-    /// Agent replies on tickets whose channel sends them (e-mail): where the sending stands.
-    #[serde(default)]
-    pub delivery: Option<Delivery>,
-    /// Files that came with a received mail.
-    #[serde(default)]
-    pub attachments: Vec<AttachmentInfo>,
-    /// The mail the message came in as or went out as.
-    #[serde(default)]
-    pub email: Option<EmailInfo>,
 }
 
 impl From<message::Model> for Message {
@@ -59,12 +42,20 @@ impl From<message::Model> for Message {
             author_user_id: row.author_user_id,
             body: row.body,
             created_at: row.created_at,
-            triage: None,
-            delivery: None,
-            attachments: Vec::new(),
-            email: None,
         }
     }
+}
+
+/// A message just stored. What it causes beyond the conversation (its triage, a draft,
+/// the e-mail delivery of a reply, the `message.created` event) belongs to the
+/// application layer, which applies it in the same transaction.
+#[must_use = "a posted message has effects beyond the conversation: the application layer applies them"]
+#[derive(Clone, Debug)]
+pub struct Posted {
+    pub message: Message,
+    pub author: Author,
+    /// The ticket's channel: where a public reply goes.
+    pub channel: Channel,
 }
 
 #[derive(Clone, Debug)]
@@ -87,7 +78,7 @@ pub(crate) fn preview(body: &str) -> String {
 }
 
 /// Validates a message body: not blank, at most [`MAX_BODY_CHARS`].
-pub(crate) fn body(raw: &str) -> Result<String, Error> {
+pub fn body(raw: &str) -> Result<String, Error> {
     bounded_text("body", raw, 1, MAX_BODY_CHARS)
 }
 
@@ -110,13 +101,7 @@ pub(crate) async fn insert(
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
     note_on_ticket(tx, ticket_id, author, &row.body, at).await?;
-    let mut message = Message::from(row);
-    if author == Author::Customer {
-        message.triage = Some(triage::enqueue(tx, ticket_id, message.id, at).await?);
-        drafts::on_customer_message(tx, ticket_id, message.id, at).await?;
-    }
-    events::emit(tx, "message.created", &serde_json::json!({ "message": message })).await?;
-    Ok(message)
+    Ok(Message::from(row))
 }
 
 /// Keeps the ticket's preview and waiting time in step with its thread: a customer's
@@ -146,15 +131,11 @@ async fn note_on_ticket(
 }
 
 /// Adds a message to a ticket and applies its effect on the ticket's status.
+/// What the message causes beyond the ticket is the caller's: see [`Posted`].
 ///
 /// Public agent replies come from people: integration keys may add customer messages
 /// and internal notes, never a reply that reaches the customer.
-pub async fn add_message(
-    tx: &TenantTx,
-    by: &Principal,
-    ticket_id: Uuid,
-    request: NewMessage,
-) -> Result<Message, Error> {
+pub async fn add_message(tx: &TenantTx, by: &Principal, ticket_id: Uuid, request: NewMessage) -> Result<Posted, Error> {
     if request.author == Author::Agent {
         by.require_human_role()?;
     }
@@ -165,10 +146,8 @@ pub async fn add_message(
         Author::Agent | Author::Note => by.actor.user_id(),
     };
     let now = copilot_core::now();
-    let mut message = insert(tx, ticket_id, request.author, author_user_id, body, now).await?;
-    if request.author == Author::Agent && ticket.channel == Channel::Email.as_str() {
-        message.delivery = Some(deliveries::enqueue(tx, ticket_id, message.id, now).await?);
-    }
+    let message = insert(tx, ticket_id, request.author, author_user_id, body, now).await?;
+    let channel: Channel = ticket.channel.parse().map_err(Error::internal)?;
     let status: TicketStatus = ticket.status.parse().map_err(Error::internal)?;
     let next = status.after_message(request.author);
     let mut change: ticket::ActiveModel = ticket.into();
@@ -187,11 +166,11 @@ pub async fn add_message(
         )
         .await?;
     }
-    Ok(message)
+    Ok(Posted { message, author: request.author, channel })
 }
 
 /// A message of a ticket; another ticket's (or tenant's) message is not found.
-pub(crate) async fn find_in_ticket(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid) -> Result<message::Model, Error> {
+pub async fn find_in_ticket(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid) -> Result<message::Model, Error> {
     message::Entity::scoped(tx.tenant())
         .filter(message::Column::TicketId.eq(ticket_id))
         .filter(message::Column::Id.eq(message_id))
@@ -209,24 +188,7 @@ pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) ->
         query = query.filter(message::Column::Id.gt(after));
     }
     let rows = query.order_by_asc(message::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut triages = triage::for_messages(tx, ids.clone()).await?;
-    let mut deliveries = deliveries::for_messages(tx, ids.clone()).await?;
-    let mut attachments = email::attachments_for(tx, ids.clone()).await?;
-    let mut mails = email::email_for(tx, ids).await?;
-    let messages = rows
-        .into_iter()
-        .map(|row| {
-            let id = row.id;
-            Message {
-                triage: triages.remove(&id),
-                delivery: deliveries.remove(&id),
-                attachments: attachments.remove(&id).unwrap_or_default(),
-                email: mails.remove(&id),
-                ..Message::from(row)
-            }
-        })
-        .collect();
+    let messages = rows.into_iter().map(Message::from).collect();
     Ok(Page::from_overfetch(messages, page.limit, |message: &Message| message.id))
 }
 

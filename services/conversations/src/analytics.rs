@@ -5,14 +5,15 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use copilot_core::Error;
+use copilot_core::{
+    Error,
+    period::{Period, check_range},
+};
 use copilot_entities::ticket;
 use copilot_store::{Scoped, TenantTx, db_err};
 use futures::TryStreamExt;
 use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
-
-use crate::draft_analytics::{Period, check_range};
 
 /// The label of tickets not (yet) triaged.
 pub const UNKNOWN: &str = "unknown";

@@ -23,11 +23,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    deliveries, email_settings,
-    messages::{self, MAX_BODY_CHARS, NewMessage},
-    tickets::{self, NewTicket},
-};
+use copilot_conversations::{MAX_BODY_CHARS, NewMessage, NewTicket, Posted};
+
+use crate::{deliveries, settings};
 
 /// What became of a received mail.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -41,6 +39,15 @@ pub struct Received {
     pub ticket_id: Option<Uuid>,
     pub message_id: Option<Uuid>,
     pub note: Option<String>,
+}
+
+/// A mail taken in and, when it became a customer message, that message, whose effects
+/// beyond the conversation (triage, a draft, events) the application layer applies.
+#[must_use = "a customer message taken in has effects beyond the conversation: the application layer applies them"]
+#[derive(Clone, Debug)]
+pub struct Taken {
+    pub received: Received,
+    pub posted: Option<Posted>,
 }
 
 /// Limits applied to received mail.
@@ -57,7 +64,7 @@ pub async fn receive(
     email: &InboundEmail,
     raw: &[u8],
     limits: Limits,
-) -> Result<Received, Error> {
+) -> Result<Taken, Error> {
     if let Some(previous) = email_message::Entity::scoped(tx.tenant())
         .filter(email_message::Column::Direction.eq("in"))
         .filter(email_message::Column::HeaderMessageId.eq(&email.message_id))
@@ -65,16 +72,18 @@ pub async fn receive(
         .await
         .map_err(db_err)?
     {
-        return Ok(Received {
+        let received = Received {
             email_id: previous.id,
             outcome: "duplicate".into(),
             kind: previous.kind,
             ticket_id: previous.ticket_id,
             message_id: previous.message_id,
             note: Some("this Message-ID was received before; nothing was added".into()),
-        });
+        };
+        return Ok(Taken { received, posted: None });
     }
-    let identity = email_settings::identity(tx).await?;
+    let identity = settings::identity(tx).await?;
+    let mut posted = None;
     let (outcome, kind, note, ticket_id, message_id) = if identity.is_ours(&email.from.address) {
         ("ignored", "loop", Some("sent from one of the tenant's own addresses".to_owned()), None, None)
     } else {
@@ -97,28 +106,32 @@ pub async fn receive(
                 let body = body_of(email);
                 match thread(tx, email).await? {
                     Some(ticket_id) => {
-                        let message =
-                            messages::add_message(tx, by, ticket_id, NewMessage { author: Author::Customer, body })
-                                .await?;
-                        ("added", "personal", None, Some(ticket_id), Some(message.id))
+                        let added = copilot_conversations::add_message(
+                            tx,
+                            by,
+                            ticket_id,
+                            NewMessage { author: Author::Customer, body },
+                        )
+                        .await?;
+                        let message_id = added.message.id;
+                        posted = Some(added);
+                        ("added", "personal", None, Some(ticket_id), Some(message_id))
                     }
                     None => {
                         let subject = truncate(email.subject.trim(), 500);
-                        let created = tickets::open(
-                            tx,
-                            by,
-                            NewTicket {
-                                subject: if subject.is_empty() { "(no subject)".into() } else { subject },
-                                channel: "email".into(),
-                                customer_email: email.from.address.clone(),
-                                customer_name: email.from.name.as_deref().map(|name| truncate(name, 200)),
-                                body,
-                                priority: None,
-                                tags: Vec::new(),
-                            },
-                        )
-                        .await?;
-                        ("created", "personal", None, Some(created.ticket.id), Some(created.message.id))
+                        let request = NewTicket {
+                            subject: if subject.is_empty() { "(no subject)".into() } else { subject },
+                            channel: "email".into(),
+                            customer_email: email.from.address.clone(),
+                            customer_name: email.from.name.as_deref().map(|name| truncate(name, 200)),
+                            body,
+                            priority: None,
+                            tags: Vec::new(),
+                        };
+                        let opened = copilot_conversations::open(tx, by, request.validate()?).await?;
+                        let ids = (opened.ticket.id, opened.first.message.id);
+                        posted = Some(opened.first);
+                        ("created", "personal", None, Some(ids.0), Some(ids.1))
                     }
                 }
             }
@@ -145,7 +158,8 @@ pub async fn receive(
             .map_err(db_err)?;
         }
     }
-    Ok(Received { email_id, outcome: outcome.into(), kind: kind.into(), ticket_id, message_id, note })
+    let received = Received { email_id, outcome: outcome.into(), kind: kind.into(), ticket_id, message_id, note };
+    Ok(Taken { received, posted })
 }
 
 /// Keeps mail that could not be read at all, so nothing received is lost; returns its id.
@@ -287,10 +301,7 @@ pub struct EmailInfo {
 }
 
 /// The mail of some messages, by message id.
-pub(crate) async fn email_for(
-    tx: &TenantTx,
-    ids: Vec<Uuid>,
-) -> Result<std::collections::HashMap<Uuid, EmailInfo>, Error> {
+pub async fn email_for(tx: &TenantTx, ids: Vec<Uuid>) -> Result<std::collections::HashMap<Uuid, EmailInfo>, Error> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -320,7 +331,7 @@ pub(crate) async fn email_for(
 }
 
 /// The attachments of some messages, by message id.
-pub(crate) async fn attachments_for(
+pub async fn attachments_for(
     tx: &TenantTx,
     ids: Vec<Uuid>,
 ) -> Result<std::collections::HashMap<Uuid, Vec<AttachmentInfo>>, Error> {
@@ -354,7 +365,7 @@ pub async fn attachment(
     message_id: Uuid,
     attachment_id: Uuid,
 ) -> Result<(Option<String>, String, Vec<u8>), Error> {
-    messages::find_in_ticket(tx, ticket_id, message_id).await?;
+    copilot_conversations::find_in_ticket(tx, ticket_id, message_id).await?;
     let row = email_attachment::Entity::scoped(tx.tenant())
         .filter(email_attachment::Column::Id.eq(attachment_id))
         .filter(email_attachment::Column::MessageId.eq(message_id))
@@ -370,7 +381,7 @@ pub async fn attachment(
 
 /// The raw mail a ticket's message came from.
 pub async fn raw_of_message(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid) -> Result<Vec<u8>, Error> {
-    messages::find_in_ticket(tx, ticket_id, message_id).await?;
+    copilot_conversations::find_in_ticket(tx, ticket_id, message_id).await?;
     email_message::Entity::scoped(tx.tenant())
         .filter(email_message::Column::MessageId.eq(message_id))
         .filter(email_message::Column::Direction.eq("in"))

@@ -14,7 +14,7 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::tickets::find_row;
+use crate::rows::find_row;
 
 /// How long a word of presence holds without being said again.
 pub const PRESENCE_TTL: Duration = Duration::seconds(45);

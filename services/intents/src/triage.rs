@@ -96,7 +96,7 @@ pub struct Claimed {
 
 /// Queues the triage of a customer message (in the transaction that stores it) and
 /// returns the queued triage.
-pub(crate) async fn enqueue(
+pub async fn enqueue(
     tx: &TenantTx,
     ticket_id: Uuid,
     message_id: Uuid,
@@ -349,7 +349,7 @@ fn rank(priority: Priority) -> u8 {
 }
 
 /// The triage of each of the given messages that has one.
-pub(crate) async fn for_messages(tx: &TenantTx, message_ids: Vec<Uuid>) -> Result<HashMap<Uuid, MessageTriage>, Error> {
+pub async fn for_messages(tx: &TenantTx, message_ids: Vec<Uuid>) -> Result<HashMap<Uuid, MessageTriage>, Error> {
     if message_ids.is_empty() {
         return Ok(HashMap::new());
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use copilot_channels::OutboundEmail;
 use copilot_core::{
     Error, Principal, TenantId,
-    values::{Email, single_line},
+    values::{Email, KeyChange, single_line},
 };
 use copilot_entities::{email_settings, sender_verification};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, sealed::Sealer};
@@ -18,8 +18,6 @@ use rand::Rng;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-
-use crate::draft_settings::KeyChange;
 
 /// Prefix of inbound URL secrets.
 pub const INBOUND_TOKEN_PREFIX: &str = "cpi_";

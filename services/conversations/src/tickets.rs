@@ -6,12 +6,12 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal, Role, TenantId,
-    model::{Author, Channel, Priority, TicketStatus},
+    model::{Author, Channel, DraftStatus, Priority, TicketStatus},
     page::{Page, PageRequest, SortKey},
     values::{self, Email, single_line},
 };
 use copilot_entities::{customer, draft, message, tenant, ticket, ticket_tag, user};
-use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events, idempotency::Guard};
+use copilot_store::{Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use crate::{
     customers::{self, Customer},
-    drafts,
-    messages::{self, Message},
+    messages::{self, Posted},
+    rows::{find_row, find_row_for_update},
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,11 +55,12 @@ pub struct Ticket {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A new ticket and its first message.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CreatedTicket {
+/// A new ticket and its first message, whose effects beyond the conversation the
+/// caller applies (see [`Posted`]).
+#[derive(Clone, Debug)]
+pub struct Opened {
     pub ticket: Ticket,
-    pub message: Message,
+    pub first: Posted,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -126,8 +127,9 @@ pub struct TicketPatch {
     pub tags: Option<Vec<String>>,
 }
 
-/// Validated fields of a new ticket.
-struct ValidTicket {
+/// Validated fields of a new ticket: [`NewTicket::validate`], then [`open`].
+#[derive(Clone, Debug)]
+pub struct ValidTicket {
     subject: String,
     channel: Channel,
     email: Email,
@@ -137,53 +139,27 @@ struct ValidTicket {
     tags: Vec<String>,
 }
 
-fn validate(request: &NewTicket) -> Result<ValidTicket, Error> {
-    Ok(ValidTicket {
-        subject: single_line("subject", &request.subject, 1, 500)?,
-        channel: request.channel.parse()?,
-        email: Email::parse(&request.customer_email)?,
-        customer_name: request
-            .customer_name
-            .as_deref()
-            .map(|name| single_line("customer.name", name, 1, 200))
-            .transpose()?,
-        body: messages::body(&request.body)?,
-        priority: request.priority.as_deref().map(str::parse).transpose()?.unwrap_or(Priority::Normal),
-        tags: values::tags(&request.tags)?,
-    })
-}
-
-/// Opens a ticket with its first (customer) message.
-///
-/// With an idempotency guard, a repeat of the same request returns the first result and
-/// creates nothing; the same key with a different request is `idempotency_key_reused`.
-pub async fn create(db: &Db, by: &Principal, request: NewTicket, guard: Option<Guard>) -> Result<CreatedTicket, Error> {
-    let valid = validate(&request)?;
-    let tx = db.tenant(by.tenant_id).await?;
-    if let Some(guard) = &guard
-        && let Some(previous) = guard.replay(&tx).await?
-    {
-        return Ok(previous);
+impl NewTicket {
+    /// Checks every field before anything is stored.
+    pub fn validate(&self) -> Result<ValidTicket, Error> {
+        Ok(ValidTicket {
+            subject: single_line("subject", &self.subject, 1, 500)?,
+            channel: self.channel.parse()?,
+            email: Email::parse(&self.customer_email)?,
+            customer_name: self
+                .customer_name
+                .as_deref()
+                .map(|name| single_line("customer.name", name, 1, 200))
+                .transpose()?,
+            body: messages::body(&self.body)?,
+            priority: self.priority.as_deref().map(str::parse).transpose()?.unwrap_or(Priority::Normal),
+            tags: values::tags(&self.tags)?,
+        })
     }
-    let created = insert_ticket(&tx, by, valid).await?;
-    if let Some(guard) = &guard
-        && !guard.save(&tx, &created).await?
-    {
-        // A concurrent request with the same key committed first: ours is discarded.
-        drop(tx);
-        let tx = db.tenant(by.tenant_id).await?;
-        return guard.replay(&tx).await?.ok_or_else(|| Error::internal("idempotency record vanished"));
-    }
-    tx.commit().await?;
-    Ok(created)
 }
 
-/// Opens a ticket inside the caller's transaction (mail that opens a ticket).
-pub(crate) async fn open(tx: &TenantTx, by: &Principal, request: NewTicket) -> Result<CreatedTicket, Error> {
-    insert_ticket(tx, by, validate(&request)?).await
-}
-
-async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<CreatedTicket, Error> {
+/// Opens a ticket with its first (customer) message, inside the caller's transaction.
+pub async fn open(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<Opened, Error> {
     let customer = customers::find_or_create(tx, &valid.email, valid.customer_name.as_deref()).await?;
     let number = next_number(tx).await?;
     let now = copilot_core::now();
@@ -211,6 +187,7 @@ async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Res
     let row = row.insert(&**tx).await.map_err(db_err)?;
     insert_tags(tx, id, &valid.tags).await?;
     let message = messages::insert(tx, id, Author::Customer, None, valid.body, now).await?;
+    let first = Posted { message, author: Author::Customer, channel: valid.channel };
     audit::record(
         tx,
         by.actor,
@@ -221,7 +198,7 @@ async fn insert_ticket(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Res
     .await?;
     let ticket = assemble(row, customer, valid.tags, false);
     events::emit(tx, "ticket.created", &serde_json::json!({ "ticket": ticket })).await?;
-    Ok(CreatedTicket { ticket, message })
+    Ok(Opened { ticket, first })
 }
 
 /// Takes the tenant's next ticket number (the tenant row is locked until commit).
@@ -286,23 +263,6 @@ async fn insert_tags(tx: &TenantTx, ticket_id: Uuid, tags: &[String]) -> Result<
     Ok(())
 }
 
-pub(crate) async fn find_row(tx: &TenantTx, id: Uuid) -> Result<ticket::Model, Error> {
-    load_row(tx, id, false).await
-}
-
-/// Reads a ticket and locks it until the transaction ends, for read-then-write changes.
-pub(crate) async fn find_row_for_update(tx: &TenantTx, id: Uuid) -> Result<ticket::Model, Error> {
-    load_row(tx, id, true).await
-}
-
-async fn load_row(tx: &TenantTx, id: Uuid, lock: bool) -> Result<ticket::Model, Error> {
-    let mut query = ticket::Entity::scoped(tx.tenant()).filter(ticket::Column::Id.eq(id));
-    if lock {
-        query = query.lock_exclusive();
-    }
-    query.one(&**tx).await.map_err(db_err)?.ok_or(Error::NotFound("ticket"))
-}
-
 /// Attaches customers and tags to ticket rows, keeping their order.
 async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>, Error> {
     if rows.is_empty() {
@@ -326,7 +286,7 @@ async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>,
         .select_only()
         .column(draft::Column::TicketId)
         .filter(draft::Column::TicketId.is_in(ids))
-        .filter(draft::Column::Status.eq(drafts::READY))
+        .filter(draft::Column::Status.eq(DraftStatus::Ready.as_str()))
         .into_tuple::<Uuid>()
         .all(&**tx)
         .await
@@ -735,7 +695,7 @@ mod tests {
             priority: None,
             tags: vec![],
         };
-        assert_eq!(validate(&request).ok().map(|v| v.priority), Some(Priority::Normal));
+        assert_eq!(request.validate().ok().map(|v| v.priority), Some(Priority::Normal));
     }
 
     #[test]
@@ -749,6 +709,6 @@ mod tests {
             priority: None,
             tags: vec![],
         };
-        assert_eq!(validate(&request).err().map(|e| e.code()), Some("invalid_channel"));
+        assert_eq!(request.validate().err().map(|e| e.code()), Some("invalid_channel"));
     }
 }
