@@ -258,3 +258,63 @@ async fn a_database_outage_answers_503_fast_and_the_service_recovers_by_itself()
     }
     app.create_ticket(&tenant.key, "After the outage", "after@example.test").await;
 }
+
+/// Every body an OTLP/HTTP collector on a loopback port received at `/v1/traces`.
+async fn start_collector() -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    use poem::{
+        EndpointExt, Route, Server, handler,
+        listener::{Acceptor, Listener, TcpListener},
+        post,
+        web::Data,
+    };
+    type Bodies = std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>;
+
+    #[handler]
+    async fn collect(body: Vec<u8>, bodies: Data<&Bodies>) -> &'static str {
+        bodies.lock().expect("collector lock").push(body);
+        ""
+    }
+
+    let bodies: Bodies = Default::default();
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("collector port");
+    let address = *acceptor.local_addr()[0].as_socket_addr().expect("a socket address");
+    let route = Route::new().at("/v1/traces", post(collect).data(bodies.clone()));
+    tokio::spawn(Server::new_with_acceptor(acceptor).run(route));
+    (address, bodies)
+}
+
+#[tokio::test]
+async fn with_an_otlp_endpoint_the_spans_of_a_request_and_its_jobs_reach_the_collector() {
+    let (collector, bodies) = start_collector().await;
+    let database = copilot_tests::postgres_database().await;
+    let data_dir = std::env::temp_dir().join(format!("copilot-otlp-{}", uuid::Uuid::new_v4().simple()));
+    let service = copilot_tests::Service::start(
+        &database,
+        &data_dir,
+        &[("COPILOT_OTLP_ENDPOINT", format!("http://{collector}"))],
+    )
+    .await;
+    let tenant = service.app.create_tenant().await;
+    let body =
+        json!({"subject": "Traced", "channel": "web", "customer": {"email": "t@example.test"}, "body": "Where?"});
+    service
+        .app
+        .send_with(Method::POST, "/v1/tickets", Some(&tenant.key), Some(&body), &[("X-Request-Id", "otlp-trace-41")])
+        .await
+        .expect(201);
+
+    // The batch exporter sends every few seconds: wait for the request's span and the
+    // triage job's span, which carries the request's id too.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let count = |needle: &[u8]| {
+        let bodies = bodies.lock().expect("collector lock");
+        bodies.iter().map(|body| body.windows(needle.len()).filter(|window| *window == needle).count()).sum::<usize>()
+    };
+    while count(b"otlp-trace-41") < 2 || count(b"job") == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the collector got no request and job spans in 60 s");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(count(b"copilot") > 0, "the spans name their service");
+    assert!(service.terminate(std::time::Duration::from_secs(30)).await, "the service stops with the exporter on");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -4,9 +4,8 @@ use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use copilot_core::settings::{LogFormat, Settings};
+use copilot_core::settings::Settings;
 use poem::EndpointExt;
-use tracing_subscriber::EnvFilter;
 
 use copilot_triage::TriageOptions;
 
@@ -75,7 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = config::load(cli.config.as_deref())?;
-    init_tracing(&settings);
+    let _logging = crate::logging::init(&settings)?;
     let db = copilot_store::connect_with(
         &settings.database_url,
         settings.database_max_connections,
@@ -179,16 +178,6 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
-}
-
-fn init_tracing(settings: &Settings) {
-    let filter = EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
-    let _ = match settings.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
 }
 
 /// The URL without its password, for error messages.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod json_body;
+pub mod logging;
 pub mod metrics;
 pub mod request_id;
 pub mod routes;

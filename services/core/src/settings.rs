@@ -18,6 +18,9 @@ pub struct Settings {
     pub platform_token: SecretString,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// An OpenTelemetry collector's OTLP/HTTP endpoint (`http://collector:4318`): every
+    /// span (requests, jobs) is exported there as a trace. Empty means no export.
+    pub otlp_endpoint: String,
     pub session_ttl_hours: u32,
     /// Marks the console's session cookies `Secure` on every response; otherwise only on
     /// requests that came over HTTPS (directly or per `X-Forwarded-Proto`).
