@@ -318,6 +318,27 @@ impl TestApp {
         pipeline.drain_queue(queue).await.unwrap_or_else(|error| panic!("draining {queue}: {error}"))
     }
 
+    /// The value of one series of the app's `/metrics` (e.g.
+    /// `copilot_job_run_seconds_count{queue="email"}`); 0 while it has none.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self.client.get(self.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+        text.lines().filter_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok()).next().unwrap_or(0.0)
+    }
+
+    /// Waits until a series of the app's `/metrics` reaches `at_least`, up to `within`:
+    /// the proof that a worker got to a point, where a test would otherwise sleep.
+    pub async fn wait_for_metric(&self, series: &str, at_least: f64, within: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let value = self.metric(series).await;
+            if value >= at_least {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{series} stayed at {value} (< {at_least}) for {within:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// A client of a service started elsewhere (another process) on `address`.
     pub fn external(address: SocketAddr, database_url: &str) -> Self {
         TestApp {

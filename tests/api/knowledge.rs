@@ -541,7 +541,9 @@ async fn a_document_whose_worker_died_is_ingested_by_the_next_process() {
     // The first worker was only slow, and now fails: its late attempt is fenced out and
     // neither requeues the document nor removes the chunks the second one made searchable.
     stuck.batches.close();
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    first
+        .wait_for_metric(r#"copilot_job_run_seconds_count{queue="knowledge"}"#, 1.0, std::time::Duration::from_secs(30))
+        .await;
     let after = second.get(&format!("/v1/knowledge/documents/{id}"), &tenant.key).await.expect(200);
     assert_eq!(
         (after["status"].as_str(), after["attempts"].as_i64(), after["chunk_count"].as_i64()),

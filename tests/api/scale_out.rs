@@ -116,7 +116,6 @@ async fn two_processes_share_the_work_once_and_lose_nothing_when_one_dies() {
         app.post(&format!("/v1/drafts/{id}/approve"), &agent, json!({})).await.expect(200);
     }
     b.kill();
-    tokio::time::sleep(Duration::from_secs(1)).await;
     b = Service::start(&database, &root.join("b"), &env).await;
     assert_eq!(b.app.wait_for_document(&tenant.key, late).await["status"], "ready");
 

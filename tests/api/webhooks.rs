@@ -104,7 +104,16 @@ async fn an_outage_loses_nothing_and_retries_keep_their_webhook_id() {
     receiver.wait_until(Duration::from_secs(10), |r| r.len() >= 2).await;
     receiver.stop().await; // now connections are refused too
     let second = hooks.ticket("During the outage, 2").await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Both events met the outage: the second one's attempts so far were refused.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = hooks.deliveries(endpoint, "").await;
+        if log.len() == 2 && log.iter().all(|d| d["attempts"].as_i64() >= Some(1)) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the second event was never attempted: {log:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     receiver.answer(200);
     receiver.restart().await;
 
