@@ -121,6 +121,16 @@ async function check(name, run) {
   } catch (error) {
     checks.push({ name, ok: false });
     console.log(`FAIL ${name}: ${error.message.split("\n")[0]}`);
+    // What the person would have seen: the page's error messages and a screenshot.
+    try {
+      const shown = await page.locator('.error, [role="alert"]').allTextContents();
+      if (shown.length) console.log(`     on screen: ${shown.join(" | ")}`);
+      const shot = join(tmpdir(), `e2e-failed-${Date.now()}.png`);
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`     screenshot: ${shot}`);
+    } catch {
+      // the page itself is gone
+    }
     throw error;
   }
 }
