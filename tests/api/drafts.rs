@@ -291,7 +291,9 @@ async fn llm_failures_are_retried_with_backoff_then_reported_and_the_ticket_stay
     let bad = json!({"mode": "telepathic"});
     desk.app.post(&format!("/v1/tickets/{ticket}/drafts"), &desk.agent, bad).await.expect_error(400, "invalid_body");
 
-    // The agent still answers by hand.
+    // The agent still answers by hand; their reply withdraws the draft nobody used, so the
+    // inbox stops offering it and it cannot be sent after the fact.
+    assert_eq!(desk.app.get(&format!("/v1/tickets/{ticket}"), &desk.agent).await.expect(200)["draft_ready"], true);
     desk.app
         .post(
             &format!("/v1/tickets/{ticket}/messages"),
@@ -300,6 +302,11 @@ async fn llm_failures_are_retried_with_backoff_then_reported_and_the_ticket_stay
         )
         .await
         .expect(201);
+    let answered = desk.app.get(&format!("/v1/tickets/{ticket}"), &desk.agent).await.expect(200);
+    assert_eq!(answered["draft_ready"], false, "{answered}");
+    let path = format!("/v1/drafts/{}", fallback["id"].as_str().unwrap_or_default());
+    assert_eq!(desk.app.get(&path, &desk.agent).await.expect(200)["status"], "superseded");
+    desk.approve(&desk.agent, &fallback, None).await.expect_error(409, "draft_superseded");
 }
 
 #[tokio::test]

@@ -99,7 +99,7 @@ describe("DraftPanel", () => {
 
   it("offers no decision on a superseded draft and says why", () => {
     renderPanel({ draft: draft({ status: "superseded" }) });
-    expect(screen.getByText("A newer customer message superseded this draft.")).toBeTruthy();
+    expect(screen.getByText("This draft was replaced by a newer customer message, a newer draft or a reply written by hand.")).toBeTruthy();
     expect(screen.queryByRole("button", { name: "Use this draft" })).toBeNull();
   });
 

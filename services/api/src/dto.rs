@@ -193,7 +193,7 @@ impl TryFrom<copilot_conversations::Ticket> for TicketOut {
 
     fn try_from(ticket: copilot_conversations::Ticket) -> Result<Self, Self::Error> {
         Ok(Self {
-            id: ticket.id,
+            id: ticket.id.0,
             number: ticket.number,
             subject: ticket.subject,
             status: stored::<model::TicketStatus>(&ticket.status)?.into(),
@@ -408,8 +408,8 @@ impl TryFrom<copilot_pipeline::conversations::ThreadMessage> for MessageOut {
     fn try_from(shown: copilot_pipeline::conversations::ThreadMessage) -> Result<Self, Self::Error> {
         let message = shown.message;
         Ok(Self {
-            id: message.id,
-            ticket_id: message.ticket_id,
+            id: message.id.0,
+            ticket_id: message.ticket_id.0,
             author: stored::<model::Author>(&message.author)?.into(),
             author_user_id: message.author_user_id,
             body: message.body,

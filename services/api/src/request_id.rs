@@ -28,6 +28,8 @@ pub fn accept_or_make(given: Option<&str>) -> String {
 /// Runs the request inside a span that carries its id, and returns the id on the response.
 pub async fn around<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
     let id = accept_or_make(request.header(HEADER));
+    // One line per API call; probes, metrics and the console's files only at debug.
+    let api_call = request.uri().path().starts_with("/v1/");
     let span =
         tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let started = std::time::Instant::now();
@@ -37,7 +39,12 @@ pub async fn around<E: Endpoint>(next: E, request: Request) -> poem::Result<Resp
         Err(error) => crate::error::render(error),
     };
     span.in_scope(|| {
-        tracing::debug!(status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "answered");
+        let (status, ms) = (response.status().as_u16(), started.elapsed().as_millis() as u64);
+        if api_call {
+            tracing::info!(status, ms, "answered");
+        } else {
+            tracing::debug!(status, ms, "answered");
+        }
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal,
+    ids::{MessageId, TicketId},
     model::{Author, Channel, TicketStatus},
     page::{Page, PageRequest},
     values::bounded_text,
@@ -25,8 +26,8 @@ pub const MAX_BODY_CHARS: usize = 100_000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
-    pub id: Uuid,
-    pub ticket_id: Uuid,
+    pub id: MessageId,
+    pub ticket_id: TicketId,
     pub author: String,
     pub author_user_id: Option<Uuid>,
     pub body: String,
@@ -36,8 +37,8 @@ pub struct Message {
 impl From<message::Model> for Message {
     fn from(row: message::Model) -> Self {
         Self {
-            id: row.id,
-            ticket_id: row.ticket_id,
+            id: MessageId(row.id),
+            ticket_id: TicketId(row.ticket_id),
             author: row.author,
             author_user_id: row.author_user_id,
             body: row.body,
@@ -84,16 +85,16 @@ pub fn body(raw: &str) -> Result<String, Error> {
 
 pub(crate) async fn insert(
     tx: &TenantTx,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     author: Author,
     author_user_id: Option<Uuid>,
     body: String,
     at: DateTime<Utc>,
 ) -> Result<Message, Error> {
     let row = message::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(MessageId::new().0),
         tenant_id: Set(tx.tenant().0),
-        ticket_id: Set(ticket_id),
+        ticket_id: Set(ticket_id.0),
         author: Set(author.as_str().to_owned()),
         author_user_id: Set(author_user_id),
         body: Set(body),
@@ -109,7 +110,7 @@ pub(crate) async fn insert(
 /// internal notes change neither.
 async fn note_on_ticket(
     tx: &TenantTx,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     author: Author,
     body: &str,
     at: DateTime<Utc>,
@@ -123,7 +124,7 @@ async fn note_on_ticket(
         .col_expr(ticket::Column::Preview, Expr::value(preview(body)))
         .col_expr(ticket::Column::WaitingSince, waiting_since)
         .filter(ticket::Column::TenantId.eq(tx.tenant().0))
-        .filter(ticket::Column::Id.eq(ticket_id))
+        .filter(ticket::Column::Id.eq(ticket_id.0))
         .exec(&**tx)
         .await
         .map_err(db_err)?;
@@ -135,7 +136,12 @@ async fn note_on_ticket(
 ///
 /// Public agent replies come from people: integration keys may add customer messages
 /// and internal notes, never a reply that reaches the customer.
-pub async fn add_message(tx: &TenantTx, by: &Principal, ticket_id: Uuid, request: NewMessage) -> Result<Posted, Error> {
+pub async fn add_message(
+    tx: &TenantTx,
+    by: &Principal,
+    ticket_id: TicketId,
+    request: NewMessage,
+) -> Result<Posted, Error> {
     if request.author == Author::Agent {
         by.require_human_role()?;
     }
@@ -170,10 +176,14 @@ pub async fn add_message(tx: &TenantTx, by: &Principal, ticket_id: Uuid, request
 }
 
 /// A message of a ticket; another ticket's (or tenant's) message is not found.
-pub async fn find_in_ticket(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid) -> Result<message::Model, Error> {
+pub async fn find_in_ticket(
+    tx: &TenantTx,
+    ticket_id: TicketId,
+    message_id: MessageId,
+) -> Result<message::Model, Error> {
     message::Entity::scoped(tx.tenant())
-        .filter(message::Column::TicketId.eq(ticket_id))
-        .filter(message::Column::Id.eq(message_id))
+        .filter(message::Column::TicketId.eq(ticket_id.0))
+        .filter(message::Column::Id.eq(message_id.0))
         .one(&**tx)
         .await
         .map_err(db_err)?
@@ -181,15 +191,15 @@ pub async fn find_in_ticket(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid) ->
 }
 
 /// The thread of a ticket, oldest first.
-pub async fn list_messages(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) -> Result<Page<Message>, Error> {
+pub async fn list_messages(tx: &TenantTx, ticket_id: TicketId, page: PageRequest) -> Result<Page<Message>, Error> {
     find_row(tx, ticket_id).await?;
-    let mut query = message::Entity::scoped(tx.tenant()).filter(message::Column::TicketId.eq(ticket_id));
+    let mut query = message::Entity::scoped(tx.tenant()).filter(message::Column::TicketId.eq(ticket_id.0));
     if let Some(after) = page.cursor {
         query = query.filter(message::Column::Id.gt(after));
     }
     let rows = query.order_by_asc(message::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
     let messages = rows.into_iter().map(Message::from).collect();
-    Ok(Page::from_overfetch(messages, page.limit, |message: &Message| message.id))
+    Ok(Page::from_overfetch(messages, page.limit, |message: &Message| message.id.0))
 }
 
 #[cfg(test)]

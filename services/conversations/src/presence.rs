@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use copilot_core::{Error, Principal};
+use copilot_core::{Error, Principal, ids::TicketId};
 use copilot_entities::{ticket_presence, user};
 use copilot_store::{Scoped, TenantTx, db_err, events};
 use sea_orm::{
@@ -59,7 +59,7 @@ pub struct Presence {
 pub async fn set(
     tx: &TenantTx,
     by: &Principal,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     state: Option<PresenceState>,
 ) -> Result<Vec<Presence>, Error> {
     by.require_human_role()?;
@@ -67,7 +67,7 @@ pub async fn set(
     find_row(tx, ticket_id).await?;
     let now = copilot_core::now();
     let previous = ticket_presence::Entity::scoped(tx.tenant())
-        .filter(ticket_presence::Column::TicketId.eq(ticket_id))
+        .filter(ticket_presence::Column::TicketId.eq(ticket_id.0))
         .filter(ticket_presence::Column::UserId.eq(user_id))
         .one(&**tx)
         .await
@@ -81,7 +81,7 @@ pub async fn set(
             ticket_presence::Entity::insert(ticket_presence::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(tx.tenant().0),
-                ticket_id: Set(ticket_id),
+                ticket_id: Set(ticket_id.0),
                 user_id: Set(user_id),
                 state: Set(state.as_str().to_owned()),
                 updated_at: Set(now),
@@ -118,15 +118,15 @@ pub async fn set(
 }
 
 /// Everyone whose word on the ticket still holds, the longest there first.
-pub async fn list(tx: &TenantTx, ticket_id: Uuid) -> Result<Vec<Presence>, Error> {
+pub async fn list(tx: &TenantTx, ticket_id: TicketId) -> Result<Vec<Presence>, Error> {
     find_row(tx, ticket_id).await?;
     present(tx, ticket_id).await
 }
 
 /// The people on a ticket known to be this tenant's.
-async fn present(tx: &TenantTx, ticket_id: Uuid) -> Result<Vec<Presence>, Error> {
+async fn present(tx: &TenantTx, ticket_id: TicketId) -> Result<Vec<Presence>, Error> {
     let rows = ticket_presence::Entity::scoped(tx.tenant())
-        .filter(ticket_presence::Column::TicketId.eq(ticket_id))
+        .filter(ticket_presence::Column::TicketId.eq(ticket_id.0))
         .filter(ticket_presence::Column::UpdatedAt.gt(copilot_core::now() - PRESENCE_TTL))
         .order_by_asc(ticket_presence::Column::Id)
         .all(&**tx)

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal, Role, TenantId,
+    ids::TicketId,
     model::{Author, Channel, DraftStatus, Priority, TicketStatus},
     page::{Page, PageRequest, SortKey},
     values::{self, Email, single_line},
@@ -30,7 +31,7 @@ use crate::{
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
-    pub id: Uuid,
+    pub id: TicketId,
     pub number: i64,
     pub subject: String,
     pub status: String,
@@ -163,9 +164,9 @@ pub async fn open(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<O
     let customer = customers::find_or_create(tx, &valid.email, valid.customer_name.as_deref()).await?;
     let number = next_number(tx).await?;
     let now = copilot_core::now();
-    let id = Uuid::now_v7();
+    let id = TicketId::new();
     let row = ticket::ActiveModel {
-        id: Set(id),
+        id: Set(id.0),
         tenant_id: Set(tx.tenant().0),
         number: Set(number),
         subject: Set(valid.subject),
@@ -219,7 +220,7 @@ async fn next_number(tx: &TenantTx) -> Result<i64, Error> {
 
 fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>, draft_ready: bool) -> Ticket {
     Ticket {
-        id: row.id,
+        id: TicketId(row.id),
         number: row.number,
         subject: row.subject,
         status: row.status,
@@ -240,22 +241,22 @@ fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>, draft_rea
     }
 }
 
-async fn replace_tags(tx: &TenantTx, ticket_id: Uuid, tags: &[String]) -> Result<(), Error> {
+async fn replace_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Result<(), Error> {
     ticket_tag::Entity::delete_many()
         .filter(ticket_tag::Column::TenantId.eq(tx.tenant().0))
-        .filter(ticket_tag::Column::TicketId.eq(ticket_id))
+        .filter(ticket_tag::Column::TicketId.eq(ticket_id.0))
         .exec(&**tx)
         .await
         .map_err(db_err)?;
     insert_tags(tx, ticket_id, tags).await
 }
 
-async fn insert_tags(tx: &TenantTx, ticket_id: Uuid, tags: &[String]) -> Result<(), Error> {
+async fn insert_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Result<(), Error> {
     if tags.is_empty() {
         return Ok(());
     }
     let rows = tags.iter().map(|tag| ticket_tag::ActiveModel {
-        ticket_id: Set(ticket_id),
+        ticket_id: Set(ticket_id.0),
         tag: Set(tag.clone()),
         tenant_id: Set(tx.tenant().0),
     });
@@ -306,7 +307,7 @@ async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>,
         .collect()
 }
 
-pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Ticket, Error> {
+pub async fn get(tx: &TenantTx, id: TicketId) -> Result<Ticket, Error> {
     let row = find_row(tx, id).await?;
     hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))
 }
@@ -464,14 +465,14 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
     let tickets = hydrate(tx, rows).await?;
     let key_of: fn(&Ticket) -> SortKey = match filter.order {
         TicketOrder::Newest | TicketOrder::Oldest => {
-            return Ok(Page::from_overfetch(tickets, page.limit, |ticket| ticket.id));
+            return Ok(Page::from_overfetch(tickets, page.limit, |ticket| ticket.id.0));
         }
         TicketOrder::Updated => |t| SortKey::from_time(t.updated_at),
         TicketOrder::Priority => |t| SortKey::Int(priority_rank(&t.priority).into()),
         TicketOrder::Waiting => |t| SortKey::from_option(t.waiting_since, SortKey::from_time),
         TicketOrder::Sentiment => |t| SortKey::from_option(t.sentiment_score, SortKey::from_float),
     };
-    Ok(Page::from_overfetch_keyed(tickets, page.limit, |ticket| (key_of(ticket), ticket.id)))
+    Ok(Page::from_overfetch_keyed(tickets, page.limit, |ticket| (key_of(ticket), ticket.id.0)))
 }
 
 fn wrong_cursor() -> Error {
@@ -552,7 +553,7 @@ async fn require_assignable(tx: &TenantTx, id: Uuid) -> Result<(), Error> {
 }
 
 /// Changes a ticket's subject, status, priority, assignee or tags.
-pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: TicketPatch) -> Result<Ticket, Error> {
+pub async fn update(tx: &TenantTx, by: &Principal, id: TicketId, patch: TicketPatch) -> Result<Ticket, Error> {
     // Status, priority, assignment and tags are the desk's decisions, not an integration's.
     by.require_human_role()?;
     let row = find_row_for_update(tx, id).await?;
@@ -627,7 +628,7 @@ pub struct BulkChange {
 pub async fn update_many(
     tx: &TenantTx,
     by: &Principal,
-    ids: &[Uuid],
+    ids: &[TicketId],
     change: BulkChange,
 ) -> Result<Vec<Ticket>, Error> {
     by.require_human_role()?;
@@ -656,7 +657,7 @@ pub async fn update_many(
             // Locked before its tags are read, so a change made meanwhile is not lost.
             find_row_for_update(tx, id).await?;
             let current = ticket_tag::Entity::scoped(tx.tenant())
-                .filter(ticket_tag::Column::TicketId.eq(id))
+                .filter(ticket_tag::Column::TicketId.eq(id.0))
                 .all(&**tx)
                 .await
                 .map_err(db_err)?;

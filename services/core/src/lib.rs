@@ -5,6 +5,7 @@
 //! (no database, no HTTP); capabilities depend on it, never the reverse.
 
 pub mod error;
+pub mod ids;
 pub mod model;
 pub mod net;
 pub mod page;

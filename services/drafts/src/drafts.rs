@@ -7,6 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
     Actor, Error, Principal,
+    ids::{DraftId, MessageId, TicketId},
     model::{Author, DraftStatus},
     page::{Page, PageRequest},
     values::bounded_text,
@@ -57,9 +58,9 @@ pub struct Citation {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
-    pub id: Uuid,
-    pub ticket_id: Uuid,
-    pub message_id: Option<Uuid>,
+    pub id: DraftId,
+    pub ticket_id: TicketId,
+    pub message_id: Option<MessageId>,
     pub status: String,
     pub body: Option<String>,
     pub citations: Vec<Citation>,
@@ -82,7 +83,7 @@ pub struct Draft {
     pub rejection_reason: Option<String>,
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTime<Utc>>,
-    pub sent_message_id: Option<Uuid>,
+    pub sent_message_id: Option<MessageId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -90,9 +91,9 @@ pub struct Draft {
 impl From<draft::Model> for Draft {
     fn from(row: draft::Model) -> Self {
         Self {
-            id: row.id,
-            ticket_id: row.ticket_id,
-            message_id: row.message_id,
+            id: DraftId(row.id),
+            ticket_id: TicketId(row.ticket_id),
+            message_id: row.message_id.map(MessageId),
             status: row.status,
             body: row.body,
             citations: row.citations.and_then(|value| serde_json::from_value(value).ok()).unwrap_or_default(),
@@ -114,7 +115,7 @@ impl From<draft::Model> for Draft {
             rejection_reason: row.rejection_reason,
             decided_by: row.decided_by,
             decided_at: row.decided_at,
-            sent_message_id: row.sent_message_id,
+            sent_message_id: row.sent_message_id.map(MessageId),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -125,8 +126,8 @@ impl From<draft::Model> for Draft {
 /// off, queues one for the new customer message (in the transaction that stores it).
 pub async fn on_customer_message(
     tx: &TenantTx,
-    ticket_id: Uuid,
-    message_id: Uuid,
+    ticket_id: TicketId,
+    message_id: MessageId,
     at: DateTime<Utc>,
 ) -> Result<Option<Draft>, Error> {
     supersede_pending(tx, ticket_id).await?;
@@ -134,6 +135,13 @@ pub async fn on_customer_message(
         return Ok(None);
     }
     enqueue(tx, ticket_id, Some(message_id), Request::default(), None, at).await.map(Some)
+}
+
+/// An agent answered the customer with a reply of their own: the ticket's drafts still
+/// being written or waiting for review answer a question that has been answered, and are
+/// superseded.
+pub async fn on_agent_reply(tx: &TenantTx, ticket_id: TicketId) -> Result<(), Error> {
+    supersede_pending(tx, ticket_id).await
 }
 
 /// What an agent asks of a new draft.
@@ -147,7 +155,7 @@ pub struct Request {
 
 /// An agent asks for a (new) draft on a ticket, optionally with instructions; pending
 /// drafts of the ticket are superseded.
-pub async fn request(tx: &TenantTx, by: &Principal, ticket_id: Uuid, asked: Request) -> Result<Draft, Error> {
+pub async fn request(tx: &TenantTx, by: &Principal, ticket_id: TicketId, asked: Request) -> Result<Draft, Error> {
     // Writing a new draft (with instructions) replaces the agent's pending one: a person's call.
     by.require_human_role()?;
     let instructions =
@@ -155,13 +163,13 @@ pub async fn request(tx: &TenantTx, by: &Principal, ticket_id: Uuid, asked: Requ
     find_row_for_update(tx, ticket_id).await?;
     supersede_pending(tx, ticket_id).await?;
     let latest_customer_message = message::Entity::scoped(tx.tenant())
-        .filter(message::Column::TicketId.eq(ticket_id))
+        .filter(message::Column::TicketId.eq(ticket_id.0))
         .filter(message::Column::Author.eq(Author::Customer.as_str()))
         .order_by_desc(message::Column::Id)
         .one(&**tx)
         .await
         .map_err(db_err)?
-        .map(|row| row.id);
+        .map(|row| MessageId(row.id));
     let draft = enqueue(
         tx,
         ticket_id,
@@ -188,18 +196,18 @@ pub async fn request(tx: &TenantTx, by: &Principal, ticket_id: Uuid, asked: Requ
 
 async fn enqueue(
     tx: &TenantTx,
-    ticket_id: Uuid,
-    message_id: Option<Uuid>,
+    ticket_id: TicketId,
+    message_id: Option<MessageId>,
     asked: Request,
     requested_by: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<Draft, Error> {
     let row = draft::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(DraftId::new().0),
         request_id: Set(copilot_store::request::current()),
         tenant_id: Set(tx.tenant().0),
-        ticket_id: Set(ticket_id),
-        message_id: Set(message_id),
+        ticket_id: Set(ticket_id.0),
+        message_id: Set(message_id.map(|id| id.0)),
         status: Set(GENERATING.to_owned()),
         instructions: Set(asked.instructions),
         requested_mode: Set(asked.without_llm.then(|| "extractive".to_owned())),
@@ -232,12 +240,12 @@ async fn enqueue(
 }
 
 /// Marks the ticket's drafts that are still generating or waiting for a decision as superseded.
-async fn supersede_pending(tx: &TenantTx, ticket_id: Uuid) -> Result<(), Error> {
+async fn supersede_pending(tx: &TenantTx, ticket_id: TicketId) -> Result<(), Error> {
     draft::Entity::update_many()
         .col_expr(draft::Column::Status, Expr::value(SUPERSEDED))
         .col_expr(draft::Column::UpdatedAt, Expr::value(copilot_core::now()))
         .filter(draft::Column::TenantId.eq(tx.tenant().0))
-        .filter(draft::Column::TicketId.eq(ticket_id))
+        .filter(draft::Column::TicketId.eq(ticket_id.0))
         .filter(draft::Column::Status.is_in([GENERATING, READY]))
         .exec(&**tx)
         .await
@@ -458,9 +466,9 @@ pub async fn record_failure(
     Ok(Some(draft))
 }
 
-pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Draft, Error> {
+pub async fn get(tx: &TenantTx, id: DraftId) -> Result<Draft, Error> {
     draft::Entity::scoped(tx.tenant())
-        .filter(draft::Column::Id.eq(id))
+        .filter(draft::Column::Id.eq(id.0))
         .one(&**tx)
         .await
         .map_err(db_err)?
@@ -469,14 +477,14 @@ pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Draft, Error> {
 }
 
 /// The drafts of a ticket, newest first.
-pub async fn list(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) -> Result<Page<Draft>, Error> {
+pub async fn list(tx: &TenantTx, ticket_id: TicketId, page: PageRequest) -> Result<Page<Draft>, Error> {
     find_row(tx, ticket_id).await?;
-    let mut query = draft::Entity::scoped(tx.tenant()).filter(draft::Column::TicketId.eq(ticket_id));
+    let mut query = draft::Entity::scoped(tx.tenant()).filter(draft::Column::TicketId.eq(ticket_id.0));
     if let Some(before) = page.cursor {
         query = query.filter(draft::Column::Id.lt(before));
     }
     let rows = query.order_by_desc(draft::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
-    Ok(Page::from_overfetch(rows.into_iter().map(Draft::from).collect(), page.limit, |draft: &Draft| draft.id))
+    Ok(Page::from_overfetch(rows.into_iter().map(Draft::from).collect(), page.limit, |draft: &Draft| draft.id.0))
 }
 
 /// How much an agent changed a draft before sending it.
@@ -547,13 +555,13 @@ pub struct Approval {
 }
 
 /// Loads a draft for a decision, locked, and checks that it awaits one.
-async fn decidable(tx: &TenantTx, by: &Principal, draft_id: Uuid) -> Result<draft::Model, Error> {
+async fn decidable(tx: &TenantTx, by: &Principal, draft_id: DraftId) -> Result<draft::Model, Error> {
     // Only a person decides: an integration key, whatever its role, cannot.
     if !matches!(by.actor, Actor::User(_)) || !by.role.is_human() {
         return Err(Error::Forbidden("only a signed-in person can approve or reject a draft"));
     }
     let row = draft::Entity::scoped(tx.tenant())
-        .filter(draft::Column::Id.eq(draft_id))
+        .filter(draft::Column::Id.eq(draft_id.0))
         .lock_exclusive()
         .one(&**tx)
         .await
@@ -561,7 +569,10 @@ async fn decidable(tx: &TenantTx, by: &Principal, draft_id: Uuid) -> Result<draf
         .ok_or(Error::NotFound("draft"))?;
     match row.status.as_str() {
         READY => Ok(row),
-        SUPERSEDED => Err(Error::conflict("draft_superseded", "a newer customer message superseded this draft")),
+        SUPERSEDED => Err(Error::conflict(
+            "draft_superseded",
+            "a newer customer message, a newer draft or an agent's own reply superseded this draft",
+        )),
         GENERATING => Err(Error::conflict("draft_not_ready", "the draft is still being written")),
         FAILED => Err(Error::conflict("draft_failed", "the draft failed and has no text to approve")),
         _ => Err(Error::conflict("draft_already_decided", format!("the draft was already {}", row.status))),
@@ -570,7 +581,12 @@ async fn decidable(tx: &TenantTx, by: &Principal, draft_id: Uuid) -> Result<draf
 
 /// Approves a draft, as written or as edited: its text becomes a public agent reply on the
 /// ticket, written by the approving person.
-pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Option<&str>) -> Result<Approval, Error> {
+pub async fn approve(
+    tx: &TenantTx,
+    by: &Principal,
+    draft_id: DraftId,
+    edited: Option<&str>,
+) -> Result<Approval, Error> {
     let row = decidable(tx, by, draft_id).await?;
     let original = row.body.clone().unwrap_or_default();
     let sent = match edited {
@@ -580,7 +596,7 @@ pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Opti
     let reply = copilot_conversations::add_message(
         tx,
         by,
-        row.ticket_id,
+        TicketId(row.ticket_id),
         NewMessage { author: Author::Agent, body: sent.clone() },
     )
     .await?;
@@ -594,7 +610,7 @@ pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Opti
     change.edit_class = Set(Some(class.as_str().to_owned()));
     change.decided_by = Set(by.actor.user_id());
     change.decided_at = Set(Some(now));
-    change.sent_message_id = Set(Some(message_id));
+    change.sent_message_id = Set(Some(message_id.0));
     change.updated_at = Set(now);
     let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
     audit::record(
@@ -609,7 +625,7 @@ pub async fn approve(tx: &TenantTx, by: &Principal, draft_id: Uuid, edited: Opti
 }
 
 /// Rejects a draft with a reason (kept for analytics).
-pub async fn reject(tx: &TenantTx, by: &Principal, draft_id: Uuid, reason: &str) -> Result<Draft, Error> {
+pub async fn reject(tx: &TenantTx, by: &Principal, draft_id: DraftId, reason: &str) -> Result<Draft, Error> {
     let reason = bounded_text("reason", reason, 1, 500)?;
     let row = decidable(tx, by, draft_id).await?;
     let now = copilot_core::now();

@@ -6,6 +6,7 @@
 use chrono::Duration;
 use copilot_core::{
     Error, Principal, TenantId,
+    ids::{MessageId, TicketId},
     retry::Backoff,
     values::{bounded_text, single_line},
 };
@@ -245,6 +246,8 @@ pub struct ClaimedTraining {
     pub attempt: i32,
     /// The `X-Request-Id` of the request that queued the job, when one did.
     pub request_id: Option<String>,
+    /// When it was asked for.
+    pub queued_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The training queue: a tenant's intent head waiting to be trained.
@@ -275,7 +278,7 @@ pub async fn claim_training(db: &Db, lease: Duration, policy: &Backoff) -> Resul
     let sql = "UPDATE intent_models SET next_attempt_at = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM intent_models WHERE status = 'queued' AND next_attempt_at <= $2
                       ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id, attempts, request_id";
+         RETURNING tenant_id, id, attempts, request_id, created_at";
     let row = copilot_store::jobs::claim(db, sql, 1, lease).await?.into_iter().next();
     row.map(|row| {
         Ok(ClaimedTraining {
@@ -283,6 +286,7 @@ pub async fn claim_training(db: &Db, lease: Duration, policy: &Backoff) -> Resul
             job: row.try_get("", "id").map_err(db_err)?,
             attempt: row.try_get("", "attempts").map_err(db_err)?,
             request_id: row.try_get("", "request_id").map_err(db_err)?,
+            queued_at: row.try_get("", "created_at").map_err(db_err)?,
         })
     })
     .transpose()
@@ -380,15 +384,15 @@ pub async fn active_head(tx: &TenantTx) -> Result<Option<Value>, Error> {
 pub async fn correct_intent(
     tx: &TenantTx,
     by: &Principal,
-    ticket_id: Uuid,
-    message_id: Uuid,
+    ticket_id: TicketId,
+    message_id: MessageId,
     label: &str,
     allowed: &[String],
 ) -> Result<MessageTriage, Error> {
     by.require_human_role()?;
     let message = message::Entity::scoped(tx.tenant())
-        .filter(message::Column::Id.eq(message_id))
-        .filter(message::Column::TicketId.eq(ticket_id))
+        .filter(message::Column::Id.eq(message_id.0))
+        .filter(message::Column::TicketId.eq(ticket_id.0))
         .one(&**tx)
         .await
         .map_err(db_err)?
@@ -412,7 +416,7 @@ pub async fn correct_intent(
     change.corrected_by = Set(by.actor.user_id());
     change.updated_at = Set(copilot_core::now());
     let updated = change.update(&**tx).await.map_err(db_err)?;
-    triage::refresh_ticket_intent(tx, ticket_id).await?;
+    triage::refresh_ticket_intent(tx, ticket_id.0).await?;
     audit::record(
         tx,
         by.actor,

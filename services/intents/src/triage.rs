@@ -7,7 +7,12 @@ use copilot_store::jobs::Queue;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use copilot_core::{Actor, Error, TenantId, model::Priority, retry::Backoff};
+use copilot_core::{
+    Actor, Error, TenantId,
+    ids::{MessageId, TicketId},
+    model::Priority,
+    retry::Backoff,
+};
 use copilot_entities::{message, message_triage, ticket};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -98,15 +103,15 @@ pub struct Claimed {
 /// returns the queued triage.
 pub async fn enqueue(
     tx: &TenantTx,
-    ticket_id: Uuid,
-    message_id: Uuid,
+    ticket_id: TicketId,
+    message_id: MessageId,
     at: DateTime<Utc>,
 ) -> Result<MessageTriage, Error> {
     let row = message_triage::ActiveModel {
-        message_id: Set(message_id),
+        message_id: Set(message_id.0),
         request_id: Set(copilot_store::request::current()),
         tenant_id: Set(tx.tenant().0),
-        ticket_id: Set(ticket_id),
+        ticket_id: Set(ticket_id.0),
         status: Set(PENDING.to_owned()),
         attempts: Set(0),
         next_attempt_at: Set(at),
@@ -349,16 +354,19 @@ fn rank(priority: Priority) -> u8 {
 }
 
 /// The triage of each of the given messages that has one.
-pub async fn for_messages(tx: &TenantTx, message_ids: Vec<Uuid>) -> Result<HashMap<Uuid, MessageTriage>, Error> {
+pub async fn for_messages(
+    tx: &TenantTx,
+    message_ids: &[MessageId],
+) -> Result<HashMap<MessageId, MessageTriage>, Error> {
     if message_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = message_triage::Entity::scoped(tx.tenant())
-        .filter(message_triage::Column::MessageId.is_in(message_ids))
+        .filter(message_triage::Column::MessageId.is_in(message_ids.iter().map(|id| id.0)))
         .all(&**tx)
         .await
         .map_err(db_err)?;
-    Ok(rows.into_iter().map(|row| (row.message_id, row.into())).collect())
+    Ok(rows.into_iter().map(|row| (MessageId(row.message_id), row.into())).collect())
 }
 
 #[cfg(test)]

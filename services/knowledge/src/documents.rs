@@ -399,6 +399,8 @@ pub struct Claimed {
     pub document_id: Uuid,
     pub version: i32,
     pub attempts: i32,
+    /// When the version was uploaded (queued).
+    pub queued_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Documents of one tenant ingested at the same time, across processes: a tenant's long
@@ -429,7 +431,9 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
     let sql = format!(
         "UPDATE knowledge_documents
          SET status = 'processing', attempts = attempts + 1, next_attempt_at = $1, updated_at = $2
-         WHERE id IN ({}) RETURNING tenant_id, id, version, attempts",
+         WHERE id IN ({}) RETURNING tenant_id, id, version, attempts,
+           (SELECT v.created_at FROM knowledge_document_versions v
+            WHERE v.document_id = knowledge_documents.id AND v.version = knowledge_documents.version) AS queued_at",
         pick.sql()
     );
     let rows = copilot_store::jobs::claim(db, &sql, limit, lease).await?;
@@ -440,6 +444,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
                 document_id: row.try_get("", "id").map_err(db_err)?,
                 version: row.try_get("", "version").map_err(db_err)?,
                 attempts: row.try_get("", "attempts").map_err(db_err)?,
+                queued_at: row.try_get("", "queued_at").map_err(db_err)?,
             })
         })
         .collect()

@@ -13,7 +13,10 @@ use copilot_store::jobs::Queue;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use copilot_core::{Actor, Error, Principal, TenantId};
+use copilot_core::{
+    Actor, Error, Principal, TenantId,
+    ids::{MessageId, TicketId},
+};
 use copilot_entities::{customer, delivery, email_message, message, ticket};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
@@ -58,15 +61,20 @@ impl From<delivery::Model> for Delivery {
 }
 
 /// Queues an agent reply for delivery, with the Message-ID it will carry.
-pub async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at: DateTime<Utc>) -> Result<Delivery, Error> {
+pub async fn enqueue(
+    tx: &TenantTx,
+    ticket_id: TicketId,
+    message_id: MessageId,
+    at: DateTime<Utc>,
+) -> Result<Delivery, Error> {
     let identity = settings::identity(tx).await?;
     let header_id = copilot_channels::new_message_id(identity.from_address().unwrap_or("copilot.invalid"));
     delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         request_id: Set(copilot_store::request::current()),
         tenant_id: Set(tx.tenant().0),
-        message_id: Set(message_id),
-        ticket_id: Set(ticket_id),
+        message_id: Set(message_id.0),
+        ticket_id: Set(ticket_id.0),
         channel: Set("email".into()),
         status: Set(QUEUED.into()),
         attempts: Set(0),
@@ -86,16 +94,16 @@ pub async fn enqueue(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid, at: DateT
 }
 
 /// The deliveries of some messages, by message id.
-pub async fn for_messages(tx: &TenantTx, ids: Vec<Uuid>) -> Result<HashMap<Uuid, Delivery>, Error> {
+pub async fn for_messages(tx: &TenantTx, ids: &[MessageId]) -> Result<HashMap<MessageId, Delivery>, Error> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = delivery::Entity::scoped(tx.tenant())
-        .filter(delivery::Column::MessageId.is_in(ids))
+        .filter(delivery::Column::MessageId.is_in(ids.iter().map(|id| id.0)))
         .all(&**tx)
         .await
         .map_err(db_err)?;
-    Ok(rows.into_iter().map(|row| (row.message_id, Delivery::from(row))).collect())
+    Ok(rows.into_iter().map(|row| (MessageId(row.message_id), Delivery::from(row))).collect())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -420,14 +428,19 @@ pub(crate) async fn mark_bounced(tx: &TenantTx, header_message_id: &str, reason:
 }
 
 /// Queues a failed delivery again, by a signed-in person who checked it.
-pub async fn resend(tx: &TenantTx, by: &Principal, ticket_id: Uuid, message_id: Uuid) -> Result<Delivery, Error> {
+pub async fn resend(
+    tx: &TenantTx,
+    by: &Principal,
+    ticket_id: TicketId,
+    message_id: MessageId,
+) -> Result<Delivery, Error> {
     // Only a person who checked decides that a reply goes out again.
     if !matches!(by.actor, Actor::User(_)) || !by.role.is_human() {
         return Err(Error::Forbidden("only a signed-in person can resend a reply"));
     }
     let row = delivery::Entity::scoped(tx.tenant())
-        .filter(delivery::Column::TicketId.eq(ticket_id))
-        .filter(delivery::Column::MessageId.eq(message_id))
+        .filter(delivery::Column::TicketId.eq(ticket_id.0))
+        .filter(delivery::Column::MessageId.eq(message_id.0))
         .one(&**tx)
         .await
         .map_err(db_err)?

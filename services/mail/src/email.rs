@@ -11,7 +11,11 @@
 //!   customer; else it opens a ticket.
 
 use copilot_channels::{InboundEmail, Kind, ParseError};
-use copilot_core::{Error, Principal, model::Author};
+use copilot_core::{
+    Error, Principal,
+    ids::{MessageId, TicketId},
+    model::Author,
+};
 use copilot_entities::{customer, email_attachment, email_message, ticket};
 use copilot_store::{Scoped, TenantTx, db_err};
 use sea_orm::{
@@ -109,11 +113,11 @@ pub async fn receive(
                         let added = copilot_conversations::add_message(
                             tx,
                             by,
-                            ticket_id,
+                            TicketId(ticket_id),
                             NewMessage { author: Author::Customer, body },
                         )
                         .await?;
-                        let message_id = added.message.id;
+                        let message_id = added.message.id.0;
                         posted = Some(added);
                         ("added", "personal", None, Some(ticket_id), Some(message_id))
                     }
@@ -129,7 +133,7 @@ pub async fn receive(
                             tags: Vec::new(),
                         };
                         let opened = copilot_conversations::open(tx, by, request.validate()?).await?;
-                        let ids = (opened.ticket.id, opened.first.message.id);
+                        let ids = (opened.ticket.id.0, opened.first.message.id.0);
                         posted = Some(opened.first);
                         ("created", "personal", None, Some(ids.0), Some(ids.1))
                     }
@@ -301,7 +305,10 @@ pub struct EmailInfo {
 }
 
 /// The mail of some messages, by message id.
-pub async fn email_for(tx: &TenantTx, ids: Vec<Uuid>) -> Result<std::collections::HashMap<Uuid, EmailInfo>, Error> {
+pub async fn email_for(
+    tx: &TenantTx,
+    ids: &[MessageId],
+) -> Result<std::collections::HashMap<MessageId, EmailInfo>, Error> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -316,7 +323,7 @@ pub async fn email_for(tx: &TenantTx, ids: Vec<Uuid>) -> Result<std::collections
             email_message::Column::Subject,
         ])
         .expr(Expr::col(email_message::Column::Raw).is_not_null())
-        .filter(email_message::Column::MessageId.is_in(ids))
+        .filter(email_message::Column::MessageId.is_in(ids.iter().map(|id| id.0)))
         .order_by_asc(email_message::Column::Id)
         .into_tuple()
         .all(&**tx)
@@ -325,7 +332,7 @@ pub async fn email_for(tx: &TenantTx, ids: Vec<Uuid>) -> Result<std::collections
     Ok(rows
         .into_iter()
         .filter_map(|(message, direction, message_id, from, subject, raw)| {
-            Some((message?, EmailInfo { direction, message_id, from, subject, raw }))
+            Some((MessageId(message?), EmailInfo { direction, message_id, from, subject, raw }))
         })
         .collect())
 }
@@ -333,21 +340,21 @@ pub async fn email_for(tx: &TenantTx, ids: Vec<Uuid>) -> Result<std::collections
 /// The attachments of some messages, by message id.
 pub async fn attachments_for(
     tx: &TenantTx,
-    ids: Vec<Uuid>,
-) -> Result<std::collections::HashMap<Uuid, Vec<AttachmentInfo>>, Error> {
-    let mut out: std::collections::HashMap<Uuid, Vec<AttachmentInfo>> = std::collections::HashMap::new();
+    ids: &[MessageId],
+) -> Result<std::collections::HashMap<MessageId, Vec<AttachmentInfo>>, Error> {
+    let mut out: std::collections::HashMap<MessageId, Vec<AttachmentInfo>> = std::collections::HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
     let rows = email_attachment::Entity::scoped(tx.tenant())
-        .filter(email_attachment::Column::MessageId.is_in(ids))
+        .filter(email_attachment::Column::MessageId.is_in(ids.iter().map(|id| id.0)))
         .order_by_asc(email_attachment::Column::Id)
         .all(&**tx)
         .await
         .map_err(db_err)?;
     for row in rows {
         let Some(message_id) = row.message_id else { continue };
-        out.entry(message_id).or_default().push(AttachmentInfo {
+        out.entry(MessageId(message_id)).or_default().push(AttachmentInfo {
             id: row.id,
             filename: row.filename,
             content_type: row.content_type,
@@ -361,14 +368,14 @@ pub async fn attachments_for(
 /// A stored attachment of a ticket's message: its name, type and bytes.
 pub async fn attachment(
     tx: &TenantTx,
-    ticket_id: Uuid,
-    message_id: Uuid,
+    ticket_id: TicketId,
+    message_id: MessageId,
     attachment_id: Uuid,
 ) -> Result<(Option<String>, String, Vec<u8>), Error> {
     copilot_conversations::find_in_ticket(tx, ticket_id, message_id).await?;
     let row = email_attachment::Entity::scoped(tx.tenant())
         .filter(email_attachment::Column::Id.eq(attachment_id))
-        .filter(email_attachment::Column::MessageId.eq(message_id))
+        .filter(email_attachment::Column::MessageId.eq(message_id.0))
         .one(&**tx)
         .await
         .map_err(db_err)?
@@ -380,10 +387,10 @@ pub async fn attachment(
 }
 
 /// The raw mail a ticket's message came from.
-pub async fn raw_of_message(tx: &TenantTx, ticket_id: Uuid, message_id: Uuid) -> Result<Vec<u8>, Error> {
+pub async fn raw_of_message(tx: &TenantTx, ticket_id: TicketId, message_id: MessageId) -> Result<Vec<u8>, Error> {
     copilot_conversations::find_in_ticket(tx, ticket_id, message_id).await?;
     email_message::Entity::scoped(tx.tenant())
-        .filter(email_message::Column::MessageId.eq(message_id))
+        .filter(email_message::Column::MessageId.eq(message_id.0))
         .filter(email_message::Column::Direction.eq("in"))
         .one(&**tx)
         .await

@@ -8,6 +8,7 @@
 use copilot_conversations::{Message, NewMessage, NewTicket, Posted, Ticket};
 use copilot_core::{
     Error, Principal,
+    ids::{DraftId, MessageId, TicketId},
     model::{Author, Channel},
     page::{Page, PageRequest},
 };
@@ -19,7 +20,6 @@ use copilot_mail::{
 };
 use copilot_store::{Db, TenantTx, events, idempotency::Guard};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// A message as the thread shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,8 +61,9 @@ pub struct Approved {
 
 /// Applies what a newly stored message causes beyond its ticket, in the transaction that
 /// stored it: a customer's message is queued for triage and (unless the tenant turned
-/// automatic drafts off) for a draft, superseding pending ones; an agent's reply on an
-/// e-mail ticket is queued for delivery; then `message.created` is emitted.
+/// automatic drafts off) for a draft, superseding pending ones; an agent's public reply
+/// supersedes the pending drafts it made moot (an approved draft is no longer pending) and,
+/// on an e-mail ticket, is queued for delivery; then `message.created` is emitted.
 pub async fn after_posted(tx: &TenantTx, posted: Posted) -> Result<ThreadMessage, Error> {
     let Posted { message, author, channel } = posted;
     let (ticket_id, message_id, at) = (message.ticket_id, message.id, message.created_at);
@@ -72,10 +73,13 @@ pub async fn after_posted(tx: &TenantTx, posted: Posted) -> Result<ThreadMessage
             shown.triage = Some(triage::enqueue(tx, ticket_id, message_id, at).await?);
             drafts::on_customer_message(tx, ticket_id, message_id, at).await?;
         }
-        Author::Agent if channel == Channel::Email => {
-            shown.delivery = Some(deliveries::enqueue(tx, ticket_id, message_id, at).await?);
+        Author::Agent => {
+            drafts::on_agent_reply(tx, ticket_id).await?;
+            if channel == Channel::Email {
+                shown.delivery = Some(deliveries::enqueue(tx, ticket_id, message_id, at).await?);
+            }
         }
-        Author::Agent | Author::Note => {}
+        Author::Note => {}
     }
     events::emit(tx, "message.created", &serde_json::json!({ "message": shown })).await?;
     Ok(shown)
@@ -113,7 +117,7 @@ pub async fn open_ticket(
 pub async fn add_message(
     tx: &TenantTx,
     by: &Principal,
-    ticket_id: Uuid,
+    ticket_id: TicketId,
     request: NewMessage,
 ) -> Result<ThreadMessage, Error> {
     let posted = copilot_conversations::add_message(tx, by, ticket_id, request).await?;
@@ -125,7 +129,7 @@ pub async fn add_message(
 pub async fn approve_draft(
     tx: &TenantTx,
     by: &Principal,
-    draft_id: Uuid,
+    draft_id: DraftId,
     edited: Option<&str>,
 ) -> Result<Approved, Error> {
     let approval = drafts::approve(tx, by, draft_id, edited).await?;
@@ -154,13 +158,13 @@ pub async fn receive_email(
 
 /// The thread of a ticket, oldest first, each message with its triage, delivery,
 /// attachments and mail.
-pub async fn thread(tx: &TenantTx, ticket_id: Uuid, page: PageRequest) -> Result<Page<ThreadMessage>, Error> {
+pub async fn thread(tx: &TenantTx, ticket_id: TicketId, page: PageRequest) -> Result<Page<ThreadMessage>, Error> {
     let messages = copilot_conversations::list_messages(tx, ticket_id, page).await?;
-    let ids: Vec<Uuid> = messages.data.iter().map(|message| message.id).collect();
-    let mut triages = triage::for_messages(tx, ids.clone()).await?;
-    let mut deliveries = deliveries::for_messages(tx, ids.clone()).await?;
-    let mut attachments = email::attachments_for(tx, ids.clone()).await?;
-    let mut mails = email::email_for(tx, ids).await?;
+    let ids: Vec<MessageId> = messages.data.iter().map(|message| message.id).collect();
+    let mut triages = triage::for_messages(tx, &ids).await?;
+    let mut deliveries = deliveries::for_messages(tx, &ids).await?;
+    let mut attachments = email::attachments_for(tx, &ids).await?;
+    let mut mails = email::email_for(tx, &ids).await?;
     let data = messages
         .data
         .into_iter()

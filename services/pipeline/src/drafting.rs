@@ -357,7 +357,7 @@ async fn draft_with_llm(
         notes.push("personal_data_redacted".to_owned());
     }
     let prompt = build_prompt(&input);
-    let id = job.draft.id;
+    let id = job.draft.id.0;
     state.draft_streams.open(id);
     let called = std::time::Instant::now();
     let completion = state.llm.complete(config, &prompt, |piece| state.draft_streams.push(id, piece)).await;

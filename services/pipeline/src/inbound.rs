@@ -2,7 +2,7 @@
 //! exactly once per `Idempotency-Key` (the same key again returns the first result; with
 //! another request it is `idempotency_key_reused`).
 
-use copilot_core::{Error, Principal, model::Author};
+use copilot_core::{Error, Principal, ids::TicketId, model::Author};
 use copilot_store::{Db, idempotency::Guard};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -39,14 +39,18 @@ pub async fn receive(db: &Db, by: &Principal, event: InboundEvent, guard: Guard)
         InboundEvent::TicketOpened(request) => {
             let opened = copilot_conversations::open(&tx, by, request.validate()?).await?;
             let message = after_posted(&tx, opened.first).await?;
-            Outcome { ticket_id: opened.ticket.id, message_id: message.message.id, created_ticket: true }
+            Outcome { ticket_id: opened.ticket.id.0, message_id: message.message.id.0, created_ticket: true }
         }
         InboundEvent::CustomerMessage { ticket_id, body } => {
-            let posted =
-                copilot_conversations::add_message(&tx, by, ticket_id, NewMessage { author: Author::Customer, body })
-                    .await?;
+            let posted = copilot_conversations::add_message(
+                &tx,
+                by,
+                TicketId(ticket_id),
+                NewMessage { author: Author::Customer, body },
+            )
+            .await?;
             let message = after_posted(&tx, posted).await?;
-            Outcome { ticket_id, message_id: message.message.id, created_ticket: false }
+            Outcome { ticket_id, message_id: message.message.id.0, created_ticket: false }
         }
     };
     guard.commit(db, tx, outcome).await

@@ -57,6 +57,7 @@ pub async fn run_once(state: &Pipeline) -> Result<usize, copilot_core::Error> {
 /// Ingests one claimed version in its job's span, with its run time and outcome measured.
 async fn ingest(state: Pipeline, item: Claimed) {
     let queue = copilot_knowledge::documents::QUEUE.name;
+    state.telemetry.claimed(queue, item.attempts, item.queued_at);
     let started = std::time::Instant::now();
     let span = crate::job_span(queue, item.tenant_id, item.document_id, item.attempts, None);
     let outcome = state.knowledge.ingest(&item).instrument(span).await;

@@ -195,7 +195,7 @@ async fn process_tenant(state: &Pipeline, tenant: TenantId, items: &[Claimed]) -
     for item in &present {
         let span =
             crate::job_span(triage::QUEUE.name, tenant, item.message_id, item.attempt, item.request_id.as_deref());
-        tracing::debug!(parent: &span, "triage attempt recorded");
+        tracing::info!(parent: &span, "triage attempt recorded");
     }
     Ok(())
 }
@@ -257,6 +257,7 @@ pub async fn train_next(state: &Pipeline) -> Result<usize, Error> {
         return Ok(0);
     };
     let queue = taxonomy::TRAINING_QUEUE;
+    state.telemetry.claimed(queue.name, job.attempt, job.queued_at);
     let span = crate::job_span(queue.name, job.tenant_id, job.job, job.attempt, job.request_id.as_deref());
     let _renewal = Renewal::start(&state.db, queue, job.tenant_id, vec![(job.job, job.attempt)], lease);
     train_claimed(state, &job).instrument(span).await?;

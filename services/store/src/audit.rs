@@ -24,8 +24,8 @@ pub struct Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    pub fn new(kind: &'static str, id: Uuid) -> Self {
-        Self { kind, id: Some(id), label: None }
+    pub fn new(kind: &'static str, id: impl Into<Uuid>) -> Self {
+        Self { kind, id: Some(id.into()), label: None }
     }
 
     pub fn labelled(mut self, label: &'a str) -> Self {

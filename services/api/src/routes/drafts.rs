@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use copilot_core::ids::{DraftId, TicketId};
 use copilot_drafts::drafts::{self, Draft};
 use futures::{StreamExt, stream::BoxStream};
 use poem::web::sse::Event;
@@ -42,7 +43,8 @@ pub enum DraftStatus {
     Failed,
     Approved,
     Rejected,
-    /// A newer customer message (or a newer draft) replaced it; it cannot be approved.
+    /// A newer customer message, a newer draft or an agent's own reply replaced it; it
+    /// cannot be approved.
     Superseded,
 }
 
@@ -137,9 +139,9 @@ impl TryFrom<Draft> for DraftOut {
 
     fn try_from(draft: Draft) -> Result<Self, Self::Error> {
         Ok(Self {
-            id: draft.id,
-            ticket_id: draft.ticket_id,
-            message_id: draft.message_id,
+            id: draft.id.0,
+            ticket_id: draft.ticket_id.0,
+            message_id: draft.message_id.map(Uuid::from),
             status: stored_enum(&draft.status)?,
             body: draft.body,
             citations: draft
@@ -171,7 +173,7 @@ impl TryFrom<Draft> for DraftOut {
             rejection_reason: draft.rejection_reason,
             decided_by: draft.decided_by,
             decided_at: draft.decided_at,
-            sent_message_id: draft.sent_message_id,
+            sent_message_id: draft.sent_message_id.map(Uuid::from),
             created_at: draft.created_at,
             updated_at: draft.updated_at,
         })
@@ -253,7 +255,7 @@ impl DraftsApi {
     ) -> ApiResult<Json<Page<DraftOut>>> {
         let page = page(limit.0, cursor.0)?;
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        let drafts = drafts::list(&tx, id.0, page).await?;
+        let drafts = drafts::list(&tx, TicketId(id.0), page).await?;
         Ok(Json(Page::try_from_domain(drafts, DraftOut::try_from)?))
     }
 
@@ -271,7 +273,7 @@ impl DraftsApi {
         let body = body.0;
         let asked =
             drafts::Request { instructions: body.instructions, without_llm: body.mode == Some(DraftMode::Extractive) };
-        let draft = drafts::request(&tx, &principal, id.0, asked).await?;
+        let draft = drafts::request(&tx, &principal, TicketId(id.0), asked).await?;
         tx.commit().await?;
         self.state.pipeline.draft_wakeup.notify_one();
         Ok(DraftAccepted::Accepted(Json(draft.try_into()?)))
@@ -281,7 +283,7 @@ impl DraftsApi {
     #[oai(path = "/drafts/:id", method = "get", operation_id = "drafts.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<DraftOut>> {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        Ok(Json(drafts::get(&tx, id.0).await?.try_into()?))
+        Ok(Json(drafts::get(&tx, DraftId(id.0)).await?.try_into()?))
     }
 
     /// The draft as it is written, as server-sent events: `text` events while the model
@@ -296,7 +298,7 @@ impl DraftsApi {
         let tenant = auth.0.principal.tenant_id;
         let draft = {
             let tx = self.state.pipeline.db.tenant(tenant).await?;
-            drafts::get(&tx, id.0).await?
+            drafts::get(&tx, DraftId(id.0)).await?
         };
         let state = self.state.clone();
         let events = async_stream(state, tenant, draft);
@@ -322,7 +324,8 @@ impl DraftsApi {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let approved =
-            copilot_pipeline::conversations::approve_draft(&tx, &principal, id.0, body.0.body.as_deref()).await?;
+            copilot_pipeline::conversations::approve_draft(&tx, &principal, DraftId(id.0), body.0.body.as_deref())
+                .await?;
         tx.commit().await?;
         Ok(Json(ApprovedOut { draft: approved.draft.try_into()?, message: approved.message.try_into()? }))
     }
@@ -332,7 +335,7 @@ impl DraftsApi {
     async fn reject(&self, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<RejectIn>) -> ApiResult<Json<DraftOut>> {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let draft = drafts::reject(&tx, &principal, id.0, &body.0.reason).await?;
+        let draft = drafts::reject(&tx, &principal, DraftId(id.0), &body.0.reason).await?;
         tx.commit().await?;
         Ok(Json(draft.try_into()?))
     }
@@ -376,7 +379,7 @@ fn async_stream(state: AppState, tenant: copilot_core::TenantId, first: Draft) -
                             }
                             Ok(StreamEvent::Finished) | Err(_) => live = None,
                         }
-                    } else if let Some((so_far, receiver)) = state.pipeline.draft_streams.subscribe(id) {
+                    } else if let Some((so_far, receiver)) = state.pipeline.draft_streams.subscribe(id.0) {
                         live = Some(receiver);
                         if !so_far.is_empty() {
                             let event =

@@ -4,8 +4,11 @@
 //! failed reply).
 
 use chrono::{DateTime, Utc};
-use copilot_core::values::KeyChange;
 use copilot_core::{Actor, Principal, Role, TenantId};
+use copilot_core::{
+    ids::{MessageId, TicketId},
+    values::KeyChange,
+};
 use copilot_mail::{
     deliveries,
     email::{self, Limits, Received},
@@ -404,7 +407,7 @@ impl EmailApi {
     #[oai(path = "/tickets/:id/messages/:message_id/raw", method = "get", operation_id = "tickets.messages.raw")]
     async fn raw(&self, auth: TenantAuth, id: Path<Uuid>, message_id: Path<Uuid>) -> ApiResult<RawMail> {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        Ok(RawMail::Ok(Binary(email::raw_of_message(&tx, id.0, message_id.0).await?)))
+        Ok(RawMail::Ok(Binary(email::raw_of_message(&tx, TicketId(id.0), MessageId(message_id.0)).await?)))
     }
 
     /// Download an attachment of a customer message.
@@ -421,7 +424,8 @@ impl EmailApi {
         attachment_id: Path<Uuid>,
     ) -> ApiResult<Attachment<Vec<u8>>> {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        let (filename, _content_type, content) = email::attachment(&tx, id.0, message_id.0, attachment_id.0).await?;
+        let (filename, _content_type, content) =
+            email::attachment(&tx, TicketId(id.0), MessageId(message_id.0), attachment_id.0).await?;
         let mut attachment = Attachment::new(content);
         if let Some(name) = filename {
             attachment = attachment.filename(name);
@@ -434,7 +438,7 @@ impl EmailApi {
     async fn resend(&self, auth: TenantAuth, id: Path<Uuid>, message_id: Path<Uuid>) -> ApiResult<Json<DeliveryOut>> {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let delivery = deliveries::resend(&tx, &principal, id.0, message_id.0).await?;
+        let delivery = deliveries::resend(&tx, &principal, TicketId(id.0), MessageId(message_id.0)).await?;
         tx.commit().await?;
         Ok(Json(DeliveryOut::try_from(delivery)?))
     }

@@ -1,6 +1,7 @@
 //! The tenant's intent taxonomy, training its own head, and correcting a message's intent.
 
 use chrono::{DateTime, Utc};
+use copilot_core::ids::{MessageId, TicketId};
 use copilot_intents::taxonomy::{self as intents, IntentLabel, TrainingJob};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
@@ -206,8 +207,15 @@ impl IntentsApi {
             taxonomy.into_iter().map(|l| l.label).collect()
         };
         allowed.push(intents::OTHER.into());
-        let triage =
-            intents::correct_intent(&tx, &principal, id.0, message_id.0, body.0.intent.trim(), &allowed).await?;
+        let triage = intents::correct_intent(
+            &tx,
+            &principal,
+            TicketId(id.0),
+            MessageId(message_id.0),
+            body.0.intent.trim(),
+            &allowed,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Json(triage.try_into()?))
     }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use copilot_conversations::TicketOrder;
 use copilot_core::TenantId;
+use copilot_core::ids::TicketId;
 use copilot_store::idempotency::Guard;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
@@ -364,8 +365,9 @@ impl TicketsApi {
             add_tags: body.add_tags,
             remove_tags: body.remove_tags,
         };
+        let ticket_ids: Vec<TicketId> = body.ticket_ids.iter().copied().map(TicketId).collect();
         let tx = self.tenant(principal.tenant_id).await?;
-        let tickets = copilot_conversations::update_many(&tx, &principal, &body.ticket_ids, change).await?;
+        let tickets = copilot_conversations::update_many(&tx, &principal, &ticket_ids, change).await?;
         tx.commit().await?;
         let tickets = tickets.into_iter().map(TicketOut::try_from).collect::<Result<_, _>>()?;
         Ok(Json(TicketBulkOut { tickets }))
@@ -375,7 +377,7 @@ impl TicketsApi {
     #[oai(path = "/tickets/:id/presence", method = "get", operation_id = "tickets.presence.list")]
     async fn presence(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<PresenceListOut>> {
         let tx = self.tenant(auth.0.principal.tenant_id).await?;
-        let people = copilot_conversations::presence::list(&tx, id.0).await?;
+        let people = copilot_conversations::presence::list(&tx, TicketId(id.0)).await?;
         Ok(Json(presence_out(people)))
     }
 
@@ -397,7 +399,7 @@ impl TicketsApi {
             PresenceState::Left => None,
         };
         let tx = self.tenant(principal.tenant_id).await?;
-        let people = copilot_conversations::presence::set(&tx, &principal, id.0, state).await?;
+        let people = copilot_conversations::presence::set(&tx, &principal, TicketId(id.0), state).await?;
         tx.commit().await?;
         Ok(Json(presence_out(people)))
     }
@@ -406,7 +408,7 @@ impl TicketsApi {
     #[oai(path = "/tickets/:id", method = "get", operation_id = "tickets.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<TicketOut>> {
         let tx = self.tenant(auth.0.principal.tenant_id).await?;
-        let ticket = copilot_conversations::get(&tx, id.0).await?;
+        let ticket = copilot_conversations::get(&tx, TicketId(id.0)).await?;
         Ok(Json(ticket.try_into()?))
     }
 
@@ -432,7 +434,7 @@ impl TicketsApi {
             tags: body.tags,
         };
         let tx = self.tenant(principal.tenant_id).await?;
-        let ticket = copilot_conversations::update(&tx, &principal, id.0, patch).await?;
+        let ticket = copilot_conversations::update(&tx, &principal, TicketId(id.0), patch).await?;
         tx.commit().await?;
         Ok(Json(ticket.try_into()?))
     }
@@ -448,7 +450,7 @@ impl TicketsApi {
         let principal = auth.0.principal;
         let request = copilot_conversations::NewMessage { author: body.0.author.into(), body: body.0.body };
         let tx = self.tenant(principal.tenant_id).await?;
-        let message = copilot_pipeline::conversations::add_message(&tx, &principal, id.0, request).await?;
+        let message = copilot_pipeline::conversations::add_message(&tx, &principal, TicketId(id.0), request).await?;
         tx.commit().await?;
         if message.triage.is_some() {
             self.state.pipeline.triage_wakeup.notify_one();
@@ -469,7 +471,7 @@ impl TicketsApi {
     ) -> ApiResult<Json<Page<MessageOut>>> {
         let page = page(limit.0, cursor.0)?;
         let tx = self.tenant(auth.0.principal.tenant_id).await?;
-        let messages = copilot_pipeline::conversations::thread(&tx, id.0, page).await?;
+        let messages = copilot_pipeline::conversations::thread(&tx, TicketId(id.0), page).await?;
         Ok(Json(Page::try_from_domain(messages, MessageOut::try_from)?))
     }
 }
