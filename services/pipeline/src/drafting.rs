@@ -163,7 +163,7 @@ async fn write(state: Pipeline, claimed: Claimed) {
     };
     let work = async {
         match write_draft(&state, claimed).await {
-            Ok(()) => tracing::debug!("draft written"),
+            Ok(()) => tracing::info!("draft written"),
             // The lease runs out and another round takes the job again.
             Err(error) => tracing::warn!(%error, "writing a draft failed"),
         }
