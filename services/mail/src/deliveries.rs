@@ -194,15 +194,22 @@ pub async fn fail_interrupted(tx: &TenantTx, delivery_id: Uuid) -> Result<bool, 
     Ok(true)
 }
 
-/// The `reply.sent` or `reply.failed` event of a delivery that just settled.
+/// The `reply.sent` or `reply.failed` event of a delivery that just settled; an attempt
+/// that will be retried is the live-only `reply.retrying`, so a console showing the
+/// ticket says so (webhooks get only the outcome).
 async fn announce(tx: &TenantTx, row: delivery::Model) -> Result<(), Error> {
-    let event = if row.status == SENT { "reply.sent" } else { "reply.failed" };
+    let status = row.status.clone();
     let data = serde_json::json!({
         "ticket_id": row.ticket_id,
         "message_id": row.message_id,
         "delivery": Delivery::from(row),
     });
-    events::emit(tx, event, &data).await.map(|_| ())
+    match status.as_str() {
+        QUEUED => events::emit_live(tx, "reply.retrying", &data).await,
+        SENT => events::emit(tx, "reply.sent", &data).await,
+        _ => events::emit(tx, "reply.failed", &data).await,
+    }
+    .map(|_| ())
 }
 
 /// What a sender needs to send one reply by e-mail.
@@ -337,9 +344,7 @@ async fn update_sending(
     active.lease_until = Set(None);
     active.updated_at = Set(copilot_core::now());
     let row = active.update(&**tx).await.map_err(db_err)?;
-    if row.status != QUEUED {
-        announce(tx, row).await?;
-    }
+    announce(tx, row).await?;
     Ok(true)
 }
 

@@ -27,9 +27,10 @@ pub const EVENT_TYPES: [&str; 13] = [
     "webhook.endpoint.disabled",
 ];
 
-/// Event types of the live stream only: passing states of people (who is viewing a
-/// ticket), not records of what happened; webhooks never deliver or replay them.
-pub const LIVE_EVENT_TYPES: [&str; 1] = ["ticket.presence"];
+/// Event types of the live stream only: passing states (who is viewing a ticket, a reply
+/// whose sending will be retried), not records of what happened; webhooks never deliver
+/// or replay them.
+pub const LIVE_EVENT_TYPES: [&str; 2] = ["ticket.presence", "reply.retrying"];
 
 /// How long live-only events are kept: longer than a stream resumes after a drop (an
 /// hour); nothing reads them after that.
@@ -198,5 +199,6 @@ mod tests {
     fn webhooks_never_want_live_only_events() {
         assert!(!subscribed(&serde_json::json!(["*"]), "ticket.presence"));
         assert!(!subscribed(&serde_json::json!(["ticket.presence"]), "ticket.presence"));
+        assert!(!subscribed(&serde_json::json!(["*"]), "reply.retrying"));
     }
 }

@@ -64,7 +64,8 @@ impl EventsApi {
         auth: TenantAuth,
         /// Only events of these types (comma-separated, e.g. `ticket.created,ticket.updated`).
         /// Besides the webhooks' types, the stream carries `ticket.presence` (who is viewing
-        /// or typing on a ticket), which webhooks never deliver.
+        /// or typing on a ticket) and `reply.retrying` (a reply's sending failed and will be
+        /// retried), which webhooks never deliver.
         types: Query<Option<String>>,
         /// Resume after this event (sent by `EventSource` when it reconnects).
         #[oai(name = "Last-Event-ID")]
