@@ -73,8 +73,7 @@ impl Mailroom {
     }
 
     async fn thread(&self, ticket: Uuid) -> Vec<Value> {
-        let page = self.app.get(&format!("/v1/tickets/{ticket}/messages?limit=100"), &self.agent).await.expect(200);
-        page["data"].as_array().cloned().unwrap_or_default()
+        thread_of(&self.app, &self.agent, ticket).await
     }
 
     async fn reply(&self, ticket: Uuid, body: &str) -> Value {
@@ -84,23 +83,39 @@ impl Mailroom {
             .expect(201)
     }
 
-    /// Waits until the message's delivery satisfies `done`; returns the message.
     async fn wait_delivery(&self, ticket: Uuid, message: Uuid, done: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..300 {
-            let thread = self.thread(ticket).await;
-            let found = thread.into_iter().find(|m| m["id"] == json!(message)).expect("the message is in its thread");
-            if done(&found["delivery"]) {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the delivery of {message} did not get there in 30 s: {:?}", self.thread(ticket).await);
+        wait_delivery(&self.app, &self.agent, ticket, message, done).await
     }
 
     async fn ticket_count(&self) -> usize {
         let page = self.app.get("/v1/tickets?limit=100", &self.agent).await.expect(200);
         page["data"].as_array().map_or(0, Vec::len)
     }
+}
+
+/// A ticket's thread as `agent` reads it through `app`.
+async fn thread_of(app: &TestApp, agent: &str, ticket: Uuid) -> Vec<Value> {
+    let page = app.get(&format!("/v1/tickets/{ticket}/messages?limit=100"), agent).await.expect(200);
+    page["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until the message's delivery satisfies `done`; returns the message.
+async fn wait_delivery(
+    app: &TestApp,
+    agent: &str,
+    ticket: Uuid,
+    message: Uuid,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..300 {
+        let thread = thread_of(app, agent, ticket).await;
+        let found = thread.into_iter().find(|m| m["id"] == json!(message)).expect("the message is in its thread");
+        if done(&found["delivery"]) {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the delivery of {message} did not get there in 30 s: {:?}", thread_of(app, agent, ticket).await);
 }
 
 fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
@@ -514,21 +529,7 @@ async fn a_service_killed_after_the_server_took_the_reply_never_sends_it_again()
         &[("COPILOT_TENANT_ENDPOINTS_ALLOW_PRIVATE", "true".into()), ("COPILOT_DELIVERY_LEASE_SECONDS", "3".into())],
     )
     .await;
-    let path = format!("/v1/tickets/{ticket}/messages?limit=100");
-    let mut delivery = Value::Null;
-    for _ in 0..200 {
-        let thread = second.app.get(&path, &agent).await.expect(200);
-        delivery = thread["data"]
-            .as_array()
-            .and_then(|messages| messages.iter().find(|m| m["id"] == json!(reply_id)))
-            .map(|m| m["delivery"].clone())
-            .unwrap_or(Value::Null);
-        if delivery["status"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(delivery["status"], "failed", "{delivery}");
+    let delivery = wait_delivery(&second.app, &agent, ticket, reply_id, status_is("failed")).await["delivery"].clone();
     let error = delivery["last_error"].as_str().unwrap_or_default();
     assert!(error.starts_with("delivery_outcome_unknown"), "{error}");
     assert_eq!(sink.messages().len(), 1, "the restarted service did not send it again");
@@ -537,20 +538,7 @@ async fn a_service_killed_after_the_server_took_the_reply_never_sends_it_again()
     // that send is recorded the restarted sender has run past the reply, so a copy it had
     // sent by itself would be in the sink too.
     second.app.post(&format!("/v1/tickets/{ticket}/messages/{reply_id}/resend"), &agent, json!({})).await.expect(200);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let thread = second.app.get(&path, &agent).await.expect(200);
-        let status = thread["data"]
-            .as_array()
-            .and_then(|messages| messages.iter().find(|m| m["id"] == json!(reply_id)))
-            .map(|m| m["delivery"]["status"].clone())
-            .unwrap_or(Value::Null);
-        if status == "sent" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the resent reply was not sent: {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_delivery(&second.app, &agent, ticket, reply_id, status_is("sent")).await;
     let mail = sink.messages();
     assert_eq!(mail.len(), 2, "the original and the one resend, nothing else");
     assert_eq!(header(&mail[0], "Message-ID"), header(&mail[1], "Message-ID"));
@@ -588,12 +576,9 @@ async fn a_service_asked_to_stop_mid_send_finishes_and_records_the_reply_first()
     assert!(stopped_after >= Duration::from_secs(1), "it waited for the send: {stopped_after:?}");
 
     let second = Service::start(&database, &data_dir, &env).await;
-    let thread = second.app.get(&format!("/v1/tickets/{ticket}/messages?limit=100"), &agent).await.expect(200);
-    let delivery = thread["data"]
-        .as_array()
-        .and_then(|messages| messages.iter().find(|m| m["id"] == json!(reply_id)))
-        .map(|m| m["delivery"].clone())
-        .unwrap_or(Value::Null);
+    let thread = thread_of(&second.app, &agent, ticket).await;
+    let delivery =
+        thread.iter().find(|m| m["id"] == json!(reply_id)).map(|m| m["delivery"].clone()).unwrap_or_default();
     assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_i64()), (Some("sent"), Some(1)), "{delivery}");
     // A later reply through the restarted service reaches the server: its sender ran past
     // the first one, which it did not send again.

@@ -92,7 +92,7 @@ pub(crate) async fn insert(
     at: DateTime<Utc>,
 ) -> Result<Message, Error> {
     let row = message::ActiveModel {
-        id: Set(MessageId::new().0),
+        id: Set(MessageId::generate().0),
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(ticket_id.0),
         author: Set(author.as_str().to_owned()),

@@ -164,7 +164,7 @@ pub async fn open(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<O
     let customer = customers::find_or_create(tx, &valid.email, valid.customer_name.as_deref()).await?;
     let number = next_number(tx).await?;
     let now = copilot_core::now();
-    let id = TicketId::new();
+    let id = TicketId::generate();
     let row = ticket::ActiveModel {
         id: Set(id.0),
         tenant_id: Set(tx.tenant().0),

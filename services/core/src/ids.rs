@@ -14,15 +14,9 @@ macro_rules! typed_id {
         pub struct $name(pub Uuid);
 
         impl $name {
-            /// A new id, ordered by creation time.
-            pub fn new() -> Self {
+            /// A fresh id, ordered by creation time (UUID v7).
+            pub fn generate() -> Self {
                 Self(Uuid::now_v7())
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
             }
         }
 
@@ -73,9 +67,9 @@ mod tests {
 
     #[test]
     fn an_id_is_its_uuid_on_the_wire() {
-        let id = TicketId::new();
+        let id = TicketId::generate();
         assert_eq!(serde_json::to_value(id).ok(), Some(serde_json::json!(id.0.to_string())));
         assert_eq!(id.to_string().parse::<TicketId>().ok(), Some(id));
-        assert!(MessageId::new() > MessageId(Uuid::nil()));
+        assert!(MessageId::generate() > MessageId(Uuid::nil()));
     }
 }

@@ -203,7 +203,7 @@ async fn enqueue(
     at: DateTime<Utc>,
 ) -> Result<Draft, Error> {
     let row = draft::ActiveModel {
-        id: Set(DraftId::new().0),
+        id: Set(DraftId::generate().0),
         request_id: Set(copilot_store::request::current()),
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(ticket_id.0),
