@@ -1,5 +1,6 @@
 //! The `api_keys` table.
 
+use copilot_core::Role;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     /// The user the key acts for, if any; deactivating the user disables the key.
     pub user_id: Option<Uuid>,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     /// The visible start of the key, shown in lists.
     pub prefix: String,
     /// SHA-256 of the whole key, hex.

@@ -1,5 +1,6 @@
 //! The `deliveries` table: the outbox of agent replies to send on their ticket's channel.
 
+use copilot_core::model::{Channel, DeliveryStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -11,9 +12,8 @@ pub struct Model {
     pub message_id: Uuid,
     pub ticket_id: Uuid,
     /// `email`.
-    pub channel: String,
-    /// `queued`, `sending`, `sent` or `failed`.
-    pub status: String,
+    pub channel: Channel,
+    pub status: DeliveryStatus,
     /// Every attempt ever made; claims are fenced by it.
     pub attempts: i32,
     /// Attempts made before the latest resend: the current series is `attempts` minus this.

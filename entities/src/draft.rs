@@ -1,6 +1,7 @@
 //! The `drafts` table: an AI-written reply proposal for a ticket, its generation job and
 //! the human decision on it.
 
+use copilot_core::model::{DraftMode, DraftStatus, EditClass};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -13,12 +14,11 @@ pub struct Model {
     /// The customer message the draft answers (none for a draft asked for on a ticket
     /// without customer messages).
     pub message_id: Option<Uuid>,
-    /// `generating`, `ready`, `failed`, `approved`, `rejected` or `superseded`.
-    pub status: String,
+    pub status: DraftStatus,
     /// An agent's instructions for a regenerated draft ("shorter, more formal").
     pub instructions: Option<String>,
-    /// `extractive` when the agent asked for a draft without the LLM.
-    pub requested_mode: Option<String>,
+    /// Extractive when the agent asked for a draft without the LLM.
+    pub requested_mode: Option<DraftMode>,
     pub requested_by: Option<Uuid>,
     pub attempts: i32,
     /// When a worker may take the job next; a claim pushes it out by the lease.
@@ -30,8 +30,7 @@ pub struct Model {
     pub citations: Option<Json>,
     pub confidence: Option<f64>,
     pub language: Option<String>,
-    /// `llm` or `extractive`.
-    pub mode: Option<String>,
+    pub mode: Option<DraftMode>,
     pub model: Option<String>,
     pub prompt_tokens: i32,
     pub completion_tokens: i32,
@@ -43,8 +42,7 @@ pub struct Model {
     /// The text that was sent (the draft as an agent left it).
     pub approved_body: Option<String>,
     pub edit_distance: Option<f64>,
-    /// `unchanged`, `light` or `heavy`.
-    pub edit_class: Option<String>,
+    pub edit_class: Option<EditClass>,
     pub rejection_reason: Option<String>,
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTimeUtc>,

@@ -1,6 +1,7 @@
 //! The `email_messages` table: every mail received or sent, with its Message-ID (threading
 //! and deduplication) and, for received mail, the raw original.
 
+use copilot_core::model::{MailDirection, MailKind};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -13,13 +14,10 @@ pub struct Model {
     pub ticket_id: Option<Uuid>,
     /// The thread message the mail became (received) or carries (sent).
     pub message_id: Option<Uuid>,
-    /// `in` or `out`.
-    pub direction: String,
+    pub direction: MailDirection,
     /// The Message-ID header without angle brackets.
     pub header_message_id: String,
-    /// `personal`, `auto_reply`, `bulk`, `bounce`, `loop` or `unparseable` (received);
-    /// `reply` (sent).
-    pub kind: String,
+    pub kind: MailKind,
     pub from_address: Option<String>,
     pub subject: Option<String>,
     /// The message exactly as received.

@@ -1,5 +1,6 @@
 //! The `intent_models` table: a training job of a tenant's intent head and its result.
 
+use copilot_core::model::TrainingStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,8 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    /// `queued`, `ready` or `failed`.
-    pub status: String,
+    pub status: TrainingStatus,
     pub attempts: i32,
     /// When a worker may take the job next; a claim pushes it out by the lease.
     pub next_attempt_at: DateTimeUtc,

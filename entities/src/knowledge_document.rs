@@ -1,6 +1,7 @@
 //! The `knowledge_documents` table: a knowledge document, its latest upload's ingestion
 //! state and the version searches see.
 
+use copilot_core::model::DocumentStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -15,8 +16,8 @@ pub struct Model {
     /// `text`, `markdown`, `html`, `pdf`, `docx`, `csv` or `json`.
     pub format: String,
     pub filename: Option<String>,
-    /// Of the latest version: `queued`, `processing`, `ready` or `failed`.
-    pub status: String,
+    /// Of the latest version.
+    pub status: DocumentStatus,
     pub progress: f64,
     pub chunk_count: i32,
     /// The latest uploaded version (1, 2, …).

@@ -1,5 +1,6 @@
 //! The `messages` table.
 
+use copilot_core::model::Author;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub ticket_id: Uuid,
-    pub author: String,
+    pub author: Author,
     /// The agent who wrote an agent message or note.
     pub author_user_id: Option<Uuid>,
     pub body: String,

@@ -1,5 +1,6 @@
 //! The `message_triage` table: the triage work item of a customer message and its result.
 
+use copilot_core::model::{Sentiment, TriageStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -9,15 +10,15 @@ pub struct Model {
     pub message_id: Uuid,
     pub tenant_id: Uuid,
     pub ticket_id: Uuid,
-    /// `pending` (waiting or being retried), `done` or `failed` (gave up).
-    pub status: String,
+    /// Pending while waiting or being retried; failed when it gave up.
+    pub status: TriageStatus,
     pub attempts: i32,
     /// When a worker may take it next; a claim pushes it out by the lease.
     pub next_attempt_at: DateTimeUtc,
     pub error: Option<String>,
     pub intent: Option<String>,
     pub intent_confidence: Option<f64>,
-    pub sentiment: Option<String>,
+    pub sentiment: Option<Sentiment>,
     pub sentiment_score: Option<f64>,
     pub language: Option<String>,
     /// The intent an agent set instead of the model's.

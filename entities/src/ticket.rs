@@ -1,5 +1,6 @@
 //! The `tickets` table.
 
+use copilot_core::model::{Channel, Priority, Sentiment, TicketStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -11,15 +12,15 @@ pub struct Model {
     /// Per-tenant sequence number shown to people (`#42`).
     pub number: i64,
     pub subject: String,
-    pub status: String,
-    pub priority: String,
-    pub channel: String,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub channel: Channel,
     pub customer_id: Uuid,
     pub assignee_id: Option<Uuid>,
     /// Intent of the latest triaged customer message.
     pub intent: Option<String>,
     /// Sentiment of the latest triaged customer message.
-    pub sentiment: Option<String>,
+    pub sentiment: Option<Sentiment>,
     /// Language of the latest triaged customer message.
     pub language: Option<String>,
     /// The priority as a number that sorts: low 0, normal 1, high 2, urgent 3.

@@ -1,5 +1,6 @@
 //! The `ticket_presence` table: who is viewing or replying to a ticket, as of `updated_at`.
 
+use copilot_core::model::PresenceState;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,8 +11,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub ticket_id: Uuid,
     pub user_id: Uuid,
-    /// `viewing` or `typing`.
-    pub state: String,
+    pub state: PresenceState,
     pub updated_at: DateTimeUtc,
 }
 

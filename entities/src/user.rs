@@ -1,5 +1,6 @@
 //! The `users` table.
 
+use copilot_core::Role;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub name: Option<String>,
     /// Argon2id PHC string; `None` for users who have not set a password.
     pub password_hash: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,5 +1,6 @@
 //! The `webhook_deliveries` table: one event to one endpoint, with its attempts.
 
+use copilot_core::model::WebhookDeliveryStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -10,8 +11,8 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub endpoint_id: Uuid,
     pub event_id: Uuid,
-    /// `pending`, `succeeded` or `failed` (out of attempts, or the endpoint was disabled).
-    pub status: String,
+    /// Failed when out of attempts, or when the endpoint was disabled.
+    pub status: WebhookDeliveryStatus,
     pub attempts: i32,
     /// While pending: when the next attempt is due (pushed out by a lease while one runs).
     pub next_attempt_at: DateTimeUtc,

@@ -607,6 +607,7 @@ async fn another_tenants_drafts_are_not_found_on_every_endpoint() {
 
 #[tokio::test]
 async fn a_draft_attempt_that_outlived_its_claim_changes_nothing_but_the_token_count() {
+    use copilot_core::model::DraftMode;
     use copilot_drafts::drafts::{self, Claimed, Written};
 
     let desk = desk(true).await;
@@ -629,9 +630,15 @@ async fn a_draft_attempt_that_outlived_its_claim_changes_nothing_but_the_token_c
     let tx = db.tenant(stale.tenant_id).await.expect("tenant");
     let late = Written {
         body: "A late, different answer.".into(),
-        mode: "llm".into(),
+        citations: Vec::new(),
+        confidence: 0.9,
+        language: "en".into(),
+        mode: DraftMode::Llm,
+        model: None,
         prompt_tokens: 7,
-        ..Written::default()
+        completion_tokens: 0,
+        notes: Vec::new(),
+        intent: None,
     };
     assert!(drafts::finish(&tx, &stale, late).await.expect("finish").is_none());
     let failed = drafts::record_failure(&tx, &stale, "late failure", None).await.expect("record");

@@ -468,7 +468,7 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
     let result = |intent: &str| TriageResult {
         intent: intent.into(),
         intent_confidence: 0.9,
-        sentiment: "neutral".into(),
+        sentiment: copilot_core::model::Sentiment::Neutral,
         sentiment_score: 0.0,
         language: "en".into(),
     };

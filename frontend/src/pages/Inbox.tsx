@@ -6,13 +6,13 @@ import { Options, PeopleOptions, PRIORITIES, STATUSES, Tags, useAssignees } from
 import { useShortcuts } from "../components/Shortcuts";
 import { useTenantEvents } from "../live";
 
-type Sort = "newest" | "oldest" | "updated" | "priority" | "waiting" | "sentiment";
+type Sort = Schemas["TicketSort"];
 type View = Schemas["TicketViewOut"];
 type Filters = {
   q: string;
   status: Schemas["TicketStatus"] | "";
   priority: Schemas["Priority"] | "";
-  sentiment: string;
+  sentiment: Schemas["Sentiment"] | "";
   language: string;
   intent: string;
   tag: string;

@@ -3,18 +3,18 @@
 use chrono::{DateTime, Utc};
 use copilot_core::{model, page::Page as DomainPage};
 use poem_openapi::{
-    Enum, Object,
+    Object,
     types::{ParseFromJSON, ToJSON, Type},
 };
 use uuid::Uuid;
 
 /// Declares an API enum mirroring a domain enum, with conversions both ways.
 macro_rules! mirror_enum {
-    ($(#[$meta:meta])* $api:ident => $domain:path { $($variant:ident),+ $(,)? }) => {
+    ($(#[$meta:meta])* $api:ident => $domain:path { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, poem_openapi::Enum)]
         #[oai(rename_all = "snake_case")]
-        pub enum $api { $($variant),+ }
+        pub enum $api { $($(#[$vmeta])* $variant),+ }
 
         impl From<$api> for $domain {
             fn from(value: $api) -> Self {
@@ -50,6 +50,11 @@ mirror_enum!(
     /// What a credential may do.
     Role => copilot_core::Role { Owner, Admin, Agent, Integration }
 );
+mirror_enum!(
+    /// How a message reads.
+    Sentiment => model::Sentiment { Negative, Neutral, Positive }
+);
+pub(crate) use mirror_enum;
 
 /// One page of a listing; pass `next_cursor` as `cursor` to get the next page.
 #[derive(Debug, Object)]
@@ -163,7 +168,7 @@ pub struct TicketOut {
     /// Intent of the latest triaged customer message.
     pub intent: Option<String>,
     /// Sentiment of the latest triaged customer message.
-    pub sentiment: Option<String>,
+    pub sentiment: Option<Sentiment>,
     /// Language of the latest triaged customer message.
     pub language: Option<String>,
     /// Sentiment score of the latest triaged customer message: −1 (negative) to 1 (positive).
@@ -184,26 +189,20 @@ pub(crate) fn stored_enum<T: ParseFromJSON>(value: &str) -> Result<T, copilot_co
         .map_err(|_| copilot_core::Error::internal(format!("unexpected stored value `{value}`")))
 }
 
-fn stored<T: std::str::FromStr<Err = copilot_core::Error>>(value: &str) -> Result<T, copilot_core::Error> {
-    value.parse().map_err(|error: copilot_core::Error| copilot_core::Error::internal(error.to_string()))
-}
-
-impl TryFrom<copilot_conversations::Ticket> for TicketOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(ticket: copilot_conversations::Ticket) -> Result<Self, Self::Error> {
-        Ok(Self {
+impl From<copilot_conversations::Ticket> for TicketOut {
+    fn from(ticket: copilot_conversations::Ticket) -> Self {
+        Self {
             id: ticket.id.0,
             number: ticket.number,
             subject: ticket.subject,
-            status: stored::<model::TicketStatus>(&ticket.status)?.into(),
-            priority: stored::<model::Priority>(&ticket.priority)?.into(),
-            channel: stored::<model::Channel>(&ticket.channel)?.into(),
+            status: ticket.status.into(),
+            priority: ticket.priority.into(),
+            channel: ticket.channel.into(),
             customer: CustomerOut { id: ticket.customer.id, email: ticket.customer.email, name: ticket.customer.name },
             assignee_id: ticket.assignee_id,
             tags: ticket.tags,
             intent: ticket.intent,
-            sentiment: ticket.sentiment,
+            sentiment: ticket.sentiment.map(Into::into),
             sentiment_score: ticket.sentiment_score,
             waiting_since: ticket.waiting_since,
             preview: ticket.preview,
@@ -211,7 +210,7 @@ impl TryFrom<copilot_conversations::Ticket> for TicketOut {
             language: ticket.language,
             created_at: ticket.created_at,
             updated_at: ticket.updated_at,
-        })
+        }
     }
 }
 
@@ -222,11 +221,10 @@ pub struct IntentOut {
     pub confidence: f64,
 }
 
-/// The sentiment of a message: `negative`, `neutral` or `positive`, and a score from
-/// -1 (negative) to 1 (positive).
+/// The sentiment of a message and a score from -1 (negative) to 1 (positive).
 #[derive(Debug, Object)]
 pub struct SentimentOut {
-    pub label: String,
+    pub label: Sentiment,
     pub score: f64,
 }
 
@@ -244,36 +242,34 @@ pub struct MessageTriageOut {
     pub error: Option<String>,
 }
 
-/// Where the triage of a message stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum TriageStatus {
-    Pending,
-    /// An attempt failed; it will be retried.
-    Retrying,
-    Done,
-    Failed,
-}
+mirror_enum!(
+    /// Where the triage of a message stands.
+    TriageStatus => copilot_intents::triage::Progress {
+        Pending,
+        /// An attempt failed; it will be retried.
+        Retrying,
+        Done,
+        Failed,
+    }
+);
 
-impl TryFrom<copilot_intents::triage::MessageTriage> for MessageTriageOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(triage: copilot_intents::triage::MessageTriage) -> Result<Self, Self::Error> {
+impl From<copilot_intents::triage::MessageTriage> for MessageTriageOut {
+    fn from(triage: copilot_intents::triage::MessageTriage) -> Self {
         let intent = match (triage.corrected_intent, triage.intent) {
             (Some(corrected), _) => Some(IntentOut { label: corrected, confidence: 1.0 }),
             (None, Some(label)) => Some(IntentOut { label, confidence: triage.intent_confidence.unwrap_or(0.0) }),
             (None, None) => None,
         };
-        Ok(Self {
-            status: stored_enum(&triage.status)?,
+        Self {
+            status: triage.status.into(),
             intent,
             sentiment: triage
                 .sentiment
-                .map(|label| SentimentOut { label, score: triage.sentiment_score.unwrap_or(0.0) }),
+                .map(|label| SentimentOut { label: label.into(), score: triage.sentiment_score.unwrap_or(0.0) }),
             language: triage.language,
             attempts: triage.attempts,
             error: triage.error,
-        })
+        }
     }
 }
 
@@ -309,48 +305,33 @@ pub struct EmailInfoOut {
     pub raw: bool,
 }
 
-/// Whether a mail came in (a customer's) or went out (a reply).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum MailDirection {
-    In,
-    Out,
-}
+mirror_enum!(
+    /// Whether a mail came in (a customer's) or went out (a reply).
+    MailDirection => model::MailDirection { In, Out }
+);
 
-impl TryFrom<copilot_mail::email::EmailInfo> for EmailInfoOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(info: copilot_mail::email::EmailInfo) -> Result<Self, Self::Error> {
-        Ok(Self {
-            direction: stored_enum(&info.direction)?,
+impl From<copilot_mail::email::EmailInfo> for EmailInfoOut {
+    fn from(info: copilot_mail::email::EmailInfo) -> Self {
+        Self {
+            direction: info.direction.into(),
             message_id: info.message_id,
             from: info.from,
             subject: info.subject,
             raw: info.raw,
-        })
+        }
     }
 }
 
-/// How a reply goes out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum DeliveryChannel {
-    Email,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    Queued,
-    Sending,
-    Sent,
-    Failed,
-}
+mirror_enum!(
+    /// Where a reply's delivery stands.
+    DeliveryStatus => model::DeliveryStatus { Queued, Sending, Sent, Failed }
+);
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct DeliveryOut {
-    pub channel: DeliveryChannel,
+    /// How the reply goes out.
+    pub channel: Channel,
     pub status: DeliveryStatus,
     pub attempts: i32,
     /// The last failure: the server's answer, `bounced: …`, or `delivery_outcome_unknown: …`
@@ -362,20 +343,17 @@ pub struct DeliveryOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl TryFrom<copilot_mail::deliveries::Delivery> for DeliveryOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(delivery: copilot_mail::deliveries::Delivery) -> Result<Self, Self::Error> {
-        let status = stored_enum(&delivery.status)?;
-        Ok(Self {
-            channel: stored_enum(&delivery.channel)?,
-            status,
+impl From<copilot_mail::deliveries::Delivery> for DeliveryOut {
+    fn from(delivery: copilot_mail::deliveries::Delivery) -> Self {
+        Self {
+            channel: delivery.channel.into(),
+            status: delivery.status.into(),
             attempts: delivery.attempts,
             last_error: delivery.last_error,
             next_attempt_at: delivery.next_attempt_at,
             sent_at: delivery.sent_at,
             updated_at: delivery.updated_at,
-        })
+        }
     }
 }
 
@@ -402,23 +380,21 @@ impl From<copilot_mail::email::AttachmentInfo> for AttachmentOut {
     }
 }
 
-impl TryFrom<copilot_pipeline::conversations::ThreadMessage> for MessageOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(shown: copilot_pipeline::conversations::ThreadMessage) -> Result<Self, Self::Error> {
+impl From<copilot_pipeline::conversations::ThreadMessage> for MessageOut {
+    fn from(shown: copilot_pipeline::conversations::ThreadMessage) -> Self {
         let message = shown.message;
-        Ok(Self {
+        Self {
             id: message.id.0,
             ticket_id: message.ticket_id.0,
-            author: stored::<model::Author>(&message.author)?.into(),
+            author: message.author.into(),
             author_user_id: message.author_user_id,
             body: message.body,
             created_at: message.created_at,
-            triage: shown.triage.map(MessageTriageOut::try_from).transpose()?,
-            delivery: shown.delivery.map(DeliveryOut::try_from).transpose()?,
+            triage: shown.triage.map(MessageTriageOut::from),
+            delivery: shown.delivery.map(DeliveryOut::from),
             attachments: shown.attachments.into_iter().map(AttachmentOut::from).collect(),
-            email: shown.email.map(EmailInfoOut::try_from).transpose()?,
-        })
+            email: shown.email.map(EmailInfoOut::from),
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal,
     ids::{MessageId, TicketId},
-    model::{Author, Channel, TicketStatus},
+    model::{Author, Channel},
     page::{Page, PageRequest},
     values::bounded_text,
 };
@@ -28,7 +28,7 @@ pub const MAX_BODY_CHARS: usize = 100_000;
 pub struct Message {
     pub id: MessageId,
     pub ticket_id: TicketId,
-    pub author: String,
+    pub author: Author,
     pub author_user_id: Option<Uuid>,
     pub body: String,
     pub created_at: DateTime<Utc>,
@@ -95,7 +95,7 @@ pub(crate) async fn insert(
         id: Set(MessageId::generate().0),
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(ticket_id.0),
-        author: Set(author.as_str().to_owned()),
+        author: Set(author),
         author_user_id: Set(author_user_id),
         body: Set(body),
         created_at: Set(at),
@@ -153,13 +153,13 @@ pub async fn add_message(
     };
     let now = copilot_core::now();
     let message = insert(tx, ticket_id, request.author, author_user_id, body, now).await?;
-    let channel: Channel = ticket.channel.parse().map_err(Error::internal)?;
-    let status: TicketStatus = ticket.status.parse().map_err(Error::internal)?;
+    let channel = ticket.channel;
+    let status = ticket.status;
     let next = status.after_message(request.author);
     let mut change: ticket::ActiveModel = ticket.into();
     change.updated_at = Set(now);
     if next != status {
-        change.status = Set(next.as_str().to_owned());
+        change.status = Set(next);
     }
     change.update(&**tx).await.map_err(db_err)?;
     if next != status {
@@ -168,7 +168,7 @@ pub async fn add_message(
             by.actor,
             "ticket.status_changed",
             audit::Target::new("ticket", ticket_id),
-            serde_json::json!({ "from": status.as_str(), "to": next.as_str(), "cause": "message" }),
+            serde_json::json!({ "from": status, "to": next, "cause": "message" }),
         )
         .await?;
     }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use copilot_core::{Error, Principal, ids::TicketId};
+use copilot_core::{Error, Principal, ids::TicketId, model::PresenceState};
 use copilot_entities::{ticket_presence, user};
 use copilot_store::{Scoped, TenantTx, db_err, events};
 use sea_orm::{
@@ -18,31 +18,6 @@ use crate::rows::find_row;
 
 /// How long a word of presence holds without being said again.
 pub const PRESENCE_TTL: Duration = Duration::seconds(45);
-
-/// What an agent is doing on a ticket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PresenceState {
-    Viewing,
-    Typing,
-}
-
-impl PresenceState {
-    fn as_str(self) -> &'static str {
-        match self {
-            PresenceState::Viewing => "viewing",
-            PresenceState::Typing => "typing",
-        }
-    }
-
-    fn parse(stored: &str) -> Option<Self> {
-        match stored {
-            "viewing" => Some(PresenceState::Viewing),
-            "typing" => Some(PresenceState::Typing),
-            _ => None,
-        }
-    }
-}
 
 /// One person on a ticket.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -72,10 +47,7 @@ pub async fn set(
         .one(&**tx)
         .await
         .map_err(db_err)?;
-    let was = previous
-        .as_ref()
-        .filter(|row| row.updated_at > now - PRESENCE_TTL)
-        .and_then(|row| PresenceState::parse(&row.state));
+    let was = previous.as_ref().filter(|row| row.updated_at > now - PRESENCE_TTL).map(|row| row.state);
     match state {
         Some(state) => {
             ticket_presence::Entity::insert(ticket_presence::ActiveModel {
@@ -83,7 +55,7 @@ pub async fn set(
                 tenant_id: Set(tx.tenant().0),
                 ticket_id: Set(ticket_id.0),
                 user_id: Set(user_id),
-                state: Set(state.as_str().to_owned()),
+                state: Set(state),
                 updated_at: Set(now),
             })
             .on_conflict(
@@ -144,7 +116,7 @@ async fn present(tx: &TenantTx, ticket_id: TicketId) -> Result<Vec<Presence>, Er
         .into_iter()
         .filter_map(|row| {
             Some(Presence {
-                state: PresenceState::parse(&row.state)?,
+                state: row.state,
                 name: names.get(&row.user_id)?.clone(),
                 user_id: row.user_id,
                 since: row.updated_at,

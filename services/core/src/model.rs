@@ -1,45 +1,5 @@
 //! Closed vocabularies of the ticket domain, each with its stored name.
 
-use crate::Error;
-
-/// Declares a closed set of values stored and exchanged by a snake_case name.
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident, $code:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = Error;
-
-            fn from_str(value: &str) -> Result<Self, Error> {
-                match value {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(Error::validation(
-                        $code,
-                        format!(concat!("unknown ", stringify!($name), " `{}`; expected one of: {}"), other,
-                            [$($text),+].join(", ")),
-                    )),
-                }
-            }
-        }
-    };
-}
-
 named_enum!(
     /// Where a ticket stands in its life.
     TicketStatus, "invalid_status" {
@@ -89,6 +49,115 @@ named_enum!(
         Approved => "approved",
         Rejected => "rejected",
         Superseded => "superseded",
+    }
+);
+
+named_enum!(
+    /// How a message reads: the sentiment head's three classes.
+    Sentiment, "invalid_sentiment" {
+        Negative => "negative",
+        Neutral => "neutral",
+        Positive => "positive",
+    }
+);
+
+named_enum!(
+    /// How a draft was written.
+    DraftMode, "invalid_draft_mode" {
+        /// By the tenant's LLM, grounded in retrieved passages.
+        Llm => "llm",
+        /// Without an LLM: the best-matching passage in a greeting and closing.
+        Extractive => "extractive",
+    }
+);
+
+named_enum!(
+    /// How much an agent changed a draft before sending it.
+    EditClass, "invalid_edit_class" {
+        Unchanged => "unchanged",
+        /// At most a fifth of the characters changed.
+        Light => "light",
+        Heavy => "heavy",
+    }
+);
+
+named_enum!(
+    /// Where the triage of a customer message stands.
+    TriageStatus, "invalid_triage_status" {
+        Pending => "pending",
+        Done => "done",
+        Failed => "failed",
+    }
+);
+
+named_enum!(
+    /// Where a reply's e-mail delivery stands.
+    DeliveryStatus, "invalid_delivery_status" {
+        Queued => "queued",
+        Sending => "sending",
+        Sent => "sent",
+        Failed => "failed",
+    }
+);
+
+named_enum!(
+    /// Whether a stored mail came in (a customer's) or went out (a reply).
+    MailDirection, "invalid_mail_direction" {
+        In => "in",
+        Out => "out",
+    }
+);
+
+named_enum!(
+    /// What kind of mail a stored mail is: a person's, one the desk must not answer, or a reply.
+    MailKind, "invalid_mail_kind" {
+        Personal => "personal",
+        AutoReply => "auto_reply",
+        Bulk => "bulk",
+        Bounce => "bounce",
+        /// Sent from one of the tenant's own addresses.
+        Loop => "loop",
+        /// Could not be read as MIME.
+        Unparseable => "unparseable",
+        /// A reply the desk sent.
+        Reply => "reply",
+    }
+);
+
+named_enum!(
+    /// What a person is doing on a ticket.
+    PresenceState, "invalid_presence_state" {
+        Viewing => "viewing",
+        Typing => "typing",
+    }
+);
+
+named_enum!(
+    /// Where a knowledge document's latest version stands.
+    DocumentStatus, "invalid_document_status" {
+        Queued => "queued",
+        Processing => "processing",
+        Ready => "ready",
+        Failed => "failed",
+    }
+);
+
+named_enum!(
+    /// Where an intent-model training job stands.
+    TrainingStatus, "invalid_training_status" {
+        Queued => "queued",
+        Ready => "ready",
+        Failed => "failed",
+    }
+);
+
+named_enum!(
+    /// Where one delivery of an event to a webhook endpoint stands.
+    WebhookDeliveryStatus, "invalid_webhook_delivery_status" {
+        Pending => "pending",
+        Sending => "sending",
+        Succeeded => "succeeded",
+        Failed => "failed",
     }
 );
 

@@ -1,6 +1,6 @@
 //! Who is asking: the tenant, the acting user or key, and its role.
 
-use std::{fmt, str::FromStr};
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -16,28 +16,17 @@ impl fmt::Display for TenantId {
     }
 }
 
-/// What a credential may do. Humans are owners, admins or agents; machines are integrations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Owner,
-    Admin,
-    Agent,
-    Integration,
-}
+named_enum!(
+    /// What a credential may do. Humans are owners, admins or agents; machines are integrations.
+    Role, "invalid_role" {
+        Owner => "owner",
+        Admin => "admin",
+        Agent => "agent",
+        Integration => "integration",
+    }
+);
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Agent, Role::Integration];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Agent => "agent",
-            Role::Integration => "integration",
-        }
-    }
-
     /// Owners and admins manage users, keys and settings.
     pub fn is_admin(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
@@ -61,23 +50,6 @@ impl Role {
     /// Roles a human user can hold.
     pub fn is_human(self) -> bool {
         !matches!(self, Role::Integration)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = crate::Error;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == value)
-            .ok_or_else(|| crate::Error::validation("invalid_role", format!("unknown role `{value}`")))
     }
 }
 
@@ -156,7 +128,7 @@ mod tests {
     #[test]
     fn roles_round_trip_through_their_names() {
         for role in Role::ALL {
-            assert_eq!(role.as_str().parse::<Role>().ok(), Some(role));
+            assert_eq!(role.as_str().parse::<Role>().ok(), Some(*role));
         }
     }
 

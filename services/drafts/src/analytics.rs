@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Error,
+    model::{DraftStatus, EditClass},
     period::{Period, check_range},
 };
 use copilot_entities::draft;
 use copilot_store::TenantTx;
 use serde::{Deserialize, Serialize};
 
-use crate::drafts::{self, APPROVED, FAILED, REJECTED, SUPERSEDED};
+use crate::drafts;
 
 /// Counts and rates of one group of drafts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -35,20 +36,20 @@ pub struct Rates {
 impl Rates {
     fn add(&mut self, row: &draft::Model) {
         self.drafts += 1;
-        match row.status.as_str() {
-            APPROVED => {
+        match row.status {
+            DraftStatus::Approved => {
                 self.approved += 1;
-                match row.edit_class.as_deref() {
-                    Some("unchanged") => self.edits[0] += 1,
-                    Some("light") => self.edits[1] += 1,
-                    Some("heavy") => self.edits[2] += 1,
-                    _ => {}
+                match row.edit_class {
+                    Some(EditClass::Unchanged) => self.edits[0] += 1,
+                    Some(EditClass::Light) => self.edits[1] += 1,
+                    Some(EditClass::Heavy) => self.edits[2] += 1,
+                    None => {}
                 }
             }
-            REJECTED => self.rejected += 1,
-            SUPERSEDED => self.superseded += 1,
-            FAILED => self.failed += 1,
-            _ => {}
+            DraftStatus::Rejected => self.rejected += 1,
+            DraftStatus::Superseded => self.superseded += 1,
+            DraftStatus::Failed => self.failed += 1,
+            DraftStatus::Generating | DraftStatus::Ready => {}
         }
     }
 
@@ -110,7 +111,7 @@ pub async fn drafts(
         totals.add(row);
         by_intent.entry(row.intent.clone().unwrap_or_else(|| "unknown".into())).or_default().add(row);
         by_period.entry(period.start(row.created_at)).or_default().add(row);
-        if let Some(reason) = row.rejection_reason.as_deref().filter(|_| row.status == REJECTED) {
+        if let Some(reason) = row.rejection_reason.as_deref().filter(|_| row.status == DraftStatus::Rejected) {
             *reasons.entry(reason.trim().to_lowercase()).or_default() += 1;
         }
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
     Actor, Error, Principal,
     ids::{DraftId, MessageId, TicketId},
-    model::{Author, DraftStatus},
+    model::{Author, Channel, DraftMode, DraftStatus, EditClass},
     page::{Page, PageRequest},
     values::bounded_text,
 };
@@ -25,13 +25,6 @@ use copilot_conversations::{Message, NewMessage, Posted, find_row, find_row_for_
 use copilot_intents::triage::MessageTriage;
 
 use crate::settings;
-
-pub const GENERATING: &str = DraftStatus::Generating.as_str();
-pub const READY: &str = DraftStatus::Ready.as_str();
-pub const FAILED: &str = DraftStatus::Failed.as_str();
-pub const APPROVED: &str = DraftStatus::Approved.as_str();
-pub const REJECTED: &str = DraftStatus::Rejected.as_str();
-pub const SUPERSEDED: &str = DraftStatus::Superseded.as_str();
 
 /// Longest instructions an agent may give a regenerated draft, in characters.
 const MAX_INSTRUCTIONS_CHARS: usize = 1000;
@@ -61,25 +54,25 @@ pub struct Draft {
     pub id: DraftId,
     pub ticket_id: TicketId,
     pub message_id: Option<MessageId>,
-    pub status: String,
+    pub status: DraftStatus,
     pub body: Option<String>,
     pub citations: Vec<Citation>,
     pub confidence: Option<f64>,
     pub language: Option<String>,
-    pub mode: Option<String>,
+    pub mode: Option<DraftMode>,
     pub model: Option<String>,
     pub prompt_tokens: i32,
     pub completion_tokens: i32,
     pub notes: Vec<String>,
     pub intent: Option<String>,
     pub instructions: Option<String>,
-    /// `extractive` when the agent asked for a draft without the LLM.
-    pub requested_mode: Option<String>,
+    /// Extractive when the agent asked for a draft without the LLM.
+    pub requested_mode: Option<DraftMode>,
     pub attempts: i32,
     pub error: Option<String>,
     pub approved_body: Option<String>,
     pub edit_distance: Option<f64>,
-    pub edit_class: Option<String>,
+    pub edit_class: Option<EditClass>,
     pub rejection_reason: Option<String>,
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -208,9 +201,9 @@ async fn enqueue(
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(ticket_id.0),
         message_id: Set(message_id.map(|id| id.0)),
-        status: Set(GENERATING.to_owned()),
+        status: Set(DraftStatus::Generating),
         instructions: Set(asked.instructions),
-        requested_mode: Set(asked.without_llm.then(|| "extractive".to_owned())),
+        requested_mode: Set(asked.without_llm.then_some(DraftMode::Extractive)),
         requested_by: Set(requested_by),
         attempts: Set(0),
         next_attempt_at: Set(at),
@@ -242,11 +235,11 @@ async fn enqueue(
 /// Marks the ticket's drafts that are still generating or waiting for a decision as superseded.
 async fn supersede_pending(tx: &TenantTx, ticket_id: TicketId) -> Result<(), Error> {
     draft::Entity::update_many()
-        .col_expr(draft::Column::Status, Expr::value(SUPERSEDED))
+        .col_expr(draft::Column::Status, Expr::value(DraftStatus::Superseded))
         .col_expr(draft::Column::UpdatedAt, Expr::value(copilot_core::now()))
         .filter(draft::Column::TenantId.eq(tx.tenant().0))
         .filter(draft::Column::TicketId.eq(ticket_id.0))
-        .filter(draft::Column::Status.is_in([GENERATING, READY]))
+        .filter(draft::Column::Status.is_in([DraftStatus::Generating, DraftStatus::Ready]))
         .exec(&**tx)
         .await
         .map_err(db_err)?;
@@ -317,7 +310,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration, per_tenant: usize) -> R
 pub struct Job {
     pub draft: Draft,
     pub subject: String,
-    pub channel: String,
+    pub channel: Channel,
     /// Customer messages and agent replies (no internal notes), oldest first, up to the
     /// message the draft answers.
     pub conversation: Vec<Message>,
@@ -332,7 +325,7 @@ pub async fn job(tx: &TenantTx, draft_id: Uuid) -> Result<Option<Job>, Error> {
     else {
         return Ok(None);
     };
-    if row.status != GENERATING {
+    if row.status != DraftStatus::Generating {
         return Ok(None);
     }
     let Some(ticket) = ticket::Entity::scoped(tx.tenant())
@@ -345,7 +338,7 @@ pub async fn job(tx: &TenantTx, draft_id: Uuid) -> Result<Option<Job>, Error> {
     };
     let mut query = message::Entity::scoped(tx.tenant())
         .filter(message::Column::TicketId.eq(row.ticket_id))
-        .filter(message::Column::Author.ne(Author::Note.as_str()));
+        .filter(message::Column::Author.ne(Author::Note));
     if let Some(answered) = row.message_id {
         query = query.filter(message::Column::Id.lte(answered));
     }
@@ -372,14 +365,13 @@ pub async fn job(tx: &TenantTx, draft_id: Uuid) -> Result<Option<Job>, Error> {
 }
 
 /// A written draft.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Written {
     pub body: String,
     pub citations: Vec<Citation>,
     pub confidence: f64,
     pub language: String,
-    /// `llm` or `extractive`.
-    pub mode: String,
+    pub mode: DraftMode,
     pub model: Option<String>,
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
@@ -409,13 +401,13 @@ async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<draft::Model>, 
 pub async fn finish(tx: &TenantTx, claimed: &Claimed, written: Written) -> Result<Option<Draft>, Error> {
     let held = held(tx, claimed).await?;
     // A draft that is dropped does not count as one, but the tokens it took were spent.
-    let mode = held.is_some().then_some(written.mode.as_str());
+    let mode = held.is_some().then_some(written.mode);
     settings::add_usage(tx, mode, written.prompt_tokens, written.completion_tokens).await?;
     let Some(row) = held else { return Ok(None) };
-    let generating = row.status == GENERATING;
+    let generating = row.status == DraftStatus::Generating;
     let mut change: draft::ActiveModel = row.into();
     if generating {
-        change.status = Set(READY.to_owned());
+        change.status = Set(DraftStatus::Ready);
     }
     change.body = Set(Some(written.body));
     change.citations = Set(Some(serde_json::to_value(&written.citations).map_err(Error::internal)?));
@@ -448,13 +440,13 @@ pub async fn record_failure(
 ) -> Result<Option<Draft>, Error> {
     let Some(row) = held(tx, claimed).await? else { return Ok(None) };
     let now = copilot_core::now();
-    let generating = row.status == GENERATING;
+    let generating = row.status == DraftStatus::Generating;
     let mut change: draft::ActiveModel = row.into();
     change.error = Set(Some(error.chars().take(500).collect()));
     change.lease_until = Set(None);
     let gives_up = generating && delay.is_none();
     if gives_up {
-        change.status = Set(FAILED.to_owned());
+        change.status = Set(DraftStatus::Failed);
     } else if let Some(delay) = delay.filter(|_| generating) {
         change.next_attempt_at = Set(now + delay);
     }
@@ -485,25 +477,6 @@ pub async fn list(tx: &TenantTx, ticket_id: TicketId, page: PageRequest) -> Resu
     }
     let rows = query.order_by_desc(draft::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
     Ok(Page::from_overfetch(rows.into_iter().map(Draft::from).collect(), page.limit, |draft: &Draft| draft.id.0))
-}
-
-/// How much an agent changed a draft before sending it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EditClass {
-    Unchanged,
-    /// At most a fifth of the characters changed.
-    Light,
-    Heavy,
-}
-
-impl EditClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unchanged => "unchanged",
-            Self::Light => "light",
-            Self::Heavy => "heavy",
-        }
-    }
 }
 
 /// Share of characters changed (Levenshtein distance over the longer text's length, with
@@ -567,15 +540,17 @@ async fn decidable(tx: &TenantTx, by: &Principal, draft_id: DraftId) -> Result<d
         .await
         .map_err(db_err)?
         .ok_or(Error::NotFound("draft"))?;
-    match row.status.as_str() {
-        READY => Ok(row),
-        SUPERSEDED => Err(Error::conflict(
+    match row.status {
+        DraftStatus::Ready => Ok(row),
+        DraftStatus::Superseded => Err(Error::conflict(
             "draft_superseded",
             "a newer customer message, a newer draft or an agent's own reply superseded this draft",
         )),
-        GENERATING => Err(Error::conflict("draft_not_ready", "the draft is still being written")),
-        FAILED => Err(Error::conflict("draft_failed", "the draft failed and has no text to approve")),
-        _ => Err(Error::conflict("draft_already_decided", format!("the draft was already {}", row.status))),
+        DraftStatus::Generating => Err(Error::conflict("draft_not_ready", "the draft is still being written")),
+        DraftStatus::Failed => Err(Error::conflict("draft_failed", "the draft failed and has no text to approve")),
+        DraftStatus::Approved | DraftStatus::Rejected => {
+            Err(Error::conflict("draft_already_decided", format!("the draft was already {}", row.status)))
+        }
     }
 }
 
@@ -604,10 +579,10 @@ pub async fn approve(
     let (distance, class) = edit_class(&original, &sent);
     let now = copilot_core::now();
     let mut change: draft::ActiveModel = row.into();
-    change.status = Set(APPROVED.to_owned());
+    change.status = Set(DraftStatus::Approved);
     change.approved_body = Set(Some(sent));
     change.edit_distance = Set(Some(distance));
-    change.edit_class = Set(Some(class.as_str().to_owned()));
+    change.edit_class = Set(Some(class));
     change.decided_by = Set(by.actor.user_id());
     change.decided_at = Set(Some(now));
     change.sent_message_id = Set(Some(message_id.0));
@@ -618,7 +593,7 @@ pub async fn approve(
         by.actor,
         "draft.approved",
         audit::Target::new("draft", draft_id),
-        serde_json::json!({ "ticket_id": draft.ticket_id, "message_id": message_id, "edit_class": class.as_str() }),
+        serde_json::json!({ "ticket_id": draft.ticket_id, "message_id": message_id, "edit_class": class }),
     )
     .await?;
     Ok(Approval { draft, reply })
@@ -630,7 +605,7 @@ pub async fn reject(tx: &TenantTx, by: &Principal, draft_id: DraftId, reason: &s
     let row = decidable(tx, by, draft_id).await?;
     let now = copilot_core::now();
     let mut change: draft::ActiveModel = row.into();
-    change.status = Set(REJECTED.to_owned());
+    change.status = Set(DraftStatus::Rejected);
     change.rejection_reason = Set(Some(reason.clone()));
     change.decided_by = Set(by.actor.user_id());
     change.decided_at = Set(Some(now));

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Datelike, Utc};
 use copilot_core::{
     Error, Principal,
+    model::DraftMode,
     values::{KeyChange, bounded_text},
 };
 use copilot_entities::{draft_settings, llm_usage};
@@ -290,14 +291,14 @@ pub async fn usage(tx: &TenantTx, month: &str) -> Result<Usage, Error> {
 /// Adds a written draft's tokens to this month's usage (one upsert, safe under concurrency).
 pub(crate) async fn add_usage(
     tx: &TenantTx,
-    mode: Option<&str>,
+    mode: Option<DraftMode>,
     prompt_tokens: u32,
     completion_tokens: u32,
 ) -> Result<(), Error> {
     let now = copilot_core::now();
     let (llm, extractive) = match mode {
-        Some("llm") => (1, 0),
-        Some(_) => (0, 1),
+        Some(DraftMode::Llm) => (1, 0),
+        Some(DraftMode::Extractive) => (0, 1),
         None => (0, 0),
     };
     let statement = Statement::from_sql_and_values(

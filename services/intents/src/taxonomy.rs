@@ -7,6 +7,7 @@ use chrono::Duration;
 use copilot_core::{
     Error, Principal, TenantId,
     ids::{MessageId, TicketId},
+    model::TrainingStatus,
     retry::Backoff,
     values::{bounded_text, single_line},
 };
@@ -40,8 +41,7 @@ pub struct IntentLabel {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainingJob {
     pub id: Uuid,
-    /// `queued`, `ready` or `failed`.
-    pub status: String,
+    pub status: TrainingStatus,
     pub attempts: i32,
     pub labels: Vec<String>,
     pub example_count: i32,
@@ -184,7 +184,7 @@ pub async fn request_training(tx: &TenantTx, by: &Principal) -> Result<TrainingJ
     let row = intent_model::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tx.tenant().0),
-        status: Set("queued".into()),
+        status: Set(TrainingStatus::Queued),
         attempts: Set(0),
         next_attempt_at: Set(now),
         labels: Set(None),
@@ -301,7 +301,7 @@ async fn held_training(tx: &TenantTx, claimed: &ClaimedTraining) -> Result<Optio
         .one(&**tx)
         .await
         .map_err(db_err)?;
-    Ok(row.filter(|row| row.status == "queued" && row.attempts == claimed.attempt))
+    Ok(row.filter(|row| row.status == TrainingStatus::Queued && row.attempts == claimed.attempt))
 }
 
 /// Stores a trained head and makes it the tenant's active one, unless a newer job's head
@@ -319,7 +319,7 @@ pub async fn finish_training(
     // Job ids grow with time (UUIDv7): a newer ready head was trained on newer examples.
     let newer_ready = intent_model::Entity::scoped(tx.tenant())
         .filter(intent_model::Column::Id.gt(row.id))
-        .filter(intent_model::Column::Status.eq("ready"))
+        .filter(intent_model::Column::Status.eq(TrainingStatus::Ready))
         .one(&**tx)
         .await
         .map_err(db_err)?
@@ -333,7 +333,7 @@ pub async fn finish_training(
             .map_err(db_err)?;
     }
     let mut change: intent_model::ActiveModel = row.into();
-    change.status = Set("ready".into());
+    change.status = Set(TrainingStatus::Ready);
     change.labels = Set(Some(serde_json::json!(labels)));
     change.weights = Set(Some(head));
     change.cross_validated_accuracy = Set(cross_validated_accuracy);
@@ -360,7 +360,7 @@ pub async fn fail_training(
     match retry {
         Some(wait) => change.next_attempt_at = Set(copilot_core::now() + wait),
         None => {
-            change.status = Set("failed".into());
+            change.status = Set(TrainingStatus::Failed);
             change.finished_at = Set(Some(copilot_core::now()));
         }
     }
@@ -372,7 +372,7 @@ pub async fn fail_training(
 pub async fn active_head(tx: &TenantTx) -> Result<Option<Value>, Error> {
     let row = intent_model::Entity::scoped(tx.tenant())
         .filter(intent_model::Column::Active.eq(true))
-        .filter(intent_model::Column::Status.eq("ready"))
+        .filter(intent_model::Column::Status.eq(TrainingStatus::Ready))
         .one(&**tx)
         .await
         .map_err(db_err)?;

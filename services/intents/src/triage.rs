@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
     Actor, Error, TenantId,
     ids::{MessageId, TicketId},
-    model::Priority,
+    model::{Priority, Sentiment, TriageStatus},
     retry::Backoff,
 };
 use copilot_entities::{message, message_triage, ticket};
@@ -19,30 +19,41 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Where a message's triage stands.
-pub const PENDING: &str = "pending";
-pub const DONE: &str = "done";
-pub const FAILED: &str = "failed";
+/// Where a message's triage stands, as its readers see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    Pending,
+    /// Pending after a failed attempt.
+    Retrying,
+    Done,
+    /// Out of attempts.
+    Failed,
+}
 
 /// The triage of one message as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MessageTriage {
-    /// `pending`, `retrying` (pending after a failed attempt), `done` or `failed`.
-    pub status: String,
+    pub status: Progress,
     pub attempts: i32,
     pub error: Option<String>,
     pub intent: Option<String>,
     pub intent_confidence: Option<f64>,
     /// Set when an agent corrected the model's intent.
     pub corrected_intent: Option<String>,
-    pub sentiment: Option<String>,
+    pub sentiment: Option<Sentiment>,
     pub sentiment_score: Option<f64>,
     pub language: Option<String>,
 }
 
 impl From<message_triage::Model> for MessageTriage {
     fn from(row: message_triage::Model) -> Self {
-        let status = if row.status == PENDING && row.error.is_some() { "retrying".to_owned() } else { row.status };
+        let status = match row.status {
+            TriageStatus::Pending if row.error.is_some() => Progress::Retrying,
+            TriageStatus::Pending => Progress::Pending,
+            TriageStatus::Done => Progress::Done,
+            TriageStatus::Failed => Progress::Failed,
+        };
         Self {
             status,
             attempts: row.attempts,
@@ -62,7 +73,7 @@ impl From<message_triage::Model> for MessageTriage {
 pub struct TriageResult {
     pub intent: String,
     pub intent_confidence: f64,
-    pub sentiment: String,
+    pub sentiment: Sentiment,
     pub sentiment_score: f64,
     pub language: String,
 }
@@ -112,7 +123,7 @@ pub async fn enqueue(
         request_id: Set(copilot_store::request::current()),
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(ticket_id.0),
-        status: Set(PENDING.to_owned()),
+        status: Set(TriageStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(at),
         error: Set(None),
@@ -192,7 +203,7 @@ async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<message_triage:
         .one(&**tx)
         .await
         .map_err(db_err)?;
-    let held = row.filter(|row| row.status == PENDING && row.attempts == claimed.attempt);
+    let held = row.filter(|row| row.status == TriageStatus::Pending && row.attempts == claimed.attempt);
     if held.is_none() {
         tracing::info!(message = %claimed.message_id, attempt = claimed.attempt, "a triage result arrived after its claim ended; dropped");
     }
@@ -211,11 +222,11 @@ pub async fn complete(
     let message_id = claimed.message_id;
     let ticket_id = row.ticket_id;
     let mut change: message_triage::ActiveModel = row.into();
-    change.status = Set(DONE.to_owned());
+    change.status = Set(TriageStatus::Done);
     change.error = Set(None);
     change.intent = Set(Some(result.intent.clone()));
     change.intent_confidence = Set(Some(result.intent_confidence));
-    change.sentiment = Set(Some(result.sentiment.clone()));
+    change.sentiment = Set(Some(result.sentiment));
     change.sentiment_score = Set(Some(result.sentiment_score));
     change.language = Set(Some(result.language.clone()));
     change.updated_at = Set(copilot_core::now());
@@ -242,7 +253,7 @@ pub async fn fail(tx: &TenantTx, claimed: &Claimed, error: &str, policy: &Backof
     change.error = Set(Some(error.chars().take(500).collect()));
     match retry {
         Some(wait) => change.next_attempt_at = Set(now + wait),
-        None => change.status = Set(FAILED.to_owned()),
+        None => change.status = Set(TriageStatus::Failed),
     }
     change.updated_at = Set(now);
     change.update(&**tx).await.map_err(db_err)?;
@@ -253,7 +264,7 @@ pub async fn fail(tx: &TenantTx, claimed: &Claimed, error: &str, policy: &Backof
 pub(crate) async fn refresh_ticket_intent(tx: &TenantTx, ticket_id: Uuid) -> Result<(), Error> {
     let latest = message_triage::Entity::scoped(tx.tenant())
         .filter(message_triage::Column::TicketId.eq(ticket_id))
-        .filter(message_triage::Column::Status.eq(DONE))
+        .filter(message_triage::Column::Status.eq(TriageStatus::Done))
         .order_by_desc(message_triage::Column::MessageId)
         .one(&**tx)
         .await
@@ -278,7 +289,7 @@ pub(crate) async fn refresh_ticket_intent(tx: &TenantTx, ticket_id: Uuid) -> Res
 async fn refresh_ticket(tx: &TenantTx, ticket_id: Uuid, rule: &EscalationRule) -> Result<(), Error> {
     let recent = message_triage::Entity::scoped(tx.tenant())
         .filter(message_triage::Column::TicketId.eq(ticket_id))
-        .filter(message_triage::Column::Status.eq(DONE))
+        .filter(message_triage::Column::Status.eq(TriageStatus::Done))
         .order_by_desc(message_triage::Column::MessageId)
         .limit(rule.negative_messages as u64 + 1)
         .all(&**tx)
@@ -294,15 +305,15 @@ async fn refresh_ticket(tx: &TenantTx, ticket_id: Uuid, rule: &EscalationRule) -
     else {
         return Ok(());
     };
-    let old_priority: Priority = ticket.priority.parse().map_err(Error::internal)?;
+    let old_priority = ticket.priority;
     let escalated = escalate(&recent, old_priority, rule);
     let mut change: ticket::ActiveModel = ticket.into();
     change.intent = Set(latest.corrected_intent.clone().or_else(|| latest.intent.clone()));
-    change.sentiment = Set(latest.sentiment.clone());
+    change.sentiment = Set(latest.sentiment);
     change.sentiment_score = Set(latest.sentiment_score);
     change.language = Set(latest.language.clone());
     if let Some(priority) = escalated {
-        change.priority = Set(priority.as_str().to_owned());
+        change.priority = Set(priority);
         change.priority_rank = Set(priority.rank());
         change.updated_at = Set(copilot_core::now());
     }
@@ -314,8 +325,8 @@ async fn refresh_ticket(tx: &TenantTx, ticket_id: Uuid, rule: &EscalationRule) -
             "ticket.priority_escalated",
             audit::Target::new("ticket", ticket_id),
             serde_json::json!({
-                "from": old_priority.as_str(),
-                "to": priority.as_str(),
+                "from": old_priority,
+                "to": priority,
                 "rule": format!("{} negative customer messages in a row", rule.negative_messages),
             }),
         )
@@ -332,7 +343,7 @@ fn escalate(newest_first: &[message_triage::Model], priority: Priority, rule: &E
         return None;
     }
     let negative = |row: &message_triage::Model| {
-        row.sentiment.as_deref() == Some("negative") && row.sentiment_score.is_some_and(|s| s <= rule.max_score)
+        row.sentiment == Some(Sentiment::Negative) && row.sentiment_score.is_some_and(|s| s <= rule.max_score)
     };
     let turned_negative =
         newest_first[..streak].iter().all(negative) && newest_first.get(streak).is_none_or(|r| !negative(r));
@@ -341,16 +352,7 @@ fn escalate(newest_first: &[message_triage::Model], priority: Priority, rule: &E
         Priority::Normal => Priority::High,
         Priority::High | Priority::Urgent => Priority::Urgent,
     };
-    (turned_negative && rank(raised) <= rank(rule.ceiling) && rank(raised) > rank(priority)).then_some(raised)
-}
-
-fn rank(priority: Priority) -> u8 {
-    match priority {
-        Priority::Low => 0,
-        Priority::Normal => 1,
-        Priority::High => 2,
-        Priority::Urgent => 3,
-    }
+    (turned_negative && raised.rank() <= rule.ceiling.rank() && raised.rank() > priority.rank()).then_some(raised)
 }
 
 /// The triage of each of the given messages that has one.
@@ -373,20 +375,20 @@ pub async fn for_messages(
 mod tests {
     use super::*;
 
-    fn result(sentiment: &str, score: f64) -> message_triage::Model {
+    fn result(sentiment: Sentiment, score: f64) -> message_triage::Model {
         let now = copilot_core::now();
         message_triage::Model {
             message_id: Uuid::now_v7(),
             request_id: None,
             tenant_id: Uuid::nil(),
             ticket_id: Uuid::nil(),
-            status: DONE.into(),
+            status: TriageStatus::Done,
             attempts: 1,
             next_attempt_at: now,
             error: None,
             intent: Some("complaint".into()),
             intent_confidence: Some(0.9),
-            sentiment: Some(sentiment.into()),
+            sentiment: Some(sentiment),
             sentiment_score: Some(score),
             language: Some("en".into()),
             corrected_intent: None,
@@ -399,23 +401,28 @@ mod tests {
     #[test]
     fn two_negative_messages_in_a_row_raise_the_priority_once() {
         let rule = EscalationRule::default();
-        let turned = [result("negative", -0.8), result("negative", -0.7), result("neutral", 0.0)];
+        let turned =
+            [result(Sentiment::Negative, -0.8), result(Sentiment::Negative, -0.7), result(Sentiment::Neutral, 0.0)];
         assert_eq!(escalate(&turned, Priority::Normal, &rule), Some(Priority::High));
-        let still = [result("negative", -0.8), result("negative", -0.7), result("negative", -0.9)];
+        let still =
+            [result(Sentiment::Negative, -0.8), result(Sentiment::Negative, -0.7), result(Sentiment::Negative, -0.9)];
         assert_eq!(escalate(&still, Priority::High, &rule), None, "one raise per streak");
     }
 
     #[test]
     fn mildly_negative_or_single_messages_do_not_escalate() {
         let rule = EscalationRule::default();
-        assert_eq!(escalate(&[result("negative", -0.8)], Priority::Normal, &rule), None);
-        assert_eq!(escalate(&[result("negative", -0.8), result("negative", -0.2)], Priority::Normal, &rule), None);
+        assert_eq!(escalate(&[result(Sentiment::Negative, -0.8)], Priority::Normal, &rule), None);
+        assert_eq!(
+            escalate(&[result(Sentiment::Negative, -0.8), result(Sentiment::Negative, -0.2)], Priority::Normal, &rule),
+            None
+        );
     }
 
     #[test]
     fn the_ceiling_caps_the_raise_and_zero_disables_the_rule() {
         let rule = EscalationRule::default();
-        let turned = [result("negative", -0.8), result("negative", -0.7)];
+        let turned = [result(Sentiment::Negative, -0.8), result(Sentiment::Negative, -0.7)];
         assert_eq!(escalate(&turned, Priority::High, &rule), None, "high is the default ceiling");
         let off = EscalationRule { negative_messages: 0, ..rule };
         assert_eq!(escalate(&turned, Priority::Low, &off), None);

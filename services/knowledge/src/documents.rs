@@ -2,19 +2,20 @@
 //! ingestion queue (claim with a lease, progress, finish, retry or fail), listing, reading
 //! and deletion. The searchable version of each document is decided here.
 
-use copilot_core::retry::Backoff;
-use copilot_store::jobs::Queue;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
     Error, Principal, TenantId,
+    model::DocumentStatus,
     page::{Page, PageRequest},
+    retry::Backoff,
     values::{self, bounded_text},
 };
 use copilot_entities::{
     knowledge_document as document, knowledge_document_tag as tag, knowledge_document_version as version,
 };
+use copilot_store::jobs::Queue;
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events, like_contains};
 use sea_orm::{
     ActiveModelTrait,
@@ -27,15 +28,6 @@ use uuid::Uuid;
 
 use crate::parse::Format;
 
-/// Status of a document's latest version.
-pub mod status {
-    pub const QUEUED: &str = "queued";
-    pub const PROCESSING: &str = "processing";
-    pub const READY: &str = "ready";
-    pub const FAILED: &str = "failed";
-    pub const ALL: [&str; 4] = [QUEUED, PROCESSING, READY, FAILED];
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Document {
     pub id: Uuid,
@@ -43,7 +35,8 @@ pub struct Document {
     pub title: String,
     pub format: String,
     pub filename: Option<String>,
-    pub status: String,
+    /// Of the latest version.
+    pub status: DocumentStatus,
     pub progress: f64,
     pub chunk_count: i32,
     pub version: i32,
@@ -81,7 +74,7 @@ pub struct Accepted {
 
 #[derive(Clone, Debug, Default)]
 pub struct DocumentFilter {
-    pub status: Option<String>,
+    pub status: Option<DocumentStatus>,
     pub tag: Option<String>,
     pub format: Option<Format>,
     pub external_id: Option<String>,
@@ -144,7 +137,7 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
     };
     if let Some(row) = &existing
         && row.content_hash == hash
-        && row.status != status::FAILED
+        && row.status != DocumentStatus::Failed
     {
         let document = hydrate(tx, vec![row.clone()]).await?.pop().ok_or(Error::NotFound("document"))?;
         return Ok(Accepted { document, unchanged: true });
@@ -159,7 +152,7 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
             change.title = Set(title);
             change.format = Set(upload.format.as_str().to_owned());
             change.filename = Set(filename);
-            change.status = Set(status::QUEUED.to_owned());
+            change.status = Set(DocumentStatus::Queued);
             change.progress = Set(0.0);
             change.chunk_count = Set(0);
             change.version = Set(version);
@@ -180,7 +173,7 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
                 title: Set(title),
                 format: Set(upload.format.as_str().to_owned()),
                 filename: Set(filename),
-                status: Set(status::QUEUED.to_owned()),
+                status: Set(DocumentStatus::Queued),
                 progress: Set(0.0),
                 chunk_count: Set(0),
                 version: Set(1),
@@ -296,14 +289,8 @@ pub async fn get(tx: &TenantTx, id: Uuid) -> Result<Document, Error> {
 /// Lists documents newest first with the filter applied.
 pub async fn list(tx: &TenantTx, filter: &DocumentFilter, page: PageRequest) -> Result<Page<Document>, Error> {
     let mut query = document::Entity::scoped(tx.tenant());
-    if let Some(wanted) = &filter.status {
-        if !status::ALL.contains(&wanted.as_str()) {
-            return Err(Error::validation(
-                "invalid_parameter",
-                format!("`status` must be one of {}", status::ALL.join(", ")),
-            ));
-        }
-        query = query.filter(document::Column::Status.eq(wanted.as_str()));
+    if let Some(wanted) = filter.status {
+        query = query.filter(document::Column::Status.eq(wanted));
     }
     if let Some(format) = filter.format {
         query = query.filter(document::Column::Format.eq(format.as_str()));
@@ -490,7 +477,7 @@ pub async fn report_progress(tx: &TenantTx, claimed: &Claimed, progress: f64, le
         .filter(document::Column::TenantId.eq(tx.tenant().0))
         .filter(document::Column::Id.eq(claimed.document_id))
         .filter(document::Column::Version.eq(claimed.version))
-        .filter(document::Column::Status.eq(status::PROCESSING))
+        .filter(document::Column::Status.eq(DocumentStatus::Processing))
         // The claim's attempt number fences out a worker whose lease ran out and whose
         // document another worker claimed since.
         .filter(document::Column::Attempts.eq(claimed.attempts))
@@ -520,12 +507,12 @@ pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Res
     if row.version != claimed.version {
         return Ok(Finished::Stale);
     }
-    if row.status != status::PROCESSING || row.attempts != claimed.attempts {
+    if row.status != DocumentStatus::Processing || row.attempts != claimed.attempts {
         return Ok(Finished::Fenced);
     }
     let now = copilot_core::now();
     let mut change: document::ActiveModel = row.into();
-    change.status = Set(status::READY.to_owned());
+    change.status = Set(DocumentStatus::Ready);
     change.progress = Set(1.0);
     change.chunk_count = Set(chunk_count);
     change.active_version = Set(Some(claimed.version));
@@ -582,7 +569,7 @@ pub async fn record_failure(
     if row.version != claimed.version {
         return Ok(Recorded::Stale);
     }
-    if row.status != status::PROCESSING || row.attempts != claimed.attempts {
+    if row.status != DocumentStatus::Processing || row.attempts != claimed.attempts {
         return Ok(Recorded::Fenced);
     }
     let now = copilot_core::now();
@@ -599,10 +586,10 @@ pub async fn record_failure(
     change.error = Set(Some(message.clone()));
     change.updated_at = Set(now);
     if give_up {
-        change.status = Set(status::FAILED.to_owned());
+        change.status = Set(DocumentStatus::Failed);
         change.progress = Set(0.0);
     } else {
-        change.status = Set(status::QUEUED.to_owned());
+        change.status = Set(DocumentStatus::Queued);
         change.next_attempt_at = Set(now + retry.unwrap_or_default());
     }
     change.update(&**tx).await.map_err(db_err)?;

@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
     Actor, Error, Principal, TenantId,
     ids::{MessageId, TicketId},
+    model::{Channel, DeliveryStatus, MailDirection, MailKind},
 };
 use copilot_entities::{customer, delivery, email_message, message, ticket};
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
@@ -25,20 +26,14 @@ use uuid::Uuid;
 
 use crate::settings;
 
-pub const QUEUED: &str = "queued";
-pub const SENDING: &str = "sending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
-
 /// The error of an item whose sender stopped while sending.
 pub const OUTCOME_UNKNOWN: &str = "delivery_outcome_unknown: the sender stopped while sending, so the message may or may not have gone out; it is not sent again by itself (check with the customer, then resend)";
 
 /// A reply's delivery as shown on its message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
-    pub channel: String,
-    /// `queued`, `sending`, `sent` or `failed`.
-    pub status: String,
+    pub channel: Channel,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -49,7 +44,7 @@ pub struct Delivery {
 impl From<delivery::Model> for Delivery {
     fn from(row: delivery::Model) -> Self {
         Self {
-            next_attempt_at: (row.status == QUEUED).then_some(row.next_attempt_at),
+            next_attempt_at: (row.status == DeliveryStatus::Queued).then_some(row.next_attempt_at),
             channel: row.channel,
             status: row.status,
             attempts: row.attempts,
@@ -75,8 +70,8 @@ pub async fn enqueue(
         tenant_id: Set(tx.tenant().0),
         message_id: Set(message_id.0),
         ticket_id: Set(ticket_id.0),
-        channel: Set("email".into()),
-        status: Set(QUEUED.into()),
+        channel: Set(Channel::Email),
+        status: Set(DeliveryStatus::Queued),
         attempts: Set(0),
         attempts_before_resend: Set(0),
         last_error: Set(None),
@@ -175,7 +170,7 @@ pub async fn fail_interrupted(tx: &TenantTx, delivery_id: Uuid) -> Result<bool, 
     let now = copilot_core::now();
     let Some(row) = delivery::Entity::scoped(tx.tenant())
         .filter(delivery::Column::Id.eq(delivery_id))
-        .filter(delivery::Column::Status.eq(SENDING))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Sending))
         .filter(delivery::Column::LeaseUntil.lt(now))
         .lock_exclusive()
         .one(&**tx)
@@ -185,7 +180,7 @@ pub async fn fail_interrupted(tx: &TenantTx, delivery_id: Uuid) -> Result<bool, 
         return Ok(false);
     };
     let mut active: delivery::ActiveModel = row.into();
-    active.status = Set(FAILED.into());
+    active.status = Set(DeliveryStatus::Failed);
     active.last_error = Set(Some(OUTCOME_UNKNOWN.into()));
     active.lease_until = Set(None);
     active.updated_at = Set(now);
@@ -198,16 +193,16 @@ pub async fn fail_interrupted(tx: &TenantTx, delivery_id: Uuid) -> Result<bool, 
 /// that will be retried is the live-only `reply.retrying`, so a console showing the
 /// ticket says so (webhooks get only the outcome).
 async fn announce(tx: &TenantTx, row: delivery::Model) -> Result<(), Error> {
-    let status = row.status.clone();
+    let status = row.status;
     let data = serde_json::json!({
         "ticket_id": row.ticket_id,
         "message_id": row.message_id,
         "delivery": Delivery::from(row),
     });
-    match status.as_str() {
-        QUEUED => events::emit_live(tx, "reply.retrying", &data).await,
-        SENT => events::emit(tx, "reply.sent", &data).await,
-        _ => events::emit(tx, "reply.failed", &data).await,
+    match status {
+        DeliveryStatus::Queued => events::emit_live(tx, "reply.retrying", &data).await,
+        DeliveryStatus::Sent => events::emit(tx, "reply.sent", &data).await,
+        DeliveryStatus::Sending | DeliveryStatus::Failed => events::emit(tx, "reply.failed", &data).await,
     }
     .map(|_| ())
 }
@@ -246,7 +241,7 @@ const MAX_REFERENCES: usize = 20;
 pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJob>, Error> {
     let Some(row) = delivery::Entity::scoped(tx.tenant())
         .filter(delivery::Column::Id.eq(delivery_id))
-        .filter(delivery::Column::Status.eq(SENDING))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Sending))
         .one(&**tx)
         .await
         .map_err(db_err)?
@@ -273,12 +268,12 @@ pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJ
         .ok_or_else(|| Error::internal("a ticket without its customer"))?;
     let mail = email_message::Entity::scoped(tx.tenant())
         .filter(email_message::Column::TicketId.eq(ticket.id))
-        .filter(email_message::Column::Kind.is_in(["personal", "reply"]))
+        .filter(email_message::Column::Kind.is_in([MailKind::Personal, MailKind::Reply]))
         .order_by_asc(email_message::Column::CreatedAt)
         .all(&**tx)
         .await
         .map_err(db_err)?;
-    let in_reply_to = mail.iter().rev().find(|m| m.direction == "in").map(|m| m.header_message_id.clone());
+    let in_reply_to = mail.iter().rev().find(|m| m.direction == MailDirection::In).map(|m| m.header_message_id.clone());
     let mut references: Vec<String> = mail.into_iter().map(|m| m.header_message_id).collect();
     if references.len() > MAX_REFERENCES {
         references.drain(1..references.len() - (MAX_REFERENCES - 1));
@@ -320,11 +315,11 @@ async fn update_sending(
     also_unknown: bool,
     change: impl FnOnce(&mut delivery::ActiveModel),
 ) -> Result<bool, Error> {
-    let mut states = Condition::any().add(delivery::Column::Status.eq(SENDING));
+    let mut states = Condition::any().add(delivery::Column::Status.eq(DeliveryStatus::Sending));
     if also_unknown {
         states = states.add(
             Condition::all()
-                .add(delivery::Column::Status.eq(FAILED))
+                .add(delivery::Column::Status.eq(DeliveryStatus::Failed))
                 .add(delivery::Column::LastError.eq(OUTCOME_UNKNOWN)),
         );
     }
@@ -352,7 +347,7 @@ async fn update_sending(
 pub async fn mark_sent(tx: &TenantTx, job: &EmailJob, subject: &str) -> Result<(), Error> {
     let now = copilot_core::now();
     if !update_sending(tx, job, true, |row| {
-        row.status = Set(SENT.into());
+        row.status = Set(DeliveryStatus::Sent);
         row.last_error = Set(None);
         row.sent_at = Set(Some(now));
     })
@@ -365,9 +360,9 @@ pub async fn mark_sent(tx: &TenantTx, job: &EmailJob, subject: &str) -> Result<(
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(Some(job.ticket_id)),
         message_id: Set(Some(job.message_id)),
-        direction: Set("out".into()),
+        direction: Set(MailDirection::Out),
         header_message_id: Set(job.header_message_id.clone()),
-        kind: Set("reply".into()),
+        kind: Set(MailKind::Reply),
         from_address: Set(job.identity.from_address().map(str::to_owned)),
         subject: Set(Some(subject.to_owned())),
         raw: Set(None),
@@ -383,7 +378,7 @@ pub async fn mark_sent(tx: &TenantTx, job: &EmailJob, subject: &str) -> Result<(
 /// Queues a delivery again after a failure worth retrying.
 pub async fn mark_retry(tx: &TenantTx, job: &EmailJob, error: &str, at: DateTime<Utc>) -> Result<(), Error> {
     update_sending(tx, job, false, |row| {
-        row.status = Set(QUEUED.into());
+        row.status = Set(DeliveryStatus::Queued);
         row.last_error = Set(Some(error.to_owned()));
         row.next_attempt_at = Set(at);
     })
@@ -394,7 +389,7 @@ pub async fn mark_retry(tx: &TenantTx, job: &EmailJob, error: &str, at: DateTime
 /// Gives a delivery up.
 pub async fn mark_failed(tx: &TenantTx, job: &EmailJob, error: &str) -> Result<(), Error> {
     update_sending(tx, job, false, |row| {
-        row.status = Set(FAILED.into());
+        row.status = Set(DeliveryStatus::Failed);
         row.last_error = Set(Some(error.to_owned()));
     })
     .await
@@ -424,7 +419,7 @@ pub(crate) async fn mark_bounced(tx: &TenantTx, header_message_id: &str, reason:
         return Ok(None);
     };
     let mut active: delivery::ActiveModel = row.into();
-    active.status = Set(FAILED.into());
+    active.status = Set(DeliveryStatus::Failed);
     active.last_error = Set(Some(format!("bounced: {reason}")));
     active.updated_at = Set(copilot_core::now());
     let row = active.update(&**tx).await.map_err(db_err)?;
@@ -450,7 +445,7 @@ pub async fn resend(
         .await
         .map_err(db_err)?
         .ok_or(Error::NotFound("delivery"))?;
-    if row.status != FAILED {
+    if row.status != DeliveryStatus::Failed {
         return Err(Error::Conflict {
             code: "delivery_not_failed",
             detail: format!("only a failed delivery can be sent again; this one is {}", row.status),
@@ -459,7 +454,7 @@ pub async fn resend(
     let now = copilot_core::now();
     let attempts = row.attempts;
     let mut active: delivery::ActiveModel = row.into();
-    active.status = Set(QUEUED.into());
+    active.status = Set(DeliveryStatus::Queued);
     // A fresh series of attempts: the retry budget counts from here.
     active.attempts_before_resend = Set(attempts);
     active.next_attempt_at = Set(now);

@@ -14,7 +14,7 @@ use copilot_channels::{InboundEmail, Kind, ParseError};
 use copilot_core::{
     Error, Principal,
     ids::{MessageId, TicketId},
-    model::Author,
+    model::{Author, Channel, MailDirection, MailKind},
 };
 use copilot_entities::{customer, email_attachment, email_message, ticket};
 use copilot_store::{Scoped, TenantTx, db_err};
@@ -32,14 +32,27 @@ use copilot_conversations::{MAX_BODY_CHARS, NewMessage, NewTicket, Posted};
 use crate::{deliveries, settings};
 
 /// What became of a received mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It opened a ticket.
+    Created,
+    /// It joined a ticket.
+    Added,
+    /// This Message-ID was received before.
+    Duplicate,
+    /// An auto-reply, bulk mail or a loop: kept, not a message.
+    Ignored,
+    /// A delivery failure report about a reply.
+    Bounce,
+}
+
+/// A received mail: what it was and what became of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Received {
     pub email_id: Uuid,
-    /// `created` (it opened a ticket), `added` (it joined one), `duplicate`, `ignored`
-    /// (auto-reply, bulk, loop) or `bounce`.
-    pub outcome: String,
-    /// `personal`, `auto_reply`, `bulk`, `bounce` or `loop`.
-    pub kind: String,
+    pub outcome: Outcome,
+    pub kind: MailKind,
     pub ticket_id: Option<Uuid>,
     pub message_id: Option<Uuid>,
     pub note: Option<String>,
@@ -70,7 +83,7 @@ pub async fn receive(
     limits: Limits,
 ) -> Result<Taken, Error> {
     if let Some(previous) = email_message::Entity::scoped(tx.tenant())
-        .filter(email_message::Column::Direction.eq("in"))
+        .filter(email_message::Column::Direction.eq(MailDirection::In))
         .filter(email_message::Column::HeaderMessageId.eq(&email.message_id))
         .one(&**tx)
         .await
@@ -78,7 +91,7 @@ pub async fn receive(
     {
         let received = Received {
             email_id: previous.id,
-            outcome: "duplicate".into(),
+            outcome: Outcome::Duplicate,
             kind: previous.kind,
             ticket_id: previous.ticket_id,
             message_id: previous.message_id,
@@ -89,7 +102,7 @@ pub async fn receive(
     let identity = settings::identity(tx).await?;
     let mut posted = None;
     let (outcome, kind, note, ticket_id, message_id) = if identity.is_ours(&email.from.address) {
-        ("ignored", "loop", Some("sent from one of the tenant's own addresses".to_owned()), None, None)
+        (Outcome::Ignored, MailKind::Loop, Some("sent from one of the tenant's own addresses".to_owned()), None, None)
     } else {
         match &email.kind {
             Kind::Bounce { original_message_ids, reason } => {
@@ -102,10 +115,12 @@ pub async fn receive(
                 } else {
                     format!("the delivery of {} reply(ies) failed: {reason}", failed.len())
                 };
-                ("bounce", "bounce", Some(note), None, failed.first().copied())
+                (Outcome::Bounce, MailKind::Bounce, Some(note), None, failed.first().copied())
             }
-            Kind::AutoReply => ("ignored", "auto_reply", Some("an automatic reply".to_owned()), None, None),
-            Kind::Bulk => ("ignored", "bulk", Some("bulk or mailing-list mail".to_owned()), None, None),
+            Kind::AutoReply => {
+                (Outcome::Ignored, MailKind::AutoReply, Some("an automatic reply".to_owned()), None, None)
+            }
+            Kind::Bulk => (Outcome::Ignored, MailKind::Bulk, Some("bulk or mailing-list mail".to_owned()), None, None),
             Kind::Personal => {
                 let body = body_of(email);
                 match thread(tx, email).await? {
@@ -119,13 +134,13 @@ pub async fn receive(
                         .await?;
                         let message_id = added.message.id.0;
                         posted = Some(added);
-                        ("added", "personal", None, Some(ticket_id), Some(message_id))
+                        (Outcome::Added, MailKind::Personal, None, Some(ticket_id), Some(message_id))
                     }
                     None => {
                         let subject = truncate(email.subject.trim(), 500);
                         let request = NewTicket {
                             subject: if subject.is_empty() { "(no subject)".into() } else { subject },
-                            channel: "email".into(),
+                            channel: Channel::Email,
                             customer_email: email.from.address.clone(),
                             customer_name: email.from.name.as_deref().map(|name| truncate(name, 200)),
                             body,
@@ -135,15 +150,15 @@ pub async fn receive(
                         let opened = copilot_conversations::open(tx, by, request.validate()?).await?;
                         let ids = (opened.ticket.id.0, opened.first.message.id.0);
                         posted = Some(opened.first);
-                        ("created", "personal", None, Some(ids.0), Some(ids.1))
+                        (Outcome::Created, MailKind::Personal, None, Some(ids.0), Some(ids.1))
                     }
                 }
             }
         }
     };
     let email_id =
-        store(tx, email, raw, kind, ticket_id, message_id.filter(|_| kind == "personal"), note.clone()).await?;
-    if kind == "personal" {
+        store(tx, email, raw, kind, ticket_id, message_id.filter(|_| kind == MailKind::Personal), note.clone()).await?;
+    if kind == MailKind::Personal {
         for attachment in &email.attachments {
             let size = attachment.content.len();
             email_attachment::ActiveModel {
@@ -162,14 +177,14 @@ pub async fn receive(
             .map_err(db_err)?;
         }
     }
-    let received = Received { email_id, outcome: outcome.into(), kind: kind.into(), ticket_id, message_id, note };
+    let received = Received { email_id, outcome, kind, ticket_id, message_id, note };
     Ok(Taken { received, posted })
 }
 
 /// Keeps mail that could not be read at all, so nothing received is lost; returns its id.
 pub async fn keep_unparseable(tx: &TenantTx, message_id: &str, raw: &[u8], error: &ParseError) -> Result<Uuid, Error> {
     if let Some(previous) = email_message::Entity::scoped(tx.tenant())
-        .filter(email_message::Column::Direction.eq("in"))
+        .filter(email_message::Column::Direction.eq(MailDirection::In))
         .filter(email_message::Column::HeaderMessageId.eq(message_id))
         .one(&**tx)
         .await
@@ -183,9 +198,9 @@ pub async fn keep_unparseable(tx: &TenantTx, message_id: &str, raw: &[u8], error
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(None),
         message_id: Set(None),
-        direction: Set("in".into()),
+        direction: Set(MailDirection::In),
         header_message_id: Set(message_id.to_owned()),
-        kind: Set("unparseable".into()),
+        kind: Set(MailKind::Unparseable),
         from_address: Set(None),
         subject: Set(None),
         raw: Set(Some(raw.to_vec())),
@@ -202,7 +217,7 @@ async fn store(
     tx: &TenantTx,
     email: &InboundEmail,
     raw: &[u8],
-    kind: &str,
+    kind: MailKind,
     ticket_id: Option<Uuid>,
     message_id: Option<Uuid>,
     note: Option<String>,
@@ -213,9 +228,9 @@ async fn store(
         tenant_id: Set(tx.tenant().0),
         ticket_id: Set(ticket_id),
         message_id: Set(message_id),
-        direction: Set("in".into()),
+        direction: Set(MailDirection::In),
         header_message_id: Set(email.message_id.clone()),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         from_address: Set(Some(truncate(&email.from.address, 320))),
         subject: Set(Some(email.subject.clone())),
         raw: Set(Some(raw.to_vec())),
@@ -294,8 +309,7 @@ pub struct AttachmentInfo {
 /// The mail a thread message came in as or went out as.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EmailInfo {
-    /// `in` or `out`.
-    pub direction: String,
+    pub direction: MailDirection,
     /// The Message-ID header, without angle brackets.
     pub message_id: String,
     pub from: Option<String>,
@@ -312,7 +326,7 @@ pub async fn email_for(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    type Row = (Option<Uuid>, String, String, Option<String>, Option<String>, bool);
+    type Row = (Option<Uuid>, MailDirection, String, Option<String>, Option<String>, bool);
     let rows: Vec<Row> = email_message::Entity::scoped(tx.tenant())
         .select_only()
         .columns([
@@ -391,7 +405,7 @@ pub async fn raw_of_message(tx: &TenantTx, ticket_id: TicketId, message_id: Mess
     copilot_conversations::find_in_ticket(tx, ticket_id, message_id).await?;
     email_message::Entity::scoped(tx.tenant())
         .filter(email_message::Column::MessageId.eq(message_id.0))
-        .filter(email_message::Column::Direction.eq("in"))
+        .filter(email_message::Column::Direction.eq(MailDirection::In))
         .one(&**tx)
         .await
         .map_err(db_err)?

@@ -10,7 +10,11 @@ use std::{
     time::Duration,
 };
 
-use copilot_core::{Error, TenantId, settings::Settings};
+use copilot_core::{
+    Error, TenantId,
+    model::{Author, DraftMode},
+    settings::Settings,
+};
 use copilot_drafting::{
     DraftInput, LlmConfig, Passage, Persona, Speaker, Turn, answer, build_prompt, extractive::extractive_draft,
     parse_answer, redact::Redactions,
@@ -192,7 +196,7 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
         .conversation
         .iter()
         .rev()
-        .find(|message| message.author == "customer")
+        .find(|message| message.author == Author::Customer)
         .map_or_else(|| job.subject.clone(), |message| message.body.clone());
     let language = job
         .triage
@@ -227,7 +231,7 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
     let intent =
         job.triage.as_ref().and_then(|triage| triage.corrected_intent.clone().or_else(|| triage.intent.clone()));
 
-    let without_llm = job.draft.requested_mode.as_deref() == Some("extractive");
+    let without_llm = job.draft.requested_mode == Some(DraftMode::Extractive);
     let llm = llm_config(&state.settings, &settings, tenant_key).filter(|_| !without_llm);
     let budget_exhausted = settings.monthly_token_budget.is_some_and(|budget| usage.total_tokens() >= budget);
     let mut notes = Vec::new();
@@ -344,12 +348,12 @@ async fn draft_with_llm(
             .conversation
             .iter()
             .map(|message| Turn {
-                speaker: if message.author == "customer" { Speaker::Customer } else { Speaker::Agent },
+                speaker: if message.author == Author::Customer { Speaker::Customer } else { Speaker::Agent },
                 text: private(&message.body),
             })
             .collect(),
         intent: intent.clone(),
-        sentiment: job.triage.as_ref().and_then(|triage| triage.sentiment.clone()),
+        sentiment: job.triage.as_ref().and_then(|triage| triage.sentiment),
         passages: passages.to_vec(),
         instructions: job.draft.instructions.clone(),
     };
@@ -407,11 +411,12 @@ async fn draft_with_llm(
             .collect(),
         confidence,
         language: language.to_owned(),
-        mode: "llm".to_owned(),
+        mode: DraftMode::Llm,
         model: Some(completion.model),
         prompt_tokens: completion.usage.prompt_tokens,
         completion_tokens: completion.usage.completion_tokens,
-        ..Written::default()
+        notes: Vec::new(),
+        intent: None,
     })
 }
 
@@ -435,8 +440,12 @@ fn draft_extractively(
         confidence: if citations.is_empty() { 0.1 } else { 0.5 },
         citations,
         language: language.to_owned(),
-        mode: "extractive".to_owned(),
-        ..Written::default()
+        mode: DraftMode::Extractive,
+        model: None,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        notes: Vec::new(),
+        intent: None,
     }
 }
 

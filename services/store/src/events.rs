@@ -2,7 +2,7 @@
 //! caused it, with one pending delivery per enabled webhook endpoint subscribed to its type.
 //! The change and its event commit together or not at all; delivering is a worker's job.
 
-use copilot_core::{Error, TenantId};
+use copilot_core::{Error, TenantId, model::WebhookDeliveryStatus};
 use copilot_entities::{event, webhook_delivery, webhook_endpoint};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
@@ -66,7 +66,7 @@ pub fn pending_delivery(
         tenant_id: Set(tenant.0),
         endpoint_id: Set(endpoint_id),
         event_id: Set(event_id),
-        status: Set("pending".into()),
+        status: Set(WebhookDeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         last_status_code: Set(None),

@@ -27,20 +27,18 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-impl TryFrom<api_key::Model> for ApiKey {
-    type Error = Error;
-
-    fn try_from(row: api_key::Model) -> Result<Self, Error> {
-        Ok(Self {
+impl From<api_key::Model> for ApiKey {
+    fn from(row: api_key::Model) -> Self {
+        Self {
             id: row.id,
             name: row.name,
-            role: row.role.parse().map_err(Error::internal)?,
+            role: row.role,
             prefix: row.prefix,
             user_id: row.user_id,
             created_at: row.created_at,
             last_used_at: row.last_used_at,
             revoked_at: row.revoked_at,
-        })
+        }
     }
 }
 
@@ -57,7 +55,7 @@ pub(crate) async fn insert(
         tenant_id: Set(tx.tenant().0),
         user_id: Set(user_id),
         name: Set(name.to_owned()),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         prefix: Set(prefix),
         key_hash: Set(sha256_hex(&key)),
         created_at: Set(copilot_core::now()),
@@ -65,7 +63,7 @@ pub(crate) async fn insert(
         revoked_at: Set(None),
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
-    Ok((key, ApiKey::try_from(row)?))
+    Ok((key, ApiKey::from(row)))
 }
 
 /// Creates a key with role admin, agent or integration (admins only). The key acts for
@@ -106,7 +104,7 @@ pub async fn list(tx: &TenantTx, by: &Principal, page: PageRequest) -> Result<Pa
         query = query.filter(api_key::Column::Id.lt(before));
     }
     let rows = query.order_by_desc(api_key::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
-    let keys = rows.into_iter().map(ApiKey::try_from).collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<ApiKey> = rows.into_iter().map(ApiKey::from).collect();
     Ok(Page::from_overfetch(keys, page.limit, |key| key.id))
 }
 
@@ -133,7 +131,7 @@ pub async fn revoke(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<(), Error
         .await
         .map_err(db_err)?
         .ok_or(Error::NotFound("api key"))?;
-    if row.role == Role::Owner.as_str() && by.role != Role::Owner {
+    if row.role == Role::Owner && by.role != Role::Owner {
         return Err(Error::Forbidden("only an owner can revoke an owner key"));
     }
     if row.revoked_at.is_some() {

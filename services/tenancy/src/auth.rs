@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
-    Actor, Error, Principal, Role, TenantId,
+    Actor, Error, Principal, TenantId,
     values::{Email, Slug},
 };
 use copilot_entities::{api_key, login_address, session, user};
@@ -48,11 +48,11 @@ pub async fn authenticate(db: &Db, credential: &str) -> Result<Principal, Error>
             .map_err(db_err)?
             .filter(|key| key.revoked_at.is_none())
             .ok_or(Error::Unauthorized(INVALID_CREDENTIAL))?;
-        let mut role: Role = key.role.parse().map_err(Error::internal)?;
+        let mut role = key.role;
         // A key that acts for a user never has more rights than that user has now.
         if let Some(user_id) = key.user_id {
             let user = active_user(db, user_id).await?;
-            role = role.lesser(user.role.parse().map_err(Error::internal)?);
+            role = role.lesser(user.role);
         }
         touch_key(db, &key).await?;
         Ok(Principal { tenant_id: TenantId(key.tenant_id), actor: Actor::ApiKey(key.id), role })
@@ -65,11 +65,7 @@ pub async fn authenticate(db: &Db, credential: &str) -> Result<Principal, Error>
             .map_err(db_err)?
             .ok_or(Error::Unauthorized(INVALID_CREDENTIAL))?;
         let user = active_user(db, session.user_id).await?;
-        Ok(Principal {
-            tenant_id: TenantId(session.tenant_id),
-            actor: Actor::User(user.id),
-            role: user.role.parse().map_err(Error::internal)?,
-        })
+        Ok(Principal { tenant_id: TenantId(session.tenant_id), actor: Actor::User(user.id), role: user.role })
     } else {
         Err(Error::Unauthorized(INVALID_CREDENTIAL))
     }
@@ -174,7 +170,7 @@ pub async fn login(
     remember_address(&tx, user.id, &address_hash).await?;
     let session = start_session(&tx, user.id, policy.session_ttl).await?;
     tx.commit().await?;
-    Ok(LoginSession { token: session.0, expires_at: session.1, user: User::try_from(user)? })
+    Ok(LoginSession { token: session.0, expires_at: session.1, user: User::from(user) })
 }
 
 /// Whether `user_id` signed in from the address with this hash in the last 90 days.

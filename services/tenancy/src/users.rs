@@ -24,18 +24,16 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-impl TryFrom<user::Model> for User {
-    type Error = Error;
-
-    fn try_from(row: user::Model) -> Result<Self, Error> {
-        Ok(Self {
+impl From<user::Model> for User {
+    fn from(row: user::Model) -> Self {
+        Self {
             id: row.id,
             email: row.email,
             name: row.name,
-            role: row.role.parse().map_err(Error::internal)?,
+            role: row.role,
             active: row.active,
             created_at: row.created_at,
-        })
+        }
     }
 }
 
@@ -72,13 +70,13 @@ pub(crate) async fn insert(
         email: Set(email.as_str().to_owned()),
         name: Set(name),
         password_hash: Set(password_hash),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
     };
     match row.insert(&**tx).await {
-        Ok(row) => User::try_from(row),
+        Ok(row) => Ok(User::from(row)),
         Err(error) if is_unique_violation(&error) => Err(Error::conflict(
             "email_taken",
             format!("a user with the e-mail address {} already exists", email.as_str()),
@@ -125,7 +123,7 @@ pub async fn list(tx: &TenantTx, by: &Principal, page: PageRequest) -> Result<Pa
         query = query.filter(user::Column::Id.lt(before));
     }
     let rows = query.order_by_desc(user::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
-    let users = rows.into_iter().map(User::try_from).collect::<Result<Vec<_>, _>>()?;
+    let users: Vec<User> = rows.into_iter().map(User::from).collect();
     Ok(Page::from_overfetch(users, page.limit, |user| user.id))
 }
 
@@ -142,11 +140,7 @@ pub async fn assignees(tx: &TenantTx) -> Result<Vec<User>, Error> {
         .all(&**tx)
         .await
         .map_err(db_err)?;
-    let mut people: Vec<User> = rows
-        .into_iter()
-        .map(User::try_from)
-        .filter(|user| user.as_ref().map_or(true, |user| user.role.is_human()))
-        .collect::<Result<_, _>>()?;
+    let mut people: Vec<User> = rows.into_iter().map(User::from).filter(|user| user.role.is_human()).collect();
     people.sort_by_cached_key(|user| (user.name.as_deref().unwrap_or(&user.email).to_lowercase(), user.id));
     Ok(people)
 }
@@ -161,7 +155,7 @@ async fn find_row(tx: &TenantTx, id: Uuid, lock: bool) -> Result<user::Model, Er
 }
 
 pub async fn get(tx: &TenantTx, id: Uuid) -> Result<User, Error> {
-    User::try_from(find_row(tx, id, false).await?)
+    Ok(User::from(find_row(tx, id, false).await?))
 }
 
 /// Whether a user with role `actor` may change the role, activity or password of a
@@ -187,7 +181,7 @@ pub async fn update(
     session_hash: Option<&str>,
 ) -> Result<User, Error> {
     let row = find_row(tx, id, true).await?;
-    let current: User = row.clone().try_into()?;
+    let current = User::from(row.clone());
     let is_self = by.actor.user_id() == Some(id);
     let touches_access = patch.role.is_some() || patch.active.is_some();
     if (touches_access || !is_self) && !may_manage(by.role, current.role) {
@@ -227,7 +221,7 @@ pub async fn update(
         change.name = Set(optional_name(name)?);
     }
     if let Some(role) = patch.role {
-        change.role = Set(role.as_str().to_owned());
+        change.role = Set(role);
     }
     if let Some(active) = patch.active {
         change.active = Set(active);
@@ -236,7 +230,7 @@ pub async fn update(
         change.password_hash = Set(Some(hash_password(password(&raw)?.to_owned()).await?));
     }
     change.updated_at = Set(copilot_core::now());
-    let updated = User::try_from(change.update(&**tx).await.map_err(db_err)?)?;
+    let updated = User::from(change.update(&**tx).await.map_err(db_err)?);
 
     if updated.role != current.role {
         audit::record(

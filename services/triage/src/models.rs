@@ -5,6 +5,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
+use copilot_core::model::Sentiment;
 use ort::{environment::Environment, session::Session};
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +38,7 @@ pub struct IntentScore {
 /// The sentiment of a message: its label and a score from -1 (negative) to 1 (positive).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SentimentScore {
-    pub label: String,
+    pub label: Sentiment,
     pub score: f32,
 }
 
@@ -94,10 +95,13 @@ impl Models {
         let sentiment = LinearHead::new(session(&heads.sentiment.model)?, heads.sentiment.labels.clone());
         let intent = LinearHead::new(session(&heads.intent.model)?, heads.intent.labels.clone());
         let linear = LinearHead::new(session(&heads.linear)?, Vec::new());
-        for label in ["negative", "neutral", "positive"] {
-            if !sentiment.labels().iter().any(|l| l == label) {
+        for label in Sentiment::ALL {
+            if !sentiment.labels().iter().any(|l| l == label.as_str()) {
                 return Err(TriageError::Invalid(format!("the sentiment head has no `{label}` label")));
             }
+        }
+        if let Some(unknown) = sentiment.labels().iter().find(|l| l.parse::<Sentiment>().is_err()) {
+            return Err(TriageError::Invalid(format!("the sentiment head has an unknown label `{unknown}`")));
         }
         if !intent.labels().iter().any(|l| l == OTHER) {
             return Err(TriageError::Invalid("the intent head has no `other` label".into()));
@@ -177,7 +181,7 @@ fn sentiment_score(labels: &[String], probabilities: &[f32]) -> SentimentScore {
     let probability = |name: &str| labels.iter().position(|l| l == name).and_then(|i| probabilities.get(i)).copied();
     let best = probabilities.iter().enumerate().fold(0, |best, (i, p)| if *p > probabilities[best] { i } else { best });
     SentimentScore {
-        label: labels.get(best).cloned().unwrap_or_else(|| "neutral".into()),
+        label: labels.get(best).and_then(|label| label.parse().ok()).unwrap_or(Sentiment::Neutral),
         score: probability("positive").unwrap_or(0.0) - probability("negative").unwrap_or(0.0),
     }
 }
@@ -205,7 +209,7 @@ mod tests {
     #[test]
     fn the_sentiment_score_is_positive_minus_negative() {
         let scored = sentiment_score(&labels(&["negative", "neutral", "positive"]), &[0.7, 0.2, 0.1]);
-        assert_eq!(scored.label, "negative");
+        assert_eq!(scored.label, Sentiment::Negative);
         assert!((scored.score + 0.6).abs() < 1e-6);
     }
 }

@@ -191,7 +191,7 @@ fn sentiment_accuracy_on_the_held_out_set_stays_above_its_floor() {
             .iter()
             .zip(&results)
             .filter(|(e, _)| e.lang == lang)
-            .map(|(e, r)| e.label == r.sentiment.label)
+            .map(|(e, r)| e.label == r.sentiment.label.as_str())
             .collect();
         picked.iter().filter(|ok| **ok).count() as f32 / picked.len().max(1) as f32
     };

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
     Error, Principal, TenantId,
+    model::WebhookDeliveryStatus,
     page::{Page, PageRequest},
 };
 use copilot_entities::{event, webhook_delivery, webhook_endpoint};
@@ -18,11 +19,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::endpoints;
-
-pub const PENDING: &str = "pending";
-pub const SENDING: &str = "sending";
-pub const SUCCEEDED: &str = "succeeded";
-pub const FAILED: &str = "failed";
 
 /// Deliveries of one endpoint in flight at most, across the claims that fill them.
 const PER_ENDPOINT: usize = 4;
@@ -37,7 +33,7 @@ pub struct Delivery {
     pub endpoint_id: Uuid,
     pub event_id: Uuid,
     pub event_type: String,
-    pub status: String,
+    pub status: WebhookDeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i32>,
@@ -50,7 +46,7 @@ pub struct Delivery {
 
 fn delivery(row: webhook_delivery::Model, event_type: String) -> Delivery {
     Delivery {
-        next_attempt_at: (row.status == PENDING).then_some(row.next_attempt_at),
+        next_attempt_at: (row.status == WebhookDeliveryStatus::Pending).then_some(row.next_attempt_at),
         id: row.id,
         endpoint_id: row.endpoint_id,
         event_id: row.event_id,
@@ -90,7 +86,7 @@ pub async fn list(
     tx: &TenantTx,
     by: &Principal,
     endpoint_id: Uuid,
-    status: Option<&str>,
+    status: Option<WebhookDeliveryStatus>,
     page: PageRequest,
 ) -> Result<Page<Delivery>, Error> {
     by.require_admin()?;
@@ -120,7 +116,7 @@ pub async fn retry(tx: &TenantTx, by: &Principal, endpoint_id: Uuid, delivery_id
         .await
         .map_err(db_err)?
         .ok_or(Error::NotFound("delivery"))?;
-    if row.status == SENDING {
+    if row.status == WebhookDeliveryStatus::Sending {
         return Err(Error::Conflict {
             code: "delivery_in_flight",
             detail: "the delivery is being attempted now".into(),
@@ -128,7 +124,7 @@ pub async fn retry(tx: &TenantTx, by: &Principal, endpoint_id: Uuid, delivery_id
     }
     let now = copilot_core::now();
     let mut change: webhook_delivery::ActiveModel = row.into();
-    change.status = Set(PENDING.into());
+    change.status = Set(WebhookDeliveryStatus::Pending);
     change.next_attempt_at = Set(now);
     change.updated_at = Set(now);
     let row = change.update(&**tx).await.map_err(db_err)?;
@@ -168,10 +164,10 @@ pub async fn replay(tx: &TenantTx, by: &Principal, endpoint_id: Uuid, since: Dat
             .await
             .map_err(db_err)?;
         match existing {
-            Some(row) if row.status == SENDING => continue,
+            Some(row) if row.status == WebhookDeliveryStatus::Sending => continue,
             Some(row) => {
                 let mut change: webhook_delivery::ActiveModel = row.into();
-                change.status = Set(PENDING.into());
+                change.status = Set(WebhookDeliveryStatus::Pending);
                 change.next_attempt_at = Set(now);
                 change.updated_at = Set(now);
                 change.update(&**tx).await.map_err(db_err)?;
@@ -287,7 +283,7 @@ pub struct Job {
 pub async fn job(tx: &TenantTx, delivery_id: Uuid, sealer: &Sealer) -> Result<Option<Job>, Error> {
     let Some(row) = webhook_delivery::Entity::scoped(tx.tenant())
         .filter(webhook_delivery::Column::Id.eq(delivery_id))
-        .filter(webhook_delivery::Column::Status.eq(SENDING))
+        .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Sending))
         .one(&**tx)
         .await
         .map_err(db_err)?
@@ -296,7 +292,8 @@ pub async fn job(tx: &TenantTx, delivery_id: Uuid, sealer: &Sealer) -> Result<Op
     };
     let endpoint = endpoints::row(tx, row.endpoint_id).await?;
     if !endpoint.enabled {
-        settle(tx, row, FAILED, None, None, Some("the endpoint is disabled".into()), None).await?;
+        settle(tx, row, WebhookDeliveryStatus::Failed, None, None, Some("the endpoint is disabled".into()), None)
+            .await?;
         return Ok(None);
     }
     let event = event::Entity::scoped(tx.tenant())
@@ -327,7 +324,7 @@ pub async fn job(tx: &TenantTx, delivery_id: Uuid, sealer: &Sealer) -> Result<Op
 async fn settle(
     tx: &TenantTx,
     row: webhook_delivery::Model,
-    status: &str,
+    status: WebhookDeliveryStatus,
     code: Option<i32>,
     response: Option<String>,
     error: Option<String>,
@@ -335,7 +332,7 @@ async fn settle(
 ) -> Result<(), Error> {
     let now = copilot_core::now();
     let mut change: webhook_delivery::ActiveModel = row.into();
-    change.status = Set(status.into());
+    change.status = Set(status);
     change.last_status_code = Set(code);
     change.last_response = Set(response);
     change.last_error = Set(error);
@@ -343,7 +340,7 @@ async fn settle(
     if let Some(next) = next {
         change.next_attempt_at = Set(next);
     }
-    if status == SUCCEEDED {
+    if status == WebhookDeliveryStatus::Succeeded {
         change.delivered_at = Set(Some(now));
     }
     change.update(&**tx).await.map_err(db_err)?;
@@ -374,7 +371,7 @@ pub async fn record(tx: &TenantTx, job: &Job, attempt: Attempt, policy: &Policy)
     let Some(row) = webhook_delivery::Entity::scoped(tx.tenant())
         .filter(webhook_delivery::Column::Id.eq(job.delivery_id))
         .filter(webhook_delivery::Column::Attempts.eq(job.attempts))
-        .filter(webhook_delivery::Column::Status.eq(SENDING))
+        .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Sending))
         .lock_exclusive()
         .one(&**tx)
         .await
@@ -390,7 +387,7 @@ pub async fn record(tx: &TenantTx, job: &Job, attempt: Attempt, policy: &Policy)
     };
     match attempt {
         Attempt::Answered { status, .. } if (200..300).contains(&status) => {
-            settle(tx, row, SUCCEEDED, code, response, None, None).await?;
+            settle(tx, row, WebhookDeliveryStatus::Succeeded, code, response, None, None).await?;
             if endpoint.failing_since.is_some() {
                 let mut change: webhook_endpoint::ActiveModel = endpoint.into();
                 change.failing_since = Set(None);
@@ -398,7 +395,16 @@ pub async fn record(tx: &TenantTx, job: &Job, attempt: Attempt, policy: &Policy)
             }
         }
         Attempt::Answered { status: 410, .. } => {
-            settle(tx, row, FAILED, code, response, Some("the endpoint answered 410 Gone".into()), None).await?;
+            settle(
+                tx,
+                row,
+                WebhookDeliveryStatus::Failed,
+                code,
+                response,
+                Some("the endpoint answered 410 Gone".into()),
+                None,
+            )
+            .await?;
             disable(tx, endpoint, "the endpoint answered 410 Gone").await?;
         }
         _ => {
@@ -406,9 +412,9 @@ pub async fn record(tx: &TenantTx, job: &Job, attempt: Attempt, policy: &Policy)
             match policy.retry.retry_in(row.attempts) {
                 Some(wait) => {
                     let next = now + wait;
-                    settle(tx, row, PENDING, code, response, error, Some(next)).await?;
+                    settle(tx, row, WebhookDeliveryStatus::Pending, code, response, error, Some(next)).await?;
                 }
-                None => settle(tx, row, FAILED, code, response, error, None).await?,
+                None => settle(tx, row, WebhookDeliveryStatus::Failed, code, response, error, None).await?,
             }
             let failing_since = endpoint.failing_since.unwrap_or(now);
             if now - failing_since >= policy.disable_after {
@@ -434,11 +440,11 @@ async fn disable(tx: &TenantTx, endpoint: webhook_endpoint::Model, reason: &str)
     change.updated_at = Set(copilot_core::now());
     change.update(&**tx).await.map_err(db_err)?;
     webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, sea_orm::sea_query::Expr::value(FAILED))
+        .col_expr(webhook_delivery::Column::Status, sea_orm::sea_query::Expr::value(WebhookDeliveryStatus::Failed))
         .col_expr(webhook_delivery::Column::LastError, sea_orm::sea_query::Expr::value("the endpoint was disabled"))
         .filter(webhook_delivery::Column::TenantId.eq(tx.tenant().0))
         .filter(webhook_delivery::Column::EndpointId.eq(id))
-        .filter(webhook_delivery::Column::Status.eq(PENDING))
+        .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Pending))
         .exec(&**tx)
         .await
         .map_err(db_err)?;

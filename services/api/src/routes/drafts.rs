@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use copilot_core::ids::{DraftId, TicketId};
+use copilot_core::{
+    ids::{DraftId, TicketId},
+    model,
+};
 use copilot_drafts::drafts::{self, Draft};
 use futures::{StreamExt, stream::BoxStream};
 use poem::web::sse::Event;
@@ -22,7 +25,7 @@ use copilot_pipeline::drafting::StreamEvent;
 use crate::{
     AppState,
     auth::TenantAuth,
-    dto::{MessageOut, Page, stored_enum},
+    dto::{MessageOut, Page, mirror_enum},
     error::ApiResult,
     json_body::JsonBody,
 };
@@ -31,42 +34,40 @@ pub struct DraftsApi {
     pub state: AppState,
 }
 
-/// Where a draft stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum DraftStatus {
-    /// Being written (or waiting for a retry of its LLM call).
-    Generating,
-    /// Written, waiting for an agent's decision.
-    Ready,
-    /// Could not be written; `error` says why.
-    Failed,
-    Approved,
-    Rejected,
-    /// A newer customer message, a newer draft or an agent's own reply replaced it; it
-    /// cannot be approved.
-    Superseded,
-}
-
-/// How a draft was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum DraftMode {
-    /// By the tenant's LLM, grounded in retrieved passages.
-    Llm,
-    /// Without an LLM: the best-matching passage in a greeting and closing.
-    Extractive,
-}
-
-/// How much the agent changed the draft before sending it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum EditClass {
-    Unchanged,
-    /// At most a fifth of the characters changed.
-    Light,
-    Heavy,
-}
+mirror_enum!(
+    /// Where a draft stands.
+    DraftStatus => model::DraftStatus {
+        /// Being written (or waiting for a retry of its LLM call).
+        Generating,
+        /// Written, waiting for an agent's decision.
+        Ready,
+        /// Could not be written; `error` says why.
+        Failed,
+        Approved,
+        Rejected,
+        /// A newer customer message, a newer draft or an agent's own reply replaced it; it
+        /// cannot be approved.
+        Superseded,
+    }
+);
+mirror_enum!(
+    /// How a draft was written.
+    DraftMode => model::DraftMode {
+        /// By the tenant's LLM, grounded in retrieved passages.
+        Llm,
+        /// Without an LLM: the best-matching passage in a greeting and closing.
+        Extractive,
+    }
+);
+mirror_enum!(
+    /// How much the agent changed the draft before sending it.
+    EditClass => model::EditClass {
+        Unchanged,
+        /// At most a fifth of the characters changed.
+        Light,
+        Heavy,
+    }
+);
 
 /// A passage the draft relies on.
 #[derive(Debug, Object)]
@@ -134,15 +135,13 @@ pub struct DraftOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl TryFrom<Draft> for DraftOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(draft: Draft) -> Result<Self, Self::Error> {
-        Ok(Self {
+impl From<Draft> for DraftOut {
+    fn from(draft: Draft) -> Self {
+        Self {
             id: draft.id.0,
             ticket_id: draft.ticket_id.0,
             message_id: draft.message_id.map(Uuid::from),
-            status: stored_enum(&draft.status)?,
+            status: draft.status.into(),
             body: draft.body,
             citations: draft
                 .citations
@@ -159,7 +158,7 @@ impl TryFrom<Draft> for DraftOut {
                 .collect(),
             confidence: draft.confidence,
             language: draft.language,
-            mode: draft.mode.as_deref().map(stored_enum).transpose()?,
+            mode: draft.mode.map(Into::into),
             model: draft.model,
             usage: TokenUsageOut { prompt_tokens: draft.prompt_tokens, completion_tokens: draft.completion_tokens },
             notes: draft.notes,
@@ -168,7 +167,7 @@ impl TryFrom<Draft> for DraftOut {
             attempts: draft.attempts,
             error: draft.error,
             approved_body: draft.approved_body,
-            edit_class: draft.edit_class.as_deref().map(stored_enum).transpose()?,
+            edit_class: draft.edit_class.map(Into::into),
             edit_distance: draft.edit_distance,
             rejection_reason: draft.rejection_reason,
             decided_by: draft.decided_by,
@@ -176,7 +175,7 @@ impl TryFrom<Draft> for DraftOut {
             sent_message_id: draft.sent_message_id.map(Uuid::from),
             created_at: draft.created_at,
             updated_at: draft.updated_at,
-        })
+        }
     }
 }
 
@@ -256,7 +255,7 @@ impl DraftsApi {
         let page = page(limit.0, cursor.0)?;
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let drafts = drafts::list(&tx, TicketId(id.0), page).await?;
-        Ok(Json(Page::try_from_domain(drafts, DraftOut::try_from)?))
+        Ok(Json(Page::from_domain(drafts, DraftOut::from)))
     }
 
     /// Ask for a new draft of the reply (for example with instructions such as "shorter,
@@ -276,14 +275,14 @@ impl DraftsApi {
         let draft = drafts::request(&tx, &principal, TicketId(id.0), asked).await?;
         tx.commit().await?;
         self.state.pipeline.draft_wakeup.notify_one();
-        Ok(DraftAccepted::Accepted(Json(draft.try_into()?)))
+        Ok(DraftAccepted::Accepted(Json(draft.into())))
     }
 
     /// One draft.
     #[oai(path = "/drafts/:id", method = "get", operation_id = "drafts.get")]
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<DraftOut>> {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        Ok(Json(drafts::get(&tx, DraftId(id.0)).await?.try_into()?))
+        Ok(Json(drafts::get(&tx, DraftId(id.0)).await?.into()))
     }
 
     /// The draft as it is written, as server-sent events: `text` events while the model
@@ -327,7 +326,7 @@ impl DraftsApi {
             copilot_pipeline::conversations::approve_draft(&tx, &principal, DraftId(id.0), body.0.body.as_deref())
                 .await?;
         tx.commit().await?;
-        Ok(Json(ApprovedOut { draft: approved.draft.try_into()?, message: approved.message.try_into()? }))
+        Ok(Json(ApprovedOut { draft: approved.draft.into(), message: approved.message.into() }))
     }
 
     /// Reject a draft with a reason. Only a signed-in person may reject.
@@ -337,7 +336,7 @@ impl DraftsApi {
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let draft = drafts::reject(&tx, &principal, DraftId(id.0), &body.0.reason).await?;
         tx.commit().await?;
-        Ok(Json(draft.try_into()?))
+        Ok(Json(draft.into()))
     }
 }
 
@@ -355,12 +354,12 @@ fn async_stream(state: AppState, tenant: copilot_core::TenantId, first: Draft) -
                 }
                 loop {
                     if let Some(draft) = known.take()
-                        && draft.status != drafts::GENERATING
+                        && draft.status != model::DraftStatus::Generating
                     {
                         let event = DraftStreamEvent {
                             kind: DraftStreamEventKind::Draft,
                             text: None,
-                            draft: draft.try_into().ok(),
+                            draft: Some(draft.into()),
                         };
                         return Some((event, (None, None, started, true)));
                     }

@@ -15,7 +15,7 @@ use copilot_mail::{
     settings::{self as email_settings, EmailSettings, EmailUpdate},
 };
 use poem_openapi::{
-    ApiRequest, ApiResponse, Enum, Object, OpenApi,
+    ApiRequest, ApiResponse, Object, OpenApi,
     param::Path,
     payload::{Attachment, Binary, Json},
     types::MaybeUndefined,
@@ -26,7 +26,7 @@ use super::Tag;
 use crate::{
     AppState,
     auth::TenantAuth,
-    dto::{DeliveryOut, stored_enum},
+    dto::{DeliveryOut, mirror_enum},
     error::ApiResult,
     json_body::JsonBody,
 };
@@ -55,45 +55,47 @@ pub struct ReceivedOut {
     pub note: Option<String>,
 }
 
-/// What became of a received mail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum ReceivedOutcome {
-    /// It opened a ticket.
-    Created,
-    /// It joined a ticket.
-    Added,
-    /// This Message-ID was received before.
-    Duplicate,
-    /// An auto-reply, bulk mail or a loop: kept, not a message.
-    Ignored,
-    /// A bounce of a reply.
-    Bounce,
-}
+mirror_enum!(
+    /// What became of a received mail.
+    ReceivedOutcome => copilot_mail::email::Outcome {
+        /// It opened a ticket.
+        Created,
+        /// It joined a ticket.
+        Added,
+        /// This Message-ID was received before.
+        Duplicate,
+        /// An auto-reply, bulk mail or a loop: kept, not a message.
+        Ignored,
+        /// A bounce of a reply.
+        Bounce,
+    }
+);
+mirror_enum!(
+    /// What kind of mail it was.
+    MailKind => copilot_core::model::MailKind {
+        Personal,
+        AutoReply,
+        Bulk,
+        Bounce,
+        /// Sent from one of the tenant's own addresses.
+        Loop,
+        /// Could not be read as MIME.
+        Unparseable,
+        /// A reply the desk sent.
+        Reply,
+    }
+);
 
-/// What kind of mail it was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum MailKind {
-    Personal,
-    AutoReply,
-    Bulk,
-    Bounce,
-    Loop,
-}
-
-impl TryFrom<Received> for ReceivedOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(received: Received) -> Result<Self, Self::Error> {
-        Ok(Self {
+impl From<Received> for ReceivedOut {
+    fn from(received: Received) -> Self {
+        Self {
             email_id: received.email_id,
-            outcome: stored_enum(&received.outcome)?,
-            kind: stored_enum(&received.kind)?,
+            outcome: received.outcome.into(),
+            kind: received.kind.into(),
             ticket_id: received.ticket_id,
             message_id: received.message_id,
             note: received.note,
-        })
+        }
     }
 }
 
@@ -217,10 +219,10 @@ impl EmailApi {
             match copilot_pipeline::conversations::receive_email(&tx, &principal, &parsed, &raw, self.limits()).await {
                 Ok(received) => {
                     tx.commit().await?;
-                    if received.kind == "personal" {
+                    if received.kind == copilot_core::model::MailKind::Personal {
                         self.state.pipeline.triage_wakeup.notify_one();
                     }
-                    return Ok(Json(received.try_into()?));
+                    return Ok(Json(received.into()));
                 }
                 Err(copilot_core::Error::Conflict { .. }) if attempt == 1 => continue,
                 Err(error) => return Err(error.into()),
@@ -440,6 +442,6 @@ impl EmailApi {
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let delivery = deliveries::resend(&tx, &principal, TicketId(id.0), MessageId(message_id.0)).await?;
         tx.commit().await?;
-        Ok(Json(DeliveryOut::try_from(delivery)?))
+        Ok(Json(DeliveryOut::from(delivery)))
     }
 }

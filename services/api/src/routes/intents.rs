@@ -10,7 +10,7 @@ use super::Tag;
 use crate::{
     AppState,
     auth::TenantAuth,
-    dto::{MessageTriageOut, stored_enum},
+    dto::{MessageTriageOut, mirror_enum},
     error::ApiResult,
     json_body::JsonBody,
 };
@@ -63,14 +63,10 @@ pub struct TrainingOut {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// Where a training job stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum TrainingStatus {
-    Queued,
-    Ready,
-    Failed,
-}
+mirror_enum!(
+    /// Where a training job stands.
+    TrainingStatus => copilot_core::model::TrainingStatus { Queued, Ready, Failed }
+);
 
 /// Where a tenant's taxonomy comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
@@ -82,13 +78,11 @@ pub enum TaxonomySource {
     Tenant,
 }
 
-impl TryFrom<TrainingJob> for TrainingOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(job: TrainingJob) -> Result<Self, Self::Error> {
-        Ok(Self {
+impl From<TrainingJob> for TrainingOut {
+    fn from(job: TrainingJob) -> Self {
+        Self {
             id: job.id,
-            status: stored_enum(&job.status)?,
+            status: job.status.into(),
             attempts: job.attempts,
             labels: job.labels,
             example_count: job.example_count,
@@ -98,7 +92,7 @@ impl TryFrom<TrainingJob> for TrainingOut {
             active: job.active,
             created_at: job.created_at,
             finished_at: job.finished_at,
-        })
+        }
     }
 }
 
@@ -174,7 +168,7 @@ impl IntentsApi {
         let job = intents::request_training(&tx, &principal).await?;
         tx.commit().await?;
         self.state.pipeline.triage_wakeup.notify_one();
-        Ok(TrainingQueued::Accepted(Json(job.try_into()?)))
+        Ok(TrainingQueued::Accepted(Json(job.into())))
     }
 
     /// The newest training job and its cross-validated accuracy.
@@ -182,7 +176,7 @@ impl IntentsApi {
     async fn training(&self, auth: TenantAuth) -> ApiResult<Json<TrainingOut>> {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
         let job = intents::latest_training(&tx).await?.ok_or(copilot_core::Error::NotFound("training job"))?;
-        Ok(Json(job.try_into()?))
+        Ok(Json(job.into()))
     }
 
     /// Correct the intent of a customer message; the correction becomes a training example.
@@ -217,6 +211,6 @@ impl IntentsApi {
         )
         .await?;
         tx.commit().await?;
-        Ok(Json(triage.try_into()?))
+        Ok(Json(triage.into()))
     }
 }

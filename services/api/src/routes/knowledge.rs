@@ -20,7 +20,7 @@ use super::{Tag, page};
 use crate::{
     AppState,
     auth::TenantAuth,
-    dto::{Page, stored_enum},
+    dto::{Page, mirror_enum, stored_enum},
     error::ApiResult,
     json_body::JsonBody,
 };
@@ -29,35 +29,10 @@ pub struct KnowledgeApi {
     pub state: AppState,
 }
 
-/// Where a document's latest version stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum DocumentStatus {
-    Queued,
-    Processing,
-    Ready,
-    Failed,
-}
-
-impl DocumentStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => documents::status::QUEUED,
-            Self::Processing => documents::status::PROCESSING,
-            Self::Ready => documents::status::READY,
-            Self::Failed => documents::status::FAILED,
-        }
-    }
-
-    fn parse(value: &str) -> Self {
-        match value {
-            documents::status::QUEUED => Self::Queued,
-            documents::status::PROCESSING => Self::Processing,
-            documents::status::READY => Self::Ready,
-            _ => Self::Failed,
-        }
-    }
-}
+mirror_enum!(
+    /// Where a document's latest version stands.
+    DocumentStatus => copilot_core::model::DocumentStatus { Queued, Processing, Ready, Failed }
+);
 
 /// The format a document was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
@@ -160,7 +135,7 @@ impl TryFrom<Document> for DocumentOut {
             title: document.title,
             format: stored_enum(&document.format)?,
             filename: document.filename,
-            status: DocumentStatus::parse(&document.status),
+            status: document.status.into(),
             progress: document.progress,
             chunk_count: document.chunk_count,
             version: document.version,
@@ -311,7 +286,7 @@ impl KnowledgeApi {
         }
         Ok(DocumentQueued::Accepted(Json(DocumentAccepted {
             id: document.id,
-            status: DocumentStatus::parse(&document.status),
+            status: document.status.into(),
             version: document.version,
             unchanged,
         })))
@@ -403,7 +378,7 @@ impl KnowledgeApi {
     ) -> ApiResult<Json<Page<DocumentOut>>> {
         let request = page(limit.0, cursor.0)?;
         let filter = DocumentFilter {
-            status: status.0.map(|status| status.as_str().to_owned()),
+            status: status.0.map(Into::into),
             tag: tag.0,
             format: format.0.map(Format::from),
             external_id: external_id.0,

@@ -18,7 +18,7 @@ use super::{Tag, page};
 use crate::{
     AppState,
     auth::TenantAuth,
-    dto::{Author, Channel, MessageOut, Page, Priority, TicketOut, TicketStatus},
+    dto::{Author, Channel, MessageOut, Page, Priority, Sentiment, TicketOut, TicketStatus},
     error::ApiResult,
     json_body::JsonBody,
 };
@@ -50,7 +50,7 @@ pub struct TicketViewFilter {
     pub assignee_id: Option<Uuid>,
     pub unassigned: Option<bool>,
     pub min_priority: Option<Priority>,
-    pub sentiment: Option<String>,
+    pub sentiment: Option<Sentiment>,
 }
 
 /// A built-in view of the inbox and how many tickets are in it.
@@ -121,7 +121,7 @@ pub struct PresenceListOut {
 }
 
 fn presence_out(people: Vec<copilot_conversations::presence::Presence>) -> PresenceListOut {
-    use copilot_conversations::presence::PresenceState as State;
+    use copilot_core::model::PresenceState as State;
     PresenceListOut {
         people: people
             .into_iter()
@@ -197,8 +197,8 @@ pub enum MessageCreated {
 }
 
 /// Converts a created ticket to its response.
-fn created_out(created: copilot_pipeline::conversations::CreatedTicket) -> ApiResult<TicketCreatedOut> {
-    Ok(TicketCreatedOut { ticket: created.ticket.try_into()?, message: created.message.try_into()? })
+fn created_out(created: copilot_pipeline::conversations::CreatedTicket) -> TicketCreatedOut {
+    TicketCreatedOut { ticket: created.ticket.into(), message: created.message.into() }
 }
 
 #[OpenApi(tag = "Tag::Tickets")]
@@ -219,11 +219,11 @@ impl TicketsApi {
         let body = body.0;
         let request = copilot_conversations::NewTicket {
             subject: body.subject,
-            channel: copilot_core::model::Channel::from(body.channel).as_str().to_owned(),
+            channel: body.channel.into(),
             customer_email: body.customer.email,
             customer_name: body.customer.name,
             body: body.body,
-            priority: body.priority.map(|p| copilot_core::model::Priority::from(p).as_str().to_owned()),
+            priority: body.priority.map(Into::into),
             tags: body.tags,
         };
         let guard = super::idempotency_key(http)
@@ -239,7 +239,7 @@ impl TicketsApi {
         let created =
             copilot_pipeline::conversations::open_ticket(&self.state.pipeline.db, &principal, request, guard).await?;
         self.state.pipeline.triage_wakeup.notify_one();
-        Ok(TicketCreated::Created(Json(created_out(created)?)))
+        Ok(TicketCreated::Created(Json(created_out(created))))
     }
 
     /// List tickets with filters, in an order (newest first by default), with cursor paging.
@@ -268,8 +268,8 @@ impl TicketsApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Intent of the latest triaged customer message.
         intent: Query<Option<String>>,
-        /// `negative`, `neutral` or `positive`: sentiment of the latest triaged customer message.
-        sentiment: Query<Option<String>>,
+        /// Sentiment of the latest triaged customer message.
+        sentiment: Query<Option<Sentiment>>,
         /// Language code of the latest triaged customer message.
         language: Query<Option<String>>,
         /// `newest` (default), `oldest` (opened longest ago first), `updated` (latest change
@@ -306,7 +306,7 @@ impl TicketsApi {
             created_after: created_after.0,
             created_before: created_before.0,
             intent: intent.0,
-            sentiment: sentiment.0,
+            sentiment: sentiment.0.map(Into::into),
             language: language.0,
             order: match sort.0.unwrap_or(TicketSort::Newest) {
                 TicketSort::Newest => TicketOrder::Newest,
@@ -319,7 +319,7 @@ impl TicketsApi {
         };
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let tickets = copilot_conversations::list(&tx, &filter, page).await?;
-        Ok(Json(Page::try_from_domain(tickets, TicketOut::try_from)?))
+        Ok(Json(Page::from_domain(tickets, TicketOut::from)))
     }
 
     /// The inbox's built-in views with how many tickets each holds now.
@@ -341,7 +341,7 @@ impl TicketsApi {
                     assignee_id: filter.assignee_id,
                     unassigned: filter.unassigned.then_some(true),
                     min_priority: filter.min_priority.map(Into::into),
-                    sentiment: filter.sentiment,
+                    sentiment: filter.sentiment.map(Into::into),
                 },
             })
             .collect();
@@ -369,7 +369,7 @@ impl TicketsApi {
         let tx = self.tenant(principal.tenant_id).await?;
         let tickets = copilot_conversations::update_many(&tx, &principal, &ticket_ids, change).await?;
         tx.commit().await?;
-        let tickets = tickets.into_iter().map(TicketOut::try_from).collect::<Result<_, _>>()?;
+        let tickets = tickets.into_iter().map(TicketOut::from).collect();
         Ok(Json(TicketBulkOut { tickets }))
     }
 
@@ -391,7 +391,7 @@ impl TicketsApi {
         id: Path<Uuid>,
         body: JsonBody<PresenceIn>,
     ) -> ApiResult<Json<PresenceListOut>> {
-        use copilot_conversations::presence::PresenceState as State;
+        use copilot_core::model::PresenceState as State;
         let principal = auth.0.principal;
         let state = match body.0.state {
             PresenceState::Viewing => Some(State::Viewing),
@@ -409,7 +409,7 @@ impl TicketsApi {
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<TicketOut>> {
         let tx = self.tenant(auth.0.principal.tenant_id).await?;
         let ticket = copilot_conversations::get(&tx, TicketId(id.0)).await?;
-        Ok(Json(ticket.try_into()?))
+        Ok(Json(ticket.into()))
     }
 
     /// Change a ticket's subject, status, priority, assignee or tags.
@@ -436,7 +436,7 @@ impl TicketsApi {
         let tx = self.tenant(principal.tenant_id).await?;
         let ticket = copilot_conversations::update(&tx, &principal, TicketId(id.0), patch).await?;
         tx.commit().await?;
-        Ok(Json(ticket.try_into()?))
+        Ok(Json(ticket.into()))
     }
 
     /// Add a message to a ticket: the customer's, an agent's public reply or a note.
@@ -455,7 +455,7 @@ impl TicketsApi {
         if message.triage.is_some() {
             self.state.pipeline.triage_wakeup.notify_one();
         }
-        Ok(MessageCreated::Created(Json(message.try_into()?)))
+        Ok(MessageCreated::Created(Json(message.into())))
     }
 
     /// The ticket's thread, oldest first.
@@ -472,7 +472,7 @@ impl TicketsApi {
         let page = page(limit.0, cursor.0)?;
         let tx = self.tenant(auth.0.principal.tenant_id).await?;
         let messages = copilot_pipeline::conversations::thread(&tx, TicketId(id.0), page).await?;
-        Ok(Json(Page::try_from_domain(messages, MessageOut::try_from)?))
+        Ok(Json(Page::from_domain(messages, MessageOut::from)))
     }
 }
 

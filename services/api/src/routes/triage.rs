@@ -53,7 +53,7 @@ impl TriageApi {
         let result = results.pop().ok_or_else(|| copilot_core::Error::internal("triage returned nothing"))?;
         Ok(Json(TriageOut {
             intent: IntentOut { label: result.intent.label, confidence: f64::from(result.intent.confidence) },
-            sentiment: SentimentOut { label: result.sentiment.label, score: f64::from(result.sentiment.score) },
+            sentiment: SentimentOut { label: result.sentiment.label.into(), score: f64::from(result.sentiment.score) },
             language: result.language,
             status: TriageStatus::Done,
         }))

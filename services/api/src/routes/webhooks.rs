@@ -19,7 +19,7 @@ use super::{Tag, page};
 use crate::{
     AppState,
     auth::TenantAuth,
-    dto::{Channel, Page, Priority, stored_enum},
+    dto::{Channel, Page, Priority, mirror_enum},
     error::ApiResult,
     json_body::JsonBody,
 };
@@ -106,25 +106,10 @@ pub enum Deleted {
     NoContent,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum WebhookDeliveryStatus {
-    Pending,
-    Sending,
-    Succeeded,
-    Failed,
-}
-
-impl WebhookDeliveryStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => deliveries::PENDING,
-            Self::Sending => deliveries::SENDING,
-            Self::Succeeded => deliveries::SUCCEEDED,
-            Self::Failed => deliveries::FAILED,
-        }
-    }
-}
+mirror_enum!(
+    /// Where one delivery of an event to an endpoint stands.
+    WebhookDeliveryStatus => copilot_core::model::WebhookDeliveryStatus { Pending, Sending, Succeeded, Failed }
+);
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -147,16 +132,14 @@ pub struct WebhookDeliveryOut {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-impl TryFrom<Delivery> for WebhookDeliveryOut {
-    type Error = copilot_core::Error;
-
-    fn try_from(d: Delivery) -> Result<Self, Self::Error> {
-        Ok(Self {
+impl From<Delivery> for WebhookDeliveryOut {
+    fn from(d: Delivery) -> Self {
+        Self {
             id: d.id,
             endpoint_id: d.endpoint_id,
             event_id: d.event_id,
             event_type: d.event_type,
-            status: stored_enum(&d.status)?,
+            status: d.status.into(),
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
             last_status_code: d.last_status_code,
@@ -165,7 +148,7 @@ impl TryFrom<Delivery> for WebhookDeliveryOut {
             created_at: d.created_at,
             updated_at: d.updated_at,
             delivered_at: d.delivered_at,
-        })
+        }
     }
 }
 
@@ -313,7 +296,7 @@ impl WebhooksApi {
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let delivery = deliveries::send_test(&tx, &principal, id.0).await?;
         tx.commit().await?;
-        Ok(Json(delivery.try_into()?))
+        Ok(Json(delivery.into()))
     }
 
     /// The endpoint's deliveries, newest first (`status=failed` is the dead-letter view).
@@ -328,9 +311,8 @@ impl WebhooksApi {
     ) -> ApiResult<Json<Page<WebhookDeliveryOut>>> {
         let page = page(limit.0, cursor.0)?;
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        let found =
-            deliveries::list(&tx, &auth.0.principal, id.0, status.0.map(WebhookDeliveryStatus::as_str), page).await?;
-        Ok(Json(Page::try_from_domain(found, WebhookDeliveryOut::try_from)?))
+        let found = deliveries::list(&tx, &auth.0.principal, id.0, status.0.map(Into::into), page).await?;
+        Ok(Json(Page::from_domain(found, WebhookDeliveryOut::from)))
     }
 
     /// Attempt one delivery again, now (admins only).
@@ -349,7 +331,7 @@ impl WebhooksApi {
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let delivery = deliveries::retry(&tx, &principal, id.0, delivery_id.0).await?;
         tx.commit().await?;
-        Ok(Json(delivery.try_into()?))
+        Ok(Json(delivery.into()))
     }
 
     /// Send again every event since a moment that the endpoint subscribes to (admins only).
@@ -382,11 +364,11 @@ impl WebhooksApi {
                 let ticket = body.ticket.ok_or_else(|| missing("ticket"))?;
                 InboundEvent::TicketOpened(copilot_conversations::NewTicket {
                     subject: ticket.subject,
-                    channel: copilot_core::model::Channel::from(ticket.channel).as_str().to_owned(),
+                    channel: ticket.channel.into(),
                     customer_email: ticket.customer.email,
                     customer_name: ticket.customer.name,
                     body: ticket.body,
-                    priority: ticket.priority.map(|p| copilot_core::model::Priority::from(p).as_str().to_owned()),
+                    priority: ticket.priority.map(Into::into),
                     tags: ticket.tags,
                 })
             }
