@@ -210,6 +210,28 @@ async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<message_triage:
     Ok(held)
 }
 
+/// Locks the tickets of the claimed items in id order before their results are stored
+/// together: the order every change of several tickets takes (a bulk change), so that two
+/// of them never wait on each other in a circle.
+pub async fn lock_tickets(tx: &TenantTx, items: &[&Claimed]) -> Result<(), Error> {
+    let ticket_ids: Vec<Uuid> = message_triage::Entity::scoped(tx.tenant())
+        .select_only()
+        .column(message_triage::Column::TicketId)
+        .filter(message_triage::Column::MessageId.is_in(items.iter().map(|item| item.message_id)))
+        .into_tuple()
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    ticket::Entity::scoped(tx.tenant())
+        .filter(ticket::Column::Id.is_in(ticket_ids))
+        .order_by_asc(ticket::Column::Id)
+        .lock_exclusive()
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// Stores a result, updates the ticket's latest triage and applies the escalation rule;
 /// does nothing when the claim no longer holds the item.
 pub async fn complete(

@@ -223,6 +223,7 @@ async fn record(
     let tx = state.db.tenant(tenant).await?;
     match outcome {
         Ok(results) if results.len() == present.len() => {
+            triage::lock_tickets(&tx, present).await?;
             for (item, result) in present.iter().zip(results) {
                 let stored = TriageResult {
                     intent: result.intent.label,

@@ -212,6 +212,15 @@ pub fn db_err(error: DbErr) -> Error {
         // PostgreSQL text cannot hold NUL characters.
         Some("22021") => return Error::validation("invalid_text", "text must not contain NUL (\\u0000) characters"),
         Some("22001") => return Error::validation("value_too_long", "a value is longer than its field allows"),
+        // A deadlock or serialization failure rolled the transaction back: nothing was
+        // changed and the same request can succeed when retried.
+        Some("40P01" | "40001") => {
+            tracing::warn!(%error, "a transaction met a concurrent one and was rolled back");
+            return Error::Unavailable {
+                detail: "the change met a concurrent one and was rolled back; nothing was changed, retry".into(),
+                retry_after_seconds: 1,
+            };
+        }
         _ => {}
     }
     match error.sql_err() {
