@@ -1,11 +1,33 @@
-//! Language identification: script counts for Chinese, Japanese and Korean, whatlang's
-//! trigram model for the rest. Codes are ISO 639-1 where one exists.
+//! Language identification. Chinese, Japanese and Korean are told apart by their scripts;
+//! every other language by lingua's n-gram models, which are built for short text,
+//! restricted to the languages a support inbox meets. Codes are ISO 639-1.
 
-use whatlang::Lang;
+use std::sync::LazyLock;
+
+use lingua::{Language, LanguageDetector, LanguageDetectorBuilder};
+
+/// A detected language and whether the detector is sure of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detection {
+    /// ISO 639-1 (`en`, `zh`, …), or `und` when the text has no letters to judge by.
+    pub code: String,
+    /// False when the text is too short or too ambiguous to be sure: whoever must write
+    /// in the customer's language (a draft) then uses the tenant's default language
+    /// rather than a guess.
+    pub confident: bool,
+}
 
 /// The language of `text` as a short code (`en`, `zh`, …), or `und` when the text has
-/// no letters to judge by.
+/// no letters to judge by. Unsure detections of Latin-script text read as English.
 pub fn detect_language(text: &str) -> String {
+    detect(text).code
+}
+
+/// From this share of the probability mass the best language is not a guess.
+const MIN_CONFIDENCE: f64 = 0.5;
+
+/// The language of `text` and how sure the detection is.
+pub fn detect(text: &str) -> Detection {
     let (mut han, mut kana, mut hangul, mut letters) = (0usize, 0usize, 0usize, 0usize);
     for c in text.chars() {
         match c {
@@ -16,106 +38,73 @@ pub fn detect_language(text: &str) -> String {
             _ => {}
         }
     }
+    let sure = |code: &str, confident: bool| Detection { code: code.into(), confident };
     if kana > 0 && kana * 5 >= han {
-        return "ja".into();
+        return sure("ja", kana + han >= 2);
     }
     if hangul > 0 && hangul >= han {
-        return "ko".into();
+        return sure("ko", hangul >= 2);
     }
     if han > 0 && han * 2 >= letters.min(han * 4) {
-        return "zh".into();
+        return sure("zh", han >= 2);
     }
     if letters == 0 {
-        return "und".into();
+        return sure("und", false);
     }
-    if text.is_ascii() && english_function_words(text) >= 2 {
-        return "en".into();
+    let ranked = DETECTOR.compute_language_confidence_values(text);
+    let Some(&(best, confidence)) = ranked.first() else { return sure("und", false) };
+    let runner_up = ranked.get(1).copied();
+    // Short text spreads the probability thinly: a clear lead over the runner-up is as
+    // telling as a large share.
+    let confident = confidence >= MIN_CONFIDENCE || runner_up.is_none_or(|(_, second)| confidence >= 2.0 * second);
+    let words = text.split_whitespace().filter(|word| word.chars().any(char::is_alphabetic)).count();
+    let english_close = runner_up.is_some_and(|(second, _)| second == Language::English);
+    if !confident && text.is_ascii() && (words <= 2 || english_close) {
+        // A word or two in plain Latin letters ("ok thx", "hello?") tells the models
+        // little; in a support inbox it is English far more often than anything else.
+        return sure("en", false);
     }
-    let detector = whatlang::Detector::with_allowlist(SUPPORT_LANGUAGES.to_vec());
-    match detector.detect(text) {
-        Some(info) if info.is_reliable() || letters >= 12 => iso_639_1(info.lang()).into(),
-        // Short Latin-script messages ("ok", "thanks!!") are overwhelmingly English here.
-        _ if text.is_ascii() => "en".into(),
-        Some(info) => iso_639_1(info.lang()).into(),
-        None => "und".into(),
-    }
+    sure(&code(best), confident)
 }
 
-/// Languages a support inbox meets; restricting the trigram model to them avoids
-/// confusions with close relatives (English read as Norwegian, Spanish as Galician).
-const SUPPORT_LANGUAGES: [Lang; 25] = [
-    Lang::Eng,
-    Lang::Cmn,
-    Lang::Jpn,
-    Lang::Kor,
-    Lang::Spa,
-    Lang::Fra,
-    Lang::Deu,
-    Lang::Por,
-    Lang::Ita,
-    Lang::Nld,
-    Lang::Rus,
-    Lang::Ukr,
-    Lang::Pol,
-    Lang::Tur,
-    Lang::Ara,
-    Lang::Hin,
-    Lang::Vie,
-    Lang::Tha,
-    Lang::Ind,
-    Lang::Swe,
-    Lang::Dan,
-    Lang::Fin,
-    Lang::Ces,
-    Lang::Ell,
-    Lang::Heb,
+/// The languages besides Chinese, Japanese and Korean that a support inbox meets;
+/// restricting the models to them avoids confusions with rarer close relatives.
+const SUPPORT_LANGUAGES: [Language; 22] = [
+    Language::English,
+    Language::Spanish,
+    Language::French,
+    Language::German,
+    Language::Portuguese,
+    Language::Italian,
+    Language::Dutch,
+    Language::Russian,
+    Language::Ukrainian,
+    Language::Polish,
+    Language::Turkish,
+    Language::Arabic,
+    Language::Hindi,
+    Language::Vietnamese,
+    Language::Thai,
+    Language::Indonesian,
+    Language::Swedish,
+    Language::Danish,
+    Language::Finnish,
+    Language::Czech,
+    Language::Greek,
+    Language::Hebrew,
 ];
 
-/// How many common English function words the text has.
-fn english_function_words(text: &str) -> usize {
-    const WORDS: [&str; 24] = [
-        "the", "my", "is", "for", "and", "you", "i", "to", "a", "of", "it", "not", "have", "with", "this", "what",
-        "where", "how", "can", "me", "your", "was", "are", "please",
-    ];
-    text.split(|c: char| !c.is_ascii_alphabetic() && c != '\'')
-        .filter(|word| WORDS.contains(&word.to_ascii_lowercase().as_str()))
-        .count()
-}
+/// Built once; each language's models load the first time a text needs them.
+static DETECTOR: LazyLock<LanguageDetector> =
+    LazyLock::new(|| LanguageDetectorBuilder::from_languages(&SUPPORT_LANGUAGES).build());
 
-fn iso_639_1(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Eng => "en",
-        Lang::Cmn => "zh",
-        Lang::Jpn => "ja",
-        Lang::Kor => "ko",
-        Lang::Spa => "es",
-        Lang::Fra => "fr",
-        Lang::Deu => "de",
-        Lang::Por => "pt",
-        Lang::Ita => "it",
-        Lang::Nld => "nl",
-        Lang::Rus => "ru",
-        Lang::Ukr => "uk",
-        Lang::Pol => "pl",
-        Lang::Tur => "tr",
-        Lang::Ara => "ar",
-        Lang::Hin => "hi",
-        Lang::Vie => "vi",
-        Lang::Tha => "th",
-        Lang::Ind => "id",
-        Lang::Swe => "sv",
-        Lang::Dan => "da",
-        Lang::Fin => "fi",
-        Lang::Ces => "cs",
-        Lang::Ell => "el",
-        Lang::Heb => "he",
-        other => other.code(),
-    }
+fn code(language: Language) -> String {
+    language.iso_code_639_1().to_string()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::detect_language;
+    use super::{Detection, detect, detect_language};
 
     #[test]
     fn english_and_chinese_are_told_apart() {
@@ -152,6 +141,19 @@ mod tests {
     #[test]
     fn short_latin_text_defaults_to_english_and_no_letters_is_undetermined() {
         assert_eq!(detect_language("ok thx"), "en");
-        assert_eq!(detect_language("12345 !!!"), "und");
+        assert_eq!(detect("12345 !!!"), Detection { code: "und".into(), confident: false });
+    }
+
+    #[test]
+    fn short_support_questions_keep_their_language() {
+        for (text, code) in [
+            ("Do you sell bicycles?", "en"),
+            ("Refund please", "en"),
+            ("Cancel my order", "en"),
+            ("Bestellung stornieren", "de"),
+            ("Quiero cancelar mi pedido", "es"),
+        ] {
+            assert_eq!(detect_language(text), code, "{text}");
+        }
     }
 }

@@ -17,7 +17,7 @@ pub mod train;
 pub use encoder::{Encoder, TextKind};
 pub use error::TriageError;
 pub use head::{HeadWeights, LinearHead};
-pub use language::detect_language;
+pub use language::{Detection, detect, detect_language};
 pub use manifest::Manifest;
 pub use models::{IntentScore, Models, SentimentScore, Triage, TriageOptions};
 
