@@ -21,6 +21,8 @@ pub struct Model {
     pub signature: Option<String>,
     pub redact_pii: bool,
     pub auto_draft: bool,
+    /// ISO 639-1 code of the language drafts use when the customer's cannot be told.
+    pub default_language: Option<String>,
     pub updated_by: Option<Uuid>,
     pub updated_at: DateTimeUtc,
 }

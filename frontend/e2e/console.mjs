@@ -380,7 +380,7 @@ try {
   });
 
   await check("a draft the knowledge base does not back needs a second step to send", async () => {
-    const ticket = await openTicket("Bicycles", "Do you sell bicycles?");
+    const ticket = await openTicket("Liquid nitrogen", "What is the boiling point of liquid nitrogen in Kelvin?");
     await page.goto(`${base}/#/tickets/${ticket.id}`);
     const panel = page.getByRole("complementary", { name: "Draft" });
     await panel.getByText("Low confidence").waitFor({ timeout: 30_000 });
@@ -450,9 +450,13 @@ try {
     const changed = join(folder, name);
     writeFileSync(changed, "<h1>Shipping</h1><p>Parcels to the Faroe Islands travel by zeppelin and take nine days.</p>");
     await row.getByText("Upload new version").waitFor();
-    await row.locator('input[type="file"]').setInputFiles(changed);
-    rmSync(folder, { recursive: true });
-    await row.getByText("v2").waitFor();
+    try {
+      await row.locator('input[type="file"]').setInputFiles(changed);
+      // The browser reads the file when it sends it, so it stays until the upload landed.
+      await row.getByText("v2").waitFor();
+    } finally {
+      rmSync(folder, { recursive: true });
+    }
     await row.locator(".doc-ready").waitFor();
     const listed = (await callApi("GET", "/v1/knowledge/documents?limit=100")).data.filter((d) => d.filename === name);
     if (listed.length !== 1 || listed[0].active_version !== 2) throw new Error(`documents: ${JSON.stringify(listed)}`);
@@ -500,10 +504,13 @@ try {
     // How drafts sound: a signature and auto-drafting, saved.
     const drafting = page.getByRole("form", { name: "Drafts" });
     await drafting.getByLabel("Signature").fill("Sam from Acme");
+    await drafting.getByLabel(/Language of drafts/).selectOption({ label: "Chinese" });
     await drafting.getByRole("button", { name: "Save draft settings" }).click();
     await drafting.getByRole("status").waitFor();
     const stored = await callApi("GET", "/v1/settings/drafting");
-    if (stored.signature !== "Sam from Acme" || !stored.auto_draft) throw new Error(`drafting: ${JSON.stringify(stored)}`);
+    if (stored.signature !== "Sam from Acme" || !stored.auto_draft || stored.default_language !== "zh") {
+      throw new Error(`drafting: ${JSON.stringify(stored)}`);
+    }
     await page.getByLabel("Endpoint URL").fill("http://127.0.0.1:9/hook");
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await page.getByRole("alert").filter({ hasText: "invalid_webhook_url" }).waitFor();

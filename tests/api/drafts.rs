@@ -566,6 +566,42 @@ async fn llm_settings_are_admin_only_and_the_key_is_write_only_and_sealed() {
 }
 
 #[tokio::test]
+async fn a_message_whose_language_cannot_be_told_is_answered_in_the_tenant_default_language() {
+    let desk = desk(false).await;
+    let short = desk.ask("refund?").await;
+    let draft = desk.settled_draft(short).await;
+    assert_eq!(draft["language"], "en", "English unless the tenant says otherwise: {draft}");
+
+    let style = json!({"default_language": "ZH "});
+    let saved =
+        desk.app.send(Method::PUT, "/v1/settings/drafting", Some(&desk.tenant.key), Some(&style)).await.expect(200);
+    assert_eq!(saved["default_language"], "zh");
+    let short = desk.ask("refund?").await;
+    let draft = desk.settled_draft(short).await;
+    assert_eq!(draft["language"], "zh", "{draft}");
+    assert!(draft["body"].as_str().is_some_and(|body| body.starts_with("您好，")), "{draft}");
+    // A message whose language is clear keeps it.
+    let clear = desk.ask("How do I cancel my order? I ordered the wrong size.").await;
+    assert_eq!(desk.settled_draft(clear).await["language"], "en");
+
+    for code in ["english", "e1", "zh-CN"] {
+        desk.app
+            .send(
+                Method::PUT,
+                "/v1/settings/drafting",
+                Some(&desk.tenant.key),
+                Some(&json!({"default_language": code})),
+            )
+            .await
+            .expect_error(400, "invalid_language");
+    }
+    let unset = json!({"default_language": ""});
+    let saved =
+        desk.app.send(Method::PUT, "/v1/settings/drafting", Some(&desk.tenant.key), Some(&unset)).await.expect(200);
+    assert_eq!(saved.get("default_language"), None, "{saved}");
+}
+
+#[tokio::test]
 async fn automatic_drafts_can_be_turned_off() {
     let desk = desk(true).await;
     let style = json!({"auto_draft": false});

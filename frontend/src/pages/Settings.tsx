@@ -79,11 +79,22 @@ function LlmSettings() {
   );
 }
 
+/** Languages a tenant may choose for drafts whose customer's language cannot be told. */
+const DRAFT_LANGUAGES = ["zh", "es", "fr", "de", "pt", "it", "nl", "ja", "ko", "ru"];
+
 /** How replies sound (persona, tone, signature), whether drafts start by themselves, and
  * whether personal data is hidden from the LLM. */
 function DraftingSettings() {
-  const { t } = useI18n();
-  const [form, setForm] = useState({ persona: "", tone: "", signature: "", redact_pii: false, auto_draft: true });
+  const { t, language } = useI18n();
+  const [form, setForm] = useState({
+    persona: "",
+    tone: "",
+    signature: "",
+    redact_pii: false,
+    auto_draft: true,
+    default_language: "",
+  });
+  const names = new Intl.DisplayNames([language === "zh" ? "zh-CN" : "en"], { type: "language" });
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
 
@@ -96,6 +107,7 @@ function DraftingSettings() {
         signature: found.signature ?? "",
         redact_pii: found.redact_pii,
         auto_draft: found.auto_draft,
+        default_language: found.default_language ?? "",
       });
     }).catch((caught) => setError(errorText(caught)));
   }, []);
@@ -112,6 +124,7 @@ function DraftingSettings() {
             signature: form.signature.trim() || undefined,
             redact_pii: form.redact_pii,
             auto_draft: form.auto_draft,
+            default_language: form.default_language || undefined,
           },
         }),
       );
@@ -136,6 +149,18 @@ function DraftingSettings() {
       <label>
         {t("settings.drafting.signature")}
         <textarea rows={3} value={form.signature} onChange={(e) => setForm({ ...form, signature: e.target.value })} />
+      </label>
+      <label>
+        {t("settings.drafting.defaultLanguage")}
+        <select
+          value={form.default_language}
+          onChange={(e) => setForm({ ...form, default_language: e.target.value })}
+        >
+          <option value="">{names.of("en")}</option>
+          {DRAFT_LANGUAGES.map((code) => (
+            <option key={code} value={code}>{names.of(code)}</option>
+          ))}
+        </select>
       </label>
       <label className="check">
         <input type="checkbox" checked={form.auto_draft} onChange={(e) => setForm({ ...form, auto_draft: e.target.checked })} />

@@ -31,6 +31,9 @@ pub struct DraftSettings {
     pub signature: Option<String>,
     pub redact_pii: bool,
     pub auto_draft: bool,
+    /// The language drafts use when the customer's cannot be told (ISO 639-1); English
+    /// when unset.
+    pub default_language: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -51,6 +54,7 @@ impl From<Option<draft_settings::Model>> for DraftSettings {
                 signature: row.signature,
                 redact_pii: row.redact_pii,
                 auto_draft: row.auto_draft,
+                default_language: row.default_language,
                 updated_at: Some(row.updated_at),
             },
         }
@@ -77,6 +81,7 @@ pub struct StyleUpdate {
     pub signature: Option<String>,
     pub redact_pii: bool,
     pub auto_draft: bool,
+    pub default_language: Option<String>,
 }
 
 async fn row(tx: &TenantTx) -> Result<Option<draft_settings::Model>, Error> {
@@ -97,6 +102,19 @@ pub async fn api_key(tx: &TenantTx, sealer: &Sealer) -> Result<Option<String>, E
 
 pub(crate) async fn auto_draft(tx: &TenantTx) -> Result<bool, Error> {
     Ok(row(tx).await?.is_none_or(|row| row.auto_draft))
+}
+
+/// A two-letter ISO 639-1 code, lower-cased; blank means unset.
+fn language_code(value: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(code) = value.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(None) };
+    let code = code.to_ascii_lowercase();
+    if code.len() != 2 || !code.chars().all(|c| c.is_ascii_lowercase()) {
+        return Err(Error::validation(
+            "invalid_language",
+            format!("`default_language` must be a two-letter ISO 639-1 code such as `en` or `zh`, not `{code}`"),
+        ));
+    }
+    Ok(Some(code))
 }
 
 fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, Error> {
@@ -190,13 +208,18 @@ pub async fn put_style(tx: &TenantTx, by: &Principal, update: StyleUpdate) -> Re
     change.signature = Set(optional_text("signature", update.signature.as_deref(), 1000)?);
     change.redact_pii = Set(update.redact_pii);
     change.auto_draft = Set(update.auto_draft);
+    change.default_language = Set(language_code(update.default_language.as_deref())?);
     let settings = save(tx, change).await?;
     audit::record(
         tx,
         by.actor,
         "settings.drafting_updated",
         audit::Target { kind: "settings", id: None, label: Some("drafting") },
-        serde_json::json!({ "redact_pii": update.redact_pii, "auto_draft": update.auto_draft }),
+        serde_json::json!({
+            "redact_pii": update.redact_pii,
+            "auto_draft": update.auto_draft,
+            "default_language": settings.default_language,
+        }),
     )
     .await?;
     Ok(settings)
@@ -219,6 +242,7 @@ fn start_change(tx: &TenantTx, existing: Option<draft_settings::Model>, by: &Pri
             signature: Set(None),
             redact_pii: Set(false),
             auto_draft: Set(true),
+            default_language: Set(None),
             updated_by: Set(None),
             updated_at: Set(copilot_core::now()),
         },

@@ -24,7 +24,7 @@ use copilot_drafts::{
     settings::{self as draft_settings, DraftSettings},
 };
 use copilot_knowledge::{Hit, Mode, SearchRequest};
-use copilot_triage::detect_language;
+use copilot_triage::{detect, detect_language};
 use tokio::{sync::broadcast, task::JoinSet};
 use uuid::Uuid;
 
@@ -34,6 +34,8 @@ use crate::{JobRun, Pipeline, queues::Renewal};
 const POLL: Duration = Duration::from_secs(1);
 /// Passages retrieved for a draft.
 const PASSAGES: usize = 5;
+/// The language of drafts when the customer's cannot be told and the tenant set none.
+const DEFAULT_LANGUAGE: &str = "en";
 
 /// What a listener of a draft being written receives.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,12 +200,14 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
         .rev()
         .find(|message| message.author == Author::Customer)
         .map_or_else(|| job.subject.clone(), |message| message.body.clone());
-    let language = job
-        .triage
-        .as_ref()
-        .and_then(|triage| triage.language.clone())
-        .filter(|language| language != "und")
-        .unwrap_or_else(|| detect_language(&question));
+    // The customer's language when it can be told; a word or two ("ok", "refund?") that
+    // could be several languages gets the tenant's default rather than a guess.
+    let detected = detect(&question);
+    let language = if detected.confident {
+        detected.code
+    } else {
+        settings.default_language.clone().unwrap_or_else(|| DEFAULT_LANGUAGE.to_owned())
+    };
 
     let started = std::time::Instant::now();
     let (hits, relevance) = match retrieve(state, tenant, &job.subject, &question).await {

@@ -79,6 +79,9 @@ pub struct DraftingSettingsOut {
     pub redact_pii: bool,
     /// Write a draft for every new customer message (else only when an agent asks).
     pub auto_draft: bool,
+    /// The language (ISO 639-1) drafts are written in when the customer's cannot be told
+    /// (a word or two, an emoji); English when absent.
+    pub default_language: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -91,6 +94,8 @@ pub struct DraftingSettingsIn {
     pub redact_pii: bool,
     #[oai(default = "default_true")]
     pub auto_draft: bool,
+    /// A two-letter ISO 639-1 code (`en`, `zh`, `de`, …); absent, null or blank: English.
+    pub default_language: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -130,6 +135,7 @@ fn drafting_out(settings: DraftSettings) -> DraftingSettingsOut {
         signature: settings.signature,
         redact_pii: settings.redact_pii,
         auto_draft: settings.auto_draft,
+        default_language: settings.default_language,
         updated_at: settings.updated_at,
     }
 }
@@ -198,6 +204,7 @@ impl SettingsApi {
             signature: body.signature,
             redact_pii: body.redact_pii,
             auto_draft: body.auto_draft,
+            default_language: body.default_language,
         };
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let settings = draft_settings::put_style(&tx, &principal, update).await?;
