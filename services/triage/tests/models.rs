@@ -7,6 +7,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
+use copilot_core::model::Sentiment;
 use copilot_triage::{HeadWeights, Models, TextKind, TriageOptions, model_set_dir, train};
 
 fn models_dir() -> PathBuf {
@@ -180,24 +181,59 @@ fn intent_macro_f1_on_the_held_out_set_stays_above_its_floor() {
 }
 
 #[test]
-fn sentiment_accuracy_on_the_held_out_set_stays_above_its_floor() {
+fn sentiment_accuracy_and_every_class_recall_on_the_held_out_set_stay_above_their_floors() {
     let examples = heldout("sentiment_heldout.jsonl");
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
 
     let results = models().triage(&texts, None, TriageOptions::default()).expect("triage");
 
-    let accuracy = |lang: &str| {
-        let picked: Vec<bool> = examples
+    let pairs = |lang: &str| -> Vec<(&str, &str)> {
+        examples
             .iter()
             .zip(&results)
             .filter(|(e, _)| e.lang == lang)
-            .map(|(e, r)| e.label == r.sentiment.label.as_str())
-            .collect();
-        picked.iter().filter(|ok| **ok).count() as f32 / picked.len().max(1) as f32
+            .map(|(e, r)| (e.label.as_str(), r.sentiment.label.as_str()))
+            .collect()
     };
-    // Measured when the heads were trained: English 0.768 (3 classes), Chinese 0.788 (2 classes).
-    assert!(accuracy("en") >= 0.74, "English 3-class sentiment accuracy {}", accuracy("en"));
-    assert!(accuracy("zh") >= 0.75, "Chinese sentiment accuracy {}", accuracy("zh"));
+    let share = |pairs: &[(&str, &str)]| {
+        pairs.iter().filter(|(truth, picked)| truth == picked).count() as f32 / pairs.len().max(1) as f32
+    };
+    for lang in ["en", "zh"] {
+        let all = pairs(lang);
+        let recall = |class: &str| {
+            let of_class: Vec<(&str, &str)> = all.iter().copied().filter(|(truth, _)| *truth == class).collect();
+            assert!(of_class.len() >= 30, "{lang}: the held-out set has {class} examples");
+            share(&of_class)
+        };
+        let recalls = ["negative", "neutral", "positive"].map(|class| (class, recall(class)));
+        println!("sentiment {lang}: accuracy {:.3} on {} messages, recall {recalls:?}", share(&all), all.len());
+        // Measured when the head was trained: heads.json in the model set.
+        assert!(share(&all) >= 0.80, "{lang}: 3-class sentiment accuracy {}", share(&all));
+        for (class, recall) in recalls {
+            assert!(recall >= 0.65, "{lang}: {class} recall {recall}");
+        }
+    }
+}
+
+#[test]
+fn neutral_support_questions_are_neither_negative_enough_to_escalate_nor_lost_in_short_text() {
+    let questions = [
+        "Where is my parcel?",
+        "Can I change my address?",
+        "refund?",
+        "我的快递到哪了？",
+        "退款",
+        "怎么修改收货地址",
+        "发票怎么开",
+        "你好",
+    ];
+    let results = models().triage(&questions, None, TriageOptions::default()).expect("triage");
+    for (text, result) in questions.iter().zip(&results) {
+        // The escalation rule counts a message negative at a score of -0.5 or below.
+        assert!(result.sentiment.score > -0.5, "{text}: {:?}", result.sentiment);
+    }
+    let neutral = results.iter().filter(|r| r.sentiment.label == Sentiment::Neutral).count();
+    assert!(neutral >= 6, "most plain questions read neutral: {results:?}");
 }
 
 #[test]
