@@ -1,5 +1,6 @@
 //! The `audit_events` table.
 
+use copilot_core::ActorKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,8 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub tenant_id: Uuid,
-    /// `user`, `api_key` or `platform`.
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
     /// What happened, e.g. `ticket.status_changed`.
     pub action: String,

@@ -51,6 +51,10 @@ mirror_enum!(
     Role => copilot_core::Role { Owner, Admin, Agent, Integration }
 );
 mirror_enum!(
+    /// What kind of identity acted.
+    ActorKind => copilot_core::ActorKind { User, ApiKey, Platform, Anonymous, InboundEmail }
+);
+mirror_enum!(
     /// How a message reads.
     Sentiment => model::Sentiment { Negative, Neutral, Positive }
 );
@@ -402,8 +406,7 @@ impl From<copilot_pipeline::conversations::ThreadMessage> for MessageOut {
 #[oai(skip_serializing_if_is_none)]
 pub struct AuditEventOut {
     pub id: Uuid,
-    /// `user`, `api_key`, `platform`, `anonymous` or `inbound_email`.
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
     /// What happened, e.g. `ticket.status_changed`, `auth.login`, `api_key.revoked`.
     pub action: String,
@@ -418,7 +421,7 @@ impl From<copilot_store::entities::audit_event::Model> for AuditEventOut {
     fn from(row: copilot_store::entities::audit_event::Model) -> Self {
         Self {
             id: row.id,
-            actor_kind: row.actor_kind,
+            actor_kind: row.actor_kind.into(),
             actor_id: row.actor_id,
             action: row.action,
             target_kind: row.target_kind,

@@ -72,7 +72,7 @@ pub mod tenant;
 pub mod values;
 
 pub use error::{Error, Result};
-pub use tenant::{Actor, Principal, Role, TenantId};
+pub use tenant::{Actor, ActorKind, Principal, Role, TenantId};
 
 /// The current time at the precision every database stores (microseconds), so a value
 /// returned at creation equals the value read back later.

@@ -66,15 +66,26 @@ pub enum Actor {
     InboundEmail,
 }
 
+named_enum!(
+    /// What kind of identity acted, as audit records name it.
+    ActorKind, "invalid_actor_kind" {
+        User => "user",
+        ApiKey => "api_key",
+        Platform => "platform",
+        Anonymous => "anonymous",
+        InboundEmail => "inbound_email",
+    }
+);
+
 impl Actor {
-    /// A short `kind:id` form for audit records.
-    pub fn kind(self) -> &'static str {
+    /// What kind of identity this is, for audit records (with [`Actor::id`]).
+    pub fn kind(self) -> ActorKind {
         match self {
-            Actor::User(_) => "user",
-            Actor::ApiKey(_) => "api_key",
-            Actor::Platform => "platform",
-            Actor::Anonymous => "anonymous",
-            Actor::InboundEmail => "inbound_email",
+            Actor::User(_) => ActorKind::User,
+            Actor::ApiKey(_) => ActorKind::ApiKey,
+            Actor::Platform => ActorKind::Platform,
+            Actor::Anonymous => ActorKind::Anonymous,
+            Actor::InboundEmail => ActorKind::InboundEmail,
         }
     }
 

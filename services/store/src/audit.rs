@@ -51,7 +51,7 @@ pub async fn record_returning_id(
     let event = audit_event::ActiveModel {
         id: Set(id),
         tenant_id: Set(tx.tenant().0),
-        actor_kind: Set(actor.kind().to_owned()),
+        actor_kind: Set(actor.kind()),
         actor_id: Set(actor.id()),
         action: Set(action.to_owned()),
         target_kind: Set(target.kind.to_owned()),
