@@ -403,6 +403,7 @@ pub async fn correct_intent(
             format!("`{label}` is not a label of this tenant's taxonomy"),
         ));
     }
+    triage::lock_tickets(tx, &[message.id]).await?;
     let row = message_triage::Entity::scoped(tx.tenant())
         .filter(message_triage::Column::MessageId.eq(message.id))
         .lock_exclusive()

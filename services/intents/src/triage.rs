@@ -210,14 +210,14 @@ async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<message_triage:
     Ok(held)
 }
 
-/// Locks the tickets of the claimed items in id order before their results are stored
-/// together: the order every change of several tickets takes (a bulk change), so that two
-/// of them never wait on each other in a circle.
-pub async fn lock_tickets(tx: &TenantTx, items: &[&Claimed]) -> Result<(), Error> {
+/// Locks the tickets of these messages in id order, before any of their triage rows: the
+/// order every change of tickets and triage takes (a bulk change, a batch of results, an
+/// intent correction), so that two of them never wait on each other in a circle.
+pub async fn lock_tickets(tx: &TenantTx, message_ids: &[Uuid]) -> Result<(), Error> {
     let ticket_ids: Vec<Uuid> = message_triage::Entity::scoped(tx.tenant())
         .select_only()
         .column(message_triage::Column::TicketId)
-        .filter(message_triage::Column::MessageId.is_in(items.iter().map(|item| item.message_id)))
+        .filter(message_triage::Column::MessageId.is_in(message_ids.iter().copied()))
         .into_tuple()
         .all(&**tx)
         .await

@@ -223,7 +223,8 @@ async fn record(
     let tx = state.db.tenant(tenant).await?;
     match outcome {
         Ok(results) if results.len() == present.len() => {
-            triage::lock_tickets(&tx, present).await?;
+            let messages: Vec<Uuid> = present.iter().map(|item| item.message_id).collect();
+            triage::lock_tickets(&tx, &messages).await?;
             for (item, result) in present.iter().zip(results) {
                 let stored = TriageResult {
                     intent: result.intent.label,
