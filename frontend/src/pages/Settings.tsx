@@ -79,7 +79,8 @@ function LlmSettings() {
   );
 }
 
-/** Languages a tenant may choose for drafts whose customer's language cannot be told. */
+/** The languages offered for drafts whose customer's language cannot be told (a value
+ * set through the API outside this list is shown too). */
 const DRAFT_LANGUAGES = ["zh", "es", "fr", "de", "pt", "it", "nl", "ja", "ko", "ru"];
 
 /** How replies sound (persona, tone, signature), whether drafts start by themselves, and
@@ -157,9 +158,11 @@ function DraftingSettings() {
           onChange={(e) => setForm({ ...form, default_language: e.target.value })}
         >
           <option value="">{names.of("en")}</option>
-          {DRAFT_LANGUAGES.map((code) => (
-            <option key={code} value={code}>{names.of(code)}</option>
-          ))}
+          {[...DRAFT_LANGUAGES, ...(DRAFT_LANGUAGES.includes(form.default_language) ? [] : [form.default_language])]
+            .filter((code) => code !== "")
+            .map((code) => (
+              <option key={code} value={code}>{names.of(code)}</option>
+            ))}
         </select>
       </label>
       <label className="check">

@@ -161,6 +161,13 @@ pub enum KeyChange {
     Set(String),
 }
 
+/// The languages (ISO 639-1) that language detection tells apart and that a tenant may
+/// choose for its drafts.
+pub const LANGUAGES: [&str; 25] = [
+    "en", "zh", "ja", "ko", "es", "fr", "de", "pt", "it", "nl", "ru", "uk", "pl", "tr", "ar", "hi", "vi", "th", "id",
+    "sv", "da", "fi", "cs", "el", "he",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use copilot_core::{
     Error, Principal,
     model::DraftMode,
-    values::{KeyChange, bounded_text},
+    values::{KeyChange, LANGUAGES, bounded_text},
 };
 use copilot_entities::{draft_settings, llm_usage};
 use copilot_store::{Scoped, TenantTx, audit, db_err, sealed::Sealer};
@@ -104,14 +104,14 @@ pub(crate) async fn auto_draft(tx: &TenantTx) -> Result<bool, Error> {
     Ok(row(tx).await?.is_none_or(|row| row.auto_draft))
 }
 
-/// A two-letter ISO 639-1 code, lower-cased; blank means unset.
+/// A language the service knows, as its ISO 639-1 code, lower-cased; blank means unset.
 fn language_code(value: Option<&str>) -> Result<Option<String>, Error> {
     let Some(code) = value.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(None) };
     let code = code.to_ascii_lowercase();
-    if code.len() != 2 || !code.chars().all(|c| c.is_ascii_lowercase()) {
+    if !LANGUAGES.contains(&code.as_str()) {
         return Err(Error::validation(
             "invalid_language",
-            format!("`default_language` must be a two-letter ISO 639-1 code such as `en` or `zh`, not `{code}`"),
+            format!("`default_language` must be one of {}, not `{code}`", LANGUAGES.join(", ")),
         ));
     }
     Ok(Some(code))

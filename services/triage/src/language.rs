@@ -52,11 +52,14 @@ pub fn detect(text: &str) -> Detection {
         return sure("und", false);
     }
     let ranked = DETECTOR.compute_language_confidence_values(text);
-    let Some(&(best, confidence)) = ranked.first() else { return sure("und", false) };
+    // A script none of the languages uses (Georgian, Tamil, …) gives every language zero.
+    let Some(&(best, confidence)) = ranked.first().filter(|(_, confidence)| *confidence > 0.0) else {
+        return sure("und", false);
+    };
     let runner_up = ranked.get(1).copied();
     // Short text spreads the probability thinly: a clear lead over the runner-up is as
     // telling as a large share.
-    let confident = confidence >= MIN_CONFIDENCE || runner_up.is_none_or(|(_, second)| confidence >= 2.0 * second);
+    let confident = confidence >= MIN_CONFIDENCE || runner_up.is_none_or(|(_, second)| confidence > 2.0 * second);
     let words = text.split_whitespace().filter(|word| word.chars().any(char::is_alphabetic)).count();
     let english_close = runner_up.is_some_and(|(second, _)| second == Language::English);
     if !confident && text.is_ascii() && (words <= 2 || english_close) {
@@ -142,6 +145,19 @@ mod tests {
     fn short_latin_text_defaults_to_english_and_no_letters_is_undetermined() {
         assert_eq!(detect_language("ok thx"), "en");
         assert_eq!(detect("12345 !!!"), Detection { code: "und".into(), confident: false });
+    }
+
+    #[test]
+    fn every_detected_language_is_one_the_service_lists() {
+        for language in super::SUPPORT_LANGUAGES {
+            let code = super::code(language);
+            assert!(copilot_core::values::LANGUAGES.contains(&code.as_str()), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_script_no_claimed_language_uses_is_undetermined() {
+        assert_eq!(detect("გამარჯობა, სად არის ჩემი შეკვეთა?"), Detection { code: "und".into(), confident: false });
     }
 
     #[test]
