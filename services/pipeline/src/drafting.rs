@@ -24,7 +24,7 @@ use copilot_drafts::{
     settings::{self as draft_settings, DraftSettings},
 };
 use copilot_knowledge::{Hit, Mode, SearchRequest};
-use copilot_triage::{detect, detect_language};
+use copilot_triage::{detect, detect_language, focus};
 use tokio::{sync::broadcast, task::JoinSet};
 use uuid::Uuid;
 
@@ -202,7 +202,11 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
         .map_or_else(|| job.subject.clone(), |message| message.body.clone());
     // The customer's language when it can be told; a word or two ("ok", "refund?") that
     // could be several languages gets the tenant's default rather than a guess.
-    let detected = detect(&question);
+    let detected = {
+        // Read as triage reads it; off the async workers (the first call loads models).
+        let text = focus(&question).into_owned();
+        tokio::task::spawn_blocking(move || detect(&text)).await.map_err(Error::internal)?
+    };
     let language = if detected.confident {
         detected.code
     } else {

@@ -8,6 +8,7 @@
 
 mod encoder;
 mod error;
+mod focus;
 mod head;
 mod language;
 mod manifest;
@@ -16,6 +17,7 @@ pub mod train;
 
 pub use encoder::{Encoder, TextKind};
 pub use error::TriageError;
+pub use focus::{focus, windows};
 pub use head::{HeadWeights, LinearHead};
 pub use language::{Detection, detect, detect_language};
 pub use manifest::Manifest;

@@ -1,6 +1,7 @@
 //! The loaded model set and the triage of messages with it.
 
 use std::{
+    borrow::Cow,
     path::Path,
     sync::{Arc, OnceLock},
 };
@@ -9,7 +10,7 @@ use copilot_core::model::Sentiment;
 use ort::{environment::Environment, session::Session};
 use serde::{Deserialize, Serialize};
 
-use crate::{Encoder, HeadWeights, LinearHead, Manifest, TextKind, TriageError, detect_language};
+use crate::{Encoder, HeadWeights, LinearHead, Manifest, TextKind, TriageError, detect_language, focus, windows};
 
 /// ONNX Runtime allows one environment per process; every session shares it.
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
@@ -122,28 +123,40 @@ impl Models {
         self.intent.labels()
     }
 
-    /// Triages messages, with the tenant's own intent head when it has one.
+    /// Triages messages, with the tenant's own intent head when it has one. A long
+    /// message is read as two windows (see [`crate::focus`]) and judged by the one whose
+    /// intent is clearer.
     pub fn triage(
         &self,
         texts: &[&str],
         tenant_head: Option<&HeadWeights>,
         options: TriageOptions,
     ) -> Result<Vec<Triage>, TriageError> {
-        let embeddings = self.encoder.embed(texts, TextKind::Query)?;
+        let windows: Vec<Vec<Cow<'_, str>>> = texts.iter().map(|text| windows(text)).collect();
+        let flat: Vec<&str> = windows.iter().flatten().map(AsRef::as_ref).collect();
+        let embeddings = self.encoder.embed(&flat, TextKind::Query)?;
         let sentiments = self.sentiment.probabilities(&embeddings)?;
         let (intents, intent_labels) = match tenant_head {
             Some(head) => (self.linear.probabilities_with(&embeddings, head)?, head.labels.as_slice()),
             None => (self.intent.probabilities(&embeddings)?, self.intent.labels()),
         };
-        Ok(texts
-            .iter()
-            .zip(sentiments.iter().zip(&intents))
-            .map(|(text, (sentiment, intent))| Triage {
-                intent: pick_intent(intent_labels, intent, options.intent_threshold),
-                sentiment: sentiment_score(self.sentiment.labels(), sentiment),
-                language: detect_language(text),
-            })
-            .collect())
+        let mut results = Vec::with_capacity(texts.len());
+        let mut next = 0;
+        for (text, read) in texts.iter().zip(&windows) {
+            let range = next..next + read.len();
+            next = range.end;
+            let picked = range
+                .map(|i| (i, pick_intent(intent_labels, &intents[i], options.intent_threshold)))
+                .max_by(|(_, a), (_, b)| clarity(a).total_cmp(&clarity(b)))
+                .ok_or_else(|| TriageError::Invalid("a message gave no text to read".into()))?;
+            let (i, intent) = picked;
+            results.push(Triage {
+                intent,
+                sentiment: sentiment_score(self.sentiment.labels(), &sentiments[i]),
+                language: detect_language(&focus(text)),
+            });
+        }
+        Ok(results)
     }
 
     /// [`Models::triage`] on the blocking thread pool, off the async workers.
@@ -174,6 +187,11 @@ fn pick_intent(labels: &[String], probabilities: &[f32], threshold: f32) -> Inte
             IntentScore { label: OTHER.into(), confidence: other.unwrap_or(1.0 - confidence) }
         }
     }
+}
+
+/// How clearly a window states an intent: its confidence, and nothing for `other`.
+fn clarity(intent: &IntentScore) -> f32 {
+    if intent.label == OTHER { 0.0 } else { intent.confidence }
 }
 
 /// The most probable sentiment, scored as P(positive) − P(negative).

@@ -283,3 +283,22 @@ fn a_missing_model_set_is_an_error_that_names_the_setup_command() {
     let error = error.unwrap_or_default();
     assert!(error.contains("scripts/setup-models"), "{error}");
 }
+
+#[test]
+fn a_question_after_pages_of_pasted_history_is_read_as_the_question() {
+    let question = "Where is my parcel? The tracking has not changed for a week.";
+    let history: String = (1..=60)
+        .map(|n| {
+            format!("Message {n} of our earlier thread about invoice copies, VAT numbers and billing addresses.\n")
+        })
+        .collect();
+    let quoted: String = history.lines().map(|line| format!("> {line}\n")).collect();
+    let pasted = format!("{history}\n{question}");
+    let replied = format!("{question}\n\n{quoted}");
+    assert!(pasted.chars().count() > 5000);
+
+    let results = models().triage(&[question, &pasted, &replied], None, TriageOptions::default()).expect("triage");
+
+    assert_eq!(results[1].intent.label, results[0].intent.label, "pasted history first: {results:?}");
+    assert_eq!(results[2].intent.label, results[0].intent.label, "quoted history after: {results:?}");
+}
