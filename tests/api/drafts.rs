@@ -122,6 +122,12 @@ async fn a_customer_message_gets_a_cited_draft_that_a_person_approves_into_the_r
     assert!(draft["confidence"].as_f64().is_some_and(|c| c > 0.5), "{draft}");
     assert!(draft["usage"]["prompt_tokens"].as_i64().is_some_and(|t| t > 0));
     assert_eq!(draft["intent"].as_str().map(str::is_empty), Some(false), "drafted after triage: {draft}");
+    // The call is measured per model: its latency and the tokens it took.
+    let within = Duration::from_secs(10);
+    let prompt = draft["usage"]["prompt_tokens"].as_f64().unwrap_or_default();
+    desk.app.wait_for_metric(r#"copilot_llm_tokens_total{kind="prompt",model="test-model"}"#, prompt, within).await;
+    let calls = r#"copilot_llm_request_duration_seconds_count{model="test-model",outcome="ok"}"#;
+    desk.app.wait_for_metric(calls, 1.0, within).await;
 
     // What the LLM got: the rules in the system message, the customer's words and the
     // passages as delimited data, and the tenant's own key.
