@@ -104,6 +104,13 @@ async fn events_arrive_signed_in_the_documented_shape() {
         assert!(!events.is_empty() && events.iter().all(|e| e.verified_by == vec![0]), "{kind}: {received:?}");
     }
     assert_eq!(of_type(&received, "triage.completed")[0].body["data"]["ticket_id"], json!(ticket));
+    // A message's triage has the REST API's shape in events too (queued, when the message
+    // was stored); the triage event names its intent and sentiment the same way.
+    let message = &of_type(&received, "message.created")[0].body["data"]["message"];
+    assert_eq!(message["triage"], json!({"status": "pending", "attempts": 0}), "{message}");
+    let triaged = &of_type(&received, "triage.completed")[0].body["data"];
+    assert!(triaged["intent"]["label"].is_string() && triaged["intent"]["confidence"].is_number(), "{triaged}");
+    assert!(triaged["sentiment"]["label"].is_string() && triaged["sentiment"]["score"].is_number(), "{triaged}");
 }
 
 #[tokio::test]

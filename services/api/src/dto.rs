@@ -259,11 +259,7 @@ mirror_enum!(
 
 impl From<copilot_intents::triage::MessageTriage> for MessageTriageOut {
     fn from(triage: copilot_intents::triage::MessageTriage) -> Self {
-        let intent = match (triage.corrected_intent, triage.intent) {
-            (Some(corrected), _) => Some(IntentOut { label: corrected, confidence: 1.0 }),
-            (None, Some(label)) => Some(IntentOut { label, confidence: triage.intent_confidence.unwrap_or(0.0) }),
-            (None, None) => None,
-        };
+        let intent = triage.shown_intent().map(|(label, confidence)| IntentOut { label: label.to_owned(), confidence });
         Self {
             status: triage.status.into(),
             intent,

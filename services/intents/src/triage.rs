@@ -31,8 +31,11 @@ pub enum Progress {
     Failed,
 }
 
-/// The triage of one message as stored.
+/// The triage of one message as stored. In events it has the REST API's shape
+/// (`{status, intent: {label, confidence, corrected}, sentiment: {label, score}, language,
+/// attempts, error}`), not these flat fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "TriageWire", from = "TriageWire")]
 pub struct MessageTriage {
     pub status: Progress,
     pub attempts: i32,
@@ -44,6 +47,88 @@ pub struct MessageTriage {
     pub sentiment: Option<Sentiment>,
     pub sentiment_score: Option<f64>,
     pub language: Option<String>,
+}
+
+impl MessageTriage {
+    /// The intent readers see and how sure it is: an agent's correction (sure) over the
+    /// model's label.
+    pub fn shown_intent(&self) -> Option<(&str, f64)> {
+        match (&self.corrected_intent, &self.intent) {
+            (Some(corrected), _) => Some((corrected, 1.0)),
+            (None, Some(label)) => Some((label, self.intent_confidence.unwrap_or(0.0))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// [`MessageTriage`] as events carry it: the shape of the REST API's triage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TriageWire {
+    status: Progress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    intent: Option<IntentWire>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sentiment: Option<SentimentWire>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    attempts: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct IntentWire {
+    label: String,
+    confidence: f64,
+    /// An agent set this label.
+    #[serde(default)]
+    corrected: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SentimentWire {
+    label: Sentiment,
+    score: f64,
+}
+
+impl From<MessageTriage> for TriageWire {
+    fn from(triage: MessageTriage) -> Self {
+        let intent = triage.shown_intent().map(|(label, confidence)| IntentWire {
+            label: label.to_owned(),
+            confidence,
+            corrected: triage.corrected_intent.is_some(),
+        });
+        Self {
+            status: triage.status,
+            intent,
+            sentiment: triage
+                .sentiment
+                .map(|label| SentimentWire { label, score: triage.sentiment_score.unwrap_or(0.0) }),
+            language: triage.language,
+            attempts: triage.attempts,
+            error: triage.error,
+        }
+    }
+}
+
+impl From<TriageWire> for MessageTriage {
+    fn from(wire: TriageWire) -> Self {
+        let (intent, corrected) = match wire.intent {
+            Some(intent) if intent.corrected => (None, Some(intent)),
+            intent => (intent, None),
+        };
+        Self {
+            status: wire.status,
+            attempts: wire.attempts,
+            error: wire.error,
+            intent_confidence: intent.as_ref().map(|intent| intent.confidence),
+            intent: intent.map(|intent| intent.label),
+            corrected_intent: corrected.map(|intent| intent.label),
+            sentiment: wire.sentiment.as_ref().map(|sentiment| sentiment.label),
+            sentiment_score: wire.sentiment.map(|sentiment| sentiment.score),
+            language: wire.language,
+        }
+    }
 }
 
 impl From<message_triage::Model> for MessageTriage {
@@ -396,6 +481,36 @@ pub async fn for_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_carry_triage_in_the_rest_shape_and_read_it_back() {
+        let triage = MessageTriage {
+            status: Progress::Done,
+            attempts: 1,
+            error: None,
+            intent: Some("track_order".into()),
+            intent_confidence: Some(0.9),
+            corrected_intent: None,
+            sentiment: Some(Sentiment::Negative),
+            sentiment_score: Some(-0.6),
+            language: Some("en".into()),
+        };
+        let json = serde_json::to_value(&triage).expect("serialize");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "status": "done",
+                "intent": {"label": "track_order", "confidence": 0.9, "corrected": false},
+                "sentiment": {"label": "negative", "score": -0.6},
+                "language": "en",
+                "attempts": 1,
+            })
+        );
+        assert_eq!(serde_json::from_value::<MessageTriage>(json).ok(), Some(triage.clone()));
+        let corrected = MessageTriage { corrected_intent: Some("get_refund".into()), ..triage };
+        let json = serde_json::to_value(&corrected).expect("serialize");
+        assert_eq!(json["intent"], serde_json::json!({"label": "get_refund", "confidence": 1.0, "corrected": true}));
+    }
 
     fn result(sentiment: Sentiment, score: f64) -> message_triage::Model {
         let now = copilot_core::now();
