@@ -150,11 +150,13 @@ impl Models {
                 .max_by(|(_, a), (_, b)| clarity(a).total_cmp(&clarity(b)))
                 .ok_or_else(|| TriageError::Invalid("a message gave no text to read".into()))?;
             let (i, intent) = picked;
-            results.push(Triage {
-                intent,
-                sentiment: sentiment_score(self.sentiment.labels(), &sentiments[i]),
-                language: detect_language(&focus(text)),
-            });
+            // Emoji, digits or punctuation alone carry no words to judge: neutral, scored 0.
+            let sentiment = if text.chars().any(char::is_alphabetic) {
+                sentiment_score(self.sentiment.labels(), &sentiments[i])
+            } else {
+                SentimentScore { label: Sentiment::Neutral, score: 0.0 }
+            };
+            results.push(Triage { intent, sentiment, language: detect_language(&focus(text)) });
         }
         Ok(results)
     }

@@ -302,3 +302,14 @@ fn a_question_after_pages_of_pasted_history_is_read_as_the_question() {
     assert_eq!(results[1].intent.label, results[0].intent.label, "pasted history first: {results:?}");
     assert_eq!(results[2].intent.label, results[0].intent.label, "quoted history after: {results:?}");
 }
+
+#[test]
+fn messages_without_words_are_neutral_and_never_fail() {
+    let texts = ["👍", "???", "12345", "😡😡😡", " ", "hello?", "退款"];
+    let results = models().triage(&texts, None, TriageOptions::default()).expect("triage");
+    assert_eq!(results.len(), texts.len());
+    for (text, result) in texts.iter().zip(&results).take(5) {
+        assert_eq!((result.sentiment.label, result.sentiment.score), (Sentiment::Neutral, 0.0), "{text:?}");
+        assert_eq!(result.language, "und", "{text:?}");
+    }
+}
