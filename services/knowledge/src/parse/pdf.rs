@@ -29,10 +29,11 @@ pub fn parse(bytes: &[u8], cancel: &Cancel, time_limit: Duration) -> Result<Vec<
         return Err(ParseError::new(format!("the PDF has {pages} pages; at most {MAX_PAGES} are read: split it")));
     }
     let started = Instant::now();
-    let mut extracted = String::new();
+    let mut page_texts = Vec::with_capacity(pages);
     {
-        let mut output = pdf_extract::PlainTextOutput::new(&mut extracted);
         for (&number, _) in document.get_pages().iter() {
+            let mut page = String::new();
+            let mut output = pdf_extract::PlainTextOutput::new(&mut page);
             if cancel.is_cancelled() {
                 return Err(ParseError::new("reading the PDF was stopped: the document was deleted or replaced"));
             }
@@ -46,15 +47,55 @@ pub fn parse(bytes: &[u8], cancel: &Cancel, time_limit: Duration) -> Result<Vec<
             std::panic::catch_unwind(AssertUnwindSafe(|| pdf_extract::output_doc_page(&document, &mut output, number)))
                 .map_err(|_| damaged("its text could not be extracted"))?
                 .map_err(|error| damaged(&error.to_string()))?;
+            page_texts.push(page);
         }
     }
-    let blocks = text::parse(&extracted);
+    let blocks = text::parse(&without_running_lines(&page_texts));
     if blocks.is_empty() {
         return Err(ParseError::new(
             "the PDF has no text layer (a scanned document?); upload a PDF with selectable text",
         ));
     }
     Ok(blocks)
+}
+
+/// Lines a page starts or ends with that most pages repeat (digits aside: "Page 3 of 12",
+/// "Acme Ltd · Warranty policy") are running headers and footers, not content: they are
+/// left out, so they do not land in the middle of a paragraph that crosses a page. A page
+/// whose only line such a line is keeps it.
+fn without_running_lines(pages: &[String]) -> String {
+    const EDGE: usize = 2;
+    let shape =
+        |line: &str| -> String { line.trim().chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect() };
+    let edges = |page: &str| -> Vec<String> {
+        let lines: Vec<&str> = page.lines().filter(|line| !line.trim().is_empty()).collect();
+        let mut edge: Vec<String> = lines.iter().take(EDGE).map(|line| shape(line)).collect();
+        edge.extend(lines.iter().rev().take(EDGE).map(|line| shape(line)));
+        edge.sort();
+        edge.dedup();
+        edge
+    };
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for page in pages {
+        for line in edges(page) {
+            *seen.entry(line).or_default() += 1;
+        }
+    }
+    let running = |line: &str| pages.len() >= 3 && seen.get(&shape(line)).is_some_and(|n| n * 5 >= pages.len() * 3);
+    pages
+        .iter()
+        .map(|page| {
+            let lines: Vec<&str> = page.lines().collect();
+            let content = lines.iter().filter(|line| !line.trim().is_empty()).count();
+            let edge = edges(page);
+            let kept: Vec<&str> = lines
+                .into_iter()
+                .filter(|line| content <= 1 || !(running(line) && edge.contains(&shape(line))))
+                .collect();
+            kept.join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn damaged(reason: &str) -> ParseError {
@@ -124,6 +165,26 @@ mod tests {
         let text = text_of(&blocks);
         let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing in {text}"));
         assert!(at("Page 1 says hello") < at("Page 2 says hello") && at("Page 2 says hello") < at("Page 3 says hello"));
+    }
+
+    #[test]
+    fn running_headers_and_footers_are_left_out_and_content_is_kept() {
+        let content = [
+            "Blenders carry two years.",
+            "Kettles carry one year.",
+            "Batteries are not covered.",
+            "Claims need the receipt.",
+        ];
+        let pages: Vec<String> = content
+            .iter()
+            .enumerate()
+            .map(|(i, line)| format!("Acme Ltd · Warranty policy\n{line}\nSee the terms.\nPage {} of 4", i + 1))
+            .collect();
+        let text = without_running_lines(&pages);
+        assert!(!text.contains("Acme Ltd") && !text.contains("of 4"), "{text}");
+        assert!(content.iter().all(|line| text.contains(line)), "{text}");
+        // Two pages are too few to tell a running line from content.
+        assert!(without_running_lines(&pages[..2]).contains("Acme Ltd"));
     }
 
     #[test]
