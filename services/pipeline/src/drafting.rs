@@ -390,7 +390,8 @@ async fn draft_with_llm(
         retryable: true,
     })?;
     let body = redactions.restore(&parsed.body);
-    let written_language = detect_language(&body);
+    // Bounded like every text the detector reads: an LLM may answer at length.
+    let written_language = detect_language(&focus(&body));
     let language_matches = written_language == language || written_language == "und" || language == "und";
     if !language_matches {
         notes.push("language_mismatch".to_owned());

@@ -45,7 +45,11 @@ pub fn windows(text: &str) -> Vec<Cow<'_, str>> {
 /// One text for what reads a message as a whole (its language): the message, or for a
 /// long one its opening and closing windows together.
 pub fn focus(text: &str) -> Cow<'_, str> {
-    let mut windows = windows(text);
+    joined(windows(text))
+}
+
+/// The windows of a message as one text (see [`focus`]).
+pub(crate) fn joined<'a>(mut windows: Vec<Cow<'a, str>>) -> Cow<'a, str> {
     match windows.len() {
         1 => windows.remove(0),
         _ => Cow::Owned(windows.join("\n…\n")),

@@ -10,7 +10,9 @@ use copilot_core::model::Sentiment;
 use ort::{environment::Environment, session::Session};
 use serde::{Deserialize, Serialize};
 
-use crate::{Encoder, HeadWeights, LinearHead, Manifest, TextKind, TriageError, detect_language, focus, windows};
+use crate::{
+    Encoder, HeadWeights, LinearHead, Manifest, TextKind, TriageError, detect_language, focus::joined, windows,
+};
 
 /// ONNX Runtime allows one environment per process; every session shares it.
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
@@ -156,7 +158,7 @@ impl Models {
             } else {
                 SentimentScore { label: Sentiment::Neutral, score: 0.0 }
             };
-            results.push(Triage { intent, sentiment, language: detect_language(&focus(text)) });
+            results.push(Triage { intent, sentiment, language: detect_language(&joined(read.clone())) });
         }
         Ok(results)
     }
