@@ -12,6 +12,8 @@ pub struct Model {
     /// e.g. `ticket.created`.
     pub event_type: String,
     pub data: Json,
+    /// The ticket the event is about, when it is about one.
+    pub ticket_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }
 

@@ -11,6 +11,8 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub endpoint_id: Uuid,
     pub event_id: Uuid,
+    /// The event's ticket: an endpoint gets one ticket's events one at a time, in order.
+    pub ticket_id: Option<Uuid>,
     /// Failed when out of attempts, or when the endpoint was disabled.
     pub status: WebhookDeliveryStatus,
     pub attempts: i32,

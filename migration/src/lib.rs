@@ -23,6 +23,7 @@ mod m20261204_000015_intent_display_names;
 mod m20261204_000016_request_ids;
 mod m20261204_000017_more_request_ids;
 mod m20261205_000018_default_language;
+mod m20261205_000019_event_tickets;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000016_request_ids::Migration),
             Box::new(m20261204_000017_more_request_ids::Migration),
             Box::new(m20261205_000018_default_language::Migration),
+            Box::new(m20261205_000019_event_tickets::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! Webhooks over HTTP with a real receiver on loopback that checks every signature: events
 //! arrive signed (Standard Webhooks) in the documented shape; an outage loses nothing and
-//! retries keep their `webhook-id`; a slow endpoint does not hold up another; 410 and a
+//! retries keep their `webhook-id`; a ticket's events arrive in order; a slow endpoint does not hold up another; 410 and a
 //! long failure disable an endpoint (with an event); dead letters are listed, retried and
 //! replayed; secret rotation signs with both secrets; request-forgery URLs are refused;
 //! integration events in are idempotent; and every webhook resource is another tenant's 404.
@@ -155,6 +155,37 @@ async fn an_outage_loses_nothing_and_retries_keep_their_webhook_id() {
         .await;
     assert!(log.iter().any(|d| d["attempts"].as_i64() > Some(1)), "{log:?}");
     println!("delivery log after the outage:\n{}", serde_json::to_string_pretty(&log).unwrap_or_default());
+}
+
+#[tokio::test]
+async fn a_tickets_events_arrive_in_order_even_when_the_first_is_retried() {
+    let hooks = hooks().await;
+    let receiver = Receiver::start().await;
+    hooks.endpoint(&receiver.url(), json!(["ticket.created", "message.created"])).await;
+    receiver.answer(503);
+    let ticket = hooks.ticket("In order").await;
+    // While `ticket.created` fails, the ticket's later events wait behind it.
+    receiver.wait_until(Duration::from_secs(10), |r| r.len() >= 3).await;
+    receiver.answer(200);
+
+    let received = receiver
+        .wait_until(Duration::from_secs(20), |r| {
+            of_type(r, "message.created").iter().any(|e| e.status == 200)
+                && of_type(r, "ticket.created").iter().any(|e| e.status == 200)
+        })
+        .await;
+    let created_at = received
+        .iter()
+        .position(|e| e.body["type"] == "ticket.created" && e.status == 200)
+        .expect("ticket.created arrived");
+    let first_message = received.iter().position(|e| e.body["type"] == "message.created").expect("message.created");
+    assert!(
+        created_at < first_message,
+        "message.created was sent before ticket.created was accepted: {:?}",
+        received.iter().map(|e| (e.body["type"].clone(), e.status)).collect::<Vec<_>>()
+    );
+    assert!(received[..created_at].iter().all(|e| e.body["type"] == "ticket.created"), "{received:?}");
+    assert_eq!(of_type(&received, "message.created")[0].body["data"]["message"]["ticket_id"], json!(ticket));
 }
 
 #[tokio::test]

@@ -198,7 +198,7 @@ pub async fn open(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<O
     )
     .await?;
     let ticket = assemble(row, customer, valid.tags, false);
-    events::emit(tx, "ticket.created", &serde_json::json!({ "ticket": ticket })).await?;
+    events::emit(tx, "ticket.created", Some(ticket.id), &serde_json::json!({ "ticket": ticket })).await?;
     Ok(Opened { ticket, first })
 }
 
@@ -599,7 +599,7 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: TicketId, patch: TicketPa
         .await?;
     }
     let ticket = hydrate(tx, vec![row]).await?.pop().ok_or(Error::NotFound("ticket"))?;
-    events::emit(tx, "ticket.updated", &serde_json::json!({ "ticket": ticket })).await?;
+    events::emit(tx, "ticket.updated", Some(ticket.id), &serde_json::json!({ "ticket": ticket })).await?;
     Ok(ticket)
 }
 

@@ -424,7 +424,7 @@ pub async fn finish(tx: &TenantTx, claimed: &Claimed, written: Written) -> Resul
     change.updated_at = Set(copilot_core::now());
     let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
     if generating {
-        events::emit(tx, "draft.ready", &serde_json::json!({ "draft": draft })).await?;
+        events::emit(tx, "draft.ready", Some(draft.ticket_id), &serde_json::json!({ "draft": draft })).await?;
     }
     Ok(Some(draft))
 }
@@ -453,7 +453,7 @@ pub async fn record_failure(
     change.updated_at = Set(now);
     let draft: Draft = change.update(&**tx).await.map_err(db_err)?.into();
     if gives_up {
-        events::emit(tx, "draft.failed", &serde_json::json!({ "draft": draft })).await?;
+        events::emit(tx, "draft.failed", Some(draft.ticket_id), &serde_json::json!({ "draft": draft })).await?;
     }
     Ok(Some(draft))
 }
@@ -619,7 +619,7 @@ pub async fn reject(tx: &TenantTx, by: &Principal, draft_id: DraftId, reason: &s
         serde_json::json!({ "ticket_id": draft.ticket_id, "reason": reason }),
     )
     .await?;
-    events::emit(tx, "draft.rejected", &serde_json::json!({ "draft": draft })).await?;
+    events::emit(tx, "draft.rejected", Some(draft.ticket_id), &serde_json::json!({ "draft": draft })).await?;
     Ok(draft)
 }
 

@@ -346,7 +346,7 @@ pub async fn complete(
         "sentiment": { "label": result.sentiment, "score": result.sentiment_score },
         "language": result.language,
     });
-    events::emit(tx, "triage.completed", &data).await?;
+    events::emit(tx, "triage.completed", Some(TicketId(ticket_id)), &data).await?;
     Ok(())
 }
 

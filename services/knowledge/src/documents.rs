@@ -529,7 +529,7 @@ pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Res
     let data = serde_json::json!({
         "document_id": claimed.document_id, "version": claimed.version, "chunk_count": chunk_count,
     });
-    events::emit(tx, "knowledge.document.ready", &data).await?;
+    events::emit(tx, "knowledge.document.ready", None, &data).await?;
     Ok(Finished::Activated)
 }
 
@@ -596,7 +596,7 @@ pub async fn record_failure(
     if give_up {
         let data =
             serde_json::json!({ "document_id": claimed.document_id, "version": claimed.version, "error": message });
-        events::emit(tx, "knowledge.document.failed", &data).await?;
+        events::emit(tx, "knowledge.document.failed", None, &data).await?;
     }
     Ok(if give_up { Recorded::GaveUp } else { Recorded::WillRetry })
 }

@@ -193,7 +193,7 @@ pub async fn fail_interrupted(tx: &TenantTx, delivery_id: Uuid) -> Result<bool, 
 /// that will be retried is the live-only `reply.retrying`, so a console showing the
 /// ticket says so (webhooks get only the outcome).
 async fn announce(tx: &TenantTx, row: delivery::Model) -> Result<(), Error> {
-    let status = row.status;
+    let (status, ticket) = (row.status, Some(TicketId(row.ticket_id)));
     let data = serde_json::json!({
         "ticket_id": row.ticket_id,
         "message_id": row.message_id,
@@ -201,8 +201,8 @@ async fn announce(tx: &TenantTx, row: delivery::Model) -> Result<(), Error> {
     });
     match status {
         DeliveryStatus::Queued => events::emit_live(tx, "reply.retrying", &data).await,
-        DeliveryStatus::Sent => events::emit(tx, "reply.sent", &data).await,
-        DeliveryStatus::Sending | DeliveryStatus::Failed => events::emit(tx, "reply.failed", &data).await,
+        DeliveryStatus::Sent => events::emit(tx, "reply.sent", ticket, &data).await,
+        DeliveryStatus::Sending | DeliveryStatus::Failed => events::emit(tx, "reply.failed", ticket, &data).await,
     }
     .map(|_| ())
 }

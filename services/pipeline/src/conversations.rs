@@ -81,7 +81,7 @@ pub async fn after_posted(tx: &TenantTx, posted: Posted) -> Result<ThreadMessage
         }
         Author::Note => {}
     }
-    events::emit(tx, "message.created", &serde_json::json!({ "message": shown })).await?;
+    events::emit(tx, "message.created", Some(ticket_id), &serde_json::json!({ "message": shown })).await?;
     Ok(shown)
 }
 
@@ -135,8 +135,13 @@ pub async fn approve_draft(
     let approval = drafts::approve(tx, by, draft_id, edited).await?;
     let message = after_posted(tx, approval.reply).await?;
     let approved = Approved { draft: approval.draft, message };
-    events::emit(tx, "draft.approved", &serde_json::json!({ "draft": approved.draft, "message": approved.message }))
-        .await?;
+    events::emit(
+        tx,
+        "draft.approved",
+        Some(approved.draft.ticket_id),
+        &serde_json::json!({ "draft": approved.draft, "message": approved.message }),
+    )
+    .await?;
     Ok(approved)
 }
 

@@ -2,7 +2,7 @@
 //! caused it, with one pending delivery per enabled webhook endpoint subscribed to its type.
 //! The change and its event commit together or not at all; delivering is a worker's job.
 
-use copilot_core::{Error, TenantId, model::WebhookDeliveryStatus};
+use copilot_core::{Error, TenantId, ids::TicketId, model::WebhookDeliveryStatus};
 use copilot_entities::{event, webhook_delivery, webhook_endpoint};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
@@ -54,18 +54,19 @@ pub fn subscribed(types: &serde_json::Value, event_type: &str) -> bool {
         && types.as_array().is_some_and(|types| types.iter().any(|t| t == "*" || t == event_type))
 }
 
-/// A delivery of `event_id` to `endpoint_id`, due at `now`.
+/// A delivery of `event` to `endpoint_id`, due at `now`.
 pub fn pending_delivery(
     tenant: TenantId,
     endpoint_id: Uuid,
-    event_id: Uuid,
+    event: &event::Model,
     now: chrono::DateTime<chrono::Utc>,
 ) -> webhook_delivery::ActiveModel {
     webhook_delivery::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.0),
         endpoint_id: Set(endpoint_id),
-        event_id: Set(event_id),
+        event_id: Set(event.id),
+        ticket_id: Set(event.ticket_id),
         status: Set(WebhookDeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
@@ -79,11 +80,17 @@ pub fn pending_delivery(
     }
 }
 
-/// Records an event of the tenant and queues it for every endpoint that wants it; returns
-/// the event's id.
-pub async fn emit(tx: &TenantTx, event_type: &'static str, data: &impl Serialize) -> Result<Uuid, Error> {
+/// Records an event of the tenant, about `ticket` when it concerns one, and queues it for
+/// every endpoint that wants it; returns the event's id. An endpoint receives the events of
+/// one ticket one at a time, in the order they were emitted.
+pub async fn emit(
+    tx: &TenantTx,
+    event_type: &'static str,
+    ticket: Option<TicketId>,
+    data: &impl Serialize,
+) -> Result<Uuid, Error> {
     debug_assert!(EVENT_TYPES.contains(&event_type), "unknown event type {event_type}");
-    let (id, now) = insert(tx, event_type, data).await?;
+    let event = insert(tx, event_type, ticket, data).await?;
     let endpoints = webhook_endpoint::Entity::scoped(tx.tenant())
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .all(&**tx)
@@ -92,39 +99,39 @@ pub async fn emit(tx: &TenantTx, event_type: &'static str, data: &impl Serialize
     let deliveries: Vec<webhook_delivery::ActiveModel> = endpoints
         .into_iter()
         .filter(|endpoint| subscribed(&endpoint.event_types, event_type))
-        .map(|endpoint| pending_delivery(tx.tenant(), endpoint.id, id, now))
+        .map(|endpoint| pending_delivery(tx.tenant(), endpoint.id, &event, event.created_at))
         .collect();
     if !deliveries.is_empty() {
         webhook_delivery::Entity::insert_many(deliveries).exec_without_returning(&**tx).await.map_err(db_err)?;
     }
-    Ok(id)
+    Ok(event.id)
 }
 
 /// Records an event of the live stream only (one of [`LIVE_EVENT_TYPES`]).
 pub async fn emit_live(tx: &TenantTx, event_type: &'static str, data: &impl Serialize) -> Result<Uuid, Error> {
     debug_assert!(LIVE_EVENT_TYPES.contains(&event_type), "unknown live event type {event_type}");
-    Ok(insert(tx, event_type, data).await?.0)
+    Ok(insert(tx, event_type, None, data).await?.id)
 }
 
-async fn insert(
+/// Records one event (of any type, `webhook.test` included) in the outbox.
+pub async fn insert(
     tx: &TenantTx,
-    event_type: &'static str,
+    event_type: &str,
+    ticket: Option<TicketId>,
     data: &impl Serialize,
-) -> Result<(Uuid, chrono::DateTime<chrono::Utc>), Error> {
+) -> Result<event::Model, Error> {
     let data = serde_json::to_value(data).map_err(Error::internal)?;
-    let now = copilot_core::now();
-    let id = Uuid::now_v7();
     event::ActiveModel {
-        id: Set(id),
+        id: Set(Uuid::now_v7()),
         tenant_id: Set(tx.tenant().0),
         event_type: Set(event_type.to_owned()),
         data: Set(data),
-        created_at: Set(now),
+        ticket_id: Set(ticket.map(Uuid::from)),
+        created_at: Set(copilot_core::now()),
     }
     .insert(&**tx)
     .await
-    .map_err(db_err)?;
-    Ok((id, now))
+    .map_err(db_err)
 }
 
 /// The tenant's events recorded after `(created_at, id)`, in that order, at most `limit`:

@@ -173,10 +173,7 @@ pub async fn replay(tx: &TenantTx, by: &Principal, endpoint_id: Uuid, since: Dat
                 change.update(&**tx).await.map_err(db_err)?;
             }
             None => {
-                events::pending_delivery(tx.tenant(), endpoint_id, event.id, now)
-                    .insert(&**tx)
-                    .await
-                    .map_err(db_err)?;
+                events::pending_delivery(tx.tenant(), endpoint_id, &event, now).insert(&**tx).await.map_err(db_err)?;
             }
         }
         count += 1;
@@ -196,19 +193,12 @@ pub async fn replay(tx: &TenantTx, by: &Principal, endpoint_id: Uuid, since: Dat
 pub async fn send_test(tx: &TenantTx, by: &Principal, endpoint_id: Uuid) -> Result<Delivery, Error> {
     by.require_admin()?;
     endpoints::row(tx, endpoint_id).await?;
-    let now = copilot_core::now();
-    let event_id = Uuid::now_v7();
-    event::ActiveModel {
-        id: Set(event_id),
-        tenant_id: Set(tx.tenant().0),
-        event_type: Set("webhook.test".into()),
-        data: Set(serde_json::json!({ "endpoint_id": endpoint_id, "message": "a test event" })),
-        created_at: Set(now),
-    }
-    .insert(&**tx)
-    .await
-    .map_err(db_err)?;
-    let row = events::pending_delivery(tx.tenant(), endpoint_id, event_id, now).insert(&**tx).await.map_err(db_err)?;
+    let data = serde_json::json!({ "endpoint_id": endpoint_id, "message": "a test event" });
+    let event = events::insert(tx, "webhook.test", None, &data).await?;
+    let row = events::pending_delivery(tx.tenant(), endpoint_id, &event, event.created_at)
+        .insert(&**tx)
+        .await
+        .map_err(db_err)?;
     Ok(delivery(row, "webhook.test".into()))
 }
 
@@ -232,6 +222,13 @@ pub const QUEUE: Queue = Queue {
     lease_columns: &["next_attempt_at"],
 };
 
+/// A delivery that may be sent now: due, and not behind an earlier event of the same ticket
+/// still on its way to the same endpoint (one ticket's events arrive one at a time, in order).
+const DUE: &str = "{row}.status IN ('pending', 'sending') AND {row}.next_attempt_at <= $2
+    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
+        WHERE earlier.endpoint_id = {row}.endpoint_id AND earlier.ticket_id = {row}.ticket_id
+          AND earlier.event_id < {row}.event_id AND earlier.status IN ('pending', 'sending'))";
+
 /// Claims up to `limit` due deliveries across tenants for `lease`: pending ones, and ones
 /// whose sender's lease ran out. An endpoint gets at most a few per claim, and none while
 /// it has that many in flight, so one slow endpoint never holds up the others.
@@ -239,7 +236,7 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
     let pick = copilot_store::jobs::FairPick {
         queue: &QUEUE,
         group: "endpoint_id",
-        due: "{row}.status IN ('pending', 'sending') AND {row}.next_attempt_at <= $2",
+        due: DUE,
         per_group: PER_ENDPOINT,
         busy: Some(("{row}.status = 'sending' AND {row}.next_attempt_at > $2", PER_ENDPOINT)),
     };
@@ -452,6 +449,7 @@ async fn disable(tx: &TenantTx, endpoint: webhook_endpoint::Model, reason: &str)
     events::emit(
         tx,
         "webhook.endpoint.disabled",
+        None,
         &serde_json::json!({ "endpoint_id": id, "url": url, "reason": reason }),
     )
     .await?;
