@@ -42,6 +42,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Show how a knowledge file is read: its headings, paragraphs, list items and
+    /// question/answer pairs in order, then how many chunks it makes (nothing is stored).
+    Read {
+        /// A file in a format the knowledge base takes (.md, .html, .txt, .pdf, .docx, .csv, .json).
+        file: PathBuf,
+    },
 }
 
 /// What one `copilot serve` process does.
@@ -69,9 +75,13 @@ pub enum TenantCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Openapi = cli.command {
-        print!("{}", openapi_spec().await?);
-        return Ok(());
+    match &cli.command {
+        Command::Openapi => {
+            print!("{}", openapi_spec().await?);
+            return Ok(());
+        }
+        Command::Read { file } => return read_knowledge_file(file),
+        _ => {}
     }
     let settings = config::load(cli.config.as_deref())?;
     let _logging = crate::logging::init(&settings)?;
@@ -99,7 +109,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("(the API key is shown only now)");
             Ok(())
         }
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Read { .. } => Ok(()),
+    }
+}
+
+/// `copilot read FILE`: the blocks a knowledge file parses into, as an outline.
+fn read_knowledge_file(file: &std::path::Path) -> anyhow::Result<()> {
+    use copilot_knowledge::parse::{self, Block, Format};
+    let name = file.display().to_string();
+    let format =
+        Format::from_filename(&name).with_context(|| format!("{name}: not a format the knowledge base reads"))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+    let blocks = parse::parse(format, &bytes).map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
+    let mut out = String::new();
+    for block in &blocks {
+        match block {
+            Block::Heading { level, text } => out += &format!("\n{} {text}\n", "#".repeat(usize::from(*level))),
+            Block::Paragraph(text) => out += &format!("\n{text}\n"),
+            Block::ListItem(text) => out += &format!("- {text}\n"),
+            Block::QuestionAnswer { question, answer } => out += &format!("\nQ: {question}\nA: {answer}\n"),
+        }
+    }
+    let chunks = copilot_knowledge::chunk::chunk(&blocks, Default::default());
+    out += &format!("\n({format}: {} blocks, {} chunks)\n", blocks.len(), chunks.len());
+    // A closed pipe (`copilot read … | head`) is not an error.
+    match std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
     }
 }
 

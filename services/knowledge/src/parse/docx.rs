@@ -104,6 +104,13 @@ fn heading_level(style: &str) -> Option<u8> {
     rest.parse::<u8>().ok().filter(|level| (1..=6).contains(level))
 }
 
+/// Word's list styles ("List Bullet", "List Number 2", "List Paragraph"): a list item even
+/// when the numbering comes from the style rather than the paragraph.
+fn is_list_style(style: &str) -> bool {
+    let lower = style.to_ascii_lowercase();
+    ["listbullet", "listnumber", "listparagraph"].iter().any(|prefix| lower.starts_with(prefix))
+}
+
 fn paragraphs(xml: &str, styles: &HashMap<String, u8>) -> Result<Vec<Block>, ParseError> {
     let mut reader = Reader::from_str(xml);
     let mut blocks = Vec::new();
@@ -144,7 +151,7 @@ fn paragraphs(xml: &str, styles: &HashMap<String, u8>) -> Result<Vec<Block>, Par
                         let level = style.as_ref().and_then(|id| styles.get(id).copied().or_else(|| heading_level(id)));
                         blocks.push(match level {
                             Some(level) => Block::Heading { level, text: content },
-                            None if numbered => Block::ListItem(content),
+                            None if numbered || style.as_deref().is_some_and(is_list_style) => Block::ListItem(content),
                             None => Block::Paragraph(content),
                         });
                     }
@@ -179,6 +186,7 @@ mod tests {
             <w:p><w:pPr><w:pStyle w:val="1"/></w:pPr><w:r><w:t>退货</w:t></w:r></w:p>
             <w:p><w:r><w:t xml:space="preserve">Return within </w:t></w:r><w:r><w:t>30 days &amp; unused.</w:t></w:r></w:p>
             <w:p><w:pPr><w:numPr><w:ilvl w:val="0"/></w:numPr></w:pPr><w:r><w:t>Pack it</w:t></w:r></w:p>
+            <w:p><w:pPr><w:pStyle w:val="ListBullet"/></w:pPr><w:r><w:t>Label it</w:t></w:r></w:p>
             <w:p></w:p>
         </w:body></w:document>"#;
         assert_eq!(
@@ -187,6 +195,7 @@ mod tests {
                 Block::Heading { level: 1, text: "退货".into() },
                 Block::Paragraph("Return within 30 days & unused.".into()),
                 Block::ListItem("Pack it".into()),
+                Block::ListItem("Label it".into()),
             ])
         );
     }

@@ -1,12 +1,18 @@
-//! PDF: the text layer, as paragraphs (PDF keeps no reliable heading structure).
-//! Password-protected and damaged files are refused with a readable reason.
+//! PDF: the text layer in reading order (see [`layout`]): columns read one after the
+//! other, running headers and footers left out, headings told by font size, hyphenation
+//! undone, table rows kept as rows. Password-protected, damaged, over-long and scanned
+//! (text-less) files are refused with a readable reason.
+
+mod layout;
 
 use std::{
     panic::AssertUnwindSafe,
     time::{Duration, Instant},
 };
 
-use super::{Block, Cancel, ParseError, text};
+use layout::{Line, PageGlyphs};
+
+use super::{Block, Cancel, ParseError};
 
 /// Most pages read: a longer PDF is refused (its text would take minutes to extract and
 /// hours to embed); split it.
@@ -29,28 +35,30 @@ pub fn parse(bytes: &[u8], cancel: &Cancel, time_limit: Duration) -> Result<Vec<
         return Err(ParseError::new(format!("the PDF has {pages} pages; at most {MAX_PAGES} are read: split it")));
     }
     let started = Instant::now();
-    let mut page_texts = Vec::with_capacity(pages);
-    {
-        for (&number, _) in document.get_pages().iter() {
-            let mut page = String::new();
-            let mut output = pdf_extract::PlainTextOutput::new(&mut page);
-            if cancel.is_cancelled() {
-                return Err(ParseError::new("reading the PDF was stopped: the document was deleted or replaced"));
-            }
-            if started.elapsed() >= time_limit {
-                return Err(ParseError::new(format!(
-                    "reading the PDF took longer than {} s (stopped at page {number} of {pages}): split it",
-                    time_limit.as_secs()
-                )));
-            }
-            // The extractor panics on some malformed fonts: contain it to this file.
-            std::panic::catch_unwind(AssertUnwindSafe(|| pdf_extract::output_doc_page(&document, &mut output, number)))
-                .map_err(|_| damaged("its text could not be extracted"))?
-                .map_err(|error| damaged(&error.to_string()))?;
-            page_texts.push(page);
+    let mut page_lines = Vec::with_capacity(pages);
+    for (&number, _) in document.get_pages().iter() {
+        if cancel.is_cancelled() {
+            return Err(ParseError::new("reading the PDF was stopped: the document was deleted or replaced"));
         }
+        if started.elapsed() >= time_limit {
+            return Err(ParseError::new(format!(
+                "reading the PDF took longer than {} s (stopped at page {number} of {pages}): split it",
+                time_limit.as_secs()
+            )));
+        }
+        let mut page = PageGlyphs::default();
+        // The extractor panics on some malformed fonts: contain it to this file.
+        std::panic::catch_unwind(AssertUnwindSafe(|| pdf_extract::output_doc_page(&document, &mut page, number)))
+            .map_err(|_| damaged("its text could not be extracted"))?
+            .map_err(|error| damaged(&error.to_string()))?;
+        page_lines.push(page.lines());
     }
-    let blocks = text::parse(&without_running_lines(&page_texts));
+    let lines: Vec<(usize, Line)> = without_running_lines(page_lines)
+        .into_iter()
+        .enumerate()
+        .flat_map(|(page, lines)| lines.into_iter().map(move |line| (page, line)))
+        .collect();
+    let blocks = layout::blocks(&lines);
     if blocks.is_empty() {
         return Err(ParseError::new(
             "the PDF has no text layer (a scanned document?); upload a PDF with selectable text",
@@ -63,39 +71,41 @@ pub fn parse(bytes: &[u8], cancel: &Cancel, time_limit: Duration) -> Result<Vec<
 /// "Acme Ltd · Warranty policy") are running headers and footers, not content: they are
 /// left out, so they do not land in the middle of a paragraph that crosses a page. A page
 /// whose only line such a line is keeps it.
-fn without_running_lines(pages: &[String]) -> String {
+fn without_running_lines(pages: Vec<Vec<Line>>) -> Vec<Vec<Line>> {
     const EDGE: usize = 2;
-    let shape =
-        |line: &str| -> String { line.trim().chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect() };
-    let edges = |page: &str| -> Vec<String> {
-        let lines: Vec<&str> = page.lines().filter(|line| !line.trim().is_empty()).collect();
-        let mut edge: Vec<String> = lines.iter().take(EDGE).map(|line| shape(line)).collect();
-        edge.extend(lines.iter().rev().take(EDGE).map(|line| shape(line)));
+    let shape = |line: &Line| -> String {
+        line.text().trim().chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect()
+    };
+    let edges = |page: &[Line]| -> Vec<String> {
+        let mut edge: Vec<String> = page.iter().take(EDGE).map(shape).collect();
+        edge.extend(page.iter().rev().take(EDGE).map(shape));
         edge.sort();
         edge.dedup();
         edge
     };
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for page in pages {
+    for page in &pages {
         for line in edges(page) {
             *seen.entry(line).or_default() += 1;
         }
     }
-    let running = |line: &str| pages.len() >= 3 && seen.get(&shape(line)).is_some_and(|n| n * 5 >= pages.len() * 3);
+    let count = pages.len();
+    let running = |shape: &str| count >= 3 && seen.get(shape).is_some_and(|n| n * 5 >= count * 3);
     pages
-        .iter()
+        .into_iter()
         .map(|page| {
-            let lines: Vec<&str> = page.lines().collect();
-            let content = lines.iter().filter(|line| !line.trim().is_empty()).count();
-            let edge = edges(page);
-            let kept: Vec<&str> = lines
-                .into_iter()
-                .filter(|line| content <= 1 || !(running(line) && edge.contains(&shape(line))))
-                .collect();
-            kept.join("\n")
+            if page.len() <= 1 {
+                return page;
+            }
+            let edge = edges(&page);
+            page.into_iter()
+                .filter(|line| {
+                    let shape = shape(line);
+                    !(running(&shape) && edge.contains(&shape))
+                })
+                .collect()
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect()
 }
 
 fn damaged(reason: &str) -> ParseError {
@@ -167,6 +177,10 @@ mod tests {
         assert!(at("Page 1 says hello") < at("Page 2 says hello") && at("Page 2 says hello") < at("Page 3 says hello"));
     }
 
+    fn line(text: &str) -> Line {
+        Line { cells: vec![layout::Segment { x0: 50.0, x1: 300.0, y: 0.0, size: 10.0, text: text.into() }] }
+    }
+
     #[test]
     fn running_headers_and_footers_are_left_out_and_content_is_kept() {
         let content = [
@@ -175,16 +189,25 @@ mod tests {
             "Batteries are not covered.",
             "Claims need the receipt.",
         ];
-        let pages: Vec<String> = content
+        let pages: Vec<Vec<Line>> = content
             .iter()
             .enumerate()
-            .map(|(i, line)| format!("Acme Ltd · Warranty policy\n{line}\nSee the terms.\nPage {} of 4", i + 1))
+            .map(|(i, text)| {
+                vec![
+                    line("Acme Ltd · Warranty policy"),
+                    line(text),
+                    line("See the terms."),
+                    line(&format!("Page {} of 4", i + 1)),
+                ]
+            })
             .collect();
-        let text = without_running_lines(&pages);
-        assert!(!text.contains("Acme Ltd") && !text.contains("of 4"), "{text}");
-        assert!(content.iter().all(|line| text.contains(line)), "{text}");
+        let text =
+            |pages: Vec<Vec<Line>>| -> String { pages.iter().flatten().map(Line::text).collect::<Vec<_>>().join("\n") };
+        let kept = text(without_running_lines(pages.clone()));
+        assert!(!kept.contains("Acme Ltd") && !kept.contains("of 4"), "{kept}");
+        assert!(content.iter().all(|line| kept.contains(line)), "{kept}");
         // Two pages are too few to tell a running line from content.
-        assert!(without_running_lines(&pages[..2]).contains("Acme Ltd"));
+        assert!(text(without_running_lines(pages[..2].to_vec())).contains("Acme Ltd"));
     }
 
     #[test]

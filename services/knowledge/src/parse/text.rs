@@ -1,5 +1,7 @@
 //! Plain text: paragraphs separated by blank lines; lines that start with a bullet or a
-//! number are list items.
+//! number are list items. Headings as plain-text documents write them: a line underlined
+//! with `===` (level 1) or `---` (level 2), or a line of capitals on its own or at the
+//! top (level 1).
 
 use super::{Block, normalize_space};
 
@@ -12,9 +14,19 @@ pub fn parse(text: &str) -> Vec<Block> {
             paragraph.clear();
         }
     };
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
+    let lines: Vec<&str> = text.lines().collect();
+    let blank = |index: usize| lines.get(index).is_none_or(|line| line.trim().is_empty());
+    let mut index = 0;
+    while index < lines.len() {
+        let trimmed = lines[index].trim();
+        index += 1;
+        let underline = lines.get(index).and_then(|next| underline_level(next.trim()));
+        if let Some(level) = underline.filter(|_| !trimmed.is_empty() && paragraph.is_empty()) {
+            blocks.push(Block::Heading { level, text: normalize_space(trimmed) });
+            index += 1;
+        } else if paragraph.is_empty() && (index == 1 || (blank(index - 2) && blank(index))) && is_capitals(trimmed) {
+            blocks.push(Block::Heading { level: 1, text: normalize_space(trimmed) });
+        } else if trimmed.is_empty() {
             flush(&mut paragraph, &mut blocks);
         } else if let Some(item) = list_item(trimmed) {
             flush(&mut paragraph, &mut blocks);
@@ -25,6 +37,25 @@ pub fn parse(text: &str) -> Vec<Block> {
     }
     flush(&mut paragraph, &mut blocks);
     blocks
+}
+
+/// `===…` underlines a level-1 heading, `---…` a level-2 one (three or more).
+fn underline_level(line: &str) -> Option<u8> {
+    let level = match line.chars().next()? {
+        '=' => 1,
+        '-' => 2,
+        _ => return None,
+    };
+    (line.chars().count() >= 3 && line.chars().all(|c| c == line.chars().next().unwrap_or(' '))).then_some(level)
+}
+
+/// A short line whose letters are all capitals ("RETURNS AND REFUNDS", "STEP 2: PAY").
+fn is_capitals(line: &str) -> bool {
+    let letters = line.chars().filter(|c| c.is_alphabetic()).count();
+    letters >= 3
+        && line.chars().count() <= 100
+        && line.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase)
+        && !line.ends_with(['.', ','])
 }
 
 /// The text of a bulleted (`-`, `*`, `•`) or numbered (`1.`, `2)`) line.
@@ -49,6 +80,24 @@ pub(crate) fn list_item(line: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn underlined_and_capital_lines_are_headings() {
+        let text = "Returns\n=======\n\nWithin 30 days.\n\n退款\n----\n\n五个工作日内。\n\nGIFT CARDS\n\nCannot be \
+                    returned.\nNOT A HEADING IN A PARAGRAPH\n\nA - B\n---\n";
+        assert_eq!(
+            parse(text),
+            vec![
+                Block::Heading { level: 1, text: "Returns".into() },
+                Block::Paragraph("Within 30 days.".into()),
+                Block::Heading { level: 2, text: "退款".into() },
+                Block::Paragraph("五个工作日内。".into()),
+                Block::Heading { level: 1, text: "GIFT CARDS".into() },
+                Block::Paragraph("Cannot be returned. NOT A HEADING IN A PARAGRAPH".into()),
+                Block::Heading { level: 2, text: "A - B".into() },
+            ]
+        );
+    }
 
     #[test]
     fn blank_lines_separate_paragraphs_and_bullets_are_items() {
