@@ -1,12 +1,13 @@
-//! The retrieval evaluation: the bilingual help centre in `fixtures/knowledge` is ingested
-//! through the API, then every query of `eval.json` is searched in each mode. Prints
-//! recall@5 and MRR (over the top 10) per mode, overall and for cross-lingual queries,
-//! and holds hybrid search to being no worse than the better of the other two.
+//! The retrieval and abstention evaluation: the bilingual help centre of a fictional
+//! retailer in `fixtures/knowledge/support-centre` (14 documents in every format, about
+//! 380 chunks) is ingested through the API, then every question of `support-eval.json` is
+//! searched as drafts search. Recall@5 and MRR (over the top 10) are held per source
+//! format and per language pair; how often an answerable question keeps its passage and an
+//! unanswerable one is recognised is measured on the held-out half.
 //!
-//! `scripts/test -p copilot-tests knowledge_eval -- --nocapture` prints the table that
-//! `bench/README.md` quotes.
+//! Each figure is printed as a `quality` line that `scripts/quality` gathers into its table.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::{collections::BTreeMap, path::PathBuf};
 
 use copilot_tests::{spawn_app, uuid_at};
 use serde::Deserialize;
@@ -17,15 +18,23 @@ use crate::knowledge::upload_fixture;
 
 #[derive(Deserialize)]
 struct EvalSet {
-    queries: Vec<EvalQuery>,
+    answerable: Vec<Answerable>,
+    unanswerable: Vec<Unanswerable>,
 }
 
 #[derive(Deserialize)]
-struct EvalQuery {
+struct Answerable {
     query: String,
     document: String,
     expect: String,
-    cross_lingual: bool,
+    lang: String,
+    split: String,
+}
+
+#[derive(Deserialize)]
+struct Unanswerable {
+    query: String,
+    split: String,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -53,80 +62,112 @@ impl Score {
     }
 }
 
+/// One figure of the quality report, held to `floor` when there is one.
+fn report(area: &str, metric: &str, value: f64, floor: Option<f64>) {
+    let floor = floor.map_or_else(|| "-".to_owned(), |floor| format!("{floor:.2}"));
+    println!("quality\t{area}\t{metric}\t{value:.3}\t{floor}");
+}
+
+/// The language a document of the set is written in (Chinese ones end in `-zh`).
+fn document_language(name: &str) -> &'static str {
+    if name.rsplit_once('.').is_some_and(|(stem, _)| stem.ends_with("-zh")) { "zh" } else { "en" }
+}
+
 #[tokio::test]
-async fn hybrid_search_is_no_worse_than_the_better_of_vector_and_keyword() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/knowledge/eval.json");
-    let set: EvalSet = serde_json::from_slice(&std::fs::read(&path).expect("read eval.json")).expect("parse eval.json");
+async fn retrieval_and_abstention_on_a_help_centre_of_hundreds_of_chunks_hold_their_floors() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/knowledge");
+    let set: EvalSet =
+        serde_json::from_slice(&std::fs::read(fixtures.join("support-eval.json")).expect("read the set"))
+            .expect("parse the set");
     let app = spawn_app().await;
     let tenant = app.create_tenant().await;
-    let mut documents: HashMap<String, Uuid> = HashMap::new();
-    for query in &set.queries {
-        if !documents.contains_key(&query.document) {
-            let id = upload_fixture(&app, &tenant.key, &format!("help-centre/{}", query.document), &[]).await;
-            documents.insert(query.document.clone(), id);
-        }
+    let mut documents: BTreeMap<String, Uuid> = BTreeMap::new();
+    let mut names: Vec<String> = std::fs::read_dir(fixtures.join("support-centre"))
+        .expect("the documents")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let id = upload_fixture(&app, &tenant.key, &format!("support-centre/{name}"), &[]).await;
+        documents.insert(name, id);
     }
+    let mut chunks = 0;
     for (name, id) in &documents {
-        assert_eq!(app.wait_for_document(&tenant.key, *id).await["status"], "ready", "{name}");
+        let document = app.wait_for_document(&tenant.key, *id).await;
+        assert_eq!(document["status"], "ready", "{name}: {document}");
+        chunks += document["chunk_count"].as_u64().unwrap_or_default();
     }
+    assert!(chunks >= 300, "a knowledge base of a few hundred chunks: {chunks}");
 
-    let modes = ["keyword", "vector", "hybrid"];
-    let mut overall: HashMap<&str, Score> = HashMap::new();
-    let mut cross: HashMap<&str, Score> = HashMap::new();
-    for query in &set.queries {
-        let expected = documents[&query.document];
-        for mode in modes {
-            let body = app
-                .post("/v1/knowledge/search", &tenant.key, json!({"query": query.query, "mode": mode, "limit": 10}))
-                .await
-                .expect(200);
-            let hits = body["hits"].as_array().cloned().unwrap_or_default();
-            let rank = hits
-                .iter()
-                .position(|hit| {
-                    uuid_at(hit, "/document_id") == expected
-                        && hit["text"].as_str().is_some_and(|text| text.contains(&query.expect))
-                })
-                .map(|index| index + 1);
-            overall.entry(mode).or_default().add(rank);
-            if query.cross_lingual {
-                cross.entry(mode).or_default().add(rank);
-            }
+    let search = |query: String| {
+        let app = &app;
+        let key = tenant.key.clone();
+        async move { app.post("/v1/knowledge/search", &key, json!({"query": query, "limit": 10})).await.expect(200) }
+    };
+    let mut overall = Score::default();
+    let mut by_format: BTreeMap<String, Score> = BTreeMap::new();
+    let mut by_pair: BTreeMap<String, Score> = BTreeMap::new();
+    let (mut kept, mut answerable_held_out) = (0usize, 0usize);
+    for question in &set.answerable {
+        let body = search(question.query.clone()).await;
+        let expected = documents[&question.document];
+        let hits = body["hits"].as_array().cloned().unwrap_or_default();
+        let rank = hits
+            .iter()
+            .position(|hit| {
+                uuid_at(hit, "/document_id") == expected
+                    && hit["text"]
+                        .as_str()
+                        .is_some_and(|text| text.to_lowercase().contains(&question.expect.to_lowercase()))
+            })
+            .map(|index| index + 1);
+        overall.add(rank);
+        let format = question.document.rsplit_once('.').map_or("?", |(_, extension)| extension).to_owned();
+        by_format.entry(format).or_default().add(rank);
+        by_pair.entry(format!("{}→{}", question.lang, document_language(&question.document))).or_default().add(rank);
+        if question.split == "heldout" {
+            answerable_held_out += 1;
+            kept += usize::from(body["confident"] == true && rank.is_some_and(|rank| rank <= 5));
         }
     }
-
-    println!("\n| mode | recall@5 | MRR@10 | cross-lingual recall@5 | cross-lingual MRR@10 |");
-    println!("|---|---:|---:|---:|---:|");
-    for mode in modes {
-        let (all, crossed) = (overall[mode], cross[mode]);
-        println!(
-            "| {mode} | {:.3} | {:.4} | {:.3} | {:.4} |",
-            all.recall_at_5(),
-            all.mrr(),
-            crossed.recall_at_5(),
-            crossed.mrr()
-        );
+    let (mut abstained, mut unanswerable_held_out) = (0usize, 0usize);
+    for question in set.unanswerable.iter().filter(|question| question.split == "heldout") {
+        let body = search(question.query.clone()).await;
+        unanswerable_held_out += 1;
+        abstained += usize::from(body["confident"] == false);
     }
-    println!(
-        "({} queries, {} cross-lingual, {} documents)\n",
-        overall["hybrid"].queries,
-        cross["hybrid"].queries,
-        documents.len()
-    );
 
-    let (hybrid, vector, keyword) = (overall["hybrid"], overall["vector"], overall["keyword"]);
-    assert!(
-        hybrid.recall_at_5() >= vector.recall_at_5().max(keyword.recall_at_5()),
-        "hybrid recall@5 {:.3} is below vector {:.3} or keyword {:.3}",
-        hybrid.recall_at_5(),
-        vector.recall_at_5(),
-        keyword.recall_at_5()
+    // Floors: what the service reaches today, so that no change makes it worse unnoticed.
+    // The targets are higher (recall@5 0.95 overall and 0.90 for every format and language
+    // pair, MRR 0.85, 90 % of unanswerable questions recognised): see bench/README.md.
+    let mut failures = Vec::new();
+    let mut hold = |area: &str, metric: &str, value: f64, floor: Option<f64>| {
+        report(area, metric, value, floor);
+        if floor.is_some_and(|floor| value < floor) {
+            failures.push(format!("{area} {metric} {value:.3} is below {:.2}", floor.unwrap_or_default()));
+        }
+    };
+    hold("retrieval", &format!("recall@5 overall ({} questions)", overall.queries), overall.recall_at_5(), Some(0.90));
+    hold("retrieval", "MRR@10 overall", overall.mrr(), Some(0.78));
+    for (format, score) in &by_format {
+        hold("retrieval", &format!("recall@5 {format} ({})", score.queries), score.recall_at_5(), Some(0.85));
+    }
+    for (pair, score) in &by_pair {
+        let floor = if pair == "zh→en" { 0.70 } else { 0.85 };
+        hold("retrieval", &format!("recall@5 {pair} ({})", score.queries), score.recall_at_5(), Some(floor));
+    }
+    let share = |part: usize, whole: usize| part as f64 / whole.max(1) as f64;
+    hold(
+        "abstention",
+        &format!("answerable kept, passage in top 5 ({answerable_held_out} held out)"),
+        share(kept, answerable_held_out),
+        Some(0.85),
     );
-    assert!(
-        hybrid.mrr() >= vector.mrr().max(keyword.mrr()),
-        "hybrid MRR {:.3} is below vector {:.3} or keyword {:.3}",
-        hybrid.mrr(),
-        vector.mrr(),
-        keyword.mrr()
+    hold(
+        "abstention",
+        &format!("unanswerable recognised ({unanswerable_held_out} held out)"),
+        share(abstained, unanswerable_held_out),
+        None,
     );
+    assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -153,7 +153,7 @@ impl Knowledge {
 /// cannot outweigh a clearly closer meaning, which keeps answers in another language
 /// (that share no words with the question) in reach.
 ///
-/// The weight was chosen on the evaluation set (`tests/fixtures/knowledge/eval.json`);
+/// The weight was chosen on an earlier, smaller evaluation set (see bench/README.md);
 /// reciprocal rank fusion did worse there on cross-lingual questions (see bench/README.md).
 pub fn fuse(vector: &[Hit], keyword: &[Hit]) -> Vec<Hit> {
     let mut scores: HashMap<Uuid, (f32, Hit)> = HashMap::new();
