@@ -5,11 +5,11 @@
 //! format and per language pair; how often an answerable question keeps its passage and an
 //! unanswerable one is recognised is measured on the held-out half.
 //!
-//! Each figure is printed as a `quality` line that `scripts/quality` gathers into its table.
+//! Each figure is a line of the quality report (`scripts/quality`).
 
 use std::{collections::BTreeMap, path::PathBuf};
 
-use copilot_tests::{spawn_app, uuid_at};
+use copilot_tests::{quality_report as report, spawn_app, uuid_at};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -60,12 +60,6 @@ impl Score {
     fn mrr(&self) -> f64 {
         self.reciprocal_ranks / self.queries.max(1) as f64
     }
-}
-
-/// One figure of the quality report, held to `floor` when there is one.
-fn report(area: &str, metric: &str, value: f64, floor: Option<f64>) {
-    let floor = floor.map_or_else(|| "-".to_owned(), |floor| format!("{floor:.2}"));
-    println!("quality\t{area}\t{metric}\t{value:.3}\t{floor}");
 }
 
 /// The language a document of the set is written in (Chinese ones end in `-zh`).

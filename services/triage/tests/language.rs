@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 
 use copilot_triage::detect_language;
+use quality::report;
+
+mod quality;
 
 #[derive(serde::Deserialize)]
 struct Example {
@@ -35,6 +38,8 @@ fn short_messages_are_detected_in_their_language() {
     let right: usize = per_language.values().map(|(right, _)| right).sum();
     let accuracy = right as f64 / examples.len() as f64;
     assert!(examples.len() >= 150 && per_language.len() >= 10, "the set covers the claimed languages");
+    let languages = per_language.len();
+    report("language", &format!("short messages ({} in {languages} languages)", examples.len()), accuracy, Some(0.97));
     assert!(accuracy >= 0.97, "accuracy {accuracy:.3} on {} short messages; wrong: {wrong:#?}", examples.len());
     for (lang, (right, total)) in &per_language {
         assert!(*right as f64 / *total as f64 >= 0.9, "{lang}: {right}/{total}; wrong: {wrong:#?}");
@@ -50,5 +55,8 @@ fn short_english_is_never_taken_for_another_latin_script_language() {
         .filter(|(_, detected)| detected != "en")
         .map(|(example, detected)| format!("{:?} → {detected}", example.text))
         .collect();
+    let english = examples().iter().filter(|example| example.lang == "en").count();
+    let kept = (english - misread.len()) as f64 / english.max(1) as f64;
+    report("language", &format!("short English kept English ({english})"), kept, Some(1.0));
     assert!(misread.is_empty(), "{misread:#?}");
 }
