@@ -124,7 +124,7 @@ pub(crate) fn is_cjk(c: char) -> bool {
 }
 
 /// Sentences, each with its closing punctuation.
-fn sentences(text: &str) -> Vec<&str> {
+pub(crate) fn sentences(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut chars = text.char_indices().peekable();

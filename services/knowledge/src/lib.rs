@@ -9,6 +9,7 @@
 //! model runtime: embeddings come through the [`Embedder`] trait.
 
 pub mod chunk;
+mod detail;
 pub mod documents;
 mod ingest;
 pub mod parse;
@@ -43,6 +44,8 @@ pub struct Knowledge {
     pub lease: chrono::Duration,
     /// When a failed ingestion is tried again.
     pub retry: copilot_core::retry::Backoff,
+    /// Sentence embeddings of recent search candidates (see [`detail`]).
+    details: Arc<detail::Details>,
 }
 
 impl Knowledge {
@@ -54,6 +57,7 @@ impl Knowledge {
             chunking: chunk::ChunkOptions::default(),
             lease: chrono::Duration::seconds(ingest::LEASE_SECONDS),
             retry: ingest::INGESTION_RETRY,
+            details: Arc::default(),
         }
     }
 

@@ -95,10 +95,14 @@ impl Knowledge {
             Mode::Vector => Vec::new(),
         };
         let (vector, keyword) = self.searchable(tenant, vector, keyword).await?;
-        let mut hits = match request.mode {
-            Mode::Vector => vector,
-            Mode::Keyword => keyword,
-            Mode::Hybrid => fuse(&vector, &keyword),
+        let mut hits = match (request.mode, &embedding) {
+            (Mode::Vector, Some(embedding)) => self.sharpen(tenant, embedding, vector, 1.0).await?,
+            (Mode::Hybrid, Some(embedding)) => {
+                let scale = 1.0 / spread(&vector);
+                self.sharpen(tenant, embedding, fuse(&vector, &keyword), scale).await?
+            }
+            (Mode::Vector, None) => vector,
+            (Mode::Keyword | Mode::Hybrid, _) => keyword,
         };
         hits.truncate(request.limit);
         Ok((hits, embedding))
@@ -158,9 +162,7 @@ impl Knowledge {
 pub fn fuse(vector: &[Hit], keyword: &[Hit]) -> Vec<Hit> {
     let mut scores: HashMap<Uuid, (f32, Hit)> = HashMap::new();
     if !vector.is_empty() {
-        let mean = vector.iter().map(|hit| hit.score).sum::<f32>() / vector.len() as f32;
-        let variance = vector.iter().map(|hit| (hit.score - mean).powi(2)).sum::<f32>() / vector.len() as f32;
-        let spread = if variance > f32::EPSILON { variance.sqrt() } else { 1.0 };
+        let spread = spread(vector);
         for hit in vector {
             scores.entry(hit.chunk_id).or_insert_with(|| (0.0, hit.clone())).0 += hit.score / spread;
         }
@@ -174,6 +176,17 @@ pub fn fuse(vector: &[Hit], keyword: &[Hit]) -> Vec<Hit> {
     let mut fused: Vec<Hit> = scores.into_values().map(|(score, hit)| Hit { score, ..hit }).collect();
     fused.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
     fused
+}
+
+/// The standard deviation of the vector candidates' scores (1 when they are all alike or
+/// there are none): the unit of hybrid scores.
+fn spread(vector: &[Hit]) -> f32 {
+    if vector.is_empty() {
+        return 1.0;
+    }
+    let mean = vector.iter().map(|hit| hit.score).sum::<f32>() / vector.len() as f32;
+    let variance = vector.iter().map(|hit| (hit.score - mean).powi(2)).sum::<f32>() / vector.len() as f32;
+    if variance > f32::EPSILON { variance.sqrt() } else { 1.0 }
 }
 
 #[cfg(test)]
