@@ -357,6 +357,22 @@ async fn without_an_llm_drafts_are_extractive_and_hand_over_when_nothing_fits() 
 }
 
 #[tokio::test]
+async fn an_llm_is_not_offered_unrelated_passages_so_nothing_unrelated_is_cited() {
+    let desk = desk(true).await;
+    // A model that cites whatever it is given.
+    desk.llm.push([LlmReply::Text("Hello,\n\nYes, we do that [S1].\n\nBest".into())]);
+    let unrelated = desk.ask("What is the boiling point of liquid nitrogen in Kelvin?").await;
+    let draft = desk.settled_draft(unrelated).await;
+    assert_eq!(draft["mode"], "llm", "{draft}");
+    assert_eq!(draft["citations"], json!([]), "{draft}");
+    assert!(draft["confidence"].as_f64().is_some_and(|c| c <= 0.3), "{draft}");
+    assert!(draft["notes"].as_array().is_some_and(|notes| notes.contains(&json!("no_relevant_knowledge"))), "{draft}");
+    let requests = desk.llm.requests();
+    let (_, user) = prompt_of(requests.last().expect("the LLM was asked"));
+    assert!(user.contains("(no passages were found)"), "{user}");
+}
+
+#[tokio::test]
 async fn over_the_monthly_budget_drafts_fall_back_to_extractive_and_say_so() {
     let desk = desk(true).await;
     let settings = json!({"base_url": desk.llm.base_url(), "model": "test-model", "monthly_token_budget": 10});

@@ -386,6 +386,11 @@ async fn replacing_by_external_id_switches_versions_atomically_and_identical_byt
     let same = upload_text(&app, &tenant.key, "returns-policy", old).await;
     assert_eq!(same, json!({"id": id, "status": "ready", "version": 1, "unchanged": true}));
 
+    // Searching embeds the best chunks' sentences once (and keeps them); done here, before
+    // the hold, so that the searches below do not wait on the held encoder.
+    for mode in ["vector", "hybrid"] {
+        assert!(!search(&app, &tenant.key, "how many days to return, return label cost", mode).await.is_empty());
+    }
     // Hold the new version's embeddings: while it is processed, searches see version 1 only.
     gated.close();
     let second = upload_text(&app, &tenant.key, "returns-policy", new).await;

@@ -362,7 +362,9 @@ async fn draft_with_llm(
             .collect(),
         intent: intent.clone(),
         sentiment: job.triage.as_ref().and_then(|triage| triage.sentiment),
-        passages: passages.to_vec(),
+        // Passages that do not answer the question are not offered: the model would cite
+        // an unrelated policy. Without sources it asks for details or hands over.
+        passages: if relevant { passages.to_vec() } else { Vec::new() },
         instructions: job.draft.instructions.clone(),
     };
     if !redactions.is_empty() {
@@ -385,7 +387,8 @@ async fn draft_with_llm(
     }
     let completion =
         completion.map_err(|error| LlmFailure { retryable: error.is_retryable(), message: error.to_string() })?;
-    let parsed = parse_answer(&completion.text, passages).map_err(|error| LlmFailure {
+    let offered = if relevant { passages } else { &[] };
+    let parsed = parse_answer(&completion.text, offered).map_err(|error| LlmFailure {
         message: format!("the LLM's answer could not be used: {error}"),
         retryable: true,
     })?;
@@ -407,7 +410,7 @@ async fn draft_with_llm(
     }
     let mut confidence = answer::confidence(&parsed, language_matches);
     if !relevant {
-        confidence = confidence.min(0.4);
+        confidence = confidence.min(NOT_GROUNDED_CONFIDENCE);
     }
     Ok(Written {
         body,
@@ -428,6 +431,10 @@ async fn draft_with_llm(
         intent: None,
     })
 }
+
+/// The most confidence a draft gets when the knowledge base holds nothing that answers the
+/// question, whoever wrote it.
+const NOT_GROUNDED_CONFIDENCE: f64 = 0.3;
 
 fn draft_extractively(
     settings: &DraftSettings,
