@@ -97,6 +97,9 @@ pub struct Settings {
     pub delivery_concurrency: usize,
     /// Documents one process ingests at the same time.
     pub knowledge_concurrency: usize,
+    /// How many of a search's best candidates are scored again by their closest sentence
+    /// (0 turns it off; see `copilot_knowledge::detail`).
+    pub knowledge_sentence_candidates: usize,
     /// Replies of one tenant sent at the same time, across processes.
     pub delivery_tenant_concurrency: usize,
     /// Waits before each webhook attempt, comma-separated (`0s,5s,5m,30m,2h,5h,10h,10h`);
@@ -278,6 +281,9 @@ impl Settings {
         }
         if !(1..=1024).contains(&self.webhook_concurrency) {
             return Err(InvalidSetting::new("webhook_concurrency", "must be between 1 and 1024"));
+        }
+        if self.knowledge_sentence_candidates > 50 {
+            return Err(InvalidSetting::new("knowledge_sentence_candidates", "must be between 0 and 50"));
         }
         if !(0.0..=1.0).contains(&self.draft_min_relevance) {
             return Err(InvalidSetting::new("draft_min_relevance", "must be between 0 and 1"));

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{Hit, Knowledge, chunk, ingest::passage_text};
 
-/// How many of the best candidates are scored again.
+/// How many of the best candidates are scored again, unless configured otherwise.
 pub const CANDIDATES: usize = 20;
 /// The share of a closer sentence's similarity that a chunk gains.
 const SENTENCE_WEIGHT: f32 = 0.5;
@@ -79,8 +79,8 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 impl Knowledge {
-    /// Scores the best [`CANDIDATES`] of `hits` (best first) again with their closest
-    /// sentence; `scale` turns a cosine difference into the hits' score units.
+    /// Scores the best [`Knowledge::sentence_candidates`] of `hits` (best first) again with
+    /// their closest sentence; `scale` turns a cosine difference into the hits' score units.
     pub(crate) async fn sharpen(
         &self,
         tenant: TenantId,
@@ -88,7 +88,10 @@ impl Knowledge {
         mut hits: Vec<Hit>,
         scale: f32,
     ) -> Result<Vec<Hit>, Error> {
-        let count = hits.len().min(CANDIDATES);
+        let count = hits.len().min(self.sentence_candidates);
+        if count == 0 {
+            return Ok(hits);
+        }
         let details = self.details_of(tenant, &hits[..count]).await?;
         for (hit, detail) in hits.iter_mut().zip(details) {
             let whole = dot(query, &detail.whole);

@@ -9,7 +9,7 @@
 //! model runtime: embeddings come through the [`Embedder`] trait.
 
 pub mod chunk;
-mod detail;
+pub mod detail;
 pub mod documents;
 mod ingest;
 pub mod parse;
@@ -44,6 +44,8 @@ pub struct Knowledge {
     pub lease: chrono::Duration,
     /// When a failed ingestion is tried again.
     pub retry: copilot_core::retry::Backoff,
+    /// How many of a search's best candidates are scored again by their closest sentence.
+    pub sentence_candidates: usize,
     /// Sentence embeddings of recent search candidates (see [`detail`]).
     details: Arc<detail::Details>,
 }
@@ -57,8 +59,15 @@ impl Knowledge {
             chunking: chunk::ChunkOptions::default(),
             lease: chrono::Duration::seconds(ingest::LEASE_SECONDS),
             retry: ingest::INGESTION_RETRY,
+            sentence_candidates: detail::CANDIDATES,
             details: Arc::default(),
         }
+    }
+
+    /// The same knowledge base scoring `candidates` of a search's best hits again by their
+    /// closest sentence (0: none).
+    pub fn with_sentence_candidates(self, candidates: usize) -> Self {
+        Self { sentence_candidates: candidates, ..self }
     }
 
     /// The same knowledge base with another lease and retry policy for claimed documents.

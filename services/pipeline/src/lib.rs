@@ -97,7 +97,8 @@ impl Pipeline {
             store.with_write_locks(db.clone()),
             Arc::new(TriagerEmbedder(Arc::clone(&triager))),
         )
-        .with_jobs(settings.job_lease(), policies.ingestion.clone());
+        .with_jobs(settings.job_lease(), policies.ingestion.clone())
+        .with_sentence_candidates(settings.knowledge_sentence_candidates);
         Self {
             db,
             sealer,

@@ -76,9 +76,13 @@ fn without_running_lines(pages: Vec<Vec<Line>>) -> Vec<Vec<Line>> {
     let shape = |line: &Line| -> String {
         line.text().trim().chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect()
     };
+    // The lines nearest the top and the bottom of the page, wherever reading order put them
+    // (a footer under the left column is read before the right column).
     let edges = |page: &[Line]| -> Vec<String> {
-        let mut edge: Vec<String> = page.iter().take(EDGE).map(shape).collect();
-        edge.extend(page.iter().rev().take(EDGE).map(shape));
+        let mut by_height: Vec<&Line> = page.iter().collect();
+        by_height.sort_by(|a, b| a.y().total_cmp(&b.y()));
+        let mut edge: Vec<String> = by_height.iter().take(EDGE).map(|line| shape(line)).collect();
+        edge.extend(by_height.iter().rev().take(EDGE).map(|line| shape(line)));
         edge.sort();
         edge.dedup();
         edge
@@ -177,8 +181,8 @@ mod tests {
         assert!(at("Page 1 says hello") < at("Page 2 says hello") && at("Page 2 says hello") < at("Page 3 says hello"));
     }
 
-    fn line(text: &str) -> Line {
-        Line { cells: vec![layout::Segment { x0: 50.0, x1: 300.0, y: 0.0, size: 10.0, text: text.into() }] }
+    fn line(y: f64, text: &str) -> Line {
+        Line { cells: vec![layout::Segment { x0: 50.0, x1: 300.0, y, size: 10.0, text: text.into() }] }
     }
 
     #[test]
@@ -193,11 +197,12 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, text)| {
+                // The footer sits under the left column, so reading order puts it first.
                 vec![
-                    line("Acme Ltd · Warranty policy"),
-                    line(text),
-                    line("See the terms."),
-                    line(&format!("Page {} of 4", i + 1)),
+                    line(800.0, &format!("Page {} of 4", i + 1)),
+                    line(40.0, "Acme Ltd · Warranty policy"),
+                    line(100.0, text),
+                    line(400.0, "See the terms."),
                 ]
             })
             .collect();
@@ -208,6 +213,38 @@ mod tests {
         assert!(content.iter().all(|line| kept.contains(line)), "{kept}");
         // Two pages are too few to tell a running line from content.
         assert!(text(without_running_lines(pages[..2].to_vec())).contains("Acme Ltd"));
+    }
+
+    #[test]
+    fn a_scan_without_text_and_a_pdf_over_the_page_limit_are_refused_with_the_reason() {
+        // A page that only draws (what a scanned page is to a text reader).
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let drawing = Content {
+            operations: vec![
+                Operation::new("re", vec![72.into(), 72.into(), 400.into(), 600.into()]),
+                Operation::new("f", vec![]),
+            ],
+        };
+        let stream = doc.add_object(Stream::new(dictionary! {}, drawing.encode().expect("encode")));
+        let page = doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => stream});
+        let tree = dictionary! {
+            "Type" => "Pages",
+            "Kids" => vec![page.into()],
+            "Count" => 1,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        };
+        doc.objects.insert(pages_id, Object::Dictionary(tree));
+        let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
+        doc.trailer.set("Root", catalog);
+        let mut scan = Vec::new();
+        doc.save_to(&mut scan).expect("save");
+
+        let no_text = parse(&scan, &Cancel::default(), TIME_LIMIT).expect_err("no text");
+        let too_long = parse(&pdf(MAX_PAGES + 1), &Cancel::default(), TIME_LIMIT).expect_err("too many pages");
+
+        assert!(no_text.0.contains("no text layer"), "{}", no_text.0);
+        assert!(too_long.0.contains("has 2001 pages; at most 2000 are read"), "{}", too_long.0);
     }
 
     #[test]

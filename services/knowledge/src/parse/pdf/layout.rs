@@ -46,7 +46,8 @@ impl Line {
         self.cells.iter().map(|cell| cell.size).fold(0.0, f64::max)
     }
 
-    fn y(&self) -> f64 {
+    /// The baseline, from the top of the page.
+    pub fn y(&self) -> f64 {
         self.cells.first().map_or(0.0, |cell| cell.y)
     }
 
