@@ -655,6 +655,20 @@ pub fn uuid_at(body: &Value, pointer: &str) -> Uuid {
         .unwrap_or_else(|| panic!("no UUID at {pointer} in {body}"))
 }
 
+/// Notes one figure of a held-out evaluation, with the floor its test holds it to: a line
+/// of the quality report (`scripts/quality`), printed and appended to the file that
+/// `COPILOT_QUALITY_REPORT` names.
+pub fn quality_report(area: &str, measure: &str, value: f64, floor: Option<f64>) {
+    let floor = floor.map_or_else(|| "-".to_owned(), |floor| format!("{floor:.2}"));
+    let line = format!("quality\t{area}\t{measure}\t{value:.3}\t{floor}\n");
+    print!("{line}");
+    if let Some(path) = std::env::var_os("COPILOT_QUALITY_REPORT") {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("the quality report");
+        file.write_all(line.as_bytes()).expect("the quality report is written");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;
@@ -667,19 +681,5 @@ mod tests {
         );
         assert_eq!(with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
         assert_eq!(with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
-    }
-}
-
-/// Notes one figure of a held-out evaluation, with the floor its test holds it to: a line
-/// of the quality report (`scripts/quality`), printed and appended to the file that
-/// `COPILOT_QUALITY_REPORT` names.
-pub fn quality_report(area: &str, measure: &str, value: f64, floor: Option<f64>) {
-    let floor = floor.map_or_else(|| "-".to_owned(), |floor| format!("{floor:.2}"));
-    let line = format!("quality\t{area}\t{measure}\t{value:.3}\t{floor}\n");
-    print!("{line}");
-    if let Some(path) = std::env::var_os("COPILOT_QUALITY_REPORT") {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("the quality report");
-        file.write_all(line.as_bytes()).expect("the quality report is written");
     }
 }

@@ -63,6 +63,12 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     app.send(Method::PUT, &format!("/v1/tickets/{ticket}/presence"), Some(&session), Some(&viewing)).await.expect(200);
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let conn = db.unscoped();
+    // The first ticket's draft records the LLM's usage once it is written.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count(conn, "SELECT count(*) AS n FROM llm_usage").await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no draft recorded its LLM usage");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let tables = tenant_owned_tables(conn).await;
     for expected in ["tenants", "tickets", "messages", "message_triage", "intents", "intent_models", "audit_events"] {
         assert!(tables.iter().any(|t| t == expected), "{expected} missing from {tables:?}");

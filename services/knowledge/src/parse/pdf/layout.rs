@@ -142,10 +142,8 @@ fn segments(mut glyphs: Vec<Glyph>) -> Vec<Segment> {
             if let Some(segment) = current.as_mut() {
                 if gap > CELL_GAP * glyph.size.max(segment.size) && !blank {
                     segments.push(current.take().expect("a segment"));
-                } else if blank || gap > SPACE * glyph.size {
-                    if !segment.text.ends_with(' ') {
-                        segment.text.push(' ');
-                    }
+                } else if (blank || gap > SPACE * glyph.size) && !segment.text.ends_with(' ') {
+                    segment.text.push(' ');
                 }
             }
             if blank {
@@ -226,7 +224,7 @@ fn gutter(segments: &[Segment]) -> Option<f64> {
     let left_edge = segments.iter().map(|s| s.x0).fold(f64::INFINITY, f64::min);
     let right_edge = segments.iter().map(|s| s.x1).fold(f64::NEG_INFINITY, f64::max);
     let width = right_edge - left_edge;
-    if !(width > 0.0) || segments.len() < 6 {
+    if width.is_nan() || width <= 0.0 || segments.len() < 6 {
         return None;
     }
     let crossing = |x: f64| segments.iter().filter(|s| s.x0 < x && s.x1 > x).count();
