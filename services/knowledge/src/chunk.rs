@@ -4,6 +4,7 @@
 //! section (overlap). A question/answer pair is always a chunk of its own.
 
 use crate::parse::Block;
+pub(crate) use crate::parse::is_cjk;
 
 /// Sizes in estimated model tokens (see [`estimate_tokens`]).
 #[derive(Clone, Copy, Debug)]
@@ -117,10 +118,6 @@ pub fn estimate_tokens(text: &str) -> usize {
     let cjk = text.chars().filter(|c| is_cjk(*c)).count();
     let words = text.split(|c: char| c.is_whitespace() || is_cjk(c)).filter(|word| !word.is_empty()).count();
     cjk + (words * 4).div_ceil(3)
-}
-
-pub(crate) fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
 }
 
 /// Sentences, each with its closing punctuation.

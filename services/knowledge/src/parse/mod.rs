@@ -193,6 +193,11 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, ParseError> {
     Err(ParseError::new("the file is not valid text (expected UTF-8, UTF-16 with a byte-order mark, or GB18030)"))
 }
 
+/// A character of Chinese, Japanese or Korean script.
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
 /// Collapses runs of whitespace into single spaces and trims.
 pub(crate) fn normalize_space(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")

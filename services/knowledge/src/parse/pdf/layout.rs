@@ -8,7 +8,7 @@
 
 use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 
-use super::super::{Block, normalize_space, text::list_item};
+use super::super::{Block, is_cjk, normalize_space, text::list_item};
 
 /// One glyph (or ligature) as placed on the page; `y` is the baseline, from the top.
 #[derive(Clone, Debug)]
@@ -376,7 +376,7 @@ fn join_line(paragraph: &mut String, next: &str) {
         last == Some('-') && before_last.is_some_and(char::is_alphabetic) && first.is_some_and(char::is_lowercase);
     if hyphenated {
         paragraph.pop();
-    } else if !(last.is_some_and(crate::chunk::is_cjk) && first.is_some_and(crate::chunk::is_cjk)) {
+    } else if !(last.is_some_and(is_cjk) && first.is_some_and(is_cjk)) {
         paragraph.push(' ');
     }
     paragraph.push_str(next);
