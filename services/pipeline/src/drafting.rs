@@ -342,6 +342,9 @@ async fn draft_with_llm(
     intent: &Option<String>,
     notes: &mut Vec<String>,
 ) -> Result<Written, LlmFailure> {
+    // Passages that do not answer the question are not offered: the model would cite an
+    // unrelated policy. Without sources it asks for details or hands over.
+    let offered = if relevant { passages } else { &[] };
     let mut redactions = Redactions::default();
     let mut private = |text: &str| if settings.redact_pii { redactions.redact(text) } else { text.to_owned() };
     let input = DraftInput {
@@ -362,9 +365,7 @@ async fn draft_with_llm(
             .collect(),
         intent: intent.clone(),
         sentiment: job.triage.as_ref().and_then(|triage| triage.sentiment),
-        // Passages that do not answer the question are not offered: the model would cite
-        // an unrelated policy. Without sources it asks for details or hands over.
-        passages: if relevant { passages.to_vec() } else { Vec::new() },
+        passages: offered.to_vec(),
         instructions: job.draft.instructions.clone(),
     };
     if !redactions.is_empty() {
@@ -387,7 +388,6 @@ async fn draft_with_llm(
     }
     let completion =
         completion.map_err(|error| LlmFailure { retryable: error.is_retryable(), message: error.to_string() })?;
-    let offered = if relevant { passages } else { &[] };
     let parsed = parse_answer(&completion.text, offered).map_err(|error| LlmFailure {
         message: format!("the LLM's answer could not be used: {error}"),
         retryable: true,

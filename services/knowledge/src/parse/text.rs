@@ -41,12 +41,13 @@ pub fn parse(text: &str) -> Vec<Block> {
 
 /// `===…` underlines a level-1 heading, `---…` a level-2 one (three or more).
 fn underline_level(line: &str) -> Option<u8> {
-    let level = match line.chars().next()? {
+    let first = line.chars().next()?;
+    let level = match first {
         '=' => 1,
         '-' => 2,
         _ => return None,
     };
-    (line.chars().count() >= 3 && line.chars().all(|c| c == line.chars().next().unwrap_or(' '))).then_some(level)
+    (line.chars().count() >= 3 && line.chars().all(|c| c == first)).then_some(level)
 }
 
 /// A short line whose letters are all capitals ("RETURNS AND REFUNDS", "STEP 2: PAY").
