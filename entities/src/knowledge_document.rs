@@ -1,7 +1,7 @@
 //! The `knowledge_documents` table: a knowledge document, its latest upload's ingestion
 //! state and the version searches see.
 
-use copilot_core::model::DocumentStatus;
+use copilot_core::model::{DocumentError, DocumentStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -28,6 +28,8 @@ pub struct Model {
     pub content_hash: String,
     pub size_bytes: i64,
     pub error: Option<String>,
+    /// Why the latest version failed, when it did.
+    pub error_code: Option<DocumentError>,
     pub attempts: i32,
     /// When a worker may take the document next; a claim pushes it out by the lease.
     pub next_attempt_at: DateTimeUtc,

@@ -143,6 +143,33 @@ named_enum!(
 );
 
 named_enum!(
+    /// Why a knowledge document's latest version failed, for programs to act on (the
+    /// document's `error` says it in words).
+    DocumentError, "invalid_document_error" {
+        /// The file has no bytes.
+        EmptyFile => "empty_file",
+        /// The file reads but holds no text (only headings, or blank).
+        NoText => "no_text",
+        /// A PDF of images only (a scan): there is no text to read without OCR.
+        NoTextLayer => "no_text_layer",
+        /// Password-protected (a PDF, or a Word file saved encrypted or as a legacy .doc).
+        Encrypted => "encrypted",
+        /// Not a valid file of its format (a broken archive, a PDF that does not parse).
+        Damaged => "damaged",
+        /// A text file in none of the encodings read (UTF-8, UTF-16 with a mark, GB18030).
+        UnsupportedEncoding => "unsupported_encoding",
+        /// An FAQ file without the question and answer fields.
+        InvalidFaq => "invalid_faq",
+        /// Over a limit: pages, size once expanded, nesting, chunks or reading time.
+        TooLarge => "too_large",
+        /// The reader stopped unexpectedly on this file, or its worker was lost every time.
+        Unreadable => "unreadable",
+        /// Something around the file (the models, the vector store) failed on every attempt.
+        GaveUp => "gave_up",
+    }
+);
+
+named_enum!(
     /// Where an intent-model training job stands.
     TrainingStatus, "invalid_training_status" {
         Queued => "queued",

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use copilot_core::{
     Error, Principal, TenantId,
-    model::DocumentStatus,
+    model::{DocumentError, DocumentStatus},
     page::{Page, PageRequest},
     retry::Backoff,
     values::{self, bounded_text},
@@ -44,6 +44,7 @@ pub struct Document {
     pub content_hash: String,
     pub size_bytes: i64,
     pub error: Option<String>,
+    pub error_code: Option<DocumentError>,
     pub attempts: i32,
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
@@ -159,6 +160,7 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
             change.content_hash = Set(hash.clone());
             change.size_bytes = Set(size);
             change.error = Set(None);
+            change.error_code = Set(None);
             change.attempts = Set(0);
             change.next_attempt_at = Set(now);
             change.updated_at = Set(now);
@@ -181,6 +183,7 @@ pub async fn upload(tx: &TenantTx, by: &Principal, upload: Upload) -> Result<Acc
                 content_hash: Set(hash.clone()),
                 size_bytes: Set(size),
                 error: Set(None),
+                error_code: Set(None),
                 attempts: Set(0),
                 next_attempt_at: Set(now),
                 created_by: Set(by.actor.user_id()),
@@ -266,6 +269,7 @@ async fn hydrate(tx: &TenantTx, rows: Vec<document::Model>) -> Result<Vec<Docume
             content_hash: row.content_hash,
             size_bytes: row.size_bytes,
             error: row.error,
+            error_code: row.error_code,
             attempts: row.attempts,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -517,6 +521,7 @@ pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Res
     change.chunk_count = Set(chunk_count);
     change.active_version = Set(Some(claimed.version));
     change.error = Set(None);
+    change.error_code = Set(None);
     change.updated_at = Set(now);
     change.update(&**tx).await.map_err(db_err)?;
     version::Entity::delete_many()
@@ -537,7 +542,7 @@ pub async fn activate(tx: &TenantTx, claimed: &Claimed, chunk_count: i32) -> Res
 #[derive(Clone, Debug, PartialEq)]
 pub enum Failure {
     /// The file itself is unusable (corrupt, encrypted, empty): no retry helps.
-    Permanent(String),
+    Permanent(DocumentError, String),
     /// Something around it failed (models, vector store): retried with backoff.
     Transient(String),
 }
@@ -574,16 +579,17 @@ pub async fn record_failure(
     }
     let now = copilot_core::now();
     let retry = policy.retry_in(row.attempts);
-    let (message, retry) = match failure {
-        Failure::Permanent(message) => (message.clone(), None),
+    let (code, message, retry) = match failure {
+        Failure::Permanent(code, message) => (Some(*code), message.clone(), None),
         Failure::Transient(message) if retry.is_none() => {
-            (format!("gave up after {} attempts: {message}", row.attempts), None)
+            (Some(DocumentError::GaveUp), format!("gave up after {} attempts: {message}", row.attempts), None)
         }
-        Failure::Transient(message) => (message.clone(), retry),
+        Failure::Transient(message) => (None, message.clone(), retry),
     };
     let give_up = retry.is_none();
     let mut change: document::ActiveModel = row.into();
     change.error = Set(Some(message.clone()));
+    change.error_code = Set(code);
     change.updated_at = Set(now);
     if give_up {
         change.status = Set(DocumentStatus::Failed);
@@ -594,8 +600,9 @@ pub async fn record_failure(
     }
     change.update(&**tx).await.map_err(db_err)?;
     if give_up {
-        let data =
-            serde_json::json!({ "document_id": claimed.document_id, "version": claimed.version, "error": message });
+        let data = serde_json::json!({
+            "document_id": claimed.document_id, "version": claimed.version, "error": message, "error_code": code,
+        });
         events::emit(tx, "knowledge.document.failed", None, &data).await?;
     }
     Ok(if give_up { Recorded::GaveUp } else { Recorded::WillRetry })

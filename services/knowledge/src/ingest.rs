@@ -8,6 +8,7 @@
 //! the version is given up, replaced or deleted.
 
 use copilot_core::Error;
+use copilot_core::model::DocumentError;
 use copilot_core::retry::Backoff;
 use uuid::Uuid;
 
@@ -98,7 +99,10 @@ impl Knowledge {
         let format = source.format;
         let content = source.content;
         let outcome = if self.retry.exhausted(claimed.attempts) {
-            Err(Failure::Permanent("ingestion was interrupted too often (its worker stopped each time)".into()))
+            Err(Failure::Permanent(
+                DocumentError::Unreadable,
+                "ingestion was interrupted too often (its worker stopped each time)".into(),
+            ))
         } else {
             let cancel = parse::Cancel::default();
             let stop = cancel.clone();
@@ -110,15 +114,19 @@ impl Knowledge {
                 return Ok(Ingested::Discarded);
             }
             match parsed {
-                Ok(Ok(chunks)) if chunks.len() > MAX_CHUNKS => Err(Failure::Permanent(format!(
-                    "the document is too long: {} passages, at most {MAX_CHUNKS} per document; split it",
-                    chunks.len()
-                ))),
+                Ok(Ok(chunks)) if chunks.len() > MAX_CHUNKS => Err(Failure::Permanent(
+                    DocumentError::TooLarge,
+                    format!(
+                        "the document is too long: {} passages, at most {MAX_CHUNKS} per document; split it",
+                        chunks.len()
+                    ),
+                )),
                 Ok(Ok(chunks)) => self.index(claimed, &source.title, chunks).await,
-                Ok(Err(error)) => Err(Failure::Permanent(error.0)),
-                Err(_) => {
-                    Err(Failure::Permanent("the file could not be read (its parser stopped unexpectedly)".into()))
-                }
+                Ok(Err(error)) => Err(Failure::Permanent(error.kind, error.message)),
+                Err(_) => Err(Failure::Permanent(
+                    DocumentError::Unreadable,
+                    "the file could not be read (its parser stopped unexpectedly)".into(),
+                )),
             }
         };
         match outcome {
@@ -137,7 +145,7 @@ impl Knowledge {
                 {
                     tracing::warn!(%error, document = %claimed.document_id, "could not remove a failed version's chunks");
                 }
-                let (Failure::Permanent(error) | Failure::Transient(error)) = failure;
+                let (Failure::Permanent(_, error) | Failure::Transient(error)) = failure;
                 tracing::info!(document = %claimed.document_id, version = claimed.version, %error, ?recorded, "ingestion failed");
                 Ok(match recorded {
                     Recorded::GaveUp => Ingested::Failed { error },

@@ -2,6 +2,7 @@
 //! paragraph styles (`styles.xml` maps style ids, which are localised, to "heading N")
 //! and list items from numbering.
 
+use copilot_core::model::DocumentError;
 use std::{
     collections::HashMap,
     io::{Cursor, Read},
@@ -21,13 +22,16 @@ const MAX_PART_BYTES: u64 = 16 * 1024 * 1024;
 pub fn parse(bytes: &[u8]) -> Result<Vec<Block>, ParseError> {
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Err(ParseError::new(
+            DocumentError::Encrypted,
             "the file is an encrypted (password-protected) or legacy .doc Word file; save it as an unprotected .docx",
         ));
     }
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|error| ParseError::new(format!("the DOCX file is damaged (not a valid zip archive): {error}")))?;
-    let document = read_part(&mut archive, "word/document.xml")?
-        .ok_or_else(|| ParseError::new("the file is not a Word document (word/document.xml is missing)"))?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|error| {
+        ParseError::new(DocumentError::Damaged, format!("the DOCX file is damaged (not a valid zip archive): {error}"))
+    })?;
+    let document = read_part(&mut archive, "word/document.xml")?.ok_or_else(|| {
+        ParseError::new(DocumentError::Damaged, "the file is not a Word document (word/document.xml is missing)")
+    })?;
     let styles = match read_part(&mut archive, "word/styles.xml")? {
         Some(xml) => heading_styles(&xml),
         None => HashMap::new(),
@@ -39,25 +43,30 @@ fn read_part(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Result
     let file = match archive.by_name(name) {
         Ok(file) => file,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-        Err(error) => return Err(ParseError::new(format!("the DOCX file is damaged: {error}"))),
+        Err(error) => {
+            return Err(ParseError::new(DocumentError::Damaged, format!("the DOCX file is damaged: {error}")));
+        }
     };
     if file.size() > MAX_PART_BYTES {
-        return Err(ParseError::new(format!(
-            "the DOCX file expands to {} MB of {name}; at most {} MB are read: split it",
-            file.size() >> 20,
-            MAX_PART_BYTES >> 20
-        )));
+        return Err(ParseError::new(
+            DocumentError::TooLarge,
+            format!(
+                "the DOCX file expands to {} MB of {name}; at most {} MB are read: split it",
+                file.size() >> 20,
+                MAX_PART_BYTES >> 20
+            ),
+        ));
     }
     let mut text = String::new();
     // The declared size may lie: read one byte past the limit to tell.
-    file.take(MAX_PART_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|error| ParseError::new(format!("the DOCX file is damaged ({name}): {error}")))?;
+    file.take(MAX_PART_BYTES + 1).read_to_string(&mut text).map_err(|error| {
+        ParseError::new(DocumentError::Damaged, format!("the DOCX file is damaged ({name}): {error}"))
+    })?;
     if text.len() as u64 > MAX_PART_BYTES {
-        return Err(ParseError::new(format!(
-            "the DOCX file expands past {} MB of {name}: split it",
-            MAX_PART_BYTES >> 20
-        )));
+        return Err(ParseError::new(
+            DocumentError::TooLarge,
+            format!("the DOCX file expands past {} MB of {name}: split it", MAX_PART_BYTES >> 20),
+        ));
     }
     Ok(Some(text))
 }
@@ -119,9 +128,9 @@ fn paragraphs(xml: &str, styles: &HashMap<String, u8>) -> Result<Vec<Block>, Par
     let mut style: Option<String> = None;
     let mut numbered = false;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|error| ParseError::new(format!("the DOCX file is damaged (document.xml): {error}")))?;
+        let event = reader.read_event().map_err(|error| {
+            ParseError::new(DocumentError::Damaged, format!("the DOCX file is damaged (document.xml): {error}"))
+        })?;
         match event {
             Event::Start(element) | Event::Empty(element) => match element.name().as_ref() {
                 b"w:p" => {
@@ -137,11 +146,9 @@ fn paragraphs(xml: &str, styles: &HashMap<String, u8>) -> Result<Vec<Block>, Par
                 _ => {}
             },
             Event::Text(content) if in_text => {
-                text.push_str(
-                    &content.unescape().map_err(|error| {
-                        ParseError::new(format!("the DOCX file is damaged (document.xml): {error}"))
-                    })?,
-                );
+                text.push_str(&content.unescape().map_err(|error| {
+                    ParseError::new(DocumentError::Damaged, format!("the DOCX file is damaged (document.xml): {error}"))
+                })?);
             }
             Event::End(element) => match element.name().as_ref() {
                 b"w:t" => in_text = false,
@@ -202,13 +209,14 @@ mod tests {
 
     #[test]
     fn an_ole_file_is_reported_as_encrypted_or_legacy() {
-        let error = parse(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]).err().map(|e| e.0).unwrap_or_default();
+        let error =
+            parse(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]).err().map(|e| e.message).unwrap_or_default();
         assert!(error.contains("encrypted"), "{error}");
     }
 
     #[test]
     fn a_file_that_is_not_a_zip_is_damaged() {
-        let error = parse(b"PK\x03\x04garbage").err().map(|e| e.0).unwrap_or_default();
+        let error = parse(b"PK\x03\x04garbage").err().map(|e| e.message).unwrap_or_default();
         assert!(error.contains("damaged"), "{error}");
     }
 
@@ -229,7 +237,7 @@ mod tests {
         let bomb = docx_of(&format!("<w:document><w:body>{body}</w:body></w:document>"));
         assert!(bomb.len() < 1 << 20, "{} bytes compressed", bomb.len());
         let started = std::time::Instant::now();
-        let error = parse(&bomb).err().map(|error| error.0).unwrap_or_default();
+        let error = parse(&bomb).err().map(|error| error.message).unwrap_or_default();
         assert!(error.contains("expands") && error.contains("split it"), "{error}");
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
         let small = docx_of(&format!("<w:document><w:body>{paragraph}</w:body></w:document>"));

@@ -2,6 +2,7 @@
 //! `{question, answer}`. Each pair is one block (and so one chunk).
 
 use super::{Block, ParseError, normalize_space};
+use copilot_core::model::DocumentError;
 
 /// Column names, compared case-insensitively.
 const QUESTION_COLUMNS: [&str; 5] = ["question", "q", "问题", "問題", "title"];
@@ -9,21 +10,27 @@ const ANSWER_COLUMNS: [&str; 6] = ["answer", "a", "答案", "回答", "content",
 
 pub fn parse_csv(text: &str) -> Result<Vec<Block>, ParseError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers =
-        reader.headers().map_err(|error| ParseError::new(format!("the CSV file cannot be read: {error}")))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|error| ParseError::new(DocumentError::InvalidFaq, format!("the CSV file cannot be read: {error}")))?
+        .clone();
     let position = |names: &[&str]| {
         headers.iter().position(|header| names.iter().any(|name| header.trim().eq_ignore_ascii_case(name)))
     };
     let (Some(question), Some(answer)) = (position(&QUESTION_COLUMNS), position(&ANSWER_COLUMNS)) else {
-        return Err(ParseError::new(format!(
-            "the CSV file needs a `question` and an `answer` column; its header is: {}",
-            headers.iter().collect::<Vec<_>>().join(", ")
-        )));
+        return Err(ParseError::new(
+            DocumentError::InvalidFaq,
+            format!(
+                "the CSV file needs a `question` and an `answer` column; its header is: {}",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
     };
     let mut blocks = Vec::new();
     for (index, record) in reader.records().enumerate() {
-        let record =
-            record.map_err(|error| ParseError::new(format!("CSV row {} cannot be read: {error}", index + 2)))?;
+        let record = record.map_err(|error| {
+            ParseError::new(DocumentError::InvalidFaq, format!("CSV row {} cannot be read: {error}", index + 2))
+        })?;
         let field = |column: usize| normalize_space(record.get(column).unwrap_or_default());
         blocks.push(Block::QuestionAnswer { question: field(question), answer: field(answer) });
     }
@@ -38,7 +45,10 @@ struct Pair {
 
 pub fn parse_json(text: &str) -> Result<Vec<Block>, ParseError> {
     let pairs: Vec<Pair> = serde_json::from_str(text).map_err(|error| {
-        ParseError::new(format!("the JSON file must be an array of {{\"question\", \"answer\"}} objects: {error}"))
+        ParseError::new(
+            DocumentError::InvalidFaq,
+            format!("the JSON file must be an array of {{\"question\", \"answer\"}} objects: {error}"),
+        )
     })?;
     Ok(pairs
         .into_iter()
@@ -68,7 +78,7 @@ mod tests {
 
     #[test]
     fn csv_without_the_columns_says_which_it_has() {
-        let error = parse_csv("name,price\nPro,10\n").err().map(|e| e.0).unwrap_or_default();
+        let error = parse_csv("name,price\nPro,10\n").err().map(|e| e.message).unwrap_or_default();
         assert!(error.contains("name, price"), "{error}");
     }
 

@@ -9,6 +9,7 @@
 //! and the parse is fed in pieces against a deadline. The walk over the finished tree keeps
 //! its own stack instead of recursing, so no depth can exhaust the thread's stack.
 
+use copilot_core::model::DocumentError;
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -81,10 +82,10 @@ pub fn parse(text: &str) -> Result<Vec<Block>, ParseError> {
 pub fn parse_within(text: &str, limits: Limits) -> Result<Vec<Block>, ParseError> {
     let depth = estimated_depth(text);
     if depth > limits.max_depth {
-        return Err(ParseError::new(format!(
-            "the HTML nests elements {depth} levels deep; at most {} are read",
-            limits.max_depth
-        )));
+        return Err(ParseError::new(
+            DocumentError::TooLarge,
+            format!("the HTML nests elements {depth} levels deep; at most {} are read", limits.max_depth),
+        ));
     }
     let document = build_tree(text, limits)?;
     Ok(read_blocks(&document))
@@ -99,10 +100,10 @@ fn build_tree(text: &str, limits: Limits) -> Result<Html, ParseError> {
     let mut parser = driver::parse_document(sink, ParseOpts::default());
     for piece in pieces(text, PIECE_BYTES) {
         if started.elapsed() >= limits.time_limit {
-            return Err(ParseError::new(format!(
-                "the HTML took longer than {:?} to read; split it into smaller files",
-                limits.time_limit
-            )));
+            return Err(ParseError::new(
+                DocumentError::TooLarge,
+                format!("the HTML took longer than {:?} to read; split it into smaller files", limits.time_limit),
+            ));
         }
         parser.process(StrTendril::from_slice(piece));
         parser.tokenizer.sink.sink.check()?;
@@ -506,17 +507,23 @@ impl WatchedSink {
     /// Whether the tree built so far is within the limits.
     fn check(&self) -> Result<(), ParseError> {
         if self.too_deep.get() {
-            return Err(ParseError::new(format!(
-                "the HTML nests elements more than {max} levels deep; at most {max} are read",
-                max = self.max_depth
-            )));
+            return Err(ParseError::new(
+                DocumentError::TooLarge,
+                format!(
+                    "the HTML nests elements more than {max} levels deep; at most {max} are read",
+                    max = self.max_depth
+                ),
+            ));
         }
         if self.inner.0.borrow().tree.nodes().len() > self.max_nodes {
-            return Err(ParseError::new(format!(
-                "the HTML expands into more than {} elements, far more than its size holds; \
+            return Err(ParseError::new(
+                DocumentError::TooLarge,
+                format!(
+                    "the HTML expands into more than {} elements, far more than its size holds; \
                  look for formatting tags (such as <b> or <font>) that are never closed",
-                self.max_nodes
-            )));
+                    self.max_nodes
+                ),
+            ));
         }
         Ok(())
     }
@@ -739,7 +746,13 @@ mod tests {
     fn three_thousand_nested_spans_are_refused_with_their_depth() {
         let page = nested("span", 3000, "Deep text");
         let read = on_a_small_stack(move || parse(&page));
-        assert_eq!(read, Err(ParseError::new("the HTML nests elements 3000 levels deep; at most 512 are read")));
+        assert_eq!(
+            read,
+            Err(ParseError::new(
+                DocumentError::TooLarge,
+                "the HTML nests elements 3000 levels deep; at most 512 are read"
+            ))
+        );
     }
 
     #[test]
@@ -747,7 +760,13 @@ mod tests {
         let page = nested("div", 60_000, "Deep text");
         let started = Instant::now();
         let read = parse(&page);
-        assert_eq!(read, Err(ParseError::new("the HTML nests elements 60000 levels deep; at most 512 are read")));
+        assert_eq!(
+            read,
+            Err(ParseError::new(
+                DocumentError::TooLarge,
+                "the HTML nests elements 60000 levels deep; at most 512 are read"
+            ))
+        );
         assert!(started.elapsed() < Duration::from_secs(2), "refusing took {:?}", started.elapsed());
     }
 
@@ -761,7 +780,10 @@ mod tests {
         let read = parse(&page);
         assert_eq!(
             read,
-            Err(ParseError::new("the HTML nests elements more than 512 levels deep; at most 512 are read"))
+            Err(ParseError::new(
+                DocumentError::TooLarge,
+                "the HTML nests elements more than 512 levels deep; at most 512 are read"
+            ))
         );
         assert!(started.elapsed() < Duration::from_secs(2), "refusing took {:?}", started.elapsed());
     }
@@ -773,7 +795,7 @@ mod tests {
         let bold: String = (0..200).map(|index| format!("<b id={index}>")).collect();
         let page = format!("<div>{bold}</div>{}", "<p>x</p>".repeat(5_000));
         let read = parse(&page).expect_err("the page is refused");
-        assert!(read.0.starts_with("the HTML expands into more than"), "{read}");
+        assert!(read.message.starts_with("the HTML expands into more than"), "{read}");
     }
 
     #[test]
@@ -785,7 +807,10 @@ mod tests {
         let hurried = Limits { time_limit: Duration::from_millis(1), ..Limits::default() };
         assert_eq!(
             parse_within(&page, hurried),
-            Err(ParseError::new("the HTML took longer than 1ms to read; split it into smaller files"))
+            Err(ParseError::new(
+                DocumentError::TooLarge,
+                "the HTML took longer than 1ms to read; split it into smaller files"
+            ))
         );
         assert_eq!(parse(&page).map(|blocks| blocks.len()), Ok(40_000));
     }

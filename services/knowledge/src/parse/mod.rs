@@ -9,6 +9,7 @@ mod markdown;
 mod pdf;
 mod text;
 
+use copilot_core::model::DocumentError;
 use std::{
     fmt,
     sync::{
@@ -115,14 +116,17 @@ pub enum Block {
     },
 }
 
-/// Why a file could not be read; the message is shown to the uploader.
+/// Why a file could not be read: its kind for programs, a message for the uploader.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct ParseError(pub String);
+#[error("{message}")]
+pub struct ParseError {
+    pub kind: DocumentError,
+    pub message: String,
+}
 
 impl ParseError {
-    fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
+    fn new(kind: DocumentError, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
     }
 }
 
@@ -149,7 +153,7 @@ impl Cancel {
 /// error).
 pub fn parse_cancellable(format: Format, bytes: &[u8], cancel: &Cancel) -> Result<Vec<Block>, ParseError> {
     if bytes.is_empty() {
-        return Err(ParseError::new("the file is empty"));
+        return Err(ParseError::new(DocumentError::EmptyFile, "the file is empty"));
     }
     let blocks = match format {
         Format::Text => text::parse(&decode_text(bytes)?),
@@ -162,7 +166,7 @@ pub fn parse_cancellable(format: Format, bytes: &[u8], cancel: &Cancel) -> Resul
     };
     let blocks: Vec<Block> = blocks.into_iter().filter(|block| !block_is_blank(block)).collect();
     if !blocks.iter().any(|block| !matches!(block, Block::Heading { .. })) {
-        return Err(ParseError::new(format!("the {format} file contains no text")));
+        return Err(ParseError::new(DocumentError::NoText, format!("the {format} file contains no text")));
     }
     Ok(blocks)
 }
@@ -190,7 +194,10 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, ParseError> {
     if !had_errors {
         return Ok(text.into_owned());
     }
-    Err(ParseError::new("the file is not valid text (expected UTF-8, UTF-16 with a byte-order mark, or GB18030)"))
+    Err(ParseError::new(
+        DocumentError::UnsupportedEncoding,
+        "the file is not valid text (expected UTF-8, UTF-16 with a byte-order mark, or GB18030)",
+    ))
 }
 
 /// A character of Chinese, Japanese or Korean script.
@@ -235,7 +242,7 @@ mod tests {
 
     #[test]
     fn an_empty_file_is_an_error() {
-        assert_eq!(parse(Format::Text, b""), Err(ParseError::new("the file is empty")));
+        assert_eq!(parse(Format::Text, b""), Err(ParseError::new(DocumentError::EmptyFile, "the file is empty")));
         assert!(parse(Format::Markdown, b"# Only a heading\n").is_err());
         assert!(parse(Format::Text, b"   \n\n  ").is_err());
     }

@@ -5,6 +5,7 @@
 
 mod layout;
 
+use copilot_core::model::DocumentError;
 use std::{
     panic::AssertUnwindSafe,
     time::{Duration, Instant},
@@ -24,27 +25,39 @@ pub const TIME_LIMIT: Duration = Duration::from_secs(180);
 /// cancelled or ran out of time.
 pub fn parse(bytes: &[u8], cancel: &Cancel, time_limit: Duration) -> Result<Vec<Block>, ParseError> {
     if !bytes.starts_with(b"%PDF-") {
-        return Err(ParseError::new("the file is not a PDF (it does not start with %PDF-)"));
+        return Err(ParseError::new(DocumentError::Damaged, "the file is not a PDF (it does not start with %PDF-)"));
     }
     let document = lopdf::Document::load_mem(bytes).map_err(|error| damaged(&error.to_string()))?;
     if document.is_encrypted() {
-        return Err(ParseError::new("the PDF is encrypted (password-protected); upload an unprotected copy"));
+        return Err(ParseError::new(
+            DocumentError::Encrypted,
+            "the PDF is encrypted (password-protected); upload an unprotected copy",
+        ));
     }
     let pages = document.get_pages().len();
     if pages > MAX_PAGES {
-        return Err(ParseError::new(format!("the PDF has {pages} pages; at most {MAX_PAGES} are read: split it")));
+        return Err(ParseError::new(
+            DocumentError::TooLarge,
+            format!("the PDF has {pages} pages; at most {MAX_PAGES} are read: split it"),
+        ));
     }
     let started = Instant::now();
     let mut page_lines = Vec::with_capacity(pages);
     for (&number, _) in document.get_pages().iter() {
         if cancel.is_cancelled() {
-            return Err(ParseError::new("reading the PDF was stopped: the document was deleted or replaced"));
+            return Err(ParseError::new(
+                DocumentError::Unreadable,
+                "reading the PDF was stopped: the document was deleted or replaced",
+            ));
         }
         if started.elapsed() >= time_limit {
-            return Err(ParseError::new(format!(
-                "reading the PDF took longer than {} s (stopped at page {number} of {pages}): split it",
-                time_limit.as_secs()
-            )));
+            return Err(ParseError::new(
+                DocumentError::TooLarge,
+                format!(
+                    "reading the PDF took longer than {} s (stopped at page {number} of {pages}): split it",
+                    time_limit.as_secs()
+                ),
+            ));
         }
         let mut page = PageGlyphs::default();
         // The extractor panics on some malformed fonts: contain it to this file.
@@ -61,6 +74,7 @@ pub fn parse(bytes: &[u8], cancel: &Cancel, time_limit: Duration) -> Result<Vec<
     let blocks = layout::blocks(&lines);
     if blocks.is_empty() {
         return Err(ParseError::new(
+            DocumentError::NoTextLayer,
             "the PDF has no text layer (a scanned document?); upload a PDF with selectable text",
         ));
     }
@@ -113,7 +127,7 @@ fn without_running_lines(pages: Vec<Vec<Line>>) -> Vec<Vec<Line>> {
 }
 
 fn damaged(reason: &str) -> ParseError {
-    ParseError::new(format!("the PDF is damaged or unreadable: {reason}"))
+    ParseError::new(DocumentError::Damaged, format!("the PDF is damaged or unreadable: {reason}"))
 }
 
 #[cfg(test)]
@@ -243,8 +257,10 @@ mod tests {
         let no_text = parse(&scan, &Cancel::default(), TIME_LIMIT).expect_err("no text");
         let too_long = parse(&pdf(MAX_PAGES + 1), &Cancel::default(), TIME_LIMIT).expect_err("too many pages");
 
-        assert!(no_text.0.contains("no text layer"), "{}", no_text.0);
-        assert!(too_long.0.contains("has 2001 pages; at most 2000 are read"), "{}", too_long.0);
+        assert_eq!(no_text.kind, DocumentError::NoTextLayer);
+        assert!(no_text.message.contains("no text layer"), "{}", no_text.message);
+        assert_eq!(too_long.kind, DocumentError::TooLarge);
+        assert!(too_long.message.contains("has 2001 pages; at most 2000 are read"), "{}", too_long.message);
     }
 
     #[test]
@@ -254,7 +270,7 @@ mod tests {
         let stopped = parse(&pdf(3), &cancel, TIME_LIMIT).expect_err("cancelled");
         let slow = parse(&pdf(3), &Cancel::default(), Duration::ZERO).expect_err("out of time");
 
-        assert!(stopped.0.contains("stopped"), "{}", stopped.0);
-        assert!(slow.0.contains("took longer than 0 s (stopped at page 1 of 3)"), "{}", slow.0);
+        assert!(stopped.message.contains("stopped"), "{}", stopped.message);
+        assert!(slow.message.contains("took longer than 0 s (stopped at page 1 of 3)"), "{}", slow.message);
     }
 }
