@@ -152,9 +152,9 @@ export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReje
               t("draft.byKnowledge")
             )}
           </p>
-          {draft.notes.length > 0 && (
+          {remarks(draft.notes).length > 0 && (
             <ul className="notes" aria-label={t("draft.remarks")}>
-              {draft.notes.map((note) => (
+              {remarks(draft.notes).map((note) => (
                 <li key={note}>{t(`note.${note}` as Key)}</li>
               ))}
             </ul>
@@ -234,4 +234,12 @@ export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReje
       <p className="muted small">{t("draft.shortcuts")}</p>
     </aside>
   );
+}
+
+/** The notes to show: when the LLM itself found no answer, that says more than "nothing
+ * matches well", which the API also notes. */
+function remarks(notes: string[]): string[] {
+  return notes.includes("knowledge_does_not_answer")
+    ? notes.filter((note) => note !== "no_relevant_knowledge")
+    : notes;
 }

@@ -64,8 +64,9 @@ pub struct Settings {
     pub draft_concurrency: usize,
     /// Drafts of one tenant written at the same time, across processes.
     pub draft_tenant_concurrency: usize,
-    /// Below this similarity between the customer's message and the best passage, the
-    /// passage is not taken as an answer (extractive drafts hand over instead).
+    /// Below this relevance (the estimated probability, 0 to 1, that the best passage
+    /// answers the customer's message) the passage is not taken as an answer: drafts ask
+    /// for details or hand over instead.
     pub draft_min_relevance: f32,
     /// Waiting time before the first retry of a failed draft; each retry waits twice as long.
     pub draft_retry_base_ms: u64,

@@ -28,9 +28,21 @@ const CAPACITY: usize = 20_000;
 const MIN_SENTENCE_CHARS: usize = 4;
 
 /// The embeddings of a chunk whole and of its sentences.
-struct Detail {
+pub(crate) struct Detail {
     whole: Vec<f32>,
     sentences: Vec<Vec<f32>>,
+}
+
+impl Detail {
+    /// The cosine similarity of the whole chunk to a query's embedding.
+    pub(crate) fn similarity(&self, query: &[f32]) -> f32 {
+        dot(query, &self.whole)
+    }
+
+    /// The similarity of the chunk's closest sentence, or of the whole when it is closer.
+    fn closest_sentence(&self, query: &[f32]) -> f32 {
+        self.sentences.iter().map(|sentence| dot(query, sentence)).fold(self.similarity(query), f32::max)
+    }
 }
 
 /// The kept embeddings, shared by every search of the process.
@@ -94,16 +106,14 @@ impl Knowledge {
         }
         let details = self.details_of(tenant, &hits[..count]).await?;
         for (hit, detail) in hits.iter_mut().zip(details) {
-            let whole = dot(query, &detail.whole);
-            let closest = detail.sentences.iter().map(|sentence| dot(query, sentence)).fold(whole, f32::max);
-            hit.score += SENTENCE_WEIGHT * (closest - whole) * scale;
+            hit.score += SENTENCE_WEIGHT * (detail.closest_sentence(query) - detail.similarity(query)) * scale;
         }
         hits[..count].sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
         Ok(hits)
     }
 
     /// The embeddings of each hit, made (in one batch) for those not kept yet.
-    async fn details_of(&self, tenant: TenantId, hits: &[Hit]) -> Result<Vec<Arc<Detail>>, Error> {
+    pub(crate) async fn details_of(&self, tenant: TenantId, hits: &[Hit]) -> Result<Vec<Arc<Detail>>, Error> {
         let mut found: Vec<Option<Arc<Detail>>> =
             hits.iter().map(|hit| self.details.get(&(tenant, hit.chunk_id))).collect();
         let missing: Vec<(usize, Vec<String>)> = hits

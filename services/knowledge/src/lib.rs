@@ -13,6 +13,7 @@ pub mod detail;
 pub mod documents;
 mod ingest;
 pub mod parse;
+mod relevance;
 mod search;
 mod store;
 
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use copilot_store::Db;
 
 pub use ingest::{CHECKPOINT_CHUNKS, INGESTION_RETRY, Ingested, passage_text};
+pub use relevance::{EVIDENCE_CANDIDATES, Relevance};
 pub use search::{Mode, SearchRequest, fuse};
 pub use store::{ChunkRecord, Hit, KnowledgeError, VectorStore};
 

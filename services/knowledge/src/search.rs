@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use copilot_core::{Error, TenantId, values::bounded_text};
 use uuid::Uuid;
 
-use crate::{Hit, Knowledge, documents};
+use crate::{EVIDENCE_CANDIDATES, Hit, Knowledge, Relevance, documents};
 
 /// How to search.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,27 +38,34 @@ const KEYWORD_WEIGHT: f32 = 0.1;
 impl Knowledge {
     /// The best chunks for the query, best first, each from a searchable version.
     pub async fn search(&self, tenant: TenantId, request: &SearchRequest) -> Result<Vec<Hit>, Error> {
-        Ok(self.search_embedded(tenant, request).await?.0)
+        let mut hits = self.search_embedded(tenant, request).await?.0;
+        hits.truncate(request.limit);
+        Ok(hits)
     }
 
-    /// [`Knowledge::search`], and how well the best hit answers the query (see
-    /// [`Knowledge::relevance`]), reusing the query's embedding when the search made one.
+    /// [`Knowledge::search`], and how likely its best hit answers the query (see
+    /// [`Relevance`]); none without hits.
     pub async fn search_with_relevance(
         &self,
         tenant: TenantId,
         request: &SearchRequest,
-    ) -> Result<(Vec<Hit>, Option<f32>), Error> {
-        let (hits, embedding) = self.search_embedded(tenant, request).await?;
-        let Some(best) = hits.first() else { return Ok((hits, None)) };
+    ) -> Result<(Vec<Hit>, Option<Relevance>), Error> {
+        let (mut hits, embedding) = self.search_embedded(tenant, request).await?;
+        if hits.is_empty() {
+            return Ok((hits, None));
+        }
         let embedding = match embedding {
             Some(embedding) => embedding,
             None => self.embed_query(&request.query).await?,
         };
-        let relevance = self.relevance_to(tenant, &embedding, best).await?;
-        Ok((hits, relevance))
+        let relevance = self.relevance_of(tenant, &embedding, &hits).await?;
+        hits.truncate(request.limit);
+        Ok((hits, Some(relevance)))
     }
 
-    /// The search, with the query's embedding when vector search needed one.
+    /// The search, with the query's embedding when vector search needed one; at least
+    /// [`EVIDENCE_CANDIDATES`] hits when there are so many, whatever the limit, so that a
+    /// search's relevance does not depend on how many hits it shows.
     async fn search_embedded(
         &self,
         tenant: TenantId,
@@ -104,21 +111,8 @@ impl Knowledge {
             (Mode::Vector, None) => vector,
             (Mode::Keyword | Mode::Hybrid, _) => keyword,
         };
-        hits.truncate(request.limit);
+        hits.truncate(request.limit.max(EVIDENCE_CANDIDATES));
         Ok((hits, embedding))
-    }
-
-    /// How similar `query` is to the stored passage of `hit` (the cosine of their
-    /// embeddings): the signal that tells whether the knowledge answers the query. `None`
-    /// when the chunk is gone.
-    pub async fn relevance(&self, tenant: TenantId, query: &str, hit: &Hit) -> Result<Option<f32>, Error> {
-        let embedding = self.embed_query(query).await?;
-        self.relevance_to(tenant, &embedding, hit).await
-    }
-
-    async fn relevance_to(&self, tenant: TenantId, query: &[f32], hit: &Hit) -> Result<Option<f32>, Error> {
-        let Some(passage) = self.store.vector_of(tenant, hit.chunk_id).await? else { return Ok(None) };
-        Ok(Some(query.iter().zip(&passage).map(|(a, b)| a * b).sum()))
     }
 
     /// The embedding of a query (its first 2,000 characters).

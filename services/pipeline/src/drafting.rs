@@ -23,7 +23,7 @@ use copilot_drafts::{
     drafts::{self, Citation, Claimed, Job, Written},
     settings::{self as draft_settings, DraftSettings},
 };
-use copilot_knowledge::{Hit, Mode, SearchRequest};
+use copilot_knowledge::{Hit, Mode, Relevance, SearchRequest};
 use copilot_triage::{detect, detect_language, focus};
 use tokio::{sync::broadcast, task::JoinSet};
 use uuid::Uuid;
@@ -222,10 +222,11 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
         draft = %claimed.draft_id,
         elapsed_ms = started.elapsed().as_millis() as u64,
         passages = hits.len(),
-        relevance,
+        relevance = relevance.map(|relevance| relevance.answerability),
+        similarity = relevance.map(|relevance| relevance.similarity),
         "knowledge retrieved"
     );
-    let relevant = relevance.is_some_and(|score| score >= state.settings.draft_min_relevance);
+    let relevant = relevance.is_some_and(|relevance| relevance.answerability >= state.settings.draft_min_relevance);
     let passages: Vec<Passage> = hits
         .iter()
         .enumerate()
@@ -278,22 +279,19 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
     tx.commit().await
 }
 
-/// The best passages for the conversation and how similar the best one is to the
-/// customer's question (cosine of their embeddings).
+/// The best passages for the conversation and how likely the best one answers the
+/// customer's question (see [`Relevance`]).
 async fn retrieve(
     state: &Pipeline,
     tenant: TenantId,
     subject: &str,
     question: &str,
-) -> Result<(Vec<Hit>, Option<f32>), Error> {
+) -> Result<(Vec<Hit>, Option<Relevance>), Error> {
     // The customer's own words; a very short message borrows the ticket's subject.
     let query = if question.chars().count() < 12 { format!("{subject}\n{question}") } else { question.to_owned() };
     let query: String = query.chars().take(2000).collect();
-    let request = SearchRequest { query: query.clone(), limit: PASSAGES, mode: Mode::Hybrid, tags: Vec::new() };
-    let hits = state.knowledge.search(tenant, &request).await?;
-    let Some(best) = hits.first() else { return Ok((hits, None)) };
-    let relevance = state.knowledge.relevance(tenant, question, best).await?;
-    Ok((hits, relevance))
+    let request = SearchRequest { query, limit: PASSAGES, mode: Mode::Hybrid, tags: Vec::new() };
+    state.knowledge.search_with_relevance(tenant, &request).await
 }
 
 /// The LLM to call: the tenant's endpoint, else the service's, with the tenant's
@@ -403,7 +401,12 @@ async fn draft_with_llm(
         notes.push("unsupported_citations_dropped".to_owned());
     }
     if parsed.insufficient {
+        // The model read the passages and found no answer: the draft is not grounded,
+        // whatever it cites.
         notes.push("knowledge_does_not_answer".to_owned());
+        if relevant {
+            notes.push("no_relevant_knowledge".to_owned());
+        }
     }
     if parsed.echoed_prompt {
         notes.push("prompt_markup_removed".to_owned());
@@ -417,6 +420,7 @@ async fn draft_with_llm(
         citations: parsed
             .citations
             .iter()
+            .filter(|_| !parsed.insufficient)
             .filter_map(|citation| {
                 hits.get(citation.passage).map(|hit| cite(hit, citation.quote.clone(), citation.sentence.clone()))
             })

@@ -33,6 +33,18 @@ mirror_enum!(
     /// Where a document's latest version stands.
     DocumentStatus => copilot_core::model::DocumentStatus { Queued, Processing, Ready, Failed }
 );
+mirror_enum!(
+    /// Why a document's latest version failed: `empty_file`, `no_text` (nothing but blank
+    /// or headings), `no_text_layer` (a scanned PDF: images only), `encrypted`, `damaged`,
+    /// `unsupported_encoding`, `invalid_faq` (no question and answer fields), `too_large`
+    /// (pages, expanded size, nesting, passages or reading time over a limit),
+    /// `unreadable` (the reader stopped on it) or `gave_up` (the models or the vector
+    /// store failed on every attempt; uploading again retries).
+    DocumentError => copilot_core::model::DocumentError {
+        EmptyFile, NoText, NoTextLayer, Encrypted, Damaged, UnsupportedEncoding, InvalidFaq, TooLarge, Unreadable,
+        GaveUp,
+    }
+);
 
 /// The format a document was read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
@@ -119,6 +131,8 @@ pub struct DocumentOut {
     pub size_bytes: i64,
     /// Why the latest version failed, or why its last attempt did (it is retried).
     pub error: Option<String>,
+    /// Why the latest version failed, as a code; absent while it is retried.
+    pub error_code: Option<DocumentError>,
     pub attempts: i32,
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
@@ -143,6 +157,7 @@ impl TryFrom<Document> for DocumentOut {
             content_hash: document.content_hash,
             size_bytes: document.size_bytes,
             error: document.error,
+            error_code: document.error_code.map(Into::into),
             attempts: document.attempts,
             tags: document.tags,
             created_at: document.created_at,
@@ -246,13 +261,25 @@ impl From<Hit> for HitOut {
 #[oai(skip_serializing_if_is_none)]
 pub struct SearchOut {
     pub hits: Vec<HitOut>,
-    /// How similar the query is to the best hit's passage (cosine of their
-    /// multilingual-e5 embeddings); absent without hits.
+    /// How likely the best hit answers the query, from 0 to 1 (see `evidence`); absent
+    /// without hits.
     pub relevance: Option<f32>,
-    /// Whether the best hit is close enough to answer the query: `relevance` reaches the
-    /// threshold drafts use (`draft_min_relevance`). Without a confident match, search
-    /// still lists the nearest passages, and drafts hand over instead of answering.
+    /// Whether the best hit is taken as an answer: `relevance` reaches the threshold
+    /// drafts use (`draft_min_relevance`). Without a confident match, search still lists
+    /// the nearest passages, and drafts hand over instead of answering.
     pub confident: bool,
+    /// What `relevance` is estimated from; absent without hits.
+    pub evidence: Option<EvidenceOut>,
+}
+
+/// The measures behind a search's relevance.
+#[derive(Debug, Object)]
+pub struct EvidenceOut {
+    /// The cosine similarity of the query and the best passage (multilingual-e5-small:
+    /// about 0.75 to 0.95).
+    pub similarity: f32,
+    /// The similarity minus the mean of the ten best passages'.
+    pub margin: f32,
 }
 
 /// Splits comma-separated tags.
@@ -485,7 +512,14 @@ impl KnowledgeApi {
         };
         let (hits, relevance) =
             self.state.pipeline.knowledge.search_with_relevance(auth.0.principal.tenant_id, &request).await?;
-        let confident = relevance.is_some_and(|score| score >= self.state.pipeline.settings.draft_min_relevance);
-        Ok(Json(SearchOut { hits: hits.into_iter().map(HitOut::from).collect(), relevance, confident }))
+        let confident = relevance
+            .is_some_and(|relevance| relevance.answerability >= self.state.pipeline.settings.draft_min_relevance);
+        Ok(Json(SearchOut {
+            hits: hits.into_iter().map(HitOut::from).collect(),
+            relevance: relevance.map(|relevance| relevance.answerability),
+            confident,
+            evidence: relevance
+                .map(|relevance| EvidenceOut { similarity: relevance.similarity, margin: relevance.margin }),
+        }))
     }
 }
