@@ -103,18 +103,25 @@ async fn retrieval_and_abstention_on_a_help_centre_of_hundreds_of_chunks_hold_th
     }
     assert!(chunks >= 300, "a knowledge base of a few hundred chunks: {chunks}");
 
-    let search = |query: String| {
-        let app = &app;
-        let key = tenant.key.clone();
-        async move { app.post("/v1/knowledge/search", &key, json!({"query": query, "limit": 10})).await.expect(200) }
+    // Every question's search, a few at a time (each waits on the store as much as on the
+    // encoder), in the set's order.
+    let search_all = |queries: Vec<String>| {
+        let (app, key) = (&app, tenant.key.as_str());
+        futures_util::stream::iter(queries)
+            .map(move |query| async move {
+                app.post("/v1/knowledge/search", key, json!({"query": query, "limit": 10})).await.expect(200)
+            })
+            .buffered(4)
+            .collect::<Vec<Value>>()
     };
+    let answers = search_all(set.answerable.iter().map(|question| question.query.clone()).collect()).await;
+    let refusals = search_all(set.unanswerable.iter().map(|question| question.query.clone()).collect()).await;
     let mut evidence = Vec::new();
     let mut overall = Score::default();
     let mut by_format: BTreeMap<String, Score> = BTreeMap::new();
     let mut by_pair: BTreeMap<String, Score> = BTreeMap::new();
     let (mut kept, mut answerable_held_out) = (0usize, 0usize);
-    for question in &set.answerable {
-        let body = search(question.query.clone()).await;
+    for (question, body) in set.answerable.iter().zip(&answers) {
         let expected = documents[&question.document];
         let hits = body["hits"].as_array().cloned().unwrap_or_default();
         let rank = hits
@@ -139,8 +146,7 @@ async fn retrieval_and_abstention_on_a_help_centre_of_hundreds_of_chunks_hold_th
         }
     }
     let (mut abstained, mut unanswerable_held_out) = (0usize, 0usize);
-    for question in &set.unanswerable {
-        let body = search(question.query.clone()).await;
+    for (question, body) in set.unanswerable.iter().zip(&refusals) {
         evidence.push(json!({"answerable": false, "split": question.split, "evidence": body["evidence"]}));
         if question.split == "heldout" {
             unanswerable_held_out += 1;
