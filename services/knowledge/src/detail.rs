@@ -86,7 +86,7 @@ fn sentence_texts(hit: &Hit) -> Vec<String> {
     sentences.into_iter().map(|sentence| format!("{context}\n{sentence}")).collect()
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
@@ -112,10 +112,14 @@ impl Knowledge {
         Ok(hits)
     }
 
+    /// The kept embeddings of each hit, if any; none are made.
+    pub(crate) fn kept_details(&self, tenant: TenantId, hits: &[Hit]) -> Vec<Option<Arc<Detail>>> {
+        hits.iter().map(|hit| self.details.get(&(tenant, hit.chunk_id))).collect()
+    }
+
     /// The embeddings of each hit, made (in one batch) for those not kept yet.
-    pub(crate) async fn details_of(&self, tenant: TenantId, hits: &[Hit]) -> Result<Vec<Arc<Detail>>, Error> {
-        let mut found: Vec<Option<Arc<Detail>>> =
-            hits.iter().map(|hit| self.details.get(&(tenant, hit.chunk_id))).collect();
+    async fn details_of(&self, tenant: TenantId, hits: &[Hit]) -> Result<Vec<Arc<Detail>>, Error> {
+        let mut found = self.kept_details(tenant, hits);
         let missing: Vec<(usize, Vec<String>)> = hits
             .iter()
             .enumerate()

@@ -12,7 +12,9 @@
 
 use copilot_core::{Error, TenantId};
 
-use crate::{Hit, Knowledge};
+use uuid::Uuid;
+
+use crate::{Hit, Knowledge, detail::dot};
 
 /// How many of the best hits are the candidates the best one is compared with.
 pub const EVIDENCE_CANDIDATES: usize = 10;
@@ -48,12 +50,29 @@ impl Relevance {
 }
 
 impl Knowledge {
-    /// The [`Relevance`] of the best of `hits` (best first) for the query's embedding.
-    pub(crate) async fn relevance_of(&self, tenant: TenantId, query: &[f32], hits: &[Hit]) -> Result<Relevance, Error> {
+    /// The [`Relevance`] of the best of `hits` (best first) for the query's embedding;
+    /// none when its passages are all gone. The passages' embeddings are the ones sentence
+    /// scoring keeps, else the stored ones: nothing is embedded for it.
+    pub(crate) async fn relevance_of(
+        &self,
+        tenant: TenantId,
+        query: &[f32],
+        hits: &[Hit],
+    ) -> Result<Option<Relevance>, Error> {
         let candidates = &hits[..hits.len().min(EVIDENCE_CANDIDATES)];
-        let details = self.details_of(tenant, candidates).await?;
-        let similarities: Vec<f32> = details.iter().map(|detail| detail.similarity(query)).collect();
-        Relevance::of(&similarities).ok_or_else(|| Error::internal("no passage to measure"))
+        let kept = self.kept_details(tenant, candidates);
+        let missing: Vec<Uuid> =
+            candidates.iter().zip(&kept).filter(|(_, kept)| kept.is_none()).map(|(hit, _)| hit.chunk_id).collect();
+        let stored = self.store.vectors_of(tenant, &missing).await?;
+        let similarities: Vec<f32> = candidates
+            .iter()
+            .zip(&kept)
+            .filter_map(|(hit, kept)| match kept {
+                Some(detail) => Some(detail.similarity(query)),
+                None => stored.get(&hit.chunk_id).map(|vector| dot(query, vector)),
+            })
+            .collect();
+        Ok(Relevance::of(&similarities))
     }
 }
 

@@ -60,7 +60,7 @@ impl Knowledge {
         };
         let relevance = self.relevance_of(tenant, &embedding, &hits).await?;
         hits.truncate(request.limit);
-        Ok((hits, Some(relevance)))
+        Ok((hits, relevance))
     }
 
     /// The search, with the query's embedding when vector search needed one; at least

@@ -1,7 +1,10 @@
 //! One LanceDB table per tenant (`kb_<tenant id>`), under a base URI: a local folder by
 //! default, or object storage (`s3://bucket/prefix`) for several nodes.
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use arrow_array::{
     Array, FixedSizeListArray, Float32Array, Int32Array, Int64Array, RecordBatch, StringArray, types::Float32Type,
@@ -359,19 +362,39 @@ impl VectorStore {
         Ok(chunks)
     }
 
-    /// The stored embedding of one chunk of the tenant's table.
-    pub async fn vector_of(&self, tenant: TenantId, chunk_id: Uuid) -> Result<Option<Vec<f32>>, KnowledgeError> {
-        let Some(table) = self.table(tenant).await? else { return Ok(None) };
-        let batches: Vec<RecordBatch> =
-            table.query().only_if(format!("chunk_id = '{chunk_id}'")).limit(1).execute().await?.try_collect().await?;
-        let Some(batch) = batches.iter().find(|batch| batch.num_rows() > 0) else { return Ok(None) };
-        let vectors = column::<FixedSizeListArray>(batch, "vector")?;
-        let row = vectors.value(0);
-        let values = row
-            .as_any()
-            .downcast_ref::<Float32Array>()
-            .ok_or_else(|| KnowledgeError::Data("vector values are not 32-bit floats".into()))?;
-        Ok(Some(values.values().to_vec()))
+    /// The stored embeddings of `chunk_ids` (those still stored), by chunk id.
+    pub async fn vectors_of(
+        &self,
+        tenant: TenantId,
+        chunk_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<f32>>, KnowledgeError> {
+        let mut found = HashMap::new();
+        if chunk_ids.is_empty() {
+            return Ok(found);
+        }
+        let Some(table) = self.table(tenant).await? else { return Ok(found) };
+        let batches: Vec<RecordBatch> = table
+            .query()
+            .only_if(uuid_in("chunk_id", chunk_ids))
+            .limit(chunk_ids.len())
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        for batch in &batches {
+            let ids = column::<StringArray>(batch, "chunk_id")?;
+            let vectors = column::<FixedSizeListArray>(batch, "vector")?;
+            for row in 0..batch.num_rows() {
+                let id = Uuid::parse_str(ids.value(row)).map_err(|error| KnowledgeError::Data(error.to_string()))?;
+                let vector = vectors.value(row);
+                let values = vector
+                    .as_any()
+                    .downcast_ref::<Float32Array>()
+                    .ok_or_else(|| KnowledgeError::Data("vector values are not 32-bit floats".into()))?;
+                found.insert(id, values.values().to_vec());
+            }
+        }
+        Ok(found)
     }
 
     /// The chunks nearest to `vector`, best first; only of `documents` when given.
@@ -394,7 +417,7 @@ impl VectorStore {
             let table = table.clone();
             let mut filter = format!("script = '{script}'");
             if let Some(documents) = documents {
-                filter = format!("{filter} AND {}", in_documents(documents));
+                filter = format!("{filter} AND {}", uuid_in("document_id", documents));
             }
             let vector = vector.to_vec();
             async move {
@@ -438,7 +461,7 @@ impl VectorStore {
             .full_text_search(lancedb::index::scalar::FullTextSearchQuery::new(query.to_owned()))
             .limit(limit);
         if let Some(documents) = documents {
-            search = search.only_if(in_documents(documents));
+            search = search.only_if(uuid_in("document_id", documents));
         }
         let found: Result<Vec<RecordBatch>, KnowledgeError> =
             async { Ok(search.execute().await?.try_collect().await?) }.await;
@@ -510,13 +533,13 @@ fn centred(mut hits: Vec<Hit>) -> Vec<Hit> {
     hits
 }
 
-/// `document_id IN (…)`; ids are UUIDs, so they need no quoting beyond the quotes.
-fn in_documents(documents: &[Uuid]) -> String {
-    if documents.is_empty() {
+/// `column IN (…)`; ids are UUIDs, so they need no quoting beyond the quotes.
+fn uuid_in(column: &str, ids: &[Uuid]) -> String {
+    if ids.is_empty() {
         return "false".into();
     }
-    let list: Vec<String> = documents.iter().map(|id| format!("'{id}'")).collect();
-    format!("document_id IN ({})", list.join(", "))
+    let list: Vec<String> = ids.iter().map(|id| format!("'{id}'")).collect();
+    format!("{column} IN ({})", list.join(", "))
 }
 
 fn hits(

@@ -52,6 +52,26 @@ async fn search_finds_the_nearest_chunk_of_the_tenant_only() {
 }
 
 #[tokio::test]
+async fn stored_vectors_are_read_back_by_chunk_for_the_tenant_only() {
+    let store = store().await;
+    let (a, b) = (TenantId(Uuid::now_v7()), TenantId(Uuid::now_v7()));
+    let document = Uuid::now_v7();
+    let chunks = vec![chunk(document, 0, "Refunds take 5 days.", 0), chunk(document, 1, "Shipping takes 3 days.", 3)];
+    store.add(a, &chunks).await.expect("add");
+    let unknown = Uuid::now_v7();
+    let ids = [chunks[1].chunk_id, unknown, chunks[0].chunk_id];
+
+    let found = store.vectors_of(a, &ids).await.expect("read");
+    let other_tenant = store.vectors_of(b, &ids).await.expect("read");
+
+    assert_eq!(found.len(), 2, "an unknown chunk is left out");
+    assert_eq!(found[&chunks[0].chunk_id], vector(0));
+    assert_eq!(found[&chunks[1].chunk_id], vector(3));
+    assert!(other_tenant.is_empty(), "tenant B reads nothing of tenant A");
+    assert!(store.vectors_of(a, &[]).await.expect("read").is_empty());
+}
+
+#[tokio::test]
 async fn keyword_search_works_in_english_and_chinese() {
     let store = store().await;
     let tenant = TenantId(Uuid::now_v7());

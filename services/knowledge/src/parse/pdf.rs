@@ -142,21 +142,26 @@ mod tests {
 
     /// A PDF whose page `n` (from 1) reads "Page n says hello".
     fn pdf(pages: usize) -> Vec<u8> {
+        pdf_drawing(pages, |n| {
+            vec![
+                Operation::new("BT", vec![]),
+                Operation::new("Tf", vec!["F1".into(), 12.into()]),
+                Operation::new("Td", vec![72.into(), 700.into()]),
+                Operation::new("Tj", vec![Object::string_literal(format!("Page {n} says hello."))]),
+                Operation::new("ET", vec![]),
+            ]
+        })
+    }
+
+    /// A PDF of `pages` A4 pages, page `n` (from 1) drawn by `page(n)` with font `F1`.
+    fn pdf_drawing(pages: usize, page: impl Fn(usize) -> Vec<Operation>) -> Vec<u8> {
         let mut doc = Document::with_version("1.5");
         let pages_id = doc.new_object_id();
         let font = doc.add_object(dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Courier"});
         let resources = doc.add_object(dictionary! {"Font" => dictionary! {"F1" => font}});
         let kids: Vec<Object> = (1..=pages)
             .map(|n| {
-                let content = Content {
-                    operations: vec![
-                        Operation::new("BT", vec![]),
-                        Operation::new("Tf", vec!["F1".into(), 12.into()]),
-                        Operation::new("Td", vec![72.into(), 700.into()]),
-                        Operation::new("Tj", vec![Object::string_literal(format!("Page {n} says hello."))]),
-                        Operation::new("ET", vec![]),
-                    ],
-                };
+                let content = Content { operations: page(n) };
                 let stream = doc.add_object(Stream::new(dictionary! {}, content.encode().expect("encode")));
                 doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => stream}).into()
             })
@@ -232,27 +237,9 @@ mod tests {
     #[test]
     fn a_scan_without_text_and_a_pdf_over_the_page_limit_are_refused_with_the_reason() {
         // A page that only draws (what a scanned page is to a text reader).
-        let mut doc = Document::with_version("1.5");
-        let pages_id = doc.new_object_id();
-        let drawing = Content {
-            operations: vec![
-                Operation::new("re", vec![72.into(), 72.into(), 400.into(), 600.into()]),
-                Operation::new("f", vec![]),
-            ],
-        };
-        let stream = doc.add_object(Stream::new(dictionary! {}, drawing.encode().expect("encode")));
-        let page = doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => stream});
-        let tree = dictionary! {
-            "Type" => "Pages",
-            "Kids" => vec![page.into()],
-            "Count" => 1,
-            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        };
-        doc.objects.insert(pages_id, Object::Dictionary(tree));
-        let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
-        doc.trailer.set("Root", catalog);
-        let mut scan = Vec::new();
-        doc.save_to(&mut scan).expect("save");
+        let scan = pdf_drawing(1, |_| {
+            vec![Operation::new("re", vec![72.into(), 72.into(), 400.into(), 600.into()]), Operation::new("f", vec![])]
+        });
 
         let no_text = parse(&scan, &Cancel::default(), TIME_LIMIT).expect_err("no text");
         let too_long = parse(&pdf(MAX_PAGES + 1), &Cancel::default(), TIME_LIMIT).expect_err("too many pages");
