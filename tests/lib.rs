@@ -535,6 +535,25 @@ impl TestApp {
         panic!("triage of ticket {ticket_id} did not settle in 30 s");
     }
 
+    /// Waits until the ticket's newest draft is no longer generating; returns it.
+    pub async fn settled_draft(&self, token: &str, ticket_id: Uuid) -> Value {
+        let path = format!("/v1/tickets/{ticket_id}/drafts?limit=1");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let page = self.get(&path, token).await.expect(200);
+            if let Some(draft) = page["data"].get(0)
+                && draft["status"] != "generating"
+            {
+                return draft.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the draft of ticket {ticket_id} did not settle in 120 s: {page}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Adds a user with `role` and returns `(user id, session token)`.
     pub async fn add_user(&self, tenant: &TestTenant, role: &str) -> (Uuid, String) {
         let email = format!("{role}-{}@example.test", &Uuid::new_v4().simple().to_string()[..8]);

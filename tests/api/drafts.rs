@@ -78,17 +78,8 @@ impl Desk {
         page["data"].as_array().cloned().unwrap_or_default()
     }
 
-    /// Waits until the ticket's newest draft is no longer generating; returns it.
     async fn settled_draft(&self, ticket: Uuid) -> Value {
-        for _ in 0..600 {
-            if let Some(draft) = self.drafts(ticket).await.into_iter().next()
-                && draft["status"] != "generating"
-            {
-                return draft;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the draft of ticket {ticket} did not settle in 30 s: {:?}", self.drafts(ticket).await.first());
+        self.app.settled_draft(&self.agent, ticket).await
     }
 
     async fn approve(&self, token: &str, draft: &Value, body: Option<&str>) -> copilot_tests::Reply {

@@ -295,16 +295,5 @@ async fn settled_draft(app: &TestApp, key: &str, question: &str) -> Value {
     let ticket =
         json!({"subject": "Question", "channel": "web", "customer": {"email": "c@example.test"}, "body": question});
     let created = app.post("/v1/tickets", key, ticket).await.expect(201);
-    let ticket = uuid_at(&created, "/ticket/id");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let page = app.get(&format!("/v1/tickets/{ticket}/drafts?limit=1"), key).await.expect(200);
-        if let Some(draft) = page["data"].get(0)
-            && draft["status"] != "generating"
-        {
-            return draft.clone();
-        }
-        assert!(std::time::Instant::now() < deadline, "the draft of {question:?} did not settle in 120 s");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    app.settled_draft(key, uuid_at(&created, "/ticket/id")).await
 }

@@ -111,6 +111,7 @@ export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReje
     }
   };
   const confidence = draft?.confidence ?? 0;
+  const shownNotes = remarks(draft?.notes ?? []);
 
   return (
     <aside className="draft" aria-label={t("draft.title")} onKeyDown={onKey}>
@@ -152,9 +153,9 @@ export function DraftPanel({ draft, history = [], streaming, busy, onUse, onReje
               t("draft.byKnowledge")
             )}
           </p>
-          {remarks(draft.notes).length > 0 && (
+          {shownNotes.length > 0 && (
             <ul className="notes" aria-label={t("draft.remarks")}>
-              {remarks(draft.notes).map((note) => (
+              {shownNotes.map((note) => (
                 <li key={note}>{t(`note.${note}` as Key)}</li>
               ))}
             </ul>
