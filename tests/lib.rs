@@ -270,6 +270,7 @@ async fn start(
     settings.secret_key = SecretString::from(SECRET_KEY);
     // Failed drafts are retried quickly in tests.
     settings.draft_retry_base_ms = 100;
+    settings.llm_breaker_cool_down_ms = 300;
     // Apps share a database and claim each other's drafts; a test that ends drops its
     // app's workers, so another app takes their drafts over after a short lease.
     settings.draft_lease_seconds = 3;

@@ -32,6 +32,8 @@ pub struct Model {
     pub language: Option<String>,
     pub mode: Option<DraftMode>,
     pub model: Option<String>,
+    /// The LLM profile that answered (LLM mode).
+    pub llm_profile: Option<String>,
     pub prompt_tokens: i32,
     pub completion_tokens: i32,
     /// Remarks for the agent (`["budget_exhausted", …]`).

@@ -16,6 +16,8 @@ pub struct Model {
     pub max_tokens: Option<i32>,
     pub timeout_seconds: Option<i32>,
     pub monthly_token_budget: Option<i64>,
+    /// The month's LLM cost limit, in the currency of the profiles' prices.
+    pub monthly_cost_budget: Option<f64>,
     pub persona: Option<String>,
     pub tone: Option<String>,
     pub signature: Option<String>,

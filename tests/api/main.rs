@@ -11,6 +11,7 @@ mod inbox;
 mod isolation;
 mod knowledge;
 mod knowledge_eval;
+mod llm_routing;
 mod ops;
 mod platform;
 mod row_level_security;

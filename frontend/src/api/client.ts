@@ -211,16 +211,19 @@ export async function readEvents(
   }
 }
 
-/** Reads a draft's server-sent events (`text` pieces, then one `draft`) until it ends. */
+/** Reads a draft's server-sent events (`text` pieces, then one `draft`) until it ends;
+ * `restart` means another model starts over, so the text so far is dropped. */
 export async function streamDraft(
   id: string,
   onText: (text: string) => void,
   signal: AbortSignal,
+  onRestart?: () => void,
 ): Promise<Draft | null> {
   let final: Draft | null = null;
   await readEvents(`/v1/drafts/${id}/stream`, {
     onEvent: ({ event, data }) => {
       if (event === "text") onText(JSON.parse(data).text ?? "");
+      if (event === "restart") onRestart?.();
       if (event === "draft") final = JSON.parse(data).draft ?? null;
     },
     signal,

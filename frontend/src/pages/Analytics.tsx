@@ -1,5 +1,6 @@
 // Ticket volume over time (split by sentiment), intents and sentiments; draft acceptance
-// and edit rates over time and by intent; this month's LLM usage against the budget.
+// and edit rates over time and by intent; this month's LLM usage and cost against the
+// budgets, per feature and per profile.
 // Charts are plain SVG.
 import { useEffect, useState } from "react";
 
@@ -109,23 +110,59 @@ export function CountBars({ counts, label, name }: { counts: Count[]; label: str
   );
 }
 
+const money = (amount: number) => amount.toLocaleString(undefined, { maximumFractionDigits: 4 });
+
+/** The month's LLM calls, failures, tokens and cost per feature or profile. */
+export function UsageTable({ title, rows, name }: { title: string; rows: Schemas["UsageGroupOut"][]; name: (key: string) => string }) {
+  const { t } = useI18n();
+  if (rows.length === 0) return null;
+  return (
+    <table aria-label={title}>
+      <caption>{title}</caption>
+      <thead>
+        <tr>
+          <th />
+          <th>{t("analytics.calls")}</th>
+          <th>{t("analytics.failedCalls")}</th>
+          <th>{t("analytics.tokens")}</th>
+          <th>{t("analytics.cost")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={row.key}>
+            <td translate="no">{name(row.key)}</td>
+            <td>{row.calls}</td>
+            <td>{row.failed_calls}</td>
+            <td>{row.total_tokens.toLocaleString()}</td>
+            <td>{money(row.cost)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function AnalyticsPage() {
   const { t, language } = useI18n();
   const [period, setPeriod] = useState<Period>("day");
   const [analytics, setAnalytics] = useState<Analytics | null>(null);
   const [usage, setUsage] = useState<Schemas["UsageOut"] | null>(null);
+  const [byProfile, setByProfile] = useState<Schemas["UsageGroupOut"][]>([]);
   const [tickets, setTickets] = useState<TicketReport | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     Promise.all([
       api.GET("/v1/analytics/drafts", { params: { query: { period } } }),
-      api.GET("/v1/usage"),
+      api.GET("/v1/usage", { params: { query: { group_by: "feature" } } }),
       api.GET("/v1/analytics/tickets", { params: { query: { period } } }),
+      api.GET("/v1/usage", { params: { query: { group_by: "profile" } } }),
     ])
-      .then(([drafts, used, opened]) => {
+      .then(([drafts, used, opened, profiles]) => {
         setAnalytics(unwrap(drafts));
         setUsage(unwrap(used));
+        setByProfile(unwrap(profiles).groups ?? []);
         setTickets(unwrap(opened));
         setError(null);
       })
@@ -219,11 +256,17 @@ export function AnalyticsPage() {
         </>
       )}
       {usage && (
-        <p className="muted">
-          {t("analytics.usage")} {usage.month}: {usage.total_tokens.toLocaleString()}
-          {usage.monthly_token_budget ? ` / ${usage.monthly_token_budget.toLocaleString()}` : ""} {t("analytics.tokens")} · LLM {usage.llm_drafts} ·{" "}
-          {t("analytics.extractive")} {usage.extractive_drafts}
-        </p>
+        <>
+          <p className="muted">
+            {t("analytics.usage")} {usage.month}: {usage.total_tokens.toLocaleString()}
+            {usage.monthly_token_budget ? ` / ${usage.monthly_token_budget.toLocaleString()}` : ""} {t("analytics.tokens")} · {t("analytics.cost")}{" "}
+            {money(usage.cost)}
+            {usage.monthly_cost_budget != null ? ` / ${money(usage.monthly_cost_budget)}` : ""} · LLM {usage.llm_drafts} ·{" "}
+            {t("analytics.extractive")} {usage.extractive_drafts}
+          </p>
+          <UsageTable title={t("analytics.byFeature")} rows={usage.groups ?? []} name={(key) => t(`models.feature.${key}` as Key)} />
+          <UsageTable title={t("analytics.byProfile")} rows={byProfile} name={(key) => key} />
+        </>
       )}
     </section>
   );

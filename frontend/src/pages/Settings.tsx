@@ -1,10 +1,11 @@
-// Admin settings: the tenant's LLM (the key is write-only), how drafts sound, e-mail, webhooks (the secret
+// Admin settings: the tenant's LLM (the key is write-only) and model profiles, how drafts sound, e-mail, webhooks (the secret
 // shown once, the delivery log, retrying a failed delivery), people and API keys.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, type Schemas } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 import { ApiKeys, People } from "./Access";
+import { ModelProfiles } from "./Models";
 
 type Webhook = Schemas["WebhookOut"];
 type Delivery = Schemas["WebhookDeliveryOut"];
@@ -19,7 +20,7 @@ function Status({ error, saved }: { error: string | null; saved: boolean }) {
 function LlmSettings() {
   const { t } = useI18n();
   const [settings, setSettings] = useState<Schemas["LlmSettingsOut"] | null>(null);
-  const [form, setForm] = useState({ base_url: "", model: "", api_key: "", budget: "" });
+  const [form, setForm] = useState({ base_url: "", model: "", api_key: "", budget: "", cost_budget: "" });
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
 
@@ -27,7 +28,13 @@ function LlmSettings() {
     void api.GET("/v1/settings/llm").then((result) => {
       const found = unwrap(result);
       setSettings(found);
-      setForm({ base_url: found.base_url ?? "", model: found.model ?? "", api_key: "", budget: found.monthly_token_budget?.toString() ?? "" });
+      setForm({
+        base_url: found.base_url ?? "",
+        model: found.model ?? "",
+        api_key: "",
+        budget: found.monthly_token_budget?.toString() ?? "",
+        cost_budget: found.monthly_cost_budget?.toString() ?? "",
+      });
     }).catch((caught) => setError(errorText(caught)));
   }, []);
 
@@ -35,10 +42,15 @@ function LlmSettings() {
     event.preventDefault();
     setSaved(false);
     try {
+      // The settings are replaced as a whole: limits set through the API are kept.
       const body: Schemas["LlmSettingsIn"] = {
         base_url: form.base_url || undefined,
         model: form.model || undefined,
+        temperature: settings?.temperature,
+        max_tokens: settings?.max_tokens,
+        timeout_seconds: settings?.timeout_seconds,
         monthly_token_budget: form.budget ? Number(form.budget) : undefined,
+        monthly_cost_budget: form.cost_budget ? Number(form.cost_budget) : undefined,
       };
       if (form.api_key) body.api_key = form.api_key;
       setSettings(unwrap(await api.PUT("/v1/settings/llm", { body })));
@@ -72,6 +84,10 @@ function LlmSettings() {
       <label>
         {t("settings.llm.budget")}
         <input inputMode="numeric" value={form.budget} onChange={(e) => setForm({ ...form, budget: e.target.value })} />
+      </label>
+      <label>
+        {t("settings.llm.costBudget")}
+        <input inputMode="decimal" value={form.cost_budget} onChange={(e) => setForm({ ...form, cost_budget: e.target.value })} />
       </label>
       <Status error={error} saved={saved} />
       <button type="submit" className="primary">{t("settings.llm.save")}</button>
@@ -553,6 +569,7 @@ export function Settings() {
   return (
     <div className="settings">
       <LlmSettings />
+      <ModelProfiles />
       <DraftingSettings />
       <EmailSettings />
       <Webhooks />

@@ -260,7 +260,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
     streamed.current = draft.id;
     setStreaming("");
     const abort = new AbortController();
-    streamDraft(draft.id, (text) => setStreaming((so_far) => so_far + text), abort.signal)
+    streamDraft(draft.id, (text) => setStreaming((so_far) => so_far + text), abort.signal, () => setStreaming(""))
       .then((final) => final && setDraft(final))
       // A broken stream only loses the live text: the periodic refresh still brings the draft.
       .catch(() => setStreaming(""));

@@ -60,6 +60,7 @@ macro_rules! named_enum {
     };
 }
 
+pub mod breaker;
 pub mod error;
 pub mod ids;
 pub mod model;

@@ -179,6 +179,37 @@ named_enum!(
 );
 
 named_enum!(
+    /// What an LLM call is for: each feature has its own route through the tenant's model
+    /// profiles, and its own line in the usage.
+    LlmFeature, "invalid_feature" {
+        /// A reply draft for a customer message.
+        Draft => "draft",
+        /// A ticket's summary.
+        Summary => "summary",
+        /// An agent's text rewritten (shorter, friendlier, …).
+        Rewrite => "rewrite",
+        /// A message translated.
+        Translate => "translate",
+        /// Customer messages labelled for the tenant's own models.
+        Label => "label",
+        /// A question about the tenant's data turned into a query.
+        Ask => "ask",
+        /// Drafts judged for evaluation.
+        Judge => "judge",
+    }
+);
+
+named_enum!(
+    /// A circuit breaker's state: closed (calls go through), open (calls are skipped until
+    /// a cool-down ends) or half open (one probe call decides).
+    BreakerState, "invalid_breaker_state" {
+        Closed => "closed",
+        Open => "open",
+        HalfOpen => "half_open",
+    }
+);
+
+named_enum!(
     /// Where one delivery of an event to a webhook endpoint stands.
     WebhookDeliveryStatus, "invalid_webhook_delivery_status" {
         Pending => "pending",

@@ -60,6 +60,10 @@ pub struct Settings {
     pub llm_temperature: f32,
     pub llm_max_tokens: u32,
     pub llm_timeout_seconds: u32,
+    /// Failed calls in a row that open a model profile's circuit breaker.
+    pub llm_breaker_failures: u32,
+    /// The first cool-down of an open breaker; each failed probe doubles it, up to 10 minutes.
+    pub llm_breaker_cool_down_ms: u64,
     /// Drafts written at the same time by one process.
     pub draft_concurrency: usize,
     /// Drafts of one tenant written at the same time, across processes.
@@ -232,6 +236,12 @@ impl Settings {
         if !(1..=600).contains(&self.llm_timeout_seconds) {
             return Err(InvalidSetting::new("llm_timeout_seconds", "must be between 1 and 600"));
         }
+        if !(1..=100).contains(&self.llm_breaker_failures) {
+            return Err(InvalidSetting::new("llm_breaker_failures", "must be between 1 and 100"));
+        }
+        if !(100..=600_000).contains(&self.llm_breaker_cool_down_ms) {
+            return Err(InvalidSetting::new("llm_breaker_cool_down_ms", "must be between 100 and 600000"));
+        }
         if !(1..=256).contains(&self.draft_concurrency) {
             return Err(InvalidSetting::new("draft_concurrency", "must be between 1 and 256"));
         }
@@ -324,6 +334,16 @@ impl Settings {
             return Err(InvalidSetting::new("escalation_ceiling", "must be low, normal, high or urgent"));
         }
         Ok(self)
+    }
+
+    /// When a model profile's circuit breaker opens, and for how long.
+    pub fn breaker_policy(&self) -> crate::breaker::BreakerPolicy {
+        let cool_down = std::time::Duration::from_millis(self.llm_breaker_cool_down_ms);
+        crate::breaker::BreakerPolicy {
+            failures_to_open: self.llm_breaker_failures,
+            cool_down,
+            max_cool_down: cool_down.max(std::time::Duration::from_secs(600)),
+        }
     }
 
     /// The service-wide LLM, when configured.

@@ -123,6 +123,42 @@ pub fn one_line(raw: &str) -> String {
     line
 }
 
+/// Optional text: blank is unset, otherwise [`bounded_text`] of 1 to `max` characters.
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, Error> {
+    value.map(str::trim).filter(|text| !text.is_empty()).map(|text| bounded_text(field, text, 1, max)).transpose()
+}
+
+/// Checks that an optional setting lies between `min` and `max`.
+pub fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    field: &str,
+    value: Option<T>,
+    min: T,
+    max: T,
+) -> Result<(), Error> {
+    match value {
+        Some(value) if value < min || value > max => {
+            Err(Error::validation("invalid_setting", format!("`{field}` must be between {min} and {max}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An API root such as `https://api.openai.com/v1`: an absolute URL of at most 500
+/// characters without credentials, on a public address unless `allow_private` (then plain
+/// http too); blank is unset. The trailing slash is dropped.
+pub fn endpoint_root(field: &str, raw: Option<&str>, allow_private: bool) -> Result<Option<String>, Error> {
+    let Some(url) = raw.map(str::trim).filter(|url| !url.is_empty()) else { return Ok(None) };
+    if url.len() > 500 || url.chars().any(char::is_whitespace) {
+        return Err(Error::validation(
+            "invalid_base_url",
+            format!("`{field}` must be a URL of at most 500 characters"),
+        ));
+    }
+    crate::net::check_url(url, &["https", "http"], allow_private)
+        .map_err(|error| Error::validation("invalid_base_url", format!("`{field}`: {error}")))?;
+    Ok(Some(url.trim_end_matches('/').to_owned()))
+}
+
 /// Normalises ticket tags: trimmed, lower-cased, deduplicated, sorted, each 1–50 characters, at most 20.
 pub fn tags(raw: &[String]) -> Result<Vec<String>, Error> {
     let mut tags: Vec<String> = Vec::new();
@@ -171,6 +207,36 @@ pub const LANGUAGES: [&str; 25] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_must_be_https_on_public_addresses_unless_allowed() {
+        assert_eq!(
+            endpoint_root("base_url", Some("https://api.openai.com/v1/"), false).ok().flatten().as_deref(),
+            Some("https://api.openai.com/v1")
+        );
+        assert_eq!(endpoint_root("base_url", Some("  "), false).ok(), Some(None));
+        for bad in ["ftp://x", "https://", "https://user:pw@host/v1", "http://a b", "api.openai.com"] {
+            assert_eq!(
+                endpoint_root("base_url", Some(bad), true).err().map(|e| e.code()),
+                Some("invalid_base_url"),
+                "{bad}"
+            );
+        }
+        for private in [
+            "http://127.0.0.1:8000/v1",
+            "https://169.254.169.254/latest/meta-data/iam?x=",
+            "https://[::1]/v1",
+            "https://[64:ff9b::a9fe:a9fe]/v1",
+            "http://llm.example.com/v1",
+        ] {
+            assert_eq!(
+                endpoint_root("base_url", Some(private), false).err().map(|e| e.code()),
+                Some("invalid_base_url"),
+                "{private}"
+            );
+            assert!(endpoint_root("base_url", Some(private), true).is_ok(), "{private} when the operator allows it");
+        }
+    }
 
     #[test]
     fn a_single_line_refuses_line_breaks_and_control_characters() {

@@ -61,6 +61,8 @@ pub struct Draft {
     pub language: Option<String>,
     pub mode: Option<DraftMode>,
     pub model: Option<String>,
+    /// The LLM profile that answered (LLM mode).
+    pub llm_profile: Option<String>,
     pub prompt_tokens: i32,
     pub completion_tokens: i32,
     pub notes: Vec<String>,
@@ -94,6 +96,7 @@ impl From<draft::Model> for Draft {
             language: row.language,
             mode: row.mode,
             model: row.model,
+            llm_profile: row.llm_profile,
             prompt_tokens: row.prompt_tokens,
             completion_tokens: row.completion_tokens,
             notes: row.notes.and_then(|value| serde_json::from_value(value).ok()).unwrap_or_default(),
@@ -214,6 +217,7 @@ async fn enqueue(
         language: Set(None),
         mode: Set(None),
         model: Set(None),
+        llm_profile: Set(None),
         prompt_tokens: Set(0),
         completion_tokens: Set(0),
         notes: Set(None),
@@ -373,6 +377,7 @@ pub struct Written {
     pub language: String,
     pub mode: DraftMode,
     pub model: Option<String>,
+    pub llm_profile: Option<String>,
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
     pub notes: Vec<String>,
@@ -395,15 +400,13 @@ async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<draft::Model>, 
     Ok(held)
 }
 
-/// Stores a written draft (and its token usage). A draft superseded while it was being
-/// written keeps its text for the record but stays superseded. When the claim no longer
-/// holds the draft, only the tokens it spent are counted.
+/// Stores a written draft and counts it in the month's drafts. A draft superseded while
+/// it was being written keeps its text for the record but stays superseded. When the
+/// claim no longer holds the draft, nothing is stored (the tokens it spent were counted
+/// when the LLM answered).
 pub async fn finish(tx: &TenantTx, claimed: &Claimed, written: Written) -> Result<Option<Draft>, Error> {
-    let held = held(tx, claimed).await?;
-    // A draft that is dropped does not count as one, but the tokens it took were spent.
-    let mode = held.is_some().then_some(written.mode);
-    settings::add_usage(tx, mode, written.prompt_tokens, written.completion_tokens).await?;
-    let Some(row) = held else { return Ok(None) };
+    let Some(row) = held(tx, claimed).await? else { return Ok(None) };
+    settings::count_draft(tx, written.mode).await?;
     let generating = row.status == DraftStatus::Generating;
     let mut change: draft::ActiveModel = row.into();
     if generating {
@@ -415,6 +418,7 @@ pub async fn finish(tx: &TenantTx, claimed: &Claimed, written: Written) -> Resul
     change.language = Set(Some(written.language));
     change.mode = Set(Some(written.mode));
     change.model = Set(written.model);
+    change.llm_profile = Set(written.llm_profile);
     change.prompt_tokens = Set(written.prompt_tokens as i32);
     change.completion_tokens = Set(written.completion_tokens as i32);
     change.notes = Set(Some(serde_json::to_value(&written.notes).map_err(Error::internal)?));
@@ -456,6 +460,26 @@ pub async fn record_failure(
         events::emit(tx, "draft.failed", Some(draft.ticket_id), &serde_json::json!({ "draft": draft })).await?;
     }
     Ok(Some(draft))
+}
+
+/// Puts the claimed draft back until `until` without counting the attempt: nothing was
+/// tried, because every model it may use is paused after failures. `reason` shows why it
+/// waits.
+pub async fn defer(
+    tx: &TenantTx,
+    claimed: &Claimed,
+    reason: &str,
+    until: DateTime<Utc>,
+) -> Result<Option<Draft>, Error> {
+    let Some(row) = held(tx, claimed).await? else { return Ok(None) };
+    let attempts = row.attempts;
+    let mut change: draft::ActiveModel = row.into();
+    change.attempts = Set((attempts - 1).max(0));
+    change.error = Set(Some(reason.chars().take(500).collect()));
+    change.lease_until = Set(None);
+    change.next_attempt_at = Set(until);
+    change.updated_at = Set(copilot_core::now());
+    Ok(Some(change.update(&**tx).await.map_err(db_err)?.into()))
 }
 
 pub async fn get(tx: &TenantTx, id: DraftId) -> Result<Draft, Error> {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use copilot_core::{
     Error, Principal,
     model::DraftMode,
-    values::{KeyChange, LANGUAGES, bounded_text},
+    values::{KeyChange, LANGUAGES, bounded_text, endpoint_root, in_range, optional_text},
 };
 use copilot_entities::{draft_settings, llm_usage};
 use copilot_store::{Scoped, TenantTx, audit, db_err, sealed::Sealer};
@@ -24,8 +24,10 @@ pub struct DraftSettings {
     pub temperature: Option<f64>,
     pub max_tokens: Option<i32>,
     pub timeout_seconds: Option<i32>,
-    /// Tokens (prompt and completion) a month; none means no limit.
+    /// Tokens (prompt and completion) a month, every feature's calls counted; none means no limit.
     pub monthly_token_budget: Option<i64>,
+    /// The month's LLM cost limit, in the currency of the profiles' prices; none means no limit.
+    pub monthly_cost_budget: Option<f64>,
     pub persona: Option<String>,
     pub tone: Option<String>,
     pub signature: Option<String>,
@@ -49,6 +51,7 @@ impl From<Option<draft_settings::Model>> for DraftSettings {
                 max_tokens: row.max_tokens,
                 timeout_seconds: row.timeout_seconds,
                 monthly_token_budget: row.monthly_token_budget,
+                monthly_cost_budget: row.monthly_cost_budget,
                 persona: row.persona,
                 tone: row.tone,
                 signature: row.signature,
@@ -71,6 +74,7 @@ pub struct LlmUpdate {
     pub max_tokens: Option<i32>,
     pub timeout_seconds: Option<i32>,
     pub monthly_token_budget: Option<i64>,
+    pub monthly_cost_budget: Option<f64>,
 }
 
 /// How replies sound and when drafts are written, replaced as a whole.
@@ -117,36 +121,6 @@ fn language_code(value: Option<&str>) -> Result<Option<String>, Error> {
     Ok(Some(code))
 }
 
-fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, Error> {
-    value.map(str::trim).filter(|text| !text.is_empty()).map(|text| bounded_text(field, text, 1, max)).transpose()
-}
-
-fn check_range<T: PartialOrd + std::fmt::Display + Copy>(
-    field: &str,
-    value: Option<T>,
-    min: T,
-    max: T,
-) -> Result<(), Error> {
-    match value {
-        Some(value) if value < min || value > max => {
-            Err(Error::validation("invalid_setting", format!("`{field}` must be between {min} and {max}")))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Validates an endpoint root: an absolute https URL such as `https://api.openai.com/v1`
-/// without credentials, on a public address unless `allow_private` (then plain http too).
-fn base_url(raw: Option<&str>, allow_private: bool) -> Result<Option<String>, Error> {
-    let Some(url) = raw.map(str::trim).filter(|url| !url.is_empty()) else { return Ok(None) };
-    if url.len() > 500 || url.chars().any(char::is_whitespace) {
-        return Err(Error::validation("invalid_base_url", "`base_url` must be a URL of at most 500 characters"));
-    }
-    copilot_core::net::check_url(url, &["https", "http"], allow_private)
-        .map_err(|error| Error::validation("invalid_base_url", format!("`base_url`: {error}")))?;
-    Ok(Some(url.trim_end_matches('/').to_owned()))
-}
-
 /// Replaces the tenant's LLM settings (admins only). The key is sealed before it is stored.
 pub async fn put_llm(
     tx: &TenantTx,
@@ -156,15 +130,16 @@ pub async fn put_llm(
     allow_private: bool,
 ) -> Result<DraftSettings, Error> {
     by.require_admin()?;
-    let base_url = base_url(update.base_url.as_deref(), allow_private)?;
+    let base_url = endpoint_root("base_url", update.base_url.as_deref(), allow_private)?;
     let model = optional_text("model", update.model.as_deref(), 200)?;
     if base_url.is_some() && model.is_none() {
         return Err(Error::validation("invalid_setting", "`model` is required with `base_url`"));
     }
-    check_range("temperature", update.temperature, 0.0, 2.0)?;
-    check_range("max_tokens", update.max_tokens, 1, 32_000)?;
-    check_range("timeout_seconds", update.timeout_seconds, 1, 600)?;
-    check_range("monthly_token_budget", update.monthly_token_budget, 0, i64::MAX)?;
+    in_range("temperature", update.temperature, 0.0, 2.0)?;
+    in_range("max_tokens", update.max_tokens, 1, 32_000)?;
+    in_range("timeout_seconds", update.timeout_seconds, 1, 600)?;
+    in_range("monthly_token_budget", update.monthly_token_budget, 0, i64::MAX)?;
+    in_range("monthly_cost_budget", update.monthly_cost_budget, 0.0, 1e12)?;
     let sealed_key = match &update.api_key {
         KeyChange::Set(key) => Some(Some(sealer.seal(tx.tenant(), &bounded_text("api_key", key, 1, 1000)?)?)),
         KeyChange::Clear => Some(None),
@@ -181,6 +156,7 @@ pub async fn put_llm(
     change.max_tokens = Set(update.max_tokens);
     change.timeout_seconds = Set(update.timeout_seconds);
     change.monthly_token_budget = Set(update.monthly_token_budget);
+    change.monthly_cost_budget = Set(update.monthly_cost_budget);
     let settings = save(tx, change).await?;
     audit::record(
         tx,
@@ -192,6 +168,7 @@ pub async fn put_llm(
             "model": settings.llm_model,
             "api_key": match update.api_key { KeyChange::Keep => "kept", KeyChange::Clear => "cleared", KeyChange::Set(_) => "replaced" },
             "monthly_token_budget": settings.monthly_token_budget,
+            "monthly_cost_budget": settings.monthly_cost_budget,
         }),
     )
     .await?;
@@ -237,6 +214,7 @@ fn start_change(tx: &TenantTx, existing: Option<draft_settings::Model>, by: &Pri
             max_tokens: Set(None),
             timeout_seconds: Set(None),
             monthly_token_budget: Set(None),
+            monthly_cost_budget: Set(None),
             persona: Set(None),
             tone: Set(None),
             signature: Set(None),
@@ -257,21 +235,14 @@ async fn save(tx: &TenantTx, change: draft_settings::ActiveModel) -> Result<Draf
     Ok(DraftSettings::from(Some(saved.map_err(db_err)?)))
 }
 
-/// A tenant's LLM usage in one month.
+/// A tenant's drafts in one month, by how they were written. Tokens and cost are
+/// counted per call, with every other feature's, by the LLM capability.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Usage {
+pub struct DraftCounts {
     /// `YYYY-MM` (UTC).
     pub month: String,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
     pub llm_drafts: i32,
     pub extractive_drafts: i32,
-}
-
-impl Usage {
-    pub fn total_tokens(&self) -> i64 {
-        self.prompt_tokens + self.completion_tokens
-    }
 }
 
 /// The calendar month (UTC) of a time, as `YYYY-MM`.
@@ -288,62 +259,35 @@ pub fn parse_month(raw: &str) -> Result<String, Error> {
     if valid { Ok(raw.to_owned()) } else { Err(Error::validation("invalid_month", "`month` must look like 2026-12")) }
 }
 
-pub async fn usage(tx: &TenantTx, month: &str) -> Result<Usage, Error> {
+pub async fn draft_counts(tx: &TenantTx, month: &str) -> Result<DraftCounts, Error> {
     let row = llm_usage::Entity::scoped(tx.tenant())
         .filter(llm_usage::Column::Month.eq(month))
         .one(&**tx)
         .await
         .map_err(db_err)?;
-    Ok(match row {
-        Some(row) => Usage {
-            month: row.month,
-            prompt_tokens: row.prompt_tokens,
-            completion_tokens: row.completion_tokens,
-            llm_drafts: row.llm_drafts,
-            extractive_drafts: row.extractive_drafts,
-        },
-        None => Usage {
-            month: month.to_owned(),
-            prompt_tokens: 0,
-            completion_tokens: 0,
-            llm_drafts: 0,
-            extractive_drafts: 0,
-        },
+    Ok(DraftCounts {
+        month: month.to_owned(),
+        llm_drafts: row.as_ref().map_or(0, |row| row.llm_drafts),
+        extractive_drafts: row.as_ref().map_or(0, |row| row.extractive_drafts),
     })
 }
 
-/// Adds a written draft's tokens to this month's usage (one upsert, safe under concurrency).
-pub(crate) async fn add_usage(
-    tx: &TenantTx,
-    mode: Option<DraftMode>,
-    prompt_tokens: u32,
-    completion_tokens: u32,
-) -> Result<(), Error> {
+/// Counts a written draft in this month's drafts (one upsert, safe under concurrency).
+pub(crate) async fn count_draft(tx: &TenantTx, mode: DraftMode) -> Result<(), Error> {
     let now = copilot_core::now();
     let (llm, extractive) = match mode {
-        Some(DraftMode::Llm) => (1, 0),
-        Some(DraftMode::Extractive) => (0, 1),
-        None => (0, 0),
+        DraftMode::Llm => (1, 0),
+        DraftMode::Extractive => (0, 1),
     };
     let statement = Statement::from_sql_and_values(
         tx.get_database_backend(),
-        "INSERT INTO llm_usage (tenant_id, month, prompt_tokens, completion_tokens, llm_drafts, extractive_drafts, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO llm_usage (tenant_id, month, llm_drafts, extractive_drafts, updated_at)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, month) DO UPDATE SET
-             prompt_tokens = llm_usage.prompt_tokens + excluded.prompt_tokens,
-             completion_tokens = llm_usage.completion_tokens + excluded.completion_tokens,
              llm_drafts = llm_usage.llm_drafts + excluded.llm_drafts,
              extractive_drafts = llm_usage.extractive_drafts + excluded.extractive_drafts,
              updated_at = excluded.updated_at",
-        [
-            tx.tenant().0.into(),
-            month_of(now).into(),
-            i64::from(prompt_tokens).into(),
-            i64::from(completion_tokens).into(),
-            llm.into(),
-            extractive.into(),
-            now.into(),
-        ],
+        [tx.tenant().0.into(), month_of(now).into(), llm.into(), extractive.into(), now.into()],
     );
     tx.execute_raw(statement).await.map_err(db_err)?;
     Ok(())
@@ -352,28 +296,6 @@ pub(crate) async fn add_usage(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_urls_must_be_https_on_public_addresses_unless_allowed() {
-        assert_eq!(
-            base_url(Some("https://api.openai.com/v1/"), false).ok().flatten().as_deref(),
-            Some("https://api.openai.com/v1")
-        );
-        assert_eq!(base_url(Some("  "), false).ok(), Some(None));
-        for bad in ["ftp://x", "https://", "https://user:pw@host/v1", "http://a b", "api.openai.com"] {
-            assert_eq!(base_url(Some(bad), true).err().map(|e| e.code()), Some("invalid_base_url"), "{bad}");
-        }
-        for private in [
-            "http://127.0.0.1:8000/v1",
-            "https://169.254.169.254/latest/meta-data/iam?x=",
-            "https://[::1]/v1",
-            "https://[64:ff9b::a9fe:a9fe]/v1",
-            "http://llm.example.com/v1",
-        ] {
-            assert_eq!(base_url(Some(private), false).err().map(|e| e.code()), Some("invalid_base_url"), "{private}");
-            assert!(base_url(Some(private), true).is_ok(), "{private} when the operator allows it");
-        }
-    }
 
     #[test]
     fn months_are_year_dash_month() {

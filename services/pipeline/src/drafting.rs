@@ -10,14 +10,14 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, TenantId,
-    model::{Author, DraftMode},
-    settings::Settings,
+    model::{Author, DraftMode, LlmFeature},
 };
 use copilot_drafting::{
-    DraftInput, LlmConfig, Passage, Persona, Speaker, Turn, answer, build_prompt, extractive::extractive_draft,
-    parse_answer, redact::Redactions,
+    DraftInput, Passage, Persona, Speaker, Turn, answer, build_prompt, extractive::extractive_draft, parse_answer,
+    redact::Redactions,
 };
 use copilot_drafts::{
     drafts::{self, Citation, Claimed, Job, Written},
@@ -28,7 +28,11 @@ use copilot_triage::{detect, detect_language, focus};
 use tokio::{sync::broadcast, task::JoinSet};
 use uuid::Uuid;
 
-use crate::{JobRun, Pipeline, queues::Renewal};
+use crate::{
+    JobRun, Pipeline,
+    llm::{self, CallFailure, Plan},
+    queues::Renewal,
+};
 
 /// How often the worker looks for due jobs when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
@@ -44,6 +48,8 @@ pub enum StreamEvent {
     Text(String),
     /// The attempt is over: read the draft for its outcome.
     Finished,
+    /// The model failed and another one starts over: drop the text received so far.
+    Restart,
 }
 
 /// Drafts being written in this process, for `GET /v1/drafts/{id}/stream`.
@@ -56,6 +62,17 @@ impl DraftStreams {
     fn open(&self, id: Uuid) {
         if let Ok(mut live) = self.live.lock() {
             live.insert(id, (String::new(), broadcast::channel(1024).0));
+        }
+    }
+
+    /// A new attempt starts over (another profile answers): the text so far is dropped.
+    fn restart(&self, id: Uuid) {
+        if let Ok(mut live) = self.live.lock()
+            && let Some((text, sender)) = live.get_mut(&id)
+            && !text.is_empty()
+        {
+            text.clear();
+            let _ = sender.send(StreamEvent::Restart);
         }
     }
 
@@ -186,13 +203,12 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
         drafts::record_failure(&tx, &claimed, "writing the draft was interrupted too often", None).await?;
         return tx.commit().await;
     }
-    let (job, settings, tenant_key, usage) = {
+    let (job, settings, plan) = {
         let tx = state.db.tenant(tenant).await?;
         let Some(job) = drafts::job(&tx, claimed.draft_id).await? else { return Ok(()) };
         let settings = draft_settings::get(&tx).await?;
-        let key = draft_settings::api_key(&tx, &state.sealer).await?;
-        let usage = draft_settings::usage(&tx, &draft_settings::month_of(copilot_core::now())).await?;
-        (job, settings, key, usage)
+        let plan = llm::plan(state, &tx, LlmFeature::Draft).await?;
+        (job, settings, plan)
     };
     let question = job
         .conversation
@@ -241,38 +257,36 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
         job.triage.as_ref().and_then(|triage| triage.corrected_intent.clone().or_else(|| triage.intent.clone()));
 
     let without_llm = job.draft.requested_mode == Some(DraftMode::Extractive);
-    let llm = llm_config(&state.settings, &settings, tenant_key).filter(|_| !without_llm);
-    let budget_exhausted = settings.monthly_token_budget.is_some_and(|budget| usage.total_tokens() >= budget);
     let mut notes = Vec::new();
     if !relevant {
         notes.push("no_relevant_knowledge".to_owned());
     }
-    let written = match llm {
-        Some(config) if !budget_exhausted => {
-            match draft_with_llm(
-                state, &job, &settings, &config, &language, &passages, &hits, relevant, &intent, &mut notes,
-            )
-            .await
-            {
-                Ok(written) => written,
-                Err(LlmFailure { message, retryable }) => {
-                    return fail(state, &claimed, &job, &message, retryable).await;
-                }
+    let written = if !without_llm && plan.callable() {
+        let drafted = draft_with_llm(
+            state, tenant, &job, &settings, &plan, &language, &passages, &hits, relevant, &intent, &mut notes,
+        )
+        .await;
+        match drafted {
+            Ok(written) => written,
+            Err(CallFailure { message, wait_until: Some(until), .. }) => {
+                return defer(state, &claimed, &message, until).await;
+            }
+            Err(CallFailure { message, retryable, .. }) => {
+                return fail(state, &claimed, &job, &message, retryable).await;
             }
         }
-        llm => {
-            notes.push(
-                if without_llm {
-                    "extractive_requested"
-                } else if llm.is_some() {
-                    "budget_exhausted"
-                } else {
-                    "no_llm_configured"
-                }
-                .to_owned(),
-            );
-            draft_extractively(&settings, &language, &passages, &hits, relevant)
-        }
+    } else {
+        notes.push(
+            if without_llm {
+                "extractive_requested"
+            } else if plan.budget_exhausted && !plan.candidates.is_empty() {
+                "budget_exhausted"
+            } else {
+                "no_llm_configured"
+            }
+            .to_owned(),
+        );
+        draft_extractively(&settings, &language, &passages, &hits, relevant)
     };
     let tx = state.db.tenant(tenant).await?;
     drafts::finish(&tx, &claimed, Written { notes, intent, ..written }).await?;
@@ -294,52 +308,20 @@ async fn retrieve(
     state.knowledge.search_with_relevance(tenant, &request).await
 }
 
-/// The LLM to call: the tenant's endpoint, else the service's, with the tenant's
-/// overrides; none when neither is configured.
-pub fn llm_config(global: &Settings, tenant: &DraftSettings, tenant_key: Option<String>) -> Option<LlmConfig> {
-    let (base_url, api_key, model, allow_private) = match &tenant.llm_base_url {
-        Some(url) => (url.clone(), tenant_key, tenant.llm_model.clone()?, global.tenant_endpoints_allow_private),
-        None => {
-            let (url, key, model) = global.default_llm()?;
-            (
-                url.to_owned(),
-                tenant_key.or(key.map(str::to_owned)),
-                tenant.llm_model.clone().unwrap_or(model.to_owned()),
-                true,
-            )
-        }
-    };
-    Some(LlmConfig {
-        base_url,
-        api_key,
-        model,
-        temperature: tenant.temperature.map_or(global.llm_temperature, |t| t as f32),
-        max_tokens: tenant.max_tokens.map_or(global.llm_max_tokens, |t| t.max(1) as u32),
-        timeout: Duration::from_secs(u64::from(
-            tenant.timeout_seconds.map_or(global.llm_timeout_seconds, |t| t.max(1) as u32),
-        )),
-        allow_private,
-    })
-}
-
-struct LlmFailure {
-    message: String,
-    retryable: bool,
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn draft_with_llm(
     state: &Pipeline,
+    tenant: TenantId,
     job: &Job,
     settings: &DraftSettings,
-    config: &LlmConfig,
+    plan: &Plan,
     language: &str,
     passages: &[Passage],
     hits: &[Hit],
     relevant: bool,
     intent: &Option<String>,
     notes: &mut Vec<String>,
-) -> Result<Written, LlmFailure> {
+) -> Result<Written, CallFailure> {
     // Passages that do not answer the question are not offered: the model would cite an
     // unrelated policy. Without sources it asks for details or hands over.
     let offered = if relevant { passages } else { &[] };
@@ -372,24 +354,17 @@ async fn draft_with_llm(
     let prompt = build_prompt(&input);
     let id = job.draft.id.0;
     state.draft_streams.open(id);
-    let called = std::time::Instant::now();
-    let completion = state.llm.complete(config, &prompt, |piece| state.draft_streams.push(id, piece)).await;
-    match &completion {
-        Ok(done) => state.telemetry.llm_called(
-            &done.model,
-            true,
-            called.elapsed(),
-            done.usage.prompt_tokens,
-            done.usage.completion_tokens,
-        ),
-        Err(_) => state.telemetry.llm_called(&config.model, false, called.elapsed(), 0, 0),
-    }
-    let completion =
-        completion.map_err(|error| LlmFailure { retryable: error.is_retryable(), message: error.to_string() })?;
-    let parsed = parse_answer(&completion.text, offered).map_err(|error| LlmFailure {
-        message: format!("the LLM's answer could not be used: {error}"),
-        retryable: true,
-    })?;
+    let answered = llm::call(
+        state,
+        tenant,
+        plan,
+        &prompt,
+        |_| state.draft_streams.restart(id),
+        |piece| state.draft_streams.push(id, piece),
+        |text| parse_answer(text, offered).map_err(|error| error.to_string()),
+    )
+    .await?;
+    let (parsed, completion) = (answered.read, answered.completion);
     let body = redactions.restore(&parsed.body);
     // Bounded like every text the detector reads: an LLM may answer at length.
     let written_language = detect_language(&focus(&body));
@@ -429,6 +404,7 @@ async fn draft_with_llm(
         language: language.to_owned(),
         mode: DraftMode::Llm,
         model: Some(completion.model),
+        llm_profile: Some(answered.profile),
         prompt_tokens: completion.usage.prompt_tokens,
         completion_tokens: completion.usage.completion_tokens,
         notes: Vec::new(),
@@ -462,6 +438,7 @@ fn draft_extractively(
         language: language.to_owned(),
         mode: DraftMode::Extractive,
         model: None,
+        llm_profile: None,
         prompt_tokens: 0,
         completion_tokens: 0,
         notes: Vec::new(),
@@ -482,6 +459,26 @@ fn cite(hit: &Hit, quote: String, sentence: Option<String>) -> Citation {
 }
 
 /// Records a failed attempt: retried after the drafting policy's wait while it gives one.
+/// Every model the draft may use is paused: the draft waits for the first to reopen, and
+/// the attempt does not count.
+async fn defer(state: &Pipeline, claimed: &Claimed, reason: &str, until: DateTime<Utc>) -> Result<(), Error> {
+    tracing::info!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, %until, reason, "a draft waits for its LLM");
+    let tx = state.db.tenant(claimed.tenant_id).await?;
+    drafts::defer(&tx, claimed, reason, until).await?;
+    tx.commit().await?;
+    wake_at(state, (until - copilot_core::now()).to_std().unwrap_or_default());
+    Ok(())
+}
+
+/// Looks for due drafts again after `delay` rather than at the next poll.
+fn wake_at(state: &Pipeline, delay: Duration) {
+    let wakeup = state.draft_wakeup.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        wakeup.notify_one();
+    });
+}
+
 async fn fail(state: &Pipeline, claimed: &Claimed, job: &Job, error: &str, retryable: bool) -> Result<(), Error> {
     tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, attempt = job.draft.attempts, error, "a draft attempt failed");
     state.telemetry.job_failed(drafts::QUEUE.name);
@@ -490,12 +487,7 @@ async fn fail(state: &Pipeline, claimed: &Claimed, job: &Job, error: &str, retry
     drafts::record_failure(&tx, claimed, error, delay.and_then(|delay| chrono::Duration::from_std(delay).ok())).await?;
     tx.commit().await?;
     if let Some(delay) = delay {
-        // Look again when the retry is due rather than at the next poll.
-        let wakeup = state.draft_wakeup.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            wakeup.notify_one();
-        });
+        wake_at(state, delay);
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod drain;
 pub mod housekeeping;
 pub mod inbound;
 pub mod knowledge;
+pub mod llm;
 pub mod queues;
 pub mod supervisor;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use copilot_drafts::{
     analytics::{self as draft_analytics, Rates},
     settings as draft_settings,
 };
+use copilot_llm::usage;
 use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
 
 use super::Tag;
@@ -176,11 +177,55 @@ pub struct UsageOut {
     /// Drafts written by the LLM and without it this month.
     pub llm_drafts: i32,
     pub extractive_drafts: i32,
+    /// LLM calls this month, every feature and profile, failed attempts included.
+    pub calls: i64,
+    pub failed_calls: i64,
+    /// What the calls cost, in the currency of the profiles' prices (calls of unpriced
+    /// profiles count nothing).
+    pub cost: f64,
     /// Absent: no limit.
     pub monthly_token_budget: Option<i64>,
     pub remaining_tokens: Option<i64>,
-    /// Over budget, drafts are extractive until the month ends or the budget is raised.
+    /// Absent: no limit.
+    pub monthly_cost_budget: Option<f64>,
+    pub remaining_cost: Option<f64>,
+    /// Over either budget, no LLM is called (drafts are extractive) until the month ends
+    /// or the budget is raised.
     pub budget_exhausted: bool,
+    /// With `group_by`: the month's calls per feature, profile or day.
+    pub groups: Option<Vec<UsageGroupOut>>,
+}
+
+/// One feature's, profile's or day's LLM calls in the month.
+#[derive(Debug, Object)]
+pub struct UsageGroupOut {
+    /// The feature (`draft`, `summary`, …), the profile's name or the day (`YYYY-MM-DD`).
+    pub key: String,
+    pub calls: i64,
+    pub failed_calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+    pub cost: f64,
+}
+
+/// How `GET /v1/usage` breaks the month down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum UsageGroupBy {
+    Feature,
+    Profile,
+    Day,
+}
+
+impl From<UsageGroupBy> for usage::GroupBy {
+    fn from(group_by: UsageGroupBy) -> Self {
+        match group_by {
+            UsageGroupBy::Feature => Self::Feature,
+            UsageGroupBy::Profile => Self::Profile,
+            UsageGroupBy::Day => Self::Day,
+        }
+    }
 }
 
 #[OpenApi(tag = "Tag::Analytics")]
@@ -259,32 +304,60 @@ impl AnalyticsApi {
         }))
     }
 
-    /// LLM token usage and drafts of a calendar month (UTC), against the monthly budget.
+    /// LLM usage of a calendar month (UTC): calls, tokens and cost of every feature, drafts
+    /// by how they were written, against the monthly budgets; with `group_by`, per
+    /// feature, profile or day.
     #[oai(path = "/usage", method = "get", operation_id = "usage.get")]
     async fn usage(
         &self,
         auth: TenantAuth,
         /// `YYYY-MM`; the current month when absent.
         month: Query<Option<String>>,
+        group_by: Query<Option<UsageGroupBy>>,
     ) -> ApiResult<Json<UsageOut>> {
         let month = match month.0 {
             Some(month) => draft_settings::parse_month(&month)?,
             None => draft_settings::month_of(copilot_core::now()),
         };
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        let usage = draft_settings::usage(&tx, &month).await?;
-        let budget = draft_settings::get(&tx).await?.monthly_token_budget;
-        let total = usage.total_tokens();
+        let drafts = draft_settings::draft_counts(&tx, &month).await?;
+        let spent = usage::month(&tx, &month).await?;
+        let settings = draft_settings::get(&tx).await?;
+        let groups = match group_by.0 {
+            Some(group_by) => Some(usage::breakdown(&tx, &month, group_by.into()).await?),
+            None => None,
+        };
+        let (tokens, cost) = (spent.tokens(), spent.cost());
+        let (token_budget, cost_budget) = (settings.monthly_token_budget, settings.monthly_cost_budget);
         Ok(Json(UsageOut {
-            month: usage.month,
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            total_tokens: total,
-            llm_drafts: usage.llm_drafts,
-            extractive_drafts: usage.extractive_drafts,
-            monthly_token_budget: budget,
-            remaining_tokens: budget.map(|budget| (budget - total).max(0)),
-            budget_exhausted: budget.is_some_and(|budget| total >= budget),
+            month,
+            prompt_tokens: spent.prompt_tokens,
+            completion_tokens: spent.completion_tokens,
+            total_tokens: tokens,
+            llm_drafts: drafts.llm_drafts,
+            extractive_drafts: drafts.extractive_drafts,
+            calls: spent.calls,
+            failed_calls: spent.failed_calls,
+            cost,
+            monthly_token_budget: token_budget,
+            remaining_tokens: token_budget.map(|budget| (budget - tokens).max(0)),
+            monthly_cost_budget: cost_budget,
+            remaining_cost: cost_budget.map(|budget| (budget - cost).max(0.0)),
+            budget_exhausted: usage::Budget { tokens: token_budget, cost: cost_budget }.exhausted_by(&spent),
+            groups: groups.map(|groups| {
+                groups
+                    .into_iter()
+                    .map(|(key, totals)| UsageGroupOut {
+                        key,
+                        calls: totals.calls,
+                        failed_calls: totals.failed_calls,
+                        prompt_tokens: totals.prompt_tokens,
+                        completion_tokens: totals.completion_tokens,
+                        total_tokens: totals.tokens(),
+                        cost: totals.cost(),
+                    })
+                    .collect()
+            }),
         }))
     }
 }

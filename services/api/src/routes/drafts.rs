@@ -109,6 +109,8 @@ pub struct DraftOut {
     pub mode: Option<DraftMode>,
     /// The model that wrote it (LLM mode).
     pub model: Option<String>,
+    /// The model profile that answered (LLM mode): `default` or a named profile.
+    pub llm_profile: Option<String>,
     pub usage: TokenUsageOut,
     /// Remarks for the agent: `no_llm_configured`, `budget_exhausted`, `no_relevant_knowledge`,
     /// `knowledge_does_not_answer`, `unsupported_citations_dropped`, `prompt_markup_removed`, `language_mismatch`,
@@ -160,6 +162,7 @@ impl From<Draft> for DraftOut {
             language: draft.language,
             mode: draft.mode.map(Into::into),
             model: draft.model,
+            llm_profile: draft.llm_profile,
             usage: TokenUsageOut { prompt_tokens: draft.prompt_tokens, completion_tokens: draft.completion_tokens },
             notes: draft.notes,
             intent: draft.intent,
@@ -222,6 +225,8 @@ pub enum DraftStreamEventKind {
     Text,
     /// The attempt ended: `draft` holds the stored draft.
     Draft,
+    /// The model failed mid-answer and the next profile starts over: drop the text so far.
+    Restart,
 }
 
 /// An event of `GET /v1/drafts/{id}/stream`.
@@ -305,6 +310,7 @@ impl DraftsApi {
             let kind = match event.kind {
                 DraftStreamEventKind::Text => "text",
                 DraftStreamEventKind::Draft => "draft",
+                DraftStreamEventKind::Restart => "restart",
             };
             Event::message(event.to_json_string()).event_type(kind)
         }))
@@ -374,6 +380,11 @@ fn async_stream(state: AppState, tenant: copilot_core::TenantId, first: Draft) -
                                     text: Some(text),
                                     draft: None,
                                 };
+                                return Some((event, (None, live, started, false)));
+                            }
+                            Ok(StreamEvent::Restart) => {
+                                let event =
+                                    DraftStreamEvent { kind: DraftStreamEventKind::Restart, text: None, draft: None };
                                 return Some((event, (None, live, started, false)));
                             }
                             Ok(StreamEvent::Finished) | Err(_) => live = None,

@@ -1,15 +1,22 @@
-//! The tenant's drafting settings: its LLM endpoint (the key is write-only) and how its
-//! replies sound. Admins change them; every member may read them.
+//! The tenant's drafting settings: its LLM endpoint (the key is write-only), its named
+//! model profiles and which profiles each feature tries, and how its replies sound.
+//! Admins change them; every person of the tenant may read them.
 
 use chrono::{DateTime, Utc};
+use copilot_core::model;
 use copilot_core::values::KeyChange;
 use copilot_drafts::settings::{self as draft_settings, DraftSettings, LlmUpdate, StyleUpdate};
+use copilot_llm::{
+    DEFAULT_PROFILE,
+    health::{self, Health},
+    profiles::{self, Prices, Profile, ProfileUpdate},
+    routes::{self, Route},
+};
+use copilot_pipeline::llm::default_config;
 use poem_openapi::{Enum, Object, OpenApi, payload::Json, types::MaybeUndefined};
 
 use super::Tag;
-use copilot_pipeline::drafting::llm_config;
-
-use crate::{AppState, auth::TenantAuth, error::ApiResult, json_body::JsonBody};
+use crate::{AppState, auth::TenantAuth, dto::mirror_enum, error::ApiResult, json_body::JsonBody};
 
 pub struct SettingsApi {
     pub state: AppState,
@@ -38,8 +45,11 @@ pub struct LlmSettingsOut {
     pub temperature: Option<f64>,
     pub max_tokens: Option<i32>,
     pub timeout_seconds: Option<i32>,
-    /// Prompt and completion tokens a calendar month; absent: no limit. Over it, drafts are extractive.
+    /// Prompt and completion tokens a calendar month, every feature's calls counted;
+    /// absent: no limit. Over it, no LLM is called and drafts are extractive.
     pub monthly_token_budget: Option<i64>,
+    /// The month's LLM cost limit in the currency of the profiles' prices; absent: no limit.
+    pub monthly_cost_budget: Option<f64>,
     /// Where drafts are written now, all settings applied.
     pub source: LlmSource,
     pub effective_base_url: Option<String>,
@@ -63,6 +73,8 @@ pub struct LlmSettingsIn {
     pub timeout_seconds: Option<i32>,
     /// At least 0; absent or null: no limit.
     pub monthly_token_budget: Option<i64>,
+    /// At least 0, in the currency of the profiles' prices; absent or null: no limit.
+    pub monthly_cost_budget: Option<f64>,
 }
 
 #[derive(Debug, Object)]
@@ -98,15 +110,203 @@ pub struct DraftingSettingsIn {
     pub default_language: Option<String>,
 }
 
+fn key_change(key: MaybeUndefined<String>) -> KeyChange {
+    match key {
+        MaybeUndefined::Undefined => KeyChange::Keep,
+        MaybeUndefined::Null => KeyChange::Clear,
+        MaybeUndefined::Value(key) => KeyChange::Set(key),
+    }
+}
+
 fn default_true() -> bool {
     true
 }
 
+mirror_enum!(
+    /// What an LLM call is for; each feature has its own route and usage line.
+    LlmFeature => model::LlmFeature { Draft, Summary, Rewrite, Translate, Label, Ask, Judge }
+);
+mirror_enum!(
+    /// A profile's circuit breaker: `closed` (calls go through), `open` (skipped until
+    /// `until`), `half_open` (one probe call decides).
+    BreakerState => model::BreakerState { Closed, Open, HalfOpen }
+);
+
+/// How a profile's endpoint has been answering.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct LlmHealthOut {
+    pub state: BreakerState,
+    /// Failed calls since the last answer.
+    pub consecutive_failures: u32,
+    /// Open: when the next probe may go; half open: when the probe in flight is given up on.
+    pub until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+impl From<Health> for LlmHealthOut {
+    fn from(health: Health) -> Self {
+        Self {
+            state: health.breaker.state.into(),
+            consecutive_failures: health.breaker.consecutive_failures,
+            until: health.breaker.until.filter(|_| health.breaker.state != model::BreakerState::Closed),
+            last_error: health.last_error,
+            last_error_at: health.last_error_at,
+            last_success_at: health.last_success_at,
+        }
+    }
+}
+
+/// A model profile: an OpenAI-compatible endpoint, a model, limits and prices.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct LlmProfileOut {
+    pub name: String,
+    /// The `default` profile is the tenant's LLM setting (`PUT /v1/settings/llm`, else the
+    /// service's endpoint); the others are set with `PUT /v1/settings/llm/profiles`.
+    pub default: bool,
+    pub base_url: String,
+    pub model: String,
+    /// Whether a key is stored (the key itself is never returned).
+    pub api_key_set: bool,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i32>,
+    pub timeout_seconds: Option<i32>,
+    /// In the tenant's currency; absent: calls are not priced.
+    pub price_per_million_input_tokens: Option<f64>,
+    pub price_per_million_output_tokens: Option<f64>,
+    /// Whether the endpoint takes `response_format` with a JSON schema.
+    pub supports_json_schema: bool,
+    pub health: LlmHealthOut,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Object)]
+pub struct LlmProfilesOut {
+    /// `default` first when an LLM is configured, then the named profiles in their order.
+    pub profiles: Vec<LlmProfileOut>,
+}
+
+/// A named model profile.
+#[derive(Debug, Object)]
+pub struct LlmProfileIn {
+    /// 1–64 lower-case letters, digits, `-` or `_`, starting with a letter; not `default`.
+    pub name: String,
+    /// An OpenAI-compatible API root such as `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// Write-only. Absent: keep the stored key of the profile of this name; null: none; a string: replace it.
+    pub api_key: MaybeUndefined<String>,
+    /// 0 to 2; absent: the service's.
+    pub temperature: Option<f64>,
+    /// 1 to 32000; absent: the service's.
+    pub max_tokens: Option<i32>,
+    /// 1 to 600, for a whole answer; absent: the service's.
+    pub timeout_seconds: Option<i32>,
+    /// 0 to 1,000,000.
+    pub price_per_million_input_tokens: Option<f64>,
+    pub price_per_million_output_tokens: Option<f64>,
+    #[oai(default)]
+    pub supports_json_schema: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct LlmProfilesIn {
+    /// The whole list (at most 20), in the order shown; a profile left out is removed.
+    pub profiles: Vec<LlmProfileIn>,
+}
+
+/// The profiles one feature tries, in order.
+#[derive(Debug, Object)]
+pub struct LlmRouteOut {
+    pub feature: LlmFeature,
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct LlmRoutesOut {
+    /// Every feature; one without a route of its own tries `default`.
+    pub routes: Vec<LlmRouteOut>,
+}
+
+#[derive(Debug, Object)]
+pub struct LlmRouteIn {
+    pub feature: LlmFeature,
+    /// Profile names (`default` included), at most 5; empty: back to `default`.
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct LlmRoutesIn {
+    /// The features to change; the others keep their routes.
+    pub routes: Vec<LlmRouteIn>,
+}
+
+fn profile_out(profile: Profile, health: Health) -> LlmProfileOut {
+    LlmProfileOut {
+        name: profile.name,
+        default: false,
+        base_url: profile.base_url,
+        model: profile.model,
+        api_key_set: profile.api_key_set,
+        temperature: profile.temperature,
+        max_tokens: profile.max_tokens,
+        timeout_seconds: profile.timeout_seconds,
+        price_per_million_input_tokens: profile.prices.input_per_million,
+        price_per_million_output_tokens: profile.prices.output_per_million,
+        supports_json_schema: profile.supports_json_schema,
+        health: health.into(),
+        updated_at: Some(profile.updated_at),
+    }
+}
+
+fn routes_out(routes: Vec<Route>) -> LlmRoutesOut {
+    LlmRoutesOut {
+        routes: routes
+            .into_iter()
+            .map(|route| LlmRouteOut { feature: route.feature.into(), profiles: route.profiles })
+            .collect(),
+    }
+}
+
 impl SettingsApi {
+    /// The default profile (when an LLM is configured) and the named ones, with health.
+    async fn profiles_out(&self, tx: &copilot_store::TenantTx) -> ApiResult<LlmProfilesOut> {
+        let settings = draft_settings::get(tx).await?;
+        let mut health = health::all(tx).await?;
+        let key = settings.llm_api_key_set.then(String::new);
+        let mut out = Vec::new();
+        if let Some(config) = default_config(&self.state.pipeline.settings, &settings, key) {
+            let profile = Profile {
+                name: DEFAULT_PROFILE.to_owned(),
+                base_url: config.base_url,
+                model: config.model,
+                api_key_set: config.api_key.is_some(),
+                temperature: settings.temperature,
+                max_tokens: settings.max_tokens,
+                timeout_seconds: settings.timeout_seconds,
+                prices: Prices::default(),
+                supports_json_schema: false,
+                updated_at: settings.updated_at.unwrap_or_else(copilot_core::now),
+            };
+            let mut shown = profile_out(profile, health.remove(DEFAULT_PROFILE).unwrap_or_default());
+            shown.default = true;
+            shown.updated_at = settings.updated_at;
+            out.push(shown);
+        }
+        for profile in profiles::list(tx).await? {
+            let profile_health = health.remove(&profile.name).unwrap_or_default();
+            out.push(profile_out(profile, profile_health));
+        }
+        Ok(LlmProfilesOut { profiles: out })
+    }
+
     fn llm_out(&self, settings: DraftSettings) -> LlmSettingsOut {
         // The key's value does not change which endpoint is used: a placeholder will do.
         let key = settings.llm_api_key_set.then(String::new);
-        let effective = llm_config(&self.state.pipeline.settings, &settings, key);
+        let effective = default_config(&self.state.pipeline.settings, &settings, key);
         let source = match (&effective, &settings.llm_base_url) {
             (None, _) => LlmSource::None,
             (Some(_), Some(_)) => LlmSource::Tenant,
@@ -120,6 +320,7 @@ impl SettingsApi {
             max_tokens: settings.max_tokens,
             timeout_seconds: settings.timeout_seconds,
             monthly_token_budget: settings.monthly_token_budget,
+            monthly_cost_budget: settings.monthly_cost_budget,
             source,
             effective_base_url: effective.as_ref().map(|config| config.base_url.clone()),
             effective_model: effective.map(|config| config.model),
@@ -158,15 +359,12 @@ impl SettingsApi {
         let update = LlmUpdate {
             base_url: body.base_url,
             model: body.model,
-            api_key: match body.api_key {
-                MaybeUndefined::Undefined => KeyChange::Keep,
-                MaybeUndefined::Null => KeyChange::Clear,
-                MaybeUndefined::Value(key) => KeyChange::Set(key),
-            },
+            api_key: key_change(body.api_key),
             temperature: body.temperature,
             max_tokens: body.max_tokens,
             timeout_seconds: body.timeout_seconds,
             monthly_token_budget: body.monthly_token_budget,
+            monthly_cost_budget: body.monthly_cost_budget,
         };
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let settings = draft_settings::put_llm(
@@ -179,6 +377,74 @@ impl SettingsApi {
         .await?;
         tx.commit().await?;
         Ok(Json(self.llm_out(settings)))
+    }
+
+    /// The tenant's model profiles with each one's circuit breaker (people only; keys are never returned).
+    #[oai(path = "/settings/llm/profiles", method = "get", operation_id = "settings.llm.profiles.get")]
+    async fn get_profiles(&self, auth: TenantAuth) -> ApiResult<Json<LlmProfilesOut>> {
+        auth.0.principal.require_human_role()?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        Ok(Json(self.profiles_out(&tx).await?))
+    }
+
+    /// Replace the tenant's named model profiles (admins only). `default` is the tenant's
+    /// LLM setting and is changed with `PUT /v1/settings/llm`; a profile a route names
+    /// cannot be removed (422 `profile_in_use`).
+    #[oai(path = "/settings/llm/profiles", method = "put", operation_id = "settings.llm.profiles.put")]
+    async fn put_profiles(&self, auth: TenantAuth, body: JsonBody<LlmProfilesIn>) -> ApiResult<Json<LlmProfilesOut>> {
+        let principal = auth.0.principal;
+        let updates = body
+            .0
+            .profiles
+            .into_iter()
+            .map(|profile| ProfileUpdate {
+                name: profile.name,
+                base_url: profile.base_url,
+                model: profile.model,
+                api_key: key_change(profile.api_key),
+                temperature: profile.temperature,
+                max_tokens: profile.max_tokens,
+                timeout_seconds: profile.timeout_seconds,
+                prices: Prices {
+                    input_per_million: profile.price_per_million_input_tokens,
+                    output_per_million: profile.price_per_million_output_tokens,
+                },
+                supports_json_schema: profile.supports_json_schema,
+            })
+            .collect();
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let pipeline = &self.state.pipeline;
+        profiles::replace(&tx, &principal, updates, &pipeline.sealer, pipeline.settings.tenant_endpoints_allow_private)
+            .await?;
+        let out = self.profiles_out(&tx).await?;
+        tx.commit().await?;
+        Ok(Json(out))
+    }
+
+    /// Which profiles each feature tries, in order (people only).
+    #[oai(path = "/settings/llm/routes", method = "get", operation_id = "settings.llm.routes.get")]
+    async fn get_routes(&self, auth: TenantAuth) -> ApiResult<Json<LlmRoutesOut>> {
+        auth.0.principal.require_human_role()?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        Ok(Json(routes_out(routes::list(&tx).await?)))
+    }
+
+    /// Set the profiles the listed features try, in order (admins only). A call moves to
+    /// the next profile on a timeout, a connection error, a refused key, a 5xx, a 429 or an
+    /// unreadable answer; a profile whose breaker is open is skipped.
+    #[oai(path = "/settings/llm/routes", method = "put", operation_id = "settings.llm.routes.put")]
+    async fn put_routes(&self, auth: TenantAuth, body: JsonBody<LlmRoutesIn>) -> ApiResult<Json<LlmRoutesOut>> {
+        let principal = auth.0.principal;
+        let changes = body
+            .0
+            .routes
+            .into_iter()
+            .map(|route| Route { feature: route.feature.into(), profiles: route.profiles })
+            .collect();
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let routes = routes::replace(&tx, &principal, changes).await?;
+        tx.commit().await?;
+        Ok(Json(routes_out(routes)))
     }
 
     /// How the tenant's replies sound, and whether drafts start by themselves (people only).

@@ -1,0 +1,255 @@
+//! LLM calls by feature: the tenant's route names the profiles to try in order; a call
+//! skips a profile whose breaker is open, moves on after a timeout, a connection error,
+//! a refused key, a 5xx, a 429 or an answer the feature cannot read, and records every
+//! attempt (tokens, cost, outcome) and each profile's breaker in the database, so that
+//! every process sees the same state.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use copilot_core::{
+    Error, TenantId,
+    breaker::{Admission, BreakerPolicy},
+    model::LlmFeature,
+    settings::Settings,
+};
+use copilot_drafting::{Completion, LlmConfig, PromptMessage};
+use copilot_drafts::settings::{self as draft_settings, DraftSettings};
+use copilot_llm::{
+    DEFAULT_PROFILE, health,
+    profiles::{self, Prices},
+    routes,
+    usage::{self, Budget, Call},
+};
+use copilot_store::TenantTx;
+
+use crate::Pipeline;
+
+/// How long a probe may hold a half-open breaker beyond its own timeout.
+const PROBE_GRACE: Duration = Duration::from_secs(10);
+
+/// One profile a call may try.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub profile: String,
+    pub config: LlmConfig,
+    pub prices: Prices,
+    pub admission: Admission,
+}
+
+/// What a feature's call will try, read in one transaction.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub feature: LlmFeature,
+    /// The route's profiles that are configured, in order.
+    pub candidates: Vec<Candidate>,
+    /// The month's token or cost budget is spent: no call is made.
+    pub budget_exhausted: bool,
+}
+
+impl Plan {
+    /// Whether an LLM may be called at all.
+    pub fn callable(&self) -> bool {
+        !self.candidates.is_empty() && !self.budget_exhausted
+    }
+}
+
+/// The LLM of the default profile: the tenant's endpoint, else the service's, with the
+/// tenant's overrides; none when neither is configured.
+pub fn default_config(global: &Settings, tenant: &DraftSettings, tenant_key: Option<String>) -> Option<LlmConfig> {
+    let (base_url, api_key, model, allow_private) = match &tenant.llm_base_url {
+        Some(url) => (url.clone(), tenant_key, tenant.llm_model.clone()?, global.tenant_endpoints_allow_private),
+        None => {
+            let (url, key, model) = global.default_llm()?;
+            (
+                url.to_owned(),
+                tenant_key.or(key.map(str::to_owned)),
+                tenant.llm_model.clone().unwrap_or(model.to_owned()),
+                true,
+            )
+        }
+    };
+    Some(LlmConfig {
+        base_url,
+        api_key,
+        model,
+        temperature: tenant.temperature.map_or(global.llm_temperature, |t| t as f32),
+        max_tokens: tenant.max_tokens.map_or(global.llm_max_tokens, |t| t.max(1) as u32),
+        timeout: seconds(tenant.timeout_seconds, global.llm_timeout_seconds),
+        allow_private,
+    })
+}
+
+fn seconds(tenant: Option<i32>, global: u32) -> Duration {
+    Duration::from_secs(u64::from(tenant.map_or(global, |t| t.max(1) as u32)))
+}
+
+/// Reads what a call of `feature` will try, with the caller's transaction.
+pub async fn plan(state: &Pipeline, tx: &TenantTx, feature: LlmFeature) -> Result<Plan, Error> {
+    let global = &state.settings;
+    let settings = draft_settings::get(tx).await?;
+    let route = routes::of(tx, feature).await?;
+    let named = profiles::list(tx).await?;
+    let mut keys = profiles::keys(tx, &state.sealer).await?;
+    let health = health::all(tx).await?;
+    let now = copilot_core::now();
+    let mut candidates = Vec::with_capacity(route.len());
+    for name in route {
+        let (config, prices) = if name == DEFAULT_PROFILE {
+            let key = draft_settings::api_key(tx, &state.sealer).await?;
+            match default_config(global, &settings, key) {
+                Some(config) => (config, Prices::default()),
+                None => continue,
+            }
+        } else {
+            let Some(profile) = named.iter().find(|profile| profile.name == name) else { continue };
+            let config = LlmConfig {
+                base_url: profile.base_url.clone(),
+                api_key: keys.remove(&name).flatten(),
+                model: profile.model.clone(),
+                temperature: profile.temperature.map_or(global.llm_temperature, |t| t as f32),
+                max_tokens: profile.max_tokens.map_or(global.llm_max_tokens, |t| t.max(1) as u32),
+                timeout: seconds(profile.timeout_seconds, global.llm_timeout_seconds),
+                allow_private: global.tenant_endpoints_allow_private,
+            };
+            (config, profile.prices)
+        };
+        let admission = health.get(&name).map_or(Admission::Call, |health| health.breaker.admit(now));
+        candidates.push(Candidate { profile: name, config, prices, admission });
+    }
+    let spent = usage::month(tx, &draft_settings::month_of(now)).await?;
+    let budget = Budget { tokens: settings.monthly_token_budget, cost: settings.monthly_cost_budget };
+    let budget_exhausted = budget.exhausted_by(&spent);
+    Ok(Plan { feature, candidates, budget_exhausted })
+}
+
+/// A call's answer, as the feature read it, and the profile that gave it.
+#[derive(Debug)]
+pub struct Answered<T> {
+    pub read: T,
+    pub completion: Completion,
+    pub profile: String,
+}
+
+/// Why no profile answered: every attempt's reason, and whether a later call may succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFailure {
+    pub message: String,
+    pub retryable: bool,
+    /// Nothing was called because every profile's breaker is open: try again then. The
+    /// attempt should not count against the caller's retries.
+    pub wait_until: Option<DateTime<Utc>>,
+}
+
+/// Calls the plan's profiles in order until one gives an answer that `read` accepts.
+/// `on_attempt` runs before each attempt (a stream's text so far is then discarded);
+/// `on_text` gets the answer as it streams.
+pub async fn call<T>(
+    state: &Pipeline,
+    tenant: TenantId,
+    plan: &Plan,
+    messages: &[PromptMessage],
+    mut on_attempt: impl FnMut(&str),
+    mut on_text: impl FnMut(&str) + Send,
+    read: impl Fn(&str) -> Result<T, String>,
+) -> Result<Answered<T>, CallFailure> {
+    let policy = state.settings.breaker_policy();
+    let mut reasons = Vec::new();
+    let mut retryable = false;
+    let mut attempted = false;
+    // When the first skipped profile may be tried again.
+    let mut reopens: Option<DateTime<Utc>> = None;
+    let mut skipped = |until: DateTime<Utc>| reopens = Some(reopens.map_or(until, |known| known.min(until)));
+    for candidate in &plan.candidates {
+        let profile = candidate.profile.as_str();
+        match candidate.admission {
+            Admission::Call => {}
+            Admission::Probe => {
+                let claimed = claim_probe(state, tenant, profile, candidate.config.timeout + PROBE_GRACE).await;
+                if !claimed.map_err(|error| failure(&error.to_string(), true))? {
+                    reasons.push(format!("`{profile}` is being probed by another worker"));
+                    skipped(copilot_core::now() + chrono::TimeDelta::seconds(1));
+                    retryable = true;
+                    continue;
+                }
+            }
+            Admission::Skip { until } => {
+                reasons.push(format!(
+                    "`{profile}` is paused until {} (its endpoint kept failing)",
+                    until.format("%H:%M:%S UTC")
+                ));
+                skipped(until);
+                retryable = true;
+                continue;
+            }
+        }
+        attempted = true;
+        on_attempt(profile);
+        let started = std::time::Instant::now();
+        let result = state.llm.complete(&candidate.config, messages, &mut on_text).await;
+        let took = started.elapsed();
+        let outcome = match result {
+            Ok(completion) => match read(&completion.text) {
+                Ok(read) => Ok((read, completion)),
+                Err(why) => Err((format!("the answer could not be used: {why}"), true, Some(completion))),
+            },
+            Err(error) => Err((error.to_string(), error.is_retryable(), None)),
+        };
+        let (spent, model) = match &outcome {
+            Ok((_, completion)) | Err((_, _, Some(completion))) => (completion.usage, completion.model.as_str()),
+            Err((_, _, None)) => (Default::default(), candidate.config.model.as_str()),
+        };
+        state.telemetry.llm_called(model, outcome.is_ok(), took, spent.prompt_tokens, spent.completion_tokens);
+        let call = Call {
+            feature: plan.feature,
+            profile,
+            answered: outcome.is_ok(),
+            prompt_tokens: spent.prompt_tokens,
+            completion_tokens: spent.completion_tokens,
+            cost_micros: candidate.prices.cost_micros(spent.prompt_tokens, spent.completion_tokens),
+        };
+        let health_outcome = match &outcome {
+            Ok(_) => health::Outcome::Answered,
+            Err((message, _, _)) => health::Outcome::Failed(message),
+        };
+        record(state, tenant, call, health_outcome, &policy)
+            .await
+            .map_err(|error| failure(&error.to_string(), true))?;
+        match outcome {
+            Ok((read, completion)) => return Ok(Answered { read, completion, profile: profile.to_owned() }),
+            Err((message, can_retry, _)) => {
+                tracing::warn!(%tenant, feature = %plan.feature, profile, error = %message, "an LLM profile failed");
+                reasons.push(format!("`{profile}`: {message}"));
+                retryable |= can_retry;
+            }
+        }
+    }
+    if reasons.is_empty() {
+        return Err(failure(&format!("no LLM is configured for `{}`", plan.feature), false));
+    }
+    Err(CallFailure { wait_until: reopens.filter(|_| !attempted), ..failure(&reasons.join("; "), retryable) })
+}
+
+fn failure(message: &str, retryable: bool) -> CallFailure {
+    CallFailure { message: message.to_owned(), retryable, wait_until: None }
+}
+
+async fn claim_probe(state: &Pipeline, tenant: TenantId, profile: &str, deadline: Duration) -> Result<bool, Error> {
+    let tx = state.db.tenant(tenant).await?;
+    let claimed = health::claim_probe(&tx, profile, deadline).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+async fn record(
+    state: &Pipeline,
+    tenant: TenantId,
+    call: Call<'_>,
+    outcome: health::Outcome<'_>,
+    policy: &BreakerPolicy,
+) -> Result<(), Error> {
+    let tx = state.db.tenant(tenant).await?;
+    usage::record(&tx, call).await?;
+    health::record(&tx, call.profile, outcome, policy).await?;
+    tx.commit().await
+}
