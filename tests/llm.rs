@@ -98,7 +98,10 @@ pub fn prompt_of(request: &Value) -> (String, String) {
 /// The grounded default: greets, states the first sentence of passage S1 and cites it;
 /// says it has no answer when no passage was given.
 fn default_answer(request: &Value) -> String {
-    let (_, user) = prompt_of(request);
+    let (system, user) = prompt_of(request);
+    if system.starts_with("You summarise customer support conversations") {
+        return summary_answer(&user);
+    }
     let passage = user.split("[S1] ").nth(1).and_then(|rest| rest.split_once('\n')).map(|(_, text)| text);
     match passage {
         Some(text) => {
@@ -107,6 +110,25 @@ fn default_answer(request: &Value) -> String {
         }
         None => "[NO_ANSWER] Hello,\n\nCould you tell us more about your question?\n\nBest regards".into(),
     }
+}
+
+/// A summary of the conversation in the prompt, as the JSON object asked for: the first
+/// customer message as the goal, the agents' replies as what was tried, the last customer
+/// message as the open question.
+fn summary_answer(user: &str) -> String {
+    let lines: Vec<&str> = user.lines().collect();
+    let said = |who: &str| -> Vec<String> {
+        lines.iter().filter_map(|line| line.strip_prefix(who)).map(|text| text.trim().to_owned()).collect()
+    };
+    let (customer, agent) = (said("Customer: "), said("Agent: "));
+    let first = customer.first().cloned().unwrap_or_default();
+    json!({
+        "text": format!("The customer wrote {} message(s), first: {first}", customer.len()),
+        "customer_goal": first,
+        "what_was_tried": agent,
+        "open_questions": customer.last().filter(|text| text.contains('?')).into_iter().collect::<Vec<_>>(),
+    })
+    .to_string()
 }
 
 #[handler]

@@ -25,6 +25,10 @@ pub struct Model {
     pub auto_draft: bool,
     /// ISO 639-1 code of the language drafts use when the customer's cannot be told.
     pub default_language: Option<String>,
+    /// ISO 639-1 code of the language summaries are written in for agents.
+    pub agent_language: Option<String>,
+    /// From how many messages (notes aside) a ticket keeps a summary; 3 when unset.
+    pub summary_min_messages: Option<i32>,
     pub updated_by: Option<Uuid>,
     pub updated_at: DateTimeUtc,
 }

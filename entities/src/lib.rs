@@ -32,6 +32,7 @@ pub mod session;
 pub mod tenant;
 pub mod ticket;
 pub mod ticket_presence;
+pub mod ticket_summary;
 pub mod ticket_tag;
 pub mod user;
 pub mod webhook_delivery;

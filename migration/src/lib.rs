@@ -26,6 +26,7 @@ mod m20261205_000018_default_language;
 mod m20261205_000019_event_tickets;
 mod m20261205_000020_document_error_codes;
 mod m20261205_000021_llm_profiles;
+mod m20261205_000022_ticket_summaries;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000019_event_tickets::Migration),
             Box::new(m20261205_000020_document_error_codes::Migration),
             Box::new(m20261205_000021_llm_profiles::Migration),
+            Box::new(m20261205_000022_ticket_summaries::Migration),
         ]
     }
 }

@@ -38,6 +38,9 @@ pub(crate) async fn desk(with_llm: bool) -> Desk {
 pub(crate) async fn desk_on(app: TestApp, with_llm: bool) -> Desk {
     let llm = TestLlm::start().await;
     let tenant = app.create_tenant().await;
+    // Summaries call the LLM too: kept out of the way of the replies scripted for drafts.
+    let quiet = json!({"summary_min_messages": 1000});
+    app.send(Method::PUT, "/v1/settings/drafting", Some(&tenant.key), Some(&quiet)).await.expect(200);
     if with_llm {
         let settings = json!({"base_url": llm.base_url(), "model": "test-model", "api_key": "sk-tenant-secret-42"});
         app.send(Method::PUT, "/v1/settings/llm", Some(&tenant.key), Some(&settings)).await.expect(200);
@@ -65,7 +68,7 @@ impl Desk {
         uuid_at(&created, "/ticket/id")
     }
 
-    async fn customer_says(&self, ticket: Uuid, text: &str) {
+    pub(crate) async fn customer_says(&self, ticket: Uuid, text: &str) {
         self.app
             .post(
                 &format!("/v1/tickets/{ticket}/messages"),

@@ -17,6 +17,7 @@ mod platform;
 mod row_level_security;
 mod scale_out;
 mod sqlite;
+mod summaries;
 mod tickets;
 mod tidy;
 mod triage;

@@ -19,8 +19,8 @@ use crate::{
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
         email::EmailApi, events::EventsApi, health, intents::IntentsApi, knowledge::KnowledgeApi,
-        platform::PlatformApi, settings::SettingsApi, tickets::TicketsApi, triage::TriageApi, users::UsersApi,
-        webhooks::WebhooksApi,
+        platform::PlatformApi, settings::SettingsApi, summaries::SummariesApi, tickets::TicketsApi, triage::TriageApi,
+        users::UsersApi, webhooks::WebhooksApi,
     },
 };
 
@@ -73,7 +73,7 @@ type Apis = (
     AuthApi,
     UsersApi,
     ApiKeysApi,
-    TicketsApi,
+    (TicketsApi, SummariesApi),
     TriageApi,
     IntentsApi,
     KnowledgeApi,
@@ -88,7 +88,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         AuthApi { state: state.clone() },
         UsersApi { state: state.clone() },
         ApiKeysApi { state: state.clone() },
-        TicketsApi { state: state.clone() },
+        (TicketsApi { state: state.clone() }, SummariesApi { state: state.clone() }),
         TriageApi { state: state.clone() },
         IntentsApi { state: state.clone() },
         KnowledgeApi { state: state.clone() },

@@ -16,7 +16,9 @@ mod rows;
 mod tickets;
 
 pub use customers::Customer;
-pub use messages::{MAX_BODY_CHARS, Message, NewMessage, Posted, add_message, body, find_in_ticket, list_messages};
+pub use messages::{
+    MAX_BODY_CHARS, Message, NewMessage, Posted, add_message, body, find_in_ticket, list_messages, public_thread,
+};
 pub use rows::{find_row, find_row_for_update};
 pub use tickets::{
     BulkChange, MAX_BULK_TICKETS, NewTicket, Opened, Ticket, TicketFilter, TicketOrder, TicketPatch, ValidTicket,

@@ -13,7 +13,7 @@ use copilot_store::{Scoped, TenantTx, audit, db_err};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, Func},
 };
 use serde::{Deserialize, Serialize};
@@ -200,6 +200,28 @@ pub async fn list_messages(tx: &TenantTx, ticket_id: TicketId, page: PageRequest
     let rows = query.order_by_asc(message::Column::Id).limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
     let messages = rows.into_iter().map(Message::from).collect();
     Ok(Page::from_overfetch(messages, page.limit, |message: &Message| message.id.0))
+}
+
+/// A ticket's conversation without internal notes: how many messages it has, and the
+/// latest `limit` of them, oldest first.
+pub async fn public_thread(tx: &TenantTx, ticket_id: TicketId, limit: u64) -> Result<(u64, Vec<Message>), Error> {
+    let public = || {
+        message::Entity::scoped(tx.tenant())
+            .filter(message::Column::TicketId.eq(ticket_id.0))
+            .filter(message::Column::Author.ne(Author::Note))
+    };
+    let count = public().count(&**tx).await.map_err(db_err)?;
+    let mut latest: Vec<Message> = public()
+        .order_by_desc(message::Column::Id)
+        .limit(limit)
+        .all(&**tx)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(Message::from)
+        .collect();
+    latest.reverse();
+    Ok((count, latest))
 }
 
 #[cfg(test)]

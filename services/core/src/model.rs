@@ -200,6 +200,17 @@ named_enum!(
 );
 
 named_enum!(
+    /// Which way a ticket's customer sentiment went, from the triage of their messages.
+    SentimentTrend, "invalid_sentiment_trend" {
+        Improving => "improving",
+        Worsening => "worsening",
+        Steady => "steady",
+        /// Fewer than two triaged customer messages.
+        Unknown => "unknown",
+    }
+);
+
+named_enum!(
     /// A circuit breaker's state: closed (calls go through), open (calls are skipped until
     /// a cool-down ends) or half open (one probe call decides).
     BreakerState, "invalid_breaker_state" {

@@ -119,6 +119,15 @@ pub fn handover(language: &str) -> &'static str {
     phrases(language).handover
 }
 
+/// The labels of an extractive summary's quotes: the customer's first and latest message.
+/// English and Chinese; English otherwise.
+pub fn summary_labels(language: &str) -> (&'static str, &'static str) {
+    match language {
+        "zh" => ("首条消息", "最新消息"),
+        _ => ("First message", "Latest message"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

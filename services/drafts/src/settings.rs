@@ -36,13 +36,20 @@ pub struct DraftSettings {
     /// The language drafts use when the customer's cannot be told (ISO 639-1); English
     /// when unset.
     pub default_language: Option<String>,
+    /// The language (ISO 639-1) summaries are written in for agents; English when unset.
+    pub agent_language: Option<String>,
+    /// From how many messages (internal notes aside) a ticket keeps a summary.
+    pub summary_min_messages: i32,
     pub updated_at: Option<DateTime<Utc>>,
 }
+
+/// From how many messages a ticket keeps a summary when the tenant set nothing.
+pub const SUMMARY_MIN_MESSAGES: i32 = 3;
 
 impl From<Option<draft_settings::Model>> for DraftSettings {
     fn from(row: Option<draft_settings::Model>) -> Self {
         match row {
-            None => Self { auto_draft: true, ..Self::default() },
+            None => Self { auto_draft: true, summary_min_messages: SUMMARY_MIN_MESSAGES, ..Self::default() },
             Some(row) => Self {
                 llm_base_url: row.llm_base_url,
                 llm_model: row.llm_model,
@@ -58,6 +65,8 @@ impl From<Option<draft_settings::Model>> for DraftSettings {
                 redact_pii: row.redact_pii,
                 auto_draft: row.auto_draft,
                 default_language: row.default_language,
+                agent_language: row.agent_language,
+                summary_min_messages: row.summary_min_messages.unwrap_or(SUMMARY_MIN_MESSAGES),
                 updated_at: Some(row.updated_at),
             },
         }
@@ -86,6 +95,8 @@ pub struct StyleUpdate {
     pub redact_pii: bool,
     pub auto_draft: bool,
     pub default_language: Option<String>,
+    pub agent_language: Option<String>,
+    pub summary_min_messages: Option<i32>,
 }
 
 async fn row(tx: &TenantTx) -> Result<Option<draft_settings::Model>, Error> {
@@ -109,13 +120,13 @@ pub(crate) async fn auto_draft(tx: &TenantTx) -> Result<bool, Error> {
 }
 
 /// A language the service knows, as its ISO 639-1 code, lower-cased; blank means unset.
-fn language_code(value: Option<&str>) -> Result<Option<String>, Error> {
+fn language_code(field: &str, value: Option<&str>) -> Result<Option<String>, Error> {
     let Some(code) = value.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(None) };
     let code = code.to_ascii_lowercase();
     if !LANGUAGES.contains(&code.as_str()) {
         return Err(Error::validation(
             "invalid_language",
-            format!("`default_language` must be one of {}, not `{code}`", LANGUAGES.join(", ")),
+            format!("`{field}` must be one of {}, not `{code}`", LANGUAGES.join(", ")),
         ));
     }
     Ok(Some(code))
@@ -185,7 +196,10 @@ pub async fn put_style(tx: &TenantTx, by: &Principal, update: StyleUpdate) -> Re
     change.signature = Set(optional_text("signature", update.signature.as_deref(), 1000)?);
     change.redact_pii = Set(update.redact_pii);
     change.auto_draft = Set(update.auto_draft);
-    change.default_language = Set(language_code(update.default_language.as_deref())?);
+    change.default_language = Set(language_code("default_language", update.default_language.as_deref())?);
+    change.agent_language = Set(language_code("agent_language", update.agent_language.as_deref())?);
+    in_range("summary_min_messages", update.summary_min_messages, 1, 1000)?;
+    change.summary_min_messages = Set(update.summary_min_messages);
     let settings = save(tx, change).await?;
     audit::record(
         tx,
@@ -196,6 +210,7 @@ pub async fn put_style(tx: &TenantTx, by: &Principal, update: StyleUpdate) -> Re
             "redact_pii": update.redact_pii,
             "auto_draft": update.auto_draft,
             "default_language": settings.default_language,
+            "agent_language": settings.agent_language,
         }),
     )
     .await?;
@@ -221,6 +236,8 @@ fn start_change(tx: &TenantTx, existing: Option<draft_settings::Model>, by: &Pri
             redact_pii: Set(false),
             auto_draft: Set(true),
             default_language: Set(None),
+            agent_language: Set(None),
+            summary_min_messages: Set(None),
             updated_by: Set(None),
             updated_at: Set(copilot_core::now()),
         },

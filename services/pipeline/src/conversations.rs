@@ -81,6 +81,9 @@ pub async fn after_posted(tx: &TenantTx, posted: Posted) -> Result<ThreadMessage
         }
         Author::Note => {}
     }
+    if author != Author::Note {
+        crate::summaries::on_message(tx, ticket_id, message_id).await?;
+    }
     events::emit(tx, "message.created", Some(ticket_id), &serde_json::json!({ "message": shown })).await?;
     Ok(shown)
 }

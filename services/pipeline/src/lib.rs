@@ -14,6 +14,7 @@ pub mod inbound;
 pub mod knowledge;
 pub mod llm;
 pub mod queues;
+pub mod summaries;
 pub mod supervisor;
 pub mod telemetry;
 pub mod triage;
@@ -52,6 +53,8 @@ pub struct Pipeline {
     pub sealer: Sealer,
     /// Wakes the drafting worker when a draft may have become due.
     pub draft_wakeup: Arc<Notify>,
+    /// Wakes the summary worker when a ticket's summary may have become due.
+    pub summary_wakeup: Arc<Notify>,
     /// Drafts this process is writing, for their event streams.
     pub draft_streams: Arc<DraftStreams>,
     /// The connection pool of LLM calls.
@@ -104,6 +107,7 @@ impl Pipeline {
             db,
             sealer,
             draft_wakeup: Arc::new(Notify::new()),
+            summary_wakeup: Arc::new(Notify::new()),
             draft_streams: Arc::new(DraftStreams::default()),
             llm: copilot_drafting::LlmClient::default(),
             drain: drain::Drain::default(),
@@ -133,6 +137,8 @@ impl Pipeline {
         let each = self.clone();
         workers.spawn("drafting", move || drafting::run_worker(each.clone()));
         let each = self.clone();
+        workers.spawn("summaries", move || summaries::run_worker(each.clone()));
+        let each = self.clone();
         workers.spawn("delivery", move || delivery::run_worker(each.clone()));
         let each = self.clone();
         workers.spawn("webhooks", move || webhooks::run_worker(each.clone()));
@@ -149,6 +155,7 @@ impl Pipeline {
             "training" => triage::train_next(self).await,
             "knowledge" => knowledge::run_once(self).await,
             "drafts" => drafting::run_once(self).await,
+            "summaries" => summaries::run_once(self).await,
             "email" => delivery::run_once(self).await,
             "webhooks" => webhooks::run_once(self).await,
             other => Err(copilot_core::Error::internal(format!("no queue is named {other}"))),

@@ -9,11 +9,12 @@ use copilot_store::{Db, jobs::Queue};
 use uuid::Uuid;
 
 /// Every durable queue, in the order `/metrics` and `/readyz` list them.
-pub const ALL: [Queue; 6] = [
+pub const ALL: [Queue; 7] = [
     copilot_intents::triage::QUEUE,
     copilot_intents::taxonomy::TRAINING_QUEUE,
     copilot_knowledge::documents::QUEUE,
     copilot_drafts::drafts::QUEUE,
+    copilot_summaries::QUEUE,
     copilot_mail::deliveries::QUEUE,
     copilot_webhooks::deliveries::QUEUE,
 ];
@@ -34,6 +35,7 @@ pub struct Policies {
     pub training: Backoff,
     pub ingestion: Backoff,
     pub drafts: Backoff,
+    pub summaries: Backoff,
     pub email: Backoff,
     pub webhooks: Backoff,
 }
@@ -52,6 +54,8 @@ impl Policies {
             ingestion: copilot_knowledge::INGESTION_RETRY,
             // An LLM that is down or rate-limits: a minute at most between tries.
             drafts: doubling(settings.draft_retry_base_ms, Duration::from_secs(60), 4),
+            // Then the summary is written extractively.
+            summaries: doubling(settings.draft_retry_base_ms, Duration::from_secs(60), 3),
             email: doubling(settings.delivery_retry_base_ms, Duration::from_secs(3600), settings.delivery_max_attempts),
             webhooks: Backoff::Schedule(settings.webhook_retry_schedule()),
         }

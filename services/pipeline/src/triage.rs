@@ -138,8 +138,9 @@ pub async fn drain(state: &Pipeline) -> Result<usize, Error> {
         process_tenant(state, TenantId(tenant), &items).await?;
     }
     if count > 0 {
-        // Drafts of these messages waited for their triage.
+        // Drafts and summaries of these messages waited for their triage.
         state.draft_wakeup.notify_one();
+        state.summary_wakeup.notify_one();
     }
     Ok(count)
 }

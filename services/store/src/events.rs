@@ -11,9 +11,10 @@ use uuid::Uuid;
 use crate::{Scoped, TenantTx, db_err};
 
 /// Every event type, in the order the API lists them.
-pub const EVENT_TYPES: [&str; 13] = [
+pub const EVENT_TYPES: [&str; 14] = [
     "ticket.created",
     "ticket.updated",
+    "ticket.summary.updated",
     "message.created",
     "triage.completed",
     "draft.ready",

@@ -33,6 +33,7 @@ scoped!(
     ticket,
     ticket_tag,
     ticket_presence,
+    ticket_summary,
     message,
     message_triage,
     audit_event,

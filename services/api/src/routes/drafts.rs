@@ -332,6 +332,7 @@ impl DraftsApi {
             copilot_pipeline::conversations::approve_draft(&tx, &principal, DraftId(id.0), body.0.body.as_deref())
                 .await?;
         tx.commit().await?;
+        self.state.pipeline.summary_wakeup.notify_one();
         Ok(Json(ApprovedOut { draft: approved.draft.into(), message: approved.message.into() }))
     }
 

@@ -12,6 +12,7 @@ pub mod intents;
 pub mod knowledge;
 pub mod platform;
 pub mod settings;
+pub mod summaries;
 pub mod tickets;
 pub mod triage;
 pub mod users;

@@ -94,6 +94,10 @@ pub struct DraftingSettingsOut {
     /// The language (ISO 639-1) drafts are written in when the customer's cannot be told
     /// (a word or two, an emoji); English when absent.
     pub default_language: Option<String>,
+    /// The language (ISO 639-1) ticket summaries are written in for agents; English when absent.
+    pub agent_language: Option<String>,
+    /// From how many messages (internal notes aside) a ticket keeps a summary.
+    pub summary_min_messages: i32,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -108,6 +112,10 @@ pub struct DraftingSettingsIn {
     pub auto_draft: bool,
     /// A two-letter ISO 639-1 code (`en`, `zh`, `de`, …); absent, null or blank: English.
     pub default_language: Option<String>,
+    /// The language of ticket summaries, an ISO 639-1 code; absent, null or blank: English.
+    pub agent_language: Option<String>,
+    /// 1 to 1000; absent or null: 3.
+    pub summary_min_messages: Option<i32>,
 }
 
 fn key_change(key: MaybeUndefined<String>) -> KeyChange {
@@ -337,6 +345,8 @@ fn drafting_out(settings: DraftSettings) -> DraftingSettingsOut {
         redact_pii: settings.redact_pii,
         auto_draft: settings.auto_draft,
         default_language: settings.default_language,
+        agent_language: settings.agent_language,
+        summary_min_messages: settings.summary_min_messages,
         updated_at: settings.updated_at,
     }
 }
@@ -471,6 +481,8 @@ impl SettingsApi {
             redact_pii: body.redact_pii,
             auto_draft: body.auto_draft,
             default_language: body.default_language,
+            agent_language: body.agent_language,
+            summary_min_messages: body.summary_min_messages,
         };
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let settings = draft_settings::put_style(&tx, &principal, update).await?;

@@ -455,6 +455,7 @@ impl TicketsApi {
         if message.triage.is_some() {
             self.state.pipeline.triage_wakeup.notify_one();
         }
+        self.state.pipeline.summary_wakeup.notify_one();
         Ok(MessageCreated::Created(Json(message.into())))
     }
 
