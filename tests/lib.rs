@@ -312,6 +312,11 @@ async fn start(
 }
 
 impl TestApp {
+    /// The application layer of an app started in this process.
+    pub fn pipeline(&self) -> &copilot_pipeline::Pipeline {
+        self.pipeline.as_ref().expect("an app started in this process")
+    }
+
     /// Runs the app's worker of `queue` until a round claims nothing, in the test's task;
     /// returns how many items it claimed. After it, nothing of the queue is due anywhere.
     pub async fn drain_queue(&self, queue: &str) -> usize {

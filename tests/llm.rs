@@ -102,6 +102,11 @@ fn default_answer(request: &Value) -> String {
     if system.starts_with("You summarise customer support conversations") {
         return summary_answer(&user);
     }
+    if system.starts_with("You rewrite a customer support agent's text") {
+        // The text between the fences, unchanged but for a greeting: every fact survives.
+        let text: Vec<&str> = user.lines().skip(1).take_while(|line| !line.starts_with("===== END TEXT")).collect();
+        return format!("Rewritten: {}", text.join("\n"));
+    }
     let passage = user.split("[S1] ").nth(1).and_then(|rest| rest.split_once('\n')).map(|(_, text)| text);
     match passage {
         Some(text) => {

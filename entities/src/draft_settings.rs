@@ -29,6 +29,9 @@ pub struct Model {
     pub agent_language: Option<String>,
     /// From how many messages (notes aside) a ticket keeps a summary; 3 when unset.
     pub summary_min_messages: Option<i32>,
+    /// The tenant's rewrite tools: a JSON array of `{name, instruction}`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub rewrite_tools: Option<String>,
     pub updated_by: Option<Uuid>,
     pub updated_at: DateTimeUtc,
 }

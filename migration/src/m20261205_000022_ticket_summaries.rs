@@ -2,7 +2,8 @@
 //! and its recomputation queue (`pending`, `next_attempt_at`, `lease_until`, `attempts`):
 //! a new message marks it pending, one worker at a time recomputes it. And in
 //! `draft_settings`: `agent_language`, the language summaries are written in, and
-//! `summary_min_messages`, from how many messages a ticket gets one.
+//! `summary_min_messages`, from how many messages a ticket gets one; and `rewrite_tools`,
+//! the tenant's own rewrite tools (a JSON array of `{name, instruction}`).
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
@@ -123,6 +124,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new("draft_settings"))
+                    .add_column(text_null(Alias::new("rewrite_tools")))
+                    .to_owned(),
+            )
+            .await?;
         if manager.get_database_backend() == DbBackend::Postgres {
             let role = crate::APP_ROLE;
             let current_tenant = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)";
@@ -141,7 +150,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in ["agent_language", "summary_min_messages"] {
+        for column in ["agent_language", "summary_min_messages", "rewrite_tools"] {
             manager
                 .alter_table(
                     Table::alter().table(Alias::new("draft_settings")).drop_column(Alias::new(column)).to_owned(),

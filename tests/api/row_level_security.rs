@@ -32,6 +32,12 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let relay = sink.url();
     let app = copilot_tests::spawn_app_alone_with(move |settings| settings.smtp_url = relay.into()).await;
     let tenant = app.create_tenant().await;
+    // A model profile routed for drafts: profiles, routes, and per call usage and health.
+    let llm = copilot_tests::llm::TestLlm::start().await;
+    let profiles = json!({"profiles": [{"name": "rls", "base_url": llm.base_url(), "model": "m"}]});
+    app.send(Method::PUT, "/v1/settings/llm/profiles", Some(&tenant.key), Some(&profiles)).await.expect(200);
+    let routes = json!({"routes": [{"feature": "draft", "profiles": ["rls"]}]});
+    app.send(Method::PUT, "/v1/settings/llm/routes", Some(&tenant.key), Some(&routes)).await.expect(200);
     let login = app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
     let session = login["token"].as_str().expect("a session token").to_owned();
     let body = json!({"subject": "visible to the owner only", "channel": "web", "customer": {"email": "rls@example.test"},
@@ -58,6 +64,8 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let ticket = uuid_at(&received, "/ticket_id");
     let reply = json!({"author": "agent", "body": "Thanks, a replacement is on its way."});
     app.post(&format!("/v1/tickets/{ticket}/messages"), &session, reply).await.expect(201);
+    // A summary asked for: the summaries table.
+    app.post(&format!("/v1/tickets/{ticket}/summary/refresh"), &session, json!({})).await.expect(200);
     // Someone on the ticket: the presence table.
     let viewing = json!({"state": "viewing"});
     app.send(Method::PUT, &format!("/v1/tickets/{ticket}/presence"), Some(&session), Some(&viewing)).await.expect(200);
@@ -65,7 +73,9 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let conn = db.unscoped();
     // The first ticket's draft records the LLM's usage once it is written.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    while count(conn, "SELECT count(*) AS n FROM llm_usage").await == 0 {
+    while count(conn, "SELECT count(*) AS n FROM llm_usage").await == 0
+        || count(conn, "SELECT count(*) AS n FROM llm_health").await == 0
+    {
         assert!(tokio::time::Instant::now() < deadline, "no draft recorded its LLM usage");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -110,6 +110,8 @@ function DraftingSettings() {
     redact_pii: false,
     auto_draft: true,
     default_language: "",
+    agent_language: "",
+    summary_min_messages: "3",
   });
   const names = new Intl.DisplayNames([language === "zh" ? "zh-CN" : "en"], { type: "language" });
   const [error, setError] = useState<string | null>(null);
@@ -125,6 +127,8 @@ function DraftingSettings() {
         redact_pii: found.redact_pii,
         auto_draft: found.auto_draft,
         default_language: found.default_language ?? "",
+        agent_language: found.agent_language ?? "",
+        summary_min_messages: found.summary_min_messages.toString(),
       });
     }).catch((caught) => setError(errorText(caught)));
   }, []);
@@ -142,6 +146,8 @@ function DraftingSettings() {
             redact_pii: form.redact_pii,
             auto_draft: form.auto_draft,
             default_language: form.default_language || undefined,
+            agent_language: form.agent_language || undefined,
+            summary_min_messages: form.summary_min_messages ? Number(form.summary_min_messages) : undefined,
           },
         }),
       );
@@ -180,6 +186,25 @@ function DraftingSettings() {
               <option key={code} value={code}>{names.of(code)}</option>
             ))}
         </select>
+      </label>
+      <label>
+        {t("settings.drafting.agentLanguage")}
+        <select value={form.agent_language} onChange={(e) => setForm({ ...form, agent_language: e.target.value })}>
+          <option value="">{names.of("en")}</option>
+          {[...DRAFT_LANGUAGES, ...(DRAFT_LANGUAGES.includes(form.agent_language) ? [] : [form.agent_language])]
+            .filter((code) => code !== "")
+            .map((code) => (
+              <option key={code} value={code}>{names.of(code)}</option>
+            ))}
+        </select>
+      </label>
+      <label>
+        {t("settings.drafting.summaryFrom")}
+        <input
+          inputMode="numeric"
+          value={form.summary_min_messages}
+          onChange={(e) => setForm({ ...form, summary_min_messages: e.target.value })}
+        />
       </label>
       <label className="check">
         <input type="checkbox" checked={form.auto_draft} onChange={(e) => setForm({ ...form, auto_draft: e.target.checked })} />

@@ -187,6 +187,60 @@ function Context({ ticket, open }: { ticket: Ticket; open: (id: string) => void 
   );
 }
 
+type Summary = Schemas["SummaryOut"];
+
+/** What the ticket is about, kept current by the copilot; an agent may ask for it again. */
+export function SummaryCard({ summary, onRefresh }: { summary: Summary | null; onRefresh: () => void }) {
+  const { t } = useI18n();
+  if (!summary || summary.status === "none") {
+    return (
+      <p className="summary muted small">
+        <button type="button" className="link" onClick={onRefresh}>
+          {t("summary.make")}
+        </button>
+      </p>
+    );
+  }
+  if (summary.status === "pending") return <p className="summary muted" role="status">{t("summary.pending")}</p>;
+  return (
+    <section className="summary card" aria-label={t("summary.title")}>
+      <h2>
+        {t("summary.title")}{" "}
+        {summary.sentiment_trend && summary.sentiment_trend !== "unknown" && (
+          <span className={`badge trend-${summary.sentiment_trend}`}>{t(`summary.trend.${summary.sentiment_trend}` as Key)}</span>
+        )}
+        {summary.stale && <span className="muted small"> {t("summary.updating")}</span>}
+      </h2>
+      {summary.text && <p className="summary-text">{summary.text}</p>}
+      {summary.customer_goal && (
+        <p>
+          <strong>{t("summary.goal")}:</strong> {summary.customer_goal}
+        </p>
+      )}
+      {summary.what_was_tried.length > 0 && (
+        <>
+          <strong>{t("summary.tried")}:</strong>
+          <ul>{summary.what_was_tried.map((item, index) => <li key={index}>{item}</li>)}</ul>
+        </>
+      )}
+      {summary.open_questions.length > 0 && (
+        <>
+          <strong>{t("summary.open")}:</strong>
+          <ul>{summary.open_questions.map((item, index) => <li key={index}>{item}</li>)}</ul>
+        </>
+      )}
+      <p className="muted small">
+        {summary.mode === "extractive" ? t("summary.extractive") : t("summary.byAi")} · {summary.message_count}{" "}
+        {t("summary.messages")}
+        {summary.error && <span title={summary.error}> · {t("summary.llmFailed")}</span>}{" "}
+        <button type="button" className="link" onClick={onRefresh}>
+          {t("summary.refresh")}
+        </button>
+      </p>
+    </section>
+  );
+}
+
 /** Where an agent reply's sending stands, in words, with the reason when it failed. */
 function DeliveryState({ delivery }: { delivery: NonNullable<Message["delivery"]> }) {
   const { t } = useI18n();
@@ -204,6 +258,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
   const [ticket, setTicket] = useState<Ticket | null>(null);
   const [thread, setThread] = useState<Message[]>([]);
   const [draft, setDraft] = useState<Draft | null>(null);
+  const [summary, setSummary] = useState<Summary | null>(null);
   const [history, setHistory] = useState<Draft[]>([]);
   const [streaming, setStreaming] = useState("");
   const [busy, setBusy] = useState(false);
@@ -228,11 +283,13 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
   const load = useCallback(async () => {
     try {
       const path = { params: { path: { id } } };
-      const [found, messages, drafts] = await Promise.all([
+      const [found, messages, drafts, summarised] = await Promise.all([
         api.GET("/v1/tickets/{id}", path),
         api.GET("/v1/tickets/{id}/messages", { params: { path: { id }, query: { limit: 100 } } }),
         api.GET("/v1/tickets/{id}/drafts", { params: { path: { id }, query: { limit: 20 } } }),
+        api.GET("/v1/tickets/{id}/summary", path),
       ]);
+      setSummary(unwrap(summarised));
       const current = unwrap(found);
       setTicket(current);
       // The field follows the stored tags only when they change, so a refresh never
@@ -355,6 +412,15 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
           #{ticket.number} {ticket.subject}
         </h1>
         <Presence people={others} />
+        <SummaryCard
+          summary={summary}
+          onRefresh={() =>
+            void api
+              .POST("/v1/tickets/{id}/summary/refresh", { params: { path: { id } } })
+              .then((asked) => setSummary(unwrap(asked)))
+              .catch((caught) => setError(errorText(caught)))
+          }
+        />
         <div className="controls">
           <span>
             {t("ticket.customer")}:{" "}

@@ -19,8 +19,8 @@ use crate::{
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
         email::EmailApi, events::EventsApi, health, intents::IntentsApi, knowledge::KnowledgeApi,
-        platform::PlatformApi, settings::SettingsApi, summaries::SummariesApi, tickets::TicketsApi, triage::TriageApi,
-        users::UsersApi, webhooks::WebhooksApi,
+        platform::PlatformApi, rewrite::RewriteApi, settings::SettingsApi, summaries::SummariesApi,
+        tickets::TicketsApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
     },
 };
 
@@ -77,7 +77,7 @@ type Apis = (
     TriageApi,
     IntentsApi,
     KnowledgeApi,
-    (DraftsApi, SettingsApi, AnalyticsApi, EmailApi),
+    (DraftsApi, RewriteApi, SettingsApi, AnalyticsApi, EmailApi),
     (AuditApi, WebhooksApi, EventsApi),
 );
 
@@ -94,6 +94,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         KnowledgeApi { state: state.clone() },
         (
             DraftsApi { state: state.clone() },
+            RewriteApi { state: state.clone() },
             SettingsApi { state: state.clone() },
             AnalyticsApi { state: state.clone() },
             EmailApi { state: state.clone() },

@@ -123,6 +123,23 @@ pub fn one_line(raw: &str) -> String {
     line
 }
 
+/// A name that programs use (a profile, a tool): 1–64 lower-case letters, digits, `-`
+/// and `_`, starting with a letter. `code` is the error's code.
+pub fn identifier(code: &'static str, what: &str, raw: &str) -> Result<String, Error> {
+    let name = raw.trim();
+    let valid = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(Error::validation(
+            code,
+            format!("{what} `{name}` must be 1 to 64 lower-case letters, digits, `-` or `_`, starting with a letter"),
+        ))
+    }
+}
+
 /// Optional text: blank is unset, otherwise [`bounded_text`] of 1 to `max` characters.
 pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, Error> {
     value.map(str::trim).filter(|text| !text.is_empty()).map(|text| bounded_text(field, text, 1, max)).transpose()

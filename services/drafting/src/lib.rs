@@ -14,6 +14,7 @@ pub mod llm;
 pub mod phrases;
 pub mod prompt;
 pub mod redact;
+pub mod rewrite;
 pub mod summary;
 
 pub use answer::{Answer, Citation, parse_answer};

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use copilot_core::{
     Error, Principal,
     model::DraftMode,
-    values::{KeyChange, LANGUAGES, bounded_text, endpoint_root, in_range, optional_text},
+    values::{KeyChange, LANGUAGES, bounded_text, endpoint_root, identifier, in_range, optional_text},
 };
 use copilot_entities::{draft_settings, llm_usage};
 use copilot_store::{Scoped, TenantTx, audit, db_err, sealed::Sealer};
@@ -120,7 +120,7 @@ pub(crate) async fn auto_draft(tx: &TenantTx) -> Result<bool, Error> {
 }
 
 /// A language the service knows, as its ISO 639-1 code, lower-cased; blank means unset.
-fn language_code(field: &str, value: Option<&str>) -> Result<Option<String>, Error> {
+pub fn language_code(field: &str, value: Option<&str>) -> Result<Option<String>, Error> {
     let Some(code) = value.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(None) };
     let code = code.to_ascii_lowercase();
     if !LANGUAGES.contains(&code.as_str()) {
@@ -238,6 +238,7 @@ fn start_change(tx: &TenantTx, existing: Option<draft_settings::Model>, by: &Pri
             default_language: Set(None),
             agent_language: Set(None),
             summary_min_messages: Set(None),
+            rewrite_tools: Set(None),
             updated_by: Set(None),
             updated_at: Set(copilot_core::now()),
         },
@@ -250,6 +251,64 @@ fn start_change(tx: &TenantTx, existing: Option<draft_settings::Model>, by: &Pri
 async fn save(tx: &TenantTx, change: draft_settings::ActiveModel) -> Result<DraftSettings, Error> {
     let saved = if change.tenant_id.is_unchanged() { change.update(&**tx).await } else { change.insert(&**tx).await };
     Ok(DraftSettings::from(Some(saved.map_err(db_err)?)))
+}
+
+/// A rewrite tool of the tenant's own, beside the built-in ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewriteTool {
+    pub name: String,
+    /// What the model is asked to do with the text, e.g. "Use our brand voice: …".
+    pub instruction: String,
+}
+
+/// The most rewrite tools a tenant keeps.
+pub const MAX_REWRITE_TOOLS: usize = 20;
+
+/// The tenant's rewrite tools.
+pub async fn rewrite_tools(tx: &TenantTx) -> Result<Vec<RewriteTool>, Error> {
+    Ok(row(tx)
+        .await?
+        .and_then(|row| row.rewrite_tools)
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// Replaces the tenant's rewrite tools (admins only). `reserved` are the built-in names.
+pub async fn put_rewrite_tools(
+    tx: &TenantTx,
+    by: &Principal,
+    tools: Vec<RewriteTool>,
+    reserved: &[&str],
+) -> Result<Vec<RewriteTool>, Error> {
+    by.require_admin()?;
+    if tools.len() > MAX_REWRITE_TOOLS {
+        return Err(Error::validation("too_many_tools", format!("at most {MAX_REWRITE_TOOLS} rewrite tools")));
+    }
+    let mut checked: Vec<RewriteTool> = Vec::with_capacity(tools.len());
+    for tool in tools {
+        let name = identifier("invalid_tool_name", "tool name", &tool.name)?;
+        if reserved.contains(&name.as_str()) {
+            return Err(Error::validation("reserved_tool_name", format!("`{name}` is a built-in tool")));
+        }
+        if checked.iter().any(|known| known.name == name) {
+            return Err(Error::validation("duplicate_tool", format!("tool `{name}` is listed twice")));
+        }
+        let instruction = bounded_text(&format!("tools[{name}].instruction"), &tool.instruction, 1, 1000)?;
+        checked.push(RewriteTool { name, instruction });
+    }
+    let existing = row(tx).await?;
+    let mut change = start_change(tx, existing, by);
+    change.rewrite_tools = Set(Some(serde_json::to_string(&checked).map_err(Error::internal)?));
+    save(tx, change).await?;
+    audit::record(
+        tx,
+        by.actor,
+        "settings.rewrite_tools_updated",
+        audit::Target { kind: "settings", id: None, label: Some("rewrite_tools") },
+        serde_json::json!({ "tools": checked.iter().map(|tool| &tool.name).collect::<Vec<_>>() }),
+    )
+    .await?;
+    Ok(checked)
 }
 
 /// A tenant's drafts in one month, by how they were written. Tokens and cost are

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use copilot_core::{
     Error, Principal,
-    values::{KeyChange, bounded_text, endpoint_root, in_range},
+    values::{KeyChange, bounded_text, endpoint_root, identifier, in_range},
 };
 use copilot_entities::{llm_profile, llm_route};
 use copilot_store::{Scoped, TenantTx, audit, db_err, sealed::Sealer};
@@ -86,20 +86,7 @@ pub struct ProfileUpdate {
 
 /// A profile name: 1–64 lower-case letters, digits, `-` and `_`, starting with a letter.
 pub fn profile_name(raw: &str) -> Result<String, Error> {
-    let name = raw.trim();
-    let valid = (1..=64).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if valid {
-        Ok(name.to_owned())
-    } else {
-        Err(Error::validation(
-            "invalid_profile_name",
-            format!(
-                "profile name `{name}` must be 1 to 64 lower-case letters, digits, `-` or `_`, starting with a letter"
-            ),
-        ))
-    }
+    identifier("invalid_profile_name", "profile name", raw)
 }
 
 /// The tenant's profiles in the order the admin listed them.

@@ -14,6 +14,7 @@ pub mod inbound;
 pub mod knowledge;
 pub mod llm;
 pub mod queues;
+pub mod rewrite;
 pub mod summaries;
 pub mod supervisor;
 pub mod telemetry;

@@ -11,6 +11,7 @@ pub mod health;
 pub mod intents;
 pub mod knowledge;
 pub mod platform;
+pub mod rewrite;
 pub mod settings;
 pub mod summaries;
 pub mod tickets;
