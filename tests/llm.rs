@@ -102,6 +102,10 @@ fn default_answer(request: &Value) -> String {
     if system.starts_with("You summarise customer support conversations") {
         return summary_answer(&user);
     }
+    if system.starts_with("You translate customer support messages") {
+        let text: Vec<&str> = user.lines().skip(1).take_while(|line| !line.starts_with("===== END TEXT")).collect();
+        return format!("TRANSLATED: {}", text.join("\n"));
+    }
     if system.starts_with("You rewrite a customer support agent's text") {
         // The text between the fences, unchanged but for a greeting: every fact survives.
         let text: Vec<&str> = user.lines().skip(1).take_while(|line| !line.starts_with("===== END TEXT")).collect();

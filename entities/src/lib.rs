@@ -26,6 +26,7 @@ pub mod llm_route;
 pub mod llm_usage;
 pub mod login_address;
 pub mod message;
+pub mod message_translation;
 pub mod message_triage;
 pub mod sender_verification;
 pub mod session;

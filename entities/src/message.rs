@@ -14,6 +14,10 @@ pub struct Model {
     /// The agent who wrote an agent message or note.
     pub author_user_id: Option<Uuid>,
     pub body: String,
+    /// An agent message sent translated: what the agent wrote (never sent).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub original_body: Option<String>,
+    pub original_language: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

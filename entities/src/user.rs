@@ -15,6 +15,8 @@ pub struct Model {
     pub password_hash: Option<String>,
     pub role: Role,
     pub active: bool,
+    /// ISO 639-1 code of the language the person reads and writes.
+    pub language: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -27,6 +27,7 @@ mod m20261205_000019_event_tickets;
 mod m20261205_000020_document_error_codes;
 mod m20261205_000021_llm_profiles;
 mod m20261205_000022_ticket_summaries;
+mod m20261205_000023_translations;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000020_document_error_codes::Migration),
             Box::new(m20261205_000021_llm_profiles::Migration),
             Box::new(m20261205_000022_ticket_summaries::Migration),
+            Box::new(m20261205_000023_translations::Migration),
         ]
     }
 }

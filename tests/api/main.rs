@@ -22,6 +22,7 @@ mod sqlite;
 mod summaries;
 mod tickets;
 mod tidy;
+mod translation;
 mod triage;
 mod users_and_keys;
 mod webhooks;

@@ -36,7 +36,8 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let llm = copilot_tests::llm::TestLlm::start().await;
     let profiles = json!({"profiles": [{"name": "rls", "base_url": llm.base_url(), "model": "m"}]});
     app.send(Method::PUT, "/v1/settings/llm/profiles", Some(&tenant.key), Some(&profiles)).await.expect(200);
-    let routes = json!({"routes": [{"feature": "draft", "profiles": ["rls"]}]});
+    let routes =
+        json!({"routes": [{"feature": "draft", "profiles": ["rls"]}, {"feature": "translate", "profiles": ["rls"]}]});
     app.send(Method::PUT, "/v1/settings/llm/routes", Some(&tenant.key), Some(&routes)).await.expect(200);
     let login = app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
     let session = login["token"].as_str().expect("a session token").to_owned();
@@ -64,6 +65,10 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let ticket = uuid_at(&received, "/ticket_id");
     let reply = json!({"author": "agent", "body": "Thanks, a replacement is on its way."});
     app.post(&format!("/v1/tickets/{ticket}/messages"), &session, reply).await.expect(201);
+    // A message translated: the translations table.
+    let thread = app.get(&format!("/v1/tickets/{ticket}/messages"), &session).await.expect(200);
+    let first = thread["data"][0]["id"].as_str().unwrap_or_default().to_owned();
+    app.get(&format!("/v1/tickets/{ticket}/messages/{first}/translations/de"), &session).await.expect(200);
     // A summary asked for: the summaries table.
     app.post(&format!("/v1/tickets/{ticket}/summary/refresh"), &session, json!({})).await.expect(200);
     // Someone on the ticket: the presence table.

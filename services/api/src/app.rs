@@ -20,7 +20,7 @@ use crate::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
         email::EmailApi, events::EventsApi, health, intents::IntentsApi, knowledge::KnowledgeApi,
         platform::PlatformApi, rewrite::RewriteApi, settings::SettingsApi, summaries::SummariesApi,
-        tickets::TicketsApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
+        tickets::TicketsApi, translation::TranslationApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
     },
 };
 
@@ -77,7 +77,7 @@ type Apis = (
     TriageApi,
     IntentsApi,
     KnowledgeApi,
-    (DraftsApi, RewriteApi, SettingsApi, AnalyticsApi, EmailApi),
+    (DraftsApi, RewriteApi, TranslationApi, SettingsApi, AnalyticsApi, EmailApi),
     (AuditApi, WebhooksApi, EventsApi),
 );
 
@@ -95,6 +95,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         (
             DraftsApi { state: state.clone() },
             RewriteApi { state: state.clone() },
+            TranslationApi { state: state.clone() },
             SettingsApi { state: state.clone() },
             AnalyticsApi { state: state.clone() },
             EmailApi { state: state.clone() },

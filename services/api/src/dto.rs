@@ -105,6 +105,8 @@ pub struct UserOut {
     pub role: Role,
     /// Deactivated users cannot sign in and their sessions end.
     pub active: bool,
+    /// The language the person reads and writes (ISO 639-1): messages are translated into it.
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -116,6 +118,7 @@ impl From<copilot_tenancy::User> for UserOut {
             name: user.name,
             role: user.role.into(),
             active: user.active,
+            language: user.language,
             created_at: user.created_at,
         }
     }
@@ -282,6 +285,9 @@ pub struct MessageOut {
     /// The agent who wrote an agent message or a note.
     pub author_user_id: Option<Uuid>,
     pub body: String,
+    /// Sent translated: what the agent wrote (agents only; `body` is what was sent).
+    pub original_body: Option<String>,
+    pub original_language: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Present on customer messages.
     pub triage: Option<MessageTriageOut>,
@@ -389,6 +395,8 @@ impl From<copilot_pipeline::conversations::ThreadMessage> for MessageOut {
             author: message.author.into(),
             author_user_id: message.author_user_id,
             body: message.body,
+            original_body: message.original_body,
+            original_language: message.original_language,
             created_at: message.created_at,
             triage: shown.triage.map(MessageTriageOut::from),
             delivery: shown.delivery.map(DeliveryOut::from),

@@ -31,6 +31,11 @@ pub struct Message {
     pub author: Author,
     pub author_user_id: Option<Uuid>,
     pub body: String,
+    /// Sent translated: what the agent wrote, for agents only (`body` is what was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_language: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -42,6 +47,8 @@ impl From<message::Model> for Message {
             author: row.author,
             author_user_id: row.author_user_id,
             body: row.body,
+            original_body: row.original_body,
+            original_language: row.original_language,
             created_at: row.created_at,
         }
     }
@@ -98,6 +105,8 @@ pub(crate) async fn insert(
         author: Set(author),
         author_user_id: Set(author_user_id),
         body: Set(body),
+        original_body: Set(None),
+        original_language: Set(None),
         created_at: Set(at),
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
@@ -173,6 +182,24 @@ pub async fn add_message(
         .await?;
     }
     Ok(Posted { message, author: request.author, channel })
+}
+
+/// Keeps what the agent wrote beside a message sent translated (agents see it; it is
+/// never sent).
+pub async fn keep_original(tx: &TenantTx, message: &mut Message, original: &str, language: &str) -> Result<(), Error> {
+    let row = message::Entity::scoped(tx.tenant())
+        .filter(message::Column::Id.eq(message.id.0))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("message"))?;
+    let mut change: message::ActiveModel = row.into();
+    change.original_body = Set(Some(original.to_owned()));
+    change.original_language = Set(Some(language.to_owned()));
+    change.update(&**tx).await.map_err(db_err)?;
+    message.original_body = Some(original.to_owned());
+    message.original_language = Some(language.to_owned());
+    Ok(())
 }
 
 /// A message of a ticket; another ticket's (or tenant's) message is not found.

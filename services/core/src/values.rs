@@ -140,6 +140,19 @@ pub fn identifier(code: &'static str, what: &str, raw: &str) -> Result<String, E
     }
 }
 
+/// A language the service knows, as its ISO 639-1 code, lower-cased; blank means unset.
+pub fn language_code(field: &str, value: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(code) = value.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(None) };
+    let code = code.to_ascii_lowercase();
+    if !LANGUAGES.contains(&code.as_str()) {
+        return Err(Error::validation(
+            "invalid_language",
+            format!("`{field}` must be one of {}, not `{code}`", LANGUAGES.join(", ")),
+        ));
+    }
+    Ok(Some(code))
+}
+
 /// Optional text: blank is unset, otherwise [`bounded_text`] of 1 to `max` characters.
 pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, Error> {
     value.map(str::trim).filter(|text| !text.is_empty()).map(|text| bounded_text(field, text, 1, max)).transpose()

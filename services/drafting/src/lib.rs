@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod redact;
 pub mod rewrite;
 pub mod summary;
+pub mod translate;
 
 pub use answer::{Answer, Citation, parse_answer};
 pub use llm::{Completion, LlmClient, LlmConfig, LlmError, Usage};

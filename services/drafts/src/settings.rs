@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Utc};
 use copilot_core::{
     Error, Principal,
     model::DraftMode,
-    values::{KeyChange, LANGUAGES, bounded_text, endpoint_root, identifier, in_range, optional_text},
+    values::{KeyChange, bounded_text, endpoint_root, identifier, in_range, language_code, optional_text},
 };
 use copilot_entities::{draft_settings, llm_usage};
 use copilot_store::{Scoped, TenantTx, audit, db_err, sealed::Sealer};
@@ -117,19 +117,6 @@ pub async fn api_key(tx: &TenantTx, sealer: &Sealer) -> Result<Option<String>, E
 
 pub(crate) async fn auto_draft(tx: &TenantTx) -> Result<bool, Error> {
     Ok(row(tx).await?.is_none_or(|row| row.auto_draft))
-}
-
-/// A language the service knows, as its ISO 639-1 code, lower-cased; blank means unset.
-pub fn language_code(field: &str, value: Option<&str>) -> Result<Option<String>, Error> {
-    let Some(code) = value.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(None) };
-    let code = code.to_ascii_lowercase();
-    if !LANGUAGES.contains(&code.as_str()) {
-        return Err(Error::validation(
-            "invalid_language",
-            format!("`{field}` must be one of {}, not `{code}`", LANGUAGES.join(", ")),
-        ));
-    }
-    Ok(Some(code))
 }
 
 /// Replaces the tenant's LLM settings (admins only). The key is sealed before it is stored.

@@ -123,7 +123,22 @@ pub async fn add_message(
     ticket_id: TicketId,
     request: NewMessage,
 ) -> Result<ThreadMessage, Error> {
-    let posted = copilot_conversations::add_message(tx, by, ticket_id, request).await?;
+    add_message_with_original(tx, by, ticket_id, request, None).await
+}
+
+/// [`add_message`] for a message sent translated: `original` is what the agent wrote and
+/// its language, kept beside the message before anything (its event, its e-mail) follows.
+pub async fn add_message_with_original(
+    tx: &TenantTx,
+    by: &Principal,
+    ticket_id: TicketId,
+    request: NewMessage,
+    original: Option<(String, String)>,
+) -> Result<ThreadMessage, Error> {
+    let mut posted = copilot_conversations::add_message(tx, by, ticket_id, request).await?;
+    if let Some((body, language)) = original {
+        copilot_conversations::keep_original(tx, &mut posted.message, &body, &language).await?;
+    }
     after_posted(tx, posted).await
 }
 

@@ -18,6 +18,7 @@ pub mod rewrite;
 pub mod summaries;
 pub mod supervisor;
 pub mod telemetry;
+pub mod translation;
 pub mod triage;
 pub mod webhooks;
 

@@ -50,7 +50,7 @@ pub async fn rewrite(state: &Pipeline, by: &Principal, request: RewriteRequest) 
             detail: format!("`text` has {length} characters; at most {MAX_CHARS} are rewritten"),
         });
     }
-    let language = draft_settings::language_code("language", request.language.as_deref())?;
+    let language = copilot_core::values::language_code("language", request.language.as_deref())?;
     let tenant = by.tenant_id;
     let (instruction, settings, plan) = {
         let tx = state.db.tenant(tenant).await?;

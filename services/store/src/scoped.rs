@@ -36,6 +36,7 @@ scoped!(
     ticket_summary,
     message,
     message_triage,
+    message_translation,
     audit_event,
     idempotency_key,
     intent,

@@ -21,6 +21,8 @@ pub struct User {
     pub name: Option<String>,
     pub role: Role,
     pub active: bool,
+    /// The language the person reads and writes (ISO 639-1), if they chose one.
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -32,6 +34,7 @@ impl From<user::Model> for User {
             name: row.name,
             role: row.role,
             active: row.active,
+            language: row.language,
             created_at: row.created_at,
         }
     }
@@ -72,6 +75,7 @@ pub(crate) async fn insert(
         password_hash: Set(password_hash),
         role: Set(role),
         active: Set(true),
+        language: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -286,6 +290,24 @@ async fn end_sessions(tx: &TenantTx, user_id: Uuid, keep: Option<&str>) -> Resul
     }
     sessions.exec(&**tx).await.map_err(db_err)?;
     Ok(())
+}
+
+/// Sets the language a signed-in person reads and writes (blank: none).
+pub async fn set_language(tx: &TenantTx, by: &Principal, language: Option<&str>) -> Result<User, Error> {
+    let Some(id) = by.actor.user_id() else {
+        return Err(Error::Forbidden("only a signed-in person has a language"));
+    };
+    let language = copilot_core::values::language_code("language", language)?;
+    let row = user::Entity::scoped(tx.tenant())
+        .filter(user::Column::Id.eq(id))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(Error::NotFound("user"))?;
+    let mut change: user::ActiveModel = row.into();
+    change.language = Set(language);
+    change.updated_at = Set(copilot_core::now());
+    Ok(User::from(change.update(&**tx).await.map_err(db_err)?))
 }
 
 #[cfg(test)]

@@ -47,6 +47,12 @@ pub struct MeOut {
     pub api_key_id: Option<uuid::Uuid>,
 }
 
+#[derive(Debug, Object)]
+pub struct MePatch {
+    /// ISO 639-1 code of the language you read and write; null or blank: none.
+    pub language: Option<String>,
+}
+
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
     /// Sign in with tenant slug, e-mail and password; returns a session token.
@@ -115,5 +121,15 @@ impl AuthApi {
                 _ => None,
             },
         }))
+    }
+
+    /// Set the language you read and write (signed-in people only).
+    #[oai(path = "/me", method = "patch", operation_id = "auth.me.update")]
+    async fn update_me(&self, auth: TenantAuth, body: JsonBody<MePatch>) -> ApiResult<Json<UserOut>> {
+        let principal = auth.0.principal;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let user = copilot_tenancy::users::set_language(&tx, &principal, body.0.language.as_deref()).await?;
+        tx.commit().await?;
+        Ok(Json(user.into()))
     }
 }

@@ -15,6 +15,7 @@ pub mod rewrite;
 pub mod settings;
 pub mod summaries;
 pub mod tickets;
+pub mod translation;
 pub mod triage;
 pub mod users;
 pub mod webhooks;

@@ -1,8 +1,12 @@
-//! Rewriting an agent's text before they send it, and the tenant's own rewrite tools.
+//! Rewriting an agent's text before they send it, the tenant's own rewrite tools, and
+//! translating any text.
 
 use copilot_core::ids::TicketId;
 use copilot_drafts::settings::{self as draft_settings, RewriteTool};
-use copilot_pipeline::rewrite::{self, RewriteRequest};
+use copilot_pipeline::{
+    rewrite::{self, RewriteRequest},
+    translation,
+};
 use poem_openapi::{Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
@@ -11,6 +15,28 @@ use crate::{AppState, auth::TenantAuth, error::ApiResult, json_body::JsonBody};
 
 pub struct RewriteApi {
     pub state: AppState,
+}
+
+#[derive(Debug, Object)]
+pub struct TranslateIn {
+    /// At most 20,000 characters.
+    pub text: String,
+    /// ISO 639-1 code of the language to translate into.
+    pub to: String,
+    /// ISO 639-1 code of the text's language; detected when absent.
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TranslateOut {
+    pub text: String,
+    /// The text's language, given or detected (`und` when it cannot be told).
+    pub from: String,
+    pub to: String,
+    /// Absent when the text was already in `to` (no LLM was called).
+    pub model: Option<String>,
+    pub llm_profile: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -70,6 +96,23 @@ fn tools_out(tools: Vec<RewriteTool>) -> RewriteToolsOut {
 
 #[OpenApi(tag = "Tag::Drafts")]
 impl RewriteApi {
+    /// Translate a text with the `translate` route's LLM. Without an LLM: 409
+    /// `llm_not_configured`; a text already in `to` comes back as it is.
+    #[oai(path = "/translate", method = "post", operation_id = "translate")]
+    async fn translate(&self, auth: TenantAuth, body: JsonBody<TranslateIn>) -> ApiResult<Json<TranslateOut>> {
+        let body = body.0;
+        let tenant = auth.0.principal.tenant_id;
+        let translated =
+            translation::translate(&self.state.pipeline, tenant, &body.text, &body.to, body.from.as_deref()).await?;
+        Ok(Json(TranslateOut {
+            text: translated.text,
+            from: translated.from,
+            to: translated.to,
+            model: translated.model,
+            llm_profile: translated.llm_profile,
+        }))
+    }
+
     /// Rewrite a text with a tool (shorter, friendlier, …) through the `rewrite` route's
     /// LLM. Citation markers, `{{placeholders}}`, links, e-mail addresses, order numbers and
     /// amounts must survive: a rewrite that drops or changes one is refused (422

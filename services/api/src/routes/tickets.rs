@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use copilot_conversations::TicketOrder;
 use copilot_core::TenantId;
 use copilot_core::ids::TicketId;
+use copilot_pipeline::translation::{TranslateTo, send_translated};
 use copilot_store::idempotency::Guard;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
@@ -188,6 +189,10 @@ pub struct MessageIn {
     pub body: String,
     /// `customer`, `agent` (a public reply) or `note` (internal).
     pub author: Author,
+    /// An agent reply only: send it translated, into `customer` (the customer's language)
+    /// or a language code. The translation is the message; what the agent wrote is kept
+    /// as `original_body` for agents and never sent.
+    pub translate_to: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -448,10 +453,31 @@ impl TicketsApi {
         body: JsonBody<MessageIn>,
     ) -> ApiResult<MessageCreated> {
         let principal = auth.0.principal;
-        let request = copilot_conversations::NewMessage { author: body.0.author.into(), body: body.0.body };
-        let tx = self.tenant(principal.tenant_id).await?;
-        let message = copilot_pipeline::conversations::add_message(&tx, &principal, TicketId(id.0), request).await?;
-        tx.commit().await?;
+        let body = body.0;
+        let ticket = TicketId(id.0);
+        let message = match body.translate_to.as_deref().map(str::trim).filter(|target| !target.is_empty()) {
+            Some(target) => {
+                if body.author != Author::Agent {
+                    return Err(copilot_core::Error::validation(
+                        "translation_needs_agent",
+                        "only an agent's reply is sent translated",
+                    )
+                    .into());
+                }
+                let to = match target {
+                    "customer" => TranslateTo::Customer,
+                    code => TranslateTo::Language(code.to_owned()),
+                };
+                send_translated(&self.state.pipeline, &principal, ticket, &body.body, to).await?
+            }
+            None => {
+                let request = copilot_conversations::NewMessage { author: body.author.into(), body: body.body };
+                let tx = self.tenant(principal.tenant_id).await?;
+                let message = copilot_pipeline::conversations::add_message(&tx, &principal, ticket, request).await?;
+                tx.commit().await?;
+                message
+            }
+        };
         if message.triage.is_some() {
             self.state.pipeline.triage_wakeup.notify_one();
         }
