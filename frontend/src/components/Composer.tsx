@@ -1,11 +1,12 @@
 // The one place an agent writes: a reply to the customer or an internal note. A draft the
 // agent chose to use arrives here for editing; sending it approves the draft with the
 // edited text, and a weakly supported draft needs a second, explicit confirmation. The
-// agent can always write and send a reply of their own, with or without a draft.
-import { useState, type KeyboardEvent } from "react";
+// agent can always write and send a reply of their own, with or without a draft. A reply
+// can be rewritten with a tool (undone with one click) and sent in the customer's language.
+import { useEffect, useState, type KeyboardEvent } from "react";
 
-import type { Draft } from "../api/client";
-import { useI18n } from "../i18n";
+import { api, errorText, type Draft } from "../api/client";
+import { KEYS, useI18n, type Key } from "../i18n";
 import { band, weaklySupported } from "./DraftPanel";
 
 export type ComposerMode = "reply" | "note";
@@ -19,11 +20,49 @@ type Props = {
   fromDraft: Draft | null;
   onDropDraft: () => void;
   busy: boolean;
-  onSend: (mode: ComposerMode, text: string) => void;
+  /** `translated`: send the reply in the customer's language. */
+  onSend: (mode: ComposerMode, text: string, translated: boolean) => void;
+  /** The text rewritten with a tool. */
+  onRewrite: (tool: string) => Promise<string>;
 };
 
-export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, busy, onSend }: Props) {
+/** The rewrite tools: built in, then the tenant's own. */
+function useRewriteTools(): string[] {
+  const [tools, setTools] = useState<string[]>([]);
+  useEffect(() => {
+    api
+      .GET("/v1/settings/rewrite-tools")
+      .then((found) => {
+        if (found.data) setTools([...found.data.built_in, ...found.data.tools.map((tool) => tool.name)]);
+      })
+      // Without the list the composer simply offers no rewriting.
+      .catch(() => setTools([]));
+  }, []);
+  return tools;
+}
+
+export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, busy, onSend, onRewrite }: Props) {
   const { t } = useI18n();
+  const tools = useRewriteTools();
+  const [translated, setTranslated] = useState(false);
+  const [rewriting, setRewriting] = useState(false);
+  // The text before the last rewrite, for undo.
+  const [before, setBefore] = useState<string | null>(null);
+  const [rewriteError, setRewriteError] = useState<string | null>(null);
+  const rewrite = async (tool: string) => {
+    if (!tool || !text.trim()) return;
+    setRewriting(true);
+    try {
+      const result = await onRewrite(tool);
+      setBefore(text);
+      onText(result);
+      setRewriteError(null);
+    } catch (caught) {
+      setRewriteError(errorText(caught));
+    } finally {
+      setRewriting(false);
+    }
+  };
   // The draft whose weak support the agent has been warned about (the second step).
   const [warned, setWarned] = useState<string | null>(null);
   const needsConfirmation = mode === "reply" && fromDraft !== null && weaklySupported(fromDraft);
@@ -36,7 +75,8 @@ export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, b
       return;
     }
     setWarned(null);
-    onSend(mode, text);
+    setBefore(null);
+    onSend(mode, text, translated && !fromDraft);
   };
   const onKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.ctrlKey && event.key === "Enter") {
@@ -83,6 +123,44 @@ export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, b
           placeholder={t(mode === "reply" ? "composer.replyPlaceholder" : "composer.notePlaceholder")}
         />
       </label>
+      {mode === "reply" && (
+        <div className="tools">
+          <label>
+            {t("composer.rewrite")}{" "}
+            <select value="" disabled={rewriting || !text.trim()} onChange={(e) => void rewrite(e.target.value)}>
+              <option value="">{rewriting ? t("composer.rewriting") : "…"}</option>
+              {tools.map((tool) => (
+                <option key={tool} value={tool}>
+                  {(KEYS as string[]).includes(`composer.tool.${tool}`) ? t(`composer.tool.${tool}` as Key) : tool}
+                </option>
+              ))}
+            </select>
+          </label>
+          {before !== null && (
+            <button
+              type="button"
+              className="link"
+              onClick={() => {
+                onText(before);
+                setBefore(null);
+              }}
+            >
+              {t("composer.undoRewrite")}
+            </button>
+          )}
+          {!fromDraft && (
+            <label className="check">
+              <input type="checkbox" checked={translated} onChange={(e) => setTranslated(e.target.checked)} />
+              {t("composer.sendTranslated")}
+            </label>
+          )}
+        </div>
+      )}
+      {rewriteError && (
+        <p role="alert" className="error small">
+          {rewriteError}
+        </p>
+      )}
       {confirming && (
         <p role="alert" className="warning">
           {t("composer.weak")}

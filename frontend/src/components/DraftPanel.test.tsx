@@ -44,7 +44,7 @@ function renderComposer(fromDraft: Draft | null, text = "Hello") {
   const onSend = vi.fn();
   render(
     <LanguageProvider initial="en">
-      <Composer mode="reply" onMode={vi.fn()} text={text} onText={vi.fn()} fromDraft={fromDraft} onDropDraft={vi.fn()} busy={false} onSend={onSend} />
+      <Composer mode="reply" onMode={vi.fn()} text={text} onText={vi.fn()} fromDraft={fromDraft} onDropDraft={vi.fn()} busy={false} onSend={onSend} onRewrite={vi.fn()} />
     </LanguageProvider>,
   );
   return onSend;
@@ -166,7 +166,7 @@ describe("Composer", () => {
   it("sends the agent's own reply at once", () => {
     const onSend = renderComposer(null, "My own answer");
     fireEvent.click(screen.getByRole("button", { name: "Send reply" }));
-    expect(onSend).toHaveBeenCalledWith("reply", "My own answer");
+    expect(onSend).toHaveBeenCalledWith("reply", "My own answer", false);
   });
 
   it("sends a weakly supported draft only after a second, explicit step", () => {
@@ -175,12 +175,12 @@ describe("Composer", () => {
     expect(onSend).not.toHaveBeenCalled();
     expect(screen.getByRole("alert").textContent).toContain("weakly supported");
     fireEvent.click(screen.getByRole("button", { name: "Confirm and send" }));
-    expect(onSend).toHaveBeenCalledWith("reply", "We refund within 5 days.");
+    expect(onSend).toHaveBeenCalledWith("reply", "We refund within 5 days.", false);
   });
 
   it("sends a well supported draft with Ctrl+Enter", () => {
     const onSend = renderComposer(draft(), "We refund within 5 days.");
     fireEvent.keyDown(screen.getByRole("textbox"), { key: "Enter", ctrlKey: true });
-    expect(onSend).toHaveBeenCalledWith("reply", "We refund within 5 days.");
+    expect(onSend).toHaveBeenCalledWith("reply", "We refund within 5 days.", false);
   });
 });

@@ -189,6 +189,51 @@ function Context({ ticket, open }: { ticket: Ticket; open: (id: string) => void 
 
 type Summary = Schemas["SummaryOut"];
 
+/** A message's body with, on request, its translation into the reader's language; a
+ * reply sent translated shows what the agent wrote. */
+export function MessageBody({ ticketId, message, reader }: { ticketId: string; message: Message; reader: string }) {
+  const { t } = useI18n();
+  const [translation, setTranslation] = useState<string | null>(null);
+  const [showOriginal, setShowOriginal] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const foreign = message.author === "customer" && message.triage?.language && message.triage.language !== reader;
+  const translate = async () => {
+    try {
+      const found = await api.GET("/v1/tickets/{id}/messages/{message_id}/translations/{lang}", {
+        params: { path: { id: ticketId, message_id: message.id, lang: reader } },
+      });
+      setTranslation(unwrap(found).text);
+      setError(null);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  };
+  return (
+    <>
+      <p className="body" translate="no">
+        {translation && !showOriginal ? translation : message.body}
+      </p>
+      {foreign && !translation && (
+        <button type="button" className="link small" onClick={() => void translate()}>
+          {t("translation.translate")}
+        </button>
+      )}
+      {translation && (
+        <button type="button" className="link small" onClick={() => setShowOriginal(!showOriginal)}>
+          {showOriginal ? t("translation.showTranslation") : t("translation.showOriginal")}
+        </button>
+      )}
+      {message.original_body && (
+        <details className="original small">
+          <summary>{t("translation.sentTranslated")}</summary>
+          <p translate="no">{message.original_body}</p>
+        </details>
+      )}
+      {error && <p className="error small">{error}</p>}
+    </>
+  );
+}
+
 /** What the ticket is about, kept current by the copilot; an agent may ask for it again. */
 export function SummaryCard({ summary, onRefresh }: { summary: Summary | null; onRefresh: () => void }) {
   const { t } = useI18n();
@@ -254,7 +299,9 @@ function DeliveryState({ delivery }: { delivery: NonNullable<Message["delivery"]
 }
 
 export function TicketView({ id, back, open }: { id: string; back: () => void; open: (id: string) => void }) {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
+  // Messages are translated into the language the console is shown in.
+  const reader = language;
   const [ticket, setTicket] = useState<Ticket | null>(null);
   const [thread, setThread] = useState<Message[]>([]);
   const [draft, setDraft] = useState<Draft | null>(null);
@@ -341,9 +388,12 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
   }
 
   /** Sends the composer's text: a reply (approving the draft it came from, edited) or a note. */
-  const send = async (kind: ComposerMode, body: string) => {
+  const send = async (kind: ComposerMode, body: string, translated: boolean) => {
     const sent = await act(async () => {
-      if (kind === "note") {
+      if (kind === "reply" && translated) {
+        const reply = { author: "agent" as const, body, translate_to: "customer" };
+        unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: reply }));
+      } else if (kind === "note") {
         unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: { author: "note", body } }));
       } else if (fromDraft && draft?.id === fromDraft.id && draft.status === "ready") {
         unwrap(await api.POST("/v1/drafts/{id}/approve", { params: { path: { id: fromDraft.id } }, body: { body } }));
@@ -506,9 +556,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
                   )}
                 </p>
               )}
-              <p className="body" translate="no">
-                {m.body}
-              </p>
+              <MessageBody ticketId={id} message={m} reader={reader} />
               {m.attachments.length > 0 && (
                 <ul className="attachments" aria-label={t("ticket.attachments")} translate="no">
                   {m.attachments.map((a) => (
@@ -573,7 +621,11 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
             setText("");
           }}
           busy={busy}
-          onSend={(kind, body) => void send(kind, body)}
+          onSend={(kind, body, translated) => void send(kind, body, translated)}
+          onRewrite={async (tool) => {
+            const rewritten = await api.POST("/v1/rewrite", { body: { text, tool, ticket_id: id } });
+            return unwrap(rewritten).text;
+          }}
         />
       </section>
       <div className="side">
