@@ -1,5 +1,8 @@
 """An OpenAI-compatible chat completions server for benchmarks (standard library only).
 
+A summary, rewrite or translation prompt (told by its system message) gets an answer of
+its kind: a JSON summary quoting the conversation, or the text between the fences.
+
 The requested model chooses the behaviour:
   instant  answers at once (streamed when asked), so a draft's latency is the service's own;
   paced    waits 500 ms, then streams 40 pieces 20 ms apart, logging when each piece left
@@ -25,6 +28,22 @@ def chunk(model, delta, finish=None):
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
 
+def answer_for(body):
+    """The instant answer: a draft, or what a summary, rewrite or translation asks for."""
+    messages = body.get("messages", [])
+    system = next((m.get("content", "") for m in messages if m.get("role") == "system"), "")
+    user = next((m.get("content", "") for m in messages if m.get("role") == "user"), "")
+    fenced = user.split("=====\n", 1)[-1].split("\n===== END", 1)[0]
+    if system.startswith("You summarise customer support conversations"):
+        customer = [line[len("Customer: "):] for line in fenced.splitlines() if line.startswith("Customer: ")]
+        first = customer[0] if customer else ""
+        return json.dumps({"text": f"The customer wrote {len(customer)} message(s); the first: {first}",
+                           "customer_goal": first, "what_was_tried": [], "open_questions": customer[-1:]})
+    if system.startswith("You rewrite") or system.startswith("You translate"):
+        return fenced.strip()
+    return ANSWER
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -39,7 +58,7 @@ class Handler(BaseHTTPRequestHandler):
             reply = json.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
                                 "model": model, "usage": usage,
                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                             "message": {"role": "assistant", "content": ANSWER}}]}).encode()
+                                             "message": {"role": "assistant", "content": answer_for(body)}}]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))
@@ -67,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
                     log.write(json.dumps({"piece": piece, "sent": sent}) + "\n")
                 time.sleep(0.02)
         else:
-            send(chunk(model, {"content": ANSWER}))
+            send(chunk(model, {"content": answer_for(body)}))
         send(chunk(model, {}, "stop"))
         send({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
               "choices": [], "usage": usage})

@@ -462,26 +462,6 @@ pub async fn record_failure(
     Ok(Some(draft))
 }
 
-/// Puts the claimed draft back until `until` without counting the attempt: nothing was
-/// tried, because every model it may use is paused after failures. `reason` shows why it
-/// waits.
-pub async fn defer(
-    tx: &TenantTx,
-    claimed: &Claimed,
-    reason: &str,
-    until: DateTime<Utc>,
-) -> Result<Option<Draft>, Error> {
-    let Some(row) = held(tx, claimed).await? else { return Ok(None) };
-    let attempts = row.attempts;
-    let mut change: draft::ActiveModel = row.into();
-    change.attempts = Set((attempts - 1).max(0));
-    change.error = Set(Some(reason.chars().take(500).collect()));
-    change.lease_until = Set(None);
-    change.next_attempt_at = Set(until);
-    change.updated_at = Set(copilot_core::now());
-    Ok(Some(change.update(&**tx).await.map_err(db_err)?.into()))
-}
-
 pub async fn get(tx: &TenantTx, id: DraftId) -> Result<Draft, Error> {
     draft::Entity::scoped(tx.tenant())
         .filter(draft::Column::Id.eq(id.0))

@@ -232,7 +232,9 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let (hits, relevance) = match retrieve(state, tenant, &job.subject, &question).await {
         Ok(found) => found,
-        Err(error) => return fail(state, &claimed, &job, &format!("knowledge search failed: {error}"), true).await,
+        Err(error) => {
+            return fail(state, &claimed, &job, &format!("knowledge search failed: {error}"), true, None).await;
+        }
     };
     tracing::debug!(
         draft = %claimed.draft_id,
@@ -268,11 +270,8 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
         .await;
         match drafted {
             Ok(written) => written,
-            Err(CallFailure { message, wait_until: Some(until), .. }) => {
-                return defer(state, &claimed, &message, until).await;
-            }
-            Err(CallFailure { message, retryable, .. }) => {
-                return fail(state, &claimed, &job, &message, retryable).await;
+            Err(CallFailure { message, retryable, wait_until }) => {
+                return fail(state, &claimed, &job, &message, retryable, wait_until).await;
             }
         }
     } else {
@@ -459,17 +458,6 @@ fn cite(hit: &Hit, quote: String, sentence: Option<String>) -> Citation {
 }
 
 /// Records a failed attempt: retried after the drafting policy's wait while it gives one.
-/// Every model the draft may use is paused: the draft waits for the first to reopen, and
-/// the attempt does not count.
-async fn defer(state: &Pipeline, claimed: &Claimed, reason: &str, until: DateTime<Utc>) -> Result<(), Error> {
-    tracing::info!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, %until, reason, "a draft waits for its LLM");
-    let tx = state.db.tenant(claimed.tenant_id).await?;
-    drafts::defer(&tx, claimed, reason, until).await?;
-    tx.commit().await?;
-    wake_at(state, (until - copilot_core::now()).to_std().unwrap_or_default());
-    Ok(())
-}
-
 /// Looks for due drafts again after `delay` rather than at the next poll.
 fn wake_at(state: &Pipeline, delay: Duration) {
     let wakeup = state.draft_wakeup.clone();
@@ -479,10 +467,22 @@ fn wake_at(state: &Pipeline, delay: Duration) {
     });
 }
 
-async fn fail(state: &Pipeline, claimed: &Claimed, job: &Job, error: &str, retryable: bool) -> Result<(), Error> {
+/// Records a failed attempt: retried after the queue's backoff, and not before `not_before`
+/// (when every model the draft may use is paused, the next attempt probes the first to
+/// reopen), or failed when no attempt is left.
+async fn fail(
+    state: &Pipeline,
+    claimed: &Claimed,
+    job: &Job,
+    error: &str,
+    retryable: bool,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<(), Error> {
     tracing::warn!(draft = %claimed.draft_id, tenant = %claimed.tenant_id, attempt = job.draft.attempts, error, "a draft attempt failed");
     state.telemetry.job_failed(drafts::QUEUE.name);
-    let delay = if retryable { state.policies.drafts.after_failure(job.draft.attempts.max(0) as u32) } else { None };
+    let backoff = if retryable { state.policies.drafts.after_failure(job.draft.attempts.max(0) as u32) } else { None };
+    let reopens = not_before.and_then(|until| (until - copilot_core::now()).to_std().ok()).unwrap_or_default();
+    let delay = backoff.map(|backoff| backoff.max(reopens));
     let tx = state.db.tenant(claimed.tenant_id).await?;
     drafts::record_failure(&tx, claimed, error, delay.and_then(|delay| chrono::Duration::from_std(delay).ok())).await?;
     tx.commit().await?;

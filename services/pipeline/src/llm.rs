@@ -136,8 +136,8 @@ pub struct Answered<T> {
 pub struct CallFailure {
     pub message: String,
     pub retryable: bool,
-    /// Nothing was called because every profile's breaker is open: try again then. The
-    /// attempt should not count against the caller's retries.
+    /// Nothing was called because every profile's breaker is open: a retry before then
+    /// would be skipped again.
     pub wait_until: Option<DateTime<Utc>>,
 }
 
