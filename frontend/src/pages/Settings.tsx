@@ -99,6 +99,23 @@ function LlmSettings() {
  * set through the API outside this list is shown too). */
 const DRAFT_LANGUAGES = ["zh", "es", "fr", "de", "pt", "it", "nl", "ja", "ko", "ru"];
 
+/** English (empty) or one of [`DRAFT_LANGUAGES`]; a value set through the API outside
+ * the list is offered too. */
+function LanguageSelect({ value, names, onChange }: { value: string; names: Intl.DisplayNames; onChange: (code: string) => void }) {
+  return (
+    <select value={value} onChange={(e) => onChange(e.target.value)}>
+      <option value="">{names.of("en")}</option>
+      {[...DRAFT_LANGUAGES, ...(DRAFT_LANGUAGES.includes(value) ? [] : [value])]
+        .filter((code) => code !== "")
+        .map((code) => (
+          <option key={code} value={code}>
+            {names.of(code)}
+          </option>
+        ))}
+    </select>
+  );
+}
+
 /** How replies sound (persona, tone, signature), whether drafts start by themselves, and
  * whether personal data is hidden from the LLM. */
 function DraftingSettings() {
@@ -175,28 +192,11 @@ function DraftingSettings() {
       </label>
       <label>
         {t("settings.drafting.defaultLanguage")}
-        <select
-          value={form.default_language}
-          onChange={(e) => setForm({ ...form, default_language: e.target.value })}
-        >
-          <option value="">{names.of("en")}</option>
-          {[...DRAFT_LANGUAGES, ...(DRAFT_LANGUAGES.includes(form.default_language) ? [] : [form.default_language])]
-            .filter((code) => code !== "")
-            .map((code) => (
-              <option key={code} value={code}>{names.of(code)}</option>
-            ))}
-        </select>
+        <LanguageSelect value={form.default_language} names={names} onChange={(code) => setForm({ ...form, default_language: code })} />
       </label>
       <label>
         {t("settings.drafting.agentLanguage")}
-        <select value={form.agent_language} onChange={(e) => setForm({ ...form, agent_language: e.target.value })}>
-          <option value="">{names.of("en")}</option>
-          {[...DRAFT_LANGUAGES, ...(DRAFT_LANGUAGES.includes(form.agent_language) ? [] : [form.agent_language])]
-            .filter((code) => code !== "")
-            .map((code) => (
-              <option key={code} value={code}>{names.of(code)}</option>
-            ))}
-        </select>
+        <LanguageSelect value={form.agent_language} names={names} onChange={(code) => setForm({ ...form, agent_language: code })} />
       </label>
       <label>
         {t("settings.drafting.summaryFrom")}

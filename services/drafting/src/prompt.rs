@@ -131,19 +131,7 @@ pub fn build_prompt_with_boundary(input: &DraftInput, boundary: &str) -> Vec<Pro
             .join("\n\n")
     };
     block("SOURCES", &sources);
-    let conversation = input
-        .conversation
-        .iter()
-        .map(|turn| {
-            let who = match turn.speaker {
-                Speaker::Customer => "Customer",
-                Speaker::Agent => "Agent",
-            };
-            format!("{who}: {}", turn.text.trim())
-        })
-        .collect::<Vec<_>>()
-        .join("\n\n");
-    block("CONVERSATION", &format!("Subject: {}\n\n{conversation}", one_line(&input.subject)));
+    block("CONVERSATION", &conversation_block(&input.subject, &input.conversation));
     let mut context = format!("Customer language: {language}");
     if let Some(intent) = &input.intent {
         context.push_str(&format!("\nDetected intent: {intent}"));
@@ -157,6 +145,23 @@ pub fn build_prompt_with_boundary(input: &DraftInput, boundary: &str) -> Vec<Pro
     }
     user.push_str(&format!("Write the reply to the customer's last message now, in {language}, following the rules."));
     vec![PromptMessage { role: Role::System, content: system }, PromptMessage { role: Role::User, content: user }]
+}
+
+/// A conversation as prompt data: the subject on one line, then each turn as
+/// `Customer: …` or `Agent: …`, a blank line apart.
+pub(crate) fn conversation_block(subject: &str, turns: &[Turn]) -> String {
+    let conversation = turns
+        .iter()
+        .map(|turn| {
+            let who = match turn.speaker {
+                Speaker::Customer => "Customer",
+                Speaker::Agent => "Agent",
+            };
+            format!("{who}: {}", turn.text.trim())
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    format!("Subject: {}\n\n{conversation}", one_line(subject))
 }
 
 fn one_line(text: &str) -> String {
