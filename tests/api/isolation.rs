@@ -181,7 +181,8 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
             .replace("{id}", &ids(segment))
             .replace("{message_id}", &message.to_string())
             .replace("{attachment_id}", &attachment)
-            .replace("{delivery_id}", &delivery.to_string());
+            .replace("{delivery_id}", &delivery.to_string())
+            .replace("{lang}", "de");
         assert!(!path.contains('{'), "an id the test does not fill in: {template}");
         for method in operations.as_object().into_iter().flatten().map(|(method, _)| method.to_uppercase()) {
             let body = sample_body(&method, template);
