@@ -120,3 +120,26 @@ async fn an_agent_writes_in_their_language_and_the_customer_reads_theirs() {
     let german = desk.app.post(&format!("/v1/tickets/{ticket}/messages"), &desk.agent, to_german).await.expect(201);
     assert_eq!(german["original_language"], "en");
 }
+
+#[tokio::test]
+async fn a_draft_edited_in_the_agents_language_is_approved_in_the_customers() {
+    let desk = desk(true).await;
+    let ticket = desk.ask("我想退货，请问运费谁付？").await;
+    let draft = desk.settled_draft(ticket).await;
+    desk.app.wait_for_triage(&desk.agent, ticket).await;
+    let id = draft["id"].as_str().unwrap_or_default();
+    let approve = |body: serde_json::Value| {
+        let app = &desk.app;
+        let agent = desk.agent.clone();
+        async move { app.post(&format!("/v1/drafts/{id}/approve"), &agent, body).await }
+    };
+    approve(json!({"translate_to": "customer"})).await.expect_error(400, "body_required");
+    let approved = approve(json!({"body": "Returns are free: we pay the shipping.", "translate_to": "customer"}))
+        .await
+        .expect(200);
+    assert_eq!(approved["draft"]["status"], "approved");
+    assert_eq!(approved["message"]["body"], "TRANSLATED: Returns are free: we pay the shipping.");
+    assert_eq!(approved["message"]["original_body"], "Returns are free: we pay the shipping.");
+    let (system, _) = copilot_tests::llm::prompt_of(&desk.llm.requests().last().cloned().unwrap_or_default());
+    assert!(system.contains("into Chinese"), "{system}");
+}

@@ -150,7 +150,22 @@ pub async fn approve_draft(
     draft_id: DraftId,
     edited: Option<&str>,
 ) -> Result<Approved, Error> {
-    let approval = drafts::approve(tx, by, draft_id, edited).await?;
+    approve_draft_with_original(tx, by, draft_id, edited, None).await
+}
+
+/// [`approve_draft`] with the text sent translated: `edited` is the translation, and
+/// `original` what the agent wrote and its language, kept beside the reply.
+pub async fn approve_draft_with_original(
+    tx: &TenantTx,
+    by: &Principal,
+    draft_id: DraftId,
+    edited: Option<&str>,
+    original: Option<(String, String)>,
+) -> Result<Approved, Error> {
+    let mut approval = drafts::approve(tx, by, draft_id, edited).await?;
+    if let Some((body, language)) = original {
+        copilot_conversations::keep_original(tx, &mut approval.reply.message, &body, &language).await?;
+    }
     let message = after_posted(tx, approval.reply).await?;
     let approved = Approved { draft: approval.draft, message };
     events::emit(

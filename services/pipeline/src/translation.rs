@@ -1,6 +1,7 @@
 //! Translation with the `translate` route's LLM: any text (for integrations), a message
 //! into a reader's language (kept once per message and language), and an agent's reply
-//! sent in the customer's language with what the agent wrote kept beside it.
+//! (typed, or an approved draft) sent in the customer's language with what the agent wrote
+//! kept beside it.
 
 use copilot_conversations::{
     NewMessage,
@@ -8,7 +9,7 @@ use copilot_conversations::{
 };
 use copilot_core::{
     Error, Principal, TenantId,
-    ids::{MessageId, TicketId},
+    ids::{DraftId, MessageId, TicketId},
     model::{Author, LlmFeature},
     values::language_code,
 };
@@ -20,7 +21,11 @@ use copilot_drafts::settings as draft_settings;
 use copilot_store::TenantTx;
 use copilot_triage::{detect, focus};
 
-use crate::{Pipeline, conversations::ThreadMessage, llm};
+use crate::{
+    Pipeline,
+    conversations::{Approved, ThreadMessage},
+    llm,
+};
 
 /// The longest text translated, in characters.
 pub const MAX_CHARS: usize = 20_000;
@@ -175,17 +180,7 @@ pub async fn send_translated(
     let (target, writer_language) = {
         let tx = state.db.tenant(by.tenant_id).await?;
         copilot_conversations::get(&tx, ticket).await?;
-        let target = match to {
-            TranslateTo::Language(code) => code,
-            TranslateTo::Customer => customer_language(&tx, ticket).await?.ok_or_else(|| {
-                Error::unprocessable(
-                    "customer_language_unknown",
-                    "the customer's language cannot be told: name one in `translate_to`",
-                )
-            })?,
-        };
-        let writer = copilot_tenancy::auth::me(&tx, by).await?.and_then(|user| user.language);
-        (target, writer)
+        (target_language(&tx, ticket, to).await?, writer_language(&tx, by).await?)
     };
     // What the agent wrote is in its detected language, else the one they chose.
     let from = detected(body).or(writer_language);
@@ -196,4 +191,47 @@ pub async fn send_translated(
     let message = crate::conversations::add_message_with_original(&tx, by, ticket, request, original).await?;
     tx.commit().await?;
     Ok(message)
+}
+
+/// Approves a draft with the agent's text written in their own language: the translation
+/// into the customer's language is sent, and what the agent wrote is kept beside it.
+pub async fn approve_translated(
+    state: &Pipeline,
+    by: &Principal,
+    draft: DraftId,
+    body: &str,
+    to: TranslateTo,
+) -> Result<Approved, Error> {
+    by.require_human_role()?;
+    let (target, writer_language) = {
+        let tx = state.db.tenant(by.tenant_id).await?;
+        let ticket = copilot_drafts::drafts::get(&tx, draft).await?.ticket_id;
+        (target_language(&tx, ticket, to).await?, writer_language(&tx, by).await?)
+    };
+    let from = detected(body).or(writer_language);
+    let translated = translate(state, by.tenant_id, body, &target, from.as_deref()).await?;
+    let tx = state.db.tenant(by.tenant_id).await?;
+    let original = translated.model.is_some().then(|| (body.to_owned(), translated.from.clone()));
+    let approved =
+        crate::conversations::approve_draft_with_original(&tx, by, draft, Some(&translated.text), original).await?;
+    tx.commit().await?;
+    Ok(approved)
+}
+
+/// The language a reply is translated into.
+async fn target_language(tx: &TenantTx, ticket: TicketId, to: TranslateTo) -> Result<String, Error> {
+    match to {
+        TranslateTo::Language(code) => Ok(code),
+        TranslateTo::Customer => customer_language(tx, ticket).await?.ok_or_else(|| {
+            Error::unprocessable(
+                "customer_language_unknown",
+                "the customer's language cannot be told: name one in `translate_to`",
+            )
+        }),
+    }
+}
+
+/// The language the signed-in person chose, if any.
+async fn writer_language(tx: &TenantTx, by: &Principal) -> Result<Option<String>, Error> {
+    Ok(copilot_tenancy::auth::me(tx, by).await?.and_then(|user| user.language))
 }

@@ -20,7 +20,10 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{Tag, page};
-use copilot_pipeline::drafting::StreamEvent;
+use copilot_pipeline::{
+    drafting::StreamEvent,
+    translation::{TranslateTo, approve_translated},
+};
 
 use crate::{
     AppState,
@@ -202,6 +205,10 @@ pub enum DraftAccepted {
 pub struct ApproveIn {
     /// The text to send instead of the draft's (the agent's edit). Absent: the draft as written.
     pub body: Option<String>,
+    /// With `body` written in the agent's own language: send it translated into `customer`
+    /// (the customer's language) or a language code; the agent's text is kept as the
+    /// reply's `original_body`.
+    pub translate_to: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -327,11 +334,28 @@ impl DraftsApi {
         body: JsonBody<ApproveIn>,
     ) -> ApiResult<Json<ApprovedOut>> {
         let principal = auth.0.principal;
-        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let approved =
-            copilot_pipeline::conversations::approve_draft(&tx, &principal, DraftId(id.0), body.0.body.as_deref())
-                .await?;
-        tx.commit().await?;
+        let body = body.0;
+        let draft = DraftId(id.0);
+        let approved = match body.translate_to.as_deref().map(str::trim).filter(|target| !target.is_empty()) {
+            Some(target) => {
+                let text = body.body.as_deref().filter(|text| !text.trim().is_empty()).ok_or_else(|| {
+                    copilot_core::Error::validation("body_required", "`translate_to` needs the agent's `body`")
+                })?;
+                let to = match target {
+                    "customer" => TranslateTo::Customer,
+                    code => TranslateTo::Language(code.to_owned()),
+                };
+                approve_translated(&self.state.pipeline, &principal, draft, text, to).await?
+            }
+            None => {
+                let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+                let approved =
+                    copilot_pipeline::conversations::approve_draft(&tx, &principal, draft, body.body.as_deref())
+                        .await?;
+                tx.commit().await?;
+                approved
+            }
+        };
         self.state.pipeline.summary_wakeup.notify_one();
         Ok(Json(ApprovedOut { draft: approved.draft.into(), message: approved.message.into() }))
     }
