@@ -147,7 +147,24 @@ pub fn build_prompt_with_boundary(input: &DraftInput, boundary: &str) -> Vec<Pro
     vec![PromptMessage { role: Role::System, content: system }, PromptMessage { role: Role::User, content: user }]
 }
 
-/// A conversation as prompt data: the subject on one line, then each turn as
+/// The most characters of one message a prompt carries: its start and its end, which hold
+/// the greeting and question of a mail with a long quoted history or a pasted log.
+const TURN_CHARS: usize = 4_000;
+
+/// A message bounded to [`TURN_CHARS`]: a longer one keeps its first and last halves.
+fn bounded_turn(text: &str) -> String {
+    let text = text.trim();
+    let length = text.chars().count();
+    if length <= TURN_CHARS {
+        return text.to_owned();
+    }
+    let half = TURN_CHARS / 2;
+    let head: String = text.chars().take(half).collect();
+    let tail: String = text.chars().skip(length - half).collect();
+    format!("{head}\n[…]\n{tail}")
+}
+
+/// A conversation as prompt data: the subject on one line, then each turn (bounded) as
 /// `Customer: …` or `Agent: …`, a blank line apart.
 pub(crate) fn conversation_block(subject: &str, turns: &[Turn]) -> String {
     let conversation = turns
@@ -157,7 +174,7 @@ pub(crate) fn conversation_block(subject: &str, turns: &[Turn]) -> String {
                 Speaker::Customer => "Customer",
                 Speaker::Agent => "Agent",
             };
-            format!("{who}: {}", turn.text.trim())
+            format!("{who}: {}", bounded_turn(&turn.text))
         })
         .collect::<Vec<_>>()
         .join("\n\n");
@@ -171,6 +188,15 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_very_long_message_keeps_its_start_and_end() {
+        let long = format!("Hello, my order 1042 is late.{}Where is it?", " quoted history".repeat(2_000));
+        let shown = bounded_turn(&long);
+        assert_eq!(shown.chars().count(), TURN_CHARS + "\n[…]\n".chars().count());
+        assert!(shown.starts_with("Hello, my order 1042 is late.") && shown.ends_with("Where is it?"));
+        assert_eq!(bounded_turn("  short  "), "short");
+    }
 
     fn input() -> DraftInput {
         DraftInput {
