@@ -67,7 +67,8 @@ async fn bench_llm_routing_and_summaries() {
         let started = Instant::now();
         let plan = {
             let tx = pipeline.db.tenant(tenant).await.expect("tenant");
-            let plan = copilot_pipeline::llm::plan(pipeline, &tx, LlmFeature::Judge).await.expect("plan");
+            let settings = copilot_drafts::settings::get(&tx).await.expect("settings");
+            let plan = copilot_pipeline::llm::plan(pipeline, &tx, &settings, LlmFeature::Judge).await.expect("plan");
             tx.commit().await.expect("commit");
             plan
         };

@@ -99,13 +99,22 @@ pub async fn list(tx: &TenantTx) -> Result<Vec<Profile>, Error> {
     Ok(rows.into_iter().map(Profile::from).collect())
 }
 
-/// Every profile's key, opened, by profile name (none where no key is stored).
-pub async fn keys(tx: &TenantTx, sealer: &Sealer) -> Result<HashMap<String, Option<String>>, Error> {
-    let rows = llm_profile::Entity::scoped(tx.tenant()).all(&**tx).await.map_err(db_err)?;
+/// The profiles of these names with their keys opened (none where no key is stored).
+pub async fn with_keys(
+    tx: &TenantTx,
+    sealer: &Sealer,
+    names: &[String],
+) -> Result<Vec<(Profile, Option<String>)>, Error> {
+    let rows = llm_profile::Entity::scoped(tx.tenant())
+        .filter(llm_profile::Column::Name.is_in(names.iter().cloned()))
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
     rows.into_iter()
-        .map(|row| {
-            let key = row.api_key_sealed.map(|sealed| sealer.open(tx.tenant(), &sealed)).transpose()?;
-            Ok((row.name, key))
+        .map(|mut row| {
+            let key = row.api_key_sealed.take().map(|sealed| sealer.open(tx.tenant(), &sealed)).transpose()?;
+            let set = key.is_some();
+            Ok((Profile { api_key_set: set, ..Profile::from(row) }, key))
         })
         .collect()
 }

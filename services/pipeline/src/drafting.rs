@@ -207,7 +207,7 @@ async fn write_draft(state: &Pipeline, claimed: Claimed) -> Result<(), Error> {
         let tx = state.db.tenant(tenant).await?;
         let Some(job) = drafts::job(&tx, claimed.draft_id).await? else { return Ok(()) };
         let settings = draft_settings::get(&tx).await?;
-        let plan = llm::plan(state, &tx, LlmFeature::Draft).await?;
+        let plan = llm::plan(state, &tx, &settings, LlmFeature::Draft).await?;
         (job, settings, plan)
     };
     let question = job

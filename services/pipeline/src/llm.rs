@@ -84,29 +84,76 @@ fn seconds(tenant: Option<i32>, global: u32) -> Duration {
     Duration::from_secs(u64::from(tenant.map_or(global, |t| t.max(1) as u32)))
 }
 
-/// Reads what a call of `feature` will try, with the caller's transaction.
-pub async fn plan(state: &Pipeline, tx: &TenantTx, feature: LlmFeature) -> Result<Plan, Error> {
-    let global = &state.settings;
+/// A profile as the settings show it: the `default` one (when an LLM is configured) is
+/// made from the drafting settings and the service's configuration.
+#[derive(Clone, Debug)]
+pub struct ShownProfile {
+    pub profile: profiles::Profile,
+    pub health: health::Health,
+    pub default: bool,
+    /// When the admin last changed it (never, for the service's own default).
+    pub updated_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// The default profile (when an LLM is configured), then the named ones, with health.
+pub async fn shown_profiles(state: &Pipeline, tx: &TenantTx) -> Result<Vec<ShownProfile>, Error> {
     let settings = draft_settings::get(tx).await?;
+    let mut health = health::all(tx).await?;
+    let mut shown = Vec::new();
+    // The key's value does not change which endpoint is used: a placeholder will do.
+    let key = settings.llm_api_key_set.then(String::new);
+    if let Some(config) = default_config(&state.settings, &settings, key) {
+        let profile = profiles::Profile {
+            name: DEFAULT_PROFILE.to_owned(),
+            base_url: config.base_url,
+            model: config.model,
+            api_key_set: config.api_key.is_some(),
+            temperature: settings.temperature,
+            max_tokens: settings.max_tokens,
+            timeout_seconds: settings.timeout_seconds,
+            prices: Prices::default(),
+            supports_json_schema: false,
+            updated_at: settings.updated_at.unwrap_or_default(),
+        };
+        let health = health.remove(DEFAULT_PROFILE).unwrap_or_default();
+        shown.push(ShownProfile { profile, health, default: true, updated_at: settings.updated_at });
+    }
+    for profile in profiles::list(tx).await? {
+        let health = health.remove(&profile.name).unwrap_or_default();
+        let updated_at = Some(profile.updated_at);
+        shown.push(ShownProfile { profile, health, default: false, updated_at });
+    }
+    Ok(shown)
+}
+
+/// Reads what a call of `feature` will try, with the caller's transaction and the
+/// tenant's drafting settings (its default LLM and budgets), which the caller has read.
+pub async fn plan(
+    state: &Pipeline,
+    tx: &TenantTx,
+    settings: &DraftSettings,
+    feature: LlmFeature,
+) -> Result<Plan, Error> {
+    let global = &state.settings;
     let route = routes::of(tx, feature).await?;
-    let named = profiles::list(tx).await?;
-    let mut keys = profiles::keys(tx, &state.sealer).await?;
+    let mut named = profiles::with_keys(tx, &state.sealer, &route).await?;
     let health = health::all(tx).await?;
     let now = copilot_core::now();
     let mut candidates = Vec::with_capacity(route.len());
     for name in route {
         let (config, prices) = if name == DEFAULT_PROFILE {
             let key = draft_settings::api_key(tx, &state.sealer).await?;
-            match default_config(global, &settings, key) {
+            match default_config(global, settings, key) {
                 Some(config) => (config, Prices::default()),
                 None => continue,
             }
         } else {
-            let Some(profile) = named.iter().find(|profile| profile.name == name) else { continue };
+            let Some(found) = named.iter().position(|(profile, _)| profile.name == name) else { continue };
+            let (profile, api_key) = named.swap_remove(found);
             let config = LlmConfig {
-                base_url: profile.base_url.clone(),
-                api_key: keys.remove(&name).flatten(),
-                model: profile.model.clone(),
+                base_url: profile.base_url,
+                api_key,
+                model: profile.model,
                 temperature: profile.temperature.map_or(global.llm_temperature, |t| t as f32),
                 max_tokens: profile.max_tokens.map_or(global.llm_max_tokens, |t| t.max(1) as u32),
                 timeout: seconds(profile.timeout_seconds, global.llm_timeout_seconds),

@@ -76,7 +76,7 @@ pub async fn rewrite(state: &Pipeline, by: &Principal, request: RewriteRequest) 
                 })?,
         };
         let settings = draft_settings::get(&tx).await?;
-        let plan = llm::plan(state, &tx, LlmFeature::Rewrite).await?;
+        let plan = llm::plan(state, &tx, &settings, LlmFeature::Rewrite).await?;
         (instruction, settings, plan)
     };
     if plan.candidates.is_empty() {

@@ -144,7 +144,7 @@ async fn write_summary(state: &Pipeline, claimed: &Claimed) -> Result<(), Error>
         let scores: Vec<f64> =
             customer.iter().filter_map(|id| triaged.get(id).and_then(|triage| triage.sentiment_score)).collect();
         let settings = draft_settings::get(&tx).await?;
-        let plan = llm::plan(state, &tx, LlmFeature::Summary).await?;
+        let plan = llm::plan(state, &tx, &settings, LlmFeature::Summary).await?;
         (ticket.subject, thread, count, scores, settings, plan)
     };
     let language = settings.agent_language.clone().unwrap_or_else(|| DEFAULT_LANGUAGE.to_owned());

@@ -76,7 +76,9 @@ pub async fn translate(
     }
     let (settings, plan) = {
         let tx = state.db.tenant(tenant).await?;
-        (draft_settings::get(&tx).await?, llm::plan(state, &tx, LlmFeature::Translate).await?)
+        let settings = draft_settings::get(&tx).await?;
+        let plan = llm::plan(state, &tx, &settings, LlmFeature::Translate).await?;
+        (settings, plan)
     };
     if plan.candidates.is_empty() {
         return Err(Error::conflict(

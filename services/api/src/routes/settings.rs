@@ -7,12 +7,11 @@ use copilot_core::model;
 use copilot_core::values::KeyChange;
 use copilot_drafts::settings::{self as draft_settings, DraftSettings, LlmUpdate, StyleUpdate};
 use copilot_llm::{
-    DEFAULT_PROFILE,
-    health::{self, Health},
-    profiles::{self, Prices, Profile, ProfileUpdate},
+    health::Health,
+    profiles::{self, Prices, ProfileUpdate},
     routes::{self, Route},
 };
-use copilot_pipeline::llm::default_config;
+use copilot_pipeline::llm::{ShownProfile, default_config, shown_profiles};
 use poem_openapi::{Enum, Object, OpenApi, payload::Json, types::MaybeUndefined};
 
 use super::Tag;
@@ -252,10 +251,11 @@ pub struct LlmRoutesIn {
     pub routes: Vec<LlmRouteIn>,
 }
 
-fn profile_out(profile: Profile, health: Health) -> LlmProfileOut {
+fn profile_out(shown: ShownProfile) -> LlmProfileOut {
+    let ShownProfile { profile, health, default, updated_at } = shown;
     LlmProfileOut {
         name: profile.name,
-        default: false,
+        default,
         base_url: profile.base_url,
         model: profile.model,
         api_key_set: profile.api_key_set,
@@ -266,7 +266,7 @@ fn profile_out(profile: Profile, health: Health) -> LlmProfileOut {
         price_per_million_output_tokens: profile.prices.output_per_million,
         supports_json_schema: profile.supports_json_schema,
         health: health.into(),
-        updated_at: Some(profile.updated_at),
+        updated_at,
     }
 }
 
@@ -282,33 +282,8 @@ fn routes_out(routes: Vec<Route>) -> LlmRoutesOut {
 impl SettingsApi {
     /// The default profile (when an LLM is configured) and the named ones, with health.
     async fn profiles_out(&self, tx: &copilot_store::TenantTx) -> ApiResult<LlmProfilesOut> {
-        let settings = draft_settings::get(tx).await?;
-        let mut health = health::all(tx).await?;
-        let key = settings.llm_api_key_set.then(String::new);
-        let mut out = Vec::new();
-        if let Some(config) = default_config(&self.state.pipeline.settings, &settings, key) {
-            let profile = Profile {
-                name: DEFAULT_PROFILE.to_owned(),
-                base_url: config.base_url,
-                model: config.model,
-                api_key_set: config.api_key.is_some(),
-                temperature: settings.temperature,
-                max_tokens: settings.max_tokens,
-                timeout_seconds: settings.timeout_seconds,
-                prices: Prices::default(),
-                supports_json_schema: false,
-                updated_at: settings.updated_at.unwrap_or_else(copilot_core::now),
-            };
-            let mut shown = profile_out(profile, health.remove(DEFAULT_PROFILE).unwrap_or_default());
-            shown.default = true;
-            shown.updated_at = settings.updated_at;
-            out.push(shown);
-        }
-        for profile in profiles::list(tx).await? {
-            let profile_health = health.remove(&profile.name).unwrap_or_default();
-            out.push(profile_out(profile, profile_health));
-        }
-        Ok(LlmProfilesOut { profiles: out })
+        let shown = shown_profiles(&self.state.pipeline, tx).await?;
+        Ok(LlmProfilesOut { profiles: shown.into_iter().map(profile_out).collect() })
     }
 
     fn llm_out(&self, settings: DraftSettings) -> LlmSettingsOut {
