@@ -2,8 +2,9 @@
 //! tenant's, in the text's language or another. The result goes back to the agent only,
 //! never to a customer by itself, and only when every fact of the text survived.
 
-use copilot_core::{Error, Principal, ids::TicketId, model::LlmFeature};
+use copilot_core::{Error, Principal, TenantId, ids::TicketId, model::LlmFeature};
 use copilot_drafting::{
+    PromptMessage,
     redact::Redactions,
     rewrite::{BUILT_IN, built_in, missing_facts, read_rewrite, rewrite_prompt},
 };
@@ -39,7 +40,23 @@ pub fn built_in_tools() -> Vec<&'static str> {
     BUILT_IN.iter().map(|(name, _)| *name).collect()
 }
 
+/// A rewrite checked and ready to call the LLM.
+pub struct Prepared {
+    tenant: TenantId,
+    request: RewriteRequest,
+    redact_pii: bool,
+    plan: llm::Plan,
+    prompt: Vec<PromptMessage>,
+    redactions: Redactions,
+}
+
+/// Rewrites a text and waits for the result.
 pub async fn rewrite(state: &Pipeline, by: &Principal, request: RewriteRequest) -> Result<Rewritten, Error> {
+    run(state, prepare(state, by, request).await?, |_| {}, |_| {}).await
+}
+
+/// Checks the request (text, tool, ticket, language, an LLM to call) without calling it.
+pub async fn prepare(state: &Pipeline, by: &Principal, request: RewriteRequest) -> Result<Prepared, Error> {
     let length = request.text.trim().chars().count();
     if length == 0 {
         return Err(Error::validation("validation_failed", "`text` must not be empty"));
@@ -88,12 +105,27 @@ pub async fn rewrite(state: &Pipeline, by: &Principal, request: RewriteRequest) 
     let mut redactions = Redactions::default();
     let sent = if settings.redact_pii { redactions.redact(&request.text) } else { request.text.clone() };
     let prompt = rewrite_prompt(&sent, &instruction, language.as_deref());
-    let answered = llm::call(state, tenant, &plan, &prompt, |_| {}, |_| {}, read_rewrite).await.map_err(|failure| {
-        Error::Unavailable {
-            detail: format!("the LLM could not rewrite the text: {}", failure.message),
-            retry_after_seconds: 5,
-        }
-    })?;
+    Ok(Prepared { tenant, request, redact_pii: settings.redact_pii, plan, prompt, redactions })
+}
+
+/// Calls the LLM for a prepared rewrite and checks its facts. `on_attempt` runs before
+/// each profile is tried (text streamed so far is then void); `on_text` gets the answer as
+/// it streams (a preview: only the result returned passed the check).
+pub async fn run(
+    state: &Pipeline,
+    prepared: Prepared,
+    on_attempt: impl FnMut(&str),
+    mut on_text: impl FnMut(&str) + Send,
+) -> Result<Rewritten, Error> {
+    let Prepared { tenant, request, redact_pii, plan, prompt, redactions } = prepared;
+    let preview = |text: &str| on_text(&if redact_pii { redactions.restore(text) } else { text.to_owned() });
+    let answered =
+        llm::call(state, tenant, &plan, &prompt, on_attempt, preview, read_rewrite).await.map_err(|failure| {
+            Error::Unavailable {
+                detail: format!("the LLM could not rewrite the text: {}", failure.message),
+                retry_after_seconds: 5,
+            }
+        })?;
     let text = redactions.restore(&answered.read);
     let missing = missing_facts(&request.text, &text);
     if !missing.is_empty() {

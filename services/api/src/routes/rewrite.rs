@@ -3,15 +3,28 @@
 
 use copilot_core::ids::TicketId;
 use copilot_drafts::settings::{self as draft_settings, RewriteTool};
+use std::time::Duration;
+
 use copilot_pipeline::{
-    rewrite::{self, RewriteRequest},
+    rewrite::{self, RewriteRequest, Rewritten},
     translation,
 };
-use poem_openapi::{Object, OpenApi, payload::Json};
+use futures::{StreamExt, stream::BoxStream};
+use poem::web::sse::Event;
+use poem_openapi::{
+    Object, OpenApi,
+    payload::{EventStream, Json},
+    types::ToJSON,
+};
 use uuid::Uuid;
 
 use super::Tag;
-use crate::{AppState, auth::TenantAuth, error::ApiResult, json_body::JsonBody};
+use crate::{
+    AppState,
+    auth::TenantAuth,
+    error::{ApiResult, ErrorBody},
+    json_body::JsonBody,
+};
 
 pub struct RewriteApi {
     pub state: AppState,
@@ -52,6 +65,12 @@ pub struct RewriteIn {
     pub language: Option<String>,
 }
 
+impl From<RewriteIn> for RewriteRequest {
+    fn from(body: RewriteIn) -> Self {
+        Self { text: body.text, tool: body.tool, ticket: body.ticket_id.map(TicketId), language: body.language }
+    }
+}
+
 /// A rewritten text, for the agent to use or not; nothing is sent.
 #[derive(Debug, Object)]
 pub struct RewriteOut {
@@ -60,6 +79,65 @@ pub struct RewriteOut {
     pub model: String,
     /// The model profile that answered.
     pub llm_profile: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RewriteStreamEventKind {
+    Text,
+    Restart,
+    Done,
+    Error,
+}
+
+/// One event of a streamed rewrite.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RewriteStreamEvent {
+    #[oai(rename = "type")]
+    pub kind: RewriteStreamEventKind,
+    /// `text`: the next piece of the answer.
+    pub text: Option<String>,
+    /// `done`: the checked rewrite.
+    pub result: Option<RewriteOut>,
+    /// `error`: why there is no rewrite (the original stands).
+    pub error: Option<ErrorBody>,
+}
+
+impl RewriteStreamEvent {
+    fn of(kind: RewriteStreamEventKind) -> Self {
+        Self { kind, text: None, result: None, error: None }
+    }
+
+    fn text(text: &str) -> Self {
+        Self { text: Some(text.to_owned()), ..Self::of(RewriteStreamEventKind::Text) }
+    }
+
+    fn restart() -> Self {
+        Self::of(RewriteStreamEventKind::Restart)
+    }
+
+    fn done(rewritten: Rewritten) -> Self {
+        Self { result: Some(rewritten.into()), ..Self::of(RewriteStreamEventKind::Done) }
+    }
+
+    fn error(error: copilot_core::Error) -> Self {
+        let code = error.code().to_owned();
+        let detail = match error {
+            copilot_core::Error::Internal(source) => {
+                tracing::error!(error = %source, "a streamed rewrite failed");
+                crate::error::INTERNAL_DETAIL.to_owned()
+            }
+            error => error.to_string(),
+        };
+        Self { error: Some(ErrorBody { code, detail }), ..Self::of(RewriteStreamEventKind::Error) }
+    }
+}
+
+impl From<Rewritten> for RewriteOut {
+    fn from(rewritten: Rewritten) -> Self {
+        Self { text: rewritten.text, tool: rewritten.tool, model: rewritten.model, llm_profile: rewritten.llm_profile }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -119,19 +197,61 @@ impl RewriteApi {
     /// `rewrite_altered_facts`). Without an LLM: 409 `llm_not_configured`.
     #[oai(path = "/rewrite", method = "post", operation_id = "rewrite")]
     async fn rewrite(&self, auth: TenantAuth, body: JsonBody<RewriteIn>) -> ApiResult<Json<RewriteOut>> {
-        let body = body.0;
-        let request = RewriteRequest {
-            text: body.text,
-            tool: body.tool,
-            ticket: body.ticket_id.map(TicketId),
-            language: body.language,
-        };
-        let rewritten = rewrite::rewrite(&self.state.pipeline, &auth.0.principal, request).await?;
-        Ok(Json(RewriteOut {
-            text: rewritten.text,
-            tool: rewritten.tool,
-            model: rewritten.model,
-            llm_profile: rewritten.llm_profile,
+        let rewritten = rewrite::rewrite(&self.state.pipeline, &auth.0.principal, body.0.into()).await?;
+        Ok(Json(rewritten.into()))
+    }
+
+    /// Rewrite a text as `POST /v1/rewrite` does, streamed as
+    /// server-sent events: `text` events while the model writes (a preview), `restart` when
+    /// another model profile starts over, then one `done` event with the checked result, or
+    /// one `error` event `{code, detail}` (e.g. `rewrite_altered_facts`: keep the original).
+    /// Bad input, an unknown tool or no LLM are answered before the stream opens.
+    #[oai(path = "/rewrite/stream", method = "post", operation_id = "rewrite.stream")]
+    async fn rewrite_stream(
+        &self,
+        auth: TenantAuth,
+        body: JsonBody<RewriteIn>,
+    ) -> ApiResult<EventStream<BoxStream<'static, RewriteStreamEvent>>> {
+        let request = body.0.into();
+        let pipeline = self.state.pipeline.clone();
+        let prepared = rewrite::prepare(&pipeline, &auth.0.principal, request).await?;
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let started = sender.clone();
+            let texts = sender.clone();
+            let mut attempts = 0;
+            let outcome = rewrite::run(
+                &pipeline,
+                prepared,
+                move |_| {
+                    attempts += 1;
+                    if attempts > 1 {
+                        let _ = started.send(RewriteStreamEvent::restart());
+                    }
+                },
+                move |text| {
+                    let _ = texts.send(RewriteStreamEvent::text(text));
+                },
+            )
+            .await;
+            let last = match outcome {
+                Ok(rewritten) => RewriteStreamEvent::done(rewritten),
+                Err(error) => RewriteStreamEvent::error(error),
+            };
+            let _ = sender.send(last);
+        });
+        let events = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|event| (event, receiver))
+        })
+        .boxed();
+        Ok(EventStream::new(events).keep_alive(Duration::from_secs(15)).to_event(|event: RewriteStreamEvent| {
+            let kind = match event.kind {
+                RewriteStreamEventKind::Text => "text",
+                RewriteStreamEventKind::Restart => "restart",
+                RewriteStreamEventKind::Done => "done",
+                RewriteStreamEventKind::Error => "error",
+            };
+            Event::message(event.to_json_string()).event_type(kind)
         }))
     }
 
