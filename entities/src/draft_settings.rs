@@ -23,6 +23,8 @@ pub struct Model {
     pub signature: Option<String>,
     pub redact_pii: bool,
     pub auto_draft: bool,
+    /// Customer messages are translated in the background into every agent language in use.
+    pub auto_translate: bool,
     /// ISO 639-1 code of the language drafts use when the customer's cannot be told.
     pub default_language: Option<String>,
     /// ISO 639-1 code of the language summaries are written in for agents.

@@ -35,6 +35,7 @@ pub mod ticket;
 pub mod ticket_presence;
 pub mod ticket_summary;
 pub mod ticket_tag;
+pub mod translation_job;
 pub mod user;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

@@ -28,6 +28,7 @@ mod m20261205_000020_document_error_codes;
 mod m20261205_000021_llm_profiles;
 mod m20261205_000022_ticket_summaries;
 mod m20261205_000023_translations;
+mod m20261205_000024_auto_translation;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000021_llm_profiles::Migration),
             Box::new(m20261205_000022_ticket_summaries::Migration),
             Box::new(m20261205_000023_translations::Migration),
+            Box::new(m20261205_000024_auto_translation::Migration),
         ]
     }
 }

@@ -144,8 +144,8 @@ async fn bench_llm_routing_and_summaries() {
         percentile(&mut latency, 0.95)
     );
 
-    // 3. A dead first profile: drafts and summaries go through the second; once the
-    // breaker is open the dead endpoint is left alone.
+    // 3. A dead first profile: drafts, summaries and translations go through the second;
+    // once the breaker is open the dead endpoint is left alone.
     let dead = TestLlm::start().await;
     dead.push((0..1000).map(|_| LlmReply::Status(500)));
     set_routes(
@@ -154,7 +154,11 @@ async fn bench_llm_routing_and_summaries() {
             {"name": "instant", "base_url": instant.base_url(), "model": "instant"},
             {"name": "dead", "base_url": dead.base_url(), "model": "dead"},
         ]),
-        json!([{"feature": "summary", "profiles": ["dead", "instant"]}, {"feature": "draft", "profiles": ["dead", "instant"]}]),
+        json!([
+            {"feature": "summary", "profiles": ["dead", "instant"]},
+            {"feature": "draft", "profiles": ["dead", "instant"]},
+            {"feature": "translate", "profiles": ["dead", "instant"]},
+        ]),
     )
     .await;
     let style = json!({"summary_min_messages": 3, "auto_draft": true});
@@ -168,6 +172,9 @@ async fn bench_llm_routing_and_summaries() {
         assert_eq!((&draft["status"], &draft["llm_profile"]), (&json!("ready"), &json!("instant")), "{draft}");
         desk.customer_says(ticket, "And how long does the refund take?").await;
         desk.customer_says(ticket, "Thanks!").await;
+        let asked = json!({"text": format!("Kann ich Artikel {round} zurückgeben?"), "to": "en", "from": "de"});
+        let translated = desk.app.post("/v1/translate", &desk.agent, asked).await.expect(200);
+        assert_eq!(translated["llm_profile"], "instant", "{translated}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let summary = desk.app.get(&format!("/v1/tickets/{ticket}/summary"), &desk.agent).await.expect(200);
@@ -186,8 +193,8 @@ async fn bench_llm_routing_and_summaries() {
     let calls = desk.app.get("/v1/usage?group_by=profile", &desk.agent).await.expect(200);
     let instant_calls = calls["groups"].as_array().into_iter().flatten().find(|g| g["key"] == "instant").cloned();
     println!(
-        "\nFallback: {tickets} tickets ({} drafts and {settled} summaries) with a first profile answering 500, in {:.1} s \
-         (cool-down {} ms):\n",
+        "\nFallback: {tickets} tickets ({} drafts, {settled} summaries and {tickets} translations) with a first profile \
+         answering 500, in {:.1} s (cool-down {} ms):\n",
         tickets * 3,
         took.as_secs_f64(),
         pipeline.settings.llm_breaker_cool_down_ms

@@ -49,7 +49,8 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let taxonomy = json!({"labels": [{"label": "a", "examples": ["x"]}, {"label": "b", "examples": ["y"]}]});
     app.send(Method::PUT, "/v1/intents", Some(&tenant.key), Some(&taxonomy)).await.expect(200);
     app.post("/v1/intents/train", &tenant.key, json!({})).await.expect(202);
-    let style = json!({"persona": "the RLS desk"});
+    // Customer messages translated in the background into German: the translation queue.
+    let style = json!({"persona": "the RLS desk", "auto_translate": true, "agent_language": "de"});
     app.send(Method::PUT, "/v1/settings/drafting", Some(&tenant.key), Some(&style)).await.expect(200);
     let document = json!({"title": "RLS", "content": "# Returns\n\nWithin 30 days.", "content_type": "text/markdown", "tags": ["rls"]});
     app.post("/v1/knowledge/documents", &tenant.key, document).await.expect(202);
@@ -80,8 +81,9 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     while count(conn, "SELECT count(*) AS n FROM llm_usage").await == 0
         || count(conn, "SELECT count(*) AS n FROM llm_health").await == 0
+        || count(conn, "SELECT count(*) AS n FROM translation_jobs").await == 0
     {
-        assert!(tokio::time::Instant::now() < deadline, "no draft recorded its LLM usage");
+        assert!(tokio::time::Instant::now() < deadline, "no draft recorded its LLM usage, or nothing was translated");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let tables = tenant_owned_tables(conn).await;

@@ -297,6 +297,9 @@ pub struct MessageOut {
     pub attachments: Vec<AttachmentOut>,
     /// The mail the message came in as (customer) or went out as (agent reply).
     pub email: Option<EmailInfoOut>,
+    /// The languages the message has been translated into (by request, or in the background
+    /// with `auto_translate`): `GET …/messages/{id}/translations/{lang}` returns each at once.
+    pub translations: Vec<String>,
 }
 
 #[derive(Debug, Object)]
@@ -402,6 +405,7 @@ impl From<copilot_pipeline::conversations::ThreadMessage> for MessageOut {
             delivery: shown.delivery.map(DeliveryOut::from),
             attachments: shown.attachments.into_iter().map(AttachmentOut::from).collect(),
             email: shown.email.map(EmailInfoOut::from),
+            translations: shown.translations,
         }
     }
 }

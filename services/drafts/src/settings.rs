@@ -33,6 +33,9 @@ pub struct DraftSettings {
     pub signature: Option<String>,
     pub redact_pii: bool,
     pub auto_draft: bool,
+    /// Customer messages in another language are translated in the background into every
+    /// language the tenant's agents read.
+    pub auto_translate: bool,
     /// The language drafts use when the customer's cannot be told (ISO 639-1); English
     /// when unset.
     pub default_language: Option<String>,
@@ -64,6 +67,7 @@ impl From<Option<draft_settings::Model>> for DraftSettings {
                 signature: row.signature,
                 redact_pii: row.redact_pii,
                 auto_draft: row.auto_draft,
+                auto_translate: row.auto_translate,
                 default_language: row.default_language,
                 agent_language: row.agent_language,
                 summary_min_messages: row.summary_min_messages.unwrap_or(SUMMARY_MIN_MESSAGES),
@@ -94,6 +98,7 @@ pub struct StyleUpdate {
     pub signature: Option<String>,
     pub redact_pii: bool,
     pub auto_draft: bool,
+    pub auto_translate: bool,
     pub default_language: Option<String>,
     pub agent_language: Option<String>,
     pub summary_min_messages: Option<i32>,
@@ -183,6 +188,7 @@ pub async fn put_style(tx: &TenantTx, by: &Principal, update: StyleUpdate) -> Re
     change.signature = Set(optional_text("signature", update.signature.as_deref(), 1000)?);
     change.redact_pii = Set(update.redact_pii);
     change.auto_draft = Set(update.auto_draft);
+    change.auto_translate = Set(update.auto_translate);
     change.default_language = Set(language_code("default_language", update.default_language.as_deref())?);
     change.agent_language = Set(language_code("agent_language", update.agent_language.as_deref())?);
     in_range("summary_min_messages", update.summary_min_messages, 1, 1000)?;
@@ -196,6 +202,7 @@ pub async fn put_style(tx: &TenantTx, by: &Principal, update: StyleUpdate) -> Re
         serde_json::json!({
             "redact_pii": update.redact_pii,
             "auto_draft": update.auto_draft,
+            "auto_translate": update.auto_translate,
             "default_language": settings.default_language,
             "agent_language": settings.agent_language,
         }),
@@ -222,6 +229,7 @@ fn start_change(tx: &TenantTx, existing: Option<draft_settings::Model>, by: &Pri
             signature: Set(None),
             redact_pii: Set(false),
             auto_draft: Set(true),
+            auto_translate: Set(false),
             default_language: Set(None),
             agent_language: Set(None),
             summary_min_messages: Set(None),

@@ -318,14 +318,15 @@ pub async fn lock_tickets(tx: &TenantTx, message_ids: &[Uuid]) -> Result<(), Err
 }
 
 /// Stores a result, updates the ticket's latest triage and applies the escalation rule;
-/// does nothing when the claim no longer holds the item.
+/// returns the message's ticket, or none (doing nothing) when the claim no longer holds
+/// the item.
 pub async fn complete(
     tx: &TenantTx,
     claimed: &Claimed,
     result: &TriageResult,
     rule: &EscalationRule,
-) -> Result<(), Error> {
-    let Some(row) = held(tx, claimed).await? else { return Ok(()) };
+) -> Result<Option<TicketId>, Error> {
+    let Some(row) = held(tx, claimed).await? else { return Ok(None) };
     let message_id = claimed.message_id;
     let ticket_id = row.ticket_id;
     let mut change: message_triage::ActiveModel = row.into();
@@ -347,7 +348,7 @@ pub async fn complete(
         "language": result.language,
     });
     events::emit(tx, "triage.completed", Some(TicketId(ticket_id)), &data).await?;
-    Ok(())
+    Ok(Some(TicketId(ticket_id)))
 }
 
 /// Records a failed attempt: retried after the wait `policy` gives, `failed` once it gives

@@ -37,11 +37,14 @@ pub struct ThreadMessage {
     /// The mail the message came in as or went out as.
     #[serde(default)]
     pub email: Option<EmailInfo>,
+    /// The languages the message has been translated into.
+    #[serde(default)]
+    pub translations: Vec<String>,
 }
 
 impl From<Message> for ThreadMessage {
     fn from(message: Message) -> Self {
-        Self { message, triage: None, delivery: None, attachments: Vec::new(), email: None }
+        Self { message, triage: None, delivery: None, attachments: Vec::new(), email: None, translations: Vec::new() }
     }
 }
 
@@ -195,7 +198,7 @@ pub async fn receive_email(
 }
 
 /// The thread of a ticket, oldest first, each message with its triage, delivery,
-/// attachments and mail.
+/// attachments, mail and the languages it was translated into.
 pub async fn thread(tx: &TenantTx, ticket_id: TicketId, page: PageRequest) -> Result<Page<ThreadMessage>, Error> {
     let messages = copilot_conversations::list_messages(tx, ticket_id, page).await?;
     let ids: Vec<MessageId> = messages.data.iter().map(|message| message.id).collect();
@@ -203,6 +206,7 @@ pub async fn thread(tx: &TenantTx, ticket_id: TicketId, page: PageRequest) -> Re
     let mut deliveries = deliveries::for_messages(tx, &ids).await?;
     let mut attachments = email::attachments_for(tx, &ids).await?;
     let mut mails = email::email_for(tx, &ids).await?;
+    let mut translated = copilot_conversations::translations::languages(tx, &ids).await?;
     let data = messages
         .data
         .into_iter()
@@ -213,6 +217,7 @@ pub async fn thread(tx: &TenantTx, ticket_id: TicketId, page: PageRequest) -> Re
                 delivery: deliveries.remove(&id),
                 attachments: attachments.remove(&id).unwrap_or_default(),
                 email: mails.remove(&id),
+                translations: translated.remove(&id).unwrap_or_default(),
                 message,
             }
         })

@@ -457,16 +457,6 @@ fn cite(hit: &Hit, quote: String, sentence: Option<String>) -> Citation {
     }
 }
 
-/// Records a failed attempt: retried after the drafting policy's wait while it gives one.
-/// Looks for due drafts again after `delay` rather than at the next poll.
-fn wake_at(state: &Pipeline, delay: Duration) {
-    let wakeup = state.draft_wakeup.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        wakeup.notify_one();
-    });
-}
-
 /// Records a failed attempt: retried after the queue's backoff, and not before `not_before`
 /// (when every model the draft may use is paused, the next attempt probes the first to
 /// reopen), or failed when no attempt is left.
@@ -487,7 +477,7 @@ async fn fail(
     drafts::record_failure(&tx, claimed, error, delay.and_then(|delay| chrono::Duration::from_std(delay).ok())).await?;
     tx.commit().await?;
     if let Some(delay) = delay {
-        wake_at(state, delay);
+        crate::queues::wake_after(&state.draft_wakeup, delay);
     }
     Ok(())
 }

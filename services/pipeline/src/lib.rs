@@ -5,6 +5,7 @@
 //! Architecture invariant: no HTTP server here. `copilot-api` assembles a `Pipeline` into
 //! its own state, serves requests and starts the workers with [`Pipeline::start_workers`].
 
+pub mod auto_translation;
 pub mod conversations;
 pub mod delivery;
 pub mod drafting;
@@ -57,6 +58,8 @@ pub struct Pipeline {
     pub draft_wakeup: Arc<Notify>,
     /// Wakes the summary worker when a ticket's summary may have become due.
     pub summary_wakeup: Arc<Notify>,
+    /// Wakes the translation worker when a background translation may have become due.
+    pub translation_wakeup: Arc<Notify>,
     /// Drafts this process is writing, for their event streams.
     pub draft_streams: Arc<DraftStreams>,
     /// The connection pool of LLM calls.
@@ -110,6 +113,7 @@ impl Pipeline {
             sealer,
             draft_wakeup: Arc::new(Notify::new()),
             summary_wakeup: Arc::new(Notify::new()),
+            translation_wakeup: Arc::new(Notify::new()),
             draft_streams: Arc::new(DraftStreams::default()),
             llm: copilot_drafting::LlmClient::default(),
             drain: drain::Drain::default(),
@@ -139,7 +143,9 @@ impl Pipeline {
         let each = self.clone();
         workers.spawn("drafting", move || drafting::run_worker(each.clone()));
         let each = self.clone();
-        workers.spawn("summaries", move || summaries::run_worker(each.clone()));
+        workers.spawn("summaries", move || queues::run_pool(each.clone(), summaries::Summaries));
+        let each = self.clone();
+        workers.spawn("translations", move || queues::run_pool(each.clone(), auto_translation::Translations));
         let each = self.clone();
         workers.spawn("delivery", move || delivery::run_worker(each.clone()));
         let each = self.clone();
@@ -157,7 +163,8 @@ impl Pipeline {
             "training" => triage::train_next(self).await,
             "knowledge" => knowledge::run_once(self).await,
             "drafts" => drafting::run_once(self).await,
-            "summaries" => summaries::run_once(self).await,
+            "summaries" => queues::run_pool_once(self, summaries::Summaries).await,
+            "translations" => queues::run_pool_once(self, auto_translation::Translations).await,
             "email" => delivery::run_once(self).await,
             "webhooks" => webhooks::run_once(self).await,
             other => Err(copilot_core::Error::internal(format!("no queue is named {other}"))),

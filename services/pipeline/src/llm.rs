@@ -188,6 +188,21 @@ pub struct CallFailure {
     pub wait_until: Option<DateTime<Utc>>,
 }
 
+impl CallFailure {
+    /// How long a queued job waits before it tries again after its `failures`-th failure in
+    /// a row under `policy`: until the first paused profile reopens, or the policy's wait for
+    /// a failure worth retrying; none when it should not try again.
+    pub fn retry_in(&self, policy: &copilot_core::retry::Backoff, failures: u32) -> Option<chrono::Duration> {
+        match self.wait_until {
+            Some(until) => Some((until - copilot_core::now()).max(chrono::Duration::zero())),
+            None if self.retryable => {
+                policy.after_failure(failures).and_then(|wait| chrono::Duration::from_std(wait).ok())
+            }
+            None => None,
+        }
+    }
+}
+
 /// Calls the plan's profiles in order until one gives an answer that `read` accepts.
 /// `on_attempt` runs before each attempt (a stream's text so far is then discarded);
 /// `on_text` gets the answer as it streams.

@@ -5,9 +5,8 @@
 //! came meanwhile makes it pending again. Failed LLM calls are retried with the drafts'
 //! backoff (three attempts), then the summary is written extractively with the error kept.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use chrono::Utc;
 use copilot_core::{
     Error,
     ids::{MessageId, TicketId},
@@ -20,14 +19,15 @@ use copilot_drafting::{
 };
 use copilot_drafts::settings as draft_settings;
 use copilot_intents::triage;
-use copilot_store::TenantTx;
+use copilot_store::{TenantTx, jobs::Queue};
 use copilot_summaries::{Claimed, NewSummary, QUEUE, summaries};
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 
-use crate::{Pipeline, llm, queues::Renewal};
+use crate::{
+    Pipeline, llm,
+    queues::{Pooled, Renewal, wake_after},
+};
 
-/// How often the worker looks for due summaries when nothing wakes it.
-const POLL: Duration = Duration::from_secs(1);
 /// Messages arriving within this of each other are summarised together.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 /// Summaries one process writes at the same time.
@@ -54,47 +54,25 @@ pub async fn refresh(tx: &TenantTx, ticket: TicketId) -> Result<(), Error> {
     summaries::request(tx, ticket, latest.last().map(|message| message.id), chrono::Duration::zero()).await
 }
 
-/// Runs forever: claims due summaries and writes up to [`CONCURRENCY`] at a time.
-pub async fn run_worker(state: Pipeline) {
-    let mut running = JoinSet::new();
-    while !state.drain.stopping() {
-        while running.try_join_next().is_some() {}
-        let free = CONCURRENCY.saturating_sub(running.len());
-        let mut claimed_any = false;
-        if free > 0 {
-            match summaries::claim(&state.db, free as u64, lease(&state)).await {
-                Ok(claimed) => {
-                    for item in claimed {
-                        claimed_any = true;
-                        running.spawn(write(state.clone(), item));
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "claiming summaries failed"),
-            }
-        }
-        if !claimed_any {
-            let wait = match summaries::next_due(&state.db).await {
-                Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
-                _ => POLL,
-            };
-            tokio::select! {
-                _ = state.summary_wakeup.notified() => {}
-                _ = state.drain.stopped() => {}
-                _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
-            }
-        }
-    }
-}
+/// The summary queue as a pool of up to [`CONCURRENCY`] summaries written at a time.
+pub struct Summaries;
 
-/// One round in the caller's task: writes the summaries due now; returns how many.
-pub async fn run_once(state: &Pipeline) -> Result<usize, Error> {
-    let claimed = summaries::claim(&state.db, CONCURRENCY as u64, lease(state)).await?;
-    let count = claimed.len();
-    for item in claimed {
-        write(state.clone(), item).await;
+impl Pooled for Summaries {
+    type Item = Claimed;
+    const QUEUE: Queue = QUEUE;
+    const CONCURRENCY: usize = CONCURRENCY;
+
+    fn wakeup(&self, state: &Pipeline) -> Arc<Notify> {
+        Arc::clone(&state.summary_wakeup)
     }
-    Ok(count)
+
+    async fn claim(&self, state: &Pipeline, limit: u64) -> Result<Vec<Claimed>, Error> {
+        summaries::claim(&state.db, limit, lease(state)).await
+    }
+
+    fn work(state: Pipeline, item: Claimed) -> impl std::future::Future<Output = ()> + Send + 'static {
+        write(state, item)
+    }
 }
 
 fn lease(state: &Pipeline) -> chrono::Duration {
@@ -188,22 +166,11 @@ async fn write_summary(state: &Pipeline, claimed: &Claimed) -> Result<(), Error>
                 ..with_text(base, restored(answered.read, &redactions))
             },
             Err(failure) => {
-                let retry = match failure.wait_until {
-                    Some(until) => Some(until),
-                    None if failure.retryable => state
-                        .policies
-                        .summaries
-                        .after_failure(claimed.failures.max(0) as u32 + 1)
-                        .and_then(|wait| chrono::Duration::from_std(wait).ok())
-                        .map(|wait| copilot_core::now() + wait),
-                    None => None,
-                };
-                if let Some(until) = retry {
+                if let Some(wait) = failure.retry_in(&state.policies.summaries, claimed.failures.max(0) as u32 + 1) {
                     let tx = state.db.tenant(tenant).await?;
-                    let wait = (until - copilot_core::now()).max(chrono::Duration::zero());
                     summaries::fail(&tx, claimed, &failure.message, Some(wait)).await?;
                     tx.commit().await?;
-                    wake_at(state, wait.to_std().unwrap_or_default());
+                    wake_after(&state.summary_wakeup, wait.to_std().unwrap_or_default());
                     return Ok(());
                 }
                 // The LLM could not write it: the agents still get the extractive one.
@@ -236,13 +203,4 @@ fn restored(text: SummaryText, redactions: &Redactions) -> SummaryText {
         what_was_tried: text.what_was_tried.iter().map(|item| redactions.restore(item)).collect(),
         open_questions: text.open_questions.iter().map(|item| redactions.restore(item)).collect(),
     }
-}
-
-/// Looks for due summaries again after `delay`.
-fn wake_at(state: &Pipeline, delay: Duration) {
-    let wakeup = state.summary_wakeup.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        wakeup.notify_one();
-    });
 }

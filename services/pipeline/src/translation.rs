@@ -24,7 +24,7 @@ use copilot_triage::{detect, focus};
 use crate::{
     Pipeline,
     conversations::{Approved, ThreadMessage},
-    llm,
+    llm::{self, CallFailure},
 };
 
 /// The longest text translated, in characters.
@@ -41,6 +41,21 @@ pub struct Translated {
     pub llm_profile: Option<String>,
 }
 
+impl Translated {
+    /// The translation of `message`, to be kept.
+    pub fn of_message(self, message: MessageId) -> Translation {
+        Translation {
+            message_id: message,
+            language: self.to,
+            source_language: Some(self.from),
+            text: self.text,
+            model: self.model,
+            llm_profile: self.llm_profile,
+            created_at: copilot_core::now(),
+        }
+    }
+}
+
 /// The language of a text when it can be told.
 fn detected(text: &str) -> Option<String> {
     let detection = detect(&focus(text));
@@ -55,6 +70,21 @@ pub async fn translate(
     to: &str,
     from: Option<&str>,
 ) -> Result<Translated, Error> {
+    translate_call(state, tenant, text, to, from).await?.map_err(|failure| Error::Unavailable {
+        detail: format!("the LLM could not translate the text: {}", failure.message),
+        retry_after_seconds: 5,
+    })
+}
+
+/// [`translate`], with why no profile answered kept apart from bad input, a missing LLM or
+/// a spent budget (for a queue to retry it).
+pub(crate) async fn translate_call(
+    state: &Pipeline,
+    tenant: TenantId,
+    text: &str,
+    to: &str,
+    from: Option<&str>,
+) -> Result<Result<Translated, CallFailure>, Error> {
     let length = text.trim().chars().count();
     if length == 0 {
         return Err(Error::validation("validation_failed", "`text` must not be empty"));
@@ -72,7 +102,7 @@ pub async fn translate(
         None => detected(text),
     };
     if from.as_deref() == Some(to.as_str()) {
-        return Ok(Translated { text: text.to_owned(), from: to.clone(), to, model: None, llm_profile: None });
+        return Ok(Ok(Translated { text: text.to_owned(), from: to.clone(), to, model: None, llm_profile: None }));
     }
     let (settings, plan) = {
         let tx = state.db.tenant(tenant).await?;
@@ -92,20 +122,14 @@ pub async fn translate(
     let mut redactions = Redactions::default();
     let sent = if settings.redact_pii { redactions.redact(text) } else { text.to_owned() };
     let prompt = translate_prompt(&sent, &to, from.as_deref());
-    let answered =
-        llm::call(state, tenant, &plan, &prompt, |_| {}, |_| {}, read_translation).await.map_err(|failure| {
-            Error::Unavailable {
-                detail: format!("the LLM could not translate the text: {}", failure.message),
-                retry_after_seconds: 5,
-            }
-        })?;
-    Ok(Translated {
+    let answered = llm::call(state, tenant, &plan, &prompt, |_| {}, |_| {}, read_translation).await;
+    Ok(answered.map(|answered| Translated {
         text: redactions.restore(&answered.read),
         from: from.unwrap_or_else(|| "und".to_owned()),
         to,
         model: Some(answered.completion.model),
         llm_profile: Some(answered.profile),
-    })
+    }))
 }
 
 /// A message of the ticket in `language`: kept from an earlier request, or translated now
@@ -129,19 +153,7 @@ pub async fn message_translation(
     };
     let translated = translate(state, by.tenant_id, &body, &language, None).await?;
     let tx = state.db.tenant(by.tenant_id).await?;
-    let kept = translations::store(
-        &tx,
-        Translation {
-            message_id: message,
-            language,
-            source_language: Some(translated.from),
-            text: translated.text,
-            model: translated.model,
-            llm_profile: translated.llm_profile,
-            created_at: copilot_core::now(),
-        },
-    )
-    .await?;
+    let kept = translations::store(&tx, translated.of_message(message)).await?;
     tx.commit().await?;
     Ok(kept)
 }

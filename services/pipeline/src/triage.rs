@@ -4,7 +4,7 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use copilot_core::{Error, TenantId};
+use copilot_core::{Error, TenantId, ids::MessageId};
 use copilot_intents::{
     taxonomy,
     triage::{self, Claimed, TriageResult},
@@ -138,9 +138,10 @@ pub async fn drain(state: &Pipeline) -> Result<usize, Error> {
         process_tenant(state, TenantId(tenant), &items).await?;
     }
     if count > 0 {
-        // Drafts and summaries of these messages waited for their triage.
+        // Drafts, summaries and translations of these messages waited for their triage.
         state.draft_wakeup.notify_one();
         state.summary_wakeup.notify_one();
+        state.translation_wakeup.notify_one();
     }
     Ok(count)
 }
@@ -226,6 +227,7 @@ async fn record(
         Ok(results) if results.len() == present.len() => {
             let messages: Vec<Uuid> = present.iter().map(|item| item.message_id).collect();
             triage::lock_tickets(&tx, &messages).await?;
+            let mut triaged = Vec::with_capacity(present.len());
             for (item, result) in present.iter().zip(results) {
                 let stored = TriageResult {
                     intent: result.intent.label,
@@ -234,8 +236,11 @@ async fn record(
                     sentiment_score: f64::from(result.sentiment.score),
                     language: result.language,
                 };
-                triage::complete(&tx, item, &stored, &state.escalation).await?;
+                if let Some(ticket) = triage::complete(&tx, item, &stored, &state.escalation).await? {
+                    triaged.push((ticket, MessageId(item.message_id), stored.language));
+                }
             }
+            crate::auto_translation::on_triaged(&tx, &triaged).await?;
         }
         Ok(results) => {
             let error = format!("the models returned {} results for {} messages", results.len(), present.len());

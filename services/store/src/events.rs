@@ -11,11 +11,12 @@ use uuid::Uuid;
 use crate::{Scoped, TenantTx, db_err};
 
 /// Every event type, in the order the API lists them.
-pub const EVENT_TYPES: [&str; 14] = [
+pub const EVENT_TYPES: [&str; 15] = [
     "ticket.created",
     "ticket.updated",
     "ticket.summary.updated",
     "message.created",
+    "message.translated",
     "triage.completed",
     "draft.ready",
     "draft.approved",

@@ -90,6 +90,20 @@ pub async fn select(db: &Db, sql: &str, limit: u64) -> Result<Vec<QueryResult>, 
     db.unscoped().query_all_raw(statement).await.map_err(db_err)
 }
 
+/// When the next open item of `queue` that no worker holds is due, across tenants (for a
+/// worker's sleep); none when nothing waits. For queues whose lease is one column.
+pub async fn next_due(db: &Db, queue: &Queue) -> Result<Option<chrono::DateTime<chrono::Utc>>, Error> {
+    let Queue { table, open, lease_columns, .. } = *queue;
+    let lease = lease_columns.first().copied().unwrap_or("lease_until");
+    let sql = format!(
+        "SELECT MIN(next_attempt_at) AS due FROM {table}
+         WHERE {} AND ({lease} IS NULL OR {lease} <= $1) LIMIT $2",
+        open.replace("{row}", table)
+    );
+    let rows = select(db, &sql, 1).await?;
+    Ok(rows.first().and_then(|row| row.try_get::<Option<chrono::DateTime<chrono::Utc>>>("", "due").ok()).flatten())
+}
+
 /// A durable queue: rows of one table, each a work item that one worker at a time holds
 /// under a lease and records an outcome for. How the rows are claimed (fairly, see
 /// [`FairPick`]) is the owning capability's claim statement; the retry policy is the

@@ -37,6 +37,7 @@ scoped!(
     message,
     message_triage,
     message_translation,
+    translation_job,
     audit_event,
     idempotency_key,
     intent,

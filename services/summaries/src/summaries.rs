@@ -196,19 +196,6 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
         .collect()
 }
 
-/// When the next pending summary across tenants is due (for a worker's sleep); none when
-/// nothing waits.
-pub async fn next_due(db: &Db) -> Result<Option<DateTime<Utc>>, Error> {
-    let rows = copilot_store::jobs::select(
-        db,
-        "SELECT MIN(next_attempt_at) AS due FROM ticket_summaries
-         WHERE pending AND (lease_until IS NULL OR lease_until <= $1) LIMIT $2",
-        1,
-    )
-    .await?;
-    Ok(rows.first().and_then(|row| row.try_get::<Option<DateTime<Utc>>>("", "due").ok()).flatten())
-}
-
 /// The claimed row, locked, while the claim still holds it.
 async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<ticket_summary::Model>, Error> {
     let row = ticket_summary::Entity::scoped(tx.tenant())

@@ -310,6 +310,24 @@ pub async fn set_language(tx: &TenantTx, by: &Principal, language: Option<&str>)
     Ok(User::from(change.update(&**tx).await.map_err(db_err)?))
 }
 
+/// The languages the tenant's active people chose to read (each once, in order); people
+/// who chose none read the tenant's agent language, which the caller adds.
+pub async fn languages_in_use(tx: &TenantTx) -> Result<Vec<String>, Error> {
+    let languages: Vec<Option<String>> = user::Entity::scoped(tx.tenant())
+        .select_only()
+        .column(user::Column::Language)
+        .distinct()
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Role.ne(Role::Integration))
+        .filter(user::Column::Language.is_not_null())
+        .order_by_asc(user::Column::Language)
+        .into_tuple()
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(languages.into_iter().flatten().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

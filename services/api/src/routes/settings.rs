@@ -90,6 +90,9 @@ pub struct DraftingSettingsOut {
     pub redact_pii: bool,
     /// Write a draft for every new customer message (else only when an agent asks).
     pub auto_draft: bool,
+    /// Translate each customer message written in another language, in the background, into
+    /// every language the tenant's agents read (their own `language`, else `agent_language`).
+    pub auto_translate: bool,
     /// The language (ISO 639-1) drafts are written in when the customer's cannot be told
     /// (a word or two, an emoji); English when absent.
     pub default_language: Option<String>,
@@ -109,6 +112,9 @@ pub struct DraftingSettingsIn {
     pub redact_pii: bool,
     #[oai(default = "default_true")]
     pub auto_draft: bool,
+    /// Absent: off.
+    #[oai(default)]
+    pub auto_translate: bool,
     /// A two-letter ISO 639-1 code (`en`, `zh`, `de`, …); absent, null or blank: English.
     pub default_language: Option<String>,
     /// The language of ticket summaries, an ISO 639-1 code; absent, null or blank: English.
@@ -319,6 +325,7 @@ fn drafting_out(settings: DraftSettings) -> DraftingSettingsOut {
         signature: settings.signature,
         redact_pii: settings.redact_pii,
         auto_draft: settings.auto_draft,
+        auto_translate: settings.auto_translate,
         default_language: settings.default_language,
         agent_language: settings.agent_language,
         summary_min_messages: settings.summary_min_messages,
@@ -455,6 +462,7 @@ impl SettingsApi {
             signature: body.signature,
             redact_pii: body.redact_pii,
             auto_draft: body.auto_draft,
+            auto_translate: body.auto_translate,
             default_language: body.default_language,
             agent_language: body.agent_language,
             summary_min_messages: body.summary_min_messages,
