@@ -190,11 +190,17 @@ export async function readEvents(
   }
   if (!response.ok || !response.body) return false;
   onOpen?.();
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  await readBody(response.body, onEvent);
+  return true;
+}
+
+/** Hands each server-sent event of a response body to `onEvent` until the body ends. */
+async function readBody(body: ReadableStream, onEvent: (event: SseEvent) => void): Promise<void> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) return true;
+    if (done) return;
     buffer += value;
     let end: number;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
@@ -209,6 +215,43 @@ export async function readEvents(
       onEvent({ event: /^event: (.*)$/m.exec(block)?.[1], id: /^id: (.*)$/m.exec(block)?.[1], data });
     }
   }
+}
+
+/** Rewrites a text with a tool, streamed: `onText` gets the text written so far (a
+ * preview, dropped when another model starts over); resolves with the checked rewrite,
+ * or throws the API's error (then the original stands). */
+export async function streamRewrite(
+  body: { text: string; tool: string; ticket_id?: string; language?: string },
+  onText: (soFar: string) => void,
+  signal?: AbortSignal,
+): Promise<Schemas["RewriteOut"]> {
+  const response = await authorizedFetch("/v1/rewrite/stream", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok || !response.body) {
+    const error = (await response.json().catch(() => ({}))) as { code?: string; detail?: string };
+    if (response.status === 401) {
+      session.forget();
+      onUnauthorized();
+    }
+    throw new ApiError(error.code ?? `http_${response.status}`, error.detail ?? response.statusText);
+  }
+  let soFar = "";
+  let result: Schemas["RewriteOut"] | null = null;
+  let failure: ApiError | null = null;
+  await readBody(response.body, ({ event, data }) => {
+    const parsed = JSON.parse(data) as Schemas["RewriteStreamEvent"];
+    if (event === "text") onText((soFar += parsed.text ?? ""));
+    if (event === "restart") onText((soFar = ""));
+    if (event === "done") result = parsed.result ?? null;
+    if (event === "error") failure = new ApiError(parsed.error?.code ?? "rewrite_failed", parsed.error?.detail ?? "");
+  });
+  if (failure) throw failure;
+  if (!result) throw new ApiError("rewrite_interrupted", "the rewrite stopped before it ended; the original stands");
+  return result;
 }
 
 /** Reads a draft's server-sent events (`text` pieces, then one `draft`) until it ends;

@@ -17,7 +17,7 @@ beforeAll(async () => {
   ({ LanguageProvider } = await import("../i18n"));
 });
 
-function renderComposer(onRewrite: (tool: string) => Promise<string>) {
+function renderComposer(onRewrite: (tool: string, onPreview: (soFar: string) => void) => Promise<string>) {
   const onSend = vi.fn();
   let text = "Your refund of $25.90 left today.";
   const view = () => (
@@ -43,14 +43,25 @@ function renderComposer(onRewrite: (tool: string) => Promise<string>) {
 }
 
 describe("Composer tools", () => {
-  it("rewrites with a tool, undoes it, and sends in the customer's language", async () => {
-    const onRewrite = vi.fn(async () => "Good news: your $25.90 refund left today.");
+  it("rewrites with a tool as a streamed preview, undoes it, and sends in the customer's language", async () => {
+    let finish: (text: string) => void = () => {};
+    const onRewrite = vi.fn(
+      (_tool: string, onPreview: (soFar: string) => void) =>
+        new Promise<string>((resolve) => {
+          onPreview("Good news: your");
+          finish = resolve;
+        }),
+    );
     const onSend = renderComposer(onRewrite);
     const tools = await screen.findByRole("combobox", { name: "Rewrite:" });
     await screen.findByRole("option", { name: "brand-voice" });
     fireEvent.change(tools, { target: { value: "shorter" } });
+    await screen.findByText("Good news: your");
+    expect((screen.getByRole("textbox") as HTMLTextAreaElement).readOnly).toBe(true);
+    finish("Good news: your $25.90 refund left today.");
     await screen.findByDisplayValue("Good news: your $25.90 refund left today.");
-    expect(onRewrite).toHaveBeenCalledWith("shorter");
+    expect(onRewrite.mock.calls[0][0]).toBe("shorter");
+    expect(screen.queryByText("Good news: your")).toBeNull();
 
     fireEvent.click(screen.getByRole("button", { name: "Undo rewrite" }));
     await screen.findByDisplayValue("Your refund of $25.90 left today.");

@@ -2,7 +2,8 @@
 // agent chose to use arrives here for editing; sending it approves the draft with the
 // edited text, and a weakly supported draft needs a second, explicit confirmation. The
 // agent can always write and send a reply of their own, with or without a draft. A reply
-// can be rewritten with a tool (undone with one click) and sent in the customer's language.
+// can be rewritten with a tool (streamed as a preview, undone with one click) and sent —
+// typed or from a draft — in the customer's language.
 import { useEffect, useState, type KeyboardEvent } from "react";
 
 import { api, errorText, type Draft } from "../api/client";
@@ -22,8 +23,8 @@ type Props = {
   busy: boolean;
   /** `translated`: send the reply in the customer's language. */
   onSend: (mode: ComposerMode, text: string, translated: boolean) => void;
-  /** The text rewritten with a tool. */
-  onRewrite: (tool: string) => Promise<string>;
+  /** The text rewritten with a tool; `onPreview` gets the text as the model writes it. */
+  onRewrite: (tool: string, onPreview: (soFar: string) => void) => Promise<string>;
 };
 
 /** The rewrite tools: built in, then the tenant's own. */
@@ -49,11 +50,14 @@ export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, b
   // The text before the last rewrite, for undo.
   const [before, setBefore] = useState<string | null>(null);
   const [rewriteError, setRewriteError] = useState<string | null>(null);
+  // The rewrite as the model writes it (shown until it is checked).
+  const [preview, setPreview] = useState("");
   const rewrite = async (tool: string) => {
     if (!tool || !text.trim()) return;
     setRewriting(true);
+    setPreview("");
     try {
-      const result = await onRewrite(tool);
+      const result = await onRewrite(tool, setPreview);
       setBefore(text);
       onText(result);
       setRewriteError(null);
@@ -61,6 +65,7 @@ export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, b
       setRewriteError(errorText(caught));
     } finally {
       setRewriting(false);
+      setPreview("");
     }
   };
   // The draft whose weak support the agent has been warned about (the second step).
@@ -76,7 +81,7 @@ export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, b
     }
     setWarned(null);
     setBefore(null);
-    onSend(mode, text, translated && !fromDraft);
+    onSend(mode, text, translated);
   };
   const onKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.ctrlKey && event.key === "Enter") {
@@ -120,6 +125,7 @@ export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, b
           onChange={(e) => onText(e.target.value)}
           onKeyDown={onKey}
           rows={mode === "reply" ? 8 : 3}
+          readOnly={rewriting}
           placeholder={t(mode === "reply" ? "composer.replyPlaceholder" : "composer.notePlaceholder")}
         />
       </label>
@@ -148,12 +154,16 @@ export function Composer({ mode, onMode, text, onText, fromDraft, onDropDraft, b
               {t("composer.undoRewrite")}
             </button>
           )}
-          {!fromDraft && (
-            <label className="check">
-              <input type="checkbox" checked={translated} onChange={(e) => setTranslated(e.target.checked)} />
-              {t("composer.sendTranslated")}
-            </label>
-          )}
+          <label className="check">
+            <input type="checkbox" checked={translated} onChange={(e) => setTranslated(e.target.checked)} />
+            {t("composer.sendTranslated")}
+          </label>
+        </div>
+      )}
+      {rewriting && (
+        <div className="rewrite-preview" aria-live="polite" aria-label={t("composer.rewriting")}>
+          <span className="muted small">{t("composer.rewriting")}</span>
+          {preview && <p>{preview}</p>}
         </div>
       )}
       {rewriteError && (

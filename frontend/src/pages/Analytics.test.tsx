@@ -1,7 +1,8 @@
 import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { CountBars, RatesChart, VolumeChart } from "./Analytics";
+import { LanguageProvider } from "../i18n";
+import { CountBars, RatesChart, UsageByDay, VolumeChart } from "./Analytics";
 
 afterEach(cleanup);
 
@@ -86,5 +87,28 @@ describe("CountBars", () => {
     const bars = Array.from(table.querySelectorAll<HTMLElement>(".bar"));
     expect(bars.map((bar) => bar.style.width)).toEqual(["100%", "25%"]);
     expect(screen.getByRole("rowheader", { name: "REFUND" })).toBeTruthy();
+  });
+});
+
+describe("UsageByDay", () => {
+  it("draws a bar per day against the busiest day, titled with calls and cost", () => {
+    const day = (key: string, total_tokens: number, calls: number, cost: number) => ({
+      key,
+      calls,
+      failed_calls: 0,
+      prompt_tokens: total_tokens,
+      completion_tokens: 0,
+      total_tokens,
+      cost,
+    });
+    render(
+      <LanguageProvider initial="en">
+        <UsageByDay label="tokens per day" rows={[day("2026-12-01", 1000, 4, 0.5), day("2026-12-02", 250, 1, 0.125)]} />
+      </LanguageProvider>,
+    );
+    const chart = screen.getByRole("img", { name: "tokens per day" });
+    const bars = Array.from(chart.querySelectorAll("rect.usage-bar"));
+    expect(bars.map((bar) => Number(bar.getAttribute("height")))).toEqual([120, 30]);
+    expect(bars[1].querySelector("title")?.textContent).toBe("2026-12-02: 250 tokens · Calls 1 · cost 0.125");
   });
 });

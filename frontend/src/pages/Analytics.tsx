@@ -143,12 +143,46 @@ export function UsageTable({ title, rows, name }: { title: string; rows: Schemas
   );
 }
 
+/** The month's LLM tokens per day as bars, each titled with its calls and cost. */
+export function UsageByDay({ rows, label }: { rows: Schemas["UsageGroupOut"][]; label: string }) {
+  const { t } = useI18n();
+  if (rows.length === 0) return null;
+  const width = 640;
+  const height = 120;
+  const max = Math.max(1, ...rows.map((row) => row.total_tokens));
+  const step = (width - 40) / Math.max(rows.length, 1);
+  const bar = Math.max(2, Math.min(32, step - 4));
+  return (
+    <svg role="img" aria-label={label} viewBox={`0 0 ${width} ${height + 24}`} className="chart">
+      {rows.map((row, index) => {
+        const x = 30 + index * step;
+        const tall = (row.total_tokens / max) * height;
+        return (
+          <g key={row.key}>
+            <rect x={x} y={height - tall} width={bar} height={tall} className="usage-bar">
+              <title>
+                {`${row.key}: ${row.total_tokens.toLocaleString()} ${t("analytics.tokens")} · ${t("analytics.calls")} ${row.calls} · ${t("analytics.cost")} ${money(row.cost)}`}
+              </title>
+            </rect>
+            {(index === 0 || index === rows.length - 1 || rows.length <= 8) && (
+              <text x={x + bar / 2} y={height + 16} textAnchor="middle" className="tick">
+                {row.key.slice(5)}
+              </text>
+            )}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
 export function AnalyticsPage() {
   const { t, language } = useI18n();
   const [period, setPeriod] = useState<Period>("day");
   const [analytics, setAnalytics] = useState<Analytics | null>(null);
   const [usage, setUsage] = useState<Schemas["UsageOut"] | null>(null);
   const [byProfile, setByProfile] = useState<Schemas["UsageGroupOut"][]>([]);
+  const [byDay, setByDay] = useState<Schemas["UsageGroupOut"][]>([]);
   const [tickets, setTickets] = useState<TicketReport | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -158,11 +192,13 @@ export function AnalyticsPage() {
       api.GET("/v1/usage", { params: { query: { group_by: "feature" } } }),
       api.GET("/v1/analytics/tickets", { params: { query: { period } } }),
       api.GET("/v1/usage", { params: { query: { group_by: "profile" } } }),
+      api.GET("/v1/usage", { params: { query: { group_by: "day" } } }),
     ])
-      .then(([drafts, used, opened, profiles]) => {
+      .then(([drafts, used, opened, profiles, days]) => {
         setAnalytics(unwrap(drafts));
         setUsage(unwrap(used));
         setByProfile(unwrap(profiles).groups ?? []);
+        setByDay(unwrap(days).groups ?? []);
         setTickets(unwrap(opened));
         setError(null);
       })
@@ -264,6 +300,7 @@ export function AnalyticsPage() {
             {usage.monthly_cost_budget != null ? ` / ${money(usage.monthly_cost_budget)}` : ""} · LLM {usage.llm_drafts} ·{" "}
             {t("analytics.extractive")} {usage.extractive_drafts}
           </p>
+          <UsageByDay rows={byDay} label={t("analytics.usageByDay")} />
           <UsageTable title={t("analytics.byFeature")} rows={usage.groups ?? []} name={(key) => t(`models.feature.${key}` as Key)} />
           <UsageTable title={t("analytics.byProfile")} rows={byProfile} name={(key) => key} />
         </>

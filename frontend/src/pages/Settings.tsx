@@ -126,6 +126,7 @@ function DraftingSettings() {
     signature: "",
     redact_pii: false,
     auto_draft: true,
+    auto_translate: false,
     default_language: "",
     agent_language: "",
     summary_min_messages: "3",
@@ -143,6 +144,7 @@ function DraftingSettings() {
         signature: found.signature ?? "",
         redact_pii: found.redact_pii,
         auto_draft: found.auto_draft,
+        auto_translate: found.auto_translate,
         default_language: found.default_language ?? "",
         agent_language: found.agent_language ?? "",
         summary_min_messages: found.summary_min_messages.toString(),
@@ -162,6 +164,7 @@ function DraftingSettings() {
             signature: form.signature.trim() || undefined,
             redact_pii: form.redact_pii,
             auto_draft: form.auto_draft,
+            auto_translate: form.auto_translate,
             default_language: form.default_language || undefined,
             agent_language: form.agent_language || undefined,
             summary_min_messages: form.summary_min_messages ? Number(form.summary_min_messages) : undefined,
@@ -209,6 +212,14 @@ function DraftingSettings() {
       <label className="check">
         <input type="checkbox" checked={form.auto_draft} onChange={(e) => setForm({ ...form, auto_draft: e.target.checked })} />
         {t("settings.drafting.autoDraft")}
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={form.auto_translate}
+          onChange={(e) => setForm({ ...form, auto_translate: e.target.checked })}
+        />
+        {t("settings.drafting.autoTranslate")}
       </label>
       <label className="check">
         <input type="checkbox" checked={form.redact_pii} onChange={(e) => setForm({ ...form, redact_pii: e.target.checked })} />

@@ -4,7 +4,7 @@ import { Composer, type ComposerMode } from "../components/Composer";
 import { DraftPanel, weaklySupported } from "../components/DraftPanel";
 import { useShortcuts } from "../components/Shortcuts";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../components/Fields";
-import { api, download, errorText, streamDraft, unwrap, whoAmI, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
+import { api, download, errorText, streamDraft, streamRewrite, unwrap, whoAmI, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
 import { fill, intentLabels, intentName, useI18n, type Key } from "../i18n";
 import { useTenantEvent, useTenantEvents } from "../live";
 import { duration } from "./Inbox";
@@ -189,15 +189,16 @@ function Context({ ticket, open }: { ticket: Ticket; open: (id: string) => void 
 
 type Summary = Schemas["SummaryOut"];
 
-/** A message's body with, on request, its translation into the reader's language; a
- * reply sent translated shows what the agent wrote. */
+/** A message's body with its translation into the reader's language — shown at once when
+ * it was made already (asked for before, or in the background), else on request; a reply
+ * sent translated shows what the agent wrote. */
 export function MessageBody({ ticketId, message, reader }: { ticketId: string; message: Message; reader: string }) {
   const { t } = useI18n();
   const [translation, setTranslation] = useState<string | null>(null);
   const [showOriginal, setShowOriginal] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const foreign = message.author === "customer" && message.triage?.language && message.triage.language !== reader;
-  const translate = async () => {
+  const translate = useCallback(async () => {
     try {
       const found = await api.GET("/v1/tickets/{id}/messages/{message_id}/translations/{lang}", {
         params: { path: { id: ticketId, message_id: message.id, lang: reader } },
@@ -207,7 +208,11 @@ export function MessageBody({ ticketId, message, reader }: { ticketId: string; m
     } catch (caught) {
       setError(errorText(caught));
     }
-  };
+  }, [ticketId, message.id, reader]);
+  const kept = message.translations.includes(reader);
+  useEffect(() => {
+    if (kept && translation === null) void translate();
+  }, [kept, translation, translate]);
   return (
     <>
       <p className="body" translate="no">
@@ -390,15 +395,16 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
   /** Sends the composer's text: a reply (approving the draft it came from, edited) or a note. */
   const send = async (kind: ComposerMode, body: string, translated: boolean) => {
     const sent = await act(async () => {
-      if (kind === "reply" && translated) {
-        const reply = { author: "agent" as const, body, translate_to: "customer" };
-        unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: reply }));
-      } else if (kind === "note") {
+      // Sent translated: the customer gets the translation, the agent's text stays beside it.
+      const translate_to = translated ? "customer" : undefined;
+      if (kind === "note") {
         unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: { author: "note", body } }));
       } else if (fromDraft && draft?.id === fromDraft.id && draft.status === "ready") {
-        unwrap(await api.POST("/v1/drafts/{id}/approve", { params: { path: { id: fromDraft.id } }, body: { body } }));
+        const approval = { body, translate_to };
+        unwrap(await api.POST("/v1/drafts/{id}/approve", { params: { path: { id: fromDraft.id } }, body: approval }));
       } else {
-        unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: { author: "agent", body } }));
+        const reply = { author: "agent" as const, body, translate_to };
+        unwrap(await api.POST("/v1/tickets/{id}/messages", { params: { path: { id } }, body: reply }));
       }
     });
     if (sent) {
@@ -622,10 +628,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
           }}
           busy={busy}
           onSend={(kind, body, translated) => void send(kind, body, translated)}
-          onRewrite={async (tool) => {
-            const rewritten = await api.POST("/v1/rewrite", { body: { text, tool, ticket_id: id } });
-            return unwrap(rewritten).text;
-          }}
+          onRewrite={async (tool, onPreview) => (await streamRewrite({ text, tool, ticket_id: id }, onPreview)).text}
         />
       </section>
       <div className="side">
