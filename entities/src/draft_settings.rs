@@ -18,6 +18,10 @@ pub struct Model {
     pub monthly_token_budget: Option<i64>,
     /// The month's LLM cost limit, in the currency of the profiles' prices.
     pub monthly_cost_budget: Option<f64>,
+    /// The default profile's price per million prompt tokens.
+    pub price_input: Option<f64>,
+    /// The default profile's price per million completion tokens.
+    pub price_output: Option<f64>,
     pub persona: Option<String>,
     pub tone: Option<String>,
     pub signature: Option<String>,

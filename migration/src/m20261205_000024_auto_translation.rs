@@ -1,6 +1,8 @@
 //! Background translation: `draft_settings.auto_translate` (customer messages are
 //! translated by themselves into every language the tenant's agents read) and
 //! `translation_jobs`, the queue of those translations, one row per message and language.
+//! Also the default profile's prices (`draft_settings.price_input`, `price_output`, per
+//! million tokens), so a tenant with one LLM sees its cost too.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
@@ -99,6 +101,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        for column in ["price_input", "price_output"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Alias::new("draft_settings"))
+                        .add_column(double_null(Alias::new(column)))
+                        .to_owned(),
+                )
+                .await?;
+        }
         if manager.get_database_backend() == DbBackend::Postgres {
             let role = crate::APP_ROLE;
             let current_tenant = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)";
@@ -117,11 +129,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter().table(Alias::new("draft_settings")).drop_column(Alias::new("auto_translate")).to_owned(),
-            )
-            .await?;
+        for column in ["price_output", "price_input", "auto_translate"] {
+            manager
+                .alter_table(
+                    Table::alter().table(Alias::new("draft_settings")).drop_column(Alias::new(column)).to_owned(),
+                )
+                .await?;
+        }
         manager.drop_table(Table::drop().table(TranslationJobs::Table).if_exists().to_owned()).await
     }
 }

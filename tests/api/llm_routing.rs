@@ -257,3 +257,35 @@ async fn the_monthly_cost_budget_stops_llm_calls() {
         .await
         .expect_error(400, "invalid_setting");
 }
+
+#[tokio::test]
+async fn the_default_profile_has_prices_too_and_its_calls_are_costed() {
+    let desk = desk(true).await;
+    let settings = json!({"base_url": desk.llm.base_url(), "model": "test-model",
+                          "price_per_million_input_tokens": 2.5, "price_per_million_output_tokens": 10.0});
+    let saved =
+        desk.app.send(Method::PUT, "/v1/settings/llm", Some(&desk.tenant.key), Some(&settings)).await.expect(200);
+    assert_eq!(
+        (&saved["price_per_million_input_tokens"], &saved["price_per_million_output_tokens"]),
+        (&json!(2.5), &json!(10.0))
+    );
+    let shown = desk.profile("default").await;
+    assert_eq!(shown["price_per_million_input_tokens"], 2.5, "{shown}");
+
+    let ticket = desk.ask("How do I cancel my order?").await;
+    assert_eq!(desk.settled_draft(ticket).await["mode"], "llm");
+    let by_profile = desk.usage_by("profile").await;
+    let default = by_profile.iter().find(|group| group["key"] == "default").cloned().unwrap_or_default();
+    let (prompt, completion) =
+        (default["prompt_tokens"].as_f64().unwrap_or(0.0), default["completion_tokens"].as_f64().unwrap_or(0.0));
+    let expected = (prompt * 2.5 + completion * 10.0) / 1e6;
+    let cost = default["cost"].as_f64().unwrap_or(0.0);
+    assert!(cost > 0.0 && (cost - expected).abs() < 1e-5, "cost {cost}, expected {expected}: {default}");
+
+    for bad in [json!({"price_per_million_input_tokens": -1}), json!({"price_per_million_output_tokens": 2e6})] {
+        desk.app
+            .send(Method::PUT, "/v1/settings/llm", Some(&desk.tenant.key), Some(&bad))
+            .await
+            .expect_error(400, "invalid_setting");
+    }
+}

@@ -153,19 +153,19 @@ export function UsageByDay({ rows, label }: { rows: Schemas["UsageGroupOut"][]; 
   const step = (width - 40) / Math.max(rows.length, 1);
   const bar = Math.max(2, Math.min(32, step - 4));
   return (
-    <svg role="img" aria-label={label} viewBox={`0 0 ${width} ${height + 24}`} className="chart">
+    <svg role="img" aria-label={label} viewBox={`0 0 ${width} ${height + 32}`} className="chart">
       {rows.map((row, index) => {
         const x = 30 + index * step;
         const tall = (row.total_tokens / max) * height;
         return (
           <g key={row.key}>
-            <rect x={x} y={height - tall} width={bar} height={tall} className="usage-bar">
+            <rect x={x} y={8 + height - tall} width={bar} height={tall} className="usage-bar">
               <title>
                 {`${row.key}: ${row.total_tokens.toLocaleString()} ${t("analytics.tokens")} · ${t("analytics.calls")} ${row.calls} · ${t("analytics.cost")} ${money(row.cost)}`}
               </title>
             </rect>
             {(index === 0 || index === rows.length - 1 || rows.length <= 8) && (
-              <text x={x + bar / 2} y={height + 16} textAnchor="middle" className="tick">
+              <text x={x + bar / 2} y={height + 24} textAnchor="middle" className="tick">
                 {row.key.slice(5)}
               </text>
             )}
@@ -300,6 +300,7 @@ export function AnalyticsPage() {
             {usage.monthly_cost_budget != null ? ` / ${money(usage.monthly_cost_budget)}` : ""} · LLM {usage.llm_drafts} ·{" "}
             {t("analytics.extractive")} {usage.extractive_drafts}
           </p>
+          {byDay.length > 0 && <h3>{t("analytics.usageByDay")}</h3>}
           <UsageByDay rows={byDay} label={t("analytics.usageByDay")} />
           <UsageTable title={t("analytics.byFeature")} rows={usage.groups ?? []} name={(key) => t(`models.feature.${key}` as Key)} />
           <UsageTable title={t("analytics.byProfile")} rows={byProfile} name={(key) => key} />

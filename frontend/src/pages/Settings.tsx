@@ -20,7 +20,7 @@ function Status({ error, saved }: { error: string | null; saved: boolean }) {
 function LlmSettings() {
   const { t } = useI18n();
   const [settings, setSettings] = useState<Schemas["LlmSettingsOut"] | null>(null);
-  const [form, setForm] = useState({ base_url: "", model: "", api_key: "", budget: "", cost_budget: "" });
+  const [form, setForm] = useState({ base_url: "", model: "", api_key: "", budget: "", cost_budget: "", price_in: "", price_out: "" });
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
 
@@ -34,6 +34,8 @@ function LlmSettings() {
         api_key: "",
         budget: found.monthly_token_budget?.toString() ?? "",
         cost_budget: found.monthly_cost_budget?.toString() ?? "",
+        price_in: found.price_per_million_input_tokens?.toString() ?? "",
+        price_out: found.price_per_million_output_tokens?.toString() ?? "",
       });
     }).catch((caught) => setError(errorText(caught)));
   }, []);
@@ -51,6 +53,8 @@ function LlmSettings() {
         timeout_seconds: settings?.timeout_seconds,
         monthly_token_budget: form.budget ? Number(form.budget) : undefined,
         monthly_cost_budget: form.cost_budget ? Number(form.cost_budget) : undefined,
+        price_per_million_input_tokens: form.price_in ? Number(form.price_in) : undefined,
+        price_per_million_output_tokens: form.price_out ? Number(form.price_out) : undefined,
       };
       if (form.api_key) body.api_key = form.api_key;
       setSettings(unwrap(await api.PUT("/v1/settings/llm", { body })));
@@ -88,6 +92,14 @@ function LlmSettings() {
       <label>
         {t("settings.llm.costBudget")}
         <input inputMode="decimal" value={form.cost_budget} onChange={(e) => setForm({ ...form, cost_budget: e.target.value })} />
+      </label>
+      <label>
+        {t("models.priceIn")}
+        <input inputMode="decimal" value={form.price_in} onChange={(e) => setForm({ ...form, price_in: e.target.value })} />
+      </label>
+      <label>
+        {t("models.priceOut")}
+        <input inputMode="decimal" value={form.price_out} onChange={(e) => setForm({ ...form, price_out: e.target.value })} />
       </label>
       <Status error={error} saved={saved} />
       <button type="submit" className="primary">{t("settings.llm.save")}</button>

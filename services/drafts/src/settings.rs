@@ -28,6 +28,10 @@ pub struct DraftSettings {
     pub monthly_token_budget: Option<i64>,
     /// The month's LLM cost limit, in the currency of the profiles' prices; none means no limit.
     pub monthly_cost_budget: Option<f64>,
+    /// What a million prompt tokens of the default LLM cost; unset: its calls are not priced.
+    pub price_per_million_input_tokens: Option<f64>,
+    /// What a million completion tokens of the default LLM cost.
+    pub price_per_million_output_tokens: Option<f64>,
     pub persona: Option<String>,
     pub tone: Option<String>,
     pub signature: Option<String>,
@@ -62,6 +66,8 @@ impl From<Option<draft_settings::Model>> for DraftSettings {
                 timeout_seconds: row.timeout_seconds,
                 monthly_token_budget: row.monthly_token_budget,
                 monthly_cost_budget: row.monthly_cost_budget,
+                price_per_million_input_tokens: row.price_input,
+                price_per_million_output_tokens: row.price_output,
                 persona: row.persona,
                 tone: row.tone,
                 signature: row.signature,
@@ -88,6 +94,8 @@ pub struct LlmUpdate {
     pub timeout_seconds: Option<i32>,
     pub monthly_token_budget: Option<i64>,
     pub monthly_cost_budget: Option<f64>,
+    pub price_per_million_input_tokens: Option<f64>,
+    pub price_per_million_output_tokens: Option<f64>,
 }
 
 /// How replies sound and when drafts are written, replaced as a whole.
@@ -143,6 +151,8 @@ pub async fn put_llm(
     in_range("timeout_seconds", update.timeout_seconds, 1, 600)?;
     in_range("monthly_token_budget", update.monthly_token_budget, 0, i64::MAX)?;
     in_range("monthly_cost_budget", update.monthly_cost_budget, 0.0, 1e12)?;
+    in_range("price_per_million_input_tokens", update.price_per_million_input_tokens, 0.0, 1e6)?;
+    in_range("price_per_million_output_tokens", update.price_per_million_output_tokens, 0.0, 1e6)?;
     let sealed_key = match &update.api_key {
         KeyChange::Set(key) => Some(Some(sealer.seal(tx.tenant(), &bounded_text("api_key", key, 1, 1000)?)?)),
         KeyChange::Clear => Some(None),
@@ -160,6 +170,8 @@ pub async fn put_llm(
     change.timeout_seconds = Set(update.timeout_seconds);
     change.monthly_token_budget = Set(update.monthly_token_budget);
     change.monthly_cost_budget = Set(update.monthly_cost_budget);
+    change.price_input = Set(update.price_per_million_input_tokens);
+    change.price_output = Set(update.price_per_million_output_tokens);
     let settings = save(tx, change).await?;
     audit::record(
         tx,
@@ -172,6 +184,8 @@ pub async fn put_llm(
             "api_key": match update.api_key { KeyChange::Keep => "kept", KeyChange::Clear => "cleared", KeyChange::Set(_) => "replaced" },
             "monthly_token_budget": settings.monthly_token_budget,
             "monthly_cost_budget": settings.monthly_cost_budget,
+            "price_per_million_input_tokens": settings.price_per_million_input_tokens,
+            "price_per_million_output_tokens": settings.price_per_million_output_tokens,
         }),
     )
     .await?;
@@ -224,6 +238,8 @@ fn start_change(tx: &TenantTx, existing: Option<draft_settings::Model>, by: &Pri
             timeout_seconds: Set(None),
             monthly_token_budget: Set(None),
             monthly_cost_budget: Set(None),
+            price_input: Set(None),
+            price_output: Set(None),
             persona: Set(None),
             tone: Set(None),
             signature: Set(None),

@@ -95,6 +95,14 @@ pub struct ShownProfile {
     pub updated_at: Option<chrono::DateTime<Utc>>,
 }
 
+/// The default profile's prices, from the drafting settings.
+fn default_prices(settings: &DraftSettings) -> Prices {
+    Prices {
+        input_per_million: settings.price_per_million_input_tokens,
+        output_per_million: settings.price_per_million_output_tokens,
+    }
+}
+
 /// The default profile (when an LLM is configured), then the named ones, with health.
 pub async fn shown_profiles(state: &Pipeline, tx: &TenantTx) -> Result<Vec<ShownProfile>, Error> {
     let settings = draft_settings::get(tx).await?;
@@ -111,7 +119,7 @@ pub async fn shown_profiles(state: &Pipeline, tx: &TenantTx) -> Result<Vec<Shown
             temperature: settings.temperature,
             max_tokens: settings.max_tokens,
             timeout_seconds: settings.timeout_seconds,
-            prices: Prices::default(),
+            prices: default_prices(&settings),
             supports_json_schema: false,
             updated_at: settings.updated_at.unwrap_or_default(),
         };
@@ -144,7 +152,7 @@ pub async fn plan(
         let (config, prices) = if name == DEFAULT_PROFILE {
             let key = draft_settings::api_key(tx, &state.sealer).await?;
             match default_config(global, settings, key) {
-                Some(config) => (config, Prices::default()),
+                Some(config) => (config, default_prices(settings)),
                 None => continue,
             }
         } else {

@@ -49,6 +49,10 @@ pub struct LlmSettingsOut {
     pub monthly_token_budget: Option<i64>,
     /// The month's LLM cost limit in the currency of the profiles' prices; absent: no limit.
     pub monthly_cost_budget: Option<f64>,
+    /// What a million prompt tokens of this LLM cost; absent: its calls are not priced.
+    pub price_per_million_input_tokens: Option<f64>,
+    /// What a million completion tokens of this LLM cost.
+    pub price_per_million_output_tokens: Option<f64>,
     /// Where drafts are written now, all settings applied.
     pub source: LlmSource,
     pub effective_base_url: Option<String>,
@@ -74,6 +78,10 @@ pub struct LlmSettingsIn {
     pub monthly_token_budget: Option<i64>,
     /// At least 0, in the currency of the profiles' prices; absent or null: no limit.
     pub monthly_cost_budget: Option<f64>,
+    /// 0 to 1,000,000, in the tenant's currency; absent or null: calls are not priced.
+    pub price_per_million_input_tokens: Option<f64>,
+    /// 0 to 1,000,000.
+    pub price_per_million_output_tokens: Option<f64>,
 }
 
 #[derive(Debug, Object)]
@@ -310,6 +318,8 @@ impl SettingsApi {
             timeout_seconds: settings.timeout_seconds,
             monthly_token_budget: settings.monthly_token_budget,
             monthly_cost_budget: settings.monthly_cost_budget,
+            price_per_million_input_tokens: settings.price_per_million_input_tokens,
+            price_per_million_output_tokens: settings.price_per_million_output_tokens,
             source,
             effective_base_url: effective.as_ref().map(|config| config.base_url.clone()),
             effective_model: effective.map(|config| config.model),
@@ -357,6 +367,8 @@ impl SettingsApi {
             timeout_seconds: body.timeout_seconds,
             monthly_token_budget: body.monthly_token_budget,
             monthly_cost_budget: body.monthly_cost_budget,
+            price_per_million_input_tokens: body.price_per_million_input_tokens,
+            price_per_million_output_tokens: body.price_per_million_output_tokens,
         };
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let settings = draft_settings::put_llm(
