@@ -59,9 +59,11 @@ async fn texts_and_messages_are_translated_and_kept_once_per_language() {
     desk.app
         .get(&format!("/v1/tickets/{ticket}/messages/{message}/translations/xx"), &desk.agent)
         .await
-        .expect_error(400, "invalid_language");
+        .expect_error(422, "unsupported_language");
     for (body, status, code) in [
         (json!({"text": "Hello", "to": "klingon"}), 400, "invalid_language"),
+        (json!({"text": "Hello", "to": "tlh"}), 400, "invalid_language"),
+        (json!({"text": "Hello", "to": "qq"}), 422, "unsupported_language"),
         (json!({"text": " ", "to": "de"}), 400, "validation_failed"),
         (json!({"text": "x".repeat(20_001), "to": "de"}), 413, "text_too_long"),
     ] {
@@ -89,7 +91,7 @@ async fn an_agent_writes_in_their_language_and_the_customer_reads_theirs() {
     desk.app
         .send(Method::PATCH, "/v1/me", Some(&desk.agent), Some(&json!({"language": "xx"})))
         .await
-        .expect_error(400, "invalid_language");
+        .expect_error(422, "unsupported_language");
     desk.app
         .send(Method::PATCH, "/v1/me", Some(&desk.tenant.key), Some(&json!({"language": "en"})))
         .await

@@ -144,13 +144,21 @@ pub fn identifier(code: &'static str, what: &str, raw: &str) -> Result<String, E
 pub fn language_code(field: &str, value: Option<&str>) -> Result<Option<String>, Error> {
     let Some(code) = value.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(None) };
     let code = code.to_ascii_lowercase();
-    if !LANGUAGES.contains(&code.as_str()) {
-        return Err(Error::validation(
-            "invalid_language",
-            format!("`{field}` must be one of {}, not `{code}`", LANGUAGES.join(", ")),
+    if LANGUAGES.contains(&code.as_str()) {
+        return Ok(Some(code));
+    }
+    let supported = LANGUAGES.join(", ");
+    if code.len() == 2 && code.bytes().all(|byte| byte.is_ascii_lowercase()) {
+        // Shaped like an ISO 639-1 code, but not one the service detects and writes.
+        return Err(Error::unprocessable(
+            "unsupported_language",
+            format!("`{field}`: `{code}` is not a supported language; use one of {supported}"),
         ));
     }
-    Ok(Some(code))
+    Err(Error::validation(
+        "invalid_language",
+        format!("`{field}` must be a two-letter language code, one of {supported}, not `{code}`"),
+    ))
 }
 
 /// Optional text: blank is unset, otherwise [`bounded_text`] of 1 to `max` characters.
@@ -237,6 +245,17 @@ pub const LANGUAGES: [&str; 25] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_codes_are_checked_against_the_supported_ones() {
+        assert_eq!(language_code("to", Some(" DE ")).ok().flatten().as_deref(), Some("de"));
+        assert_eq!(language_code("to", Some("")).ok(), Some(None));
+        let code = |value: &str| language_code("to", Some(value)).err().map(|error| error.code());
+        assert_eq!(code("xx"), Some("unsupported_language"));
+        for malformed in ["klingon", "e1", "zh-CN"] {
+            assert_eq!(code(malformed), Some("invalid_language"), "{malformed}");
+        }
+    }
 
     #[test]
     fn base_urls_must_be_https_on_public_addresses_unless_allowed() {
