@@ -39,8 +39,10 @@ def answer_for(body):
         first = customer[0] if customer else ""
         return json.dumps({"text": f"The customer wrote {len(customer)} message(s); the first: {first}",
                            "customer_goal": first, "what_was_tried": [], "open_questions": customer[-1:]})
-    if system.startswith("You rewrite") or system.startswith("You translate"):
-        return fenced.strip()
+    if system.startswith("You rewrite"):
+        return "Rewritten: " + fenced.strip()
+    if system.startswith("You translate"):
+        return "Translated: " + fenced.strip()
     return ANSWER
 
 

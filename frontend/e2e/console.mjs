@@ -306,6 +306,35 @@ try {
     await accessible("ticket with composer");
   });
 
+  await check("a reply is rewritten as the agent watches and undone; a Chinese message arrives translated", async () => {
+    const composer = page.getByRole("form", { name: "Reply or note" });
+    await composer.getByLabel("Reply to the customer").check();
+    const mine = "Your refund of $25.90 for order 10422 left today.";
+    await composer.getByRole("textbox").fill(mine);
+    await composer.getByRole("combobox", { name: "Rewrite:" }).selectOption("friendlier");
+    const holds = async (expected) => {
+      const value = await composer.getByRole("textbox").inputValue();
+      if (value !== expected) throw new Error(`the composer holds: ${value}`);
+    };
+    await eventually(() => holds(`Rewritten: ${mine}`));
+    await composer.getByRole("button", { name: "Undo rewrite" }).click();
+    await eventually(() => holds(mine));
+    await composer.getByRole("textbox").fill("");
+
+    // Background translation into the agents' language, shown without a click.
+    const { updated_at: _, ...style } = await callApi("GET", "/v1/settings/drafting");
+    await callApi("PUT", "/v1/settings/drafting", { ...style, auto_translate: true });
+    const chinese = "我的帐篷杆断了，可以换一个吗？";
+    const ticket = await openTicket("帐篷杆", chinese);
+    await page.goto(`${base}/#/tickets/${ticket.id}`);
+    await page.locator(".message.author-customer .body", { hasText: `Translated: ${chinese}` }).waitFor({ timeout: 20_000 });
+    await page.getByRole("button", { name: "Show original" }).click();
+    await page.locator(".message.author-customer .body", { hasText: new RegExp(`^${chinese}$`) }).waitFor();
+    await page.getByRole("button", { name: "Show translation" }).click();
+    await page.screenshot({ path: join(shots, "ticket-translated.png"), fullPage: true });
+    await callApi("PUT", "/v1/settings/drafting", { ...style, auto_translate: false });
+  });
+
   await check("keyboard only: from the inbox to a sent reply and back", async () => {
     await page.goto(`${base}/#/`);
     await page.getByRole("link", { name: subject }).waitFor();

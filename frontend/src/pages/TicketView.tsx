@@ -193,8 +193,8 @@ type Summary = Schemas["SummaryOut"];
  * it was made already (asked for before, or in the background), else on request; a reply
  * sent translated shows what the agent wrote. */
 export function MessageBody({ ticketId, message, reader }: { ticketId: string; message: Message; reader: string }) {
-  const { t } = useI18n();
-  const [translation, setTranslation] = useState<string | null>(null);
+  const { t, language } = useI18n();
+  const [translation, setTranslation] = useState<Schemas["MessageTranslationOut"] | null>(null);
   const [showOriginal, setShowOriginal] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const foreign = message.author === "customer" && message.triage?.language && message.triage.language !== reader;
@@ -203,7 +203,7 @@ export function MessageBody({ ticketId, message, reader }: { ticketId: string; m
       const found = await api.GET("/v1/tickets/{id}/messages/{message_id}/translations/{lang}", {
         params: { path: { id: ticketId, message_id: message.id, lang: reader } },
       });
-      setTranslation(unwrap(found).text);
+      setTranslation(unwrap(found));
       setError(null);
     } catch (caught) {
       setError(errorText(caught));
@@ -216,7 +216,7 @@ export function MessageBody({ ticketId, message, reader }: { ticketId: string; m
   return (
     <>
       <p className="body" translate="no">
-        {translation && !showOriginal ? translation : message.body}
+        {translation && !showOriginal ? translation.text : message.body}
       </p>
       {foreign && !translation && (
         <button type="button" className="link small" onClick={() => void translate()}>
@@ -224,9 +224,18 @@ export function MessageBody({ ticketId, message, reader }: { ticketId: string; m
         </button>
       )}
       {translation && (
-        <button type="button" className="link small" onClick={() => setShowOriginal(!showOriginal)}>
-          {showOriginal ? t("translation.showTranslation") : t("translation.showOriginal")}
-        </button>
+        <p className="small muted translated">
+          {!showOriginal && translation.source_language && translation.source_language !== "und" && (
+            <>
+              {t("translation.translatedFrom")}{" "}
+              {new Intl.DisplayNames([language === "zh" ? "zh-CN" : "en"], { type: "language" }).of(translation.source_language)}
+              {" · "}
+            </>
+          )}
+          <button type="button" className="link" onClick={() => setShowOriginal(!showOriginal)}>
+            {showOriginal ? t("translation.showTranslation") : t("translation.showOriginal")}
+          </button>
+        </p>
       )}
       {message.original_body && (
         <details className="original small">
