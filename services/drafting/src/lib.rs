@@ -10,6 +10,7 @@
 
 pub mod answer;
 pub mod extractive;
+pub mod label;
 pub mod llm;
 pub mod phrases;
 pub mod prompt;
@@ -19,5 +20,5 @@ pub mod summary;
 pub mod translate;
 
 pub use answer::{Answer, Citation, parse_answer};
-pub use llm::{Completion, LlmClient, LlmConfig, LlmError, Usage};
+pub use llm::{Completion, LlmClient, LlmConfig, LlmError, ResponseSchema, Usage};
 pub use prompt::{DraftInput, Passage, Persona, PromptMessage, Role, Speaker, Turn, build_prompt};

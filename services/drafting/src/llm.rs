@@ -11,7 +11,7 @@ use async_openai::{
     middleware::{HttpRequestFactory, ReqwestService},
     types::chat::{
         ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-        ChatCompletionStreamOptions, CreateChatCompletionRequest,
+        ChatCompletionStreamOptions, CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
     },
 };
 use futures::StreamExt;
@@ -35,6 +35,17 @@ pub struct LlmConfig {
     /// endpoint, or any when the operator allows it. Otherwise every address the host
     /// resolves to must be public, checked at connect time, and redirects are not followed.
     pub allow_private: bool,
+    /// The answer must follow this JSON schema (`response_format: json_schema`, strict):
+    /// set only for endpoints that take one.
+    pub response_schema: Option<ResponseSchema>,
+}
+
+/// A named JSON schema an answer must follow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResponseSchema {
+    /// Letters, digits, `_` or `-`; at most 64.
+    pub name: String,
+    pub schema: serde_json::Value,
 }
 
 impl std::fmt::Debug for LlmConfig {
@@ -47,6 +58,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("max_tokens", &self.max_tokens)
             .field("timeout", &self.timeout)
             .field("allow_private", &self.allow_private)
+            .field("response_schema", &self.response_schema.as_ref().map(|schema| &schema.name))
             .finish()
     }
 }
@@ -371,6 +383,14 @@ fn request(config: &LlmConfig, messages: &[PromptMessage]) -> CreateChatCompleti
         max_tokens: Some(config.max_tokens),
         stream: Some(true),
         stream_options: Some(ChatCompletionStreamOptions { include_usage: Some(true), include_obfuscation: None }),
+        response_format: config.response_schema.as_ref().map(|wanted| ResponseFormat::JsonSchema {
+            json_schema: ResponseFormatJsonSchema {
+                description: None,
+                name: wanted.name.clone(),
+                schema: wanted.schema.clone(),
+                strict: Some(true),
+            },
+        }),
         ..Default::default()
     }
 }
@@ -408,6 +428,18 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_is_asked_for_only_when_set() {
+        let mut config = config("http://127.0.0.1:1/v1".into());
+        assert!(request(&config, &prompt()).response_format.is_none());
+        config.response_schema =
+            Some(ResponseSchema { name: "labels".into(), schema: serde_json::json!({"type": "object"}) });
+        let sent = serde_json::to_value(request(&config, &prompt())).expect("serialise");
+        assert_eq!(sent["response_format"]["type"], "json_schema");
+        assert_eq!(sent["response_format"]["json_schema"]["name"], "labels");
+        assert_eq!(sent["response_format"]["json_schema"]["strict"], true);
+    }
+
+    #[test]
     fn the_key_never_shows_in_debug_output() {
         let config = LlmConfig {
             base_url: "http://127.0.0.1:1/v1".into(),
@@ -417,6 +449,7 @@ mod tests {
             max_tokens: 10,
             timeout: Duration::from_secs(1),
             allow_private: false,
+            response_schema: None,
         };
         assert!(!format!("{config:?}").contains("sk-very-secret"));
     }
@@ -459,6 +492,7 @@ mod tests {
             max_tokens: 100,
             timeout: Duration::from_secs(60),
             allow_private: true,
+            response_schema: None,
         }
     }
 

@@ -153,12 +153,17 @@ const TURN_CHARS: usize = 4_000;
 
 /// A message bounded to [`TURN_CHARS`]: a longer one keeps its first and last halves.
 fn bounded_turn(text: &str) -> String {
+    bounded_message(text, TURN_CHARS)
+}
+
+/// A message bounded to `max` characters: a longer one keeps its first and last halves.
+pub(crate) fn bounded_message(text: &str, max: usize) -> String {
     let text = text.trim();
     let length = text.chars().count();
-    if length <= TURN_CHARS {
+    if length <= max {
         return text.to_owned();
     }
-    let half = TURN_CHARS / 2;
+    let half = max / 2;
     let head: String = text.chars().take(half).collect();
     let tail: String = text.chars().skip(length - half).collect();
     format!("{head}\n[…]\n{tail}")

@@ -63,13 +63,19 @@ pub fn summary_prompt_with_boundary(input: &SummaryInput, boundary: &str) -> Vec
     vec![PromptMessage { role: Role::System, content: system }, PromptMessage { role: Role::User, content: user }]
 }
 
+/// The JSON object in a model's answer: from its first `{` to its last `}` (code fences and
+/// words around it are tolerated).
+pub(crate) fn json_object(raw: &str) -> Result<&str, String> {
+    let start = raw.find('{').ok_or("no JSON object in the answer")?;
+    let end = raw.rfind('}').filter(|end| *end > start).ok_or("the JSON object is not closed")?;
+    Ok(&raw[start..=end])
+}
+
 /// Reads the model's JSON answer (code fences and text around the object are tolerated),
 /// bounded in length; an answer without a summary text is refused.
 pub fn parse_summary(raw: &str) -> Result<SummaryText, String> {
-    let start = raw.find('{').ok_or("no JSON object in the answer")?;
-    let end = raw.rfind('}').filter(|end| *end > start).ok_or("the JSON object is not closed")?;
     let mut summary: SummaryText =
-        serde_json::from_str(&raw[start..=end]).map_err(|error| format!("not the summary object: {error}"))?;
+        serde_json::from_str(json_object(raw)?).map_err(|error| format!("not the summary object: {error}"))?;
     summary.text = bounded(&summary.text, TEXT_CHARS);
     if summary.text.is_empty() {
         return Err("the summary text is empty".into());

@@ -13,7 +13,7 @@ use copilot_core::{
     model::LlmFeature,
     settings::Settings,
 };
-use copilot_drafting::{Completion, LlmConfig, PromptMessage};
+use copilot_drafting::{Completion, LlmConfig, PromptMessage, ResponseSchema};
 use copilot_drafts::settings::{self as draft_settings, DraftSettings};
 use copilot_llm::{
     DEFAULT_PROFILE, health,
@@ -35,6 +35,8 @@ pub struct Candidate {
     pub config: LlmConfig,
     pub prices: Prices,
     pub admission: Admission,
+    /// The endpoint takes `response_format: json_schema`.
+    pub json_schema: bool,
 }
 
 /// What a feature's call will try, read in one transaction.
@@ -45,9 +47,17 @@ pub struct Plan {
     pub candidates: Vec<Candidate>,
     /// The month's token or cost budget is spent: no call is made.
     pub budget_exhausted: bool,
+    /// The schema answers must follow, sent to the profiles that take one.
+    pub schema: Option<ResponseSchema>,
 }
 
 impl Plan {
+    /// The plan with answers held to `schema` where a profile takes one (the answer is
+    /// still read and checked by the feature's reader).
+    pub fn with_schema(self, schema: ResponseSchema) -> Self {
+        Self { schema: Some(schema), ..self }
+    }
+
     /// Whether an LLM may be called at all.
     pub fn callable(&self) -> bool {
         !self.candidates.is_empty() && !self.budget_exhausted
@@ -77,6 +87,7 @@ pub fn default_config(global: &Settings, tenant: &DraftSettings, tenant_key: Opt
         max_tokens: tenant.max_tokens.map_or(global.llm_max_tokens, |t| t.max(1) as u32),
         timeout: seconds(tenant.timeout_seconds, global.llm_timeout_seconds),
         allow_private,
+        response_schema: None,
     })
 }
 
@@ -149,10 +160,10 @@ pub async fn plan(
     let now = copilot_core::now();
     let mut candidates = Vec::with_capacity(route.len());
     for name in route {
-        let (config, prices) = if name == DEFAULT_PROFILE {
+        let (config, prices, json_schema) = if name == DEFAULT_PROFILE {
             let key = draft_settings::api_key(tx, &state.sealer).await?;
             match default_config(global, settings, key) {
-                Some(config) => (config, default_prices(settings)),
+                Some(config) => (config, default_prices(settings), false),
                 None => continue,
             }
         } else {
@@ -166,16 +177,17 @@ pub async fn plan(
                 max_tokens: profile.max_tokens.map_or(global.llm_max_tokens, |t| t.max(1) as u32),
                 timeout: seconds(profile.timeout_seconds, global.llm_timeout_seconds),
                 allow_private: global.tenant_endpoints_allow_private,
+                response_schema: None,
             };
-            (config, profile.prices)
+            (config, profile.prices, profile.supports_json_schema)
         };
         let admission = health.get(&name).map_or(Admission::Call, |health| health.breaker.admit(now));
-        candidates.push(Candidate { profile: name, config, prices, admission });
+        candidates.push(Candidate { profile: name, config, prices, admission, json_schema });
     }
     let spent = usage::month(tx, &draft_settings::month_of(now)).await?;
     let budget = Budget { tokens: settings.monthly_token_budget, cost: settings.monthly_cost_budget };
     let budget_exhausted = budget.exhausted_by(&spent);
-    Ok(Plan { feature, candidates, budget_exhausted })
+    Ok(Plan { feature, candidates, budget_exhausted, schema: None })
 }
 
 /// A call's answer, as the feature read it, and the profile that gave it.
@@ -256,7 +268,13 @@ pub async fn call<T>(
         attempted = true;
         on_attempt(profile);
         let started = std::time::Instant::now();
-        let result = state.llm.complete(&candidate.config, messages, &mut on_text).await;
+        let result = match plan.schema.clone().filter(|_| candidate.json_schema) {
+            Some(schema) => {
+                let config = LlmConfig { response_schema: Some(schema), ..candidate.config.clone() };
+                state.llm.complete(&config, messages, &mut on_text).await
+            }
+            None => state.llm.complete(&candidate.config, messages, &mut on_text).await,
+        };
         let took = started.elapsed();
         let outcome = match result {
             Ok(completion) => match read(&completion.text) {
