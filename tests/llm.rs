@@ -106,6 +106,9 @@ fn default_answer(request: &Value) -> String {
         let text: Vec<&str> = user.lines().skip(1).take_while(|line| !line.starts_with("===== END TEXT")).collect();
         return format!("TRANSLATED: {}", text.join("\n"));
     }
+    if system.starts_with("You label customer support messages") {
+        return label_answer(&system, &user);
+    }
     if system.starts_with("You rewrite a customer support agent's text") {
         // The text between the fences, unchanged but for a greeting: every fact survives.
         let text: Vec<&str> = user.lines().skip(1).take_while(|line| !line.starts_with("===== END TEXT")).collect();
@@ -119,6 +122,31 @@ fn default_answer(request: &Value) -> String {
         }
         None => "[NO_ANSWER] Hello,\n\nCould you tell us more about your question?\n\nBest regards".into(),
     }
+}
+
+/// Labels for the numbered messages in the prompt: the first listed label whose words all
+/// occur in the message (`order_status` in "the status of my order"), else `other`.
+fn label_answer(system: &str, user: &str) -> String {
+    let labels: Vec<&str> = system
+        .lines()
+        .filter_map(|line| line.strip_prefix("- "))
+        .map(|line| line.split(':').next().unwrap_or(line).trim())
+        .collect();
+    let entries: Vec<Value> = user
+        .lines()
+        .filter_map(|line| {
+            let (number, text) = line.strip_prefix('[')?.split_once("] ")?;
+            let number: u64 = number.parse().ok()?;
+            let text = text.to_lowercase();
+            let label = labels
+                .iter()
+                .find(|label| **label != "other" && label.split('_').all(|word| text.contains(word)))
+                .copied()
+                .unwrap_or("other");
+            Some(json!({"ref": number, "label": label, "confidence": 0.9}))
+        })
+        .collect();
+    json!({ "labels": entries }).to_string()
 }
 
 /// A summary of the conversation in the prompt, as the JSON object asked for: the first

@@ -29,9 +29,32 @@ mod m20261205_000021_llm_profiles;
 mod m20261205_000022_ticket_summaries;
 mod m20261205_000023_translations;
 mod m20261205_000024_auto_translation;
+mod m20261205_000025_labelling;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
+
+/// On PostgreSQL, lets the application role use each of `tables` and only see and write
+/// the rows of the tenant its transaction set (row-level security on `tenant_id`).
+pub(crate) async fn tenant_isolation(manager: &SchemaManager<'_>, tables: &[&str]) -> Result<(), DbErr> {
+    if manager.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let current_tenant = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)";
+    for table in tables {
+        manager
+            .get_connection()
+            .execute_unprepared(&format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE};
+                 ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+                 CREATE POLICY tenant_isolation ON {table}
+                     USING (tenant_id = {current_tenant})
+                     WITH CHECK (tenant_id = {current_tenant});"
+            ))
+            .await?;
+    }
+    Ok(())
+}
 
 pub struct Migrator;
 
@@ -63,6 +86,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000022_ticket_summaries::Migration),
             Box::new(m20261205_000023_translations::Migration),
             Box::new(m20261205_000024_auto_translation::Migration),
+            Box::new(m20261205_000025_labelling::Migration),
         ]
     }
 }

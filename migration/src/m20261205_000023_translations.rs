@@ -3,7 +3,7 @@
 //! wrote, kept for agents, never sent), and `message_translations`, each message's
 //! translations cached per language.
 
-use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
+use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -83,21 +83,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        if manager.get_database_backend() == DbBackend::Postgres {
-            let role = crate::APP_ROLE;
-            let current_tenant = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)";
-            manager
-                .get_connection()
-                .execute_unprepared(&format!(
-                    "GRANT SELECT, INSERT, UPDATE, DELETE ON message_translations TO {role};
-                     ALTER TABLE message_translations ENABLE ROW LEVEL SECURITY;
-                     CREATE POLICY tenant_isolation ON message_translations
-                         USING (tenant_id = {current_tenant})
-                         WITH CHECK (tenant_id = {current_tenant});"
-                ))
-                .await?;
-        }
-        Ok(())
+        crate::tenant_isolation(manager, &["message_translations"]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -4,7 +4,7 @@
 //! Also the default profile's prices (`draft_settings.price_input`, `price_output`, per
 //! million tokens), so a tenant with one LLM sees its cost too.
 
-use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
+use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -111,21 +111,7 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        if manager.get_database_backend() == DbBackend::Postgres {
-            let role = crate::APP_ROLE;
-            let current_tenant = "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid)";
-            manager
-                .get_connection()
-                .execute_unprepared(&format!(
-                    "GRANT SELECT, INSERT, UPDATE, DELETE ON translation_jobs TO {role};
-                     ALTER TABLE translation_jobs ENABLE ROW LEVEL SECURITY;
-                     CREATE POLICY tenant_isolation ON translation_jobs
-                         USING (tenant_id = {current_tenant})
-                         WITH CHECK (tenant_id = {current_tenant});"
-                ))
-                .await?;
-        }
-        Ok(())
+        crate::tenant_isolation(manager, &["translation_jobs"]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -11,6 +11,7 @@ mod inbox;
 mod isolation;
 mod knowledge;
 mod knowledge_eval;
+mod labelling;
 mod llm_bench;
 mod llm_routing;
 mod ops;

@@ -36,8 +36,8 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     let llm = copilot_tests::llm::TestLlm::start().await;
     let profiles = json!({"profiles": [{"name": "rls", "base_url": llm.base_url(), "model": "m"}]});
     app.send(Method::PUT, "/v1/settings/llm/profiles", Some(&tenant.key), Some(&profiles)).await.expect(200);
-    let routes =
-        json!({"routes": [{"feature": "draft", "profiles": ["rls"]}, {"feature": "translate", "profiles": ["rls"]}]});
+    let routes = json!({"routes": [{"feature": "draft", "profiles": ["rls"]}, {"feature": "translate", "profiles": ["rls"]},
+                          {"feature": "label", "profiles": ["rls"]}]});
     app.send(Method::PUT, "/v1/settings/llm/routes", Some(&tenant.key), Some(&routes)).await.expect(200);
     let login = app.login(&tenant.slug, &tenant.owner_email, OWNER_PASSWORD).await.expect(200);
     let session = login["token"].as_str().expect("a session token").to_owned();
@@ -72,6 +72,10 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     app.get(&format!("/v1/tickets/{ticket}/messages/{first}/translations/de"), &session).await.expect(200);
     // A summary asked for: the summaries table.
     app.post(&format!("/v1/tickets/{ticket}/summary/refresh"), &session, json!({})).await.expect(200);
+    // The customer messages labelled by the LLM: the labelling tables.
+    app.wait_for_triage(&session, ticket).await;
+    let labelling = json!({"scope": {"only": "all"}, "max_messages": 10});
+    app.post("/v1/intents/labelling", &tenant.key, labelling).await.expect(202);
     // Someone on the ticket: the presence table.
     let viewing = json!({"state": "viewing"});
     app.send(Method::PUT, &format!("/v1/tickets/{ticket}/presence"), Some(&session), Some(&viewing)).await.expect(200);
@@ -82,8 +86,12 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     while count(conn, "SELECT count(*) AS n FROM llm_usage").await == 0
         || count(conn, "SELECT count(*) AS n FROM llm_health").await == 0
         || count(conn, "SELECT count(*) AS n FROM translation_jobs").await == 0
+        || count(conn, "SELECT count(*) AS n FROM message_labels").await == 0
     {
-        assert!(tokio::time::Instant::now() < deadline, "no draft recorded its LLM usage, or nothing was translated");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no draft recorded its LLM usage, or nothing was translated or labelled"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let tables = tenant_owned_tables(conn).await;

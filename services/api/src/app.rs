@@ -19,8 +19,9 @@ use crate::{
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
         email::EmailApi, events::EventsApi, health, intents::IntentsApi, knowledge::KnowledgeApi,
-        platform::PlatformApi, rewrite::RewriteApi, settings::SettingsApi, summaries::SummariesApi,
-        tickets::TicketsApi, translation::TranslationApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
+        labelling::LabellingApi, platform::PlatformApi, rewrite::RewriteApi, settings::SettingsApi,
+        summaries::SummariesApi, tickets::TicketsApi, translation::TranslationApi, triage::TriageApi, users::UsersApi,
+        webhooks::WebhooksApi,
     },
 };
 
@@ -75,7 +76,7 @@ type Apis = (
     ApiKeysApi,
     (TicketsApi, SummariesApi),
     TriageApi,
-    IntentsApi,
+    (IntentsApi, LabellingApi),
     KnowledgeApi,
     (DraftsApi, RewriteApi, TranslationApi, SettingsApi, AnalyticsApi, EmailApi),
     (AuditApi, WebhooksApi, EventsApi),
@@ -90,7 +91,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         ApiKeysApi { state: state.clone() },
         (TicketsApi { state: state.clone() }, SummariesApi { state: state.clone() }),
         TriageApi { state: state.clone() },
-        IntentsApi { state: state.clone() },
+        (IntentsApi { state: state.clone() }, LabellingApi { state: state.clone() }),
         KnowledgeApi { state: state.clone() },
         (
             DraftsApi { state: state.clone() },

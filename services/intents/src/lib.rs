@@ -1,10 +1,11 @@
 //! Intents: the triage record of every customer message (its durable queue and what the
 //! models said), the tenant's own taxonomy, the training jobs that turn it into a head,
-//! and agents' corrections.
+//! agents' corrections, and labelling jobs (messages labelled by the tenant's LLM).
 //!
 //! Architecture invariant: this crate knows no other capability and runs no model; the
 //! triage models (copilot-triage) are run by the application layer's worker, which
 //! stores their answers here.
 
+pub mod labelling;
 pub mod taxonomy;
 pub mod triage;

@@ -13,6 +13,7 @@ pub mod drain;
 pub mod housekeeping;
 pub mod inbound;
 pub mod knowledge;
+pub mod labelling;
 pub mod llm;
 pub mod queues;
 pub mod rewrite;
@@ -60,6 +61,8 @@ pub struct Pipeline {
     pub summary_wakeup: Arc<Notify>,
     /// Wakes the translation worker when a background translation may have become due.
     pub translation_wakeup: Arc<Notify>,
+    /// Wakes the labelling worker when a labelling job is queued.
+    pub labelling_wakeup: Arc<Notify>,
     /// Drafts this process is writing, for their event streams.
     pub draft_streams: Arc<DraftStreams>,
     /// The connection pool of LLM calls.
@@ -114,6 +117,7 @@ impl Pipeline {
             draft_wakeup: Arc::new(Notify::new()),
             summary_wakeup: Arc::new(Notify::new()),
             translation_wakeup: Arc::new(Notify::new()),
+            labelling_wakeup: Arc::new(Notify::new()),
             draft_streams: Arc::new(DraftStreams::default()),
             llm: copilot_drafting::LlmClient::default(),
             drain: drain::Drain::default(),
@@ -147,6 +151,8 @@ impl Pipeline {
         let each = self.clone();
         workers.spawn("translations", move || queues::run_pool(each.clone(), auto_translation::Translations));
         let each = self.clone();
+        workers.spawn("labelling", move || queues::run_pool(each.clone(), labelling::Labelling));
+        let each = self.clone();
         workers.spawn("delivery", move || delivery::run_worker(each.clone()));
         let each = self.clone();
         workers.spawn("webhooks", move || webhooks::run_worker(each.clone()));
@@ -165,6 +171,7 @@ impl Pipeline {
             "drafts" => drafting::run_once(self).await,
             "summaries" => queues::run_pool_once(self, summaries::Summaries).await,
             "translations" => queues::run_pool_once(self, auto_translation::Translations).await,
+            "labelling" => queues::run_pool_once(self, labelling::Labelling).await,
             "email" => delivery::run_once(self).await,
             "webhooks" => webhooks::run_once(self).await,
             other => Err(copilot_core::Error::internal(format!("no queue is named {other}"))),

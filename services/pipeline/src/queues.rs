@@ -13,13 +13,14 @@ use uuid::Uuid;
 use crate::Pipeline;
 
 /// Every durable queue, in the order `/metrics` and `/readyz` list them.
-pub const ALL: [Queue; 8] = [
+pub const ALL: [Queue; 9] = [
     copilot_intents::triage::QUEUE,
     copilot_intents::taxonomy::TRAINING_QUEUE,
     copilot_knowledge::documents::QUEUE,
     copilot_drafts::drafts::QUEUE,
     copilot_summaries::QUEUE,
     copilot_conversations::translations::QUEUE,
+    copilot_intents::labelling::QUEUE,
     copilot_mail::deliveries::QUEUE,
     copilot_webhooks::deliveries::QUEUE,
 ];

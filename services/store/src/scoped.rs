@@ -37,6 +37,8 @@ scoped!(
     message,
     message_triage,
     message_translation,
+    message_label,
+    labelling_job,
     translation_job,
     audit_event,
     idempotency_key,

@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 pub mod intents;
 pub mod knowledge;
+pub mod labelling;
 pub mod platform;
 pub mod rewrite;
 pub mod settings;
