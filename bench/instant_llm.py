@@ -28,6 +28,23 @@ def chunk(model, delta, finish=None):
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
 
+def label_answer(system, fenced):
+    """Labels for the numbered messages: the first listed label whose words all occur in a
+    message, else `other`."""
+    labels = [line[2:].split(":")[0].strip() for line in system.splitlines() if line.startswith("- ")]
+    entries = []
+    for line in fenced.splitlines():
+        if not line.startswith("[") or "] " not in line:
+            continue
+        number, text = line[1:].split("] ", 1)
+        if not number.isdigit():
+            continue
+        text = text.lower()
+        label = next((l for l in labels if l != "other" and all(w in text for w in l.split("_"))), "other")
+        entries.append({"ref": int(number), "label": label, "confidence": 0.9})
+    return json.dumps({"labels": entries})
+
+
 def answer_for(body):
     """The instant answer: a draft, or what a summary, rewrite or translation asks for."""
     messages = body.get("messages", [])
@@ -39,6 +56,8 @@ def answer_for(body):
         first = customer[0] if customer else ""
         return json.dumps({"text": f"The customer wrote {len(customer)} message(s); the first: {first}",
                            "customer_goal": first, "what_was_tried": [], "open_questions": customer[-1:]})
+    if system.startswith("You label customer support messages"):
+        return label_answer(system, fenced)
     if system.startswith("You rewrite"):
         return "Rewritten: " + fenced.strip()
     if system.startswith("You translate"):

@@ -614,6 +614,11 @@ try {
     if (!stored.some((label) => label.display_name === "Where is my parcel / 包裹在哪")) throw new Error(`taxonomy: ${JSON.stringify(stored)}`);
     await page.getByRole("button", { name: "Train" }).click();
     await page.getByText(/Cross-validated accuracy: \d+/).waitFor({ timeout: 120_000 });
+    // The LLM labels the desk's messages with the taxonomy, for the next training.
+    await page.getByRole("button", { name: "Start labelling" }).click();
+    await page.locator(".labelling .badge", { hasText: "Done" }).waitFor({ timeout: 30_000 });
+    const job = (await callApi("GET", "/v1/intents/labelling")).data[0];
+    if (!(job.labelled > 0) || job.invalid !== 0 || job.labelled + job.skipped !== job.total) throw new Error(`labelling: ${JSON.stringify(job)}`);
     await page.screenshot({ path: join(shots, "intents.png"), fullPage: true });
     await accessible("intents");
   });

@@ -1,8 +1,9 @@
 // The intent taxonomy (labels, descriptions, example messages), training the tenant's own
-// intent head on it, and the accuracy the training measured.
+// intent head on it, the accuracy the training measured, and labelling messages with the LLM.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, type Schemas } from "../api/client";
+import { Labelling } from "../components/Labelling";
 import { setTenantIntents, useI18n, type Key } from "../i18n";
 
 type Label = { label: string; name: string; description: string; examples: string };
@@ -119,6 +120,7 @@ export function Intents() {
           {t("intents.train")}
         </button>
       </div>
+      <Labelling />
       <form onSubmit={(e) => void save(e)}>
         {error && (
           <p role="alert" className="error">
