@@ -126,7 +126,7 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     let (_, b_admin) = app.add_user(&b, "admin").await;
 
     // One of each of A's resources: a ticket from a mail with an attachment, its draft, a
-    // reply, a document, a webhook endpoint with a delivery, a person and an API key.
+    // reply, a document, a webhook endpoint with a delivery, a person, an API key and a labelling job.
     app.send(Method::PUT, "/v1/settings/email", Some(&a.key), Some(&json!({"addresses": ["help@a.test"]})))
         .await
         .expect(200);
@@ -157,8 +157,15 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
         uuid_at(&app.post(&format!("/v1/webhooks/{webhook}/test"), &a.key, json!({})).await.expect(200), "/id");
     let key =
         uuid_at(&app.post("/v1/api-keys", &a.key, json!({"name": "crm", "role": "agent"})).await.expect(201), "/id");
+    // A labelling job, through A's own LLM.
+    let llm = copilot_tests::llm::TestLlm::start().await;
+    let settings = json!({"base_url": llm.base_url(), "model": "test-model"});
+    app.send(Method::PUT, "/v1/settings/llm", Some(&a.key), Some(&settings)).await.expect(200);
+    let labelling = json!({"scope": {"only": "all"}, "max_messages": 10});
+    let labelling = uuid_at(&app.post("/v1/intents/labelling", &a.key, labelling).await.expect(202), "/id");
     let ids = |segment: &str| -> String {
         match segment {
+            "intents" => labelling.to_string(),
             "users" => a_user.to_string(),
             "api-keys" => key.to_string(),
             "tickets" => ticket.to_string(),
@@ -210,4 +217,6 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     assert_eq!(app.get(&format!("/v1/users/{a_user}"), &a.key).await.expect(200)["active"], true);
     let keys = app.get("/v1/api-keys", &a.key).await.expect(200);
     assert!(keys["data"].as_array().into_iter().flatten().all(|k| k["revoked_at"].is_null()));
+    let job = app.get(&format!("/v1/intents/labelling/{labelling}"), &a.key).await.expect(200);
+    assert_ne!(job["status"], "cancelled", "{job}");
 }
