@@ -217,12 +217,15 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_on(backend: Backend) -> TestApp {
     let database_url = match backend {
         Backend::Postgres => postgres_database().await,
-        Backend::Sqlite => {
-            let path = std::env::temp_dir().join(format!("copilot-test-{}.db", Uuid::new_v4().simple()));
-            format!("sqlite://{}?mode=rwc", path.display())
-        }
+        Backend::Sqlite => sqlite_database(),
     };
     spawn_app_with(&database_url, backend, |_| {}).await
+}
+
+/// The URL of a new SQLite database file (created and migrated by the first app on it).
+pub fn sqlite_database() -> String {
+    let path = std::env::temp_dir().join(format!("copilot-test-{}.db", Uuid::new_v4().simple()));
+    format!("sqlite://{}?mode=rwc", path.display())
 }
 
 /// Starts the service on an existing database with adjusted settings and the given triager.

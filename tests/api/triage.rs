@@ -6,9 +6,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use copilot_tests::{
-    Backend, Hooked, TestApp, model_triager, spawn_app, spawn_app_on, spawn_app_with_triager, uuid_at,
-};
+use copilot_tests::{Backend, Hooked, TestApp, model_triager, spawn_app, spawn_app_with_triager, uuid_at};
 use serde_json::{Value, json};
 
 async fn open_ticket(app: &TestApp, token: &str, subject: &str, body: &str) -> uuid::Uuid {
@@ -188,14 +186,15 @@ async fn a_message_that_makes_the_models_panic_fails_alone_and_the_queue_keeps_d
 
 #[tokio::test]
 async fn a_failing_model_loses_no_message_and_triage_is_retried() {
-    let seed = spawn_app_on(Backend::Sqlite).await;
+    // The only app on its database: no other app's worker claims its messages.
+    let database = copilot_tests::sqlite_database();
     // The first call fails, the rest go to the real models.
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
     let flaky = Hooked(move |_: &[String]| {
         (counted.fetch_add(1, Ordering::SeqCst) == 0).then(|| Err("the model runtime is unavailable".into()))
     });
-    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(flaky), |_| {}).await;
+    let app = spawn_app_with_triager(&database, Backend::Sqlite, Arc::new(flaky), |_| {}).await;
     let tenant = app.create_tenant().await;
     let id = open_ticket(&app, &tenant.key, "Order", "Where is my order #991?").await;
 
@@ -408,8 +407,9 @@ fn renew_rarely(settings: &mut copilot_core::settings::Settings) {
 
 #[tokio::test]
 async fn a_claimed_message_is_not_claimed_again_while_its_lease_runs() {
-    let seed = spawn_app_on(Backend::Sqlite).await;
-    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
+    // The only app on its database: no other app's worker claims its messages.
+    let database = copilot_tests::sqlite_database();
+    let app = spawn_app_with_triager(&database, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
     let tenant = app.create_tenant().await;
     let id = open_ticket(&app, &tenant.key, "Order", "Where is my order?").await;
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
@@ -445,9 +445,10 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
     use copilot_intents::triage::{self, EscalationRule, TriageResult};
     use copilot_pipeline::queues::TRIAGE;
 
-    let seed = spawn_app_on(Backend::Sqlite).await;
+    // The only app on its database: no other app's worker claims its messages.
+    let database = copilot_tests::sqlite_database();
     // The stuck worker renews its lease rarely: the test takes it over by ending the lease.
-    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), renew_rarely).await;
+    let app = spawn_app_with_triager(&database, Backend::Sqlite, Arc::new(Stuck), renew_rarely).await;
     let tenant = app.create_tenant().await;
     let id = open_ticket(&app, &tenant.key, "Order", "Where is my order?").await;
     let thread_path = format!("/v1/tickets/{id}/messages");
@@ -515,8 +516,9 @@ async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
     use copilot_pipeline::queues::TRAINING;
 
     // The app's worker takes the training job and never finishes it (its embedder hangs).
-    let seed = spawn_app_on(Backend::Sqlite).await;
-    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), renew_rarely).await;
+    // The only app on its database: no other app's worker claims its messages.
+    let database = copilot_tests::sqlite_database();
+    let app = spawn_app_with_triager(&database, Backend::Sqlite, Arc::new(Stuck), renew_rarely).await;
     let tenant = app.create_tenant().await;
     app.send(reqwest::Method::PUT, "/v1/intents", Some(&tenant.key), Some(&taxonomy())).await.expect(200);
     let queued = app.post("/v1/intents/train", &tenant.key, json!({})).await.expect(202);
@@ -557,8 +559,9 @@ async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
 
 #[tokio::test]
 async fn a_tenant_that_floods_the_queue_takes_turns_with_the_others() {
-    let seed = spawn_app_on(Backend::Sqlite).await;
-    let app = spawn_app_with_triager(&seed.database_url, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
+    // The only app on its database: no other worker triages (and claims) these messages.
+    let database = copilot_tests::sqlite_database();
+    let app = spawn_app_with_triager(&database, Backend::Sqlite, Arc::new(Stuck), |_| {}).await;
     let (flood, other) = (app.create_tenant().await, app.create_tenant().await);
     let first = open_ticket(&app, &flood.key, "Order 0", "Where is order 0?").await;
     // The app's worker takes a first batch and hangs on it (the models never answer).
