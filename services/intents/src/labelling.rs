@@ -395,10 +395,6 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
 }
 
 /// The claimed job, locked, while the claim holds it and it runs (a cancelled job is not).
-pub async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<LabellingJob>, Error> {
-    Ok(held_row(tx, claimed).await?.map(LabellingJob::from))
-}
-
 async fn held_row(tx: &TenantTx, claimed: &Claimed) -> Result<Option<labelling_job::Model>, Error> {
     let found = labelling_job::Entity::scoped(tx.tenant())
         .filter(labelling_job::Column::Id.eq(claimed.id))
@@ -409,28 +405,29 @@ async fn held_row(tx: &TenantTx, claimed: &Claimed) -> Result<Option<labelling_j
     Ok(found.filter(|job| job.attempts == claimed.attempt && job.status == JobStatus::Running.as_str()))
 }
 
-/// The next messages of a held job: `(message id, text, corrected by an agent)`, at most
-/// `size` and no more than the job has left.
+/// A held job and its next messages: `(message id, text, corrected by an agent)`, at most
+/// `size` and no more than the job has left; none when the claim no longer holds it.
 pub async fn next_batch(
     tx: &TenantTx,
     claimed: &Claimed,
     size: u64,
-) -> Result<Option<Vec<(Uuid, String, bool)>>, Error> {
+) -> Result<Option<(LabellingJob, Vec<(Uuid, String, bool)>)>, Error> {
     let Some(job) = held_row(tx, claimed).await? else { return Ok(None) };
     let done = job.labelled + job.invalid + job.skipped;
     let left = (job.total - done).max(0) as u64;
-    let scope = LabellingJob::from(job.clone()).scope;
-    let rows = in_scope(tx, &scope, job.cursor).limit(size.min(left)).all(&**tx).await.map_err(db_err)?;
+    let cursor = job.cursor;
+    let job = LabellingJob::from(job);
+    let rows = in_scope(tx, &job.scope, cursor).limit(size.min(left)).all(&**tx).await.map_err(db_err)?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.message_id).collect();
     let bodies = triage::bodies(tx, &ids).await?;
-    Ok(Some(
-        rows.into_iter()
-            .filter_map(|row| {
-                let body = bodies.get(&row.message_id)?.clone();
-                Some((row.message_id, body, row.corrected_intent.is_some()))
-            })
-            .collect(),
-    ))
+    let batch = rows
+        .into_iter()
+        .filter_map(|row| {
+            let body = bodies.get(&row.message_id)?.clone();
+            Some((row.message_id, body, row.corrected_intent.is_some()))
+        })
+        .collect();
+    Ok(Some((job, batch)))
 }
 
 /// What one batch came to.

@@ -100,8 +100,7 @@ async fn label_job(state: &Pipeline, claimed: &Claimed) -> Result<(), Error> {
     while !state.drain.stopping() {
         let (job, batch, choices, redact, plan) = {
             let tx = state.db.tenant(tenant).await?;
-            let Some(job) = labelling::held(&tx, claimed).await? else { return Ok(()) };
-            let Some(batch) = labelling::next_batch(&tx, claimed, BATCH).await? else { return Ok(()) };
+            let Some((job, batch)) = labelling::next_batch(&tx, claimed, BATCH).await? else { return Ok(()) };
             let settings = draft_settings::get(&tx).await?;
             let choices = choices(state, &tx).await?;
             let schema = ResponseSchema { name: "labels".into(), schema: label_schema(&choices) };
@@ -205,6 +204,7 @@ pub async fn request(
     max_messages: i32,
     max_tokens: Option<i64>,
 ) -> Result<labelling::LabellingJob, Error> {
+    // Refused before the LLM is looked at: an agent gets 403, not whether an LLM is set.
     by.require_admin()?;
     let tx = state.db.tenant(by.tenant_id).await?;
     let settings = draft_settings::get(&tx).await?;
