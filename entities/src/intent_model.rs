@@ -1,4 +1,5 @@
-//! The `intent_models` table: a training job of a tenant's intent head and its result.
+//! The `intent_models` table: a training job of a tenant's intent head and its result, a
+//! model version (candidate, active or retired).
 
 use copilot_core::model::TrainingStatus;
 use sea_orm::entity::prelude::*;
@@ -26,6 +27,18 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     /// The `X-Request-Id` of the request that queued the job, when one did.
     pub request_id: Option<String>,
+    /// How much an example of each source counts (`{admin_example, agent, llm}`).
+    pub source_weights: Option<Json>,
+    /// How many examples of each source it was trained on.
+    pub example_counts: Option<Json>,
+    /// How it did on held-out labels.
+    pub metrics: Option<Json>,
+    /// What the gate decided when it finished, and why.
+    pub gate: Option<Json>,
+    /// When it last started serving.
+    pub activated_at: Option<DateTimeUtc>,
+    /// When it stopped serving.
+    pub retired_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -105,6 +105,7 @@ fn sample_body(method: &str, template: &str) -> Option<Value> {
         ("PATCH", "/v1/tickets/{id}") => json!({"status": "closed"}),
         ("POST", "/v1/tickets/{id}/messages") => json!({"author": "agent", "body": "hi"}),
         ("PATCH", "/v1/tickets/{id}/messages/{message_id}/triage") => json!({"intent": "other"}),
+        ("POST", "/v1/intents/review/{message_id}/accept") => json!({"label": "other"}),
         ("POST", "/v1/knowledge/documents/{id}/versions") => {
             json!({"title": "Theirs", "content": "# Theirs\n\nReplaced.", "content_type": "text/markdown"})
         }
@@ -126,7 +127,8 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     let (_, b_admin) = app.add_user(&b, "admin").await;
 
     // One of each of A's resources: a ticket from a mail with an attachment, its draft, a
-    // reply, a document, a webhook endpoint with a delivery, a person, an API key and a labelling job.
+    // reply, a document, a webhook endpoint with a delivery, a person, an API key, a
+    // labelling job and a version of its intent model.
     app.send(Method::PUT, "/v1/settings/email", Some(&a.key), Some(&json!({"addresses": ["help@a.test"]})))
         .await
         .expect(200);
@@ -135,6 +137,7 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     let ticket = uuid_at(&received, "/ticket_id");
     let message = uuid_at(&received, "/message_id");
     let thread = app.wait_for_triage(&a.key, ticket).await;
+    let intent_before = thread["data"][0]["triage"]["intent"].clone();
     let attachment = thread["data"][0]["attachments"][0]["id"].as_str().expect("an attachment").to_owned();
     let draft = {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -163,7 +166,22 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     app.send(Method::PUT, "/v1/settings/llm", Some(&a.key), Some(&settings)).await.expect(200);
     let labelling = json!({"scope": {"only": "all"}, "max_messages": 10});
     let labelling = uuid_at(&app.post("/v1/intents/labelling", &a.key, labelling).await.expect(202), "/id");
-    let ids = |segment: &str| -> String {
+    let taxonomy = json!({"labels": [
+        {"label": "refund", "examples": ["I want my money back", "Refund my order"]},
+        {"label": "other", "examples": ["Hello", "Thanks"]},
+    ]});
+    app.send(Method::PUT, "/v1/intents", Some(&a.key), Some(&taxonomy)).await.expect(200);
+    let model = uuid_at(&app.post("/v1/intents/train", &a.key, json!({})).await.expect(202), "/id");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app.get("/v1/intents/training", &a.key).await.expect(200)["status"] == "queued" {
+        assert!(tokio::time::Instant::now() < deadline, "A's model did not train");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ids = |template: &str| -> String {
+        if template.starts_with("/v1/intents/models/") {
+            return model.to_string();
+        }
+        let segment = template.trim_start_matches("/v1/").split('/').next().unwrap_or_default();
         match segment {
             "intents" => labelling.to_string(),
             "users" => a_user.to_string(),
@@ -183,9 +201,8 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
             // The inbound mail URL's secret is its only credential: no tenant's to try.
             continue;
         }
-        let segment = template.trim_start_matches("/v1/").split('/').next().unwrap_or_default();
         let path = template
-            .replace("{id}", &ids(segment))
+            .replace("{id}", &ids(template))
             .replace("{message_id}", &message.to_string())
             .replace("{attachment_id}", &attachment)
             .replace("{delivery_id}", &delivery.to_string())
@@ -219,4 +236,6 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     assert!(keys["data"].as_array().into_iter().flatten().all(|k| k["revoked_at"].is_null()));
     let job = app.get(&format!("/v1/intents/labelling/{labelling}"), &a.key).await.expect(200);
     assert_ne!(job["status"], "cancelled", "{job}");
+    assert_eq!(thread["data"][0]["triage"]["intent"], intent_before, "no intent was set: {thread}");
+    assert_eq!(app.get(&format!("/v1/intents/models/{model}"), &a.key).await.expect(200)["status"], "active");
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::drafts::{Desk, desk};
 
-async fn labelling_desk(with_llm: bool) -> Desk {
+pub(crate) async fn labelling_desk(with_llm: bool) -> Desk {
     let desk = desk(with_llm).await;
     let key = Some(desk.tenant.key.as_str());
     let quiet = json!({"auto_draft": false, "summary_min_messages": 1000});
@@ -31,7 +31,7 @@ impl Desk {
         self.app.get(&format!("/v1/intents/labelling/{id}"), &self.tenant.key).await.expect(200)
     }
 
-    async fn job_until(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn job_until(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let job = self.job(id).await;
@@ -61,7 +61,7 @@ impl Desk {
     }
 }
 
-fn id_of(job: &Value) -> String {
+pub(crate) fn id_of(job: &Value) -> String {
     job["id"].as_str().unwrap_or_default().to_owned()
 }
 

@@ -8,6 +8,7 @@ mod email;
 mod errors;
 mod events;
 mod inbox;
+mod intent_models;
 mod isolation;
 mod knowledge;
 mod knowledge_eval;

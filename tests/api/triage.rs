@@ -512,7 +512,7 @@ async fn a_worker_that_outlived_its_lease_cannot_overwrite_the_next_and_endless_
 
 #[tokio::test]
 async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
-    use copilot_intents::taxonomy as intents;
+    use copilot_intents::versions as intents;
     use copilot_pipeline::queues::TRAINING;
 
     // The app's worker takes the training job and never finishes it (its embedder hangs).
@@ -541,17 +541,31 @@ async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
     let second = intents::claim_training(&db, lease, &TRAINING).await.expect("claim").expect("taken over");
     assert_eq!((second.job, second.attempt), (uuid_at(&queued, "/id"), 2));
     let first = intents::ClaimedTraining { attempt: 1, ..second.clone() };
-    let labels = vec!["warranty".to_owned(), "other".to_owned()];
+    let finished = |head: Value, accuracy: f64, folds: usize| intents::Finished {
+        labels: vec!["warranty".to_owned(), "other".to_owned()],
+        head,
+        cross_validated_accuracy: Some(accuracy),
+        folds,
+        metrics: intents::Metrics {
+            macro_f1_vs_people: None,
+            macro_f1_vs_llm: None,
+            held_out_people: 0,
+            held_out_llm: 0,
+            evaluated_on: intents::EvaluatedOn::Nothing,
+            per_intent: Vec::new(),
+        },
+        gate: intents::decide(None, None, 0),
+    };
 
     let tx = db.tenant(second.tenant_id).await.expect("tenant");
-    intents::finish_training(&tx, &first, &labels, json!({"late": true}), Some(0.1), 2).await.expect("stale");
+    intents::finish_training(&tx, &first, finished(json!({"late": true}), 0.1, 2)).await.expect("stale");
     intents::fail_training(&tx, &first, "the first worker's late failure", &TRAINING).await.expect("stale failure");
     tx.commit().await.expect("commit");
     let job = app.get("/v1/intents/training", &tenant.key).await.expect(200);
     assert_eq!((job["status"].as_str(), job["error"].as_str()), (Some("queued"), None), "{job}");
 
     let tx = db.tenant(second.tenant_id).await.expect("tenant");
-    intents::finish_training(&tx, &second, &labels, json!({"head": 2}), Some(0.9), 3).await.expect("finish");
+    intents::finish_training(&tx, &second, finished(json!({"head": 2}), 0.9, 3)).await.expect("finish");
     tx.commit().await.expect("commit");
     let job = app.get("/v1/intents/training", &tenant.key).await.expect(200);
     assert_eq!((job["status"].as_str(), &job["active"], job["folds"].as_i64()), (Some("ready"), &json!(true), Some(3)));

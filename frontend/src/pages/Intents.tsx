@@ -3,11 +3,20 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, type Schemas } from "../api/client";
+import { IntentReview } from "../components/IntentReview";
+import { IntentVersions } from "../components/IntentVersions";
 import { Labelling } from "../components/Labelling";
 import { setTenantIntents, useI18n, type Key } from "../i18n";
 
 type Label = { label: string; name: string; description: string; examples: string };
 type Training = Schemas["TrainingOut"];
+type Weights = { admin_example: string; agent: string; llm: string };
+const SOURCES: (keyof Weights)[] = ["admin_example", "agent", "llm"];
+const SOURCE_NAMES: Record<keyof Weights, Key> = {
+  admin_example: "versions.admin",
+  agent: "versions.agent",
+  llm: "versions.llm",
+};
 
 /** How often the training state refreshes while a job runs. */
 const TRAINING_POLL_MS = 1500;
@@ -41,6 +50,7 @@ export function Intents() {
   const [training, setTraining] = useState<Training | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const [weights, setWeights] = useState<Weights>({ admin_example: "3", agent: "3", llm: "1" });
 
   const loadTraining = useCallback(async () => {
     const found = await api.GET("/v1/intents/training");
@@ -83,7 +93,14 @@ export function Intents() {
   async function train() {
     setError(null);
     try {
-      setTraining(unwrap(await api.POST("/v1/intents/train")));
+      const body = {
+        weights: {
+          admin_example: Number(weights.admin_example),
+          agent: Number(weights.agent),
+          llm: Number(weights.llm),
+        },
+      };
+      setTraining(unwrap(await api.POST("/v1/intents/train", { body })));
     } catch (caught) {
       setError(errorText(caught));
     }
@@ -116,11 +133,27 @@ export function Intents() {
         ) : (
           <p className="muted">{t("intents.neverTrained")}</p>
         )}
+        <fieldset className="row weights">
+          <legend>{t("versions.weights")}</legend>
+          {SOURCES.map((source) => (
+            <label key={source}>
+              {t(SOURCE_NAMES[source])}{" "}
+              <input
+                inputMode="decimal"
+                size={4}
+                value={weights[source]}
+                onChange={(e) => setWeights((current) => ({ ...current, [source]: e.target.value }))}
+              />
+            </label>
+          ))}
+        </fieldset>
         <button type="button" onClick={() => void train()} disabled={training?.status === "queued"}>
           {t("intents.train")}
         </button>
       </div>
+      <IntentVersions refresh={`${training?.id ?? ""}:${training?.status ?? ""}`} />
       <Labelling />
+      <IntentReview />
       <form onSubmit={(e) => void save(e)}>
         {error && (
           <p role="alert" className="error">

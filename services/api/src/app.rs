@@ -18,10 +18,10 @@ use crate::{
     metrics::{self, Metrics},
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
-        email::EmailApi, events::EventsApi, health, intents::IntentsApi, knowledge::KnowledgeApi,
-        labelling::LabellingApi, platform::PlatformApi, rewrite::RewriteApi, settings::SettingsApi,
-        summaries::SummariesApi, tickets::TicketsApi, translation::TranslationApi, triage::TriageApi, users::UsersApi,
-        webhooks::WebhooksApi,
+        email::EmailApi, events::EventsApi, health, intent_models::IntentModelsApi, intents::IntentsApi,
+        knowledge::KnowledgeApi, labelling::LabellingApi, platform::PlatformApi, rewrite::RewriteApi,
+        settings::SettingsApi, summaries::SummariesApi, tickets::TicketsApi, translation::TranslationApi,
+        triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
     },
 };
 
@@ -76,7 +76,7 @@ type Apis = (
     ApiKeysApi,
     (TicketsApi, SummariesApi),
     TriageApi,
-    (IntentsApi, LabellingApi),
+    (IntentsApi, LabellingApi, IntentModelsApi),
     KnowledgeApi,
     (DraftsApi, RewriteApi, TranslationApi, SettingsApi, AnalyticsApi, EmailApi),
     (AuditApi, WebhooksApi, EventsApi),
@@ -91,7 +91,11 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         ApiKeysApi { state: state.clone() },
         (TicketsApi { state: state.clone() }, SummariesApi { state: state.clone() }),
         TriageApi { state: state.clone() },
-        (IntentsApi { state: state.clone() }, LabellingApi { state: state.clone() }),
+        (
+            IntentsApi { state: state.clone() },
+            LabellingApi { state: state.clone() },
+            IntentModelsApi { state: state.clone() },
+        ),
         KnowledgeApi { state: state.clone() },
         (
             DraftsApi { state: state.clone() },

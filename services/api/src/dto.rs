@@ -52,7 +52,7 @@ mirror_enum!(
 );
 mirror_enum!(
     /// What kind of identity acted.
-    ActorKind => copilot_core::ActorKind { User, ApiKey, Platform, Anonymous, InboundEmail }
+    ActorKind => copilot_core::ActorKind { User, ApiKey, Platform, Anonymous, InboundEmail, Service }
 );
 mirror_enum!(
     /// How a message reads.

@@ -64,6 +64,8 @@ pub enum Actor {
     Anonymous,
     /// Mail forwarded to the tenant's secret inbound URL.
     InboundEmail,
+    /// The service itself, deciding by a documented rule (a model version's gate).
+    Service,
 }
 
 named_enum!(
@@ -74,6 +76,7 @@ named_enum!(
         Platform => "platform",
         Anonymous => "anonymous",
         InboundEmail => "inbound_email",
+        Service => "service",
     }
 );
 
@@ -86,13 +89,14 @@ impl Actor {
             Actor::Platform => ActorKind::Platform,
             Actor::Anonymous => ActorKind::Anonymous,
             Actor::InboundEmail => ActorKind::InboundEmail,
+            Actor::Service => ActorKind::Service,
         }
     }
 
     pub fn id(self) -> Option<Uuid> {
         match self {
             Actor::User(id) | Actor::ApiKey(id) => Some(id),
-            Actor::Platform | Actor::Anonymous | Actor::InboundEmail => None,
+            Actor::Platform | Actor::Anonymous | Actor::InboundEmail | Actor::Service => None,
         }
     }
 

@@ -269,14 +269,28 @@ pub async fn claim(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Claimed>,
         .collect()
 }
 
-/// The bodies of claimed messages of one tenant.
-pub async fn bodies(tx: &TenantTx, message_ids: &[Uuid]) -> Result<HashMap<Uuid, String>, Error> {
-    let rows = message::Entity::scoped(tx.tenant())
-        .filter(message::Column::Id.is_in(message_ids.to_vec()))
-        .all(&**tx)
+/// The ticket of a triaged customer message of this tenant.
+pub async fn ticket_of(tx: &TenantTx, message_id: MessageId) -> Result<Option<Uuid>, Error> {
+    let row = message_triage::Entity::scoped(tx.tenant())
+        .filter(message_triage::Column::MessageId.eq(message_id.0))
+        .one(&**tx)
         .await
         .map_err(db_err)?;
-    Ok(rows.into_iter().map(|row| (row.id, row.body)).collect())
+    Ok(row.map(|row| row.ticket_id))
+}
+
+/// The bodies of these messages of one tenant (a thousand ids per query).
+pub async fn bodies(tx: &TenantTx, message_ids: &[Uuid]) -> Result<HashMap<Uuid, String>, Error> {
+    let mut bodies = HashMap::with_capacity(message_ids.len());
+    for chunk in message_ids.chunks(1000) {
+        let rows = message::Entity::scoped(tx.tenant())
+            .filter(message::Column::Id.is_in(chunk.to_vec()))
+            .all(&**tx)
+            .await
+            .map_err(db_err)?;
+        bodies.extend(rows.into_iter().map(|row| (row.id, row.body)));
+    }
+    Ok(bodies)
 }
 
 /// The item of a claim while the claim still holds it (locked); `None` when the message was

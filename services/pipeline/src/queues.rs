@@ -15,7 +15,7 @@ use crate::Pipeline;
 /// Every durable queue, in the order `/metrics` and `/readyz` list them.
 pub const ALL: [Queue; 9] = [
     copilot_intents::triage::QUEUE,
-    copilot_intents::taxonomy::TRAINING_QUEUE,
+    copilot_intents::versions::TRAINING_QUEUE,
     copilot_knowledge::documents::QUEUE,
     copilot_drafts::drafts::QUEUE,
     copilot_summaries::QUEUE,

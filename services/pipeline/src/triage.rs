@@ -6,8 +6,8 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use copilot_core::{Error, TenantId, ids::MessageId};
 use copilot_intents::{
-    taxonomy,
     triage::{self, Claimed, TriageResult},
+    versions,
 };
 use copilot_triage::{HeadWeights, Models, TextKind, Triage, TriageOptions, train};
 use futures::FutureExt;
@@ -86,7 +86,7 @@ impl Triager for NoTriager {
 /// The tenant's own trained intent head, if it has one. A stored head that no longer
 /// parses is logged and left out, so triage falls back to the default head.
 pub async fn tenant_head(tx: &copilot_store::TenantTx) -> Result<Option<HeadWeights>, Error> {
-    let Some(value) = taxonomy::active_head(tx).await? else { return Ok(None) };
+    let Some((_, value)) = versions::active_head(tx).await? else { return Ok(None) };
     match serde_json::from_value(value) {
         Ok(head) => Ok(Some(head)),
         Err(error) => {
@@ -261,10 +261,10 @@ async fn record(
 /// Trains the next due tenant head, if any; returns 1 when it took a job.
 pub async fn train_next(state: &Pipeline) -> Result<usize, Error> {
     let lease = state.settings.job_lease();
-    let Some(job) = taxonomy::claim_training(&state.db, lease, &state.policies.training).await? else {
+    let Some(job) = versions::claim_training(&state.db, lease, &state.policies.training).await? else {
         return Ok(0);
     };
-    let queue = taxonomy::TRAINING_QUEUE;
+    let queue = versions::TRAINING_QUEUE;
     state.telemetry.claimed(queue.name, job.attempt, job.queued_at);
     let span = crate::job_span(queue.name, job.tenant_id, job.job, job.attempt, job.request_id.as_deref());
     let _renewal = Renewal::start(&state.db, queue, job.tenant_id, vec![(job.job, job.attempt)], lease);
@@ -272,59 +272,170 @@ pub async fn train_next(state: &Pipeline) -> Result<usize, Error> {
     Ok(1)
 }
 
-/// Trains the head of a claimed job and records the outcome.
-async fn train_claimed(state: &Pipeline, job: &taxonomy::ClaimedTraining) -> Result<(), Error> {
-    let queue = taxonomy::TRAINING_QUEUE.name;
+/// Trains the head of a claimed job, scores it and records the outcome.
+async fn train_claimed(state: &Pipeline, job: &versions::ClaimedTraining) -> Result<(), Error> {
+    let queue = versions::TRAINING_QUEUE.name;
     let tenant = job.tenant_id;
     let started = std::time::Instant::now();
-    let (examples, taxonomy) = {
+    let (set, serving) = {
         let tx = state.db.tenant(tenant).await?;
-        (taxonomy::training_examples(&tx).await?, taxonomy::taxonomy(&tx).await?)
+        let weights = versions::job_weights(&tx, job).await?;
+        let set = versions::training_set(&tx, &state.triager.default_intents(), weights).await?;
+        (set, versions::active_head(&tx).await?)
     };
-    let outcome = train_head(state, &taxonomy, examples).await;
+    let outcome = train_version(state, &set, serving).await;
     state.telemetry.job_ran(queue, started.elapsed());
     let tx = state.db.tenant(tenant).await?;
     match outcome {
-        Ok(trained) => {
-            let head = serde_json::to_value(&trained.head).map_err(Error::internal)?;
-            let accuracy = trained.cross_validated_accuracy.map(f64::from);
-            taxonomy::finish_training(&tx, job, &trained.head.labels, head, accuracy, trained.folds).await?;
-            tracing::info!(%tenant, accuracy, "tenant intent head trained");
+        Ok(finished) => {
+            let (accuracy, gate) = (finished.cross_validated_accuracy, finished.gate.code.clone());
+            versions::finish_training(&tx, job, finished).await?;
+            tracing::info!(%tenant, accuracy, gate, "tenant intent head trained");
         }
         Err(error) => {
             state.telemetry.job_failed(queue);
             tracing::warn!(%tenant, %error, "training an intent head failed");
-            taxonomy::fail_training(&tx, job, &error, &state.policies.training).await?;
+            versions::fail_training(&tx, job, &error, &state.policies.training).await?;
         }
     }
     tx.commit().await
 }
 
-/// Embeds the examples and fits a head over the labels that have examples.
-async fn train_head(
+/// Fits a head on the training texts, scores it on the held-out ones as it will serve
+/// (triage, with its threshold), scores the serving head on the same labels and asks
+/// the gate.
+async fn train_version(
     state: &Pipeline,
-    taxonomy: &[taxonomy::IntentLabel],
-    examples: Vec<(String, String)>,
-) -> Result<train::Trained, String> {
-    let labels: Vec<String> = taxonomy
-        .iter()
-        .map(|entry| entry.label.clone())
-        .filter(|label| examples.iter().any(|(l, _)| l == label))
-        .collect();
+    set: &versions::TrainingSet,
+    serving: Option<(Uuid, serde_json::Value)>,
+) -> Result<versions::Finished, String> {
+    let labels = set.trained_labels();
     if labels.len() < 2 {
         return Err("training needs examples for at least two labels".into());
     }
-    let texts: Vec<String> = examples.iter().map(|(_, text)| text.clone()).collect();
+    let training: Vec<&versions::LabelledText> = set.training().collect();
+    let texts: Vec<String> = training.iter().map(|t| t.text.clone()).collect();
     let embeddings = state.triager.embed(texts, TextKind::Query).await?;
-    let indexed: Vec<(usize, Vec<f32>)> = examples
+    let examples: Vec<train::Example> = training
         .iter()
         .zip(embeddings)
-        .filter_map(|((label, _), embedding)| labels.iter().position(|l| l == label).map(|i| (i, embedding)))
+        .filter_map(|(text, embedding)| {
+            let label = labels.iter().position(|l| *l == text.label)?;
+            Some(train::Example { label, embedding, weight: set.weights.of(text.source) as f32 })
+        })
         .collect();
-    tokio::task::spawn_blocking(move || train::train(&labels, &indexed, train::TrainOptions::default()))
+    let (trained_labels, options) = (labels.clone(), train::TrainOptions::default());
+    let trained = tokio::task::spawn_blocking(move || train::train(&trained_labels, &examples, options))
         .await
         .map_err(|error| error.to_string())?
-        .map_err(|error| error.to_string())
+        .map_err(|error| error.to_string())?;
+
+    let held = HeldOut::of(set);
+    let candidate = held.predict(state, Some(trained.head.clone())).await?;
+    let serving_head = serving.and_then(|(id, head)| {
+        let head: HeadWeights = serde_json::from_value(head).ok()?;
+        head.validate(state.triager.dimensions()).ok().map(|()| (id, head))
+    });
+    let baseline = match serving_head {
+        Some((id, head)) => Some((Some(id), held.predict(state, Some(head)).await?)),
+        // The shipped head knows the shipped labels only.
+        None if set.default_taxonomy => Some((None, held.predict(state, None).await?)),
+        None => None,
+    };
+    let candidate_score = held.score_gate(&candidate);
+    let baseline = baseline.and_then(|(model_id, predicted)| {
+        held.score_gate(&predicted).map(|scores| versions::Baseline { model_id, macro_f1: scores.macro_f1 })
+    });
+    let gate = versions::decide(candidate_score.as_ref().map(|s| s.macro_f1), baseline.as_ref(), held.gate.len());
+    let metrics = versions::Metrics {
+        macro_f1_vs_people: held.score(&held.people, &candidate).map(|s| s.macro_f1),
+        macro_f1_vs_llm: held.score(&held.llm, &candidate).map(|s| s.macro_f1),
+        held_out_people: held.people.len(),
+        held_out_llm: held.llm.len(),
+        evaluated_on: held.evaluated_on,
+        per_intent: candidate_score
+            .map(|scores| {
+                scores
+                    .per_label
+                    .into_iter()
+                    .map(|s| versions::IntentScore {
+                        intent: s.label,
+                        precision: s.precision,
+                        recall: s.recall,
+                        f1: s.f1,
+                        support: s.support,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    Ok(versions::Finished {
+        labels: trained.head.labels.clone(),
+        head: serde_json::to_value(&trained.head).map_err(|error| error.to_string())?,
+        cross_validated_accuracy: trained.cross_validated_accuracy.map(f64::from),
+        folds: trained.folds,
+        metrics,
+        gate,
+    })
+}
+
+/// The held-out labels of a training set: texts with their reference label, and which of
+/// them are people's, the LLM's, and what the gate compares on.
+struct HeldOut {
+    texts: Vec<String>,
+    gold: Vec<String>,
+    people: Vec<usize>,
+    llm: Vec<usize>,
+    gate: Vec<usize>,
+    evaluated_on: versions::EvaluatedOn,
+}
+
+impl HeldOut {
+    fn of(set: &versions::TrainingSet) -> Self {
+        let (mut texts, mut gold, mut people, mut llm) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for text in set.texts.iter().filter(|t| t.held_out) {
+            let group = match text.source {
+                versions::Source::Agent => &mut people,
+                versions::Source::Llm => &mut llm,
+                versions::Source::AdminExample => continue,
+            };
+            if group.len() < versions::MAX_HELD_OUT {
+                group.push(texts.len());
+                texts.push(text.text.clone());
+                gold.push(text.label.clone());
+            }
+        }
+        let (gate, evaluated_on) = if people.len() >= versions::MIN_PEOPLE_HELD_OUT {
+            (people.clone(), versions::EvaluatedOn::People)
+        } else if people.len() + llm.len() > 0 {
+            (people.iter().chain(&llm).copied().collect(), versions::EvaluatedOn::PeopleAndLlm)
+        } else {
+            (Vec::new(), versions::EvaluatedOn::Nothing)
+        };
+        Self { texts, gold, people, llm, gate, evaluated_on }
+    }
+
+    /// The intent triage gives each held-out text with this head (the shipped one: `None`).
+    async fn predict(&self, state: &Pipeline, head: Option<HeadWeights>) -> Result<Vec<String>, String> {
+        if self.texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let triaged = state.triager.triage(self.texts.clone(), head).await?;
+        Ok(triaged.into_iter().map(|t| t.intent.label).collect())
+    }
+
+    fn score(&self, indices: &[usize], predicted: &[String]) -> Option<train::Scores> {
+        if predicted.len() != self.texts.len() {
+            return None;
+        }
+        let gold: Vec<&str> = indices.iter().map(|i| self.gold[*i].as_str()).collect();
+        let said: Vec<&str> = indices.iter().map(|i| predicted[*i].as_str()).collect();
+        train::score(&gold, &said)
+    }
+
+    fn score_gate(&self, predicted: &[String]) -> Option<train::Scores> {
+        self.score(&self.gate, predicted)
+    }
 }
 
 /// The knowledge base's embedder: the triage encoder (passages and queries get the

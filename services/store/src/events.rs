@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{Scoped, TenantTx, db_err};
 
 /// Every event type, in the order the API lists them.
-pub const EVENT_TYPES: [&str; 15] = [
+pub const EVENT_TYPES: [&str; 16] = [
     "ticket.created",
     "ticket.updated",
     "ticket.summary.updated",
@@ -26,6 +26,7 @@ pub const EVENT_TYPES: [&str; 15] = [
     "reply.failed",
     "knowledge.document.ready",
     "knowledge.document.failed",
+    "intent_model.activated",
     "webhook.endpoint.disabled",
 ];
 

@@ -83,7 +83,7 @@ pub async fn create(tx: &TenantTx, by: &Principal, name: &str, role: Role) -> Re
             .await
             .map_err(db_err)?
             .and_then(|key| key.user_id),
-        Actor::Platform | Actor::Anonymous | Actor::InboundEmail => None,
+        Actor::Platform | Actor::Anonymous | Actor::InboundEmail | Actor::Service => None,
     };
     let (key, record) = insert(tx, &name, role, owner).await?;
     audit::record(

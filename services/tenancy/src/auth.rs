@@ -272,7 +272,7 @@ pub async fn me(tx: &TenantTx, principal: &Principal) -> Result<Option<User>, Er
             .await
             .map_err(db_err)?
             .and_then(|key| key.user_id),
-        Actor::Platform | Actor::Anonymous | Actor::InboundEmail => None,
+        Actor::Platform | Actor::Anonymous | Actor::InboundEmail | Actor::Service => None,
     };
     match user_id {
         Some(id) => crate::users::get(tx, id).await.map(Some),

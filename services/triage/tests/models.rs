@@ -267,10 +267,10 @@ fn a_tenant_head_trained_from_a_few_examples_is_used_instead_of_the_default() {
     let labels: Vec<String> = ["installation", "other", "warranty"].iter().map(|s| s.to_string()).collect();
     let texts: Vec<&str> = examples.iter().map(|(_, text)| *text).collect();
     let embeddings = models.encoder().embed(&texts, TextKind::Query).expect("embed");
-    let training: Vec<(usize, Vec<f32>)> = examples
+    let training: Vec<train::Example> = examples
         .iter()
         .zip(embeddings)
-        .map(|((label, _), e)| (labels.iter().position(|l| l == label).unwrap_or(0), e))
+        .map(|((label, _), e)| train::Example::new(labels.iter().position(|l| l == label).unwrap_or(0), e))
         .collect();
     let trained = train::train(&labels, &training, train::TrainOptions::default()).expect("train");
 

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use copilot_core::ids::{MessageId, TicketId};
-use copilot_intents::taxonomy::{self as intents, IntentLabel, TrainingJob};
+use copilot_intents::{
+    taxonomy::{self as intents, IntentLabel},
+    versions::{self, SourceWeights, TrainingJob},
+};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
@@ -103,6 +106,23 @@ pub enum TrainingQueued {
     Accepted(Json<TrainingOut>),
 }
 
+/// How much one example of each source counts; 0 leaves the source out.
+#[derive(Debug, Object)]
+pub struct SourceWeightsIo {
+    /// Examples written into the taxonomy; default 3.
+    pub admin_example: Option<f64>,
+    /// Agents' corrections and labels accepted in review; default 3.
+    pub agent: Option<f64>,
+    /// Labels from labelling jobs; default 1.
+    pub llm: Option<f64>,
+}
+
+#[derive(Debug, Object)]
+pub struct TrainIn {
+    /// 0 to 100 each; people's labels count three times an LLM label by default.
+    pub weights: Option<SourceWeightsIo>,
+}
+
 #[derive(Debug, Object)]
 pub struct IntentCorrectionIn {
     /// A label of the tenant's taxonomy.
@@ -160,12 +180,22 @@ impl IntentsApi {
         Ok(Json(TaxonomyOut { source: TaxonomySource::Tenant, labels: stored.into_iter().map(to_io).collect() }))
     }
 
-    /// Train the tenant's own intent head from its taxonomy and corrections (admins).
+    /// Train a new version of the tenant's intent head (admins) from the taxonomy's
+    /// examples, agents' corrections and the LLM's labels, each source weighted. It serves
+    /// once the gate finds it no worse than the serving version on held-out labels (see
+    /// `GET /v1/intents/models`). One training at a time: 409 `training_running`.
     #[oai(path = "/intents/train", method = "post", operation_id = "intents.train")]
-    async fn train(&self, auth: TenantAuth) -> ApiResult<TrainingQueued> {
+    async fn train(&self, auth: TenantAuth, body: JsonBody<Option<TrainIn>>) -> ApiResult<TrainingQueued> {
         let principal = auth.0.principal;
+        let defaults = SourceWeights::default();
+        let weights = body.0.and_then(|body| body.weights).map_or(defaults, |w| SourceWeights {
+            admin_example: w.admin_example.unwrap_or(defaults.admin_example),
+            agent: w.agent.unwrap_or(defaults.agent),
+            llm: w.llm.unwrap_or(defaults.llm),
+        });
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let job = intents::request_training(&tx, &principal).await?;
+        let default_labels = self.state.pipeline.triager.default_intents();
+        let job = versions::request_training(&tx, &principal, &default_labels, weights).await?;
         tx.commit().await?;
         self.state.pipeline.triage_wakeup.notify_one();
         Ok(TrainingQueued::Accepted(Json(job.into())))
@@ -175,7 +205,7 @@ impl IntentsApi {
     #[oai(path = "/intents/training", method = "get", operation_id = "intents.training")]
     async fn training(&self, auth: TenantAuth) -> ApiResult<Json<TrainingOut>> {
         let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
-        let job = intents::latest_training(&tx).await?.ok_or(copilot_core::Error::NotFound("training job"))?;
+        let job = versions::latest_training(&tx).await?.ok_or(copilot_core::Error::NotFound("training job"))?;
         Ok(Json(job.into()))
     }
 
@@ -194,13 +224,7 @@ impl IntentsApi {
     ) -> ApiResult<Json<MessageTriageOut>> {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let taxonomy = intents::taxonomy(&tx).await?;
-        let mut allowed: Vec<String> = if taxonomy.is_empty() {
-            self.state.pipeline.triager.default_intents()
-        } else {
-            taxonomy.into_iter().map(|l| l.label).collect()
-        };
-        allowed.push(intents::OTHER.into());
+        let allowed = intents::labels_in_use(&tx, &self.state.pipeline.triager.default_intents()).await?;
         let triage = intents::correct_intent(
             &tx,
             &principal,

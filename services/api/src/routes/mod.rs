@@ -8,6 +8,7 @@ pub mod drafts;
 pub mod email;
 pub mod events;
 pub mod health;
+pub mod intent_models;
 pub mod intents;
 pub mod knowledge;
 pub mod labelling;

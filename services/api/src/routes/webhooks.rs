@@ -35,7 +35,7 @@ pub struct WebhookIn {
     /// Event types, or `["*"]` for all: ticket.created, ticket.updated,
     /// ticket.summary.updated, message.created, message.translated, triage.completed, draft.ready, draft.approved, draft.rejected, draft.failed, reply.sent,
     /// reply.failed, knowledge.document.ready, knowledge.document.failed,
-    /// webhook.endpoint.disabled.
+    /// intent_model.activated, webhook.endpoint.disabled.
     pub events: Vec<String>,
     pub description: Option<String>,
 }
