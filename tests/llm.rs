@@ -109,6 +109,9 @@ fn default_answer(request: &Value) -> String {
     if system.starts_with("You label customer support messages") {
         return label_answer(&system, &user);
     }
+    if system.starts_with("You name intents of customer support messages") {
+        return name_answer(&user);
+    }
     if system.starts_with("You rewrite a customer support agent's text") {
         // The text between the fences, unchanged but for a greeting: every fact survives.
         let text: Vec<&str> = user.lines().skip(1).take_while(|line| !line.starts_with("===== END TEXT")).collect();
@@ -122,6 +125,17 @@ fn default_answer(request: &Value) -> String {
         }
         None => "[NO_ANSWER] Hello,\n\nCould you tell us more about your question?\n\nBest regards".into(),
     }
+}
+
+/// A name for a group of messages: `group_` and the longest word of the first message.
+fn name_answer(user: &str) -> String {
+    let first = user.lines().find_map(|line| line.strip_prefix("[1] ")).unwrap_or_default().to_lowercase();
+    let word = first
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .max_by_key(|word| word.len())
+        .filter(|word| !word.is_empty())
+        .unwrap_or("messages");
+    json!({"label": format!("group_{word}"), "description": format!("Messages like: {first}")}).to_string()
 }
 
 /// Labels for the numbered messages in the prompt: the first listed label whose words all

@@ -31,6 +31,7 @@ mod m20261205_000023_translations;
 mod m20261205_000024_auto_translation;
 mod m20261205_000025_labelling;
 mod m20261206_000026_model_versions;
+mod m20261206_000027_intent_discovery;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -89,6 +90,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000024_auto_translation::Migration),
             Box::new(m20261205_000025_labelling::Migration),
             Box::new(m20261206_000026_model_versions::Migration),
+            Box::new(m20261206_000027_intent_discovery::Migration),
         ]
     }
 }

@@ -203,3 +203,129 @@ async fn the_review_queue_lists_disagreements_most_confident_first_and_a_person_
     let held = version["metrics"]["held_out_llm"].as_i64().unwrap_or_default();
     assert_eq!(llm + held, 35, "{version}");
 }
+
+impl Desk {
+    /// Starts a discovery run and returns it once done.
+    async fn discovered(&self) -> Value {
+        let queued = self.app.post("/v1/intents/discovery", &self.tenant.key, json!({})).await.expect(202);
+        let path = format!("/v1/intents/discovery/{}", id_of(&queued));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let run = self.app.get(&path, &self.tenant.key).await.expect(200);
+            if run["status"] != "queued" {
+                assert_eq!(run["status"], "done", "{run}");
+                return run;
+            }
+            assert!(Instant::now() < deadline, "discovery did not finish: {run}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+const VAT: [&str; 8] = [
+    "The VAT number on my invoice is wrong",
+    "My invoice shows an incorrect VAT number",
+    "Please correct the VAT ID printed on the invoice",
+    "Wrong VAT registration number on invoice 4411",
+    "Can you reissue the invoice with our company VAT number?",
+    "The invoice is missing our VAT number",
+    "Our VAT number is not on the invoice, please fix it",
+    "Invoice has the wrong VAT ID for our company",
+];
+
+const GIFT: [&str; 8] = [
+    "Can you gift wrap my order?",
+    "Is gift wrapping available for this purchase?",
+    "I would like the parcel wrapped as a gift",
+    "Please add gift wrapping and a card",
+    "Do you offer gift wrap for birthdays?",
+    "Can the present be gift wrapped with a note?",
+    "How much does gift wrapping cost?",
+    "Please wrap it as a gift, it is for my mother",
+];
+
+/// The proposal holding most of `theme`'s messages, with how many of them and its size.
+fn proposal_of<'a>(run: &'a Value, theme: &[&str]) -> Option<(&'a Value, usize)> {
+    run["proposals"]
+        .as_array()?
+        .iter()
+        .map(|p| {
+            let texts: Vec<&str> =
+                p["examples"].as_array().into_iter().flatten().filter_map(|e| e["text"].as_str()).collect();
+            (p, texts.iter().filter(|text| theme.contains(text)).count())
+        })
+        .max_by_key(|(_, hits)| *hits)
+        .filter(|(_, hits)| *hits > 0)
+}
+
+#[tokio::test]
+async fn discovery_proposes_the_intents_a_taxonomy_lacks_and_an_admin_accepts_or_rejects_them() {
+    let desk = labelling_desk(false).await;
+    let key = desk.tenant.key.clone();
+    let mut tickets = Vec::new();
+    let one_offs =
+        ["What time does your shop open?", "Do you sell spare batteries?", "Is there parking near the store?"];
+    for text in VAT.iter().chain(&GIFT).chain(&one_offs) {
+        tickets.push(desk.ask(text).await);
+    }
+    for ticket in tickets {
+        desk.app.wait_for_triage(&desk.agent, ticket).await;
+    }
+    // The tenant's model could not place any of them.
+    let db = copilot_store::connect(&desk.app.database_url, 1).await.expect("connect");
+    let unplaced = sea_orm::Statement::from_sql_and_values(
+        db.backend(),
+        "UPDATE message_triage SET intent = 'other', intent_confidence = 0.9 WHERE tenant_id = $1",
+        [desk.tenant.id.into()],
+    );
+    sea_orm::ConnectionTrait::execute_raw(db.unscoped(), unplaced).await.expect("route to other");
+
+    // Without an LLM: clusters named by their keywords.
+    let run = desk.discovered().await;
+    assert_eq!(run["messages"], 19, "{run}");
+    let (vat, hits) = proposal_of(&run, &VAT).expect("a VAT proposal");
+    let size = vat["size"].as_i64().unwrap_or_default();
+    assert!(hits >= 6 && (hits as f64) / (size as f64) >= 0.8, "{vat}");
+    let keywords: Vec<&str> = vat["keywords"].as_array().into_iter().flatten().filter_map(|k| k.as_str()).collect();
+    assert!(keywords.contains(&"vat") && keywords.contains(&"invoice"), "{vat}");
+    assert!(vat["label_suggestion"].as_str().is_some_and(|l| l.contains("vat") || l.contains("invoice")), "{vat}");
+    assert!(vat["nearest_existing_intent"].is_string() && vat["similarity"].is_number(), "{vat}");
+    let (gift, gift_hits) = proposal_of(&run, &GIFT).expect("a gift-wrapping proposal");
+    let gift_size = gift["size"].as_i64().unwrap_or_default();
+    assert!(gift_hits >= 4 && gift_hits as i64 == gift_size.min(8) && gift["id"] != vat["id"], "{gift}");
+
+    // Accept the VAT cluster as a new intent; reject the gift one.
+    let base = format!("/v1/intents/discovery/{}/proposals", id_of(&run));
+    let accept = format!("{base}/{}/accept", id_of(vat));
+    desk.app.post(&accept, &desk.agent, json!({})).await.expect_error(403, "forbidden");
+    desk.app.post(&accept, &key, json!({"label": "Not A Label"})).await.expect_error(400, "invalid_label");
+    let accepted = desk.app.post(&accept, &key, json!({"label": "vat_invoice"})).await.expect(200);
+    assert_eq!((&accepted["status"], &accepted["decided_label"]), (&json!("accepted"), &json!("vat_invoice")));
+    desk.app.post(&accept, &key, json!({})).await.expect_error(409, "proposal_decided");
+    let taxonomy = desk.app.get("/v1/intents", &key).await.expect(200);
+    let added = taxonomy["labels"].as_array().into_iter().flatten().find(|l| l["label"] == "vat_invoice");
+    let examples = added.map(|l| l["examples"].as_array().map(Vec::len).unwrap_or_default()).unwrap_or_default();
+    assert!(examples >= 6, "the cluster's messages are its examples: {taxonomy}");
+    let rejected = desk.app.post(&format!("{base}/{}/reject", id_of(gift)), &key, json!({})).await.expect(200);
+    assert_eq!(rejected["status"], "rejected");
+    let stranger = desk.app.create_tenant().await;
+    desk.app.get(&format!("/v1/intents/discovery/{}", id_of(&run)), &stranger.key).await.expect_error(404, "not_found");
+    let theirs = format!("{base}/{}/reject", id_of(vat));
+    desk.app.post(&theirs, &stranger.key, json!({})).await.expect_error(404, "not_found");
+
+    // With an LLM the clusters get its names; the rejected one stays out; a proposal merges.
+    let settings = json!({"base_url": desk.llm.base_url(), "model": "test-model"});
+    desk.app.send(Method::PUT, "/v1/settings/llm", Some(&key), Some(&settings)).await.expect(200);
+    desk.app.post("/v1/intents/discovery", &desk.agent, json!({})).await.expect_error(403, "forbidden");
+    let again = desk.discovered().await;
+    assert!(proposal_of(&again, &GIFT).is_none_or(|(_, hits)| hits < 3), "the rejected cluster is back: {again}");
+    let (vat_again, _) = proposal_of(&again, &VAT).expect("the VAT cluster again");
+    let label = vat_again["label_suggestion"].as_str().unwrap_or_default();
+    assert!(label.starts_with("group_") && vat_again["description"].is_string(), "named by the LLM: {vat_again}");
+    let merge = format!("/v1/intents/discovery/{}/proposals/{}/merge", id_of(&again), id_of(vat_again));
+    desk.app.post(&merge, &key, json!({"into": "made_up"})).await.expect_error(422, "unknown_intent");
+    let merged = desk.app.post(&merge, &key, json!({"into": "vat_invoice"})).await.expect(200);
+    assert_eq!((&merged["status"], &merged["decided_label"]), (&json!("merged"), &json!("vat_invoice")));
+    let listed = desk.app.get("/v1/intents/discovery", &key).await.expect(200);
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(2));
+}

@@ -106,6 +106,8 @@ fn sample_body(method: &str, template: &str) -> Option<Value> {
         ("POST", "/v1/tickets/{id}/messages") => json!({"author": "agent", "body": "hi"}),
         ("PATCH", "/v1/tickets/{id}/messages/{message_id}/triage") => json!({"intent": "other"}),
         ("POST", "/v1/intents/review/{message_id}/accept") => json!({"label": "other"}),
+        ("POST", "/v1/intents/discovery/{id}/proposals/{proposal_id}/merge") => json!({"into": "other"}),
+        ("POST", "/v1/intents/discovery/{id}/proposals/{proposal_id}/accept") => json!({}),
         ("POST", "/v1/knowledge/documents/{id}/versions") => {
             json!({"title": "Theirs", "content": "# Theirs\n\nReplaced.", "content_type": "text/markdown"})
         }
@@ -177,9 +179,14 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
         assert!(tokio::time::Instant::now() < deadline, "A's model did not train");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // A discovery run of A's (its proposals' own isolation: tests/api/intent_models.rs).
+    let discovery = uuid_at(&app.post("/v1/intents/discovery", &a.key, json!({})).await.expect(202), "/id");
     let ids = |template: &str| -> String {
         if template.starts_with("/v1/intents/models/") {
             return model.to_string();
+        }
+        if template.starts_with("/v1/intents/discovery/") {
+            return discovery.to_string();
         }
         let segment = template.trim_start_matches("/v1/").split('/').next().unwrap_or_default();
         match segment {
@@ -206,6 +213,7 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
             .replace("{message_id}", &message.to_string())
             .replace("{attachment_id}", &attachment)
             .replace("{delivery_id}", &delivery.to_string())
+            .replace("{proposal_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{lang}", "de");
         assert!(!path.contains('{'), "an id the test does not fill in: {template}");
         for method in operations.as_object().into_iter().flatten().map(|(method, _)| method.to_uppercase()) {

@@ -94,6 +94,16 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // A discovery run, and a proposal of it (written here: two messages make no cluster).
+    let run = uuid_at(&app.post("/v1/intents/discovery", &tenant.key, json!({})).await.expect(202), "/id");
+    let proposal = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO intent_proposals (id, tenant_id, discovery_id, size, label_suggestion, keywords, examples,
+                                       message_ids, centroid, status, created_at)
+         VALUES ($1, $2, $3, 3, 'rls_cluster', '[]', '[]', '[]', '[]', 'proposed', now())",
+        [uuid::Uuid::now_v7().into(), tenant.id.into(), run.into()],
+    );
+    conn.execute_raw(proposal).await.expect("a proposal");
     let tables = tenant_owned_tables(conn).await;
     for expected in ["tenants", "tickets", "messages", "message_triage", "intents", "intent_models", "audit_events"] {
         assert!(tables.iter().any(|t| t == expected), "{expected} missing from {tables:?}");

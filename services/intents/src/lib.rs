@@ -7,7 +7,9 @@
 //! triage models (copilot-triage) are run by the application layer's worker, which
 //! stores their answers here.
 
+pub mod discovery;
 pub mod labelling;
+mod queued;
 pub mod review;
 pub mod taxonomy;
 pub mod triage;

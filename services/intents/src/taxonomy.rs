@@ -136,6 +136,67 @@ pub async fn replace_taxonomy(
     taxonomy(tx).await
 }
 
+/// The tenant's own taxonomy, or the shipped labels (without examples) as the start of one.
+async fn own_or(tx: &TenantTx, default_labels: &[String]) -> Result<Vec<IntentLabel>, Error> {
+    let own = taxonomy(tx).await?;
+    if !own.is_empty() {
+        return Ok(own);
+    }
+    Ok(default_labels
+        .iter()
+        .map(|label| IntentLabel { label: label.clone(), display_name: None, description: None, examples: Vec::new() })
+        .collect())
+}
+
+/// Example texts as a taxonomy keeps them: at most 1,000 characters, no blanks, no repeats.
+fn as_examples(existing: &[String], texts: &[String]) -> Vec<String> {
+    let mut examples = existing.to_vec();
+    for text in texts {
+        let text: String = text.trim().chars().take(1000).collect();
+        if !text.is_empty() && !examples.contains(&text) {
+            examples.push(text);
+        }
+    }
+    examples.truncate(500);
+    examples
+}
+
+/// Adds an intent with example messages (admins); 409 `intent_exists` if the label is
+/// taken. A tenant on the shipped taxonomy gets its own, the shipped labels plus this one.
+pub async fn add_intent(
+    tx: &TenantTx,
+    by: &Principal,
+    default_labels: &[String],
+    new: IntentLabel,
+) -> Result<Vec<IntentLabel>, Error> {
+    let mut labels = own_or(tx, default_labels).await?;
+    if labels.iter().any(|l| l.label == new.label) {
+        return Err(Error::conflict("intent_exists", format!("`{}` is already an intent", new.label)));
+    }
+    let examples = as_examples(&[], &new.examples);
+    labels.push(IntentLabel { examples, ..new });
+    replace_taxonomy(tx, by, labels).await
+}
+
+/// Adds example messages to an intent (admins); 422 `unknown_intent` if there is none.
+pub async fn add_examples(
+    tx: &TenantTx,
+    by: &Principal,
+    default_labels: &[String],
+    label: &str,
+    texts: &[String],
+) -> Result<Vec<IntentLabel>, Error> {
+    let mut labels = own_or(tx, default_labels).await?;
+    let Some(entry) = labels.iter_mut().find(|l| l.label == label) else {
+        return Err(Error::unprocessable(
+            "unknown_intent",
+            format!("`{label}` is not a label of this tenant's taxonomy"),
+        ));
+    };
+    entry.examples = as_examples(&entry.examples, texts);
+    replace_taxonomy(tx, by, labels).await
+}
+
 /// An agent sets a customer message's intent; `allowed` are the labels of the tenant's
 /// current taxonomy. The correction becomes a training example and updates the ticket.
 pub async fn correct_intent(

@@ -16,13 +16,12 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use copilot_core::{Actor, Error, Principal, TenantId, model::TrainingStatus, retry::Backoff};
+use copilot_core::{Actor, Error, Principal, model::TrainingStatus, retry::Backoff};
 use copilot_entities::{intent_model, message_label, message_triage};
 use copilot_store::jobs::Queue;
 use copilot_store::{Db, Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -337,18 +336,8 @@ pub async fn latest_training(tx: &TenantTx) -> Result<Option<TrainingJob>, Error
     Ok(row.map(TrainingJob::from))
 }
 
-/// A claimed training job: its tenant, its id and the claim's attempt number (only the
-/// holder of that attempt stores the outcome).
-#[derive(Clone, Debug)]
-pub struct ClaimedTraining {
-    pub tenant_id: TenantId,
-    pub job: Uuid,
-    pub attempt: i32,
-    /// The `X-Request-Id` of the request that queued the job, when one did.
-    pub request_id: Option<String>,
-    /// When it was asked for.
-    pub queued_at: DateTime<Utc>,
-}
+/// A claimed training job.
+pub type ClaimedTraining = crate::queued::ClaimedJob;
 
 /// The training queue: a tenant's intent head waiting to be trained.
 pub const TRAINING_QUEUE: Queue = Queue {
@@ -362,34 +351,7 @@ pub const TRAINING_QUEUE: Queue = Queue {
 
 /// Claims the next due training job across tenants, leased for `lease`.
 pub async fn claim_training(db: &Db, lease: Duration, policy: &Backoff) -> Result<Option<ClaimedTraining>, Error> {
-    let now = copilot_core::now();
-    let backend = db.backend();
-    // A job whose worker died on every attempt (it never recorded a failure) gives up here.
-    let abandoned = "UPDATE intent_models SET status = 'failed', error = 'training was interrupted too often'
-         WHERE status = 'queued' AND attempts >= $1 AND next_attempt_at <= $2";
-    db.unscoped()
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            abandoned,
-            [(policy.max_attempts() as i32).into(), now.into()],
-        ))
-        .await
-        .map_err(db_err)?;
-    let sql = "UPDATE intent_models SET next_attempt_at = $1, attempts = attempts + 1
-         WHERE id IN (SELECT id FROM intent_models WHERE status = 'queued' AND next_attempt_at <= $2
-                      ORDER BY next_attempt_at LIMIT $3 {lock})
-         RETURNING tenant_id, id, attempts, request_id, created_at";
-    let row = copilot_store::jobs::claim(db, sql, 1, lease).await?.into_iter().next();
-    row.map(|row| {
-        Ok(ClaimedTraining {
-            tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
-            job: row.try_get("", "id").map_err(db_err)?,
-            attempt: row.try_get("", "attempts").map_err(db_err)?,
-            request_id: row.try_get("", "request_id").map_err(db_err)?,
-            queued_at: row.try_get("", "created_at").map_err(db_err)?,
-        })
-    })
-    .transpose()
+    crate::queued::claim(db, "intent_models", lease, policy).await
 }
 
 /// The claimed job while its claim still holds it (locked); `None` when it was finished,

@@ -8,6 +8,7 @@
 pub mod auto_translation;
 pub mod conversations;
 pub mod delivery;
+pub mod discovery;
 pub mod drafting;
 pub mod drain;
 pub mod housekeeping;
@@ -167,6 +168,7 @@ impl Pipeline {
         match queue {
             "triage" => triage::drain(self).await,
             "training" => triage::train_next(self).await,
+            "discovery" => discovery::discover_next(self).await,
             "knowledge" => knowledge::run_once(self).await,
             "drafts" => drafting::run_once(self).await,
             "summaries" => queues::run_pool_once(self, summaries::Summaries).await,

@@ -13,9 +13,10 @@ use uuid::Uuid;
 use crate::Pipeline;
 
 /// Every durable queue, in the order `/metrics` and `/readyz` list them.
-pub const ALL: [Queue; 9] = [
+pub const ALL: [Queue; 10] = [
     copilot_intents::triage::QUEUE,
     copilot_intents::versions::TRAINING_QUEUE,
+    copilot_intents::discovery::QUEUE,
     copilot_knowledge::documents::QUEUE,
     copilot_drafts::drafts::QUEUE,
     copilot_summaries::QUEUE,

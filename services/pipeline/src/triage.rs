@@ -101,11 +101,15 @@ const CLAIM_BATCH: u64 = 16;
 /// How often the worker looks for due items when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Until the process stops: drains due items and training jobs, then waits for a wake-up or the next poll.
+/// Until the process stops: drains due items, training jobs and discovery runs, then waits
+/// for a wake-up or the next poll.
 pub async fn run_worker(state: Pipeline) {
     // Once the process is stopping, nothing new is claimed.
     while !state.drain.stopping() {
-        let round = async { Ok::<usize, Error>(drain(&state).await? + train_next(&state).await?) };
+        let round = async {
+            let discovered = crate::discovery::discover_next(&state).await?;
+            Ok::<usize, Error>(drain(&state).await? + train_next(&state).await? + discovered)
+        };
         match round.await {
             Ok(0) => {
                 tokio::select! {

@@ -44,6 +44,8 @@ scoped!(
     idempotency_key,
     intent,
     intent_model,
+    intent_discovery,
+    intent_proposal,
     knowledge_document,
     knowledge_document_tag,
     knowledge_document_version,

@@ -6,6 +6,7 @@
 //! It knows no database and no HTTP: callers hand it text and (for tenant models) head
 //! weights, and store what it returns.
 
+pub mod discover;
 mod encoder;
 mod error;
 mod focus;

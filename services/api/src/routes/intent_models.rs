@@ -1,16 +1,18 @@
 //! Versions of the tenant's intent model (their scores on held-out labels, the gate's
-//! decision, activating or rolling back by hand) and the review queue of messages where
-//! the model and the LLM disagree.
+//! decision, activating or rolling back by hand), the review queue of messages where the
+//! model and the LLM disagree, and intent discovery (clusters of messages no intent fits,
+//! proposed as new intents).
 
 use chrono::{DateTime, Utc};
 use copilot_core::ids::MessageId;
 use copilot_intents::{
+    discovery::{self, Discovery, Proposal},
     review,
     taxonomy::labels_in_use,
     versions::{self, EvaluatedOn, ModelVersion, VersionStatus},
 };
 use poem_openapi::{
-    Enum, Object, OpenApi,
+    ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
@@ -231,6 +233,153 @@ pub struct ReviewAcceptIn {
     pub label: String,
 }
 
+/// Where a discovery run stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DiscoveryStatus {
+    Queued,
+    Done,
+    Failed,
+}
+
+/// What an admin decided about a proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    Proposed,
+    /// Added as a new intent.
+    Accepted,
+    /// Its examples went to an existing intent.
+    Merged,
+    /// Hidden, and clusters like it stay out of later runs.
+    Rejected,
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct DiscoveryIn {
+    /// Messages triaged at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Messages triaged before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Object)]
+pub struct ProposalExampleOut {
+    pub message_id: Uuid,
+    pub text: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ProposalOut {
+    pub id: Uuid,
+    /// Messages in the cluster.
+    pub size: i32,
+    /// From the LLM when one is set, else from the keywords.
+    pub label_suggestion: String,
+    pub description: Option<String>,
+    /// The terms that set the cluster apart (words, or character pairs in Chinese).
+    pub keywords: Vec<String>,
+    /// The messages nearest the cluster's centre.
+    pub examples: Vec<ProposalExampleOut>,
+    /// The existing intent whose examples are nearest, and how near (cosine).
+    pub nearest_existing_intent: Option<String>,
+    pub similarity: Option<f64>,
+    pub status: ProposalStatus,
+    /// The intent it became or joined.
+    pub decided_label: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl From<Proposal> for ProposalOut {
+    fn from(p: Proposal) -> Self {
+        Self {
+            id: p.id,
+            size: p.size,
+            label_suggestion: p.label_suggestion,
+            description: p.description,
+            keywords: p.keywords,
+            examples: p
+                .examples
+                .into_iter()
+                .map(|e| ProposalExampleOut { message_id: e.message_id, text: e.text })
+                .collect(),
+            nearest_existing_intent: p.nearest_intent,
+            similarity: p.similarity,
+            status: match p.status.as_str() {
+                "accepted" => ProposalStatus::Accepted,
+                "merged" => ProposalStatus::Merged,
+                "rejected" => ProposalStatus::Rejected,
+                _ => ProposalStatus::Proposed,
+            },
+            decided_label: p.decided_label,
+            decided_at: p.decided_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct DiscoveryOut {
+    pub id: Uuid,
+    pub status: DiscoveryStatus,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Messages the run clustered (triaged `other` or below 0.5 confidence, not set by a person).
+    pub messages: i32,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Biggest first; present on `GET /v1/intents/discovery/{id}`.
+    pub proposals: Option<Vec<ProposalOut>>,
+}
+
+fn discovery_out(run: Discovery, proposals: Option<Vec<Proposal>>) -> DiscoveryOut {
+    DiscoveryOut {
+        id: run.id,
+        status: match run.status.as_str() {
+            "queued" => DiscoveryStatus::Queued,
+            "done" => DiscoveryStatus::Done,
+            _ => DiscoveryStatus::Failed,
+        },
+        from: run.from,
+        to: run.to,
+        messages: run.messages,
+        attempts: run.attempts,
+        error: run.error,
+        created_at: run.created_at,
+        finished_at: run.finished_at,
+        proposals: proposals.map(|all| all.into_iter().map(ProposalOut::from).collect()),
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct DiscoveriesOut {
+    /// The 20 newest runs, newest first.
+    pub data: Vec<DiscoveryOut>,
+}
+
+#[derive(ApiResponse)]
+pub enum DiscoveryQueued {
+    /// Queued; follow it at `GET /v1/intents/discovery/{id}`.
+    #[oai(status = 202)]
+    Accepted(Json<DiscoveryOut>),
+}
+
+#[derive(Debug, Object)]
+pub struct ProposalAcceptIn {
+    /// The new intent's label; absent: the suggestion.
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct ProposalMergeIn {
+    /// The existing intent that takes the proposal's examples.
+    pub into: String,
+}
+
 #[OpenApi(tag = "Tag::Triage")]
 impl IntentModelsApi {
     /// The trained versions of the tenant's intent model, with their scores on held-out
@@ -303,5 +452,98 @@ impl IntentModelsApi {
         let triage = review::accept(&tx, &principal, MessageId(message_id.0), body.0.label.trim(), &allowed).await?;
         tx.commit().await?;
         Ok(Json(triage.into()))
+    }
+
+    /// Cluster the customer messages the intent model could not place (admins): triaged
+    /// `other` or below 0.5 confidence, not set by a person. One run at a time (409
+    /// `discovery_running`).
+    #[oai(path = "/intents/discovery", method = "post", operation_id = "intents.discovery.start")]
+    async fn discover(&self, auth: TenantAuth, body: JsonBody<Option<DiscoveryIn>>) -> ApiResult<DiscoveryQueued> {
+        let principal = auth.0.principal;
+        let body = body.0.unwrap_or(DiscoveryIn { from: None, to: None });
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let run = discovery::request(&tx, &principal, body.from, body.to).await?;
+        tx.commit().await?;
+        self.state.pipeline.triage_wakeup.notify_one();
+        Ok(DiscoveryQueued::Accepted(Json(discovery_out(run, None))))
+    }
+
+    /// The tenant's newest discovery runs.
+    #[oai(path = "/intents/discovery", method = "get", operation_id = "intents.discovery.list")]
+    async fn discoveries(&self, auth: TenantAuth) -> ApiResult<Json<DiscoveriesOut>> {
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        let runs = discovery::list(&tx, 20).await?;
+        Ok(Json(DiscoveriesOut { data: runs.into_iter().map(|run| discovery_out(run, None)).collect() }))
+    }
+
+    /// A discovery run and its proposals.
+    #[oai(path = "/intents/discovery/:id", method = "get", operation_id = "intents.discovery.get")]
+    async fn discovery(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<DiscoveryOut>> {
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        let (run, proposals) = discovery::get(&tx, id.0).await?;
+        Ok(Json(discovery_out(run, Some(proposals))))
+    }
+
+    /// Add a proposal as a new intent with its examples (admins); train a new version for
+    /// triage to use it. 409 `intent_exists` when the label is taken.
+    #[oai(
+        path = "/intents/discovery/:id/proposals/:proposal_id/accept",
+        method = "post",
+        operation_id = "intents.discovery.accept"
+    )]
+    async fn accept_proposal(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        proposal_id: Path<Uuid>,
+        body: JsonBody<Option<ProposalAcceptIn>>,
+    ) -> ApiResult<Json<ProposalOut>> {
+        let principal = auth.0.principal;
+        let label = body.0.and_then(|body| body.label);
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let defaults = self.state.pipeline.triager.default_intents();
+        let proposal = discovery::accept(&tx, &principal, id.0, proposal_id.0, label.as_deref(), &defaults).await?;
+        tx.commit().await?;
+        Ok(Json(proposal.into()))
+    }
+
+    /// Add a proposal's examples to an existing intent (admins).
+    #[oai(
+        path = "/intents/discovery/:id/proposals/:proposal_id/merge",
+        method = "post",
+        operation_id = "intents.discovery.merge"
+    )]
+    async fn merge_proposal(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        proposal_id: Path<Uuid>,
+        body: JsonBody<ProposalMergeIn>,
+    ) -> ApiResult<Json<ProposalOut>> {
+        let principal = auth.0.principal;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let defaults = self.state.pipeline.triager.default_intents();
+        let proposal = discovery::merge(&tx, &principal, id.0, proposal_id.0, &body.0.into, &defaults).await?;
+        tx.commit().await?;
+        Ok(Json(proposal.into()))
+    }
+
+    /// Reject a proposal (admins): clusters like it stay out of later runs.
+    #[oai(
+        path = "/intents/discovery/:id/proposals/:proposal_id/reject",
+        method = "post",
+        operation_id = "intents.discovery.reject"
+    )]
+    async fn reject_proposal(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        proposal_id: Path<Uuid>,
+    ) -> ApiResult<Json<ProposalOut>> {
+        let principal = auth.0.principal;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let proposal = discovery::reject(&tx, &principal, id.0, proposal_id.0).await?;
+        tx.commit().await?;
+        Ok(Json(proposal.into()))
     }
 }
