@@ -619,7 +619,27 @@ try {
     await page.locator(".labelling .badge", { hasText: "Done" }).waitFor({ timeout: 30_000 });
     const job = (await callApi("GET", "/v1/intents/labelling")).data[0];
     if (!(job.labelled > 0) || job.invalid !== 0 || job.labelled + job.skipped !== job.total) throw new Error(`labelling: ${JSON.stringify(job)}`);
+    // The first version serves; one key settles a disagreement between the model and the LLM.
+    await page.locator(".versions .badge", { hasText: "Serving" }).first().waitFor();
+    await page.reload();
+    const before = (await callApi("GET", "/v1/intents/review")).total;
+    if (before > 0) {
+      await page.getByLabel("Message to review").click();
+      await page.keyboard.press("2");
+      await page.locator(".review h2 .badge", { hasText: new RegExp(`^${before - 1}$`) }).waitFor();
+    }
+    // A second version, trained with the LLM's labels: the gate decides and says why.
+    await page.getByRole("button", { name: "Train" }).click();
+    await page.locator(".versions tbody tr").nth(1).waitFor({ timeout: 120_000 });
+    const versions = (await callApi("GET", "/v1/intents/models")).data;
+    if (versions.length !== 2 || !versions[0].gate?.reason) throw new Error(`versions: ${JSON.stringify(versions)}`);
+    await page.getByRole("button", { name: "Find intents" }).click();
+    await page.getByText(/groups found/).waitFor({ timeout: 60_000 });
     await page.screenshot({ path: join(shots, "intents.png"), fullPage: true });
+    await page.locator(".training").screenshot({ path: join(shots, "intents-training.png") });
+    await page.locator(".versions").screenshot({ path: join(shots, "intents-versions.png") });
+    await page.locator(".review").screenshot({ path: join(shots, "intents-review.png") });
+    await page.locator(".discovery").screenshot({ path: join(shots, "intents-discovery.png") });
     await accessible("intents");
   });
 

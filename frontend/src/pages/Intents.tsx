@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, type Schemas } from "../api/client";
+import { IntentDiscovery } from "../components/IntentDiscovery";
 import { IntentReview } from "../components/IntentReview";
 import { IntentVersions } from "../components/IntentVersions";
 import { Labelling } from "../components/Labelling";
@@ -13,9 +14,9 @@ type Training = Schemas["TrainingOut"];
 type Weights = { admin_example: string; agent: string; llm: string };
 const SOURCES: (keyof Weights)[] = ["admin_example", "agent", "llm"];
 const SOURCE_NAMES: Record<keyof Weights, Key> = {
-  admin_example: "versions.admin",
-  agent: "versions.agent",
-  llm: "versions.llm",
+  admin_example: "versions.weightAdmin",
+  agent: "versions.weightAgent",
+  llm: "versions.weightLlm",
 };
 
 /** How often the training state refreshes while a job runs. */
@@ -57,17 +58,17 @@ export function Intents() {
     setTraining(found.response.status === 404 ? null : unwrap(found));
   }, []);
 
+  const reload = useCallback(async () => {
+    const taxonomy = unwrap(await api.GET("/v1/intents"));
+    setLabels(toForm(taxonomy.labels));
+    setSource(taxonomy.source);
+    setTenantIntents(taxonomy.labels);
+  }, []);
+
   useEffect(() => {
-    api
-      .GET("/v1/intents")
-      .then((found) => {
-        const taxonomy = unwrap(found);
-        setLabels(toForm(taxonomy.labels));
-        setSource(taxonomy.source);
-      })
-      .catch((caught) => setError(errorText(caught)));
+    reload().catch((caught) => setError(errorText(caught)));
     loadTraining().catch((caught) => setError(errorText(caught)));
-  }, [loadTraining]);
+  }, [reload, loadTraining]);
 
   useEffect(() => {
     if (training?.status !== "queued") return;
@@ -154,6 +155,7 @@ export function Intents() {
       <IntentVersions refresh={`${training?.id ?? ""}:${training?.status ?? ""}`} />
       <Labelling />
       <IntentReview />
+      <IntentDiscovery intents={labels.map((l) => l.label).filter(Boolean)} changed={() => void reload()} />
       <form onSubmit={(e) => void save(e)}>
         {error && (
           <p role="alert" className="error">
