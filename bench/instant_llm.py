@@ -3,6 +3,13 @@
 A summary, rewrite or translation prompt (told by its system message) gets an answer of
 its kind: a JSON summary quoting the conversation, or the text between the fences.
 
+With $GOLD_LABELS (a JSON file mapping message text to label), labelling prompts are
+answered from those labels instead, with a share wrong on purpose ($ERROR_RATE, 0.1 by
+default; which messages, and the wrong label each gets, follow from a hash of the text,
+so every run makes the same errors), and naming prompts (intent discovery) get
+`cluster_<hash>`. With $TOKENIZER (a tokenizer.json; needs the `tokenizers` package),
+usage counts the prompt's and answer's tokens with it instead of a fixed 500 + 20.
+
 The requested model chooses the behaviour:
   instant  answers at once (streamed when asked), so a draft's latency is the service's own;
   paced    waits 500 ms, then streams 40 pieces 20 ms apart, logging when each piece left
@@ -11,6 +18,7 @@ The requested model chooses the behaviour:
 Usage: python3 instant_llm.py PORT
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -45,6 +53,49 @@ def label_answer(system, fenced):
     return json.dumps({"labels": entries})
 
 
+GOLD = ({" ".join(text.split()): label for text, label in json.load(open(os.environ["GOLD_LABELS"], encoding="utf-8")).items()}
+        if os.environ.get("GOLD_LABELS") else None)
+ERROR_RATE = float(os.environ.get("ERROR_RATE", "0.1"))
+TOKENIZER = None
+if os.environ.get("TOKENIZER"):
+    from tokenizers import Tokenizer
+    TOKENIZER = Tokenizer.from_file(os.environ["TOKENIZER"])
+
+
+def digest(text):
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def gold_answer(system, fenced):
+    """Gold labels for the numbered messages, ERROR_RATE of them replaced by another label
+    of the list (chosen by the text's hash)."""
+    labels = [line[2:].split(":")[0].strip() for line in system.splitlines() if line.startswith("- ")]
+    entries = []
+    for line in fenced.splitlines():
+        if not line.startswith("[") or "] " not in line:
+            continue
+        number, text = line[1:].split("] ", 1)
+        if not number.isdigit():
+            continue
+        gold = GOLD.get(" ".join(text.split()), "other")
+        gold = gold if gold in labels else "other"
+        h = digest(text)
+        if (h % 1000) / 1000 < ERROR_RATE:
+            others = [label for label in labels if label != gold]
+            gold = others[(h // 1000) % len(others)]
+        entries.append({"ref": int(number), "label": gold, "confidence": 0.9})
+    return json.dumps({"labels": entries})
+
+
+def usage_of(body, content):
+    if TOKENIZER is None:
+        return {"prompt_tokens": 500, "completion_tokens": 20, "total_tokens": 520}
+    count = lambda text: len(TOKENIZER.encode(text, add_special_tokens=False).ids)
+    prompt = sum(count(m.get("content", "")) + 4 for m in body.get("messages", []))
+    completion = count(content)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
 def answer_for(body):
     """The instant answer: a draft, or what a summary, rewrite or translation asks for."""
     messages = body.get("messages", [])
@@ -57,7 +108,9 @@ def answer_for(body):
         return json.dumps({"text": f"The customer wrote {len(customer)} message(s); the first: {first}",
                            "customer_goal": first, "what_was_tried": [], "open_questions": customer[-1:]})
     if system.startswith("You label customer support messages"):
-        return label_answer(system, fenced)
+        return gold_answer(system, fenced) if GOLD is not None else label_answer(system, fenced)
+    if system.startswith("You name intents") and GOLD is not None:
+        return json.dumps({"label": f"cluster_{digest(fenced) % 100000}", "description": "A group of messages."})
     if system.startswith("You rewrite"):
         return "Rewritten: " + fenced.strip()
     if system.startswith("You translate"):
@@ -74,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         model = body.get("model", "instant")
-        usage = {"prompt_tokens": 500, "completion_tokens": 20, "total_tokens": 520}
+        usage = usage_of(body, answer_for(body))
         if not body.get("stream"):
             reply = json.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
                                 "model": model, "usage": usage,

@@ -199,3 +199,30 @@ async fn bad_labelling_requests_are_refused_with_a_reason() {
         .await
         .expect_error(409, "llm_not_configured");
 }
+
+#[tokio::test]
+async fn a_job_out_of_tokens_stops_after_a_whole_batch_and_goes_on_with_a_raised_limit() {
+    let desk = labelling_desk(true).await;
+    let mut tickets = Vec::new();
+    for i in 0..25 {
+        tickets.push(desk.ask(&format!("Please refund order {i}")).await);
+    }
+    for ticket in tickets {
+        desk.app.wait_for_triage(&desk.agent, ticket).await;
+    }
+    // One batch of 20 spends more than the job may: it stops before the second.
+    let asked = json!({"scope": {"only": "all"}, "max_messages": 100, "max_tokens": 1});
+    let job = desk.app.post("/v1/intents/labelling", &desk.tenant.key, asked).await.expect(202);
+    let id = id_of(&job);
+    let job = desk.job_until(&id, |job| job["status"] == "budget_exhausted").await;
+    assert_eq!((&job["total"], &job["labelled"]), (&json!(25), &json!(20)), "{job}");
+    assert_eq!(desk.stored_labels().await.len(), 20, "the first batch whole, nothing of the second");
+    let resume = format!("/v1/intents/labelling/{id}/resume");
+    desk.app.post(&resume, &desk.tenant.key, json!({"max_tokens": 1})).await.expect_error(400, "validation_failed");
+
+    let resumed = desk.app.post(&resume, &desk.tenant.key, json!({"max_tokens": 1_000_000})).await.expect(200);
+    assert_eq!(resumed["max_tokens"], 1_000_000);
+    let job = desk.job_until(&id, |job| job["status"] == "done").await;
+    assert_eq!(job["labelled"], 25, "{job}");
+    assert_eq!(desk.stored_labels().await.len(), 25);
+}

@@ -16,6 +16,7 @@ const proposal = {
     { message_id: "m1", text: "The VAT number on my invoice is wrong" },
     { message_id: "m2", text: "发票上的税号错了" },
   ],
+  message_ids: ["m1", "m2"],
   nearest_existing_intent: "refund",
   similarity: 0.61,
   status: "proposed" as const,

@@ -87,6 +87,8 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for JsonBody<T> {
                 <Self as ParsePayload>::from_request(request, body).await
             }
             Some(content_type) => Err(ContentTypeError::NotSupported { content_type: content_type.to_owned() }.into()),
+            // An optional body may be left out altogether (`curl -X POST` sends no type).
+            None if !T::IS_REQUIRED => <Self as ParsePayload>::from_request(request, body).await,
             None => Err(ContentTypeError::ExpectContentType.into()),
         }
     }
@@ -251,6 +253,22 @@ mod tests {
         let error = read(r#"{"count": 1}"#).await.expect_err("subject is missing");
         assert!(error.is::<ParseRequestPayloadError>());
         assert!(error.to_string().contains("Sample"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_optional_body_may_be_left_out_without_a_content_type_and_a_required_one_may_not() {
+        let (request, mut body) = Request::builder().finish().split();
+        let optional = <JsonBody<Option<Sample>> as ApiExtractor>::from_request(
+            &request,
+            &mut body,
+            ExtractParamOptions::default(),
+        )
+        .await;
+        assert!(optional.is_ok_and(|body| body.0.is_none()));
+        let (request, mut body) = Request::builder().finish().split();
+        let required =
+            <JsonBody<Sample> as ApiExtractor>::from_request(&request, &mut body, ExtractParamOptions::default()).await;
+        assert!(required.is_err_and(|error| error.is::<ContentTypeError>()));
     }
 
     #[test]

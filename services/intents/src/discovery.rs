@@ -89,6 +89,8 @@ pub struct Proposal {
     pub description: Option<String>,
     pub keywords: Vec<String>,
     pub examples: Vec<Example>,
+    /// Every message of the cluster.
+    pub message_ids: Vec<Uuid>,
     pub nearest_intent: Option<String>,
     pub similarity: Option<f64>,
     /// `proposed`, `accepted`, `merged` or `rejected`.
@@ -106,6 +108,7 @@ impl From<intent_proposal::Model> for Proposal {
             description: row.description,
             keywords: serde_json::from_value(row.keywords).unwrap_or_default(),
             examples: serde_json::from_value(row.examples).unwrap_or_default(),
+            message_ids: serde_json::from_value(row.message_ids).unwrap_or_default(),
             nearest_intent: row.nearest_intent,
             similarity: row.similarity,
             status: row.status,

@@ -325,9 +325,18 @@ pub async fn cancel(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<Labelling
 
 /// Queues a job that stopped on a spent budget (or failed) again, from where it stopped
 /// (admins); 409 while another job of the tenant is open.
-pub async fn resume(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<LabellingJob, Error> {
+pub async fn resume(tx: &TenantTx, by: &Principal, id: Uuid, max_tokens: Option<i64>) -> Result<LabellingJob, Error> {
     by.require_admin()?;
     let found = row(tx, id).await?;
+    let used = found.prompt_tokens + found.completion_tokens;
+    if let Some(limit) = max_tokens
+        && limit <= used
+    {
+        return Err(Error::validation(
+            "validation_failed",
+            format!("`max_tokens` must be above the {used} tokens the job used so far"),
+        ));
+    }
     if !matches!(JobStatus::parse(&found.status), JobStatus::BudgetExhausted | JobStatus::Failed) {
         return Err(Error::conflict(
             "labelling_not_resumable",
@@ -344,13 +353,16 @@ pub async fn resume(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<Labelling
     change.next_attempt_at = Set(now);
     change.finished_at = Set(None);
     change.updated_at = Set(now);
+    if max_tokens.is_some() {
+        change.max_tokens = Set(max_tokens);
+    }
     let resumed = change.update(&**tx).await.map_err(db_err)?;
     audit::record(
         tx,
         by.actor,
         "intents.labelling_resumed",
         audit::Target::new("labelling_job", id),
-        serde_json::Value::Null,
+        serde_json::json!({ "max_tokens": max_tokens }),
     )
     .await?;
     Ok(resumed.into())

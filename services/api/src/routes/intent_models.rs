@@ -283,6 +283,8 @@ pub struct ProposalOut {
     pub keywords: Vec<String>,
     /// The messages nearest the cluster's centre.
     pub examples: Vec<ProposalExampleOut>,
+    /// Every message of the cluster.
+    pub message_ids: Vec<Uuid>,
     /// The existing intent whose examples are nearest, and how near (cosine).
     pub nearest_existing_intent: Option<String>,
     pub similarity: Option<f64>,
@@ -305,6 +307,7 @@ impl From<Proposal> for ProposalOut {
                 .into_iter()
                 .map(|e| ProposalExampleOut { message_id: e.message_id, text: e.text })
                 .collect(),
+            message_ids: p.message_ids,
             nearest_existing_intent: p.nearest_intent,
             similarity: p.similarity,
             status: match p.status.as_str() {

@@ -144,6 +144,12 @@ impl From<LabellingJob> for LabellingOut {
 }
 
 #[derive(Debug, Object)]
+pub struct LabellingResumeIn {
+    /// A new limit for the job's tokens (in all, those used so far included).
+    pub max_tokens: Option<i64>,
+}
+
+#[derive(Debug, Object)]
 pub struct LabellingListOut {
     /// The 20 newest jobs, newest first.
     pub data: Vec<LabellingOut>,
@@ -203,12 +209,18 @@ impl LabellingApi {
     }
 
     /// Go on with a job that stopped on a spent budget or failed (admins), from where it
-    /// stopped.
+    /// stopped; `max_tokens` raises the job's own limit.
     #[oai(path = "/intents/labelling/:id/resume", method = "post", operation_id = "intents.labelling.resume")]
-    async fn resume(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<LabellingOut>> {
+    async fn resume(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<Option<LabellingResumeIn>>,
+    ) -> ApiResult<Json<LabellingOut>> {
         let principal = auth.0.principal;
+        let max_tokens = body.0.and_then(|body| body.max_tokens);
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let job = labelling::resume(&tx, &principal, id.0).await?;
+        let job = labelling::resume(&tx, &principal, id.0, max_tokens).await?;
         tx.commit().await?;
         self.state.pipeline.labelling_wakeup.notify_one();
         Ok(Json(job.into()))
