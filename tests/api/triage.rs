@@ -547,6 +547,7 @@ async fn a_training_that_outlived_its_lease_cannot_replace_the_newer_head() {
         cross_validated_accuracy: Some(accuracy),
         folds,
         metrics: intents::Metrics {
+            llm_labels_set_aside: 0,
             macro_f1_vs_people: None,
             macro_f1_vs_llm: None,
             held_out_people: 0,

@@ -27,6 +27,7 @@ describe("VersionRow", () => {
                   held_out_llm: 200,
                   evaluated_on: "people",
                   per_intent: [],
+                  llm_labels_set_aside: 4,
                 },
                 gate: {
                   activated: false,
@@ -44,6 +45,7 @@ describe("VersionRow", () => {
     );
     expect(screen.getByText("Candidate")).toBeTruthy();
     expect(screen.getByText("examples 3 · agents 12 · LLM 800")).toBeTruthy();
+    expect(screen.getByText("4 LLM labels set aside as likely wrong")).toBeTruthy();
     expect(screen.getByText("81.2%")).toBeTruthy();
     expect(screen.getByText("90%")).toBeTruthy();
     expect(screen.getByText(/is below 0.850 of the serving version/)).toBeTruthy();

@@ -26,6 +26,11 @@ export function VersionRow({ version, onActivate }: { version: Version; onActiva
         {examples
           ? `${t("versions.admin")} ${examples.admin} · ${t("versions.agent")} ${examples.agent} · ${t("versions.llm")} ${examples.llm}`
           : "–"}
+        {version.metrics?.llm_labels_set_aside ? (
+          <div className="muted">
+            {version.metrics.llm_labels_set_aside} {t("versions.setAside")}
+          </div>
+        ) : null}
       </td>
       <td>{percent(version.metrics?.macro_f1_vs_people)}</td>
       <td>{percent(version.metrics?.macro_f1_vs_llm)}</td>

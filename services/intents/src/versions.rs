@@ -404,6 +404,9 @@ pub enum EvaluatedOn {
 /// How a version did on held-out labels.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    /// LLM labels not trained on: the other examples contradict them (likely wrong).
+    #[serde(default)]
+    pub llm_labels_set_aside: usize,
     pub macro_f1_vs_people: Option<f64>,
     pub macro_f1_vs_llm: Option<f64>,
     pub held_out_people: usize,

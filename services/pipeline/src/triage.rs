@@ -305,6 +305,9 @@ async fn train_claimed(state: &Pipeline, job: &versions::ClaimedTraining) -> Res
     tx.commit().await
 }
 
+/// From this many LLM labels on, those the other examples contradict are set aside.
+const MIN_LLM_TO_CLEAN: usize = 50;
+
 /// Fits a head on the training texts, scores it on the held-out ones as it will serve
 /// (triage, with its threshold), scores the serving head on the same labels and asks
 /// the gate.
@@ -320,19 +323,32 @@ async fn train_version(
     let training: Vec<&versions::LabelledText> = set.training().collect();
     let texts: Vec<String> = training.iter().map(|t| t.text.clone()).collect();
     let embeddings = state.triager.embed(texts, TextKind::Query).await?;
-    let examples: Vec<train::Example> = training
+    let (sources, examples): (Vec<versions::Source>, Vec<train::Example>) = training
         .iter()
         .zip(embeddings)
         .filter_map(|(text, embedding)| {
             let label = labels.iter().position(|l| *l == text.label)?;
-            Some(train::Example { label, embedding, weight: set.weights.of(text.source) as f32 })
+            Some((text.source, train::Example { label, embedding, weight: set.weights.of(text.source) as f32 }))
         })
-        .collect();
+        .unzip();
     let (trained_labels, options) = (labels.clone(), train::TrainOptions::default());
-    let trained = tokio::task::spawn_blocking(move || train::train(&trained_labels, &examples, options))
-        .await
-        .map_err(|error| error.to_string())?
-        .map_err(|error| error.to_string())?;
+    let (trained, set_aside) = tokio::task::spawn_blocking(move || {
+        // The LLM's labels that the other examples contradict are set aside (people's stay).
+        let llm = sources.iter().filter(|s| **s == versions::Source::Llm).count();
+        let suspect = if llm >= MIN_LLM_TO_CLEAN {
+            train::suspect_labels(trained_labels.len(), &examples, options)
+        } else {
+            vec![false; examples.len()]
+        };
+        let aside = |i: usize| suspect[i] && sources[i] == versions::Source::Llm;
+        let kept: Vec<train::Example> =
+            examples.into_iter().enumerate().filter(|(i, _)| !aside(*i)).map(|(_, e)| e).collect();
+        let set_aside = (0..suspect.len()).filter(|i| aside(*i)).count();
+        train::train(&trained_labels, &kept, options).map(|trained| (trained, set_aside))
+    })
+    .await
+    .map_err(|error| error.to_string())?
+    .map_err(|error| error.to_string())?;
 
     let held = HeldOut::of(set);
     let candidate = held.predict(state, Some(trained.head.clone())).await?;
@@ -352,6 +368,7 @@ async fn train_version(
     });
     let gate = versions::decide(candidate_score.as_ref().map(|s| s.macro_f1), baseline.as_ref(), held.gate.len());
     let metrics = versions::Metrics {
+        llm_labels_set_aside: set_aside,
         macro_f1_vs_people: held.score(&held.people, &candidate).map(|s| s.macro_f1),
         macro_f1_vs_llm: held.score(&held.llm, &candidate).map(|s| s.macro_f1),
         held_out_people: held.people.len(),

@@ -64,16 +64,51 @@ pub fn train(labels: &[String], examples: &[Example], options: TrainOptions) -> 
     Ok(Trained { head: HeadWeights { labels: labels.to_vec(), weight, bias }, cross_validated_accuracy, folds })
 }
 
-/// Stratified k-fold: the i-th example of each class goes to fold i mod k.
-fn cross_validate(classes: usize, examples: &[Example], folds: usize, options: TrainOptions) -> f32 {
+/// Below this out-of-fold probability of its own label (with another label predicted) an
+/// example's label is suspect.
+pub const SUSPECT_BELOW: f32 = 0.1;
+
+/// Which examples carry a label the others contradict (confident learning): each example is
+/// predicted by heads fitted on the other folds (stratified, 5 at most); its label is
+/// suspect when it gets less than [`SUSPECT_BELOW`] and another label is predicted. Noisy
+/// labels (an LLM's) can be set aside this way before the final fit. All false with too
+/// few examples for two folds.
+pub fn suspect_labels(classes: usize, examples: &[Example], options: TrainOptions) -> Vec<bool> {
+    let smallest = (0..classes).map(|l| examples.iter().filter(|e| e.label == l).count()).filter(|n| *n > 0).min();
+    let folds = smallest.unwrap_or(0).clamp(0, 5);
+    if folds < 2 || examples.is_empty() {
+        return vec![false; examples.len()];
+    }
+    let fold_of = stratified_folds(classes, examples, folds);
+    let mut suspect = vec![false; examples.len()];
+    for fold in 0..folds {
+        let train: Vec<Example> =
+            examples.iter().zip(&fold_of).filter(|(_, f)| **f != fold).map(|(e, _)| e.clone()).collect();
+        let (weight, bias) = fit(classes, &train, options);
+        for (index, example) in examples.iter().enumerate().filter(|(i, _)| fold_of[*i] == fold) {
+            let mut p = logits(&example.embedding, &weight, &bias, classes);
+            softmax_in_place(&mut p);
+            suspect[index] = p[example.label] < SUSPECT_BELOW && argmax(&p) != example.label;
+        }
+    }
+    suspect
+}
+
+/// The fold of each example: the i-th example of each class goes to fold i mod k.
+fn stratified_folds(classes: usize, examples: &[Example], folds: usize) -> Vec<usize> {
     let mut seen = vec![0usize; classes];
-    let fold_of: Vec<usize> = examples
+    examples
         .iter()
         .map(|e| {
             seen[e.label] += 1;
             (seen[e.label] - 1) % folds
         })
-        .collect();
+        .collect()
+}
+
+/// Stratified k-fold: the i-th example of each class goes to fold i mod k.
+fn cross_validate(classes: usize, examples: &[Example], folds: usize, options: TrainOptions) -> f32 {
+    let fold_of = stratified_folds(classes, examples, folds);
     let mut correct = 0usize;
     for fold in 0..folds {
         let train: Vec<Example> =
@@ -323,6 +358,17 @@ mod tests {
         };
         assert_eq!(predicted(4.0), Some(1));
         assert_eq!(predicted(0.25), Some(0));
+    }
+
+    #[test]
+    fn a_label_the_other_examples_contradict_is_suspect() {
+        let (labels, mut examples) = clusters(10);
+        // One example of the first group labelled as the second.
+        examples[0].label = 1;
+        let suspect = suspect_labels(labels.len(), &examples, TrainOptions::default());
+        assert!(suspect[0], "the wrong label is suspect");
+        assert_eq!(suspect.iter().filter(|s| **s).count(), 1, "{suspect:?}");
+        assert!(suspect_labels(3, &examples[..3], TrainOptions::default()).iter().all(|s| !s), "too few to tell");
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub struct IntentScoreOut {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ModelMetricsOut {
+    /// LLM labels not trained on because the other examples contradict them (likely
+    /// wrong: confident learning on out-of-fold predictions).
+    pub llm_labels_set_aside: i64,
     /// Macro-F1 on held-out labels people set; absent with fewer than 10 of them.
     pub macro_f1_vs_people: Option<f64>,
     /// Macro-F1 on held-out labels the LLM set; absent with fewer than 10 of them.
@@ -153,6 +156,7 @@ impl From<ModelVersion> for ModelVersionOut {
             cross_validated_accuracy: version.cross_validated_accuracy,
             folds: version.folds,
             metrics: version.metrics.map(|m| ModelMetricsOut {
+                llm_labels_set_aside: m.llm_labels_set_aside as i64,
                 macro_f1_vs_people: m.macro_f1_vs_people,
                 macro_f1_vs_llm: m.macro_f1_vs_llm,
                 held_out_people: m.held_out_people as i64,
