@@ -49,6 +49,8 @@ pub struct Pipeline {
     pub triager: Arc<dyn Triager>,
     /// Wakes the triage worker when a customer message arrives.
     pub triage_wakeup: Arc<Notify>,
+    /// Wakes the model worker when a training or a discovery run is queued.
+    pub models_wakeup: Arc<Notify>,
     pub escalation: EscalationRule,
     /// Documents, ingestion and search.
     pub knowledge: Knowledge,
@@ -130,19 +132,23 @@ impl Pipeline {
             knowledge_wakeup: Arc::new(Notify::new()),
             triager,
             triage_wakeup: Arc::new(Notify::new()),
+            models_wakeup: Arc::new(Notify::new()),
             escalation,
         }
     }
 
-    /// Starts the background workers of `copilot serve` (housekeeping, triage, ingestion,
-    /// drafting, reply and webhook delivery), each supervised: a worker that panics is
-    /// started again, and readiness reports it while it is down.
+    /// Starts the background workers of `copilot serve` (housekeeping, triage, the model
+    /// worker training heads and running discovery, ingestion, drafting, reply and webhook
+    /// delivery, …), each supervised: a worker that panics is started again, and readiness
+    /// reports it while it is down.
     pub fn start_workers(&self) {
         let workers = &self.workers;
         let each = self.clone();
         workers.spawn("housekeeping", move || housekeeping::run(each.clone()));
         let each = self.clone();
         workers.spawn("triage", move || triage::run_worker(each.clone()));
+        let each = self.clone();
+        workers.spawn("models", move || triage::run_model_worker(each.clone()));
         let each = self.clone();
         workers.spawn("knowledge", move || knowledge::run_worker(each.clone()));
         let each = self.clone();

@@ -101,26 +101,40 @@ const CLAIM_BATCH: u64 = 16;
 /// How often the worker looks for due items when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Until the process stops: drains due items, training jobs and discovery runs, then waits
-/// for a wake-up or the next poll.
+/// Until the process stops: drains due items, then waits for a wake-up or the next poll.
 pub async fn run_worker(state: Pipeline) {
+    run_loop(&state, "triage", &state.triage_wakeup, || drain(&state)).await
+}
+
+/// Until the process stops: trains the tenants' heads and runs intent discovery, one job
+/// at a time, beside triage (a long training never holds up a customer's message).
+pub async fn run_model_worker(state: Pipeline) {
+    run_loop(&state, "model", &state.models_wakeup, || async {
+        Ok(train_next(&state).await? + crate::discovery::discover_next(&state).await?)
+    })
+    .await
+}
+
+/// Runs `round` until the process stops; after a round that claimed nothing, waits for
+/// `wakeup` or the next poll.
+async fn run_loop<F, R>(state: &Pipeline, name: &str, wakeup: &tokio::sync::Notify, round: R)
+where
+    R: Fn() -> F,
+    F: std::future::Future<Output = Result<usize, Error>>,
+{
     // Once the process is stopping, nothing new is claimed.
     while !state.drain.stopping() {
-        let round = async {
-            let discovered = crate::discovery::discover_next(&state).await?;
-            Ok::<usize, Error>(drain(&state).await? + train_next(&state).await? + discovered)
-        };
-        match round.await {
+        match round().await {
             Ok(0) => {
                 tokio::select! {
-                    _ = state.triage_wakeup.notified() => {}
+                    _ = wakeup.notified() => {}
                     _ = state.drain.stopped() => {}
                     _ = tokio::time::sleep(POLL) => {}
                 }
             }
             Ok(_) => {}
             Err(error) => {
-                tracing::warn!(%error, "triage worker round failed");
+                tracing::warn!(%error, worker = name, "worker round failed");
                 tokio::time::sleep(POLL).await;
             }
         }

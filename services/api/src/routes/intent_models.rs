@@ -471,7 +471,7 @@ impl IntentModelsApi {
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let run = discovery::request(&tx, &principal, body.from, body.to).await?;
         tx.commit().await?;
-        self.state.pipeline.triage_wakeup.notify_one();
+        self.state.pipeline.models_wakeup.notify_one();
         Ok(DiscoveryQueued::Accepted(Json(discovery_out(run, None))))
     }
 

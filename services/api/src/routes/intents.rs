@@ -197,7 +197,7 @@ impl IntentsApi {
         let default_labels = self.state.pipeline.triager.default_intents();
         let job = versions::request_training(&tx, &principal, &default_labels, weights).await?;
         tx.commit().await?;
-        self.state.pipeline.triage_wakeup.notify_one();
+        self.state.pipeline.models_wakeup.notify_one();
         Ok(TrainingQueued::Accepted(Json(job.into())))
     }
 
