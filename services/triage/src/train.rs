@@ -75,7 +75,7 @@ pub const SUSPECT_BELOW: f32 = 0.1;
 /// few examples for two folds.
 pub fn suspect_labels(classes: usize, examples: &[Example], options: TrainOptions) -> Vec<bool> {
     let smallest = (0..classes).map(|l| examples.iter().filter(|e| e.label == l).count()).filter(|n| *n > 0).min();
-    let folds = smallest.unwrap_or(0).clamp(0, 5);
+    let folds = smallest.unwrap_or(0).min(5);
     if folds < 2 || examples.is_empty() {
         return vec![false; examples.len()];
     }
