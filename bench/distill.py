@@ -25,7 +25,8 @@ admin's examples.
 
 Usage: distill.py prepare WORK            (writes WORK/gold.json for the LLM)
        distill.py run API LLM_URL TOKEN SERVER_PID WORK
-Prints one JSON object.
+Prints one JSON object. BENCH_PARTS (default "distillation,discovery") picks the parts;
+DISCOVERY_TRIALS (default 3) the number of discovery trials.
 """
 
 import json
@@ -218,8 +219,13 @@ def main():
     api_url, llm_url, token, pid, work = sys.argv[2:7]
     labels, messages, admin, heldout = data()
     platform = Api(api_url, token)
-    result = {"distillation": distillation(platform, llm_url, int(pid), labels, messages, admin, heldout)}
-    result["discovery"] = [discovery(platform, llm_url, labels, messages, admin, trial) for trial in range(3)]
+    parts = os.environ.get("BENCH_PARTS", "distillation,discovery").split(",")
+    result = {}
+    if "distillation" in parts:
+        result["distillation"] = distillation(platform, llm_url, int(pid), labels, messages, admin, heldout)
+    if "discovery" in parts:
+        trials = int(os.environ.get("DISCOVERY_TRIALS", "3"))
+        result["discovery"] = [discovery(platform, llm_url, labels, messages, admin, trial) for trial in range(trials)]
     json.dump(result, open(os.path.join(work, "result.json"), "w"), indent=1)
     print(json.dumps(result))
 

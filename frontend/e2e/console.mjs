@@ -665,6 +665,7 @@ try {
         ["settings", "/settings", () => page.getByRole("form", { name: "E-mail" }).waitFor()],
         ["analytics", "/analytics", () => page.getByRole("img", { name: "Decisions on drafts per period" }).waitFor()],
         ["audit", "/audit", () => page.locator("table.log tbody tr").first().waitFor()],
+        ["intents", "/intents", () => page.locator(".versions tbody tr").first().waitFor()],
       ];
       try {
         for (const [name, route, ready] of screens) {
@@ -702,6 +703,13 @@ try {
     if (status !== 401) throw new Error(`/v1/me after signing out: ${status}`);
     await page.reload();
     await page.getByRole("button", { name: "Sign in" }).waitFor();
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await accessible("login at 390 px");
+      await page.screenshot({ path: join(shots, "login-390.png") });
+    } finally {
+      await page.setViewportSize({ width: 1366, height: 800 });
+    }
   });
 } finally {
   await browser.close();

@@ -232,10 +232,19 @@ async fn held(tx: &TenantTx, claimed: &Claimed) -> Result<Option<intent_discover
     Ok(row.filter(|row| row.status == "queued" && row.attempts == claimed.attempt))
 }
 
-/// The messages a run clusters: `(id, text)`, the newest [`MAX_MESSAGES`] customer
-/// messages in its window that triage placed in `other` or below the confidence
-/// threshold and no person labelled.
-pub async fn candidates(tx: &TenantTx, claimed: &Claimed) -> Result<Vec<(Uuid, String)>, Error> {
+/// A message a run clusters.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub message_id: Uuid,
+    pub text: String,
+    /// The language triage found, when it found one.
+    pub language: Option<String>,
+}
+
+/// The messages a run clusters: the newest [`MAX_MESSAGES`] customer messages in its
+/// window that triage placed in `other` or below the confidence threshold and no person
+/// labelled.
+pub async fn candidates(tx: &TenantTx, claimed: &Claimed) -> Result<Vec<Candidate>, Error> {
     let run = row(tx, claimed.job).await?;
     let mut query = message_triage::Entity::scoped(tx.tenant())
         .filter(message_triage::Column::CorrectedIntent.is_null())
@@ -254,8 +263,17 @@ pub async fn candidates(tx: &TenantTx, claimed: &Claimed) -> Result<Vec<(Uuid, S
     let rows =
         query.order_by_desc(message_triage::Column::CreatedAt).limit(MAX_MESSAGES).all(&**tx).await.map_err(db_err)?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.message_id).collect();
-    let bodies = triage::bodies(tx, &ids).await?;
-    Ok(ids.into_iter().filter_map(|id| bodies.get(&id).map(|text| (id, text.clone()))).collect())
+    let mut bodies = triage::bodies(tx, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            bodies.remove(&row.message_id).map(|text| Candidate {
+                message_id: row.message_id,
+                text,
+                language: row.language,
+            })
+        })
+        .collect())
 }
 
 /// The centroids of the tenant's rejected proposals.

@@ -15,12 +15,11 @@ use copilot_drafting::{
 };
 use copilot_drafts::settings as draft_settings;
 use copilot_intents::{
-    discovery::{self, Example, NewProposal, REJECTED_SIMILARITY},
+    discovery::{self, Candidate, Example, NewProposal, REJECTED_SIMILARITY},
     taxonomy,
 };
 use copilot_triage::{TextKind, discover};
 use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::{Pipeline, llm, queues::Renewal};
 
@@ -44,7 +43,7 @@ pub async fn discover_next(state: &Pipeline) -> Result<usize, Error> {
 
 /// What a run reads before it works: the messages, what was rejected, the intents.
 struct Inputs {
-    messages: Vec<(Uuid, String)>,
+    messages: Vec<Candidate>,
     rejected: Vec<Vec<f32>>,
     /// Every label in use, and the examples of those that have some.
     labels: Vec<String>,
@@ -88,7 +87,8 @@ async fn run(state: &Pipeline, job: &discovery::Claimed) -> Result<(), Error> {
 }
 
 async fn discover(state: &Pipeline, tenant: TenantId, inputs: &Inputs) -> Result<Vec<NewProposal>, String> {
-    let texts: Vec<String> = inputs.messages.iter().map(|(_, text)| text.clone()).collect();
+    let texts: Vec<String> = inputs.messages.iter().map(|m| m.text.clone()).collect();
+    let languages: Vec<Option<String>> = inputs.messages.iter().map(|m| m.language.clone()).collect();
     if texts.len() < 3 {
         return Ok(Vec::new());
     }
@@ -97,7 +97,10 @@ async fn discover(state: &Pipeline, tenant: TenantId, inputs: &Inputs) -> Result
     let min_size = (texts.len() / 50).max(3);
     let clusters = tokio::task::spawn_blocking({
         let embeddings = embeddings.clone();
-        move || discover::cluster(&embeddings, discover::MAX_DISTANCE, min_size)
+        move || {
+            let languages: Vec<Option<&str>> = languages.iter().map(Option::as_deref).collect();
+            discover::cluster(&embeddings, &languages, discover::MAX_DISTANCE, min_size)
+        }
     })
     .await
     .map_err(|error| error.to_string())?;
@@ -118,7 +121,7 @@ async fn discover(state: &Pipeline, tenant: TenantId, inputs: &Inputs) -> Result
         let examples: Vec<Example> = nearest
             .iter()
             .take(EXAMPLES)
-            .map(|&i| Example { message_id: inputs.messages[i].0, text: texts[i].clone() })
+            .map(|&i| Example { message_id: inputs.messages[i].message_id, text: texts[i].clone() })
             .collect();
         let keywords = discover::keywords(&borrowed, &members, KEYWORDS);
         let closest = intents
@@ -135,7 +138,7 @@ async fn discover(state: &Pipeline, tenant: TenantId, inputs: &Inputs) -> Result
             description,
             keywords,
             examples,
-            message_ids: members.iter().map(|&i| inputs.messages[i].0).collect(),
+            message_ids: members.iter().map(|&i| inputs.messages[i].message_id).collect(),
             nearest_intent: closest.map(|(label, _)| label.clone()),
             similarity: closest.map(|(_, similarity)| f64::from(similarity)),
             centroid,
