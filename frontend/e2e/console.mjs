@@ -654,10 +654,10 @@ try {
     await accessible("analytics");
   });
 
-  for (const width of [390, 768, 1920]) {
+  for (const width of [390, 768, 1366, 1920]) {
     await check(`at ${width} px every main screen fits the width and passes axe`, async () => {
       const ticketId = (await callApi("GET", "/v1/tickets?tag=tent")).data[0].id;
-      await page.setViewportSize({ width, height: width === 1920 ? 1080 : width === 768 ? 1024 : 844 });
+      await page.setViewportSize({ width, height: { 390: 844, 768: 1024, 1366: 800, 1920: 1080 }[width] });
       const screens = [
         ["inbox", "/", () => page.getByRole("link", { name: subject }).first().waitFor()],
         ["ticket", `/tickets/${ticketId}`, () => page.getByRole("form", { name: "Reply or note" }).waitFor()],
@@ -665,7 +665,10 @@ try {
         ["settings", "/settings", () => page.getByRole("form", { name: "E-mail" }).waitFor()],
         ["analytics", "/analytics", () => page.getByRole("img", { name: "Decisions on drafts per period" }).waitFor()],
         ["audit", "/audit", () => page.locator("table.log tbody tr").first().waitFor()],
-        ["intents", "/intents", () => page.locator(".versions tbody tr").first().waitFor()],
+        ["intents", "/intents", async () => {
+          await page.locator(".versions tbody tr").first().waitFor();
+          await page.getByText(/groups found/).first().waitFor();
+        }],
       ];
       try {
         for (const [name, route, ready] of screens) {
@@ -674,19 +677,21 @@ try {
           await ready();
           const took = Date.now() - started;
           console.log(`     ${name} at ${width} px: ready ${took} ms after navigation`);
-          // A loose guard against a slow screen; the figures are reported, the target is 1 s.
-          if (took > 3000) throw new Error(`${name} took ${took} ms to render at ${width} px`);
+          // The target: every main screen ready within 1 s of navigation on the test data.
+          if (took > 1000) throw new Error(`${name} took ${took} ms to render at ${width} px`);
           const [scroll, limit, wide] = await page.evaluate(() => {
             const limit = window.innerWidth;
-            const over = [...document.querySelectorAll("main *")]
-              .filter((e) => e.getBoundingClientRect().right > limit + 1)
+            // The outermost elements that reach past the window: their parents do not.
+            const past = (e) => e.getBoundingClientRect().right > limit + 1;
+            const over = [...document.querySelectorAll("body *")]
+              .filter((e) => past(e) && !past(e.parentElement))
               .slice(0, 4)
-              .map((e) => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().right)})`);
+              .map((e) => `${e.tagName.toLowerCase()}.${e.className} in ${e.parentElement.tagName.toLowerCase()}.${e.parentElement.className} (${Math.round(e.getBoundingClientRect().right)})`);
             return [document.documentElement.scrollWidth, limit, over.join(", ")];
           });
           if (scroll > limit + 1) throw new Error(`${name} scrolls sideways at ${width} px: ${scroll} > ${limit}: ${wide}`);
           await accessible(`${name} at ${width} px`);
-          if (width === 390 || ["inbox", "ticket"].includes(name)) {
+          if (width === 390 || (width !== 1366 && ["inbox", "ticket"].includes(name))) {
             await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: width === 390 });
           }
         }
