@@ -1,0 +1,367 @@
+//! The closed catalogue of what a query may read: datasets, their fields, each field's type
+//! and the operators it accepts. Nothing outside it reaches the database.
+
+use copilot_core::model::{
+    Author, Channel, DeliveryStatus, DraftMode, DraftStatus, EditClass, Priority, Sentiment, TicketStatus,
+};
+use serde::Serialize;
+
+/// What a query reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataset {
+    Tickets,
+    Messages,
+    Drafts,
+    Deliveries,
+}
+
+impl Dataset {
+    pub const ALL: [Dataset; 4] = [Dataset::Tickets, Dataset::Messages, Dataset::Drafts, Dataset::Deliveries];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dataset::Tickets => "tickets",
+            Dataset::Messages => "messages",
+            Dataset::Drafts => "drafts",
+            Dataset::Deliveries => "deliveries",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Dataset> {
+        Dataset::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Dataset::Tickets => "One row per ticket; intent, sentiment and language are the latest triage.",
+            Dataset::Messages => "One row per message of a ticket (customer messages, agents' replies, notes).",
+            Dataset::Drafts => "One row per AI draft of a reply, with what the agent did with it.",
+            Dataset::Deliveries => "One row per reply sent out (e-mail and other channels).",
+        }
+    }
+
+    /// The fields of this dataset.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Dataset::Tickets => TICKETS,
+            Dataset::Messages => MESSAGES,
+            Dataset::Drafts => DRAFTS,
+            Dataset::Deliveries => DELIVERIES,
+        }
+    }
+
+    pub fn field(self, name: &str) -> Option<&'static Field> {
+        self.fields().iter().find(|f| f.name == name)
+    }
+}
+
+/// What a field holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A point in time (UTC, shown in the query's time zone when bucketed).
+    Time,
+    /// A number (integers included).
+    Number,
+    /// One of a closed list of names.
+    Choice(&'static [&'static str]),
+    /// Free text of bounded size (intent labels, languages, models).
+    Text,
+    /// An identifier (a person, a customer, a ticket): counted and grouped, never summed.
+    Id,
+    /// Several texts per row (a ticket's tags): a row counts once in each of its groups.
+    Tags,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Time => "time",
+            Kind::Number => "number",
+            Kind::Choice(_) => "choice",
+            Kind::Text => "text",
+            Kind::Id => "id",
+            Kind::Tags => "tags",
+        }
+    }
+
+    /// The operators a filter on this kind takes.
+    pub fn operators(self) -> &'static [Op] {
+        use Op::*;
+        match self {
+            Kind::Time | Kind::Number => &[Eq, Ne, Gt, Gte, Lt, Lte, Between, IsNull],
+            Kind::Choice(_) | Kind::Id => &[Eq, Ne, In, NotIn, IsNull],
+            Kind::Text => &[Eq, Ne, In, NotIn, Contains, IsNull],
+            Kind::Tags => &[Eq, Ne, In, NotIn, IsNull],
+        }
+    }
+
+    /// The measures that take this kind as their field.
+    pub fn measures(self) -> &'static [Function] {
+        use Function::*;
+        match self {
+            Kind::Number => &[CountDistinct, Avg, Sum, P50, P90, Min, Max],
+            Kind::Time => &[CountDistinct, Min, Max],
+            Kind::Choice(_) | Kind::Text | Kind::Id | Kind::Tags => &[CountDistinct],
+        }
+    }
+}
+
+/// Where a field's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A column of the dataset's table, by name.
+    Column(&'static str),
+    /// The ticket's tags.
+    TicketTags,
+    /// How many messages a ticket has (notes included).
+    MessageCount,
+    /// Seconds from a ticket's creation to its first agent reply.
+    FirstReplySeconds,
+    /// Seconds from a row's `created_at` to another time column of it.
+    SecondsUntil(&'static str),
+}
+
+/// One field of a dataset.
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub source: Source,
+    pub description: &'static str,
+}
+
+const fn field(name: &'static str, kind: Kind, source: Source, description: &'static str) -> Field {
+    Field { name, kind, source, description }
+}
+
+const fn column(name: &'static str, kind: Kind, description: &'static str) -> Field {
+    field(name, kind, Source::Column(name), description)
+}
+
+macro_rules! names {
+    ($vocabulary:ty) => {{
+        const NAMES: &[&str] = &{
+            let all = <$vocabulary>::ALL;
+            let mut names = [""; <$vocabulary>::ALL.len()];
+            let mut i = 0;
+            while i < all.len() {
+                names[i] = all[i].as_str();
+                i += 1;
+            }
+            names
+        };
+        NAMES
+    }};
+}
+
+const STATUS: &[&str] = names!(TicketStatus);
+const PRIORITY: &[&str] = names!(Priority);
+const CHANNEL: &[&str] = names!(Channel);
+const SENTIMENT: &[&str] = names!(Sentiment);
+const AUTHOR: &[&str] = names!(Author);
+const DRAFT_STATUS: &[&str] = names!(DraftStatus);
+const DRAFT_MODE: &[&str] = names!(DraftMode);
+const EDIT_CLASS: &[&str] = names!(EditClass);
+const DELIVERY_STATUS: &[&str] = names!(DeliveryStatus);
+
+const TICKETS: &[Field] = &[
+    column("created_at", Kind::Time, "When the ticket was opened."),
+    column("updated_at", Kind::Time, "When the ticket last changed."),
+    column("status", Kind::Choice(STATUS), "Where the ticket stands."),
+    column("priority", Kind::Choice(PRIORITY), "How urgent the ticket is."),
+    column("channel", Kind::Choice(CHANNEL), "How the ticket came in."),
+    column("intent", Kind::Text, "The intent of its latest customer message (a label of the taxonomy)."),
+    column("sentiment", Kind::Choice(SENTIMENT), "The sentiment of its latest customer message."),
+    column("sentiment_score", Kind::Number, "That sentiment as a score from -1 (angry) to 1 (happy)."),
+    column("language", Kind::Text, "The language of its latest customer message (ISO 639-1)."),
+    field("assignee", Kind::Id, Source::Column("assignee_id"), "The person the ticket is assigned to."),
+    field("customer", Kind::Id, Source::Column("customer_id"), "The customer who opened it."),
+    field("tag", Kind::Tags, Source::TicketTags, "Its tags."),
+    field("message_count", Kind::Number, Source::MessageCount, "Its messages, notes included."),
+    field(
+        "first_reply_seconds",
+        Kind::Number,
+        Source::FirstReplySeconds,
+        "Seconds from opening to the first agent reply (empty until there is one).",
+    ),
+];
+
+const MESSAGES: &[Field] = &[
+    column("created_at", Kind::Time, "When the message was written."),
+    column("author", Kind::Choice(AUTHOR), "Who wrote it: customer, agent (a reply) or note."),
+    field("ticket", Kind::Id, Source::Column("ticket_id"), "Its ticket."),
+    field("agent", Kind::Id, Source::Column("author_user_id"), "The person who wrote a reply or note."),
+    column("original_language", Kind::Text, "For a reply sent translated: the language the agent wrote in."),
+];
+
+const DRAFTS: &[Field] = &[
+    column("created_at", Kind::Time, "When the draft was asked for."),
+    column("decided_at", Kind::Time, "When an agent approved or rejected it."),
+    column("status", Kind::Choice(DRAFT_STATUS), "What became of it."),
+    column("mode", Kind::Choice(DRAFT_MODE), "Written by the LLM or extracted from the knowledge base."),
+    column("edit_class", Kind::Choice(EDIT_CLASS), "How much the agent changed it before sending."),
+    column("edit_distance", Kind::Number, "How much the agent changed it (0 unchanged, 1 rewritten)."),
+    column("intent", Kind::Text, "The intent of the message it answers."),
+    column("confidence", Kind::Number, "The draft's confidence from 0 to 1."),
+    column("model", Kind::Text, "The model that wrote it."),
+    column("llm_profile", Kind::Text, "The tenant's model profile that wrote it."),
+    column("language", Kind::Text, "The language it is written in."),
+    column("prompt_tokens", Kind::Number, "Tokens sent to the LLM."),
+    column("completion_tokens", Kind::Number, "Tokens the LLM wrote."),
+    field("agent", Kind::Id, Source::Column("decided_by"), "The person who approved or rejected it."),
+    field("ticket", Kind::Id, Source::Column("ticket_id"), "Its ticket."),
+    field(
+        "decision_seconds",
+        Kind::Number,
+        Source::SecondsUntil("decided_at"),
+        "Seconds from asking for the draft to the agent's decision.",
+    ),
+];
+
+const DELIVERIES: &[Field] = &[
+    column("created_at", Kind::Time, "When the reply was queued."),
+    column("sent_at", Kind::Time, "When the channel took it."),
+    column("channel", Kind::Choice(CHANNEL), "Where it went."),
+    column("status", Kind::Choice(DELIVERY_STATUS), "Queued, sending, sent or failed."),
+    column("attempts", Kind::Number, "Attempts made to send it."),
+    field("ticket", Kind::Id, Source::Column("ticket_id"), "Its ticket."),
+    field("send_seconds", Kind::Number, Source::SecondsUntil("sent_at"), "Seconds from queued to sent."),
+];
+
+/// Filter operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Eq,
+    Ne,
+    In,
+    NotIn,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Between,
+    Contains,
+    IsNull,
+}
+
+impl Op {
+    pub const ALL: [Op; 11] =
+        [Op::Eq, Op::Ne, Op::In, Op::NotIn, Op::Gt, Op::Gte, Op::Lt, Op::Lte, Op::Between, Op::Contains, Op::IsNull];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Eq => "eq",
+            Op::Ne => "ne",
+            Op::In => "in",
+            Op::NotIn => "not_in",
+            Op::Gt => "gt",
+            Op::Gte => "gte",
+            Op::Lt => "lt",
+            Op::Lte => "lte",
+            Op::Between => "between",
+            Op::Contains => "contains",
+            Op::IsNull => "is_null",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.name() == name)
+    }
+}
+
+/// Measure functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Function {
+    Count,
+    CountDistinct,
+    Avg,
+    Sum,
+    Min,
+    Max,
+    P50,
+    P90,
+    Rate,
+}
+
+impl Function {
+    pub const ALL: [Function; 9] = [
+        Function::Count,
+        Function::CountDistinct,
+        Function::Avg,
+        Function::Sum,
+        Function::Min,
+        Function::Max,
+        Function::P50,
+        Function::P90,
+        Function::Rate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Count => "count",
+            Function::CountDistinct => "count_distinct",
+            Function::Avg => "avg",
+            Function::Sum => "sum",
+            Function::Min => "min",
+            Function::Max => "max",
+            Function::P50 => "p50",
+            Function::P90 => "p90",
+            Function::Rate => "rate",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// Time buckets of a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+impl Bucket {
+    pub const ALL: [Bucket; 4] = [Bucket::Hour, Bucket::Day, Bucket::Week, Bucket::Month];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+            Bucket::Week => "week",
+            Bucket::Month => "month",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Bucket> {
+        Bucket::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_takes_operators_and_names_are_unique() {
+        for dataset in Dataset::ALL {
+            let mut names: Vec<&str> = dataset.fields().iter().map(|f| f.name).collect();
+            names.sort_unstable();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "{} has a duplicate field", dataset.name());
+            assert!(dataset.field("created_at").is_some_and(|f| f.kind == Kind::Time));
+            assert_eq!(Dataset::parse(dataset.name()), Some(dataset));
+        }
+        assert_eq!(STATUS, ["new", "open", "pending", "solved", "closed"]);
+        assert!(Op::ALL.iter().all(|op| Op::parse(op.name()) == Some(*op)));
+        assert!(Function::ALL.iter().all(|f| Function::parse(f.name()) == Some(*f)));
+    }
+}
