@@ -134,7 +134,7 @@ pub struct Plan {
 }
 
 fn invalid(part: impl std::fmt::Display, detail: impl std::fmt::Display) -> Error {
-    Error::validation("query_invalid", format!("{part}: {detail}"))
+    Error::unprocessable("query_invalid", format!("{part}: {detail}"))
 }
 
 impl Query {
@@ -215,24 +215,25 @@ fn clip(text: &str) -> String {
 fn lookup(dataset: Dataset, name: &str, part: &str) -> Result<&'static Field, Error> {
     dataset.field(name).ok_or_else(|| {
         let known: Vec<&str> = dataset.fields().iter().map(|f| f.name).collect();
-        invalid(
-            part,
-            format!("`{}` is not a field of {}; one of {}", clip(name), dataset.name(), known.join(", ")),
-        )
+        invalid(part, format!("`{}` is not a field of {}; one of {}", clip(name), dataset.name(), known.join(", ")))
     })
 }
 
 fn filter(dataset: Dataset, input: &FilterIn, time_zone: Tz, part: &str) -> Result<Filter, Error> {
     let field = lookup(dataset, &input.field, &format!("{part}.field"))?;
-    let op = Op::parse(&input.op)
-        .filter(|op| field.kind.operators().contains(op))
-        .ok_or_else(|| {
-            let allowed: Vec<&str> = field.kind.operators().iter().map(|o| o.name()).collect();
-            invalid(
-                format!("{part}.op"),
-                format!("`{}` does not apply to {} (a {}); one of {}", clip(&input.op), field.name, field.kind.name(), allowed.join(", ")),
-            )
-        })?;
+    let op = Op::parse(&input.op).filter(|op| field.kind.operators().contains(op)).ok_or_else(|| {
+        let allowed: Vec<&str> = field.kind.operators().iter().map(|o| o.name()).collect();
+        invalid(
+            format!("{part}.op"),
+            format!(
+                "`{}` does not apply to {} (a {}); one of {}",
+                clip(&input.op),
+                field.name,
+                field.kind.name(),
+                allowed.join(", ")
+            ),
+        )
+    })?;
     let at = format!("{part}.value");
     let operand = match op {
         Op::IsNull => match &input.value {
@@ -262,8 +263,10 @@ fn filter(dataset: Dataset, input: &FilterIn, time_zone: Tz, part: &str) -> Resu
             let [low, high] = values.as_slice() else {
                 return Err(invalid(at, "`between` takes [low, high]"));
             };
-            let (low, high) =
-                (scalar(field, low, time_zone, &format!("{at}[0]"))?, scalar(field, high, time_zone, &format!("{at}[1]"))?);
+            let (low, high) = (
+                scalar(field, low, time_zone, &format!("{at}[0]"))?,
+                scalar(field, high, time_zone, &format!("{at}[1]"))?,
+            );
             if order(&low, &high) == Some(std::cmp::Ordering::Greater) {
                 return Err(invalid(at, "the low end is above the high end"));
             }
@@ -309,7 +312,10 @@ fn scalar(field: &Field, value: &Value, time_zone: Tz, part: &str) -> Result<Sca
         Kind::Choice(names) => {
             let text = value.as_str().ok_or_else(|| invalid(part, format!("{} takes a name", field.name)))?;
             if !names.contains(&text) {
-                return Err(invalid(part, format!("`{}` is not a {}; one of {}", clip(text), field.name, names.join(", "))));
+                return Err(invalid(
+                    part,
+                    format!("`{}` is not a {}; one of {}", clip(text), field.name, names.join(", ")),
+                ));
             }
             Ok(Scalar::Text(text.to_owned()))
         }
@@ -335,7 +341,10 @@ pub fn parse_time(text: &str, time_zone: Tz) -> Option<DateTime<Utc>> {
 fn measure(dataset: Dataset, input: &MeasureIn, time_zone: Tz, part: &str) -> Result<Measure, Error> {
     let function = Function::parse(&input.function).ok_or_else(|| {
         let known: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
-        invalid(format!("{part}.fn"), format!("unknown measure `{}`; one of {}", clip(&input.function), known.join(", ")))
+        invalid(
+            format!("{part}.fn"),
+            format!("unknown measure `{}`; one of {}", clip(&input.function), known.join(", ")),
+        )
     })?;
     match function {
         Function::Count => {
@@ -353,13 +362,15 @@ fn measure(dataset: Dataset, input: &MeasureIn, time_zone: Tz, part: &str) -> Re
                 return Err(invalid(format!("{part}.field"), "`rate` takes a condition, not a field"));
             }
             let condition = filter(dataset, condition, time_zone, &format!("{part}.condition"))?;
-            let name = format!("rate({} {} {})", condition.field.name, condition.op.name(), describe(&condition.operand));
+            let name =
+                format!("rate({} {} {})", condition.field.name, condition.op.name(), describe(&condition.operand));
             Ok(Measure { function, field: None, condition: Some(condition), name })
         }
         _ => {
-            let name = input.field.as_deref().ok_or_else(|| {
-                invalid(format!("{part}.field"), format!("`{}` takes a field", function.name()))
-            })?;
+            let name = input
+                .field
+                .as_deref()
+                .ok_or_else(|| invalid(format!("{part}.field"), format!("`{}` takes a field", function.name())))?;
             let field = lookup(dataset, name, &format!("{part}.field"))?;
             if !field.kind.measures().contains(&function) {
                 return Err(invalid(
@@ -370,7 +381,12 @@ fn measure(dataset: Dataset, input: &MeasureIn, time_zone: Tz, part: &str) -> Re
             if input.condition.is_some() {
                 return Err(invalid(format!("{part}.condition"), "only `rate` takes a condition"));
             }
-            Ok(Measure { function, field: Some(field), condition: None, name: format!("{}({})", function.name(), field.name) })
+            Ok(Measure {
+                function,
+                field: Some(field),
+                condition: None,
+                name: format!("{}({})", function.name(), field.name),
+            })
         }
     }
 }
@@ -400,8 +416,12 @@ fn group(dataset: Dataset, input: &GroupIn, part: &str) -> Result<Group, Error> 
             })?;
             Ok(Group { field, bucket: Some(bucket), name: format!("{}_{}", field.name, bucket.name()) })
         }
-        (Kind::Time, None) => Err(invalid(format!("{part}.bucket"), "a time field is grouped by hour, day, week or month")),
-        (Kind::Number, _) => Err(invalid(format!("{part}.field"), format!("{} is a number: measure it, do not group by it", field.name))),
+        (Kind::Time, None) => {
+            Err(invalid(format!("{part}.bucket"), "a time field is grouped by hour, day, week or month"))
+        }
+        (Kind::Number, _) => {
+            Err(invalid(format!("{part}.field"), format!("{} is a number: measure it, do not group by it", field.name)))
+        }
         (_, Some(_)) => Err(invalid(format!("{part}.bucket"), "only time fields take a bucket")),
         (_, None) => Ok(Group { field, bucket: None, name: field.name.to_owned() }),
     }
@@ -418,7 +438,7 @@ mod tests {
 
     fn refused(value: Value) -> String {
         match query(value) {
-            Err(Error::Validation { code: "query_invalid", detail }) => detail,
+            Err(Error::Unprocessable { code: "query_invalid", detail }) => detail,
             other => panic!("not refused: {other:?}"),
         }
     }
@@ -435,9 +455,13 @@ mod tests {
             "order_by": [{"column": "count", "descending": true}],
             "time_zone": "Asia/Shanghai"
         }))
-        .unwrap();
-        let names: Vec<&str> = plan.groups.iter().map(|g| g.name.as_str()).chain(plan.measures.iter().map(|m| m.name.as_str())).collect();
-        assert_eq!(names, ["created_at_week", "intent", "count", "avg(first_reply_seconds)", "rate(sentiment eq negative)"]);
+        .expect("valid");
+        let names: Vec<&str> =
+            plan.groups.iter().map(|g| g.name.as_str()).chain(plan.measures.iter().map(|m| m.name.as_str())).collect();
+        assert_eq!(
+            names,
+            ["created_at_week", "intent", "count", "avg(first_reply_seconds)", "rate(sentiment eq negative)"]
+        );
         assert_eq!(plan.order, [(2, true)]);
         assert_eq!(plan.limit, DEFAULT_LIMIT);
         // A date is midnight in the query's time zone.
@@ -449,31 +473,63 @@ mod tests {
     fn each_bad_part_is_named() {
         let base = |patch: Value| {
             let mut q = json!({"dataset": "tickets", "measures": [{"fn": "count"}]});
-            for (k, v) in patch.as_object().unwrap() {
+            for (k, v) in patch.as_object().expect("an object") {
                 q[k] = v.clone();
             }
             q
         };
-        assert!(refused(json!({"dataset": "users", "measures": [{"fn": "count"}]})).starts_with("dataset: unknown dataset `users`"));
-        assert!(refused(base(json!({"filters": [{"field": "password_hash", "op": "eq", "value": "x"}]}))).starts_with("filters[0].field"));
-        assert!(refused(base(json!({"filters": [{"field": "status", "op": "contains", "value": "x"}]}))).starts_with("filters[0].op"));
-        assert!(refused(base(json!({"filters": [{"field": "status", "op": "eq", "value": "'; DROP TABLE tickets; --"}]}))).starts_with("filters[0].value"));
-        assert!(refused(base(json!({"filters": [{"field": "message_count", "op": "gt", "value": "3"}]}))).starts_with("filters[0].value"));
-        assert!(refused(base(json!({"filters": [{"field": "created_at", "op": "gt", "value": "1066-10-14"}]}))).contains("from 2000 to 2100"));
-        assert!(refused(base(json!({"filters": [{"field": "channel", "op": "in", "value": vec!["email"; 101]}]}))).contains("between 1 and 100"));
-        assert!(refused(base(json!({"filters": [{"field": "created_at", "op": "between", "value": ["2026-12-01", "2026-11-01"]}]}))).contains("low end"));
+        assert!(
+            refused(json!({"dataset": "users", "measures": [{"fn": "count"}]}))
+                .starts_with("dataset: unknown dataset `users`")
+        );
+        assert!(
+            refused(base(json!({"filters": [{"field": "password_hash", "op": "eq", "value": "x"}]})))
+                .starts_with("filters[0].field")
+        );
+        assert!(
+            refused(base(json!({"filters": [{"field": "status", "op": "contains", "value": "x"}]})))
+                .starts_with("filters[0].op")
+        );
+        assert!(
+            refused(base(json!({"filters": [{"field": "status", "op": "eq", "value": "'; DROP TABLE tickets; --"}]})))
+                .starts_with("filters[0].value")
+        );
+        assert!(
+            refused(base(json!({"filters": [{"field": "message_count", "op": "gt", "value": "3"}]})))
+                .starts_with("filters[0].value")
+        );
+        assert!(
+            refused(base(json!({"filters": [{"field": "created_at", "op": "gt", "value": "1066-10-14"}]})))
+                .contains("from 2000 to 2100")
+        );
+        assert!(
+            refused(base(json!({"filters": [{"field": "channel", "op": "in", "value": vec!["email"; 101]}]})))
+                .contains("between 1 and 100")
+        );
+        assert!(
+            refused(base(
+                json!({"filters": [{"field": "created_at", "op": "between", "value": ["2026-12-01", "2026-11-01"]}]})
+            ))
+            .contains("low end")
+        );
         assert!(refused(base(json!({"limit": 1001}))).starts_with("limit"));
         assert!(refused(base(json!({"limit": 0}))).starts_with("limit"));
         assert!(refused(base(json!({"time_zone": "Mars/Olympus_Mons"}))).starts_with("time_zone"));
         assert!(refused(base(json!({"group_by": [{"field": "created_at"}]}))).starts_with("group_by[0].bucket"));
         assert!(refused(base(json!({"group_by": [{"field": "message_count"}]}))).starts_with("group_by[0].field"));
-        assert!(refused(base(json!({"group_by": [{"field": "a"}, {"field": "b"}, {"field": "c"}, {"field": "d"}]}))).starts_with("group_by"));
+        assert!(
+            refused(base(json!({"group_by": [{"field": "a"}, {"field": "b"}, {"field": "c"}, {"field": "d"}]})))
+                .starts_with("group_by")
+        );
         assert!(refused(base(json!({"measures": [{"fn": "sum", "field": "status"}]}))).starts_with("measures[0].fn"));
         assert!(refused(base(json!({"measures": [{"fn": "drop"}]}))).starts_with("measures[0].fn"));
         assert!(refused(base(json!({"measures": []}))).starts_with("measures"));
         assert!(refused(base(json!({"measures": [{"fn": "count"}, {"fn": "count"}]}))).contains("twice"));
         assert!(refused(base(json!({"order_by": [{"column": "1; DELETE"}]}))).starts_with("order_by[0].column"));
         assert!(refused(base(json!({"filters": [{"field": "assignee", "op": "eq", "value": "me"}]}))).contains("UUID"));
-        assert!(refused(base(json!({"filters": [{"field": "intent", "op": "eq", "value": "x".repeat(201)}]}))).contains("200"));
+        assert!(
+            refused(base(json!({"filters": [{"field": "intent", "op": "eq", "value": "x".repeat(201)}]})))
+                .contains("200")
+        );
     }
 }

@@ -83,7 +83,7 @@ fn id(value: Uuid) -> Cell {
 
 /// The filters the database can apply: those on a column of the dataset's table (not
 /// `contains`, whose case rules differ between databases).
-fn pushed<'a>(plan: &'a Plan) -> impl Iterator<Item = (&'static str, &'a Filter)> {
+fn pushed(plan: &Plan) -> impl Iterator<Item = (&'static str, &Filter)> {
     plan.filters.iter().filter_map(|f| match f.field.source {
         Source::Column(column) if f.op != Op::Contains => Some((column, f)),
         _ => None,
@@ -241,14 +241,14 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
         }
         Dataset::Messages => {
             use message::Column as C;
-            let rows: Vec<(DateTime<Utc>, Author, Uuid, Option<Uuid>, Option<String>)> =
-                narrowed(message::Entity::scoped(tenant), plan)
-                    .select_only()
-                    .columns([C::CreatedAt, C::Author, C::TicketId, C::AuthorUserId, C::OriginalLanguage])
-                    .into_tuple()
-                    .all(&**tx)
-                    .await
-                    .map_err(db_err)?;
+            type Row = (DateTime<Utc>, Author, Uuid, Option<Uuid>, Option<String>);
+            let rows: Vec<Row> = narrowed(message::Entity::scoped(tenant), plan)
+                .select_only()
+                .columns([C::CreatedAt, C::Author, C::TicketId, C::AuthorUserId, C::OriginalLanguage])
+                .into_tuple()
+                .all(&**tx)
+                .await
+                .map_err(db_err)?;
             Ok(rows
                 .into_iter()
                 .map(|r| {
@@ -290,14 +290,14 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
         }
         Dataset::Deliveries => {
             use delivery::Column as C;
-            let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, Channel, DeliveryStatus, i32, Uuid)> =
-                narrowed(delivery::Entity::scoped(tenant), plan)
-                    .select_only()
-                    .columns([C::CreatedAt, C::SentAt, C::Channel, C::Status, C::Attempts, C::TicketId])
-                    .into_tuple()
-                    .all(&**tx)
-                    .await
-                    .map_err(db_err)?;
+            type Row = (DateTime<Utc>, Option<DateTime<Utc>>, Channel, DeliveryStatus, i32, Uuid);
+            let rows: Vec<Row> = narrowed(delivery::Entity::scoped(tenant), plan)
+                .select_only()
+                .columns([C::CreatedAt, C::SentAt, C::Channel, C::Status, C::Attempts, C::TicketId])
+                .into_tuple()
+                .all(&**tx)
+                .await
+                .map_err(db_err)?;
             Ok(rows
                 .into_iter()
                 .map(|r| {
@@ -421,7 +421,8 @@ fn key_parts(record: &Record, plan: &Plan) -> Vec<Vec<Key>> {
             (Cell::Texts(tags), _) if !tags.is_empty() => tags.iter().cloned().map(Key::Text).collect(),
             _ => vec![Key::Empty],
         };
-        keys = keys.into_iter().flat_map(|k| parts.iter().map(move |p| [k.clone(), vec![p.clone()]].concat())).collect();
+        keys =
+            keys.into_iter().flat_map(|k| parts.iter().map(move |p| [k.clone(), vec![p.clone()]].concat())).collect();
     }
     keys
 }
@@ -439,7 +440,7 @@ fn aggregate(plan: &Plan, records: Vec<Record>) -> Result<Answer, Error> {
         }
         for key in key_parts(&record, plan) {
             if !groups.contains_key(&key) && groups.len() >= MAX_GROUPS {
-                return Err(Error::validation(
+                return Err(Error::unprocessable(
                     "query_invalid",
                     format!("group_by: more than {MAX_GROUPS} groups; add filters or group by a coarser bucket"),
                 ));
@@ -524,7 +525,13 @@ fn round(value: f64) -> serde_json::Value {
     serde_json::Number::from_f64((value * 10_000.0).round() / 10_000.0).map_or(serde_json::Value::Null, Into::into)
 }
 
-fn measure_value(function: Function, field: Option<&Field>, tally: &mut Tally, i: usize, zone: Tz) -> serde_json::Value {
+fn measure_value(
+    function: Function,
+    field: Option<&Field>,
+    tally: &mut Tally,
+    i: usize,
+    zone: Tz,
+) -> serde_json::Value {
     let values = &mut tally.values[i];
     values.sort_by(f64::total_cmp);
     let as_time = |ms: f64| -> serde_json::Value {
@@ -582,11 +589,8 @@ fn sort(rows: &mut [Vec<serde_json::Value>], plan: &Plan) {
     rows.sort_by(|a, b| {
         for &(column, descending) in &order {
             let ordering = cmp(&a[column], &b[column]);
-            let ordering = if descending && !(a[column].is_null() || b[column].is_null()) {
-                ordering.reverse()
-            } else {
-                ordering
-            };
+            let ordering =
+                if descending && !(a[column].is_null() || b[column].is_null()) { ordering.reverse() } else { ordering };
             if ordering.is_ne() {
                 return ordering;
             }
@@ -601,8 +605,8 @@ mod tests {
 
     #[test]
     fn buckets_start_at_local_boundaries_across_daylight_saving() {
-        let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let berlin: Tz = "Europe/Berlin".parse().expect("valid");
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("a time").with_timezone(&Utc);
         // 2026-03-29 02:00 local does not exist; the day starts at midnight (+01:00).
         assert_eq!(bucket_start(at("2026-03-29T12:00:00Z"), Bucket::Day, berlin), at("2026-03-28T23:00:00Z"));
         // Sunday 2026-10-25 (clocks go back that night) is in the week of Monday 19 October,

@@ -2,6 +2,7 @@
 //! and edits, and LLM usage.
 
 use chrono::{DateTime, Duration, Utc};
+use copilot_analytics as analytics;
 use copilot_conversations::analytics::{self as ticket_analytics, Count};
 use copilot_core::period::Period;
 use copilot_drafts::{
@@ -12,7 +13,7 @@ use copilot_llm::usage;
 use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
 
 use super::Tag;
-use crate::{AppState, auth::TenantAuth, error::ApiResult};
+use crate::{AppState, auth::TenantAuth, error::ApiResult, json_body::JsonBody};
 
 pub struct AnalyticsApi {
     pub state: AppState,
@@ -228,8 +229,223 @@ impl From<UsageGroupBy> for usage::GroupBy {
     }
 }
 
+/// A filter of a typed query: `{field, op, value}`.
+#[derive(Debug, Object)]
+pub struct QueryFilterIn {
+    /// A field of the dataset (`GET /v1/analytics/catalogue`).
+    pub field: String,
+    /// eq, ne, in, not_in, gt, gte, lt, lte, between, contains, is_null (as the field allows).
+    pub op: String,
+    /// The value, of the field's type: a string, a number, a list for `in`/`not_in`,
+    /// `[low, high]` for `between`, true or false for `is_null`.
+    pub value: Option<serde_json::Value>,
+}
+
+/// A measure: `{fn: "count"}`, `{fn: "avg", field}`, `{fn: "rate", condition}`.
+#[derive(Debug, Object)]
+pub struct QueryMeasureIn {
+    /// count, count_distinct, avg, sum, min, max, p50, p90 or rate.
+    #[oai(rename = "fn")]
+    pub function: String,
+    pub field: Option<String>,
+    /// For `rate`: the share of rows that pass this filter.
+    pub condition: Option<QueryFilterIn>,
+}
+
+/// A group: a field, or a time field cut into `hour`, `day`, `week` or `month` buckets.
+#[derive(Debug, Object)]
+pub struct QueryGroupIn {
+    pub field: String,
+    pub bucket: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct QueryOrderIn {
+    /// A result column: a group's name (`channel`, `created_at_week`) or a measure's
+    /// (`count`, `avg(first_reply_seconds)`).
+    pub column: String,
+    #[oai(default)]
+    pub descending: bool,
+}
+
+/// A typed query over one dataset of the tenant's desk.
+#[derive(Debug, Object)]
+pub struct AnalyticsQueryIn {
+    /// tickets, messages, drafts or deliveries.
+    pub dataset: String,
+    /// 1 to 8 measures.
+    pub measures: Vec<QueryMeasureIn>,
+    /// Up to 20 filters, all of which a row must pass.
+    #[oai(default)]
+    pub filters: Vec<QueryFilterIn>,
+    /// Up to 3 groups.
+    #[oai(default)]
+    pub group_by: Vec<QueryGroupIn>,
+    #[oai(default)]
+    pub order_by: Vec<QueryOrderIn>,
+    /// 1 to 1,000 rows; 100 when absent.
+    pub limit: Option<i64>,
+    /// An IANA time zone for dates and buckets; UTC when absent.
+    pub time_zone: Option<String>,
+}
+
+fn filter_in(f: QueryFilterIn) -> analytics::query::FilterIn {
+    analytics::query::FilterIn { field: f.field, op: f.op, value: f.value.unwrap_or_default() }
+}
+
+impl From<AnalyticsQueryIn> for analytics::Query {
+    fn from(q: AnalyticsQueryIn) -> Self {
+        Self {
+            dataset: q.dataset,
+            measures: q
+                .measures
+                .into_iter()
+                .map(|m| analytics::query::MeasureIn {
+                    function: m.function,
+                    field: m.field,
+                    condition: m.condition.map(filter_in),
+                })
+                .collect(),
+            filters: q.filters.into_iter().map(filter_in).collect(),
+            group_by: q
+                .group_by
+                .into_iter()
+                .map(|g| analytics::query::GroupIn { field: g.field, bucket: g.bucket })
+                .collect(),
+            order_by: q
+                .order_by
+                .into_iter()
+                .map(|o| analytics::query::OrderIn { column: o.column, descending: o.descending })
+                .collect(),
+            limit: q.limit,
+            time_zone: q.time_zone,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct ResultColumnOut {
+    pub name: String,
+    /// time, text, number or integer.
+    #[oai(rename = "type")]
+    pub kind: String,
+}
+
+/// A query's answer: its columns, and one row per group (one row without groups).
+#[derive(Debug, Object)]
+pub struct AnalyticsResultOut {
+    pub columns: Vec<ResultColumnOut>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    pub row_count: u64,
+    /// More groups matched than `limit`.
+    pub truncated: bool,
+    pub query_ms: u64,
+}
+
+#[derive(Debug, Object)]
+pub struct CatalogueFieldOut {
+    pub name: String,
+    /// time, number, choice, text, id or tags.
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    /// For a choice: its names.
+    #[oai(skip_serializing_if_is_none)]
+    pub values: Option<Vec<String>>,
+    pub operators: Vec<String>,
+    /// The measures that take this field (`count` and `rate` take none).
+    pub measures: Vec<String>,
+    /// Whether it can be a group (numbers are measured, not grouped).
+    pub groupable: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct CatalogueDatasetOut {
+    pub name: String,
+    pub description: String,
+    pub fields: Vec<CatalogueFieldOut>,
+}
+
+#[derive(Debug, Object)]
+pub struct CatalogueOut {
+    pub datasets: Vec<CatalogueDatasetOut>,
+    pub measures: Vec<String>,
+    pub buckets: Vec<String>,
+    pub max_limit: u64,
+    pub max_values: u64,
+    pub max_measures: u64,
+    pub max_filters: u64,
+    pub max_groups: u64,
+}
+
 #[OpenApi(tag = "Tag::Analytics")]
 impl AnalyticsApi {
+    /// Runs a typed query over one dataset of the tenant's desk (the fields, their types
+    /// and operators: `GET /v1/analytics/catalogue`). Anything outside the catalogue is
+    /// `422 query_invalid` naming the part (`filters[1].op`); values reach the database
+    /// only as bound parameters; only the tenant's rows are read.
+    #[oai(path = "/analytics/query", method = "post", operation_id = "analytics.query")]
+    async fn query(&self, auth: TenantAuth, body: JsonBody<AnalyticsQueryIn>) -> ApiResult<Json<AnalyticsResultOut>> {
+        let started = std::time::Instant::now();
+        let plan = analytics::Query::from(body.0).plan()?;
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        let answer = analytics::run(&tx, &plan).await?;
+        Ok(Json(AnalyticsResultOut {
+            columns: answer
+                .columns
+                .into_iter()
+                .map(|c| ResultColumnOut { name: c.name, kind: c.kind.into() })
+                .collect(),
+            rows: answer.rows,
+            row_count: answer.row_count as u64,
+            truncated: answer.truncated,
+            query_ms: started.elapsed().as_millis() as u64,
+        }))
+    }
+
+    /// What a typed query may read: each dataset's fields with their types, operators and
+    /// measures, and the limits.
+    #[oai(path = "/analytics/catalogue", method = "get", operation_id = "analytics.catalogue")]
+    async fn catalogue(&self, _auth: TenantAuth) -> Json<CatalogueOut> {
+        use analytics::{
+            catalogue::{Bucket, Function, Kind},
+            query,
+        };
+        let names = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Json(CatalogueOut {
+            datasets: analytics::Dataset::ALL
+                .iter()
+                .map(|dataset| CatalogueDatasetOut {
+                    name: dataset.name().into(),
+                    description: dataset.description().into(),
+                    fields: dataset
+                        .fields()
+                        .iter()
+                        .map(|f| CatalogueFieldOut {
+                            name: f.name.into(),
+                            kind: f.kind.name().into(),
+                            description: f.description.into(),
+                            values: match f.kind {
+                                Kind::Choice(values) => Some(names(values)),
+                                _ => None,
+                            },
+                            operators: f.kind.operators().iter().map(|o| o.name().to_owned()).collect(),
+                            measures: f.kind.measures().iter().map(|m| m.name().to_owned()).collect(),
+                            groupable: f.kind != Kind::Number,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            measures: Function::ALL.iter().map(|f| f.name().to_owned()).collect(),
+            buckets: Bucket::ALL.iter().map(|b| b.name().to_owned()).collect(),
+            max_limit: query::MAX_LIMIT as u64,
+            max_values: query::MAX_VALUES as u64,
+            max_measures: query::MAX_MEASURES as u64,
+            max_filters: query::MAX_FILTERS as u64,
+            max_groups: query::MAX_GROUPS as u64,
+        })
+    }
+
     /// Draft acceptance, edits and rejection reasons for drafts created in `[from, to)`,
     /// in total, by intent and by period (at most 366 days; the last 30 days when absent).
     #[oai(path = "/analytics/drafts", method = "get", operation_id = "analytics.drafts")]
