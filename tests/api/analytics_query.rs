@@ -204,3 +204,61 @@ async fn queries_outside_the_catalogue_are_refused_naming_the_part() {
     assert_eq!(status["values"], json!(["new", "open", "pending", "solved", "closed"]));
     assert_eq!(catalogue["max_limit"], 1000);
 }
+
+#[tokio::test]
+async fn a_question_reads_in_a_transaction_that_cannot_write_or_run_long() {
+    let app = spawn_app_on(Backend::Postgres).await;
+    let tenant = app.create_tenant().await;
+    seed(&app, &tenant).await;
+    let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
+    let tenant_id = copilot_core::TenantId(tenant.id);
+    let timeout = std::time::Duration::from_millis(300);
+
+    let tx = db.tenant_read_only(tenant_id, timeout).await.expect("begin");
+    let write = tx
+        .execute_unprepared("UPDATE tickets SET subject = 'changed'")
+        .await
+        .expect_err("a read-only transaction refuses writes");
+    assert!(write.to_string().contains("read-only"), "{write}");
+    drop(tx);
+
+    let tx = db.tenant_read_only(tenant_id, timeout).await.expect("begin");
+    let started = std::time::Instant::now();
+    let slow = tx.execute_unprepared("SELECT pg_sleep(5)").await.expect_err("the statement timeout stops it");
+    assert!(slow.to_string().contains("statement timeout"), "{slow}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "stopped after {:?}", started.elapsed());
+    drop(tx);
+
+    // The tenant's rows only, as in any tenant transaction.
+    let tx = db.tenant_read_only(tenant_id, timeout).await.expect("begin");
+    let rows =
+        tx.query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id FROM tickets")).await.expect("read");
+    assert_eq!(rows.len(), 6);
+}
+
+/// The committed set of malicious and malformed queries (tests/fixtures/analytics/refused.jsonl):
+/// each is refused with `422 query_invalid` naming the part at fault, and nothing changes.
+#[tokio::test]
+async fn every_query_of_the_refused_set_is_refused_naming_its_part() {
+    let app = spawn_app_on(Backend::Postgres).await;
+    let tenant = app.create_tenant().await;
+    seed(&app, &tenant).await;
+    let set = include_str!("../fixtures/analytics/refused.jsonl");
+    let cases: Vec<Value> = set.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    assert!(cases.len() >= 30, "the set holds {} queries", cases.len());
+    for case in &cases {
+        let response = app.post("/v1/analytics/query", &tenant.key, case["query"].clone()).await;
+        let detail = response.body["detail"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            (response.status.as_u16(), response.code()),
+            (422, "query_invalid"),
+            "{}: {}",
+            case["why"],
+            response.body
+        );
+        let part = case["part"].as_str().expect("a part");
+        assert!(detail.starts_with(&format!("{part}:")), "{}: {detail}", case["why"]);
+    }
+    let all = json!({"dataset": "tickets", "measures": [{"fn": "count"}]});
+    assert_eq!(app.post("/v1/analytics/query", &tenant.key, all).await.expect(200)["rows"], json!([[6]]));
+}

@@ -10,3 +10,6 @@ pub mod run;
 pub use catalogue::Dataset;
 pub use query::{Plan, Query};
 pub use run::{Answer, Column, run};
+
+/// How long one statement of a query may run on PostgreSQL.
+pub const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

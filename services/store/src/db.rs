@@ -5,8 +5,8 @@ use std::{ops::Deref, path::Path, time::Duration};
 use copilot_core::{Error, TenantId};
 use copilot_migration::{APP_ROLE, Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
-    SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    RuntimeErr, SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 /// A pool of connections to PostgreSQL or SQLite.
@@ -104,6 +104,30 @@ impl Db {
                 DbBackend::Postgres,
                 "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)",
                 [APP_ROLE.into(), tenant.0.to_string().into()],
+            ))
+            .await
+            .map_err(db_err)?;
+        }
+        Ok(TenantTx { txn, tenant })
+    }
+
+    /// A read-only transaction that sees only `tenant`'s rows, for reports and questions:
+    /// on PostgreSQL the transaction refuses writes and every statement stops after
+    /// `statement_timeout`; on SQLite it takes no write lock.
+    pub async fn tenant_read_only(&self, tenant: TenantId, statement_timeout: Duration) -> Result<TenantTx, Error> {
+        let postgres = self.backend() == DbBackend::Postgres;
+        let options = TransactionOptions {
+            isolation_level: None,
+            access_mode: postgres.then_some(AccessMode::ReadOnly),
+            sqlite_transaction_mode: (!postgres).then_some(SqliteTransactionMode::Deferred),
+        };
+        let txn = self.conn.begin_with_options(options).await.map_err(db_err)?;
+        if postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true), \
+                 set_config('statement_timeout', $3, true)",
+                [APP_ROLE.into(), tenant.0.to_string().into(), statement_timeout.as_millis().to_string().into()],
             ))
             .await
             .map_err(db_err)?;

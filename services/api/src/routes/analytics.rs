@@ -388,7 +388,8 @@ impl AnalyticsApi {
     async fn query(&self, auth: TenantAuth, body: JsonBody<AnalyticsQueryIn>) -> ApiResult<Json<AnalyticsResultOut>> {
         let started = std::time::Instant::now();
         let plan = analytics::Query::from(body.0).plan()?;
-        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        let tx =
+            self.state.pipeline.db.tenant_read_only(auth.0.principal.tenant_id, analytics::STATEMENT_TIMEOUT).await?;
         let answer = analytics::run(&tx, &plan).await?;
         Ok(Json(AnalyticsResultOut {
             columns: answer
