@@ -2,7 +2,7 @@
 //! every name is looked up, every value parsed to its field's type, every size bounded.
 //! An error names the part at fault (`filters[1].value`).
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use copilot_core::Error;
 use serde::Deserialize;
@@ -292,9 +292,7 @@ fn scalar(field: &Field, value: &Value, time_zone: Tz, part: &str) -> Result<Sca
             let text = value.as_str().ok_or_else(|| invalid(part, "a time is a string (2026-11-30 or RFC 3339)"))?;
             let time = parse_time(text, time_zone)
                 .ok_or_else(|| invalid(part, format!("`{}` is not a date or an RFC 3339 time", clip(text))))?;
-            let year = time.with_timezone(&time_zone).date_naive().format("%Y").to_string();
-            let year: i32 = year.parse().unwrap_or(0);
-            if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&year) {
+            if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&time.with_timezone(&time_zone).year()) {
                 return Err(invalid(part, format!("times from {EARLIEST_YEAR} to {LATEST_YEAR} only")));
             }
             Ok(Scalar::Time(time))

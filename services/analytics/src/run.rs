@@ -9,12 +9,12 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use copilot_core::{
     Error,
-    model::{Author, Channel, DeliveryStatus, Priority, Sentiment, TicketStatus},
+    model::{Author, Channel, DeliveryStatus, DraftMode, DraftStatus, EditClass, Priority, Sentiment, TicketStatus},
 };
 use copilot_entities::{delivery, draft, message, ticket, ticket_tag};
 use copilot_store::{Scoped, TenantTx, db_err};
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select,
+    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Select,
     sea_query::{Expr, SimpleExpr},
 };
 use serde::Serialize;
@@ -263,7 +263,31 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                 .collect())
         }
         Dataset::Drafts => {
-            let rows = narrowed(draft::Entity::scoped(tenant), plan).all(&**tx).await.map_err(db_err)?;
+            use draft::Column as C;
+            // The columns a draft's fields read, not its text.
+            let rows = narrowed(draft::Entity::scoped(tenant), plan)
+                .select_only()
+                .columns([
+                    C::CreatedAt,
+                    C::DecidedAt,
+                    C::Status,
+                    C::Mode,
+                    C::EditClass,
+                    C::EditDistance,
+                    C::Intent,
+                    C::Confidence,
+                    C::Model,
+                    C::LlmProfile,
+                    C::Language,
+                    C::PromptTokens,
+                    C::CompletionTokens,
+                    C::DecidedBy,
+                    C::TicketId,
+                ])
+                .into_model::<DraftRow>()
+                .all(&**tx)
+                .await
+                .map_err(db_err)?;
             Ok(rows
                 .into_iter()
                 .map(|r| {
@@ -314,6 +338,26 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                 .collect())
         }
     }
+}
+
+/// The columns of a draft the drafts dataset reads.
+#[derive(FromQueryResult)]
+struct DraftRow {
+    created_at: DateTime<Utc>,
+    decided_at: Option<DateTime<Utc>>,
+    status: DraftStatus,
+    mode: Option<DraftMode>,
+    edit_class: Option<EditClass>,
+    edit_distance: Option<f64>,
+    intent: Option<String>,
+    confidence: Option<f64>,
+    model: Option<String>,
+    llm_profile: Option<String>,
+    language: Option<String>,
+    prompt_tokens: i32,
+    completion_tokens: i32,
+    decided_by: Option<Uuid>,
+    ticket_id: Uuid,
 }
 
 /// Seconds from `from` to `to`, to the millisecond.
@@ -404,12 +448,24 @@ fn bucket_start(at: DateTime<Utc>, bucket: Bucket, zone: Tz) -> DateTime<Utc> {
         .map_or(at, |t| t.with_timezone(&Utc))
 }
 
-#[derive(Default)]
+/// What one group has seen so far: its rows, and per measure the values, the distinct
+/// values or the rows that passed the measure's condition.
 struct Tally {
     count: u64,
     values: Vec<Vec<f64>>,
     distinct: Vec<HashSet<String>>,
     hits: Vec<u64>,
+}
+
+impl Tally {
+    fn new(measures: usize) -> Self {
+        Self {
+            count: 0,
+            values: vec![Vec::new(); measures],
+            distinct: vec![HashSet::new(); measures],
+            hits: vec![0; measures],
+        }
+    }
 }
 
 fn key_parts(record: &Record, plan: &Plan) -> Vec<Vec<Key>> {
@@ -428,11 +484,11 @@ fn key_parts(record: &Record, plan: &Plan) -> Vec<Vec<Key>> {
 }
 
 fn aggregate(plan: &Plan, records: Vec<Record>) -> Result<Answer, Error> {
+    let m = plan.measures.len();
     let mut groups: BTreeMap<Vec<Key>, Tally> = BTreeMap::new();
     if plan.groups.is_empty() {
-        groups.insert(Vec::new(), Tally::default());
+        groups.insert(Vec::new(), Tally::new(m));
     }
-    let m = plan.measures.len();
     for record in records {
         let cell = |name: &str| record.get(name).unwrap_or(&Cell::Null);
         if !plan.filters.iter().all(|f| passes(cell(f.field.name), f)) {
@@ -445,12 +501,7 @@ fn aggregate(plan: &Plan, records: Vec<Record>) -> Result<Answer, Error> {
                     format!("group_by: more than {MAX_GROUPS} groups; add filters or group by a coarser bucket"),
                 ));
             }
-            let tally = groups.entry(key).or_default();
-            if tally.values.is_empty() {
-                tally.values = vec![Vec::new(); m];
-                tally.distinct = vec![HashSet::new(); m];
-                tally.hits = vec![0; m];
-            }
+            let tally = groups.entry(key).or_insert_with(|| Tally::new(m));
             tally.count += 1;
             for (i, measure) in plan.measures.iter().enumerate() {
                 if let Some(condition) = &measure.condition {
@@ -502,11 +553,6 @@ fn aggregate(plan: &Plan, records: Vec<Record>) -> Result<Answer, Error> {
                     Key::Empty => serde_json::Value::Null,
                 })
                 .collect();
-            if tally.values.is_empty() {
-                tally.values = vec![Vec::new(); m];
-                tally.distinct = vec![HashSet::new(); m];
-                tally.hits = vec![0; m];
-            }
             for (i, measure) in plan.measures.iter().enumerate() {
                 row.push(measure_value(measure.function, measure.field, &mut tally, i, plan.time_zone));
             }
@@ -615,6 +661,29 @@ mod tests {
         assert_eq!(bucket_start(at("2026-11-01T10:00:00Z"), Bucket::Week, berlin), at("2026-10-25T23:00:00Z"));
         assert_eq!(bucket_start(at("2026-12-01T00:30:00Z"), Bucket::Month, berlin), at("2026-11-30T23:00:00Z"));
         assert_eq!(bucket_start(at("2026-12-01T00:30:00Z"), Bucket::Hour, Tz::UTC), at("2026-12-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn every_column_a_field_names_is_a_column_of_its_table() {
+        fn parses<E: EntityTrait>(name: &str) -> bool
+        where
+            E::Column: std::str::FromStr,
+        {
+            name.parse::<E::Column>().is_ok()
+        }
+        for dataset in Dataset::ALL {
+            for field in dataset.fields() {
+                let Source::Column(column) = field.source else { continue };
+                let known = match dataset {
+                    Dataset::Tickets => parses::<ticket::Entity>(column),
+                    Dataset::Messages => parses::<message::Entity>(column),
+                    Dataset::Drafts => parses::<draft::Entity>(column),
+                    Dataset::Deliveries => parses::<delivery::Entity>(column),
+                };
+                // An unknown name would be filtered only after reading every row.
+                assert!(known, "{}.{} names no column `{column}`", dataset.name(), field.name);
+            }
+        }
     }
 
     #[test]
