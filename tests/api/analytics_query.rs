@@ -145,8 +145,8 @@ async fn answers_equal_sql_on_the_tenants_rows_and_match_on_sqlite() {
     for query in [by_channel(), by_tag(), replies()] {
         let pg = app.post("/v1/analytics/query", &tenant.key, query.clone()).await.expect(200);
         let sqlite = lite.post("/v1/analytics/query", &lite_tenant.key, query.clone()).await.expect(200);
-        let customers = |v: &Value| v["rows"].as_array().expect("present").len();
-        assert_eq!((pg["columns"].clone(), customers(&pg)), (sqlite["columns"].clone(), customers(&sqlite)));
+        let row_count = |v: &Value| v["rows"].as_array().expect("present").len();
+        assert_eq!((pg["columns"].clone(), row_count(&pg)), (sqlite["columns"].clone(), row_count(&sqlite)));
         if query["group_by"][0]["bucket"].is_null() {
             assert_eq!(pg["rows"], sqlite["rows"], "{query}");
         }
@@ -226,6 +226,8 @@ async fn a_question_reads_in_a_transaction_that_cannot_write_or_run_long() {
     let started = std::time::Instant::now();
     let slow = tx.execute_unprepared("SELECT pg_sleep(5)").await.expect_err("the statement timeout stops it");
     assert!(slow.to_string().contains("statement timeout"), "{slow}");
+    let answered = copilot_store::db_err(slow);
+    assert!(matches!(answered, copilot_core::Error::Unprocessable { code: "statement_timeout", .. }), "{answered:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(3), "stopped after {:?}", started.elapsed());
     drop(tx);
 

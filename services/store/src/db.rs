@@ -236,6 +236,13 @@ pub fn db_err(error: DbErr) -> Error {
         // PostgreSQL text cannot hold NUL characters.
         Some("22021") => return Error::validation("invalid_text", "text must not contain NUL (\\u0000) characters"),
         Some("22001") => return Error::validation("value_too_long", "a value is longer than its field allows"),
+        // A statement stopped by its transaction's `statement_timeout` (`tenant_read_only`).
+        Some("57014") => {
+            return Error::unprocessable(
+                "statement_timeout",
+                "the query ran past its time limit and was stopped; nothing was changed; narrow it with filters",
+            );
+        }
         // A deadlock or serialization failure rolled the transaction back: nothing was
         // changed and the same request can succeed when retried.
         Some("40P01" | "40001") => {
