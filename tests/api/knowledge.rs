@@ -380,6 +380,9 @@ async fn replacing_by_external_id_switches_versions_atomically_and_identical_byt
     let tenant = app.create_tenant().await;
     let old = "# Returns\n\nOrders can be returned within 30 days.\n\n## Labels\n\nReturn labels are free for members.";
     let new = "# Returns\n\nOrders can be returned within 60 days.\n\n## Labels\n\nReturn labels cost $5 for everyone.";
+    // Only the new version's passages are held: a search embedding the old version's
+    // sentences never waits on the hold.
+    gated.only_with("60 days");
     gated.open();
     let first = upload_text(&app, &tenant.key, "returns-policy", old).await;
     let id = uuid_at(&first, "/id");
@@ -569,11 +572,31 @@ struct Metered {
     batches: Semaphore,
     asked: std::sync::atomic::AtomicUsize,
     passages: std::sync::atomic::AtomicUsize,
+    /// When set, only batches holding a text with this mark are metered (a document's
+    /// ingestion), and searches embedding other passages' sentences never wait.
+    only: std::sync::Mutex<Option<String>>,
 }
 
 impl Metered {
     fn new(batches: usize) -> Arc<Self> {
-        Arc::new(Self { batches: Semaphore::new(batches), asked: Default::default(), passages: Default::default() })
+        Arc::new(Self {
+            batches: Semaphore::new(batches),
+            asked: Default::default(),
+            passages: Default::default(),
+            only: Default::default(),
+        })
+    }
+
+    /// Meters only the passage batches holding a text with `mark`.
+    fn only_with(&self, mark: &str) {
+        *self.only.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(mark.to_owned());
+    }
+
+    fn metered(&self, texts: &[String]) -> bool {
+        match &*self.only.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+            Some(mark) => texts.iter().any(|text| text.contains(mark.as_str())),
+            None => true,
+        }
     }
 
     /// Lets every later passage batch through (until closed).
@@ -607,7 +630,7 @@ impl copilot_pipeline::triage::Triager for Metered {
     }
 
     async fn embed(&self, texts: Vec<String>, kind: TextKind) -> Result<Vec<Vec<f32>>, String> {
-        if kind == TextKind::Passage {
+        if kind == TextKind::Passage && self.metered(&texts) {
             self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.batches.acquire().await.map_err(|error| error.to_string())?.forget();
         }
