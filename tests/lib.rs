@@ -188,12 +188,13 @@ impl Reply {
         self.body
     }
 
-    /// Asserts an error with `status` and `code`, and that the body has a detail.
+    /// Asserts an error with `status` and `code`, and that the body has a detail; returns the body.
     #[track_caller]
-    pub fn expect_error(self, status: u16, code: &str) {
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
         assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
         assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "error without detail: {}", self.body);
+        self.body
     }
 }
 

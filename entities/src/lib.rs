@@ -3,6 +3,7 @@
 //! Architecture invariant: entities hold no behaviour and no queries; the capability crates
 //! build queries on them, scoped to a tenant through `copilot-store`.
 
+pub mod analytics_card;
 pub mod api_key;
 pub mod audit_event;
 pub mod customer;

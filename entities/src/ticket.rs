@@ -33,6 +33,12 @@ pub struct Model {
     pub preview: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Messages of its thread, notes included.
+    pub message_count: i32,
+    /// When the first public reply was written.
+    pub first_reply_at: Option<DateTimeUtc>,
+    /// When it was last solved or closed; empty while it is new, open or pending.
+    pub solved_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -32,6 +32,8 @@ mod m20261205_000024_auto_translation;
 mod m20261205_000025_labelling;
 mod m20261206_000026_model_versions;
 mod m20261206_000027_intent_discovery;
+mod m20261207_000028_analytics_cards;
+mod m20261207_000029_ticket_figures;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -91,6 +93,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000025_labelling::Migration),
             Box::new(m20261206_000026_model_versions::Migration),
             Box::new(m20261206_000027_intent_discovery::Migration),
+            Box::new(m20261207_000028_analytics_cards::Migration),
+            Box::new(m20261207_000029_ticket_figures::Migration),
         ]
     }
 }

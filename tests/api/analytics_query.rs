@@ -264,3 +264,51 @@ async fn every_query_of_the_refused_set_is_refused_naming_its_part() {
     let all = json!({"dataset": "tickets", "measures": [{"fn": "count"}]});
     assert_eq!(app.post("/v1/analytics/query", &tenant.key, all).await.expect(200)["rows"], json!([[6]]));
 }
+
+#[tokio::test]
+async fn a_tickets_figures_follow_its_thread_and_status() {
+    let app = spawn_app_on(Backend::Postgres).await;
+    let tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let created = app.create_ticket(&tenant.key, "Figures", "f@example.test").await;
+    let id = uuid_at(&created, "/ticket/id");
+    let figures = || {
+        json!({"dataset": "tickets",
+               "measures": [{"fn": "sum", "field": "message_count"}, {"fn": "count_distinct", "field": "first_reply_seconds"},
+                            {"fn": "count_distinct", "field": "resolution_seconds"}, {"fn": "count_distinct", "field": "solved_at"}]})
+    };
+    let ask = || async { app.post("/v1/analytics/query", &tenant.key, figures()).await.expect(200)["rows"][0].clone() };
+    assert_eq!(ask().await, json!([1.0, 0, 0, 0]));
+    let path = format!("/v1/tickets/{id}/messages");
+    app.post(&path, &agent, json!({"author": "note", "body": "Looking."})).await.expect(201);
+    app.post(&path, &agent, json!({"author": "agent", "body": "Here it is."})).await.expect(201);
+    app.post(&path, &agent, json!({"author": "agent", "body": "And more."})).await.expect(201);
+    // Three more messages; the first reply's time stays the first one's.
+    assert_eq!(ask().await, json!([4.0, 1, 0, 0]));
+    let first = app
+        .post(
+            "/v1/analytics/query",
+            &tenant.key,
+            json!({"dataset": "tickets",
+        "measures": [{"fn": "max", "field": "first_reply_seconds"}]}),
+        )
+        .await
+        .expect(200)["rows"][0][0]
+        .clone();
+    let patch = |status: &str| json!({"status": status});
+    app.patch(&format!("/v1/tickets/{id}"), &agent, patch("solved")).await.expect(200);
+    assert_eq!(ask().await, json!([4.0, 1, 1, 1]));
+    app.patch(&format!("/v1/tickets/{id}"), &agent, patch("open")).await.expect(200);
+    assert_eq!(ask().await, json!([4.0, 1, 0, 0]), "reopened: no longer solved");
+    let again = app
+        .post(
+            "/v1/analytics/query",
+            &tenant.key,
+            json!({"dataset": "tickets",
+        "measures": [{"fn": "max", "field": "first_reply_seconds"}]}),
+        )
+        .await
+        .expect(200)["rows"][0][0]
+        .clone();
+    assert_eq!(first, again);
+}

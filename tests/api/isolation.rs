@@ -181,7 +181,12 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     }
     // A discovery run of A's (its proposals' own isolation: tests/api/intent_models.rs).
     let discovery = uuid_at(&app.post("/v1/intents/discovery", &a.key, json!({})).await.expect(202), "/id");
+    let card = json!({"title": "A's card", "query": {"dataset": "tickets", "measures": [{"fn": "count"}]}});
+    let card = uuid_at(&app.post("/v1/analytics/cards", &a.key, card).await.expect(201), "/id");
     let ids = |template: &str| -> String {
+        if template.starts_with("/v1/analytics/cards/") {
+            return card.to_string();
+        }
         if template.starts_with("/v1/intents/models/") {
             return model.to_string();
         }
@@ -238,6 +243,7 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
         (&draft_before["status"], &draft_before["attempts"])
     );
     assert_eq!(app.get(&format!("/v1/knowledge/documents/{document}"), &a.key).await.expect(200)["version"], 1);
+    assert_eq!(app.get("/v1/analytics/cards", &a.key).await.expect(200)["cards"][0]["id"], card.to_string());
     assert_eq!(app.get(&format!("/v1/webhooks/{webhook}"), &a.key).await.expect(200)["enabled"], true);
     assert_eq!(app.get(&format!("/v1/users/{a_user}"), &a.key).await.expect(200)["active"], true);
     let keys = app.get("/v1/api-keys", &a.key).await.expect(200);

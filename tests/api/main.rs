@@ -1,6 +1,7 @@
 //! Black-box API tests: one binary (one link), a module per area.
 
 mod abuse;
+mod analytics_ask;
 mod analytics_query;
 mod audit;
 mod auth;

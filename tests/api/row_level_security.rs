@@ -79,6 +79,9 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     // Someone on the ticket: the presence table.
     let viewing = json!({"state": "viewing"});
     app.send(Method::PUT, &format!("/v1/tickets/{ticket}/presence"), Some(&session), Some(&viewing)).await.expect(200);
+    // A card pinned to the analytics page.
+    let card = json!({"title": "RLS", "query": {"dataset": "tickets", "measures": [{"fn": "count"}]}});
+    app.post("/v1/analytics/cards", &tenant.key, card).await.expect(201);
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let conn = db.unscoped();
     // The first ticket's draft records the LLM's usage once it is written.

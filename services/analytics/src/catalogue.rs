@@ -114,10 +114,6 @@ pub enum Source {
     Column(&'static str),
     /// The ticket's tags.
     TicketTags,
-    /// How many messages a ticket has (notes included).
-    MessageCount,
-    /// Seconds from a ticket's creation to its first agent reply.
-    FirstReplySeconds,
     /// Seconds from a row's `created_at` to another time column of it.
     SecondsUntil(&'static str),
 }
@@ -178,12 +174,19 @@ const TICKETS: &[Field] = &[
     field("assignee", Kind::Id, Source::Column("assignee_id"), "The person the ticket is assigned to."),
     field("customer", Kind::Id, Source::Column("customer_id"), "The customer who opened it."),
     field("tag", Kind::Tags, Source::TicketTags, "Its tags."),
-    field("message_count", Kind::Number, Source::MessageCount, "Its messages, notes included."),
+    column("message_count", Kind::Number, "Its messages, notes included."),
     field(
         "first_reply_seconds",
         Kind::Number,
-        Source::FirstReplySeconds,
+        Source::SecondsUntil("first_reply_at"),
         "Seconds from opening to the first agent reply (empty until there is one).",
+    ),
+    column("solved_at", Kind::Time, "When it was last solved or closed (empty while it is open)."),
+    field(
+        "resolution_seconds",
+        Kind::Number,
+        Source::SecondsUntil("solved_at"),
+        "Seconds from opening to when it was last solved or closed (empty while it is open).",
     ),
 ];
 
@@ -230,6 +233,27 @@ const DELIVERIES: &[Field] = &[
 ];
 
 /// Filter operators.
+/// The catalogue as text for a planning prompt: each dataset, then each field with its type,
+/// its values where it has a closed set, and what it holds; `intents` are the labels the
+/// tenant's `intent` fields take.
+pub fn describe(intents: &[String]) -> String {
+    let mut text = String::new();
+    for dataset in Dataset::ALL {
+        text.push_str(&format!("dataset {}: {}\n", dataset.name(), dataset.description()));
+        for field in dataset.fields() {
+            let kind = match field.kind {
+                Kind::Choice(values) => format!("choice: {}", values.join(", ")),
+                Kind::Text if field.name == "intent" && !intents.is_empty() => {
+                    format!("text, one of: {}", intents.join(", "))
+                }
+                kind => kind.name().to_owned(),
+            };
+            text.push_str(&format!("  - {} ({kind}): {}\n", field.name, field.description));
+        }
+    }
+    text
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {

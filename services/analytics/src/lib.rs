@@ -3,9 +3,13 @@
 //! tenant's transaction ([`run`]). No text of a query reaches SQL except as a bound value;
 //! an LLM that plans a query writes this type, never SQL.
 
+pub mod answer;
+pub mod cards;
 pub mod catalogue;
 pub mod query;
+pub mod relative;
 pub mod run;
+mod sql;
 
 pub use catalogue::Dataset;
 pub use query::{Plan, Query};

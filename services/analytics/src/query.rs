@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use copilot_core::Error;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ const EARLIEST_YEAR: i32 = 2000;
 const LATEST_YEAR: i32 = 2100;
 
 /// A query as sent.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
     pub dataset: String,
@@ -38,21 +38,25 @@ pub struct Query {
     pub group_by: Vec<GroupIn>,
     #[serde(default)]
     pub order_by: Vec<OrderIn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
 }
 
 /// `{fn: "count"}`, `{fn: "avg", field}`, `{fn: "rate", condition: {field, op, value}}`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureIn {
     #[serde(rename = "fn")]
     pub function: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<FilterIn>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterIn {
     pub field: String,
@@ -62,15 +66,16 @@ pub struct FilterIn {
 }
 
 /// A field, or a time field cut into buckets.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupIn {
     pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
 }
 
 /// A result column (a group's or a measure's name) and its direction.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderIn {
     pub column: String,
@@ -290,8 +295,15 @@ fn scalar(field: &Field, value: &Value, time_zone: Tz, part: &str) -> Result<Sca
     match field.kind {
         Kind::Time => {
             let text = value.as_str().ok_or_else(|| invalid(part, "a time is a string (2026-11-30 or RFC 3339)"))?;
-            let time = parse_time(text, time_zone)
-                .ok_or_else(|| invalid(part, format!("`{}` is not a date or an RFC 3339 time", clip(text))))?;
+            let time = parse_time(text, time_zone).ok_or_else(|| {
+                invalid(
+                    part,
+                    format!(
+                        "`{}` is not a date, an RFC 3339 time or a period (today, last_week, last_7_days, monday, …)",
+                        clip(text)
+                    ),
+                )
+            })?;
             if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&time.with_timezone(&time_zone).year()) {
                 return Err(invalid(part, format!("times from {EARLIEST_YEAR} to {LATEST_YEAR} only")));
             }

@@ -14,7 +14,7 @@ use copilot_core::{
 use copilot_entities::{delivery, draft, message, ticket, ticket_tag};
 use copilot_store::{Scoped, TenantTx, db_err};
 use sea_orm::{
-    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Select, Statement,
     sea_query::{Expr, SimpleExpr},
 };
 use serde::Serialize;
@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::{
     catalogue::{Bucket, Dataset, Field, Function, Kind, Op, Source},
     query::{Filter, Operand, Plan, Scalar},
+    sql::{self, GroupKind, MeasureKind},
 };
 
 /// Groups a result may hold before it is refused as too broad.
@@ -59,10 +60,88 @@ pub struct Answer {
     pub truncated: bool,
 }
 
-/// Runs `plan` over the tenant's rows.
+/// Runs `plan` over the tenant's rows: grouped and measured by PostgreSQL where the
+/// statement can express it (the same definitions, checked against the service's own in
+/// the tests), else here.
 pub async fn run(tx: &TenantTx, plan: &Plan) -> Result<Answer, Error> {
+    if (**tx).get_database_backend() == DbBackend::Postgres
+        && let Some(answer) = in_database(tx, plan).await?
+    {
+        return Ok(answer);
+    }
+    in_service(tx, plan).await
+}
+
+/// Reads the rows a plan needs and groups and measures them here (both databases).
+pub async fn in_service(tx: &TenantTx, plan: &Plan) -> Result<Answer, Error> {
     let records = load(tx, plan).await?;
     aggregate(plan, records)
+}
+
+fn too_many_groups() -> Error {
+    Error::unprocessable(
+        "query_invalid",
+        format!("group_by: more than {MAX_GROUPS} groups; add filters or group by a coarser bucket"),
+    )
+}
+
+/// The PostgreSQL statement that answers `plan` for `tenant` and its bound values, when one
+/// does (to explain it).
+pub fn statement(plan: &Plan, tenant: copilot_core::TenantId) -> Option<(String, Vec<sea_orm::Value>)> {
+    sql::compile(plan, tenant.0, MAX_GROUPS + 1).map(|(statement, _, _)| (statement.text, statement.values))
+}
+
+/// Groups and measures a plan in one PostgreSQL statement; none when the statement cannot
+/// express a part of it.
+pub async fn in_database(tx: &TenantTx, plan: &Plan) -> Result<Option<Answer>, Error> {
+    let Some((statement, groups, measures)) = sql::compile(plan, tx.tenant().0, MAX_GROUPS + 1) else {
+        return Ok(None);
+    };
+    let found = tx
+        .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, statement.text, statement.values))
+        .await
+        .map_err(db_err)?;
+    if found.len() > MAX_GROUPS {
+        return Err(too_many_groups());
+    }
+    let zone = plan.time_zone;
+    let mut keyed = Vec::with_capacity(found.len());
+    for row in &found {
+        let mut key = Vec::with_capacity(groups.len());
+        for (i, kind) in groups.iter().enumerate() {
+            key.push(match kind {
+                GroupKind::Time => {
+                    row.try_get_by_index::<Option<DateTime<Utc>>>(i).map_err(db_err)?.map_or(Key::Empty, Key::Time)
+                }
+                GroupKind::Text => {
+                    row.try_get_by_index::<Option<String>>(i).map_err(db_err)?.map_or(Key::Empty, Key::Text)
+                }
+            });
+        }
+        let mut figures = Vec::with_capacity(measures.len());
+        for (j, kind) in measures.iter().enumerate() {
+            let at = groups.len() + j;
+            figures.push(match kind {
+                MeasureKind::Integer => row.try_get_by_index::<i64>(at).map_err(db_err)?.into(),
+                MeasureKind::Number => {
+                    row.try_get_by_index::<Option<f64>>(at).map_err(db_err)?.map_or(serde_json::Value::Null, round)
+                }
+                MeasureKind::Time => row
+                    .try_get_by_index::<Option<DateTime<Utc>>>(at)
+                    .map_err(db_err)?
+                    .and_then(sql::to_millis)
+                    .map_or(serde_json::Value::Null, |t| t.with_timezone(&zone).to_rfc3339().into()),
+            });
+        }
+        keyed.push((key, figures));
+    }
+    // In the order the service's own groups come in, before the query's order applies.
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows = keyed
+        .into_iter()
+        .map(|(key, figures)| key.into_iter().map(|part| key_value(part, zone)).chain(figures).collect())
+        .collect();
+    Ok(Some(finish(plan, rows)))
 }
 
 fn time(value: DateTime<Utc>) -> Cell {
@@ -150,22 +229,8 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
     let tenant = tx.tenant();
     match plan.dataset {
         Dataset::Tickets => {
-            type Row = (
-                Uuid,
-                DateTime<Utc>,
-                DateTime<Utc>,
-                TicketStatus,
-                Priority,
-                Channel,
-                Option<String>,
-                Option<Sentiment>,
-                Option<f64>,
-                Option<String>,
-                Option<Uuid>,
-                Uuid,
-            );
             use ticket::Column as C;
-            let rows: Vec<Row> = narrowed(ticket::Entity::scoped(tenant), plan)
+            let rows = narrowed(ticket::Entity::scoped(tenant), plan)
                 .select_only()
                 .columns([
                     C::Id,
@@ -180,8 +245,11 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                     C::Language,
                     C::AssigneeId,
                     C::CustomerId,
+                    C::MessageCount,
+                    C::FirstReplyAt,
+                    C::SolvedAt,
                 ])
-                .into_tuple()
+                .into_model::<TicketRow>()
                 .all(&**tx)
                 .await
                 .map_err(db_err)?;
@@ -199,42 +267,26 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                 }
                 tags.values_mut().for_each(|t| t.sort_unstable());
             }
-            let mut counts: HashMap<Uuid, (i64, Option<DateTime<Utc>>)> = HashMap::new();
-            if uses(plan, Source::MessageCount) || uses(plan, Source::FirstReplySeconds) {
-                let all: Vec<(Uuid, Author, DateTime<Utc>)> = message::Entity::scoped(tenant)
-                    .select_only()
-                    .columns([message::Column::TicketId, message::Column::Author, message::Column::CreatedAt])
-                    .into_tuple()
-                    .all(&**tx)
-                    .await
-                    .map_err(db_err)?;
-                for (ticket, author, at) in all {
-                    let entry = counts.entry(ticket).or_default();
-                    entry.0 += 1;
-                    if author == Author::Agent && entry.1.is_none_or(|first| at < first) {
-                        entry.1 = Some(at);
-                    }
-                }
-            }
             Ok(rows
                 .into_iter()
                 .map(|r| {
-                    let (count, first_reply) = counts.get(&r.0).copied().unwrap_or_default();
                     HashMap::from([
-                        ("created_at", time(r.1)),
-                        ("updated_at", time(r.2)),
-                        ("status", text(r.3.as_str())),
-                        ("priority", text(r.4.as_str())),
-                        ("channel", text(r.5.as_str())),
-                        ("intent", opt(r.6, text)),
-                        ("sentiment", opt(r.7, |s| text(s.as_str()))),
-                        ("sentiment_score", opt(r.8, Cell::Number)),
-                        ("language", opt(r.9, text)),
-                        ("assignee", opt(r.10, id)),
-                        ("customer", id(r.11)),
-                        ("tag", tags.remove(&r.0).map_or(Cell::Null, Cell::Texts)),
-                        ("message_count", Cell::Number(count as f64)),
-                        ("first_reply_seconds", opt(first_reply, |at| seconds(r.1, at))),
+                        ("created_at", time(r.created_at)),
+                        ("updated_at", time(r.updated_at)),
+                        ("status", text(r.status.as_str())),
+                        ("priority", text(r.priority.as_str())),
+                        ("channel", text(r.channel.as_str())),
+                        ("intent", opt(r.intent, text)),
+                        ("sentiment", opt(r.sentiment, |s| text(s.as_str()))),
+                        ("sentiment_score", opt(r.sentiment_score, Cell::Number)),
+                        ("language", opt(r.language, text)),
+                        ("assignee", opt(r.assignee_id, id)),
+                        ("customer", id(r.customer_id)),
+                        ("tag", tags.remove(&r.id).map_or(Cell::Null, Cell::Texts)),
+                        ("message_count", Cell::Number(r.message_count.into())),
+                        ("first_reply_seconds", opt(r.first_reply_at, |at| seconds(r.created_at, at))),
+                        ("solved_at", opt(r.solved_at, time)),
+                        ("resolution_seconds", opt(r.solved_at, |at| seconds(r.created_at, at))),
                     ])
                 })
                 .collect())
@@ -338,6 +390,26 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                 .collect())
         }
     }
+}
+
+/// The columns of a ticket the tickets dataset reads.
+#[derive(FromQueryResult)]
+struct TicketRow {
+    id: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    status: TicketStatus,
+    priority: Priority,
+    channel: Channel,
+    intent: Option<String>,
+    sentiment: Option<Sentiment>,
+    sentiment_score: Option<f64>,
+    language: Option<String>,
+    assignee_id: Option<Uuid>,
+    customer_id: Uuid,
+    message_count: i32,
+    first_reply_at: Option<DateTime<Utc>>,
+    solved_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of a draft the drafts dataset reads.
@@ -496,10 +568,7 @@ fn aggregate(plan: &Plan, records: Vec<Record>) -> Result<Answer, Error> {
         }
         for key in key_parts(&record, plan) {
             if !groups.contains_key(&key) && groups.len() >= MAX_GROUPS {
-                return Err(Error::unprocessable(
-                    "query_invalid",
-                    format!("group_by: more than {MAX_GROUPS} groups; add filters or group by a coarser bucket"),
-                ));
+                return Err(too_many_groups());
             }
             let tally = groups.entry(key).or_insert_with(|| Tally::new(m));
             tally.count += 1;
@@ -529,6 +598,30 @@ fn aggregate(plan: &Plan, records: Vec<Record>) -> Result<Answer, Error> {
             }
         }
     }
+    let rows: Vec<Vec<serde_json::Value>> = groups
+        .into_iter()
+        .map(|(key, mut tally)| {
+            let mut row: Vec<serde_json::Value> = key.into_iter().map(|part| key_value(part, plan.time_zone)).collect();
+            for (i, measure) in plan.measures.iter().enumerate() {
+                row.push(measure_value(measure.function, measure.field, &mut tally, i, plan.time_zone));
+            }
+            row
+        })
+        .collect();
+    Ok(finish(plan, rows))
+}
+
+/// A group's key part as the answer prints it.
+fn key_value(part: Key, zone: Tz) -> serde_json::Value {
+    match part {
+        Key::Time(t) => t.with_timezone(&zone).to_rfc3339().into(),
+        Key::Text(t) => t.into(),
+        Key::Empty => serde_json::Value::Null,
+    }
+}
+
+/// The answer from its rows, one per group: named columns, the query's order, its limit.
+fn finish(plan: &Plan, mut rows: Vec<Vec<serde_json::Value>>) -> Answer {
     let mut columns: Vec<Column> = plan
         .groups
         .iter()
@@ -542,28 +635,11 @@ fn aggregate(plan: &Plan, records: Vec<Record>) -> Result<Answer, Error> {
             _ => "number",
         },
     }));
-    let mut rows: Vec<Vec<serde_json::Value>> = groups
-        .into_iter()
-        .map(|(key, mut tally)| {
-            let mut row: Vec<serde_json::Value> = key
-                .into_iter()
-                .map(|part| match part {
-                    Key::Time(t) => t.with_timezone(&plan.time_zone).to_rfc3339().into(),
-                    Key::Text(t) => t.into(),
-                    Key::Empty => serde_json::Value::Null,
-                })
-                .collect();
-            for (i, measure) in plan.measures.iter().enumerate() {
-                row.push(measure_value(measure.function, measure.field, &mut tally, i, plan.time_zone));
-            }
-            row
-        })
-        .collect();
     sort(&mut rows, plan);
     let row_count = rows.len().min(plan.limit);
     let truncated = rows.len() > plan.limit;
     rows.truncate(plan.limit);
-    Ok(Answer { columns, rows, row_count, truncated })
+    Answer { columns, rows, row_count, truncated }
 }
 
 /// A figure rounded to 4 decimals, so that both databases print the same.
@@ -673,7 +749,7 @@ mod tests {
         }
         for dataset in Dataset::ALL {
             for field in dataset.fields() {
-                let Source::Column(column) = field.source else { continue };
+                let (Source::Column(column) | Source::SecondsUntil(column)) = field.source else { continue };
                 let known = match dataset {
                     Dataset::Tickets => parses::<ticket::Entity>(column),
                     Dataset::Messages => parses::<message::Entity>(column),

@@ -14,7 +14,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, Func},
+    sea_query::{Expr, ExprTrait, Func},
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -114,9 +114,10 @@ pub(crate) async fn insert(
     Ok(Message::from(row))
 }
 
-/// Keeps the ticket's preview and waiting time in step with its thread: a customer's
-/// message starts the wait (unless one is already running), a public reply ends it;
-/// internal notes change neither.
+/// Keeps the ticket's preview, waiting time and figures in step with its thread: a
+/// customer's message starts the wait (unless one is already running), a public reply ends
+/// it and, the first time, is the first reply; internal notes change neither but count
+/// among the ticket's messages.
 async fn note_on_ticket(
     tx: &TenantTx,
     ticket_id: TicketId,
@@ -124,19 +125,29 @@ async fn note_on_ticket(
     body: &str,
     at: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let waiting_since = match author {
-        Author::Customer => Func::coalesce([Expr::col(ticket::Column::WaitingSince), Expr::value(at)]).into(),
-        Author::Agent => Expr::value(Option::<DateTime<Utc>>::None),
-        Author::Note => return Ok(()),
-    };
-    ticket::Entity::update_many()
-        .col_expr(ticket::Column::Preview, Expr::value(preview(body)))
-        .col_expr(ticket::Column::WaitingSince, waiting_since)
+    let mut update = ticket::Entity::update_many()
+        .col_expr(ticket::Column::MessageCount, Expr::col(ticket::Column::MessageCount).add(1))
         .filter(ticket::Column::TenantId.eq(tx.tenant().0))
-        .filter(ticket::Column::Id.eq(ticket_id.0))
-        .exec(&**tx)
-        .await
-        .map_err(db_err)?;
+        .filter(ticket::Column::Id.eq(ticket_id.0));
+    match author {
+        Author::Customer => {
+            update = update.col_expr(ticket::Column::Preview, Expr::value(preview(body))).col_expr(
+                ticket::Column::WaitingSince,
+                Func::coalesce([Expr::col(ticket::Column::WaitingSince), Expr::value(at)]).into(),
+            );
+        }
+        Author::Agent => {
+            update = update
+                .col_expr(ticket::Column::Preview, Expr::value(preview(body)))
+                .col_expr(ticket::Column::WaitingSince, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    ticket::Column::FirstReplyAt,
+                    Func::coalesce([Expr::col(ticket::Column::FirstReplyAt), Expr::value(at)]).into(),
+                );
+        }
+        Author::Note => {}
+    }
+    update.exec(&**tx).await.map_err(db_err)?;
     Ok(())
 }
 
@@ -169,6 +180,9 @@ pub async fn add_message(
     change.updated_at = Set(now);
     if next != status {
         change.status = Set(next);
+        if let Some(solved_at) = crate::rows::solved_at_after(status, next) {
+            change.solved_at = Set(solved_at);
+        }
     }
     change.update(&**tx).await.map_err(db_err)?;
     if next != status {

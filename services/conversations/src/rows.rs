@@ -1,6 +1,8 @@
-//! Loading a ticket's row, shared by every part of a conversation.
+//! Loading a ticket's row, and the rules of its kept figures, shared by every part of a
+//! conversation.
 
-use copilot_core::{Error, ids::TicketId};
+use chrono::{DateTime, Utc};
+use copilot_core::{Error, ids::TicketId, model::TicketStatus};
 use copilot_entities::ticket;
 use copilot_store::{Scoped, TenantTx, db_err};
 use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
@@ -21,4 +23,31 @@ async fn load_row(tx: &TenantTx, id: TicketId, lock: bool) -> Result<ticket::Mod
         query = query.lock_exclusive();
     }
     query.one(&**tx).await.map_err(db_err)?.ok_or(Error::NotFound("ticket"))
+}
+
+/// The ticket's `solved_at` after its status goes from `old` to `new`, when it changes:
+/// the time it is solved or closed from another state, none when it opens again.
+pub(crate) fn solved_at_after(old: TicketStatus, new: TicketStatus) -> Option<Option<DateTime<Utc>>> {
+    let resolved = |status: TicketStatus| matches!(status, TicketStatus::Solved | TicketStatus::Closed);
+    match (resolved(old), resolved(new)) {
+        (false, true) => Some(Some(copilot_core::now())),
+        (true, false) => Some(None),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ticket_is_solved_when_it_leaves_the_open_states_and_unsolved_when_it_returns() {
+        use TicketStatus::*;
+        assert!(matches!(solved_at_after(Open, Solved), Some(Some(_))));
+        assert!(matches!(solved_at_after(Pending, Closed), Some(Some(_))));
+        // Closing a solved ticket keeps the time it was solved.
+        assert_eq!(solved_at_after(Solved, Closed), None);
+        assert_eq!(solved_at_after(Closed, Open), Some(None));
+        assert_eq!(solved_at_after(New, Open), None);
+    }
 }

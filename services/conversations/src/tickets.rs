@@ -184,6 +184,10 @@ pub async fn open(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<O
         preview: Set(Some(messages::preview(&valid.body))),
         created_at: Set(now),
         updated_at: Set(now),
+        // The first message, inserted next, counts itself.
+        message_count: Set(0),
+        first_reply_at: Set(None),
+        solved_at: Set(None),
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
     insert_tags(tx, id, &valid.tags).await?;
@@ -560,6 +564,9 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: TicketId, patch: TicketPa
     }
     if let Some(status) = patch.status {
         change.status = Set(status);
+        if let Some(solved_at) = crate::rows::solved_at_after(old_status, status) {
+            change.solved_at = Set(solved_at);
+        }
     }
     if let Some(priority) = patch.priority {
         change.priority = Set(priority);

@@ -9,6 +9,7 @@
 //! and no HTTP server: callers pass what to draft from and store what comes back.
 
 pub mod answer;
+pub mod ask;
 pub mod extractive;
 pub mod label;
 pub mod llm;

@@ -374,6 +374,7 @@ fn request(config: &LlmConfig, messages: &[PromptMessage]) -> CreateChatCompleti
                 content: message.content.clone().into(),
                 name: None,
             }),
+            Role::Assistant => ChatCompletionRequestMessage::Assistant(message.content.as_str().into()),
         })
         .collect();
     CreateChatCompletionRequest {

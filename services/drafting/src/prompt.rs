@@ -11,6 +11,8 @@ use crate::phrases;
 pub enum Role {
     System,
     User,
+    /// The model's own earlier answer (a repair turn).
+    Assistant,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -5,6 +5,7 @@
 //! Architecture invariant: no HTTP server here. `copilot-api` assembles a `Pipeline` into
 //! its own state, serves requests and starts the workers with [`Pipeline::start_workers`].
 
+pub mod ask;
 pub mod auto_translation;
 pub mod conversations;
 pub mod delivery;

@@ -26,6 +26,7 @@ macro_rules! scoped {
 }
 
 scoped!(
+    analytics_card,
     user,
     api_key,
     session,

@@ -10,7 +10,12 @@ use copilot_drafts::{
     settings as draft_settings,
 };
 use copilot_llm::usage;
-use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use uuid::Uuid;
 
 use super::Tag;
 use crate::{AppState, auth::TenantAuth, error::ApiResult, json_body::JsonBody};
@@ -231,7 +236,8 @@ impl From<UsageGroupBy> for usage::GroupBy {
 
 /// A filter of a typed query: `{field, op, value}`.
 #[derive(Debug, Object)]
-pub struct QueryFilterIn {
+#[oai(skip_serializing_if_is_none)]
+pub struct QueryFilter {
     /// A field of the dataset (`GET /v1/analytics/catalogue`).
     pub field: String,
     /// eq, ne, in, not_in, gt, gte, lt, lte, between, contains, is_null (as the field allows).
@@ -243,24 +249,26 @@ pub struct QueryFilterIn {
 
 /// A measure: `{fn: "count"}`, `{fn: "avg", field}`, `{fn: "rate", condition}`.
 #[derive(Debug, Object)]
-pub struct QueryMeasureIn {
+#[oai(skip_serializing_if_is_none)]
+pub struct QueryMeasure {
     /// count, count_distinct, avg, sum, min, max, p50, p90 or rate.
     #[oai(rename = "fn")]
     pub function: String,
     pub field: Option<String>,
     /// For `rate`: the share of rows that pass this filter.
-    pub condition: Option<QueryFilterIn>,
+    pub condition: Option<QueryFilter>,
 }
 
 /// A group: a field, or a time field cut into `hour`, `day`, `week` or `month` buckets.
 #[derive(Debug, Object)]
-pub struct QueryGroupIn {
+#[oai(skip_serializing_if_is_none)]
+pub struct QueryGroup {
     pub field: String,
     pub bucket: Option<String>,
 }
 
 #[derive(Debug, Object)]
-pub struct QueryOrderIn {
+pub struct QueryOrder {
     /// A result column: a group's name (`channel`, `created_at_week`) or a measure's
     /// (`count`, `avg(first_reply_seconds)`).
     pub column: String,
@@ -270,31 +278,58 @@ pub struct QueryOrderIn {
 
 /// A typed query over one dataset of the tenant's desk.
 #[derive(Debug, Object)]
-pub struct AnalyticsQueryIn {
+#[oai(skip_serializing_if_is_none)]
+pub struct TypedQuery {
     /// tickets, messages, drafts or deliveries.
     pub dataset: String,
     /// 1 to 8 measures.
-    pub measures: Vec<QueryMeasureIn>,
+    pub measures: Vec<QueryMeasure>,
     /// Up to 20 filters, all of which a row must pass.
     #[oai(default)]
-    pub filters: Vec<QueryFilterIn>,
+    pub filters: Vec<QueryFilter>,
     /// Up to 3 groups.
     #[oai(default)]
-    pub group_by: Vec<QueryGroupIn>,
+    pub group_by: Vec<QueryGroup>,
     #[oai(default)]
-    pub order_by: Vec<QueryOrderIn>,
+    pub order_by: Vec<QueryOrder>,
     /// 1 to 1,000 rows; 100 when absent.
     pub limit: Option<i64>,
     /// An IANA time zone for dates and buckets; UTC when absent.
     pub time_zone: Option<String>,
 }
 
-fn filter_in(f: QueryFilterIn) -> analytics::query::FilterIn {
+fn filter_in(f: QueryFilter) -> analytics::query::FilterIn {
     analytics::query::FilterIn { field: f.field, op: f.op, value: f.value.unwrap_or_default() }
 }
 
-impl From<AnalyticsQueryIn> for analytics::Query {
-    fn from(q: AnalyticsQueryIn) -> Self {
+fn filter_out(f: analytics::query::FilterIn) -> QueryFilter {
+    QueryFilter { field: f.field, op: f.op, value: Some(f.value) }
+}
+
+impl From<analytics::Query> for TypedQuery {
+    fn from(q: analytics::Query) -> Self {
+        Self {
+            dataset: q.dataset,
+            measures: q
+                .measures
+                .into_iter()
+                .map(|m| QueryMeasure { function: m.function, field: m.field, condition: m.condition.map(filter_out) })
+                .collect(),
+            filters: q.filters.into_iter().map(filter_out).collect(),
+            group_by: q.group_by.into_iter().map(|g| QueryGroup { field: g.field, bucket: g.bucket }).collect(),
+            order_by: q
+                .order_by
+                .into_iter()
+                .map(|o| QueryOrder { column: o.column, descending: o.descending })
+                .collect(),
+            limit: q.limit,
+            time_zone: q.time_zone,
+        }
+    }
+}
+
+impl From<TypedQuery> for analytics::Query {
+    fn from(q: TypedQuery) -> Self {
         Self {
             dataset: q.dataset,
             measures: q
@@ -340,6 +375,8 @@ pub struct AnalyticsResultOut {
     /// More groups matched than `limit`.
     pub truncated: bool,
     pub query_ms: u64,
+    /// How to draw it, from the query's shape.
+    pub chart: ChartOut,
 }
 
 #[derive(Debug, Object)]
@@ -378,6 +415,117 @@ pub struct CatalogueOut {
     pub max_groups: u64,
 }
 
+/// A question about the tenant's desk, in words.
+#[derive(Debug, Object)]
+pub struct AskIn {
+    /// In any language; at most 1,000 characters.
+    pub question: String,
+    /// The IANA time zone "today" and "last week" are meant in; UTC when absent.
+    pub time_zone: Option<String>,
+}
+
+/// How to draw an answer.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ChartOut {
+    /// line, bar, stacked_bar, table or number.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// The group column along the x axis.
+    pub x: Option<String>,
+    /// The measure columns drawn.
+    pub y: Vec<String>,
+    /// The group column that splits lines or bars into series.
+    pub series: Option<String>,
+}
+
+impl From<analytics::answer::Chart> for ChartOut {
+    fn from(chart: analytics::answer::Chart) -> Self {
+        Self { kind: chart.kind.name().into(), x: chart.x, y: chart.y, series: chart.series }
+    }
+}
+
+/// A question answered from a typed query over the tenant's own rows.
+#[derive(Debug, Object)]
+pub struct AskOut {
+    pub question: String,
+    /// The query as run: relative dates resolved to times in the asker's time zone.
+    pub query: TypedQuery,
+    /// The query as the LLM wrote it, relative dates kept (what a saved card keeps).
+    pub planned: TypedQuery,
+    pub columns: Vec<ResultColumnOut>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    pub row_count: u64,
+    pub truncated: bool,
+    pub chart: ChartOut,
+    /// One or two sentences from the rows.
+    pub answer: String,
+    /// `model` (every number it states is in the rows) or `template` (the model's sentence
+    /// stated a number the rows do not hold, or no sentence came).
+    pub answer_source: String,
+    /// The model that planned the query.
+    pub model: String,
+    pub llm_profile: String,
+}
+
+/// A question to pin to the analytics page.
+#[derive(Debug, Object)]
+pub struct CardIn {
+    /// One line, at most 120 characters.
+    pub title: String,
+    /// The question it was asked as, when it was.
+    pub question: Option<String>,
+    /// The query it runs; relative dates (`last_week`) are kept and resolved at each run.
+    pub query: TypedQuery,
+}
+
+/// A question pinned to the analytics page.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct CardOut {
+    pub id: Uuid,
+    pub title: String,
+    pub question: Option<String>,
+    pub query: TypedQuery,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<analytics::cards::Card> for CardOut {
+    fn from(card: analytics::cards::Card) -> Self {
+        Self {
+            id: card.id,
+            title: card.title,
+            question: card.question,
+            query: card.query.into(),
+            created_by: card.created_by,
+            created_at: card.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct CardsOut {
+    /// Oldest first.
+    pub cards: Vec<CardOut>,
+}
+
+#[derive(ApiResponse)]
+pub enum CardCreated {
+    #[oai(status = 201)]
+    Created(Json<CardOut>),
+}
+
+#[derive(ApiResponse)]
+pub enum CardDeleted {
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn columns_out(columns: Vec<analytics::Column>) -> Vec<ResultColumnOut> {
+    columns.into_iter().map(|c| ResultColumnOut { name: c.name, kind: c.kind.into() }).collect()
+}
+
 #[OpenApi(tag = "Tag::Analytics")]
 impl AnalyticsApi {
     /// Runs a typed query over one dataset of the tenant's desk (the fields, their types
@@ -385,23 +533,86 @@ impl AnalyticsApi {
     /// `422 query_invalid` naming the part (`filters[1].op`); values reach the database
     /// only as bound parameters; only the tenant's rows are read.
     #[oai(path = "/analytics/query", method = "post", operation_id = "analytics.query")]
-    async fn query(&self, auth: TenantAuth, body: JsonBody<AnalyticsQueryIn>) -> ApiResult<Json<AnalyticsResultOut>> {
+    async fn query(&self, auth: TenantAuth, body: JsonBody<TypedQuery>) -> ApiResult<Json<AnalyticsResultOut>> {
         let started = std::time::Instant::now();
-        let plan = analytics::Query::from(body.0).plan()?;
+        let query = analytics::relative::resolve(&body.0.into(), copilot_core::now())?;
+        let plan = query.plan()?;
         let tx =
             self.state.pipeline.db.tenant_read_only(auth.0.principal.tenant_id, analytics::STATEMENT_TIMEOUT).await?;
         let answer = analytics::run(&tx, &plan).await?;
         Ok(Json(AnalyticsResultOut {
-            columns: answer
-                .columns
-                .into_iter()
-                .map(|c| ResultColumnOut { name: c.name, kind: c.kind.into() })
-                .collect(),
+            columns: columns_out(answer.columns),
             rows: answer.rows,
             row_count: answer.row_count as u64,
             truncated: answer.truncated,
             query_ms: started.elapsed().as_millis() as u64,
+            chart: analytics::answer::chart(&plan).into(),
         }))
+    }
+
+    /// Answers a question in words: the `ask` route's LLM writes a typed query from the
+    /// question, the catalogue and today's date (never a ticket's text); it is checked
+    /// (one repair with the reason), run read-only over the tenant's rows, charted and
+    /// stated in a sentence whose numbers are checked against the rows. `422
+    /// question_refused` for what the catalogue does not hold (other tenants, secrets,
+    /// changes), `422 question_not_understood` when no valid query came; without an LLM
+    /// `409 llm_not_configured` (`POST /v1/analytics/query` needs none).
+    #[oai(path = "/ask", method = "post", operation_id = "analytics.ask")]
+    async fn ask(&self, auth: TenantAuth, body: JsonBody<AskIn>) -> ApiResult<Json<AskOut>> {
+        use copilot_pipeline::ask::{AskRequest, Stated, ask};
+        let AskIn { question, time_zone } = body.0;
+        let request = AskRequest { question: question.clone(), time_zone };
+        let asked = ask(&self.state.pipeline, &auth.0.principal, request).await?;
+        Ok(Json(AskOut {
+            question,
+            query: asked.query.into(),
+            planned: asked.planned.into(),
+            columns: columns_out(asked.answer.columns),
+            rows: asked.answer.rows,
+            row_count: asked.answer.row_count as u64,
+            truncated: asked.answer.truncated,
+            chart: asked.chart.into(),
+            answer: asked.sentence,
+            answer_source: match asked.stated {
+                Stated::Model => "model",
+                Stated::Template => "template",
+            }
+            .into(),
+            model: asked.model,
+            llm_profile: asked.llm_profile,
+        }))
+    }
+
+    /// The questions pinned to the analytics page, oldest first; the console runs each
+    /// card's query (`POST /v1/analytics/query`) when the page loads.
+    #[oai(path = "/analytics/cards", method = "get", operation_id = "analytics.cards.list")]
+    async fn cards(&self, auth: TenantAuth) -> ApiResult<Json<CardsOut>> {
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        let cards = analytics::cards::list(&tx).await?;
+        Ok(Json(CardsOut { cards: cards.into_iter().map(CardOut::from).collect() }))
+    }
+
+    /// Pins a question: its query must be one the catalogue takes (`422 query_invalid`);
+    /// at most 50 cards a tenant (`409 too_many_cards`).
+    #[oai(path = "/analytics/cards", method = "post", operation_id = "analytics.cards.create")]
+    async fn create_card(&self, auth: TenantAuth, body: JsonBody<CardIn>) -> ApiResult<CardCreated> {
+        let principal = auth.0.principal;
+        let CardIn { title, question, query } = body.0;
+        let new = analytics::cards::NewCard { title, question, query: query.into() };
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let card = analytics::cards::create(&tx, &principal, new).await?;
+        tx.commit().await?;
+        Ok(CardCreated::Created(Json(card.into())))
+    }
+
+    /// Removes a card (its author or an admin).
+    #[oai(path = "/analytics/cards/:id", method = "delete", operation_id = "analytics.cards.delete")]
+    async fn delete_card(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<CardDeleted> {
+        let principal = auth.0.principal;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        analytics::cards::delete(&tx, &principal, id.0).await?;
+        tx.commit().await?;
+        Ok(CardDeleted::NoContent)
     }
 
     /// What a typed query may read: each dataset's fields with their types, operators and
