@@ -115,6 +115,18 @@ def answer_for(body):
         return "Rewritten: " + fenced.strip()
     if system.startswith("You translate"):
         return "Translated: " + fenced.strip()
+    if system.startswith("You turn a support lead's question"):
+        # Tickets of the last 30 days by channel, whatever was asked.
+        return json.dumps({"refused": None, "query": {
+            "dataset": "tickets", "measures": [{"fn": "count", "field": None, "condition": None}],
+            "filters": [{"field": "created_at", "op": "between", "value": "last_30_days"}],
+            "group_by": [{"field": "channel", "bucket": None}],
+            "order_by": [{"column": "count", "descending": True}], "limit": None}})
+    if system.startswith("You state the answer"):
+        # The first row of the result table, as it stands.
+        rows = [line.strip("| ").split(" | ") for line in user.splitlines() if line.startswith("| ")]
+        first = rows[1] if len(rows) > 1 else []
+        return f"{first[0]} leads with {first[-1]}." if first else "Nothing matched."
     return ANSWER
 
 

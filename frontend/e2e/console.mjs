@@ -654,6 +654,29 @@ try {
     await accessible("analytics");
   });
 
+  await check("a question asked in words is answered, charted and pinned as a card", async () => {
+    await page.getByLabel("Question about your desk").fill("How many tickets came in over the last 30 days, by channel?");
+    await page.getByRole("button", { name: "Ask", exact: true }).click();
+    const sentence = page.locator(".answer-sentence");
+    await sentence.waitFor();
+    if (!/leads with \d+/.test(await sentence.textContent())) throw new Error(`answer: ${await sentence.textContent()}`);
+    await page.locator(".answer .result-bars li").first().waitFor();
+    await page.getByText("The query that ran").click();
+    const shown = await page.locator(".answer details p").first().textContent();
+    if (!shown.includes("created_at gte") || !shown.includes("grouped by channel")) throw new Error(`query: ${shown}`);
+    await page.locator(".ask").screenshot({ path: join(shots, "analytics-ask.png") });
+    await page.getByRole("button", { name: "Pin to this page" }).click();
+    const card = page.locator(".cards article").first();
+    await card.locator(".result-bars li").first().waitFor();
+    // The card runs again when the page opens.
+    await page.reload();
+    await page.locator(".cards article .result-bars li").first().waitFor();
+    const text = await page.locator(".cards article").first().textContent();
+    if (!text.includes("created_at between last_30_days")) throw new Error(`card: ${text}`);
+    await page.locator(".cards").screenshot({ path: join(shots, "analytics-cards.png") });
+    await accessible("analytics-ask");
+  });
+
   for (const width of [390, 768, 1366, 1920]) {
     await check(`at ${width} px every main screen fits the width and passes axe`, async () => {
       const ticketId = (await callApi("GET", "/v1/tickets?tag=tent")).data[0].id;

@@ -5,6 +5,7 @@
 import { useEffect, useState } from "react";
 
 import { ApiError, api, unwrap, type Schemas } from "../api/client";
+import { AskBox, Cards } from "../components/AskData";
 import { intentName, useI18n, type Key } from "../i18n";
 
 type Analytics = Schemas["DraftAnalyticsOut"];
@@ -185,6 +186,7 @@ export function AnalyticsPage() {
   const [byDay, setByDay] = useState<Schemas["UsageGroupOut"][]>([]);
   const [tickets, setTickets] = useState<TicketReport | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [pinned, setPinned] = useState(0);
 
   useEffect(() => {
     Promise.all([
@@ -208,6 +210,8 @@ export function AnalyticsPage() {
   return (
     <section className="analytics" aria-label={t("analytics.title")}>
       <h1>{t("nav.analytics")}</h1>
+      <AskBox onPinned={() => setPinned((n) => n + 1)} />
+      <Cards version={pinned} />
       <label>
         {t("analytics.period")}
         <select value={period} onChange={(e) => setPeriod(e.target.value as Period)}>
