@@ -2,7 +2,7 @@
 //! `message_count` (its messages, notes included), `first_reply_at` (its first public
 //! reply) and `solved_at` (when it was last solved or closed; empty while open). Existing
 //! tickets are counted from their messages; one already solved or closed takes its last
-//! change as the time it was solved.
+//! change as the time it was solved. Messages get an index by tenant and time.
 
 use sea_orm_migration::{
     prelude::*,
@@ -18,6 +18,14 @@ enum Tickets {
     MessageCount,
     FirstReplyAt,
     SolvedAt,
+}
+
+#[derive(DeriveIden)]
+enum Messages {
+    Table,
+    TenantId,
+    CreatedAt,
+    Author,
 }
 
 #[async_trait::async_trait]
@@ -42,10 +50,24 @@ impl MigrationTrait for Migration {
                     solved_at = CASE WHEN status IN ('solved', 'closed') THEN updated_at END",
             )
             .await?;
-        Ok(())
+        // Questions about messages read one tenant's messages by time (and author).
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_messages_tenant_created_author")
+                    .table(Messages::Table)
+                    .col(Messages::TenantId)
+                    .col(Messages::CreatedAt)
+                    .col(Messages::Author)
+                    .to_owned(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(Index::drop().name("ix_messages_tenant_created_author").table(Messages::Table).to_owned())
+            .await?;
         for column in [Tickets::SolvedAt, Tickets::FirstReplyAt, Tickets::MessageCount] {
             manager.alter_table(Table::alter().table(Tickets::Table).drop_column(column).to_owned()).await?;
         }
