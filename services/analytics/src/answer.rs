@@ -68,12 +68,18 @@ pub fn chart(plan: &Plan) -> Chart {
 struct Stated {
     text: String,
     value: f64,
-    decimals: i32,
+    /// How far the value may be from what it states, by the digits written.
+    tolerance: f64,
 }
 
-/// The numbers written in digits in `text` (`1,234.5`, `12%`, `3.5`).
+/// The numbers written in digits in `text` (ASCII or full-width): with thousands
+/// separators, a decimal point, a sign, and a multiplier that follows (`3k`, `1.2M`, `3万`,
+/// `2亿`): `1,234.5`, `-0.42`, `12%`.
 fn stated(text: &str) -> Vec<Stated> {
-    let chars: Vec<char> = text.chars().collect();
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if ('０'..='９').contains(&c) { char::from_u32(c as u32 - 0xFEE0).unwrap_or(c) } else { c })
+        .collect();
     let mut found = Vec::new();
     let mut i = 0;
     while i < chars.len() {
@@ -101,38 +107,72 @@ fn stated(text: &str) -> Vec<Stated> {
             }
             i += 1;
         }
+        let end = i;
+        // A minus sign, unless it joins two words or numbers (`2026-11-23`).
+        let negative =
+            start > 0 && matches!(chars[start - 1], '-' | '−') && (start < 2 || !chars[start - 2].is_alphanumeric());
+        let after = |k: usize| chars.get(end + k).copied();
+        let word_follows = |k: usize| after(k).is_some_and(char::is_alphabetic);
+        let (multiplier, used) = match (after(0), after(1)) {
+            (Some('k' | 'K'), _) if !word_follows(1) => (1e3, 1),
+            (Some('M'), _) if !word_follows(1) => (1e6, 1),
+            (Some('百'), Some('万')) => (1e6, 2),
+            (Some('千'), _) => (1e3, 1),
+            (Some('万'), _) => (1e4, 1),
+            (Some('亿'), _) => (1e8, 1),
+            _ => (1.0, 0),
+        };
         if let Ok(value) = digits.parse::<f64>() {
-            found.push(Stated { text: chars[start..i].iter().collect(), value, decimals });
+            // An integer that ends in zeros after two or more other digits may be a rounding
+            // to those digits (`about 1,200` for 1,234).
+            let significant = digits.trim_end_matches('0');
+            let rounded_to = if decimals == 0 && significant.len() >= 2 { digits.len() - significant.len() } else { 0 };
+            let step = if rounded_to > 0 { 10f64.powi(rounded_to as i32) } else { 10f64.powi(-decimals) };
+            let sign = if negative { -1.0 } else { 1.0 };
+            found.push(Stated {
+                text: chars[start - usize::from(negative)..end + used].iter().collect(),
+                value: sign * value * multiplier,
+                tolerance: 0.5 * step * multiplier + 1e-9,
+            });
         }
+        i = end + used;
     }
     found
 }
 
-/// Every number `answer` supports: its numeric cells, each as a percentage and in minutes,
-/// hours and days; each numeric column's total; the row counts; and the digits of its
-/// texts and times and of `context` (the question, the query as run).
+/// Every number `answer` supports: its numeric cells (rates also as percentages, seconds
+/// also in minutes, hours and days), each numeric column's total, the row counts, and the
+/// digits of its times and texts (not of ids) and of `context` (the query as planned and
+/// as run; never the question, so that a question cannot vouch for a number).
 fn supported(answer: &Answer, context: &[&str]) -> Vec<f64> {
     let mut values = vec![answer.rows.len() as f64, answer.row_count as f64];
     let mut totals = vec![0.0; answer.columns.len()];
     let mut texts: Vec<String> = context.iter().map(|text| text.to_string()).collect();
     for row in &answer.rows {
         for (i, cell) in row.iter().enumerate() {
+            let name = answer.columns.get(i).map_or("", |c| c.name.as_str());
             match cell {
                 Value::Number(n) => {
                     let v = n.as_f64().unwrap_or_default();
-                    values.extend([v, v * 100.0, v / 60.0, v / 3600.0, v / 86_400.0]);
+                    values.push(v);
+                    if name.starts_with("rate(") {
+                        values.push(v * 100.0);
+                    }
+                    if name.contains("seconds") {
+                        values.extend([v / 60.0, v / 3600.0, v / 86_400.0]);
+                    }
                     if let Some(total) = totals.get_mut(i) {
                         *total += v;
                     }
                 }
-                Value::String(text) => texts.push(text.clone()),
+                Value::String(text) if uuid::Uuid::parse_str(text).is_err() => texts.push(text.clone()),
                 _ => {}
             }
         }
     }
     texts.extend(answer.columns.iter().map(|c| c.name.clone()));
     values.extend(totals);
-    values.extend(texts.iter().flat_map(|text| stated(text)).map(|n| n.value));
+    values.extend(texts.iter().flat_map(|text| stated(text)).map(|n| n.value.abs()));
     values
 }
 
@@ -140,10 +180,9 @@ fn supported(answer: &Answer, context: &[&str]) -> Vec<f64> {
 /// rounding of the digits written); none when every one is.
 pub fn unsupported_number(sentence: &str, answer: &Answer, context: &[&str]) -> Option<String> {
     let values = supported(answer, context);
-    stated(sentence).into_iter().find_map(|n| {
-        let half_step = 0.5 * 10f64.powi(-n.decimals) + 1e-9;
-        (!values.iter().any(|v| (v - n.value).abs() <= half_step)).then_some(n.text)
-    })
+    stated(sentence)
+        .into_iter()
+        .find_map(|n| (!values.iter().any(|v| (v - n.value).abs() <= n.tolerance)).then_some(n.text))
 }
 
 fn shown(value: &Value) -> String {
@@ -253,22 +292,46 @@ mod tests {
     #[test]
     fn a_sentence_may_state_only_numbers_the_rows_support() {
         let rows = answer(
-            &[("channel", "text"), ("count", "integer"), ("avg(first_reply_seconds)", "number"), ("rate(x)", "number")],
-            json!([["email", 1200, 5400.0, 0.3333], ["chat", 34, 90.5, 0.5]]),
+            &[
+                ("channel", "text"),
+                ("count", "integer"),
+                ("avg(first_reply_seconds)", "number"),
+                ("rate(sentiment eq negative)", "number"),
+                ("avg(sentiment_score)", "number"),
+            ],
+            json!([["email", 1234, 5400.0, 0.3333, -0.42], ["chat", 34, 90.5, 0.5, 0.1]]),
         );
-        let context = ["how many tickets in the last 7 days?", "2026-11-23T00:00:00+08:00"];
+        let context = ["{\"value\": \"last_7_days\"}", "2026-11-23T00:00:00+08:00"];
         for fine in [
-            "Email had 1,200 tickets and chat 34.",
+            "Email had 1,234 tickets and chat 34.",
+            "E-mail had about 1,200 tickets.",
             "Chat's average first reply took 90.5 seconds; e-mail's 1.5 hours (90 minutes).",
             "A third (33.33%) of e-mail tickets, and 50 % of chat.",
-            "In the last 7 days since 2026-11-23: 1234 tickets over 2 channels.",
-            "邮件有 1200 张工单，占 33% 。",
+            "In the last 7 days since 2026-11-23: 1268 tickets over 2 channels.",
+            "E-mail's mood averaged -0.42, chat's 0.1.",
+            "邮件有 1234 张工单，占 33% 。",
+            "聊天渠道有３４张工单。",
         ] {
             assert_eq!(unsupported_number(fine, &rows, &context), None, "{fine}");
         }
-        assert_eq!(unsupported_number("Email had 1,300 tickets.", &rows, &context), Some("1,300".into()));
-        assert_eq!(unsupported_number("Chat answered in 91.2 s.", &rows, &context), Some("91.2".into()));
-        assert_eq!(unsupported_number("聊天渠道有 35 张工单。", &rows, &context), Some("35".into()));
+        for (invented, number) in [
+            ("Email had 1,500 tickets.", "1,500"),
+            ("Chat answered in 91.2 s.", "91.2"),
+            ("聊天渠道有 35 张工单。", "35"),
+            ("聊天渠道有３５张工单。", "35"),
+            ("Email had 3,400 tickets.", "3,400"),
+            ("E-mail's mood averaged 0.42.", "0.42"),
+            ("约有 12万 张工单。", "12万"),
+            ("About 2.5k tickets came by chat.", "2.5k"),
+        ] {
+            assert_eq!(unsupported_number(invented, &rows, &context), Some(number.into()), "{invented}");
+        }
+        // A count is not a rate: 34 tickets do not make 3,400.
+        assert_eq!(unsupported_number("3400 chats", &rows, &[]), Some("3400".into()));
+        // Ids print digits too; they vouch for none.
+        let ids =
+            answer(&[("assignee", "text"), ("count", "integer")], json!([["0192f0e4-1234-7000-8000-000000000042", 3]]));
+        assert_eq!(unsupported_number("Agent 1234 has 3 tickets.", &ids, &[]), Some("1234".into()));
     }
 
     #[test]

@@ -61,9 +61,7 @@ pub async fn ask(state: &Pipeline, by: &Principal, request: AskRequest) -> Resul
     let asked = answer_question(state, by, &request).await;
     let outcome = match &asked {
         Ok(asked) => serde_json::json!({"outcome": "answered", "query": asked.query, "model": asked.model}),
-        Err(Error::Unprocessable { code, detail }) if code.starts_with("question_") => {
-            serde_json::json!({"outcome": code, "detail": detail})
-        }
+        Err(Error::Unprocessable { code, detail }) => serde_json::json!({"outcome": code, "detail": detail}),
         Err(_) => return asked,
     };
     let question: String = request.question.trim().chars().take(200).collect();
@@ -148,11 +146,19 @@ async fn answer_question(state: &Pipeline, by: &Principal, request: &AskRequest)
     let plan_of_query = query.plan()?;
     let result = {
         let tx = state.db.tenant_read_only(tenant, analytics::STATEMENT_TIMEOUT).await?;
-        analytics::run(&tx, &plan_of_query).await?
+        analytics::run(&tx, &plan_of_query).await.map_err(|error| match error {
+            // A valid query that answers too broadly (more groups than a result holds).
+            Error::Unprocessable { code: "query_invalid", detail } => Error::unprocessable(
+                "question_not_understood",
+                format!("the question's query cannot be answered as asked: {detail}"),
+            ),
+            other => other,
+        })?
     };
     let chart = answer::chart(&plan_of_query);
-    let shown_query = serde_json::to_string(&query).unwrap_or_default();
-    let (sentence, stated) = match sentence(state, by, &plan, question, &result, &shown_query).await {
+    let shown =
+        [serde_json::to_string(&planned).unwrap_or_default(), serde_json::to_string(&query).unwrap_or_default()];
+    let (sentence, stated) = match sentence(state, by, &plan, question, &result, &shown).await {
         Some(sentence) => (sentence, Stated::Model),
         None => (
             answer::template_sentence(&result, plan_of_query.groups.len(), answer::is_chinese(question)),
@@ -195,19 +201,20 @@ fn schema() -> Value {
 }
 
 /// The LLM's sentence for a result, when it answered and every number it states is in the
-/// rows; none otherwise (the caller writes the template's).
+/// rows or the queries (not the question: it cannot vouch for a number); none otherwise
+/// (the caller writes the template's).
 async fn sentence(
     state: &Pipeline,
     by: &Principal,
     plan: &llm::Plan,
     question: &str,
     result: &analytics::Answer,
-    shown_query: &str,
+    queries: &[String; 2],
 ) -> Option<String> {
     let columns: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
     let messages = sentence_prompt(question, &columns, &result.rows, result.truncated);
     let answered = llm::call(state, by.tenant_id, plan, &messages, |_| {}, |_| {}, read_sentence).await.ok()?;
-    match answer::unsupported_number(&answered.read, result, &[question, shown_query]) {
+    match answer::unsupported_number(&answered.read, result, &[&queries[0], &queries[1]]) {
         None => Some(answered.read),
         Some(number) => {
             tracing::info!(tenant = %by.tenant_id, number, "an answer's sentence stated a number its rows do not hold");
