@@ -663,7 +663,7 @@ try {
     await page.locator(".answer .result-bars li").first().waitFor();
     await page.getByText("The query that ran").click();
     const shown = await page.locator(".answer details p").first().textContent();
-    if (!shown.includes("created_at gte") || !shown.includes("grouped by channel")) throw new Error(`query: ${shown}`);
+    if (!shown.includes('created_at between ["') || !shown.includes("grouped by channel")) throw new Error(`query: ${shown}`);
     await page.locator(".ask").screenshot({ path: join(shots, "analytics-ask.png") });
     await page.getByRole("button", { name: "Pin to this page" }).click();
     const card = page.locator(".cards article").first();

@@ -353,13 +353,10 @@ async fn the_planner_reads_the_catalogue_and_the_date_and_a_bad_plan_is_repaired
     assert_eq!(repair[2]["role"], "assistant");
     assert!(repair[3]["content"].as_str().unwrap_or_default().contains("not one JSON object"), "{repair:?}");
     assert_eq!(asked["planned"]["filters"][0]["value"], "last_week");
-    let bounds: Vec<&str> = asked["query"]["filters"]
-        .as_array()
-        .expect("filters")
-        .iter()
-        .map(|f| f["value"].as_str().expect("a time"))
-        .collect();
-    assert!(bounds.len() == 2 && bounds.iter().all(|b| b.ends_with("T00:00:00+08:00")), "{bounds:?}");
+    let bounds = &asked["query"]["filters"][0];
+    assert_eq!(bounds["op"], "between", "{bounds}");
+    let (from, to) = (bounds["value"][0].as_str().unwrap_or_default(), bounds["value"][1].as_str().unwrap_or_default());
+    assert!(from.ends_with("T00:00:00+08:00") && to.ends_with("T23:59:59.999999+08:00"), "{bounds}");
     assert_eq!((asked["chart"]["type"].as_str(), asked["chart"]["x"].as_str()), (Some("bar"), Some("channel")));
     assert_eq!(
         (asked["answer"].as_str(), asked["answer_source"].as_str()),

@@ -5,9 +5,11 @@
 //! A time field's value may be a period: `today`, `yesterday`, `this_week`, `last_week`,
 //! `this_month`, `last_month`, `this_year`, `last_year`, `last_N_days`, `last_N_weeks`,
 //! `last_N_months` (N days, weeks or months up to and including today), or a weekday
-//! (`monday` … `sunday`: the latest such day, today included). Weeks start on Monday.
-//! `eq` or `between` a period keeps its rows (as `gte` its start and `lt` its end), `gte`
-//! and `gt` start at it, `lt` ends before it, `lte` ends with it.
+//! (`monday` … `sunday`: the latest such day, today included), or a date (that day).
+//! Weeks start on Monday. `eq` or `between` a period keeps its rows (`between` its first
+//! and last instant; `between [a, b]` from the start of `a` to the end of `b`), `gte`
+//! starts at it, `gt` after it, `lt` ends before it, `lte` ends with it. Each filter stays
+//! one filter, so an error still names the part as it was sent.
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, SecondsFormat, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
@@ -57,6 +59,10 @@ pub fn span(name: &str, now: DateTime<Utc>, time_zone: Tz) -> Option<Span> {
         "last_month" => (month - Months::new(1), month),
         "this_year" => (year, year + Months::new(12)),
         "last_year" => (year - Months::new(12), year),
+        _ if NaiveDate::parse_from_str(name, "%Y-%m-%d").is_ok() => {
+            let date = NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()?;
+            (date, date.succ_opt()?)
+        }
         _ => match weekday(name) {
             Some(day) => {
                 let back = (7 + today.weekday().num_days_from_monday() - day.num_days_from_monday()) % 7;
@@ -118,53 +124,53 @@ pub fn resolve(query: &Query, now: DateTime<Utc>) -> Result<Query, Error> {
             Err(_) => return Ok(query.clone()),
         },
     };
-    let relative = |filter: &FilterIn| -> Option<Span> {
-        dataset.field(&filter.field).filter(|f| f.kind == Kind::Time)?;
-        span(filter.value.as_str()?, now, time_zone)
-    };
-    let invalid = |part: String, op: &str| {
-        Error::unprocessable(
-            "query_invalid",
-            format!("{part}.value: `{op}` takes a time, not a period; use between, gte, gt, lt or lte"),
-        )
-    };
-    let with = |filter: &FilterIn, op: &str, time: DateTime<Utc>| FilterIn {
-        field: filter.field.clone(),
-        op: op.to_owned(),
-        value: shown(time, time_zone),
-    };
-    let mut filters = Vec::with_capacity(query.filters.len());
-    for (i, filter) in query.filters.iter().enumerate() {
-        let Some(period) = relative(filter) else {
-            filters.push(filter.clone());
-            continue;
-        };
-        match filter.op.as_str() {
-            "eq" | "between" => {
-                filters.push(with(filter, "gte", period.start));
-                filters.push(with(filter, "lt", period.end));
-            }
-            "gte" | "gt" => filters.push(with(filter, "gte", period.start)),
-            "lt" => filters.push(with(filter, "lt", period.start)),
-            "lte" => filters.push(with(filter, "lt", period.end)),
-            op => return Err(invalid(format!("filters[{i}]"), op)),
+    let is_time = |filter: &FilterIn| dataset.field(&filter.field).is_some_and(|f| f.kind == Kind::Time);
+    let period = |value: &Value| value.as_str().and_then(|name| span(name, now, time_zone));
+    // The last instant of a period: stored times count microseconds.
+    let last = |span: Span| span.end - chrono::Duration::microseconds(1);
+    let resolved = |filter: &FilterIn, part: String| -> Result<FilterIn, Error> {
+        if !is_time(filter) {
+            return Ok(filter.clone());
         }
-    }
+        let with = |op: &str, value: Value| FilterIn { field: filter.field.clone(), op: op.to_owned(), value };
+        if let (Some(whole), "eq" | "between") = (period(&filter.value), filter.op.as_str()) {
+            return Ok(with(
+                "between",
+                Value::Array(vec![shown(whole.start, time_zone), shown(last(whole), time_zone)]),
+            ));
+        }
+        if let (Value::Array(ends), "between") = (&filter.value, filter.op.as_str())
+            && let [low, high] = ends.as_slice()
+        {
+            let low = period(low).map_or(low.clone(), |p| shown(p.start, time_zone));
+            let high = period(high).map_or(high.clone(), |p| shown(last(p), time_zone));
+            return Ok(with("between", Value::Array(vec![low, high])));
+        }
+        let Some(whole) = period(&filter.value) else { return Ok(filter.clone()) };
+        Ok(match filter.op.as_str() {
+            "gte" => with("gte", shown(whole.start, time_zone)),
+            "gt" => with("gte", shown(whole.end, time_zone)),
+            "lt" => with("lt", shown(whole.start, time_zone)),
+            "lte" => with("lt", shown(whole.end, time_zone)),
+            op => {
+                return Err(Error::unprocessable(
+                    "query_invalid",
+                    format!("{part}.value: `{op}` takes a time, not a period; use between, gte, gt, lt or lte"),
+                ));
+            }
+        })
+    };
+    let filters = query
+        .filters
+        .iter()
+        .enumerate()
+        .map(|(i, filter)| resolved(filter, format!("filters[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut measures = query.measures.clone();
     for (i, measure) in measures.iter_mut().enumerate() {
-        let Some(condition) = measure.condition.as_mut() else { continue };
-        let Some(period) = relative(condition) else { continue };
-        // One condition: the period's last instant closes `between`.
-        let last = period.end - chrono::Duration::milliseconds(1);
-        let (op, value) = match condition.op.as_str() {
-            "eq" | "between" => ("between", Value::Array(vec![shown(period.start, time_zone), shown(last, time_zone)])),
-            "gte" | "gt" => ("gte", shown(period.start, time_zone)),
-            "lt" => ("lt", shown(period.start, time_zone)),
-            "lte" => ("lte", shown(last, time_zone)),
-            op => return Err(invalid(format!("measures[{i}].condition"), op)),
-        };
-        condition.op = op.to_owned();
-        condition.value = value;
+        if let Some(condition) = measure.condition.as_mut() {
+            *condition = resolved(condition, format!("measures[{i}].condition"))?;
+        }
     }
     Ok(Query { filters, measures, ..query.clone() })
 }
@@ -204,7 +210,7 @@ mod tests {
         assert_eq!(of("saturday"), pair("2026-12-05 00:00", "2026-12-06 00:00"));
         // In UTC the same instant is still Friday.
         assert_eq!(local(span("today", now, Tz::UTC).expect("a period"), Tz::UTC).0, "2026-12-04 00:00");
-        for name in ["last_0_days", "last_99999_days", "next_week", "last_3_fortnights", "2026-11-01", "Monday"] {
+        for name in ["last_0_days", "last_99999_days", "next_week", "last_3_fortnights", "2026-13-01", "Monday"] {
             assert_eq!(span(name, now, zone), None, "{name}");
         }
     }
@@ -240,8 +246,11 @@ mod tests {
         assert_eq!(
             shown,
             [
-                ("created_at".into(), "gte".into(), json!("2026-11-23T00:00:00+08:00")),
-                ("created_at".into(), "lt".into(), json!("2026-11-30T00:00:00+08:00")),
+                (
+                    "created_at".into(),
+                    "between".into(),
+                    json!(["2026-11-23T00:00:00+08:00", "2026-11-29T23:59:59.999999+08:00"])
+                ),
                 // Not a time field: left for the check to judge.
                 ("channel".into(), "eq".into(), json!("today")),
                 ("updated_at".into(), "gte".into(), json!("2026-11-30T00:00:00+08:00")),
@@ -250,10 +259,35 @@ mod tests {
         let condition = resolved.measures[1].condition.as_ref().expect("a condition");
         assert_eq!(
             (condition.op.as_str(), &condition.value),
-            ("between", &json!(["2026-12-04T00:00:00+08:00", "2026-12-04T23:59:59.999+08:00"]))
+            ("between", &json!(["2026-12-04T00:00:00+08:00", "2026-12-04T23:59:59.999999+08:00"]))
         );
         let refused = resolved.plan().expect_err("`today` is no channel");
-        assert!(refused.to_string().contains("filters[2].value"), "{refused}");
+        assert!(refused.to_string().contains("filters[1].value"), "{refused}");
+    }
+
+    #[test]
+    fn dates_are_whole_days_and_a_range_runs_from_the_start_of_one_to_the_end_of_the_other() {
+        let asked = query(json!({
+            "dataset": "tickets", "measures": [{"fn": "count"}],
+            "filters": [{"field": "created_at", "op": "eq", "value": "2026-11-30"},
+                        {"field": "created_at", "op": "between", "value": ["monday", "today"]},
+                        {"field": "created_at", "op": "lte", "value": "2026-11-30"},
+                        {"field": "created_at", "op": "gt", "value": "last_week"},
+                        {"field": "created_at", "op": "gte", "value": "2026-11-30T12:00:00Z"}],
+        }));
+        let resolved = resolve(&asked, at("2026-12-04T17:30:00Z")).expect("resolved");
+        let values: Vec<(&str, &Value)> = resolved.filters.iter().map(|f| (f.op.as_str(), &f.value)).collect();
+        assert_eq!(
+            values,
+            [
+                ("between", &json!(["2026-11-30T00:00:00+00:00", "2026-11-30T23:59:59.999999+00:00"])),
+                ("between", &json!(["2026-11-30T00:00:00+00:00", "2026-12-04T23:59:59.999999+00:00"])),
+                ("lt", &json!("2026-12-01T00:00:00+00:00")),
+                ("gte", &json!("2026-11-30T00:00:00+00:00")),
+                ("gte", &json!("2026-11-30T12:00:00Z")),
+            ]
+        );
+        resolved.plan().expect("valid");
     }
 
     #[test]
