@@ -665,7 +665,8 @@ fn measure_value(
         Function::Count => tally.count.into(),
         Function::CountDistinct => tally.distinct[i].len().into(),
         Function::Rate if tally.count > 0 => round(tally.hits[i] as f64 / tally.count as f64),
-        Function::Sum => round(values.iter().sum()),
+        // `+ 0.0`: an empty sum is -0.0 in Rust, 0 in SQL.
+        Function::Sum => round(values.iter().sum::<f64>() + 0.0),
         _ if values.is_empty() => serde_json::Value::Null,
         Function::Avg => round(values.iter().sum::<f64>() / values.len() as f64),
         Function::Min if is_time => as_time(values[0]),
