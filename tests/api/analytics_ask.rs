@@ -297,27 +297,27 @@ async fn every_question_of_the_set_answers_with_the_rows_of_a_direct_sql_computa
     let db = copilot_store::connect(&desk.app.database_url, 2).await.expect("connect");
     let tenant = copilot_core::TenantId(desk.tenant.id);
     let mut compared = 0;
-    for q in &questions {
-        let mut query: copilot_analytics::Query = serde_json::from_value(q.query.clone()).expect("a typed query");
-        query.time_zone = Some(ZONE.into());
-        let plan =
-            copilot_analytics::relative::resolve(&query, chrono::Utc::now()).and_then(|q| q.plan()).expect("valid");
-        let tx = db.tenant_read_only(tenant, copilot_analytics::STATEMENT_TIMEOUT).await.expect("a transaction");
-        let pushed = copilot_analytics::run::in_database(&tx, &plan).await.expect("answered").expect("pushed down");
-        let here = copilot_analytics::run::in_service(&tx, &plan).await.expect("answered");
-        assert_eq!(pushed.columns, here.columns, "{}", q.question);
-        assert!(
-            rows_equal(pushed.rows.clone(), here.rows.clone(), true),
-            "{}
-  database {:?}
-  service  {:?}",
-            q.question,
-            pushed.rows,
-            here.rows
-        );
-        compared += 1;
+    for zone in [ZONE, "Europe/Berlin", "America/New_York"] {
+        for q in &questions {
+            let mut query: copilot_analytics::Query = serde_json::from_value(q.query.clone()).expect("a typed query");
+            query.time_zone = Some(zone.into());
+            let plan =
+                copilot_analytics::relative::resolve(&query, chrono::Utc::now()).and_then(|q| q.plan()).expect("valid");
+            let tx = db.tenant_read_only(tenant, copilot_analytics::STATEMENT_TIMEOUT).await.expect("a transaction");
+            let pushed = copilot_analytics::run::in_database(&tx, &plan).await.expect("answered").expect("pushed down");
+            let here = copilot_analytics::run::in_service(&tx, &plan).await.expect("answered");
+            assert_eq!(pushed.columns, here.columns, "{}", q.question);
+            assert!(
+                rows_equal(pushed.rows.clone(), here.rows.clone(), true),
+                "{} in {zone}\n  database {:?}\n  service  {:?}",
+                q.question,
+                pushed.rows,
+                here.rows
+            );
+            compared += 1;
+        }
     }
-    assert_eq!(compared, questions.len());
+    assert_eq!(compared, 3 * questions.len());
     assert!(differing.is_empty(), "{} differ:\n{}", differing.len(), differing.join("\n"));
     assert!(equal >= 60);
     // Nothing a customer wrote reached the LLM.

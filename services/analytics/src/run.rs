@@ -513,11 +513,16 @@ fn bucket_start(at: DateTime<Utc>, bucket: Bucket, zone: Tz) -> DateTime<Utc> {
         Bucket::Month => NaiveDate::from_ymd_opt(date.year(), date.month(), 1).and_then(|d| d.and_hms_opt(0, 0, 0)),
     }
     .unwrap_or(local);
-    // A local midnight a daylight-saving change skips starts at the first time that exists.
-    zone.from_local_datetime(&start)
-        .earliest()
-        .or_else(|| zone.from_local_datetime(&(start + Duration::hours(1))).earliest())
-        .map_or(at, |t| t.with_timezone(&Utc))
+    // A start the clock shows twice (it went back) is the later one not after `at`; one it
+    // skips (it went forward) is the first time that exists.
+    let start = match zone.from_local_datetime(&start) {
+        chrono::LocalResult::Single(t) => Some(t),
+        chrono::LocalResult::Ambiguous(first, second) => {
+            Some(if second.with_timezone(&Utc) <= at { second } else { first })
+        }
+        chrono::LocalResult::None => zone.from_local_datetime(&(start + Duration::hours(1))).earliest(),
+    };
+    start.map_or(at, |t| t.with_timezone(&Utc))
 }
 
 /// What one group has seen so far: its rows, and per measure the values, the distinct
@@ -738,6 +743,9 @@ mod tests {
         assert_eq!(bucket_start(at("2026-11-01T10:00:00Z"), Bucket::Week, berlin), at("2026-10-25T23:00:00Z"));
         assert_eq!(bucket_start(at("2026-12-01T00:30:00Z"), Bucket::Month, berlin), at("2026-11-30T23:00:00Z"));
         assert_eq!(bucket_start(at("2026-12-01T00:30:00Z"), Bucket::Hour, Tz::UTC), at("2026-12-01T00:00:00Z"));
+        // Berlin shows 02:00–03:00 twice on 25 October 2026: each instant keeps its own hour.
+        assert_eq!(bucket_start(at("2026-10-25T00:30:00Z"), Bucket::Hour, berlin), at("2026-10-25T00:00:00Z"));
+        assert_eq!(bucket_start(at("2026-10-25T01:30:00Z"), Bucket::Hour, berlin), at("2026-10-25T01:00:00Z"));
     }
 
     #[test]
