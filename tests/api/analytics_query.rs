@@ -285,30 +285,16 @@ async fn a_tickets_figures_follow_its_thread_and_status() {
     app.post(&path, &agent, json!({"author": "agent", "body": "And more."})).await.expect(201);
     // Three more messages; the first reply's time stays the first one's.
     assert_eq!(ask().await, json!([4.0, 1, 0, 0]));
-    let first = app
-        .post(
-            "/v1/analytics/query",
-            &tenant.key,
-            json!({"dataset": "tickets",
-        "measures": [{"fn": "max", "field": "first_reply_seconds"}]}),
-        )
-        .await
-        .expect(200)["rows"][0][0]
-        .clone();
+    let first_reply = || async {
+        let query = json!({"dataset": "tickets", "measures": [{"fn": "max", "field": "first_reply_seconds"}]});
+        app.post("/v1/analytics/query", &tenant.key, query).await.expect(200)["rows"][0][0].clone()
+    };
+    let first = first_reply().await;
     let patch = |status: &str| json!({"status": status});
     app.patch(&format!("/v1/tickets/{id}"), &agent, patch("solved")).await.expect(200);
     assert_eq!(ask().await, json!([4.0, 1, 1, 1]));
     app.patch(&format!("/v1/tickets/{id}"), &agent, patch("open")).await.expect(200);
     assert_eq!(ask().await, json!([4.0, 1, 0, 0]), "reopened: no longer solved");
-    let again = app
-        .post(
-            "/v1/analytics/query",
-            &tenant.key,
-            json!({"dataset": "tickets",
-        "measures": [{"fn": "max", "field": "first_reply_seconds"}]}),
-        )
-        .await
-        .expect(200)["rows"][0][0]
-        .clone();
+    let again = first_reply().await;
     assert_eq!(first, again);
 }
