@@ -6,6 +6,7 @@
 pub mod analytics_card;
 pub mod api_key;
 pub mod audit_event;
+pub mod business_hours;
 pub mod customer;
 pub mod delivery;
 pub mod draft;

@@ -5,6 +5,7 @@ mod analytics_ask;
 mod analytics_query;
 mod audit;
 mod auth;
+mod business_hours;
 mod drafts;
 mod email;
 mod errors;

@@ -82,6 +82,9 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     // A card pinned to the analytics page.
     let card = json!({"title": "RLS", "query": {"dataset": "tickets", "measures": [{"fn": "count"}]}});
     app.post("/v1/analytics/cards", &tenant.key, card).await.expect(201);
+    // Business hours.
+    let hours = json!({"schedules": [{"name": "Office", "time_zone": "UTC", "week": {"mon": [["09:00", "17:00"]]}}]});
+    app.send(Method::PUT, "/v1/settings/business-hours", Some(&tenant.key), Some(&hours)).await.expect(200);
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let conn = db.unscoped();
     // The first ticket's draft records the LLM's usage once it is written.

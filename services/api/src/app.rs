@@ -20,8 +20,8 @@ use crate::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
         email::EmailApi, events::EventsApi, health, intent_models::IntentModelsApi, intents::IntentsApi,
         knowledge::KnowledgeApi, labelling::LabellingApi, platform::PlatformApi, rewrite::RewriteApi,
-        settings::SettingsApi, summaries::SummariesApi, tickets::TicketsApi, translation::TranslationApi,
-        triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
+        service_levels::ServiceLevelsApi, settings::SettingsApi, summaries::SummariesApi, tickets::TicketsApi,
+        translation::TranslationApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
     },
 };
 
@@ -79,7 +79,7 @@ type Apis = (
     (IntentsApi, LabellingApi, IntentModelsApi),
     KnowledgeApi,
     (DraftsApi, RewriteApi, TranslationApi, SettingsApi, AnalyticsApi, EmailApi),
-    (AuditApi, WebhooksApi, EventsApi),
+    (AuditApi, WebhooksApi, EventsApi, ServiceLevelsApi),
 );
 
 /// The OpenAPI service with every operation, served under `/v1`.
@@ -105,7 +105,12 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             AnalyticsApi { state: state.clone() },
             EmailApi { state: state.clone() },
         ),
-        (AuditApi { state: state.clone() }, WebhooksApi { state: state.clone() }, EventsApi { state: state.clone() }),
+        (
+            AuditApi { state: state.clone() },
+            WebhooksApi { state: state.clone() },
+            EventsApi { state: state.clone() },
+            ServiceLevelsApi { state: state.clone() },
+        ),
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))
         .description(

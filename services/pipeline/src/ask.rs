@@ -84,18 +84,19 @@ async fn answer_question(state: &Pipeline, by: &Principal, request: &AskRequest)
             detail: format!("`question` has {length} characters; at most {MAX_QUESTION_CHARS} are read"),
         });
     }
-    let time_zone = request.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
-    let now = copilot_core::now();
-    let today = analytics::relative::today(now, &time_zone)
-        .ok_or_else(|| Error::validation("invalid_time_zone", format!("`{time_zone}` is not an IANA time zone")))?;
     let tenant = by.tenant_id;
-    let (plan, intents) = {
+    let (plan, intents, tenant_zone) = {
         let tx = state.db.tenant(tenant).await?;
         let settings = draft_settings::get(&tx).await?;
         let plan = llm::plan(state, &tx, &settings, LlmFeature::Ask).await?;
         let intents = copilot_intents::taxonomy::labels_in_use(&tx, &state.triager.default_intents()).await?;
-        (plan, intents)
+        (plan, intents, copilot_sla::schedules::time_zone(&tx).await?)
     };
+    // The asker's zone, else the tenant's (its default business hours'), else UTC.
+    let time_zone = request.time_zone.clone().or(tenant_zone).unwrap_or_else(|| "UTC".to_owned());
+    let now = copilot_core::now();
+    let today = analytics::relative::today(now, &time_zone)
+        .ok_or_else(|| Error::validation("invalid_time_zone", format!("`{time_zone}` is not an IANA time zone")))?;
     if plan.candidates.is_empty() {
         return Err(Error::conflict(
             "llm_not_configured",

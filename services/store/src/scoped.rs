@@ -27,6 +27,7 @@ macro_rules! scoped {
 
 scoped!(
     analytics_card,
+    business_hours,
     user,
     api_key,
     session,

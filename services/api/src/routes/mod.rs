@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod labelling;
 pub mod platform;
 pub mod rewrite;
+pub mod service_levels;
 pub mod settings;
 pub mod summaries;
 pub mod tickets;
