@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use copilot_core::Error;
 
@@ -154,11 +154,6 @@ impl Schedule {
             .zip(&self.week)
             .map(|(day, intervals)| (day.to_string(), intervals.iter().map(|(s, e)| (clock(*s), clock(*e))).collect()))
             .collect()
-    }
-
-    /// A local time as a `NaiveTime` (for callers that print it).
-    pub fn time_of(minutes: u16) -> Option<NaiveTime> {
-        NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0)
     }
 }
 
