@@ -36,6 +36,7 @@ pub mod message_translation;
 pub mod message_triage;
 pub mod sender_verification;
 pub mod session;
+pub mod sla_policy;
 pub mod tenant;
 pub mod ticket;
 pub mod ticket_presence;

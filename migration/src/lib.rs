@@ -35,6 +35,7 @@ mod m20261206_000027_intent_discovery;
 mod m20261207_000028_analytics_cards;
 mod m20261207_000029_ticket_figures;
 mod m20261207_000030_business_hours;
+mod m20261207_000031_sla_policies;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -97,6 +98,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000028_analytics_cards::Migration),
             Box::new(m20261207_000029_ticket_figures::Migration),
             Box::new(m20261207_000030_business_hours::Migration),
+            Box::new(m20261207_000031_sla_policies::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! Business hours: schedules replaced as a whole by admins, checked (zones, intervals,
 //! holidays, one default), kept by name, the tenant's own; the default's time zone is the
-//! tenant's for questions asked in words.
+//! tenant's for questions asked in words; SLA policies in their order.
 
 use copilot_tests::{
     llm::{LlmReply, TestLlm, prompt_of},
@@ -110,4 +110,90 @@ async fn a_question_without_a_time_zone_is_read_in_the_default_schedules() {
     );
     let planning = llm.requests().into_iter().rev().nth(1).unwrap_or_default();
     assert!(prompt_of(&planning).0.contains("in the time zone Asia/Tokyo"));
+}
+
+#[tokio::test]
+async fn sla_policies_keep_their_order_and_refuse_what_cannot_be_measured() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let vip = json!({"name": "VIP", "conditions": {"tag": ["VIP"], "priority": ["urgent", "high"]},
+                     "targets": [{"kind": "first_reply", "minutes": 30}, {"kind": "resolution", "minutes": 480}]});
+    let created = app.post("/v1/sla-policies", &tenant.key, vip).await.expect(201);
+    assert_eq!(created["conditions"]["tag"], json!(["vip"]));
+    assert_eq!((created["position"].as_i64(), created["pause_when_pending"].as_bool()), (Some(0), Some(true)));
+    let everyone = json!({"name": "Everyone", "targets": [{"kind": "first_reply", "minutes": 240}]});
+    let everyone = app.post("/v1/sla-policies", &tenant.key, everyone).await.expect(201);
+    // Acme first: placed at the top, the others move down.
+    let acme = json!({"name": "Acme", "position": 0, "conditions": {"customer_domain": ["@ACME.com"]},
+                      "targets": [{"kind": "next_reply", "minutes": 60}]});
+    app.post("/v1/sla-policies", &tenant.key, acme).await.expect(201);
+    let order = |listed: &Value| -> Vec<String> {
+        listed["policies"]
+            .as_array()
+            .expect("policies")
+            .iter()
+            .map(|p| p["name"].as_str().expect("a name").to_owned())
+            .collect()
+    };
+    let listed = app.get("/v1/sla-policies", &agent).await.expect(200);
+    assert_eq!(order(&listed), ["Acme", "VIP", "Everyone"]);
+    assert_eq!(listed["policies"][0]["conditions"]["customer_domain"], json!(["acme.com"]));
+    let id = everyone["id"].as_str().expect("an id");
+    let moved = app
+        .patch(&format!("/v1/sla-policies/{id}"), &tenant.key, json!({"position": 0, "pause_when_pending": false}))
+        .await
+        .expect(200);
+    assert_eq!((moved["position"].as_i64(), moved["pause_when_pending"].as_bool()), (Some(0), Some(false)));
+    assert_eq!(order(&app.get("/v1/sla-policies", &tenant.key).await.expect(200)), ["Everyone", "Acme", "VIP"]);
+
+    for (body, status, code) in [
+        (json!({"name": "None", "targets": []}), 400, "invalid_policy"),
+        (json!({"name": "Zero", "targets": [{"kind": "first_reply", "minutes": 0}]}), 400, "invalid_policy"),
+        (
+            json!({"name": "Twice", "targets": [{"kind": "resolution", "minutes": 5}, {"kind": "resolution", "minutes": 9}]}),
+            400,
+            "invalid_policy",
+        ),
+        (
+            json!({"name": "Fax", "conditions": {"channel": ["fax"]}, "targets": [{"kind": "first_reply", "minutes": 5}]}),
+            400,
+            "invalid_policy",
+        ),
+        (json!({"name": "VIP", "targets": [{"kind": "first_reply", "minutes": 5}]}), 409, "policy_exists"),
+        (
+            json!({"name": "Hours", "targets": [{"kind": "first_reply", "minutes": 5, "business_hours": true}]}),
+            422,
+            "no_business_hours",
+        ),
+    ] {
+        app.post("/v1/sla-policies", &tenant.key, body).await.expect_error(status, code);
+    }
+    // With business hours, a target may count them.
+    app.send(
+        Method::PUT,
+        "/v1/settings/business-hours",
+        Some(&tenant.key),
+        Some(&hours(json!([office("Office", true)]))),
+    )
+    .await
+    .expect(200);
+    let business = json!({"name": "Hours", "targets": [{"kind": "first_reply", "minutes": 5, "business_hours": true}]});
+    app.post("/v1/sla-policies", &tenant.key, business).await.expect(201);
+    app.post("/v1/sla-policies", &agent, json!({"name": "Mine", "targets": [{"kind": "first_reply", "minutes": 5}]}))
+        .await
+        .expect_error(403, "forbidden");
+    app.send(Method::DELETE, &format!("/v1/sla-policies/{id}"), Some(&tenant.key), None).await.expect(204);
+    let left = app.get("/v1/sla-policies", &tenant.key).await.expect(200);
+    assert_eq!(order(&left), ["Acme", "VIP", "Hours"]);
+    let positions: Vec<i64> = left["policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .map(|p| p["position"].as_i64().expect("a position"))
+        .collect();
+    assert_eq!(positions, [0, 1, 2]);
+    app.send(Method::DELETE, &format!("/v1/sla-policies/{id}"), Some(&tenant.key), None)
+        .await
+        .expect_error(404, "not_found");
 }

@@ -115,6 +115,7 @@ fn sample_body(method: &str, template: &str) -> Option<Value> {
         ("POST", "/v1/drafts/{id}/reject") => json!({"reason": "not ours"}),
         ("PATCH", "/v1/webhooks/{id}") => json!({"enabled": false}),
         ("POST", "/v1/webhooks/{id}/replay") => json!({"since": "2026-01-01T00:00:00Z"}),
+        ("PATCH", "/v1/sla-policies/{id}") => json!({"name": "Renamed"}),
         _ => return None,
     })
 }
@@ -183,9 +184,14 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     let discovery = uuid_at(&app.post("/v1/intents/discovery", &a.key, json!({})).await.expect(202), "/id");
     let card = json!({"title": "A's card", "query": {"dataset": "tickets", "measures": [{"fn": "count"}]}});
     let card = uuid_at(&app.post("/v1/analytics/cards", &a.key, card).await.expect(201), "/id");
+    let policy = json!({"name": "A's policy", "targets": [{"kind": "first_reply", "minutes": 60}]});
+    let policy = uuid_at(&app.post("/v1/sla-policies", &a.key, policy).await.expect(201), "/id");
     let ids = |template: &str| -> String {
         if template.starts_with("/v1/analytics/cards/") {
             return card.to_string();
+        }
+        if template.starts_with("/v1/sla-policies/") {
+            return policy.to_string();
         }
         if template.starts_with("/v1/intents/models/") {
             return model.to_string();
@@ -244,6 +250,7 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     );
     assert_eq!(app.get(&format!("/v1/knowledge/documents/{document}"), &a.key).await.expect(200)["version"], 1);
     assert_eq!(app.get("/v1/analytics/cards", &a.key).await.expect(200)["cards"][0]["id"], card.to_string());
+    assert_eq!(app.get("/v1/sla-policies", &a.key).await.expect(200)["policies"][0]["name"], "A's policy");
     assert_eq!(app.get(&format!("/v1/webhooks/{webhook}"), &a.key).await.expect(200)["enabled"], true);
     assert_eq!(app.get(&format!("/v1/users/{a_user}"), &a.key).await.expect(200)["active"], true);
     let keys = app.get("/v1/api-keys", &a.key).await.expect(200);

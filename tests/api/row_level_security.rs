@@ -85,6 +85,8 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     // Business hours.
     let hours = json!({"schedules": [{"name": "Office", "time_zone": "UTC", "week": {"mon": [["09:00", "17:00"]]}}]});
     app.send(Method::PUT, "/v1/settings/business-hours", Some(&tenant.key), Some(&hours)).await.expect(200);
+    let policy = json!({"name": "RLS", "targets": [{"kind": "first_reply", "minutes": 60}]});
+    app.post("/v1/sla-policies", &tenant.key, policy).await.expect(201);
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let conn = db.unscoped();
     // The first ticket's draft records the LLM's usage once it is written.

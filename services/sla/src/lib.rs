@@ -3,6 +3,7 @@
 
 mod clock;
 pub mod hours;
+pub mod policies;
 pub mod schedules;
 
 pub use hours::{Schedule, Weekly};

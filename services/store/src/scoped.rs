@@ -28,6 +28,7 @@ macro_rules! scoped {
 scoped!(
     analytics_card,
     business_hours,
+    sla_policy,
     user,
     api_key,
     session,

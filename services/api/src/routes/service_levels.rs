@@ -1,8 +1,11 @@
-//! Service levels: the tenant's business hours.
+//! Service levels: the tenant's business hours and SLA policies.
 
 use chrono::{DateTime, Utc};
-use copilot_sla::schedules::{self, NamedSchedule, ScheduleIn};
-use poem_openapi::{Object, OpenApi, payload::Json};
+use copilot_sla::{
+    policies::{self, Conditions, Policy, PolicyIn, Target, TargetKind},
+    schedules::{self, NamedSchedule, ScheduleIn},
+};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
 use super::Tag;
@@ -119,8 +122,195 @@ fn schedule_out(named: NamedSchedule) -> ScheduleOut {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TargetKindIo {
+    FirstReply,
+    NextReply,
+    Resolution,
+}
+
+/// A service-level target.
+#[derive(Debug, Object)]
+pub struct TargetIo {
+    pub kind: TargetKindIo,
+    /// 1 to 525,600 (a year).
+    pub minutes: i64,
+    /// Counted in the default schedule's business hours (else on the calendar).
+    #[oai(default)]
+    pub business_hours: bool,
+}
+
+/// What a ticket must have for a policy to apply; an absent or empty list asks nothing.
+#[derive(Debug, Default, Object)]
+pub struct ConditionsIo {
+    #[oai(default)]
+    pub priority: Vec<String>,
+    #[oai(default)]
+    pub channel: Vec<String>,
+    #[oai(default)]
+    pub intent: Vec<String>,
+    /// Any of these tags.
+    #[oai(default)]
+    pub tag: Vec<String>,
+    /// The customer's e-mail domain (`acme.com`).
+    #[oai(default)]
+    pub customer_domain: Vec<String>,
+}
+
+/// A new policy, or (PATCH) the parts to change.
+#[derive(Debug, Object)]
+pub struct PolicyBody {
+    /// Unique, one line, 1 to 80 characters.
+    pub name: Option<String>,
+    pub conditions: Option<ConditionsIo>,
+    /// At least one; each kind once.
+    pub targets: Option<Vec<TargetIo>>,
+    /// Whether a pending ticket's clocks stop until the customer writes again (default true).
+    pub pause_when_pending: Option<bool>,
+    /// Its place in the order, from 0; the first policy whose conditions hold applies. Last
+    /// when absent.
+    pub position: Option<u32>,
+}
+
+#[derive(Debug, Object)]
+pub struct PolicyOut {
+    pub id: Uuid,
+    pub name: String,
+    pub position: i32,
+    pub conditions: ConditionsIo,
+    pub targets: Vec<TargetIo>,
+    pub pause_when_pending: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+pub struct PoliciesOut {
+    /// In order: the first whose conditions a ticket meets applies.
+    pub policies: Vec<PolicyOut>,
+}
+
+#[derive(ApiResponse)]
+pub enum PolicyCreated {
+    #[oai(status = 201)]
+    Created(Json<PolicyOut>),
+}
+
+#[derive(ApiResponse)]
+pub enum PolicyDeleted {
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn kind_in(kind: TargetKindIo) -> TargetKind {
+    match kind {
+        TargetKindIo::FirstReply => TargetKind::FirstReply,
+        TargetKindIo::NextReply => TargetKind::NextReply,
+        TargetKindIo::Resolution => TargetKind::Resolution,
+    }
+}
+
+fn kind_out(kind: TargetKind) -> TargetKindIo {
+    match kind {
+        TargetKind::FirstReply => TargetKindIo::FirstReply,
+        TargetKind::NextReply => TargetKindIo::NextReply,
+        TargetKind::Resolution => TargetKindIo::Resolution,
+    }
+}
+
+fn policy_in(body: PolicyBody) -> PolicyIn {
+    PolicyIn {
+        name: body.name,
+        conditions: body.conditions.map(|c| Conditions {
+            priority: c.priority,
+            channel: c.channel,
+            intent: c.intent,
+            tag: c.tag,
+            customer_domain: c.customer_domain,
+        }),
+        targets: body.targets.map(|targets| {
+            targets
+                .into_iter()
+                .map(|t| Target { kind: kind_in(t.kind), minutes: t.minutes, business_hours: t.business_hours })
+                .collect()
+        }),
+        pause_when_pending: body.pause_when_pending,
+        position: body.position.map(|p| p as usize),
+    }
+}
+
+fn policy_out(policy: Policy) -> PolicyOut {
+    let c = policy.conditions;
+    PolicyOut {
+        id: policy.id,
+        name: policy.name,
+        position: policy.position,
+        conditions: ConditionsIo {
+            priority: c.priority,
+            channel: c.channel,
+            intent: c.intent,
+            tag: c.tag,
+            customer_domain: c.customer_domain,
+        },
+        targets: policy
+            .targets
+            .into_iter()
+            .map(|t| TargetIo { kind: kind_out(t.kind), minutes: t.minutes, business_hours: t.business_hours })
+            .collect(),
+        pause_when_pending: policy.pause_when_pending,
+        updated_at: policy.updated_at,
+    }
+}
+
 #[OpenApi(tag = "Tag::Settings")]
 impl ServiceLevelsApi {
+    /// The tenant's SLA policies in order.
+    #[oai(path = "/sla-policies", method = "get", operation_id = "sla_policies.list")]
+    async fn policies(&self, auth: TenantAuth) -> ApiResult<Json<PoliciesOut>> {
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        let policies = policies::list(&tx).await?;
+        Ok(Json(PoliciesOut { policies: policies.into_iter().map(policy_out).collect() }))
+    }
+
+    /// Adds an SLA policy (admins): `400 invalid_policy` (no target, a kind twice, minutes
+    /// out of range, an unknown priority or channel, a malformed domain), `409 policy_exists`,
+    /// `409 too_many_policies` (50), `422 no_business_hours` for a business-hours target
+    /// without business hours.
+    #[oai(path = "/sla-policies", method = "post", operation_id = "sla_policies.create")]
+    async fn create_policy(&self, auth: TenantAuth, body: JsonBody<PolicyBody>) -> ApiResult<PolicyCreated> {
+        let principal = auth.0.principal;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let policy = policies::create(&tx, &principal, policy_in(body.0)).await?;
+        tx.commit().await?;
+        Ok(PolicyCreated::Created(Json(policy_out(policy))))
+    }
+
+    /// Changes an SLA policy (admins): what is given replaces what it had; `position`
+    /// moves it in the order.
+    #[oai(path = "/sla-policies/:id", method = "patch", operation_id = "sla_policies.update")]
+    async fn update_policy(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        body: JsonBody<PolicyBody>,
+    ) -> ApiResult<Json<PolicyOut>> {
+        let principal = auth.0.principal;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let policy = policies::update(&tx, &principal, id.0, policy_in(body.0)).await?;
+        tx.commit().await?;
+        Ok(Json(policy_out(policy)))
+    }
+
+    /// Removes an SLA policy (admins); the others close up.
+    #[oai(path = "/sla-policies/:id", method = "delete", operation_id = "sla_policies.delete")]
+    async fn delete_policy(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<PolicyDeleted> {
+        let principal = auth.0.principal;
+        let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        policies::delete(&tx, &principal, id.0).await?;
+        tx.commit().await?;
+        Ok(PolicyDeleted::NoContent)
+    }
+
     /// The tenant's business-hour schedules, the default first.
     #[oai(path = "/settings/business-hours", method = "get", operation_id = "settings.business_hours.get")]
     async fn business_hours(&self, auth: TenantAuth) -> ApiResult<Json<BusinessHoursOut>> {
