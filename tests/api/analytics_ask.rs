@@ -474,12 +474,21 @@ async fn cards_keep_relative_dates_and_belong_to_their_tenant() {
         .await
         .expect_error(404, "not_found");
 
-    // At most 50 cards.
-    for i in 0..50 {
+    // At most 50 cards, also when pinned at once.
+    let pin = |i: usize| {
         let card =
             json!({"title": format!("Card {i}"), "query": {"dataset": "tickets", "measures": [{"fn": "count"}]}});
-        app.post("/v1/analytics/cards", &tenant.key, card).await.expect(201);
+        app.post("/v1/analytics/cards", &tenant.key, card)
+    };
+    for i in 0..45 {
+        pin(i).await.expect(201);
     }
+    let at_once = futures_util::future::join_all((45..55).map(pin)).await;
+    let statuses: Vec<u16> = at_once.iter().map(|reply| reply.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 5, "{statuses:?}");
+    let kept = app.get("/v1/analytics/cards", &tenant.key).await.expect(200);
+    assert_eq!(kept["cards"].as_array().map(Vec::len), Some(50));
     app.post("/v1/analytics/cards", &tenant.key, card).await.expect_error(409, "too_many_cards");
     let audit = app.get("/v1/audit-events?action=analytics.card_created&limit=100", &tenant.key).await.expect(200);
     assert_eq!(audit["data"].as_array().map(Vec::len), Some(51));

@@ -73,6 +73,8 @@ pub async fn create(tx: &TenantTx, by: &Principal, new: NewCard) -> Result<Card,
         ));
     }
     relative::resolve(&new.query, copilot_core::now())?.plan()?;
+    // One pin at a time per tenant, so that the count holds until the insert.
+    copilot_store::locks::in_tenant(tx, "analytics_cards").await?;
     let kept = analytics_card::Entity::scoped(tx.tenant()).count(&**tx).await.map_err(db_err)?;
     if kept >= MAX_CARDS {
         return Err(Error::conflict("too_many_cards", format!("at most {MAX_CARDS} cards; remove one first")));

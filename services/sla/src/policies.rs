@@ -237,6 +237,8 @@ pub async fn create(tx: &TenantTx, by: &Principal, input: PolicyIn) -> Result<Po
     let conditions = checked_conditions(input.conditions.unwrap_or_default())?;
     let targets = checked_targets(input.targets.unwrap_or_default())?;
     require_hours(tx, &targets).await?;
+    // One change of the order at a time per tenant.
+    copilot_store::locks::in_tenant(tx, "sla_policies").await?;
     let policies = list(tx).await?;
     if policies.len() >= MAX_POLICIES {
         return Err(Error::conflict("too_many_policies", format!("at most {MAX_POLICIES} policies")));
@@ -275,6 +277,7 @@ pub async fn create(tx: &TenantTx, by: &Principal, input: PolicyIn) -> Result<Po
 /// Changes a policy (admins): what is given replaces what it had.
 pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: PolicyIn) -> Result<Policy, Error> {
     by.require_admin()?;
+    copilot_store::locks::in_tenant(tx, "sla_policies").await?;
     let row = find(tx, id).await?;
     let policies = list(tx).await?;
     let mut change: sla_policy::ActiveModel = row.clone().into();
@@ -315,6 +318,7 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: PolicyIn) ->
 /// Removes a policy (admins); the others close up.
 pub async fn delete(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<(), Error> {
     by.require_admin()?;
+    copilot_store::locks::in_tenant(tx, "sla_policies").await?;
     let row = find(tx, id).await?;
     sla_policy::Entity::delete_many()
         .filter(sla_policy::Column::TenantId.eq(tx.tenant().0))

@@ -51,3 +51,20 @@ pub async fn write_lock(db: Option<&Db>, name: &str) -> Result<WriteLock, Error>
     };
     Ok(WriteLock { _shared: shared, _local: local })
 }
+
+/// Holds the lock named `name` of the transaction's tenant until the transaction ends, so
+/// that a read-then-write (count, then insert) runs one at a time per tenant. On PostgreSQL a
+/// transaction-level advisory lock; SQLite runs one writer at a time already.
+pub async fn in_tenant(tx: &crate::TenantTx, name: &str) -> Result<(), Error> {
+    if (**tx).get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        [format!("{name}:{}", tx.tenant().0).into()],
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
