@@ -143,11 +143,6 @@ impl Schedule {
             .any(|(start, end)| (*start..*end).contains(&minute))
     }
 
-    /// Whether it opens at all in an ordinary week.
-    pub fn has_hours(&self) -> bool {
-        self.week.iter().any(|day| !day.is_empty())
-    }
-
     /// Each weekday's intervals as the API shows them.
     pub fn shown_week(&self) -> Vec<(String, Vec<(String, String)>)> {
         DAYS.iter()
