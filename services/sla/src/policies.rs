@@ -165,16 +165,25 @@ fn checked_targets(targets: Vec<Target>) -> Result<Vec<Target>, Error> {
     Ok(targets)
 }
 
-fn read(row: sla_policy::Model) -> Policy {
-    Policy {
-        id: row.id,
-        name: row.name,
-        position: row.position,
-        // Stored only after the same checks.
-        conditions: serde_json::from_value(row.conditions).unwrap_or_default(),
-        targets: serde_json::from_value(row.targets).unwrap_or_default(),
-        pause_when_pending: row.pause_when_pending,
-        updated_at: row.updated_at,
+/// A stored policy; none (and said) when its conditions or targets no longer read, so that
+/// an unreadable condition never widens into "every ticket".
+fn read(row: sla_policy::Model) -> Option<Policy> {
+    let parts = serde_json::from_value::<Conditions>(row.conditions)
+        .and_then(|conditions| Ok((conditions, serde_json::from_value::<Vec<Target>>(row.targets)?)));
+    match parts {
+        Ok((conditions, targets)) => Some(Policy {
+            id: row.id,
+            name: row.name,
+            position: row.position,
+            conditions,
+            targets,
+            pause_when_pending: row.pause_when_pending,
+            updated_at: row.updated_at,
+        }),
+        Err(error) => {
+            tracing::warn!(tenant = %row.tenant_id, policy = %row.name, %error, "a stored SLA policy no longer reads");
+            None
+        }
     }
 }
 
@@ -186,7 +195,7 @@ pub async fn list(tx: &TenantTx) -> Result<Vec<Policy>, Error> {
         .all(&**tx)
         .await
         .map_err(db_err)?;
-    Ok(rows.into_iter().map(read).collect())
+    Ok(rows.into_iter().filter_map(read).collect())
 }
 
 async fn find(tx: &TenantTx, id: Uuid) -> Result<sla_policy::Model, Error> {
@@ -271,7 +280,7 @@ pub async fn create(tx: &TenantTx, by: &Principal, input: PolicyIn) -> Result<Po
     )
     .await?;
     let id = row.id;
-    Ok(read(find(tx, id).await?))
+    read(find(tx, id).await?).ok_or_else(|| Error::internal("a policy just written does not read"))
 }
 
 /// Changes a policy (admins): what is given replaces what it had.
@@ -312,7 +321,7 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: PolicyIn) ->
         json!({}),
     )
     .await?;
-    Ok(read(find(tx, id).await?))
+    read(find(tx, id).await?).ok_or_else(|| Error::internal("a policy just written does not read"))
 }
 
 /// Removes a policy (admins); the others close up.

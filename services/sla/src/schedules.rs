@@ -52,8 +52,15 @@ fn read(row: business_hours::Model) -> Option<NamedSchedule> {
         })
         .collect();
     let holidays: Vec<String> = serde_json::from_value(row.holidays).unwrap_or_default();
-    // Stored only after the same check; past holidays stay valid once saved.
-    let schedule = Schedule::parse(&row.time_zone, &week, &holidays, chrono::NaiveDate::MIN).ok()?;
+    // Stored only after the same check; past holidays stay valid once saved. A zone the
+    // time-zone data no longer knows is said, not silently dropped.
+    let schedule = match Schedule::parse(&row.time_zone, &week, &holidays, chrono::NaiveDate::MIN) {
+        Ok(schedule) => schedule,
+        Err(error) => {
+            tracing::warn!(tenant = %row.tenant_id, schedule = %row.name, %error, "a stored business-hours schedule no longer reads");
+            return None;
+        }
+    };
     Some(NamedSchedule { id: row.id, name: row.name, default: row.is_default, schedule, updated_at: row.updated_at })
 }
 
