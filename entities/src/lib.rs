@@ -40,6 +40,7 @@ pub mod sla_policy;
 pub mod tenant;
 pub mod ticket;
 pub mod ticket_presence;
+pub mod ticket_sla;
 pub mod ticket_summary;
 pub mod ticket_tag;
 pub mod translation_job;

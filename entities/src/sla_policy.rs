@@ -16,6 +16,8 @@ pub struct Model {
     /// `[{kind, minutes, business_hours}]`.
     pub targets: Json,
     pub pause_when_pending: bool,
+    /// Minutes before a target's due time that `sla.warning` is sent; 0 sends none.
+    pub warning_minutes: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -39,6 +39,10 @@ pub struct Model {
     pub first_reply_at: Option<DateTimeUtc>,
     /// When it was last solved or closed; empty while it is new, open or pending.
     pub solved_at: Option<DateTimeUtc>,
+    /// Its service levels (`copilot_core::sla::TicketSla`), kept by the SLA use cases.
+    pub sla: Option<Json>,
+    /// The earliest due time of its running SLA targets.
+    pub sla_due_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

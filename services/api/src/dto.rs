@@ -55,6 +55,11 @@ mirror_enum!(
     ActorKind => copilot_core::ActorKind { User, ApiKey, Platform, Anonymous, InboundEmail, Service }
 );
 mirror_enum!(
+    /// What an SLA target measures: the time to the first reply, to each next reply, to
+    /// resolution.
+    SlaTargetKind => copilot_core::sla::TargetKind { FirstReply, NextReply, Resolution }
+);
+mirror_enum!(
     /// How a message reads.
     Sentiment => model::Sentiment { Negative, Neutral, Positive }
 );
@@ -186,8 +191,79 @@ pub struct TicketOut {
     pub preview: Option<String>,
     /// A draft reply is ready for an agent's review.
     pub draft_ready: bool,
+    /// When the first public reply was written.
+    pub first_reply_at: Option<DateTime<Utc>>,
+    /// When it was last solved or closed.
+    pub solved_at: Option<DateTime<Utc>>,
+    /// Its service levels, when an SLA policy applies.
+    pub sla: Option<TicketSlaOut>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One SLA target's clock on a ticket.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SlaTargetOut {
+    pub kind: SlaTargetKind,
+    pub minutes: i64,
+    /// Counted in the default schedule's business hours (else on the calendar).
+    pub business_hours: bool,
+    pub started_at: DateTime<Utc>,
+    /// When it falls due; while paused, when it would if the clock ran on now.
+    pub due_at: DateTime<Utc>,
+    /// When `sla.warning` falls (the policy's lead time before `due_at`).
+    pub warn_at: Option<DateTime<Utc>>,
+    pub warned_at: Option<DateTime<Utc>>,
+    /// When it was met; the target is open until then.
+    pub achieved_at: Option<DateTime<Utc>>,
+    /// When it was missed (its due time).
+    pub breached_at: Option<DateTime<Utc>>,
+    /// The clock stands still (a pending ticket, where the policy says so).
+    pub paused: bool,
+}
+
+/// A ticket's service levels.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TicketSlaOut {
+    pub policy_id: Uuid,
+    pub policy_name: String,
+    /// Every target the ticket has had, oldest first (a next-reply target for each customer
+    /// message waiting after the first reply).
+    pub targets: Vec<SlaTargetOut>,
+    /// The earliest due time of a running target (past: breached); absent when no clock runs.
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// A running target is past its due time.
+    pub breached: bool,
+}
+
+impl From<copilot_core::sla::TicketSla> for TicketSlaOut {
+    fn from(sla: copilot_core::sla::TicketSla) -> Self {
+        let breached = sla.is_breached();
+        Self {
+            policy_id: sla.policy_id,
+            policy_name: sla.policy_name,
+            targets: sla
+                .targets
+                .into_iter()
+                .map(|t| SlaTargetOut {
+                    kind: t.kind.into(),
+                    minutes: t.minutes,
+                    business_hours: t.business_hours,
+                    started_at: t.started_at,
+                    due_at: t.due_at,
+                    warn_at: t.warn_at,
+                    warned_at: t.warned_at,
+                    achieved_at: t.achieved_at,
+                    breached_at: t.breached_at,
+                    paused: t.paused,
+                })
+                .collect(),
+            next_due_at: sla.next_due_at,
+            breached,
+        }
+    }
 }
 
 /// A stored name as the API enum that lists it; a name outside it is an internal error.
@@ -214,6 +290,9 @@ impl From<copilot_conversations::Ticket> for TicketOut {
             waiting_since: ticket.waiting_since,
             preview: ticket.preview,
             draft_ready: ticket.draft_ready,
+            first_reply_at: ticket.first_reply_at,
+            solved_at: ticket.solved_at,
+            sla: ticket.sla.map(Into::into),
             language: ticket.language,
             created_at: ticket.created_at,
             updated_at: ticket.updated_at,

@@ -24,5 +24,5 @@ pub use messages::{
 pub use rows::{find_row, find_row_for_update};
 pub use tickets::{
     BulkChange, MAX_BULK_TICKETS, NewTicket, Opened, Ticket, TicketFilter, TicketOrder, TicketPatch, ValidTicket,
-    count, get, list, open, update, update_many, views,
+    count, get, list, open, set_sla, update, update_many, views,
 };

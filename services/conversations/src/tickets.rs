@@ -8,6 +8,7 @@ use copilot_core::{
     Error, Principal, TenantId,
     ids::TicketId,
     model::{Author, Channel, DraftStatus, Priority, Sentiment, TicketStatus},
+    sla::TicketSla,
     page::{Page, PageRequest, SortKey},
     values::{self, Email, single_line},
 };
@@ -52,6 +53,12 @@ pub struct Ticket {
     pub preview: Option<String>,
     /// A draft is ready for an agent's review.
     pub draft_ready: bool,
+    /// When the first public reply was written.
+    pub first_reply_at: Option<DateTime<Utc>>,
+    /// When it was last solved or closed.
+    pub solved_at: Option<DateTime<Utc>>,
+    /// Its service levels, when a policy applies.
+    pub sla: Option<TicketSla>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -91,6 +98,9 @@ pub enum TicketOrder {
     Waiting,
     /// The most negative latest customer message first; untriaged tickets last.
     Sentiment,
+    /// The earliest SLA due time first (breached ones, most overdue first); tickets with
+    /// no running clock last.
+    Due,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -115,6 +125,8 @@ pub struct TicketFilter {
     pub intent: Option<String>,
     pub sentiment: Option<Sentiment>,
     pub language: Option<String>,
+    /// Only tickets with a running SLA clock due before this instant (past due: breached).
+    pub due_before: Option<DateTime<Utc>>,
     pub order: TicketOrder,
 }
 
@@ -188,6 +200,8 @@ pub async fn open(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<O
         message_count: Set(0),
         first_reply_at: Set(None),
         solved_at: Set(None),
+        sla: Set(None),
+        sla_due_at: Set(None),
     };
     let row = row.insert(&**tx).await.map_err(db_err)?;
     insert_tags(tx, id, &valid.tags).await?;
@@ -223,6 +237,13 @@ async fn next_number(tx: &TenantTx) -> Result<i64, Error> {
 }
 
 fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>, draft_ready: bool) -> Ticket {
+    let sla = row.sla.and_then(|sla| match serde_json::from_value::<TicketSla>(sla) {
+        Ok(sla) => Some(sla),
+        Err(error) => {
+            tracing::warn!(ticket = %row.id, %error, "a ticket's stored service levels do not read");
+            None
+        }
+    });
     Ticket {
         id: TicketId(row.id),
         number: row.number,
@@ -240,9 +261,26 @@ fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>, draft_rea
         waiting_since: row.waiting_since,
         preview: row.preview,
         draft_ready,
+        first_reply_at: row.first_reply_at,
+        solved_at: row.solved_at,
+        sla,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
+}
+
+/// Keeps the ticket's copy of its service levels and their earliest due time (the SLA use
+/// cases', in the transaction of the change); the ticket's `updated_at` stays.
+pub async fn set_sla(tx: &TenantTx, id: TicketId, sla: Option<&TicketSla>) -> Result<(), Error> {
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::Sla, Expr::value(sla.map(|sla| serde_json::json!(sla))))
+        .col_expr(ticket::Column::SlaDueAt, Expr::value(sla.and_then(|sla| sla.next_due_at)))
+        .filter(ticket::Column::TenantId.eq(tx.tenant().0))
+        .filter(ticket::Column::Id.eq(id.0))
+        .exec(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 async fn replace_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Result<(), Error> {
@@ -400,6 +438,9 @@ fn filtered(tenant: TenantId, filter: &TicketFilter) -> Select<ticket::Entity> {
     if let Some(before) = filter.created_before {
         query = query.filter(ticket::Column::CreatedAt.lt(before));
     }
+    if let Some(before) = filter.due_before {
+        query = query.filter(ticket::Column::SlaDueAt.lt(before));
+    }
     query
 }
 
@@ -464,6 +505,14 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
             };
             keyset(query, ticket::Column::SentimentScore, Order::Asc, after)
         }
+        TicketOrder::Due => {
+            let after = match key {
+                Some((Some(key), cursor)) => Some((key.time()?.map(sea_orm::Value::from), cursor)),
+                Some(_) => return Err(wrong_cursor()),
+                None => None,
+            };
+            keyset(query, ticket::Column::SlaDueAt, Order::Asc, after)
+        }
     };
     let rows = query.limit(page.limit + 1).all(&**tx).await.map_err(db_err)?;
     let tickets = hydrate(tx, rows).await?;
@@ -475,6 +524,7 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
         TicketOrder::Priority => |t| SortKey::Int(t.priority.rank().into()),
         TicketOrder::Waiting => |t| SortKey::from_option(t.waiting_since, SortKey::from_time),
         TicketOrder::Sentiment => |t| SortKey::from_option(t.sentiment_score, SortKey::from_float),
+        TicketOrder::Due => |t| SortKey::from_option(t.sla.as_ref().and_then(|sla| sla.next_due_at), SortKey::from_time),
     };
     Ok(Page::from_overfetch_keyed(tickets, page.limit, |ticket| (key_of(ticket), ticket.id.0)))
 }

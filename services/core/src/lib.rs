@@ -69,6 +69,7 @@ pub mod page;
 pub mod period;
 pub mod retry;
 pub mod settings;
+pub mod sla;
 pub mod tenant;
 pub mod values;
 

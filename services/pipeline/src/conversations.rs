@@ -66,7 +66,8 @@ pub struct Approved {
 /// stored it: a customer's message is queued for triage and (unless the tenant turned
 /// automatic drafts off) for a draft, superseding pending ones; an agent's public reply
 /// supersedes the pending drafts it made moot (an approved draft is no longer pending) and,
-/// on an e-mail ticket, is queued for delivery; then `message.created` is emitted.
+/// on an e-mail ticket, is queued for delivery; a public message moves the ticket's SLA
+/// clocks; then `message.created` is emitted.
 pub async fn after_posted(tx: &TenantTx, posted: Posted) -> Result<ThreadMessage, Error> {
     let Posted { message, author, channel } = posted;
     let (ticket_id, message_id, at) = (message.ticket_id, message.id, message.created_at);
@@ -86,6 +87,7 @@ pub async fn after_posted(tx: &TenantTx, posted: Posted) -> Result<ThreadMessage
     }
     if author != Author::Note {
         crate::summaries::on_message(tx, ticket_id, message_id).await?;
+        crate::service_levels::sync_id(tx, ticket_id).await?;
     }
     events::emit(tx, "message.created", Some(ticket_id), &serde_json::json!({ "message": shown })).await?;
     Ok(shown)

@@ -19,6 +19,7 @@ pub mod labelling;
 pub mod llm;
 pub mod queues;
 pub mod rewrite;
+pub mod service_levels;
 pub mod summaries;
 pub mod supervisor;
 pub mod telemetry;
@@ -164,6 +165,8 @@ impl Pipeline {
         workers.spawn("delivery", move || delivery::run_worker(each.clone()));
         let each = self.clone();
         workers.spawn("webhooks", move || webhooks::run_worker(each.clone()));
+        let each = self.clone();
+        workers.spawn("sla", move || service_levels::run_worker(each.clone()));
     }
 }
 
@@ -183,6 +186,7 @@ impl Pipeline {
             "labelling" => queues::run_pool_once(self, labelling::Labelling).await,
             "email" => delivery::run_once(self).await,
             "webhooks" => webhooks::run_once(self).await,
+            "sla" => service_levels::run_once(self).await,
             other => Err(copilot_core::Error::internal(format!("no queue is named {other}"))),
         }
     }

@@ -259,6 +259,13 @@ async fn record(
                 }
             }
             crate::auto_translation::on_triaged(&tx, &triaged).await?;
+            // The intent (and an escalated priority) may bring the ticket under a policy.
+            let mut tickets: Vec<_> = triaged.iter().map(|(ticket, ..)| *ticket).collect();
+            tickets.sort();
+            tickets.dedup();
+            for ticket in tickets {
+                crate::service_levels::sync_id(&tx, ticket).await?;
+            }
         }
         Ok(results) => {
             let error = format!("the models returned {} results for {} messages", results.len(), present.len());

@@ -64,7 +64,13 @@ impl Schedule {
     /// The instant by which `minutes` of business time have passed since `from`; none when
     /// the schedule opens too little within the horizon (about two years).
     pub fn after_business_minutes(&self, from: DateTime<Utc>, minutes: i64) -> Option<DateTime<Utc>> {
-        let mut left = Duration::minutes(minutes.max(0));
+        self.after_business_time(from, Duration::minutes(minutes))
+    }
+
+    /// The instant by which `time` of business time has passed since `from` (see
+    /// [`Self::after_business_minutes`]).
+    pub fn after_business_time(&self, from: DateTime<Utc>, time: Duration) -> Option<DateTime<Utc>> {
+        let mut left = time.max(Duration::zero());
         let horizon = from + Duration::days(HORIZON_DAYS);
         let mut at = from;
         if left.is_zero() {

@@ -5,5 +5,6 @@ mod clock;
 pub mod hours;
 pub mod policies;
 pub mod schedules;
+pub mod tracking;
 
 pub use hours::{Schedule, Weekly};

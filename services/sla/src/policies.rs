@@ -21,14 +21,12 @@ pub const MAX_POLICIES: usize = 50;
 pub const MAX_TARGET_MINUTES: i64 = 525_600;
 /// Values of one condition.
 const MAX_VALUES: usize = 50;
+/// The longest lead time of a warning: a week.
+pub const MAX_WARNING_MINUTES: i64 = 10_080;
+/// The lead time of a warning when a new policy names none.
+pub const DEFAULT_WARNING_MINUTES: i64 = 15;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    FirstReply,
-    NextReply,
-    Resolution,
-}
+pub use copilot_core::sla::TargetKind;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -88,6 +86,8 @@ pub struct Policy {
     pub targets: Vec<Target>,
     /// Whether a pending ticket's clocks stop until the customer writes again.
     pub pause_when_pending: bool,
+    /// How long before a target falls due `sla.warning` is sent; 0 sends none.
+    pub warning_minutes: i64,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -103,6 +103,7 @@ pub struct PolicyIn {
     pub conditions: Option<Conditions>,
     pub targets: Option<Vec<Target>>,
     pub pause_when_pending: Option<bool>,
+    pub warning_minutes: Option<i64>,
     /// Where it stands in the order, from 0; last when absent.
     pub position: Option<usize>,
 }
@@ -150,6 +151,13 @@ fn checked_conditions(conditions: Conditions) -> Result<Conditions, Error> {
     Ok(Conditions { priority: conditions.priority, channel: conditions.channel, intent, tag, customer_domain })
 }
 
+fn checked_warning(minutes: i64) -> Result<i64, Error> {
+    if !(0..=MAX_WARNING_MINUTES).contains(&minutes) {
+        return Err(invalid(format!("`warning_minutes` is 0 (no warning) to {MAX_WARNING_MINUTES}")));
+    }
+    Ok(minutes)
+}
+
 fn checked_targets(targets: Vec<Target>) -> Result<Vec<Target>, Error> {
     if targets.is_empty() {
         return Err(invalid("a policy has at least one target"));
@@ -178,6 +186,7 @@ fn read(row: sla_policy::Model) -> Option<Policy> {
             conditions,
             targets,
             pause_when_pending: row.pause_when_pending,
+            warning_minutes: row.warning_minutes,
             updated_at: row.updated_at,
         }),
         Err(error) => {
@@ -245,6 +254,7 @@ pub async fn create(tx: &TenantTx, by: &Principal, input: PolicyIn) -> Result<Po
     let name = values::single_line("name", input.name.as_deref().unwrap_or_default(), 1, 80)?;
     let conditions = checked_conditions(input.conditions.unwrap_or_default())?;
     let targets = checked_targets(input.targets.unwrap_or_default())?;
+    let warning_minutes = checked_warning(input.warning_minutes.unwrap_or(DEFAULT_WARNING_MINUTES))?;
     require_hours(tx, &targets).await?;
     // One change of the order at a time per tenant.
     copilot_store::locks::in_tenant(tx, "sla_policies").await?;
@@ -262,6 +272,7 @@ pub async fn create(tx: &TenantTx, by: &Principal, input: PolicyIn) -> Result<Po
         conditions: Set(json!(conditions)),
         targets: Set(json!(targets)),
         pause_when_pending: Set(input.pause_when_pending.unwrap_or(true)),
+        warning_minutes: Set(warning_minutes),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -305,6 +316,9 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: PolicyIn) ->
     }
     if let Some(pause) = patch.pause_when_pending {
         change.pause_when_pending = Set(pause);
+    }
+    if let Some(minutes) = patch.warning_minutes {
+        change.warning_minutes = Set(checked_warning(minutes)?);
     }
     change.updated_at = Set(copilot_core::now());
     change.update(&**tx).await.map_err(db_err)?;
@@ -359,6 +373,7 @@ mod tests {
             conditions,
             targets: vec![Target { kind: TargetKind::FirstReply, minutes: 60, business_hours: false }],
             pause_when_pending: true,
+            warning_minutes: 15,
             updated_at: Utc::now(),
         }
     }
@@ -395,6 +410,7 @@ mod tests {
         assert!(checked_targets(vec![target(TargetKind::FirstReply, 0)]).is_err());
         assert!(checked_targets(vec![target(TargetKind::FirstReply, 5), target(TargetKind::FirstReply, 9)]).is_err());
         assert!(checked_targets(vec![target(TargetKind::Resolution, MAX_TARGET_MINUTES + 1)]).is_err());
+        assert!(checked_warning(-1).is_err() && checked_warning(MAX_WARNING_MINUTES + 1).is_err());
         for conditions in [
             Conditions { priority: vec!["asap".into()], ..Default::default() },
             Conditions { channel: vec!["fax".into()], ..Default::default() },

@@ -75,6 +75,16 @@ pub async fn list(tx: &TenantTx) -> Result<Vec<NamedSchedule>, Error> {
     Ok(rows.into_iter().filter_map(read).collect())
 }
 
+/// The default schedule, which business-hours targets count in.
+pub async fn default_schedule(tx: &TenantTx) -> Result<Option<Schedule>, Error> {
+    let row = business_hours::Entity::scoped(tx.tenant())
+        .filter(business_hours::Column::IsDefault.eq(true))
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(row.and_then(read).map(|named| named.schedule))
+}
+
 /// The default schedule's time zone: the tenant's own.
 pub async fn time_zone(tx: &TenantTx) -> Result<Option<String>, Error> {
     let row = business_hours::Entity::scoped(tx.tenant())

@@ -11,10 +11,12 @@ use uuid::Uuid;
 use crate::{Scoped, TenantTx, db_err};
 
 /// Every event type, in the order the API lists them.
-pub const EVENT_TYPES: [&str; 16] = [
+pub const EVENT_TYPES: [&str; 18] = [
     "ticket.created",
     "ticket.updated",
     "ticket.summary.updated",
+    "sla.warning",
+    "sla.breached",
     "message.created",
     "message.translated",
     "triage.completed",

@@ -29,6 +29,7 @@ scoped!(
     analytics_card,
     business_hours,
     sla_policy,
+    ticket_sla,
     user,
     api_key,
     session,

@@ -2,15 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use copilot_sla::{
-    policies::{self, Conditions, Policy, PolicyIn, Target, TargetKind},
+    policies::{self, Conditions, Policy, PolicyIn, Target},
     schedules::{self, NamedSchedule, ScheduleIn},
 };
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
 use super::Tag;
 use crate::{
     AppState,
+    dto::SlaTargetKind,
     auth::TenantAuth,
     error::{ApiError, ApiResult},
     json_body::JsonBody,
@@ -122,18 +123,10 @@ fn schedule_out(named: NamedSchedule) -> ScheduleOut {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum TargetKindIo {
-    FirstReply,
-    NextReply,
-    Resolution,
-}
-
 /// A service-level target.
 #[derive(Debug, Object)]
 pub struct TargetIo {
-    pub kind: TargetKindIo,
+    pub kind: SlaTargetKind,
     /// 1 to 525,600 (a year).
     pub minutes: i64,
     /// Counted in the default schedule's business hours (else on the calendar).
@@ -168,6 +161,9 @@ pub struct PolicyBody {
     pub targets: Option<Vec<TargetIo>>,
     /// Whether a pending ticket's clocks stop until the customer writes again (default true).
     pub pause_when_pending: Option<bool>,
+    /// Minutes before a target falls due that `sla.warning` is sent: 0 (none) to 10,080 (a
+    /// week); 15 when a new policy names none.
+    pub warning_minutes: Option<i64>,
     /// Its place in the order, from 0; the first policy whose conditions hold applies. Last
     /// when absent.
     pub position: Option<u32>,
@@ -181,6 +177,7 @@ pub struct PolicyOut {
     pub conditions: ConditionsIo,
     pub targets: Vec<TargetIo>,
     pub pause_when_pending: bool,
+    pub warning_minutes: i64,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -202,22 +199,6 @@ pub enum PolicyDeleted {
     NoContent,
 }
 
-fn kind_in(kind: TargetKindIo) -> TargetKind {
-    match kind {
-        TargetKindIo::FirstReply => TargetKind::FirstReply,
-        TargetKindIo::NextReply => TargetKind::NextReply,
-        TargetKindIo::Resolution => TargetKind::Resolution,
-    }
-}
-
-fn kind_out(kind: TargetKind) -> TargetKindIo {
-    match kind {
-        TargetKind::FirstReply => TargetKindIo::FirstReply,
-        TargetKind::NextReply => TargetKindIo::NextReply,
-        TargetKind::Resolution => TargetKindIo::Resolution,
-    }
-}
-
 fn policy_in(body: PolicyBody) -> PolicyIn {
     PolicyIn {
         name: body.name,
@@ -231,10 +212,11 @@ fn policy_in(body: PolicyBody) -> PolicyIn {
         targets: body.targets.map(|targets| {
             targets
                 .into_iter()
-                .map(|t| Target { kind: kind_in(t.kind), minutes: t.minutes, business_hours: t.business_hours })
+                .map(|t| Target { kind: t.kind.into(), minutes: t.minutes, business_hours: t.business_hours })
                 .collect()
         }),
         pause_when_pending: body.pause_when_pending,
+        warning_minutes: body.warning_minutes,
         position: body.position.map(|p| p as usize),
     }
 }
@@ -255,9 +237,10 @@ fn policy_out(policy: Policy) -> PolicyOut {
         targets: policy
             .targets
             .into_iter()
-            .map(|t| TargetIo { kind: kind_out(t.kind), minutes: t.minutes, business_hours: t.business_hours })
+            .map(|t| TargetIo { kind: t.kind.into(), minutes: t.minutes, business_hours: t.business_hours })
             .collect(),
         pause_when_pending: policy.pause_when_pending,
+        warning_minutes: policy.warning_minutes,
         updated_at: policy.updated_at,
     }
 }

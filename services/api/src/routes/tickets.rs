@@ -41,6 +41,9 @@ pub enum TicketSort {
     Waiting,
     /// Most negative sentiment score first; untriaged tickets last.
     Sentiment,
+    /// The earliest SLA due time first (breached tickets, most overdue first); tickets
+    /// with no running SLA clock last.
+    Due,
 }
 
 /// The filter of a built-in view, as the query parameters of `GET /v1/tickets` that list it.
@@ -277,9 +280,13 @@ impl TicketsApi {
         sentiment: Query<Option<Sentiment>>,
         /// Language code of the latest triaged customer message.
         language: Query<Option<String>>,
+        /// Only tickets with a running SLA clock due before this instant (RFC 3339); now:
+        /// the breached ones.
+        due_before: Query<Option<DateTime<Utc>>>,
         /// `newest` (default), `oldest` (opened longest ago first), `updated` (latest change
         /// first), `priority` (most urgent first), `waiting` (the customer waiting longest
-        /// for a reply first) or `sentiment` (most negative first).
+        /// for a reply first), `sentiment` (most negative first) or `due` (the earliest SLA
+        /// due time first).
         sort: Query<Option<TicketSort>>,
         /// 1 to 100; 25 when absent.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
@@ -313,6 +320,7 @@ impl TicketsApi {
             intent: intent.0,
             sentiment: sentiment.0.map(Into::into),
             language: language.0,
+            due_before: due_before.0,
             order: match sort.0.unwrap_or(TicketSort::Newest) {
                 TicketSort::Newest => TicketOrder::Newest,
                 TicketSort::Oldest => TicketOrder::Oldest,
@@ -320,6 +328,7 @@ impl TicketsApi {
                 TicketSort::Priority => TicketOrder::Priority,
                 TicketSort::Waiting => TicketOrder::Waiting,
                 TicketSort::Sentiment => TicketOrder::Sentiment,
+                TicketSort::Due => TicketOrder::Due,
             },
         };
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
@@ -372,7 +381,8 @@ impl TicketsApi {
         };
         let ticket_ids: Vec<TicketId> = body.ticket_ids.iter().copied().map(TicketId).collect();
         let tx = self.tenant(principal.tenant_id).await?;
-        let tickets = copilot_conversations::update_many(&tx, &principal, &ticket_ids, change).await?;
+        let tickets =
+            copilot_pipeline::service_levels::update_tickets(&tx, &principal, &ticket_ids, change).await?;
         tx.commit().await?;
         let tickets = tickets.into_iter().map(TicketOut::from).collect();
         Ok(Json(TicketBulkOut { tickets }))
@@ -439,7 +449,21 @@ impl TicketsApi {
             tags: body.tags,
         };
         let tx = self.tenant(principal.tenant_id).await?;
-        let ticket = copilot_conversations::update(&tx, &principal, TicketId(id.0), patch).await?;
+        let ticket =
+            copilot_pipeline::service_levels::update_ticket(&tx, &principal, TicketId(id.0), patch).await?;
+        tx.commit().await?;
+        Ok(Json(ticket.into()))
+    }
+
+    /// Apply the tenant's current SLA policies to the ticket again (admins): the first whose
+    /// conditions hold now sets its open targets, counted from their starts; met and
+    /// breached targets stay. Editing a policy changes new tickets only; this brings an
+    /// existing one (or one opened before service levels) under the policies as they are.
+    #[oai(path = "/tickets/:id/sla/recompute", method = "post", operation_id = "tickets.sla.recompute")]
+    async fn recompute_sla(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<TicketOut>> {
+        let principal = auth.0.principal;
+        let tx = self.tenant(principal.tenant_id).await?;
+        let ticket = copilot_pipeline::service_levels::recompute(&tx, &principal, TicketId(id.0)).await?;
         tx.commit().await?;
         Ok(Json(ticket.into()))
     }
