@@ -23,6 +23,7 @@ mod platform;
 mod rewrite;
 mod row_level_security;
 mod scale_out;
+mod service_levels;
 mod sqlite;
 mod summaries;
 mod tickets;

@@ -1,10 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { api, errorText, unwrap, whoAmI, type Schemas, type Ticket } from "../api/client";
-import { fill, intentName, useI18n, type Key, type Language } from "../i18n";
+import { fill, intentName, useI18n, type Key } from "../i18n";
 import { Options, PeopleOptions, PRIORITIES, STATUSES, Tags, useAssignees } from "../components/Fields";
 import { useShortcuts } from "../components/Shortcuts";
 import { useTenantEvents } from "../live";
+import { SlaBadge } from "../components/Sla";
+import { duration } from "../time";
+
+export { duration };
 
 type Sort = Schemas["TicketSort"];
 type View = Schemas["TicketViewOut"];
@@ -32,7 +36,7 @@ const EMPTY: Filters = {
   assignee: "",
   sort: "newest",
 };
-const SORTS: Sort[] = ["newest", "oldest", "updated", "priority", "waiting", "sentiment"];
+const SORTS: Sort[] = ["newest", "oldest", "updated", "priority", "waiting", "sentiment", "due"];
 /** Events that change what the inbox shows. */
 const INBOX_EVENTS = new Set([
   "ticket.created",
@@ -42,6 +46,8 @@ const INBOX_EVENTS = new Set([
   "draft.ready",
   "draft.approved",
   "draft.rejected",
+  "sla.warning",
+  "sla.breached",
 ]);
 
 /** A page of the inbox; a refresh reloads as many tickets as are shown (up to the API's 100). */
@@ -68,14 +74,6 @@ function query(filters: Filters, view: View | undefined, me: string | undefined,
     limit,
     cursor,
   };
-}
-
-/** A duration in the reader's language, in its largest whole unit ("3 hr", "3小时"). */
-export function duration(since: string, language: Language, now = Date.now()): string {
-  const minutes = Math.max(0, Math.floor((now - new Date(since).getTime()) / 60_000));
-  const [value, unit] =
-    minutes < 60 ? [minutes, "minute"] : minutes < 48 * 60 ? [Math.floor(minutes / 60), "hour"] : [Math.floor(minutes / 1440), "day"];
-  return new Intl.NumberFormat(language === "zh" ? "zh-CN" : "en", { style: "unit", unit, unitDisplay: "short" }).format(value);
 }
 
 /** The built-in views with their counts, refreshed with the list. */
@@ -454,6 +452,9 @@ export function Inbox({ open, current, compact }: { open: (id: string) => void; 
                   ) : (
                     t("inbox.answered")
                   )}
+                  <div>
+                    <SlaBadge sla={ticket.sla} />
+                  </div>
                 </td>
                 <td className="muted" translate="no">
                   {name(ticket.assignee_id) ?? "—"}

@@ -7,7 +7,8 @@ import { Options, PeopleOptions, PRIORITIES, STATUSES, useAssignees } from "../c
 import { api, download, errorText, streamDraft, streamRewrite, unwrap, whoAmI, type Draft, type Message, type Schemas, type Ticket } from "../api/client";
 import { fill, intentLabels, intentName, useI18n, type Key } from "../i18n";
 import { useTenantEvent, useTenantEvents } from "../live";
-import { duration } from "./Inbox";
+import { duration } from "../time";
+import { SlaBadge } from "../components/Sla";
 
 /** How often an agent on a ticket says so again (the service forgets a word after 45 s). */
 const PRESENCE_EVERY_MS = 15_000;
@@ -159,6 +160,7 @@ function Context({ ticket, open }: { ticket: Ticket; open: (id: string) => void 
             {t("inbox.waiting")} {duration(ticket.waiting_since, language)}
           </span>
         )}
+        <SlaBadge sla={ticket.sla} />
       </p>
       <h3>{t("ticket.pastTickets")}</h3>
       {others === null ? null : others.length === 0 ? (

@@ -1,0 +1,43 @@
+import { useI18n, fill, type Key } from "../i18n";
+import type { Schemas } from "../api/client";
+import { duration } from "../time";
+
+type Sla = Schemas["TicketSlaOut"];
+
+/** Where a ticket's service levels stand: breached, due soon, due later, paused or met. */
+export function slaState(sla: Sla | undefined, now = Date.now()): "breached" | "soon" | "due" | "paused" | "met" | null {
+  if (!sla) return null;
+  if (sla.breached) return "breached";
+  if (sla.next_due_at) {
+    const running = sla.targets.filter((target) => !target.achieved_at && !target.paused);
+    const warned = running.some((target) => target.warn_at && new Date(target.warn_at).getTime() <= now);
+    return warned ? "soon" : "due";
+  }
+  if (sla.targets.some((target) => !target.achieved_at && target.paused)) return "paused";
+  return "met";
+}
+
+/** The next target's countdown ("First reply due in 25 min", "Overdue 10 min"). */
+export function SlaBadge({ sla, now = Date.now() }: { sla: Sla | undefined; now?: number }) {
+  const { t, language } = useI18n();
+  const state = slaState(sla, now);
+  if (!sla || !state) return null;
+  const next = sla.targets
+    .filter((target) => !target.achieved_at && !target.paused)
+    .sort((a, b) => a.due_at.localeCompare(b.due_at))[0];
+  const kind = next ? t(`sla.kind.${next.kind}` as Key) : "";
+  const text =
+    state === "breached" && next
+      ? fill(t("sla.overdue"), { kind, time: duration(next.due_at, language, now) })
+      : (state === "soon" || state === "due") && next
+        ? fill(t("sla.dueIn"), { kind, time: duration(new Date(now).toISOString(), language, new Date(next.due_at).getTime()) })
+        : t(`sla.${state}` as Key);
+  return (
+    <span
+      className={`badge sla sla-${state}`}
+      title={`${sla.policy_name}${next ? ` · ${new Date(next.due_at).toLocaleString()}` : ""}`}
+    >
+      {text}
+    </span>
+  );
+}
