@@ -6,11 +6,7 @@
 //! policies get the lead time of their warnings. Tickets opened before this have a row
 //! without facts: no policy applies to them until one is applied explicitly.
 
-use sea_orm_migration::{
-    prelude::*,
-    schema::*,
-    sea_orm::DbBackend,
-};
+use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

@@ -8,8 +8,8 @@ use copilot_core::{
     Error, Principal, TenantId,
     ids::TicketId,
     model::{Author, Channel, DraftStatus, Priority, Sentiment, TicketStatus},
-    sla::TicketSla,
     page::{Page, PageRequest, SortKey},
+    sla::TicketSla,
     values::{self, Email, single_line},
 };
 use copilot_entities::{customer, draft, message, tenant, ticket, ticket_tag, user};
@@ -524,7 +524,9 @@ pub async fn list(tx: &TenantTx, filter: &TicketFilter, page: PageRequest) -> Re
         TicketOrder::Priority => |t| SortKey::Int(t.priority.rank().into()),
         TicketOrder::Waiting => |t| SortKey::from_option(t.waiting_since, SortKey::from_time),
         TicketOrder::Sentiment => |t| SortKey::from_option(t.sentiment_score, SortKey::from_float),
-        TicketOrder::Due => |t| SortKey::from_option(t.sla.as_ref().and_then(|sla| sla.next_due_at), SortKey::from_time),
+        TicketOrder::Due => {
+            |t| SortKey::from_option(t.sla.as_ref().and_then(|sla| sla.next_due_at), SortKey::from_time)
+        }
     };
     Ok(Page::from_overfetch_keyed(tickets, page.limit, |ticket| (key_of(ticket), ticket.id.0)))
 }

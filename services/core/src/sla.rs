@@ -53,10 +53,10 @@ pub struct TargetClock {
     /// The clock stands still (a pending ticket, where the policy says so).
     #[serde(default)]
     pub paused: bool,
-    /// While paused: the time that was left, in seconds (of business time for a
+    /// While paused: the time that was left, in milliseconds (of business time for a
     /// business-hours target).
     #[serde(default)]
-    pub remaining_seconds: Option<i64>,
+    pub remaining_ms: Option<i64>,
 }
 
 impl TargetClock {

@@ -167,7 +167,7 @@ impl Clocks {
             achieved_at: None,
             breached_at: None,
             paused: false,
-            remaining_seconds: None,
+            remaining_ms: None,
         });
     }
 
@@ -184,10 +184,11 @@ impl Clocks {
             let Some(target) = policy.target(clock.kind) else { continue };
             clock.minutes = target.minutes;
             clock.business_hours = target.business_hours;
-            clock.due_at = due_after(target.business_hours, clock.started_at, Duration::minutes(target.minutes), schedule);
+            clock.due_at =
+                due_after(target.business_hours, clock.started_at, Duration::minutes(target.minutes), schedule);
             clock.warn_at = warning_at(clock.started_at, clock.due_at, policy.warning_minutes);
             if clock.paused {
-                clock.remaining_seconds = Some(left_at(clock, now, schedule).num_seconds());
+                clock.remaining_ms = Some(left_at(clock, now, schedule).num_milliseconds());
             }
         }
     }
@@ -235,7 +236,7 @@ impl Clocks {
             if let Some(at) = met {
                 clock.achieved_at = Some(at);
                 clock.paused = false;
-                clock.remaining_seconds = None;
+                clock.remaining_ms = None;
                 if clock.breached_at.is_none() && clock.due_at < at {
                     clock.breached_at = Some(clock.due_at);
                     fired.push(Fired::Breached(clock.clone()));
@@ -245,10 +246,10 @@ impl Clocks {
         let pause = policy.pause_when_pending && progress.status == TicketStatus::Pending;
         for clock in self.targets.iter_mut().filter(|clock| clock.is_open()) {
             if pause && !clock.paused && clock.breached_at.is_none() && clock.due_at > now {
-                clock.remaining_seconds = Some(left_at(clock, now, schedule).num_seconds());
+                clock.remaining_ms = Some(left_at(clock, now, schedule).num_milliseconds());
                 clock.paused = true;
             } else if !pause && clock.paused {
-                let left = Duration::seconds(clock.remaining_seconds.take().unwrap_or(0));
+                let left = Duration::milliseconds(clock.remaining_ms.take().unwrap_or(0));
                 clock.due_at = due_after(clock.business_hours, now, left, schedule);
                 clock.warn_at = warning_at(now, clock.due_at, policy.warning_minutes).or(clock.warn_at);
                 clock.paused = false;
@@ -557,7 +558,10 @@ mod tests {
         clocks.advance(&now, at(300), None);
         let resolution = clocks.targets.iter().find(|c| c.kind == TargetKind::Resolution).expect("resolution");
         assert!(resolution.is_running());
-        assert_eq!(kinds(&clocks.fire(at(481))), [("breached", TargetKind::Resolution), ("breached", TargetKind::NextReply)]);
+        assert_eq!(
+            kinds(&clocks.fire(at(481))),
+            [("breached", TargetKind::Resolution), ("breached", TargetKind::NextReply)]
+        );
     }
 
     #[test]
@@ -632,7 +636,7 @@ mod tests {
         // Pending over the weekend from Friday 16:45: 45 business minutes were left.
         let pending = Progress { status: TicketStatus::Pending, waiting_since: None, ..opened };
         clocks.advance(&pending, friday + Duration::minutes(15), Some(&schedule));
-        assert_eq!(clocks.targets[0].remaining_seconds, Some(45 * 60));
+        assert_eq!(clocks.targets[0].remaining_ms, Some(45 * 60 * 1000));
         clocks.advance(&Progress { status: TicketStatus::Open, ..opened }, monday, Some(&schedule));
         assert_eq!(clocks.targets[0].due_at, monday + Duration::minutes(45));
     }

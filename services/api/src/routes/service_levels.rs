@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::Tag;
 use crate::{
     AppState,
-    dto::SlaTargetKind,
     auth::TenantAuth,
+    dto::SlaTargetKind,
     error::{ApiError, ApiResult},
     json_body::JsonBody,
 };

@@ -381,8 +381,7 @@ impl TicketsApi {
         };
         let ticket_ids: Vec<TicketId> = body.ticket_ids.iter().copied().map(TicketId).collect();
         let tx = self.tenant(principal.tenant_id).await?;
-        let tickets =
-            copilot_pipeline::service_levels::update_tickets(&tx, &principal, &ticket_ids, change).await?;
+        let tickets = copilot_pipeline::service_levels::update_tickets(&tx, &principal, &ticket_ids, change).await?;
         tx.commit().await?;
         let tickets = tickets.into_iter().map(TicketOut::from).collect();
         Ok(Json(TicketBulkOut { tickets }))
@@ -449,8 +448,7 @@ impl TicketsApi {
             tags: body.tags,
         };
         let tx = self.tenant(principal.tenant_id).await?;
-        let ticket =
-            copilot_pipeline::service_levels::update_ticket(&tx, &principal, TicketId(id.0), patch).await?;
+        let ticket = copilot_pipeline::service_levels::update_ticket(&tx, &principal, TicketId(id.0), patch).await?;
         tx.commit().await?;
         Ok(Json(ticket.into()))
     }
