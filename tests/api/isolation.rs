@@ -116,6 +116,8 @@ fn sample_body(method: &str, template: &str) -> Option<Value> {
         ("PATCH", "/v1/webhooks/{id}") => json!({"enabled": false}),
         ("POST", "/v1/webhooks/{id}/replay") => json!({"since": "2026-01-01T00:00:00Z"}),
         ("PATCH", "/v1/sla-policies/{id}") => json!({"name": "Renamed"}),
+        ("PATCH", "/v1/macros/{id}") => json!({"name": "Renamed"}),
+        ("POST", "/v1/tickets/{id}/macros/{macro_id}/apply") => json!({"preview": false}),
         _ => return None,
     })
 }
@@ -186,6 +188,9 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     let card = uuid_at(&app.post("/v1/analytics/cards", &a.key, card).await.expect(201), "/id");
     let policy = json!({"name": "A's policy", "targets": [{"kind": "first_reply", "minutes": 60}]});
     let policy = uuid_at(&app.post("/v1/sla-policies", &a.key, policy).await.expect(201), "/id");
+    let shared =
+        json!({"name": "A's macro", "shared": true, "body": "Hi {{customer.name}}", "actions": {"status": "solved"}});
+    let a_macro = uuid_at(&app.post("/v1/macros", &a.key, shared).await.expect(201), "/id");
     let ids = |template: &str| -> String {
         if template.starts_with("/v1/analytics/cards/") {
             return card.to_string();
@@ -208,6 +213,7 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
             "knowledge" => document.to_string(),
             "drafts" => draft.clone(),
             "webhooks" => webhook.to_string(),
+            "macros" => a_macro.to_string(),
             other => panic!("no resource of A for /v1/{other}/…: add one"),
         }
     };
@@ -222,6 +228,7 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
         let path = template
             .replace("{id}", &ids(template))
             .replace("{message_id}", &message.to_string())
+            .replace("{macro_id}", &a_macro.to_string())
             .replace("{attachment_id}", &attachment)
             .replace("{delivery_id}", &delivery.to_string())
             .replace("{proposal_id}", &uuid::Uuid::now_v7().to_string())

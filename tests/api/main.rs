@@ -18,6 +18,7 @@ mod knowledge_eval;
 mod labelling;
 mod llm_bench;
 mod llm_routing;
+mod macros;
 mod ops;
 mod platform;
 mod rewrite;

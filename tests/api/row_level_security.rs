@@ -87,6 +87,11 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     app.send(Method::PUT, "/v1/settings/business-hours", Some(&tenant.key), Some(&hours)).await.expect(200);
     let policy = json!({"name": "RLS", "targets": [{"kind": "first_reply", "minutes": 60}]});
     app.post("/v1/sla-policies", &tenant.key, policy).await.expect(201);
+    // A macro and a placeholder of the tenant's own.
+    let custom = json!({"placeholders": {"hours": "9 to 5"}});
+    app.send(Method::PUT, "/v1/settings/macro-placeholders", Some(&tenant.key), Some(&custom)).await.expect(200);
+    let shared = json!({"name": "RLS", "shared": true, "body": "Open {{custom.hours}}"});
+    app.post("/v1/macros", &tenant.key, shared).await.expect(201);
     let db = copilot_store::connect(&app.database_url, 1).await.expect("connect");
     let conn = db.unscoped();
     // The first ticket's draft records the LLM's usage once it is written.

@@ -19,9 +19,9 @@ use crate::{
     routes::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
         email::EmailApi, events::EventsApi, health, intent_models::IntentModelsApi, intents::IntentsApi,
-        knowledge::KnowledgeApi, labelling::LabellingApi, platform::PlatformApi, rewrite::RewriteApi,
-        service_levels::ServiceLevelsApi, settings::SettingsApi, summaries::SummariesApi, tickets::TicketsApi,
-        translation::TranslationApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
+        knowledge::KnowledgeApi, labelling::LabellingApi, macros::MacrosApi, platform::PlatformApi,
+        rewrite::RewriteApi, service_levels::ServiceLevelsApi, settings::SettingsApi, summaries::SummariesApi,
+        tickets::TicketsApi, translation::TranslationApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
     },
 };
 
@@ -74,7 +74,7 @@ type Apis = (
     AuthApi,
     UsersApi,
     ApiKeysApi,
-    (TicketsApi, SummariesApi),
+    (TicketsApi, SummariesApi, MacrosApi),
     TriageApi,
     (IntentsApi, LabellingApi, IntentModelsApi),
     KnowledgeApi,
@@ -89,7 +89,11 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
         AuthApi { state: state.clone() },
         UsersApi { state: state.clone() },
         ApiKeysApi { state: state.clone() },
-        (TicketsApi { state: state.clone() }, SummariesApi { state: state.clone() }),
+        (
+            TicketsApi { state: state.clone() },
+            SummariesApi { state: state.clone() },
+            MacrosApi { state: state.clone() },
+        ),
         TriageApi { state: state.clone() },
         (
             IntentsApi { state: state.clone() },

@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod knowledge;
 pub mod labelling;
 pub mod llm;
+pub mod macros;
 pub mod queues;
 pub mod rewrite;
 pub mod service_levels;

@@ -30,6 +30,8 @@ scoped!(
     business_hours,
     sla_policy,
     ticket_sla,
+    reply_macro,
+    macro_placeholder,
     user,
     api_key,
     session,

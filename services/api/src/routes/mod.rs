@@ -12,6 +12,7 @@ pub mod intent_models;
 pub mod intents;
 pub mod knowledge;
 pub mod labelling;
+pub mod macros;
 pub mod platform;
 pub mod rewrite;
 pub mod service_levels;
