@@ -9,6 +9,7 @@ import { fill, intentLabels, intentName, useI18n, type Key } from "../i18n";
 import { useTenantEvent, useTenantEvents } from "../live";
 import { duration } from "../time";
 import { SlaBadge } from "../components/Sla";
+import { MacroPicker } from "../components/Macros";
 
 /** How often an agent on a ticket says so again (the service forgets a word after 45 s). */
 const PRESENCE_EVERY_MS = 15_000;
@@ -624,6 +625,17 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
             {t(notice)}
           </p>
         )}
+        <MacroPicker
+          ticketId={id}
+          onApplied={(applied) => {
+            setTicket(applied.ticket);
+            if (applied.reply) {
+              setMode("reply");
+              setText((current) => (current.trim() ? `${current}\n\n${applied.reply}` : applied.reply));
+            }
+            setNotice("macros.applied");
+          }}
+        />
         <Composer
           mode={mode}
           onMode={setMode}
