@@ -306,6 +306,44 @@ try {
     await accessible("ticket with composer");
   });
 
+  await check("a ticket shows its SLA countdown, and a macro fills the composer and changes the ticket", async () => {
+    await callApi("POST", "/v1/sla-policies", {
+      name: "Web desk",
+      conditions: { channel: ["web"] },
+      targets: [{ kind: "first_reply", minutes: 120 }, { kind: "resolution", minutes: 2880 }],
+    });
+    await callApi("POST", "/v1/macros", {
+      name: "Return label sent",
+      shared: true,
+      body: "Hi {{customer.first_name}}, the return label for ticket #{{ticket.number}} is in your e-mail.",
+      actions: { status: "pending", add_tags: ["return-label"] },
+    });
+    const back = page.url();
+    const ticket = await openTicket("Return label please", "Could you send me a return label?");
+    await page.goto(`${base}/#/tickets/${ticket.id}`);
+    await page.locator(".badge.sla", { hasText: /First reply due in (1 hr|2 hr|1\d\d min)/ }).waitFor();
+    await page.getByRole("button", { name: "Macros" }).click();
+    const macros = page.getByRole("region", { name: "Macros" });
+    await macros.getByLabel("Search macros by name").fill("label");
+    await macros.getByRole("button", { name: "Return label sent" }).click();
+    const expected = `Hi Kit, the return label for ticket #${ticket.number} is in your e-mail.`;
+    await macros.getByText(expected).waitFor();
+    await macros.getByText("Status: Pending").waitFor();
+    await page.screenshot({ path: join(shots, "ticket-macro.png"), fullPage: true });
+    await macros.getByRole("button", { name: "Apply" }).click();
+    const text = page.getByRole("form", { name: "Reply or note" }).getByRole("textbox");
+    await eventually(async () => {
+      if ((await text.inputValue()) !== expected) throw new Error(`the composer holds: ${await text.inputValue()}`);
+    });
+    await page.locator(".badge.sla", { hasText: "SLA paused" }).waitFor();
+    const changed = await callApi("GET", `/v1/tickets/${ticket.id}`);
+    if (changed.status !== "pending" || !changed.tags.includes("return-label")) throw new Error(JSON.stringify(changed));
+    await text.fill("");
+    // Back where the agent was, writing a note.
+    await page.goto(back);
+    await page.getByRole("form", { name: "Reply or note" }).getByLabel("Internal note").check();
+  });
+
   await check("a reply is rewritten as the agent watches and undone; a Chinese message arrives translated", async () => {
     const composer = page.getByRole("form", { name: "Reply or note" });
     await composer.getByLabel("Reply to the customer").check();
