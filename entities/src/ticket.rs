@@ -43,6 +43,8 @@ pub struct Model {
     pub sla: Option<Json>,
     /// The earliest due time of its running SLA targets.
     pub sla_due_at: Option<DateTimeUtc>,
+    /// The ticket this one was merged into (it is closed and takes no more messages).
+    pub merged_into_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -38,6 +38,7 @@ mod m20261207_000030_business_hours;
 mod m20261207_000031_sla_policies;
 mod m20261208_000032_ticket_slas;
 mod m20261208_000033_macros;
+mod m20261208_000034_merged_tickets;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -103,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000031_sla_policies::Migration),
             Box::new(m20261208_000032_ticket_slas::Migration),
             Box::new(m20261208_000033_macros::Migration),
+            Box::new(m20261208_000034_merged_tickets::Migration),
         ]
     }
 }

@@ -822,3 +822,28 @@ async fn a_test_email_shows_whether_replies_can_really_be_sent() {
         .expect_error(403, "forbidden");
     test("not an address").await.expect_error(400, "invalid_email");
 }
+
+#[tokio::test]
+async fn mail_answering_a_merged_ticket_joins_the_ticket_it_was_merged_into() {
+    let room = mailroom().await;
+    let mail = |id: &str, subject: &str, answers: Option<&str>| {
+        let answers = answers.map(|to| format!("In-Reply-To: <{to}>\r\n")).unwrap_or_default();
+        format!(
+            "From: Ann <ann@example.test>\r\nTo: help@acme.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{answers}\r\nAbout my order.\r\n"
+        )
+        .into_bytes()
+    };
+    let first = uuid_at(&room.receive(mail("m1@example.test", "Order 1", None)).await, "/ticket_id");
+    let second = uuid_at(&room.receive(mail("m2@example.test", "Same order, again", None)).await, "/ticket_id");
+    assert_ne!(first, second);
+    let merged =
+        room.app.post(&format!("/v1/tickets/{first}/merge"), &room.agent, json!({"into": second})).await.expect(200);
+    assert_eq!(merged["source"]["merged_into_id"], json!(second));
+    // A reply to the first mail's thread joins the ticket it was merged into.
+    let later = room.receive(mail("m3@example.test", "Re: Order 1", Some("m1@example.test"))).await;
+    assert_eq!(uuid_at(&later, "/ticket_id"), second, "{later}");
+    let thread = room.thread(second).await;
+    let customer: Vec<&Value> = thread.iter().filter(|m| m["author"] == "customer").collect();
+    assert_eq!(customer.len(), 3, "{thread:?}");
+    assert!(customer.iter().all(|m| m["email"].is_object()), "each keeps its mail: {thread:?}");
+}

@@ -117,6 +117,8 @@ fn sample_body(method: &str, template: &str) -> Option<Value> {
         ("POST", "/v1/webhooks/{id}/replay") => json!({"since": "2026-01-01T00:00:00Z"}),
         ("PATCH", "/v1/sla-policies/{id}") => json!({"name": "Renamed"}),
         ("PATCH", "/v1/macros/{id}") => json!({"name": "Renamed"}),
+        ("POST", "/v1/tickets/{id}/merge") => json!({"into": uuid::Uuid::now_v7()}),
+        ("POST", "/v1/tickets/{id}/messages/{message_id}/split") => json!({}),
         ("POST", "/v1/tickets/{id}/macros/{macro_id}/apply") => json!({"preview": false}),
         _ => return None,
     })

@@ -21,6 +21,7 @@ mod llm_routing;
 mod macros;
 mod ops;
 mod platform;
+mod regroup;
 mod rewrite;
 mod row_level_security;
 mod scale_out;

@@ -197,6 +197,8 @@ pub struct TicketOut {
     pub solved_at: Option<DateTime<Utc>>,
     /// Its service levels, when an SLA policy applies.
     pub sla: Option<TicketSlaOut>,
+    /// The ticket it was merged into (it is closed and takes no more messages).
+    pub merged_into_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -293,6 +295,7 @@ impl From<copilot_conversations::Ticket> for TicketOut {
             first_reply_at: ticket.first_reply_at,
             solved_at: ticket.solved_at,
             sla: ticket.sla.map(Into::into),
+            merged_into_id: ticket.merged_into_id.map(|id| id.0),
             language: ticket.language,
             created_at: ticket.created_at,
             updated_at: ticket.updated_at,

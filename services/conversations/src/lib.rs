@@ -12,6 +12,7 @@ pub mod analytics;
 mod customers;
 mod messages;
 pub mod presence;
+pub mod regroup;
 mod rows;
 mod tickets;
 pub mod translations;

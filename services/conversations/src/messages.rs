@@ -166,6 +166,9 @@ pub async fn add_message(
         by.require_human_role()?;
     }
     let ticket = find_row_for_update(tx, ticket_id).await?;
+    if let Some(into) = ticket.merged_into_id {
+        return Err(crate::rows::merged(into));
+    }
     let body = body(&request.body)?;
     let author_user_id = match request.author {
         Author::Customer => None,

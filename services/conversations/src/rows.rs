@@ -25,6 +25,11 @@ async fn load_row(tx: &TenantTx, id: TicketId, lock: bool) -> Result<ticket::Mod
     query.one(&**tx).await.map_err(db_err)?.ok_or(Error::NotFound("ticket"))
 }
 
+/// A merged ticket stays closed and takes no messages: its thread is `into`'s now.
+pub(crate) fn merged(into: uuid::Uuid) -> Error {
+    Error::conflict("ticket_merged", format!("the ticket was merged into {into}; work on that ticket"))
+}
+
 /// The ticket's `solved_at` after its status goes from `old` to `new`, when it changes:
 /// the time it is solved or closed from another state, none when it opens again.
 pub(crate) fn solved_at_after(old: TicketStatus, new: TicketStatus) -> Option<Option<DateTime<Utc>>> {

@@ -59,6 +59,8 @@ pub struct Ticket {
     pub solved_at: Option<DateTime<Utc>>,
     /// Its service levels, when a policy applies.
     pub sla: Option<TicketSla>,
+    /// The ticket it was merged into.
+    pub merged_into_id: Option<TicketId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -177,32 +179,9 @@ pub async fn open(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<O
     let number = next_number(tx).await?;
     let now = copilot_core::now();
     let id = TicketId::generate();
-    let row = ticket::ActiveModel {
-        id: Set(id.0),
-        tenant_id: Set(tx.tenant().0),
-        number: Set(number),
-        subject: Set(valid.subject),
-        status: Set(TicketStatus::New),
-        priority: Set(valid.priority),
-        channel: Set(valid.channel),
-        customer_id: Set(customer.id),
-        assignee_id: Set(None),
-        intent: Set(None),
-        sentiment: Set(None),
-        language: Set(None),
-        priority_rank: Set(valid.priority.rank()),
-        sentiment_score: Set(None),
-        waiting_since: Set(Some(now)),
-        preview: Set(Some(messages::preview(&valid.body))),
-        created_at: Set(now),
-        updated_at: Set(now),
-        // The first message, inserted next, counts itself.
-        message_count: Set(0),
-        first_reply_at: Set(None),
-        solved_at: Set(None),
-        sla: Set(None),
-        sla_due_at: Set(None),
-    };
+    let mut row = new_row(tx, id, number, valid.subject, valid.priority, valid.channel, customer.id, now);
+    row.waiting_since = Set(Some(now));
+    row.preview = Set(Some(messages::preview(&valid.body)));
     let row = row.insert(&**tx).await.map_err(db_err)?;
     insert_tags(tx, id, &valid.tags).await?;
     let message = messages::insert(tx, id, Author::Customer, None, valid.body, now).await?;
@@ -220,8 +199,49 @@ pub async fn open(tx: &TenantTx, by: &Principal, valid: ValidTicket) -> Result<O
     Ok(Opened { ticket, first })
 }
 
+/// A new ticket's row: status new, nobody assigned, nothing triaged, no messages yet (each
+/// inserted counts itself).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_row(
+    tx: &TenantTx,
+    id: TicketId,
+    number: i64,
+    subject: String,
+    priority: Priority,
+    channel: Channel,
+    customer_id: Uuid,
+    now: DateTime<Utc>,
+) -> ticket::ActiveModel {
+    ticket::ActiveModel {
+        id: Set(id.0),
+        tenant_id: Set(tx.tenant().0),
+        number: Set(number),
+        subject: Set(subject),
+        status: Set(TicketStatus::New),
+        priority: Set(priority),
+        channel: Set(channel),
+        customer_id: Set(customer_id),
+        assignee_id: Set(None),
+        intent: Set(None),
+        sentiment: Set(None),
+        language: Set(None),
+        priority_rank: Set(priority.rank()),
+        sentiment_score: Set(None),
+        waiting_since: Set(None),
+        preview: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        message_count: Set(0),
+        first_reply_at: Set(None),
+        solved_at: Set(None),
+        sla: Set(None),
+        sla_due_at: Set(None),
+        merged_into_id: Set(None),
+    }
+}
+
 /// Takes the tenant's next ticket number (the tenant row is locked until commit).
-async fn next_number(tx: &TenantTx) -> Result<i64, Error> {
+pub(crate) async fn next_number(tx: &TenantTx) -> Result<i64, Error> {
     let statement = Query::update()
         .table(tenant::Entity)
         .value(tenant::Column::TicketCounter, Expr::col(tenant::Column::TicketCounter).add(1))
@@ -264,6 +284,7 @@ fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>, draft_rea
         first_reply_at: row.first_reply_at,
         solved_at: row.solved_at,
         sla,
+        merged_into_id: row.merged_into_id.map(TicketId),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -283,7 +304,7 @@ pub async fn set_sla(tx: &TenantTx, id: TicketId, sla: Option<&TicketSla>) -> Re
     Ok(())
 }
 
-async fn replace_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Result<(), Error> {
+pub(crate) async fn replace_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Result<(), Error> {
     ticket_tag::Entity::delete_many()
         .filter(ticket_tag::Column::TenantId.eq(tx.tenant().0))
         .filter(ticket_tag::Column::TicketId.eq(ticket_id.0))
@@ -293,7 +314,7 @@ async fn replace_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Re
     insert_tags(tx, ticket_id, tags).await
 }
 
-async fn insert_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Result<(), Error> {
+pub(crate) async fn insert_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Result<(), Error> {
     if tags.is_empty() {
         return Ok(());
     }
@@ -307,7 +328,7 @@ async fn insert_tags(tx: &TenantTx, ticket_id: TicketId, tags: &[String]) -> Res
 }
 
 /// Attaches customers and tags to ticket rows, keeping their order.
-async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>, Error> {
+pub(crate) async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<Vec<Ticket>, Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -608,6 +629,11 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: TicketId, patch: TicketPa
     // Status, priority, assignment and tags are the desk's decisions, not an integration's.
     by.require_human_role()?;
     let row = find_row_for_update(tx, id).await?;
+    if let Some(into) = row.merged_into_id
+        && patch.status.is_some_and(|status| status != row.status)
+    {
+        return Err(crate::rows::merged(into));
+    }
     let old_status = row.status;
     let old_assignee = row.assignee_id;
     let mut change: ticket::ActiveModel = row.into();

@@ -642,6 +642,15 @@ pub(crate) async fn in_range(
         .map_err(db_err)
 }
 
+/// The drafts answering `messages` follow them to ticket `to` (a merge or a split); the
+/// source's pending drafts are superseded first by the caller.
+pub async fn move_messages(tx: &TenantTx, messages: &[MessageId], to: TicketId) -> Result<(), Error> {
+    let ids: Vec<Uuid> = messages.iter().map(|id| id.0).collect();
+    copilot_store::follow_messages::<draft::Entity>(tx, draft::Column::TicketId, draft::Column::MessageId, &ids, to.0)
+        .await
+        .map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -493,6 +493,20 @@ pub async fn for_messages(
     Ok(rows.into_iter().map(|row| (MessageId(row.message_id), row.into())).collect())
 }
 
+/// The triage of `messages` follows them to ticket `to` (a merge or a split).
+pub async fn move_messages(tx: &TenantTx, messages: &[MessageId], to: TicketId) -> Result<(), Error> {
+    let ids: Vec<Uuid> = messages.iter().map(|id| id.0).collect();
+    copilot_store::follow_messages::<message_triage::Entity>(
+        tx,
+        message_triage::Column::TicketId,
+        message_triage::Column::MessageId,
+        &ids,
+        to.0,
+    )
+    .await
+    .map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -470,3 +470,26 @@ pub async fn resend(
     .await?;
     Ok(Delivery::from(row))
 }
+
+/// The deliveries and mail of `messages` follow them to ticket `to` (a merge or a split),
+/// so their thread's later replies join `to`.
+pub async fn move_messages(tx: &TenantTx, messages: &[MessageId], to: TicketId) -> Result<(), Error> {
+    let ids: Vec<Uuid> = messages.iter().map(|id| id.0).collect();
+    copilot_store::follow_messages::<delivery::Entity>(
+        tx,
+        delivery::Column::TicketId,
+        delivery::Column::MessageId,
+        &ids,
+        to.0,
+    )
+    .await?;
+    copilot_store::follow_messages::<email_message::Entity>(
+        tx,
+        email_message::Column::TicketId,
+        email_message::Column::MessageId,
+        &ids,
+        to.0,
+    )
+    .await
+    .map(drop)
+}

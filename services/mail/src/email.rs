@@ -243,8 +243,25 @@ async fn store(
     Ok(id)
 }
 
-/// The ticket a reply joins, if any (see the module notes).
+/// The ticket a reply joins, if any (see the module notes); a ticket merged since passes
+/// the reply on to the ticket it was merged into.
 async fn thread(tx: &TenantTx, email: &InboundEmail) -> Result<Option<Uuid>, Error> {
+    let Some(mut id) = named_ticket(tx, email).await? else { return Ok(None) };
+    // Merges form chains (a merged into b, b into c), never circles; a bound all the same.
+    for _ in 0..16 {
+        let row =
+            ticket::Entity::scoped(tx.tenant()).filter(ticket::Column::Id.eq(id)).one(&**tx).await.map_err(db_err)?;
+        match row.and_then(|row| row.merged_into_id) {
+            Some(into) => id = into,
+            None => break,
+        }
+    }
+    Ok(Some(id))
+}
+
+/// The ticket a reply names: by a Message-ID it answers, else by the ticket token in its
+/// subject (when the customer is the ticket's).
+async fn named_ticket(tx: &TenantTx, email: &InboundEmail) -> Result<Option<Uuid>, Error> {
     let named: Vec<&String> = email.in_reply_to.iter().chain(&email.references).collect();
     if !named.is_empty() {
         let known = email_message::Entity::scoped(tx.tenant())

@@ -19,6 +19,7 @@ pub mod labelling;
 pub mod llm;
 pub mod macros;
 pub mod queues;
+pub mod regroup;
 pub mod rewrite;
 pub mod service_levels;
 pub mod summaries;

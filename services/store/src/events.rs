@@ -11,10 +11,12 @@ use uuid::Uuid;
 use crate::{Scoped, TenantTx, db_err};
 
 /// Every event type, in the order the API lists them.
-pub const EVENT_TYPES: [&str; 18] = [
+pub const EVENT_TYPES: [&str; 20] = [
     "ticket.created",
     "ticket.updated",
     "ticket.summary.updated",
+    "ticket.merged",
+    "ticket.split",
     "sla.warning",
     "sla.breached",
     "message.created",

@@ -21,7 +21,7 @@ pub mod sealed;
 
 pub use db::{ACQUIRE_TIMEOUT, Db, TenantTx, connect, connect_with, db_err, is_unique_violation, migrate};
 pub use query::like_contains;
-pub use scoped::Scoped;
+pub use scoped::{Scoped, follow_messages};
 
 pub use copilot_entities as entities;
 /// sea-orm, re-exported so capabilities use the same version.

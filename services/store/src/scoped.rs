@@ -78,3 +78,25 @@ impl Scoped for e::tenant::Entity {
         e::tenant::Column::Id
     }
 }
+
+/// Points the tenant's rows of `E` about `messages` at ticket `to`, after those messages
+/// moved there (a merge or a split); returns how many rows changed.
+pub async fn follow_messages<E: Scoped>(
+    tx: &crate::TenantTx,
+    ticket: E::Column,
+    message: E::Column,
+    messages: &[uuid::Uuid],
+    to: uuid::Uuid,
+) -> Result<u64, copilot_core::Error> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let result = E::update_many()
+        .col_expr(ticket, sea_orm::sea_query::Expr::value(to))
+        .filter(E::tenant_column().eq(tx.tenant().0))
+        .filter(message.is_in(messages.iter().copied()))
+        .exec(&**tx)
+        .await
+        .map_err(crate::db_err)?;
+    Ok(result.rows_affected)
+}

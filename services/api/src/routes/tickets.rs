@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use copilot_conversations::TicketOrder;
 use copilot_core::TenantId;
-use copilot_core::ids::TicketId;
+use copilot_core::ids::{MessageId, TicketId};
 use copilot_pipeline::translation::{TranslateTo, send_translated};
 use copilot_store::idempotency::Guard;
 use poem_openapi::{
@@ -202,6 +202,39 @@ pub struct MessageIn {
 pub enum MessageCreated {
     #[oai(status = 201)]
     Created(Json<MessageOut>),
+}
+
+#[derive(Debug, Object)]
+pub struct MergeIn {
+    /// The ticket that receives this one's messages.
+    pub into: Uuid,
+}
+
+#[derive(Debug, Default, Object)]
+pub struct SplitIn {
+    /// Also move every message after this one.
+    #[oai(default)]
+    pub with_later: bool,
+    /// The new ticket's subject (this ticket's when absent).
+    pub subject: Option<String>,
+}
+
+/// The two tickets after a merge (`source` merged into `target`) or a split (`target` is
+/// the new ticket).
+#[derive(Debug, Object)]
+pub struct RegroupedOut {
+    pub source: TicketOut,
+    pub target: TicketOut,
+    /// The messages that moved, in time order.
+    pub moved: Vec<Uuid>,
+}
+
+fn regrouped_out(regrouped: copilot_conversations::regroup::Regrouped) -> RegroupedOut {
+    RegroupedOut {
+        source: regrouped.source.into(),
+        target: regrouped.target.into(),
+        moved: regrouped.moved.into_iter().map(|id| id.0).collect(),
+    }
 }
 
 /// Converts a created ticket to its response.
@@ -451,6 +484,51 @@ impl TicketsApi {
         let ticket = copilot_pipeline::service_levels::update_ticket(&tx, &principal, TicketId(id.0), patch).await?;
         tx.commit().await?;
         Ok(Json(ticket.into()))
+    }
+
+    /// Merge this ticket into another (people only): every message moves to `into` in time
+    /// order (with its triage, drafts and mail: later mail replies to this ticket's thread
+    /// join `into`), tags are united, and this ticket is closed with `merged_into_id` and
+    /// takes no more messages; a note on each side says so; `ticket.merged`. `400
+    /// invalid_merge` into itself, `409 ticket_merged` when either was merged already, `409
+    /// ticket_closed` into a closed ticket; another tenant's ticket is `404`.
+    #[oai(path = "/tickets/:id/merge", method = "post", operation_id = "tickets.merge")]
+    async fn merge(&self, auth: TenantAuth, id: Path<Uuid>, body: JsonBody<MergeIn>) -> ApiResult<Json<RegroupedOut>> {
+        let principal = auth.0.principal;
+        let tx = self.tenant(principal.tenant_id).await?;
+        let regrouped =
+            copilot_pipeline::regroup::merge(&tx, &principal, TicketId(id.0), TicketId(body.0.into)).await?;
+        tx.commit().await?;
+        Ok(Json(regrouped_out(regrouped)))
+    }
+
+    /// Open a new ticket from a customer's message of this one (people only), with
+    /// `with_later` the messages after it too: same customer, channel, priority and tags,
+    /// `subject` or this ticket's; a note on each side; `ticket.created` and
+    /// `ticket.split`. `422 invalid_split` for a message not the customer's, `409
+    /// invalid_split` when no message would stay behind.
+    #[oai(path = "/tickets/:id/messages/:message_id/split", method = "post", operation_id = "tickets.messages.split")]
+    async fn split(
+        &self,
+        auth: TenantAuth,
+        id: Path<Uuid>,
+        message_id: Path<Uuid>,
+        body: JsonBody<SplitIn>,
+    ) -> ApiResult<Json<RegroupedOut>> {
+        let principal = auth.0.principal;
+        let body = body.0;
+        let tx = self.tenant(principal.tenant_id).await?;
+        let regrouped = copilot_pipeline::regroup::split(
+            &tx,
+            &principal,
+            TicketId(id.0),
+            MessageId(message_id.0),
+            body.with_later,
+            body.subject.as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Json(regrouped_out(regrouped)))
     }
 
     /// Apply the tenant's current SLA policies to the ticket again (admins): the first whose
