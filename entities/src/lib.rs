@@ -41,6 +41,8 @@ pub mod session;
 pub mod sla_policy;
 pub mod tenant;
 pub mod ticket;
+pub mod ticket_field;
+pub mod ticket_field_value;
 pub mod ticket_presence;
 pub mod ticket_sla;
 pub mod ticket_summary;

@@ -28,6 +28,7 @@ mod scale_out;
 mod service_levels;
 mod sqlite;
 mod summaries;
+mod ticket_fields;
 mod tickets;
 mod tidy;
 mod translation;

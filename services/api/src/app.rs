@@ -21,7 +21,8 @@ use crate::{
         email::EmailApi, events::EventsApi, health, intent_models::IntentModelsApi, intents::IntentsApi,
         knowledge::KnowledgeApi, labelling::LabellingApi, macros::MacrosApi, platform::PlatformApi,
         rewrite::RewriteApi, service_levels::ServiceLevelsApi, settings::SettingsApi, summaries::SummariesApi,
-        tickets::TicketsApi, translation::TranslationApi, triage::TriageApi, users::UsersApi, webhooks::WebhooksApi,
+        ticket_fields::TicketFieldsApi, tickets::TicketsApi, translation::TranslationApi, triage::TriageApi,
+        users::UsersApi, webhooks::WebhooksApi,
     },
 };
 
@@ -79,7 +80,7 @@ type Apis = (
     (IntentsApi, LabellingApi, IntentModelsApi),
     KnowledgeApi,
     (DraftsApi, RewriteApi, TranslationApi, SettingsApi, AnalyticsApi, EmailApi),
-    (AuditApi, WebhooksApi, EventsApi, ServiceLevelsApi),
+    (AuditApi, WebhooksApi, EventsApi, ServiceLevelsApi, TicketFieldsApi),
 );
 
 /// The OpenAPI service with every operation, served under `/v1`.
@@ -114,6 +115,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             WebhooksApi { state: state.clone() },
             EventsApi { state: state.clone() },
             ServiceLevelsApi { state: state.clone() },
+            TicketFieldsApi { state: state.clone() },
         ),
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))

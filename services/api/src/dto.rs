@@ -60,6 +60,10 @@ mirror_enum!(
     SlaTargetKind => copilot_core::sla::TargetKind { FirstReply, NextReply, Resolution }
 );
 mirror_enum!(
+    /// What a custom ticket field holds.
+    FieldKindIo => copilot_conversations::fields::FieldKind { Text, Number, Select, MultiSelect, Date, Checkbox }
+);
+mirror_enum!(
     /// How a message reads.
     Sentiment => model::Sentiment { Negative, Neutral, Positive }
 );
@@ -199,6 +203,8 @@ pub struct TicketOut {
     pub sla: Option<TicketSlaOut>,
     /// The ticket it was merged into (it is closed and takes no more messages).
     pub merged_into_id: Option<Uuid>,
+    /// Custom field values by key.
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -296,6 +302,7 @@ impl From<copilot_conversations::Ticket> for TicketOut {
             solved_at: ticket.solved_at,
             sla: ticket.sla.map(Into::into),
             merged_into_id: ticket.merged_into_id.map(|id| id.0),
+            fields: ticket.fields,
             language: ticket.language,
             created_at: ticket.created_at,
             updated_at: ticket.updated_at,

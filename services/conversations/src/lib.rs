@@ -10,6 +10,7 @@
 
 pub mod analytics;
 mod customers;
+pub mod fields;
 mod messages;
 pub mod presence;
 pub mod regroup;

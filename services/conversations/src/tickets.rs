@@ -12,7 +12,7 @@ use copilot_core::{
     sla::TicketSla,
     values::{self, Email, single_line},
 };
-use copilot_entities::{customer, draft, message, tenant, ticket, ticket_tag, user};
+use copilot_entities::{customer, draft, message, tenant, ticket, ticket_field_value, ticket_tag, user};
 use copilot_store::{Scoped, TenantTx, audit, db_err, events};
 use sea_orm::{
     ActiveModelTrait,
@@ -61,6 +61,8 @@ pub struct Ticket {
     pub sla: Option<TicketSla>,
     /// The ticket it was merged into.
     pub merged_into_id: Option<TicketId>,
+    /// Its custom fields' values by key.
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -129,6 +131,8 @@ pub struct TicketFilter {
     pub language: Option<String>,
     /// Only tickets with a running SLA clock due before this instant (past due: breached).
     pub due_before: Option<DateTime<Utc>>,
+    /// Only tickets with this custom field value (see `fields::filter`).
+    pub field: Option<crate::fields::FieldFilter>,
     pub order: TicketOrder,
 }
 
@@ -140,6 +144,8 @@ pub struct TicketPatch {
     pub priority: Option<Priority>,
     pub assignee_id: Option<Option<Uuid>>,
     pub tags: Option<Vec<String>>,
+    /// Custom field values by key; `null` clears one.
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Validated fields of a new ticket: [`NewTicket::validate`], then [`open`].
@@ -285,6 +291,7 @@ fn assemble(row: ticket::Model, customer: Customer, tags: Vec<String>, draft_rea
         solved_at: row.solved_at,
         sla,
         merged_into_id: row.merged_into_id.map(TicketId),
+        fields: Default::default(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -346,6 +353,7 @@ pub(crate) async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<V
     for row in tag_rows {
         tags.entry(row.ticket_id).or_default().push(row.tag);
     }
+    let mut values = crate::fields::values_of(tx, &ids).await?;
     let with_drafts: HashSet<Uuid> = draft::Entity::scoped(tx.tenant())
         .select_only()
         .column(draft::Column::TicketId)
@@ -365,7 +373,8 @@ pub(crate) async fn hydrate(tx: &TenantTx, rows: Vec<ticket::Model>) -> Result<V
                 .ok_or_else(|| Error::internal("ticket without its customer"))?;
             let ticket_tags = tags.remove(&row.id).unwrap_or_default();
             let draft_ready = with_drafts.contains(&row.id);
-            Ok(assemble(row, customer, ticket_tags, draft_ready))
+            let fields = values.remove(&row.id).unwrap_or_default();
+            Ok(Ticket { fields, ..assemble(row, customer, ticket_tags, draft_ready) })
         })
         .collect()
 }
@@ -461,6 +470,25 @@ fn filtered(tenant: TenantId, filter: &TicketFilter) -> Select<ticket::Entity> {
     }
     if let Some(before) = filter.due_before {
         query = query.filter(ticket::Column::SlaDueAt.lt(before));
+    }
+    if let Some(field) = &filter.field {
+        let text = Expr::col(ticket_field_value::Column::Text);
+        let matches = if field.contains {
+            text.like(LikeExpr::new(copilot_store::like_contains(&field.text)).escape('\\'))
+        } else {
+            text.eq(field.text.as_str())
+        };
+        query = query.filter(
+            ticket::Column::Id.in_subquery(
+                Query::select()
+                    .column(ticket_field_value::Column::TicketId)
+                    .from(ticket_field_value::Entity)
+                    .and_where(Expr::col(ticket_field_value::Column::TenantId).eq(tenant))
+                    .and_where(Expr::col(ticket_field_value::Column::FieldId).eq(field.field_id))
+                    .and_where(matches)
+                    .to_owned(),
+            ),
+        );
     }
     query
 }
@@ -662,6 +690,16 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: TicketId, patch: TicketPa
     if let Some(tags) = &tags {
         replace_tags(tx, id, tags).await?;
     }
+    let fields_changed = crate::fields::set_values(tx, id, &patch.fields).await?;
+    if row.status != old_status && matches!(row.status, TicketStatus::Solved | TicketStatus::Closed) {
+        let missing = crate::fields::missing_for_solve(tx, id).await?;
+        if !missing.is_empty() {
+            return Err(Error::unprocessable(
+                "fields_required",
+                format!("set {} before the ticket is {}", missing.join(", "), row.status),
+            ));
+        }
+    }
     let target = audit::Target::new("ticket", id);
     if row.status != old_status {
         audit::record(
@@ -670,6 +708,16 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: TicketId, patch: TicketPa
             "ticket.status_changed",
             target.clone(),
             serde_json::json!({ "from": old_status, "to": row.status }),
+        )
+        .await?;
+    }
+    if !fields_changed.is_empty() {
+        audit::record(
+            tx,
+            by.actor,
+            "ticket.fields_changed",
+            target.clone(),
+            serde_json::json!({ "fields": fields_changed }),
         )
         .await?;
     }
@@ -755,6 +803,7 @@ pub async fn update_many(
             priority: change.priority,
             assignee_id: change.assignee_id,
             tags,
+            fields: Default::default(),
         };
         changed.insert(id, update(tx, by, id, patch).await?);
     }

@@ -124,6 +124,7 @@ pub async fn apply(
             priority: changes.priority,
             assignee_id: changes.assignee_id,
             tags: tags_change.then_some(tags),
+            fields: Default::default(),
         };
         crate::service_levels::update_ticket(tx, by, ticket_id, patch).await?
     };

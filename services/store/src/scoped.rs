@@ -30,6 +30,8 @@ scoped!(
     business_hours,
     sla_policy,
     ticket_sla,
+    ticket_field,
+    ticket_field_value,
     reply_macro,
     macro_placeholder,
     user,

@@ -18,6 +18,7 @@ pub mod rewrite;
 pub mod service_levels;
 pub mod settings;
 pub mod summaries;
+pub mod ticket_fields;
 pub mod tickets;
 pub mod translation;
 pub mod triage;

@@ -185,6 +185,10 @@ pub struct TicketPatch {
     pub assignee_id: MaybeUndefined<Uuid>,
     /// Replaces all tags.
     pub tags: Option<Vec<String>>,
+    /// Custom field values by key (`GET /v1/ticket-fields`); `null` clears one. A value
+    /// of the wrong kind is `400 invalid_field_value`, an unknown or retired key `400
+    /// unknown_field`; solving without a required field is `422 fields_required`.
+    pub fields: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Object)]
@@ -316,6 +320,9 @@ impl TicketsApi {
         /// Only tickets with a running SLA clock due before this instant (RFC 3339); now:
         /// the breached ones.
         due_before: Query<Option<DateTime<Utc>>>,
+        /// A custom field's value, `key:value` (`plan:enterprise`; a multi-select matches
+        /// tickets having that option; `true`/`false` for a checkbox).
+        field: Query<Option<String>>,
         /// `newest` (default), `oldest` (opened longest ago first), `updated` (latest change
         /// first), `priority` (most urgent first), `waiting` (the customer waiting longest
         /// for a reply first), `sentiment` (most negative first) or `due` (the earliest SLA
@@ -354,6 +361,7 @@ impl TicketsApi {
             sentiment: sentiment.0.map(Into::into),
             language: language.0,
             due_before: due_before.0,
+            field: None,
             order: match sort.0.unwrap_or(TicketSort::Newest) {
                 TicketSort::Newest => TicketOrder::Newest,
                 TicketSort::Oldest => TicketOrder::Oldest,
@@ -365,6 +373,11 @@ impl TicketsApi {
             },
         };
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
+        let field = match field.0.as_deref() {
+            Some(raw) => Some(copilot_conversations::fields::filter(&tx, raw).await?),
+            None => None,
+        };
+        let filter = copilot_conversations::TicketFilter { field, ..filter };
         let tickets = copilot_conversations::list(&tx, &filter, page).await?;
         Ok(Json(Page::from_domain(tickets, TicketOut::from)))
     }
@@ -479,6 +492,7 @@ impl TicketsApi {
                 MaybeUndefined::Value(id) => Some(Some(id)),
             },
             tags: body.tags,
+            fields: body.fields.unwrap_or_default(),
         };
         let tx = self.tenant(principal.tenant_id).await?;
         let ticket = copilot_pipeline::service_levels::update_ticket(&tx, &principal, TicketId(id.0), patch).await?;
