@@ -344,6 +344,22 @@ try {
     await page.getByRole("form", { name: "Reply or note" }).getByLabel("Internal note").check();
   });
 
+  await check("the agent sets the ticket's custom fields in the sidebar", async () => {
+    await callApi("POST", "/v1/ticket-fields", { key: "plan", label: "Plan", kind: "select", options: ["free", "pro", "enterprise"] });
+    await callApi("POST", "/v1/ticket-fields", { key: "seats", label: "Seats", kind: "number" });
+    await page.reload();
+    const form = page.getByRole("form", { name: "Fields" });
+    await form.getByLabel("Plan").selectOption("pro");
+    await form.getByLabel("Seats").fill("12");
+    await form.getByRole("button", { name: "Save fields" }).click();
+    await form.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    const id = page.url().split("/tickets/")[1];
+    const ticket = await callApi("GET", `/v1/tickets/${id}`);
+    if (ticket.fields.plan !== "pro" || ticket.fields.seats !== 12) throw new Error(JSON.stringify(ticket.fields));
+    await page.screenshot({ path: join(shots, "ticket-fields.png"), fullPage: true });
+    await page.getByRole("form", { name: "Reply or note" }).getByLabel("Internal note").check();
+  });
+
   await check("a reply is rewritten as the agent watches and undone; a Chinese message arrives translated", async () => {
     const composer = page.getByRole("form", { name: "Reply or note" });
     await composer.getByLabel("Reply to the customer").check();

@@ -10,6 +10,7 @@ import { useTenantEvent, useTenantEvents } from "../live";
 import { duration } from "../time";
 import { SlaBadge } from "../components/Sla";
 import { MacroPicker } from "../components/Macros";
+import { TicketFields } from "../components/TicketFields";
 
 /** How often an agent on a ticket says so again (the service forgets a word after 45 s). */
 const PRESENCE_EVERY_MS = 15_000;
@@ -656,6 +657,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
       </section>
       <div className="side">
       <Context ticket={ticket} open={open} />
+      <TicketFields ticket={ticket} onSaved={setTicket} />
       <DraftPanel
         draft={draft}
         history={history}
