@@ -36,6 +36,7 @@ pub mod message_label;
 pub mod message_translation;
 pub mod message_triage;
 pub mod reply_macro;
+pub mod saved_view;
 pub mod sender_verification;
 pub mod session;
 pub mod sla_policy;

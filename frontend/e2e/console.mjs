@@ -321,7 +321,7 @@ try {
     const back = page.url();
     const ticket = await openTicket("Return label please", "Could you send me a return label?");
     await page.goto(`${base}/#/tickets/${ticket.id}`);
-    await page.locator(".badge.sla", { hasText: /First reply due in (1 hr|2 hr|1\d\d min)/ }).waitFor();
+    await page.locator(".context .badge.sla", { hasText: /First reply due in (1 hr|2 hr|1\d\d min)/ }).waitFor();
     await page.getByRole("button", { name: "Macros" }).click();
     const macros = page.getByRole("region", { name: "Macros" });
     await macros.getByLabel("Search macros by name").fill("label");
@@ -335,11 +335,30 @@ try {
     await eventually(async () => {
       if ((await text.inputValue()) !== expected) throw new Error(`the composer holds: ${await text.inputValue()}`);
     });
-    await page.locator(".badge.sla", { hasText: "SLA paused" }).waitFor();
+    await page.locator(".context .badge.sla", { hasText: "SLA paused" }).waitFor();
     const changed = await callApi("GET", `/v1/tickets/${ticket.id}`);
     if (changed.status !== "pending" || !changed.tags.includes("return-label")) throw new Error(JSON.stringify(changed));
     await text.fill("");
     // Back where the agent was, writing a note.
+    await page.goto(back);
+    await page.getByRole("form", { name: "Reply or note" }).getByLabel("Internal note").check();
+  });
+
+  await check("the agent saves the inbox's filters as a view of their own, counted", async () => {
+    const back = page.url();
+    await page.goto(`${base}/#/`);
+    const sort = page.getByLabel("Sort");
+    await sort.selectOption("due");
+    await page.getByLabel("Name these filters").fill("Due first");
+    await page.getByRole("button", { name: "Save as my view" }).click();
+    const views = page.getByRole("group", { name: "Views" });
+    const saved = views.getByRole("button", { name: /Due first/ });
+    await saved.waitFor();
+    const all = (await callApi("GET", "/v1/tickets?limit=100")).data.length;
+    await saved.locator(".count", { hasText: String(all) }).waitFor();
+    await saved.click();
+    await page.screenshot({ path: join(shots, "inbox-saved-view.png") });
+    await sort.selectOption("newest");
     await page.goto(back);
     await page.getByRole("form", { name: "Reply or note" }).getByLabel("Internal note").check();
   });

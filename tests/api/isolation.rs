@@ -118,6 +118,7 @@ fn sample_body(method: &str, template: &str) -> Option<Value> {
         ("PATCH", "/v1/sla-policies/{id}") => json!({"name": "Renamed"}),
         ("PATCH", "/v1/macros/{id}") => json!({"name": "Renamed"}),
         ("PATCH", "/v1/ticket-fields/{id}") => json!({"label": "Renamed"}),
+        ("PATCH", "/v1/views/{id}") => json!({"name": "Renamed"}),
         ("POST", "/v1/tickets/{id}/merge") => json!({"into": uuid::Uuid::now_v7()}),
         ("POST", "/v1/tickets/{id}/messages/{message_id}/split") => json!({}),
         ("POST", "/v1/tickets/{id}/macros/{macro_id}/apply") => json!({"preview": false}),
@@ -196,6 +197,8 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
     let a_macro = uuid_at(&app.post("/v1/macros", &a.key, shared).await.expect(201), "/id");
     let field = json!({"key": "plan", "label": "Plan", "kind": "text"});
     let field = uuid_at(&app.post("/v1/ticket-fields", &a.key, field).await.expect(201), "/id");
+    let view = json!({"name": "A's view", "shared": true, "filter": {"active": true}});
+    let view = uuid_at(&app.post("/v1/views", &a.key, view).await.expect(201), "/id");
     let ids = |template: &str| -> String {
         if template.starts_with("/v1/analytics/cards/") {
             return card.to_string();
@@ -220,6 +223,7 @@ async fn every_operation_with_an_id_in_the_spec_answers_404_to_another_tenant_an
             "webhooks" => webhook.to_string(),
             "macros" => a_macro.to_string(),
             "ticket-fields" => field.to_string(),
+            "views" => view.to_string(),
             other => panic!("no resource of A for /v1/{other}/…: add one"),
         }
     };

@@ -34,4 +34,5 @@ mod tidy;
 mod translation;
 mod triage;
 mod users_and_keys;
+mod views;
 mod webhooks;

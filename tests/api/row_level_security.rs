@@ -92,6 +92,8 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
     app.send(Method::PUT, "/v1/settings/macro-placeholders", Some(&tenant.key), Some(&custom)).await.expect(200);
     let shared = json!({"name": "RLS", "shared": true, "body": "Open {{custom.hours}}"});
     app.post("/v1/macros", &tenant.key, shared).await.expect(201);
+    // A saved view.
+    app.post("/v1/views", &tenant.key, json!({"name": "RLS", "shared": true})).await.expect(201);
     // A custom field and a ticket's value of it.
     let field = json!({"key": "plan", "label": "Plan", "kind": "text"});
     app.post("/v1/ticket-fields", &tenant.key, field).await.expect(201);

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 
 import { api, errorText, unwrap, whoAmI, type Schemas, type Ticket } from "../api/client";
 import { fill, intentName, useI18n, type Key } from "../i18n";
@@ -11,7 +11,14 @@ import { duration } from "../time";
 export { duration };
 
 type Sort = Schemas["TicketSort"];
-type View = Schemas["TicketViewOut"];
+/** A view of the inbox: built in (its id names it) or saved (its name, its order). */
+type View = {
+  id: string;
+  count: number;
+  filter: Record<string, string | boolean | undefined> & { sentiment?: Schemas["Sentiment"] };
+  name?: string;
+  sort?: Sort;
+};
 type Filters = {
   q: string;
   status: Schemas["TicketStatus"] | "";
@@ -76,14 +83,70 @@ function query(filters: Filters, view: View | undefined, me: string | undefined,
   };
 }
 
-/** The built-in views with their counts, refreshed with the list. */
+/** The built-in views, then the saved ones, with their counts, refreshed with the list. */
 function useViews(): [View[], () => void] {
   const [views, setViews] = useState<View[]>([]);
   const load = useCallback(() => {
-    api.GET("/v1/tickets/views").then((found) => found.data && setViews(found.data.views));
+    Promise.all([api.GET("/v1/tickets/views"), api.GET("/v1/views")]).then(([builtIn, saved]) => {
+      const savedViews: View[] = (saved.data?.views ?? []).map((view) => {
+        const { sort, ...filter } = view.query;
+        return { id: `saved:${view.id}`, count: view.count, filter, name: view.name, sort: sort as Sort };
+      });
+      setViews([...(builtIn.data?.views ?? []), ...savedViews]);
+    });
   }, []);
   useEffect(load, [load]);
   return [views, load];
+}
+
+/** Saves the filters set by hand as the agent's own view. */
+function SaveView({ filters, saved }: { filters: Filters; saved: () => void }) {
+  const { t } = useI18n();
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    const assignee = filters.assignee === "mine" ? "me" : filters.assignee === "unassigned" ? "nobody" : filters.assignee;
+    try {
+      unwrap(
+        await api.POST("/v1/views", {
+          body: {
+            name: name.trim(),
+            sort: filters.sort,
+            filter: {
+              q: filters.q || undefined,
+              status: filters.status || undefined,
+              priority: filters.priority || undefined,
+              sentiment: filters.sentiment || undefined,
+              language: filters.language || undefined,
+              intent: filters.intent || undefined,
+              tag: filters.tag || undefined,
+              assignee: assignee || undefined,
+            },
+          },
+        }),
+      );
+      setName("");
+      saved();
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  };
+  return (
+    <form className="save-view" onSubmit={(e) => void save(e)}>
+      <input aria-label={t("inbox.viewName")} placeholder={t("inbox.viewName")} value={name} onChange={(e) => setName(e.target.value)} />
+      <button type="submit" disabled={!name.trim()}>
+        {t("inbox.saveView")}
+      </button>
+      {error && (
+        <span role="alert" className="error">
+          {" "}
+          {error}
+        </span>
+      )}
+    </form>
+  );
 }
 
 /** Changes every selected ticket at once: assignee, status, a tag. */
@@ -273,11 +336,21 @@ export function Inbox({ open, current, compact }: { open: (id: string) => void; 
           {t("inbox.view.all")}
         </button>
         {views.map((v) => (
-          <button key={v.id} type="button" aria-pressed={viewId === v.id} onClick={() => setViewId(v.id)}>
-            {t(`inbox.view.${v.id}` as Key)} <span className="count">{v.count}</span>
+          <button
+            key={v.id}
+            type="button"
+            aria-pressed={viewId === v.id}
+            onClick={() => {
+              setViewId(v.id);
+              const sort = v.sort;
+              if (sort) setFilters((current) => ({ ...current, sort }));
+            }}
+          >
+            {v.name ? <span translate="no">{v.name}</span> : t(`inbox.view.${v.id}` as Key)} <span className="count">{v.count}</span>
           </button>
         ))}
       </div>
+      {!compact && <SaveView filters={filters} saved={reloadViews} />}
       {!compact && (
         <div className="filters">
           <input type="search" placeholder={t("inbox.search")} aria-label={t("inbox.search")} value={filters.q} onChange={set("q")} />

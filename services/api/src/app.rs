@@ -22,7 +22,7 @@ use crate::{
         knowledge::KnowledgeApi, labelling::LabellingApi, macros::MacrosApi, platform::PlatformApi,
         rewrite::RewriteApi, service_levels::ServiceLevelsApi, settings::SettingsApi, summaries::SummariesApi,
         ticket_fields::TicketFieldsApi, tickets::TicketsApi, translation::TranslationApi, triage::TriageApi,
-        users::UsersApi, webhooks::WebhooksApi,
+        users::UsersApi, views::ViewsApi, webhooks::WebhooksApi,
     },
 };
 
@@ -75,7 +75,7 @@ type Apis = (
     AuthApi,
     UsersApi,
     ApiKeysApi,
-    (TicketsApi, SummariesApi, MacrosApi),
+    (TicketsApi, SummariesApi, MacrosApi, ViewsApi),
     TriageApi,
     (IntentsApi, LabellingApi, IntentModelsApi),
     KnowledgeApi,
@@ -94,6 +94,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             TicketsApi { state: state.clone() },
             SummariesApi { state: state.clone() },
             MacrosApi { state: state.clone() },
+            ViewsApi { state: state.clone() },
         ),
         TriageApi { state: state.clone() },
         (

@@ -15,6 +15,7 @@ mod messages;
 pub mod presence;
 pub mod regroup;
 mod rows;
+pub mod saved_views;
 mod tickets;
 pub mod translations;
 

@@ -30,6 +30,7 @@ scoped!(
     business_hours,
     sla_policy,
     ticket_sla,
+    saved_view,
     ticket_field,
     ticket_field_value,
     reply_macro,

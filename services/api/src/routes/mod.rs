@@ -23,6 +23,7 @@ pub mod tickets;
 pub mod translation;
 pub mod triage;
 pub mod users;
+pub mod views;
 pub mod webhooks;
 
 use copilot_core::page::PageRequest;
