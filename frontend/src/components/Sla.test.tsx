@@ -2,7 +2,7 @@ import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { LanguageProvider } from "../i18n";
-import { SlaBadge, slaState } from "./Sla";
+import { SlaBadge, countdown, slaState } from "./Sla";
 
 afterEach(cleanup);
 
@@ -25,6 +25,15 @@ const sla = (targets: ReturnType<typeof target>[], breached = false) => ({
 });
 
 describe("SLA badge", () => {
+  it("counts down in hours and minutes under two days", () => {
+    const minutes = (n: number) => NOW + n * 60_000;
+    expect(countdown(NOW, minutes(25), "en")).toBe("25 min");
+    expect(countdown(NOW, minutes(119), "en")).toBe("1 hr 59 min");
+    expect(countdown(NOW, minutes(120), "en")).toBe("2 hr");
+    expect(countdown(NOW, minutes(3 * 1440 + 5), "en")).toBe("3 days");
+    expect(countdown(minutes(119), NOW, "zh")).toBe("1小时59分钟");
+  });
+
   it("reads the state of the running targets", () => {
     expect(slaState(undefined)).toBeNull();
     expect(slaState(sla([target("first_reply", "2027-03-01T10:30:00Z")]), NOW)).toBe("due");
