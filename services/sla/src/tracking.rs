@@ -395,16 +395,22 @@ pub async fn sync(tx: &TenantTx, ticket: &TicketView, recompute: bool) -> Result
         return Ok(clocks.summary());
     }
     let rematch = recompute || before.as_ref() != Some(&ticket.matched);
+    let mut schedule = None;
     if rematch {
         let all = policies::list(tx).await?;
         let chosen = policies::first_match(&all, &ticket.matched.facts()).map(Applied::from);
         let same = chosen.as_ref().map(|policy| policy.id) == clocks.policy.as_ref().map(|policy| policy.id);
         if recompute || !same {
-            let schedule = schedule_for(tx, chosen.as_ref()).await?;
-            clocks.apply(chosen, now, schedule.as_ref());
+            let for_chosen = schedule_for(tx, chosen.as_ref()).await?;
+            clocks.apply(chosen, now, for_chosen.as_ref());
+            // The policy in force now is the chosen one: its schedule serves below too.
+            schedule = Some(for_chosen);
         }
     }
-    let schedule = schedule_for(tx, clocks.policy.as_ref()).await?;
+    let schedule = match schedule {
+        Some(schedule) => schedule,
+        None => schedule_for(tx, clocks.policy.as_ref()).await?,
+    };
     let before_advance = clocks.clone();
     let fired = clocks.advance(&ticket.progress, now, schedule.as_ref());
     if existing.is_none() || rematch || clocks != before_advance {
