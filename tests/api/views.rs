@@ -56,6 +56,7 @@ async fn saved_views_count_their_tickets_for_whoever_opens_them() {
         (json!({"name": "Bad SLA", "filter": {"sla": "late"}}), 400, "invalid_view"),
         (json!({"name": "Bad field", "filter": {"field": "colour:red"}}), 400, "unknown_field"),
         (json!({"name": "Nobody's"}), 409, "view_exists"),
+        (json!({"name": "Long", "filter": {"q": "x".repeat(201)}}), 400, "validation_failed"),
     ] {
         let reply = app.post("/v1/views", &ann, view.clone()).await;
         assert_eq!((reply.status.as_u16(), reply.code()), (status, code), "{view}");

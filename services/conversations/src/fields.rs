@@ -362,10 +362,15 @@ pub struct FieldFilter {
 
 /// Reads `key:value` against the tenant's fields.
 pub async fn filter(tx: &TenantTx, raw: &str) -> Result<FieldFilter, Error> {
+    filter_among(&list(tx).await?, raw)
+}
+
+/// Reads `key:value` against `fields` (the tenant's, read once by the caller).
+pub fn filter_among(fields: &[Field], raw: &str) -> Result<FieldFilter, Error> {
     let (key, value) = raw
         .split_once(':')
         .ok_or_else(|| Error::validation("invalid_parameter", "`field` is `key:value`, e.g. `plan:enterprise`"))?;
-    let field = list(tx).await?.into_iter().find(|field| field.key == key).ok_or_else(|| {
+    let field = fields.iter().find(|field| field.key == key).ok_or_else(|| {
         Error::validation("unknown_field", format!("no ticket field `{key}`; see GET /v1/ticket-fields"))
     })?;
     let (text, contains) = match field.kind {
@@ -374,7 +379,7 @@ pub async fn filter(tx: &TenantTx, raw: &str) -> Result<FieldFilter, Error> {
             let parsed: Value = serde_json::from_str(value).map_err(|_| {
                 Error::validation("invalid_parameter", format!("`{key}` is matched by a {}", field.kind.as_str()))
             })?;
-            (checked_value(&field, &parsed)?.1, false)
+            (checked_value(field, &parsed)?.1, false)
         }
         _ => (value.to_owned(), false),
     };

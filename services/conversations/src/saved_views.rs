@@ -69,6 +69,8 @@ pub struct SavedView {
     pub sort: String,
     /// How many tickets it holds now, for whoever asked.
     pub count: u64,
+    /// The query parameters of `GET /v1/tickets` that list it for whoever asked, now.
+    pub query: BTreeMap<String, String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -99,8 +101,9 @@ pub fn order(name: &str) -> Result<TicketOrder, Error> {
     })
 }
 
-/// The filter for `by`, now: `me` is them, `breached` is due before now.
-pub async fn resolve(tx: &TenantTx, by: &Principal, view: &ViewFilter) -> Result<TicketFilter, Error> {
+/// The filter for `by`, now: `me` is them, `breached` is due before now; `fields` are the
+/// tenant's (read once by the caller).
+fn resolve(by: &Principal, view: &ViewFilter, fields: &[crate::fields::Field]) -> Result<TicketFilter, Error> {
     let (assignee_id, unassigned) = match view.assignee.as_deref() {
         None => (None, false),
         Some("nobody") => (None, true),
@@ -113,10 +116,7 @@ pub async fn resolve(tx: &TenantTx, by: &Principal, view: &ViewFilter) -> Result
         Some("breached") => Some(copilot_core::now()),
         Some(other) => return Err(invalid(format!("`sla: {other}`: only `breached`"))),
     };
-    let field = match view.field.as_deref() {
-        Some(raw) => Some(crate::fields::filter(tx, raw).await?),
-        None => None,
-    };
+    let field = view.field.as_deref().map(|raw| crate::fields::filter_among(fields, raw)).transpose()?;
     Ok(TicketFilter {
         status: view.status,
         active: view.active,
@@ -139,6 +139,37 @@ pub async fn resolve(tx: &TenantTx, by: &Principal, view: &ViewFilter) -> Result
     })
 }
 
+/// The query parameters of `GET /v1/tickets` for a resolved filter.
+fn query_of(filter: TicketFilter, raw_field: Option<&str>, sort: &str) -> BTreeMap<String, String> {
+    let mut query = BTreeMap::new();
+    let mut put = |key: &str, value: Option<String>| {
+        if let Some(value) = value {
+            query.insert(key.to_owned(), value);
+        }
+    };
+    put("status", filter.status.map(|s| s.to_string()));
+    put("active", filter.active.then(|| "true".to_owned()));
+    put("priority", filter.priority.map(|p| p.to_string()));
+    put("min_priority", filter.min_priority.map(|p| p.to_string()));
+    put("assignee_id", filter.assignee_id.map(|id| id.to_string()));
+    put("unassigned", filter.unassigned.then(|| "true".to_owned()));
+    put("tag", filter.tag);
+    put("channel", filter.channel.map(|c| c.to_string()));
+    put("intent", filter.intent);
+    put("sentiment", filter.sentiment.map(|s| s.to_string()));
+    put("language", filter.language);
+    put("q", filter.q);
+    put("due_before", filter.due_before.map(|at| at.to_rfc3339()));
+    put("field", raw_field.map(str::to_owned));
+    put("sort", Some(sort.to_owned()));
+    query
+}
+
+/// The tenant's fields when a filter names one (none read otherwise).
+async fn fields_for(tx: &TenantTx, filters: &[&ViewFilter]) -> Result<Vec<crate::fields::Field>, Error> {
+    if filters.iter().any(|filter| filter.field.is_some()) { crate::fields::list(tx).await } else { Ok(Vec::new()) }
+}
+
 fn visible(tx: &TenantTx, by: &Principal) -> sea_orm::Select<saved_view::Entity> {
     let mut either = Condition::any().add(saved_view::Column::OwnerId.is_null());
     if let Some(user) = by.actor.user_id() {
@@ -147,21 +178,35 @@ fn visible(tx: &TenantTx, by: &Principal) -> sea_orm::Select<saved_view::Entity>
     saved_view::Entity::scoped(tx.tenant()).filter(either)
 }
 
-fn read(row: saved_view::Model) -> Result<(SavedView, ViewFilter), Error> {
-    let filter: ViewFilter = serde_json::from_value(row.filter)
-        .map_err(|error| Error::internal(format!("a stored view's filter: {error}")))?;
-    let view = SavedView {
+fn stored_filter(row: &saved_view::Model) -> Result<ViewFilter, Error> {
+    serde_json::from_value(row.filter.clone())
+        .map_err(|error| Error::internal(format!("a stored view's filter: {error}")))
+}
+
+/// A stored view for `by`: its filter resolved once, counted, and turned into the query
+/// that lists it.
+async fn finish(
+    tx: &TenantTx,
+    by: &Principal,
+    row: saved_view::Model,
+    fields: &[crate::fields::Field],
+) -> Result<SavedView, Error> {
+    let filter = stored_filter(&row)?;
+    let resolved = resolve(by, &filter, fields)?;
+    let count = tickets::count(tx, std::slice::from_ref(&resolved)).await?.pop().unwrap_or(0);
+    let query = query_of(resolved, filter.field.as_deref(), &row.sort);
+    Ok(SavedView {
         id: row.id,
         name: row.name,
         shared: row.owner_id.is_none(),
         owner_id: row.owner_id,
-        filter: filter.clone(),
+        filter,
         sort: row.sort,
-        count: 0,
+        count,
+        query,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    };
-    Ok((view, filter))
+    })
 }
 
 /// The views `by` may open (shared ones, then their own, by position and name), each with
@@ -173,15 +218,12 @@ pub async fn list(tx: &TenantTx, by: &Principal) -> Result<Vec<SavedView>, Error
         .all(&**tx)
         .await
         .map_err(db_err)?;
+    let filters = rows.iter().map(stored_filter).collect::<Result<Vec<_>, _>>()?;
+    // Fields are never deleted (only retired), so a stored view's field always resolves.
+    let fields = fields_for(tx, &filters.iter().collect::<Vec<_>>()).await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
-        let (mut view, filter) = read(row)?;
-        // A view whose field was retired still lists; it counts what its filter finds.
-        view.count = match resolve(tx, by, &filter).await {
-            Ok(resolved) => tickets::count(tx, &[resolved]).await?.pop().unwrap_or(0),
-            Err(_) => 0,
-        };
-        views.push(view);
+        views.push(finish(tx, by, row, &fields).await?);
     }
     views.sort_by_key(|view| !view.shared);
     Ok(views)
@@ -196,33 +238,24 @@ async fn find(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<saved_view::Mod
         .ok_or(Error::NotFound("view"))
 }
 
-fn require_keeper(by: &Principal, owner: Option<Uuid>) -> Result<(), Error> {
-    match owner {
-        None => by.require_admin(),
-        Some(owner) if by.actor.user_id() == Some(owner) => Ok(()),
-        Some(_) => Err(Error::NotFound("view")),
-    }
-}
-
 async fn checked(tx: &TenantTx, by: &Principal, filter: ViewFilter, sort: &str) -> Result<(ViewFilter, String), Error> {
     order(sort)?;
     if let Some(tag) = &filter.tag {
         values::tags(std::slice::from_ref(tag))?;
     }
-    resolve(tx, by, &filter).await?;
+    for (name, text) in [("q", &filter.q), ("intent", &filter.intent), ("language", &filter.language)] {
+        if let Some(text) = text {
+            values::single_line(name, text, 1, 200)?;
+        }
+    }
+    resolve(by, &filter, &fields_for(tx, &[&filter]).await?)?;
     Ok((filter, sort.to_owned()))
 }
 
 /// Adds a view: the caller's own, or shared (admins).
 pub async fn create(tx: &TenantTx, by: &Principal, input: ViewIn) -> Result<SavedView, Error> {
-    by.require_human_role()?;
     let shared = input.shared.unwrap_or(false);
-    let owner = if shared {
-        by.require_admin()?;
-        None
-    } else {
-        Some(by.actor.user_id().ok_or(Error::Forbidden("a personal view belongs to a person"))?)
-    };
+    let owner = by.owner_of_new(shared)?;
     let name = values::single_line("name", input.name.as_deref().unwrap_or_default(), 1, 60)?;
     let (filter, sort) =
         checked(tx, by, input.filter.unwrap_or_default(), input.sort.as_deref().unwrap_or("newest")).await?;
@@ -257,26 +290,21 @@ pub async fn create(tx: &TenantTx, by: &Principal, input: ViewIn) -> Result<Save
         json!({ "shared": shared }),
     )
     .await?;
-    with_count(tx, by, row).await
-}
-
-async fn with_count(tx: &TenantTx, by: &Principal, row: saved_view::Model) -> Result<SavedView, Error> {
-    let (mut view, filter) = read(row)?;
-    view.count = tickets::count(tx, &[resolve(tx, by, &filter).await?]).await?.pop().unwrap_or(0);
-    Ok(view)
+    let fields = fields_for(tx, &[&filter]).await?;
+    finish(tx, by, row, &fields).await
 }
 
 /// Changes a view (admins for shared ones, the owner for their own).
 pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: ViewIn) -> Result<SavedView, Error> {
     by.require_human_role()?;
     let row = find(tx, by, id).await?;
-    require_keeper(by, row.owner_id)?;
+    by.require_keeper(row.owner_id, "view")?;
     if patch.shared.is_some_and(|shared| shared != row.owner_id.is_none()) {
         return Err(invalid("`shared` cannot change: make a new view"));
     }
-    let (current, _) = read(row.clone())?;
-    let (filter, sort) =
-        checked(tx, by, patch.filter.unwrap_or(current.filter), patch.sort.as_deref().unwrap_or(&current.sort)).await?;
+    let current = stored_filter(&row)?;
+    let sort = patch.sort.clone().unwrap_or_else(|| row.sort.clone());
+    let (filter, sort) = checked(tx, by, patch.filter.unwrap_or(current), &sort).await?;
     let mut change: saved_view::ActiveModel = row.into();
     if let Some(name) = &patch.name {
         change.name = Set(values::single_line("name", name, 1, 60)?);
@@ -286,14 +314,15 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: ViewIn) -> R
     change.updated_at = Set(copilot_core::now());
     let row = change.update(&**tx).await.map_err(db_err)?;
     audit::record(tx, by.actor, "view.updated", audit::Target::new("view", id).labelled(&row.name), json!({})).await?;
-    with_count(tx, by, row).await
+    let fields = fields_for(tx, &[&filter]).await?;
+    finish(tx, by, row, &fields).await
 }
 
 /// Removes a view (admins for shared ones, the owner for their own).
 pub async fn delete(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<(), Error> {
     by.require_human_role()?;
     let row = find(tx, by, id).await?;
-    require_keeper(by, row.owner_id)?;
+    by.require_keeper(row.owner_id, "view")?;
     saved_view::Entity::delete_many()
         .filter(saved_view::Column::TenantId.eq(tx.tenant().0))
         .filter(saved_view::Column::Id.eq(id))
@@ -301,31 +330,4 @@ pub async fn delete(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<(), Error
         .await
         .map_err(db_err)?;
     audit::record(tx, by.actor, "view.deleted", audit::Target::new("view", id).labelled(&row.name), json!({})).await
-}
-
-/// The query parameters of `GET /v1/tickets` that list a view for `by`.
-pub async fn query_of(tx: &TenantTx, by: &Principal, view: &SavedView) -> Result<BTreeMap<String, String>, Error> {
-    let filter = resolve(tx, by, &view.filter).await?;
-    let mut query = BTreeMap::new();
-    let mut put = |key: &str, value: Option<String>| {
-        if let Some(value) = value {
-            query.insert(key.to_owned(), value);
-        }
-    };
-    put("status", filter.status.map(|s| s.to_string()));
-    put("active", filter.active.then(|| "true".to_owned()));
-    put("priority", filter.priority.map(|p| p.to_string()));
-    put("min_priority", filter.min_priority.map(|p| p.to_string()));
-    put("assignee_id", filter.assignee_id.map(|id| id.to_string()));
-    put("unassigned", filter.unassigned.then(|| "true".to_owned()));
-    put("tag", filter.tag);
-    put("channel", filter.channel.map(|c| c.to_string()));
-    put("intent", filter.intent);
-    put("sentiment", filter.sentiment.map(|s| s.to_string()));
-    put("language", filter.language);
-    put("q", filter.q);
-    put("due_before", filter.due_before.map(|at| at.to_rfc3339()));
-    put("field", view.filter.field.clone());
-    put("sort", Some(view.sort.clone()));
-    Ok(query)
 }

@@ -134,6 +134,28 @@ impl Principal {
             Err(crate::Error::Forbidden("integration keys cannot perform this action"))
         }
     }
+
+    /// The owner of a new item that is either shared with the desk (none; admins only) or
+    /// the caller's own (a person's; keys own nothing).
+    pub fn owner_of_new(&self, shared: bool) -> crate::Result<Option<Uuid>> {
+        self.require_human_role()?;
+        if shared {
+            self.require_admin()?;
+            return Ok(None);
+        }
+        self.actor.user_id().map(Some).ok_or(crate::Error::Forbidden("a personal item belongs to a person"))
+    }
+
+    /// Fails unless the caller may change an item owned by `owner`: a shared one (none) is
+    /// the admins', a personal one its owner's alone and `not_found` to everyone else.
+    pub fn require_keeper(&self, owner: Option<Uuid>, what: &'static str) -> crate::Result<()> {
+        self.require_human_role()?;
+        match owner {
+            None => self.require_admin(),
+            Some(owner) if self.actor.user_id() == Some(owner) => Ok(()),
+            Some(_) => Err(crate::Error::NotFound(what)),
+        }
+    }
 }
 
 #[cfg(test)]

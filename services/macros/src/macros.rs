@@ -198,14 +198,6 @@ pub async fn get(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<Macro, Error
 }
 
 /// Shared macros are changed by admins, personal ones by their owner.
-fn require_keeper(by: &Principal, owner: Option<Uuid>) -> Result<(), Error> {
-    match owner {
-        None => by.require_admin(),
-        Some(owner) if by.actor.user_id() == Some(owner) => Ok(()),
-        Some(_) => Err(Error::NotFound("macro")),
-    }
-}
-
 fn checked_body(body: &str, custom: &BTreeMap<String, String>) -> Result<String, Error> {
     if body.chars().count() > MAX_BODY_CHARS {
         return Err(invalid(format!("`body` is at most {MAX_BODY_CHARS} characters")));
@@ -243,14 +235,8 @@ async fn unique_name(tx: &TenantTx, name: &str, owner: Option<Uuid>, except: Opt
 
 /// Adds a macro: shared (admins) or the caller's own (people).
 pub async fn create(tx: &TenantTx, by: &Principal, input: MacroIn) -> Result<Macro, Error> {
-    by.require_human_role()?;
     let shared = input.shared.unwrap_or(false);
-    let owner = if shared {
-        by.require_admin()?;
-        None
-    } else {
-        Some(by.actor.user_id().ok_or_else(|| Error::Forbidden("a personal macro belongs to a person"))?)
-    };
+    let owner = by.owner_of_new(shared)?;
     let name = values::single_line("name", input.name.as_deref().unwrap_or_default(), 1, 100)?;
     let custom = placeholders::list(tx).await?;
     let body = checked_body(input.body.as_deref().unwrap_or_default(), &custom)?;
@@ -296,7 +282,7 @@ pub async fn create(tx: &TenantTx, by: &Principal, input: MacroIn) -> Result<Mac
 pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: MacroIn) -> Result<Macro, Error> {
     by.require_human_role()?;
     let row = find(tx, by, id).await?;
-    require_keeper(by, row.owner_id)?;
+    by.require_keeper(row.owner_id, "macro")?;
     if patch.shared.is_some_and(|shared| shared != row.owner_id.is_none()) {
         return Err(invalid("`shared` cannot change: make a new macro"));
     }
@@ -332,7 +318,7 @@ pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: MacroIn) -> 
 pub async fn delete(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<(), Error> {
     by.require_human_role()?;
     let row = find(tx, by, id).await?;
-    require_keeper(by, row.owner_id)?;
+    by.require_keeper(row.owner_id, "macro")?;
     reply_macro::Entity::delete_many()
         .filter(reply_macro::Column::TenantId.eq(tx.tenant().0))
         .filter(reply_macro::Column::Id.eq(id))

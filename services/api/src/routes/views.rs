@@ -130,9 +130,8 @@ fn view_in(body: ViewBody) -> ViewIn {
     ViewIn { name: body.name, shared: body.shared, filter: body.filter.map(filter_in), sort: body.sort }
 }
 
-async fn view_out(tx: &copilot_store::TenantTx, by: &copilot_core::Principal, view: SavedView) -> ApiResult<ViewOut> {
-    let query = saved_views::query_of(tx, by, &view).await.unwrap_or_default();
-    Ok(ViewOut {
+fn view_out(view: SavedView) -> ViewOut {
+    ViewOut {
         id: view.id,
         name: view.name,
         shared: view.shared,
@@ -140,10 +139,10 @@ async fn view_out(tx: &copilot_store::TenantTx, by: &copilot_core::Principal, vi
         filter: filter_out(view.filter),
         sort: view.sort,
         count: view.count,
-        query,
+        query: view.query,
         created_at: view.created_at,
         updated_at: view.updated_at,
-    })
+    }
 }
 
 #[OpenApi(tag = "Tag::Tickets")]
@@ -153,10 +152,7 @@ impl ViewsApi {
     async fn list(&self, auth: TenantAuth) -> ApiResult<Json<ViewsOut>> {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let mut views = Vec::new();
-        for view in saved_views::list(&tx, &principal).await? {
-            views.push(view_out(&tx, &principal, view).await?);
-        }
+        let views = saved_views::list(&tx, &principal).await?.into_iter().map(view_out).collect();
         Ok(Json(ViewsOut { views }))
     }
 
@@ -167,9 +163,8 @@ impl ViewsApi {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let view = saved_views::create(&tx, &principal, view_in(body.0)).await?;
-        let out = view_out(&tx, &principal, view).await?;
         tx.commit().await?;
-        Ok(ViewCreated::Created(Json(out)))
+        Ok(ViewCreated::Created(Json(view_out(view))))
     }
 
     /// Changes a view (admins for shared ones, the owner for their own).
@@ -178,9 +173,8 @@ impl ViewsApi {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
         let view = saved_views::update(&tx, &principal, id.0, view_in(body.0)).await?;
-        let out = view_out(&tx, &principal, view).await?;
         tx.commit().await?;
-        Ok(Json(out))
+        Ok(Json(view_out(view)))
     }
 
     /// Removes a view (admins for shared ones, the owner for their own).
