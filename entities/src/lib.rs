@@ -7,6 +7,8 @@ pub mod analytics_card;
 pub mod api_key;
 pub mod audit_event;
 pub mod business_hours;
+pub mod csat_setting;
+pub mod csat_survey;
 pub mod customer;
 pub mod delivery;
 pub mod draft;

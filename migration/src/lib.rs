@@ -41,6 +41,7 @@ mod m20261208_000033_macros;
 mod m20261208_000034_merged_tickets;
 mod m20261208_000035_ticket_fields;
 mod m20261208_000036_saved_views;
+mod m20261209_000037_satisfaction;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -109,6 +110,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000034_merged_tickets::Migration),
             Box::new(m20261208_000035_ticket_fields::Migration),
             Box::new(m20261208_000036_saved_views::Migration),
+            Box::new(m20261209_000037_satisfaction::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ mod platform;
 mod regroup;
 mod rewrite;
 mod row_level_security;
+mod satisfaction;
 mod scale_out;
 mod service_levels;
 mod sqlite;

@@ -123,6 +123,11 @@ async fn the_application_role_without_a_tenant_setting_sees_no_rows() {
         [uuid::Uuid::now_v7().into(), tenant.id.into(), run.into()],
     );
     conn.execute_raw(proposal).await.expect("a proposal");
+    // Satisfaction surveys: the settings, and the survey of a ticket solved after a reply.
+    app.send(Method::PUT, "/v1/settings/csat", Some(&tenant.key), Some(&json!({"enabled": true}))).await.expect(200);
+    let reply = json!({"author": "agent", "body": "Solved."});
+    app.post(&format!("/v1/tickets/{ticket}/messages"), &session, reply).await.expect(201);
+    app.patch(&format!("/v1/tickets/{ticket}"), &session, json!({"status": "solved"})).await.expect(200);
     let tables = tenant_owned_tables(conn).await;
     for expected in ["tenants", "tickets", "messages", "message_triage", "intents", "intent_models", "audit_events"] {
         assert!(tables.iter().any(|t| t == expected), "{expected} missing from {tables:?}");

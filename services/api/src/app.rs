@@ -20,9 +20,9 @@ use crate::{
         analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
         email::EmailApi, events::EventsApi, health, intent_models::IntentModelsApi, intents::IntentsApi,
         knowledge::KnowledgeApi, labelling::LabellingApi, macros::MacrosApi, platform::PlatformApi,
-        rewrite::RewriteApi, service_levels::ServiceLevelsApi, settings::SettingsApi, summaries::SummariesApi,
-        ticket_fields::TicketFieldsApi, tickets::TicketsApi, translation::TranslationApi, triage::TriageApi,
-        users::UsersApi, views::ViewsApi, webhooks::WebhooksApi,
+        rewrite::RewriteApi, satisfaction::SatisfactionApi, service_levels::ServiceLevelsApi, settings::SettingsApi,
+        summaries::SummariesApi, ticket_fields::TicketFieldsApi, tickets::TicketsApi, translation::TranslationApi,
+        triage::TriageApi, users::UsersApi, views::ViewsApi, webhooks::WebhooksApi,
     },
 };
 
@@ -80,7 +80,7 @@ type Apis = (
     (IntentsApi, LabellingApi, IntentModelsApi),
     KnowledgeApi,
     (DraftsApi, RewriteApi, TranslationApi, SettingsApi, AnalyticsApi, EmailApi),
-    (AuditApi, WebhooksApi, EventsApi, ServiceLevelsApi, TicketFieldsApi),
+    (AuditApi, WebhooksApi, EventsApi, ServiceLevelsApi, TicketFieldsApi, SatisfactionApi),
 );
 
 /// The OpenAPI service with every operation, served under `/v1`.
@@ -117,6 +117,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             EventsApi { state: state.clone() },
             ServiceLevelsApi { state: state.clone() },
             TicketFieldsApi { state: state.clone() },
+            SatisfactionApi { state: state.clone() },
         ),
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))
@@ -145,14 +146,22 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = Response> {
     };
     let metrics = state.metrics.clone();
     let console = console(&state.pipeline.settings.console_dir).with(console_headers());
-    probes(Route::new().nest("/", console).nest("/v1", api).nest("/docs", docs).at("/openapi.json", spec))
-        .with(security_headers())
-        .data(state)
-        .around(move |next, request| limit_body(next, request, limits))
-        .around(move |next, request| metrics::observe(next, request, metrics.clone()))
-        .around(crate::request_id::around)
-        .into_endpoint()
-        .map_to_response()
+    let survey = crate::survey_page::routes().with(crate::survey_page::headers());
+    probes(
+        Route::new()
+            .nest("/", console)
+            .nest("/v1", api)
+            .nest("/docs", docs)
+            .nest("/survey", survey)
+            .at("/openapi.json", spec),
+    )
+    .with(security_headers())
+    .data(state)
+    .around(move |next, request| limit_body(next, request, limits))
+    .around(move |next, request| metrics::observe(next, request, metrics.clone()))
+    .around(crate::request_id::around)
+    .into_endpoint()
+    .map_to_response()
 }
 
 /// The console's pages may load scripts, styles, images and fonts from this origin only,

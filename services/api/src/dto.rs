@@ -55,6 +55,16 @@ mirror_enum!(
     ActorKind => copilot_core::ActorKind { User, ApiKey, Platform, Anonymous, InboundEmail, Service }
 );
 mirror_enum!(
+    /// How a satisfaction survey asks: a rating from 1 to 5, or good (2) or bad (1).
+    CsatScale => model::CsatScale { Five, Two }
+);
+mirror_enum!(
+    /// Where a survey stands: `due` (goes out at `send_at`), `waiting` (the ticket was
+    /// reopened first), `mail_queued`/`mail_sending` (its e-mail in the outbox),
+    /// `mail_failed`, or `requested` (out: mailed, or its link given in `csat.requested`).
+    SurveyStage => model::SurveyStage { Waiting, Due, MailQueued, MailSending, MailFailed, Requested }
+);
+mirror_enum!(
     /// What an SLA target measures: the time to the first reply, to each next reply, to
     /// resolution.
     SlaTargetKind => copilot_core::sla::TargetKind { FirstReply, NextReply, Resolution }

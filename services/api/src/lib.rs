@@ -17,6 +17,7 @@ pub mod logging;
 pub mod metrics;
 pub mod request_id;
 pub mod routes;
+pub mod survey_page;
 pub mod throttle;
 
 pub use app::{AppState, build_app, openapi_service, start_workers};

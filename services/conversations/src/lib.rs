@@ -21,8 +21,8 @@ pub mod translations;
 
 pub use customers::Customer;
 pub use messages::{
-    MAX_BODY_CHARS, Message, NewMessage, Posted, add_message, body, find_in_ticket, keep_original, list_messages,
-    public_thread,
+    MAX_BODY_CHARS, Message, NewMessage, Posted, add_message, body, find_in_ticket, keep_original, last_replier,
+    list_messages, public_thread,
 };
 pub use rows::{find_row, find_row_for_update};
 pub use tickets::{

@@ -268,6 +268,19 @@ pub async fn public_thread(tx: &TenantTx, ticket_id: TicketId, limit: u64) -> Re
     Ok((count, latest))
 }
 
+/// The agent who wrote the ticket's latest public reply, if any did.
+pub async fn last_replier(tx: &TenantTx, ticket_id: TicketId) -> Result<Option<Uuid>, Error> {
+    let latest = message::Entity::scoped(tx.tenant())
+        .filter(message::Column::TicketId.eq(ticket_id.0))
+        .filter(message::Column::Author.eq(Author::Agent))
+        .filter(message::Column::AuthorUserId.is_not_null())
+        .order_by_desc(message::Column::Id)
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(latest.and_then(|row| row.author_user_id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

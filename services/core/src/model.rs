@@ -230,6 +230,32 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// How a satisfaction survey asks: a rating from 1 to 5, or good (2) or bad (1).
+    CsatScale, "invalid_csat_scale" {
+        Five => "five",
+        Two => "two",
+    }
+);
+
+named_enum!(
+    /// Where a ticket's satisfaction survey stands.
+    SurveyStage, "invalid_survey_stage" {
+        /// The ticket was reopened before the survey went out: asked when it is solved again.
+        Waiting => "waiting",
+        /// To be sent at `next_attempt_at`.
+        Due => "due",
+        /// Sent (its link given); its e-mail waits in the outbox.
+        MailQueued => "mail_queued",
+        /// Its e-mail is being sent under a lease.
+        MailSending => "mail_sending",
+        /// Its e-mail could not be sent (never tried again by itself).
+        MailFailed => "mail_failed",
+        /// Sent: its e-mail went out, or its link was given in a `csat.requested` event.
+        Requested => "requested",
+    }
+);
+
 impl Priority {
     /// A number that sorts by urgency (low 0 … urgent 3): the inbox's priority order.
     pub fn rank(self) -> i16 {

@@ -14,6 +14,9 @@ pub struct Settings {
     /// `503 service_unavailable` (the database is down or every connection is busy).
     pub database_acquire_timeout_seconds: u64,
     pub listen: SocketAddr,
+    /// Where customers reach this service (the start of survey links), e.g.
+    /// `https://help.example.com`. Empty: `http://` and the `listen` address.
+    pub public_url: String,
     pub data_dir: PathBuf,
     pub platform_token: SecretString,
     pub log_level: String,
@@ -131,6 +134,14 @@ impl Settings {
     /// renewing it.
     pub fn job_lease(&self) -> chrono::Duration {
         chrono::Duration::seconds(self.job_lease_seconds as i64)
+    }
+
+    /// The start of links handed to customers: `public_url`, else this process's address.
+    pub fn public_url(&self) -> String {
+        match self.public_url.trim().trim_end_matches('/') {
+            "" => format!("http://{}", self.listen),
+            url => url.to_owned(),
+        }
     }
 
     /// The waits before each webhook attempt (checked by [`Settings::validate`]).
@@ -298,6 +309,14 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&self.draft_min_relevance) {
             return Err(InvalidSetting::new("draft_min_relevance", "must be between 0 and 1"));
+        }
+        let public = self.public_url.trim();
+        if !public.is_empty()
+            && (!(public.starts_with("https://") || public.starts_with("http://"))
+                || public.contains(char::is_whitespace)
+                || public.contains(['?', '#']))
+        {
+            return Err(InvalidSetting::new("public_url", "must be an http(s) address without query or fragment"));
         }
         let secret = self.secret_key.expose_secret();
         if !secret.is_empty() && secret.len() < 32 {

@@ -627,6 +627,18 @@ pub async fn reject(tx: &TenantTx, by: &Principal, draft_id: DraftId, reason: &s
     Ok(draft)
 }
 
+/// Whether an approved AI draft was sent as one of the ticket's replies.
+pub async fn any_sent(tx: &TenantTx, ticket_id: TicketId) -> Result<bool, Error> {
+    let sent = draft::Entity::scoped(tx.tenant())
+        .filter(draft::Column::TicketId.eq(ticket_id.0))
+        .filter(draft::Column::Status.eq(DraftStatus::Approved))
+        .filter(draft::Column::SentMessageId.is_not_null())
+        .one(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(sent.is_some())
+}
+
 /// Drafts of a tenant created in `[from, to)`, for analytics.
 pub(crate) async fn in_range(
     tx: &TenantTx,

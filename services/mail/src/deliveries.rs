@@ -152,16 +152,15 @@ pub async fn interrupted(db: &Db, limit: u64) -> Result<Vec<Claimed>, Error> {
 
 /// `(tenant_id, id, attempts, created_at)` rows as deliveries to work on.
 fn claimed(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<Claimed>, Error> {
-    rows.into_iter()
-        .map(|row| {
-            Ok(Claimed {
-                tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
-                delivery_id: row.try_get("", "id").map_err(db_err)?,
-                attempt: row.try_get("", "attempts").map_err(db_err)?,
-                queued_at: row.try_get("", "created_at").map_err(db_err)?,
-            })
+    Ok(copilot_store::jobs::items(rows)?
+        .into_iter()
+        .map(|item| Claimed {
+            tenant_id: item.tenant_id,
+            delivery_id: item.id,
+            attempt: item.attempt,
+            queued_at: item.queued_at,
         })
-        .collect()
+        .collect())
 }
 
 /// Fails a delivery whose sender's lease ran out while `sending` (see the module notes);
@@ -280,11 +279,7 @@ pub async fn email_job(tx: &TenantTx, delivery_id: Uuid) -> Result<Option<EmailJ
     }
     let header_message_id =
         row.header_message_id.clone().ok_or_else(|| Error::internal("a delivery without Message-ID"))?;
-    let identity = settings::identity(tx).await?;
-    let from_verified = match identity.from_address() {
-        Some(from) => settings::is_verified(tx, from).await?,
-        None => false,
-    };
+    let (identity, from_verified) = settings::sender(tx).await?;
     Ok(Some(EmailJob {
         delivery_id,
         request_id: row.request_id.clone(),

@@ -429,6 +429,17 @@ impl Identity {
     }
 }
 
+/// The tenant's From identity and whether its From address is verified (the service's mail
+/// server sends only then): what every sender of the tenant's mail needs.
+pub async fn sender(tx: &TenantTx) -> Result<(Identity, bool), Error> {
+    let identity = identity(tx).await?;
+    let verified = match identity.from_address() {
+        Some(from) => is_verified(tx, from).await?,
+        None => false,
+    };
+    Ok((identity, verified))
+}
+
 pub(crate) async fn identity(tx: &TenantTx) -> Result<Identity, Error> {
     Ok(row(tx)
         .await?

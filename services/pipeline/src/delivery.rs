@@ -197,7 +197,7 @@ async fn send_and_record(
 }
 
 /// The wait before the next attempt of a series after a failure, if it is worth another.
-fn retry_after(state: &Pipeline, error: &SendError, series_attempts: i32) -> Option<Duration> {
+pub(crate) fn retry_after(state: &Pipeline, error: &SendError, series_attempts: i32) -> Option<Duration> {
     error.is_retryable().then(|| state.policies.email.after_failure(series_attempts.max(0) as u32)).flatten()
 }
 

@@ -21,6 +21,7 @@ pub mod macros;
 pub mod queues;
 pub mod regroup;
 pub mod rewrite;
+pub mod satisfaction;
 pub mod service_levels;
 pub mod summaries;
 pub mod supervisor;
@@ -169,6 +170,8 @@ impl Pipeline {
         workers.spawn("webhooks", move || webhooks::run_worker(each.clone()));
         let each = self.clone();
         workers.spawn("sla", move || service_levels::run_worker(each.clone()));
+        let each = self.clone();
+        workers.spawn("csat", move || satisfaction::run_worker(each.clone()));
     }
 }
 
@@ -189,6 +192,7 @@ impl Pipeline {
             "email" => delivery::run_once(self).await,
             "webhooks" => webhooks::run_once(self).await,
             "sla" => service_levels::run_once(self).await,
+            "csat" => satisfaction::run_once(self).await,
             other => Err(copilot_core::Error::internal(format!("no queue is named {other}"))),
         }
     }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::Pipeline;
 
 /// Every durable queue, in the order `/metrics` and `/readyz` list them.
-pub const ALL: [Queue; 10] = [
+pub const ALL: [Queue; 11] = [
     copilot_intents::triage::QUEUE,
     copilot_intents::versions::TRAINING_QUEUE,
     copilot_intents::discovery::QUEUE,
@@ -24,6 +24,7 @@ pub const ALL: [Queue; 10] = [
     copilot_intents::labelling::QUEUE,
     copilot_mail::deliveries::QUEUE,
     copilot_webhooks::deliveries::QUEUE,
+    copilot_satisfaction::surveys::QUEUE,
 ];
 
 /// Triage: 2 s, 4 s, 8 s, … for models that failed (a model file being replaced, memory).

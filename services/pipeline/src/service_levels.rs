@@ -1,6 +1,7 @@
 //! Service levels on tickets, across capabilities: after each change of a ticket (opened,
 //! a message, a status or priority, its triage) its SLA clocks move (`copilot_sla`) and the
-//! ticket keeps their copy (`copilot_conversations`), in the transaction of the change;
+//! ticket keeps their copy (`copilot_conversations`), in the transaction of the change
+//! (which also keeps its satisfaction survey in step: `crate::satisfaction`);
 //! the SLA worker fires the warnings and breaches that fall due, whichever process claims
 //! the timer first.
 
@@ -46,7 +47,7 @@ async fn sync_with(tx: &TenantTx, ticket: &mut Ticket, recompute: bool) -> Resul
         copilot_conversations::set_sla(tx, ticket.id, sla.as_ref()).await?;
         ticket.sla = sla;
     }
-    Ok(())
+    crate::satisfaction::on_ticket_changed(tx, ticket).await
 }
 
 /// Moves a ticket's SLA clocks to where it stands now and keeps their copy on the ticket.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{Scoped, TenantTx, db_err};
 
 /// Every event type, in the order the API lists them.
-pub const EVENT_TYPES: [&str; 20] = [
+pub const EVENT_TYPES: [&str; 22] = [
     "ticket.created",
     "ticket.updated",
     "ticket.summary.updated",
@@ -19,6 +19,8 @@ pub const EVENT_TYPES: [&str; 20] = [
     "ticket.split",
     "sla.warning",
     "sla.breached",
+    "csat.requested",
+    "csat.rated",
     "message.created",
     "message.translated",
     "triage.completed",

@@ -82,6 +82,32 @@ pub async fn claim(db: &Db, sql: &str, limit: u64, lease: Duration) -> Result<Ve
     db.unscoped().query_all_raw(statement).await.map_err(db_err)
 }
 
+/// An item of a queue as a claim or a cross-tenant select returns it: its `tenant_id`,
+/// `id`, `attempts` and `created_at` columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub tenant_id: TenantId,
+    pub id: Uuid,
+    /// The attempt a claim made (fences what it records).
+    pub attempt: i32,
+    /// When it was queued.
+    pub queued_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The rows of a claim or select returning `tenant_id, id, attempts, created_at`.
+pub fn items(rows: Vec<QueryResult>) -> Result<Vec<Item>, Error> {
+    rows.into_iter()
+        .map(|row| {
+            Ok(Item {
+                tenant_id: TenantId(row.try_get("", "tenant_id").map_err(db_err)?),
+                id: row.try_get("", "id").map_err(db_err)?,
+                attempt: row.try_get("", "attempts").map_err(db_err)?,
+                queued_at: row.try_get("", "created_at").map_err(db_err)?,
+            })
+        })
+        .collect()
+}
+
 /// Runs a read-only statement across tenants (e.g. items whose holder's lease ran out):
 /// in `sql`, `$1` is now and `$2` the most rows to return.
 pub async fn select(db: &Db, sql: &str, limit: u64) -> Result<Vec<QueryResult>, Error> {

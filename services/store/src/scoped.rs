@@ -31,6 +31,8 @@ scoped!(
     sla_policy,
     ticket_sla,
     saved_view,
+    csat_setting,
+    csat_survey,
     ticket_field,
     ticket_field_value,
     reply_macro,

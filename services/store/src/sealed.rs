@@ -1,6 +1,8 @@
 //! Secrets stored encrypted at rest (tenants' LLM keys, SMTP passwords): sealed with
 //! ChaCha20-Poly1305 under the service's secret key and bound to their tenant, so a sealed
-//! value copied into another tenant's row does not open.
+//! value copied into another tenant's row does not open. The same key signs what the
+//! service hands out and must know again untouched (survey links): HMAC-SHA256 under a
+//! key derived for signing, bound to a purpose.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chacha20poly1305::{
@@ -8,6 +10,7 @@ use chacha20poly1305::{
     aead::{Aead, Payload},
 };
 use copilot_core::{Error, TenantId};
+use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -18,6 +21,8 @@ const VERSION: &str = "v1";
 #[derive(Clone)]
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    /// Keyed with a key derived from the secret apart from the sealing key.
+    signer: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -31,7 +36,33 @@ impl Sealer {
     /// bits of randomness).
     pub fn new(secret: &[u8]) -> Self {
         let key = Sha256::digest(secret);
-        Self { cipher: ChaCha20Poly1305::new(&key) }
+        let derived = Sha256::new().chain_update(b"copilot signing key\0").chain_update(secret).finalize();
+        // A 32-byte HMAC key, zero-padded to the block as HMAC pads it.
+        let mut signing = hmac::digest::Key::<Hmac<Sha256>>::default();
+        signing[..derived.len()].copy_from_slice(&derived);
+        Self { cipher: ChaCha20Poly1305::new(&key), signer: <Hmac<Sha256> as hmac::digest::KeyInit>::new(&signing) }
+    }
+
+    fn mac(&self, purpose: &str, data: &[u8]) -> Hmac<Sha256> {
+        let mut mac = self.signer.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        mac
+    }
+
+    /// The first `N` bytes (at most 32) of the signature of `data` for `purpose`.
+    pub fn sign<const N: usize>(&self, purpose: &str, data: &[u8]) -> [u8; N] {
+        let full = self.mac(purpose, data).finalize().into_bytes();
+        let mut tag = [0; N];
+        tag.copy_from_slice(&full[..N]);
+        tag
+    }
+
+    /// Whether `tag` is the start of the signature of `data` for `purpose` (compared in
+    /// constant time); a tag shorter than 16 bytes is never accepted.
+    pub fn verify(&self, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
+        tag.len() >= 16 && self.mac(purpose, data).verify_truncated_left(tag).is_ok()
     }
 
     /// `v1.<base64url(nonce ‖ ciphertext)>`.
@@ -85,6 +116,20 @@ mod tests {
         assert!(Sealer::new(b"second key").open(tenant, &sealed).is_err());
         assert!(Sealer::new(b"first key").open(tenant, "v1.AAAA").is_err());
         assert!(Sealer::new(b"first key").open(tenant, "plaintext").is_err());
+    }
+
+    #[test]
+    fn a_signature_holds_for_its_key_purpose_and_data_only() {
+        let sealer = Sealer::new(b"a secret of the service with plenty of entropy");
+        let tag: [u8; 16] = sealer.sign("survey", b"ticket 1");
+        assert!(sealer.verify("survey", b"ticket 1", &tag));
+        assert!(!sealer.verify("survey", b"ticket 2", &tag));
+        assert!(!sealer.verify("other", b"ticket 1", &tag));
+        assert!(!sealer.verify("survey", b"ticket 1", &tag[..8]));
+        assert!(!Sealer::new(b"another secret").verify("survey", b"ticket 1", &tag));
+        let mut bent = tag;
+        bent[0] ^= 1;
+        assert!(!sealer.verify("survey", b"ticket 1", &bent));
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl From<Period> for PeriodIn {
 }
 
 /// `[from, to)` and the period of a report: the last 30 days by day when absent.
-fn report_range(
+pub(super) fn report_range(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     period: Option<PeriodIn>,

@@ -15,6 +15,7 @@ pub mod labelling;
 pub mod macros;
 pub mod platform;
 pub mod rewrite;
+pub mod satisfaction;
 pub mod service_levels;
 pub mod settings;
 pub mod summaries;

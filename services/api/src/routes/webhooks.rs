@@ -33,7 +33,7 @@ pub struct WebhookIn {
     /// `https://…` (plain http and private addresses only where the operator allows them).
     pub url: String,
     /// Event types, or `["*"]` for all: ticket.created, ticket.updated,
-    /// ticket.summary.updated, ticket.merged, ticket.split, sla.warning, sla.breached, message.created, message.translated, triage.completed, draft.ready, draft.approved, draft.rejected, draft.failed, reply.sent,
+    /// ticket.summary.updated, ticket.merged, ticket.split, sla.warning, sla.breached, csat.requested, csat.rated, message.created, message.translated, triage.completed, draft.ready, draft.approved, draft.rejected, draft.failed, reply.sent,
     /// reply.failed, knowledge.document.ready, knowledge.document.failed,
     /// intent_model.activated, webhook.endpoint.disabled.
     pub events: Vec<String>,
