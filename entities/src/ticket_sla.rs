@@ -21,6 +21,8 @@ pub struct Model {
     pub next_attempt_at: Option<DateTimeUtc>,
     pub lease_until: Option<DateTimeUtc>,
     pub attempts: i32,
+    /// When the ticket opened.
+    pub opened_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

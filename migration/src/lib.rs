@@ -42,6 +42,7 @@ mod m20261208_000034_merged_tickets;
 mod m20261208_000035_ticket_fields;
 mod m20261208_000036_saved_views;
 mod m20261209_000037_satisfaction;
+mod m20261209_000038_sla_opened_at;
 
 /// The role tenant-scoped transactions switch to on PostgreSQL; row-level security applies to it.
 pub const APP_ROLE: &str = "copilot_app";
@@ -111,6 +112,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000035_ticket_fields::Migration),
             Box::new(m20261208_000036_saved_views::Migration),
             Box::new(m20261209_000037_satisfaction::Migration),
+            Box::new(m20261209_000038_sla_opened_at::Migration),
         ]
     }
 }

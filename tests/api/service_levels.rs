@@ -282,4 +282,26 @@ async fn warnings_and_breaches_are_emitted_once_by_the_workers_of_two_processes(
     let mut expected = tickets[..7].to_vec();
     expected.sort();
     assert_eq!(listed, expected);
+
+    // Attainment: one first reply met in time, seven breached; resolutions still running.
+    let report = app.get("/v1/analytics/sla?period=week", key).await.expect(200);
+    assert_eq!(report["tickets"], 8, "{report}");
+    let first = &report["totals"]["first_reply"];
+    assert_eq!(
+        (first["met"].clone(), first["breached"].clone(), first["running"].clone()),
+        (json!(1), json!(7), json!(0))
+    );
+    assert_eq!(first["attainment"], json!(0.125));
+    let resolution = &report["totals"]["resolution"];
+    assert_eq!((resolution["running"].clone(), resolution.get("attainment")), (json!(8), None), "{report}");
+    assert_eq!(
+        (report["by_policy"][0]["key"].clone(), report["by_policy"][0]["tickets"].clone()),
+        (json!("Fast"), json!(8))
+    );
+    assert_eq!(report["by_priority"][0]["key"], "normal");
+    assert_eq!(report["by_channel"][0]["targets"]["all"]["breached"], 7);
+    let weeks = report["by_period"].as_array().expect("periods");
+    assert_eq!(weeks.iter().map(|week| week["tickets"].as_i64().unwrap_or_default()).sum::<i64>(), 8);
+    let other = app.create_tenant().await;
+    assert_eq!(app.get("/v1/analytics/sla", &other.key).await.expect(200)["tickets"], 0);
 }

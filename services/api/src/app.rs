@@ -17,12 +17,32 @@ use copilot_pipeline::{Pipeline, triage::Triager};
 use crate::{
     metrics::{self, Metrics},
     routes::{
-        analytics::AnalyticsApi, api_keys::ApiKeysApi, audit::AuditApi, auth::AuthApi, drafts::DraftsApi,
-        email::EmailApi, events::EventsApi, health, intent_models::IntentModelsApi, intents::IntentsApi,
-        knowledge::KnowledgeApi, labelling::LabellingApi, macros::MacrosApi, platform::PlatformApi,
-        rewrite::RewriteApi, satisfaction::SatisfactionApi, service_levels::ServiceLevelsApi, settings::SettingsApi,
-        summaries::SummariesApi, ticket_fields::TicketFieldsApi, tickets::TicketsApi, translation::TranslationApi,
-        triage::TriageApi, users::UsersApi, views::ViewsApi, webhooks::WebhooksApi,
+        analytics::AnalyticsApi,
+        api_keys::ApiKeysApi,
+        audit::AuditApi,
+        auth::AuthApi,
+        drafts::DraftsApi,
+        email::EmailApi,
+        events::EventsApi,
+        health,
+        intent_models::IntentModelsApi,
+        intents::IntentsApi,
+        knowledge::KnowledgeApi,
+        labelling::LabellingApi,
+        macros::MacrosApi,
+        platform::PlatformApi,
+        rewrite::RewriteApi,
+        satisfaction::SatisfactionApi,
+        service_levels::{ServiceLevelsApi, SlaAnalyticsApi},
+        settings::SettingsApi,
+        summaries::SummariesApi,
+        ticket_fields::TicketFieldsApi,
+        tickets::TicketsApi,
+        translation::TranslationApi,
+        triage::TriageApi,
+        users::UsersApi,
+        views::ViewsApi,
+        webhooks::WebhooksApi,
     },
 };
 
@@ -80,7 +100,7 @@ type Apis = (
     (IntentsApi, LabellingApi, IntentModelsApi),
     KnowledgeApi,
     (DraftsApi, RewriteApi, TranslationApi, SettingsApi, AnalyticsApi, EmailApi),
-    (AuditApi, WebhooksApi, EventsApi, ServiceLevelsApi, TicketFieldsApi, SatisfactionApi),
+    (AuditApi, WebhooksApi, EventsApi, ServiceLevelsApi, TicketFieldsApi, SatisfactionApi, SlaAnalyticsApi),
 );
 
 /// The OpenAPI service with every operation, served under `/v1`.
@@ -118,6 +138,7 @@ pub fn openapi_service(state: &AppState) -> OpenApiService<Apis, ()> {
             ServiceLevelsApi { state: state.clone() },
             TicketFieldsApi { state: state.clone() },
             SatisfactionApi { state: state.clone() },
+            SlaAnalyticsApi { state: state.clone() },
         ),
     );
     OpenApiService::new(apis, "Customer-service copilot API", env!("CARGO_PKG_VERSION"))

@@ -356,7 +356,9 @@ async fn store(
     existing: Option<ticket_sla::Model>,
     clocks: &Clocks,
     facts: Option<serde_json::Value>,
+    opened_at: Option<DateTime<Utc>>,
 ) -> Result<(), Error> {
+    let opened_at = existing.as_ref().and_then(|row| row.opened_at).or(opened_at);
     let row = ticket_sla::ActiveModel {
         ticket_id: Set(ticket.0),
         tenant_id: Set(tx.tenant().0),
@@ -367,6 +369,7 @@ async fn store(
         next_attempt_at: Set(clocks.next_timer()),
         lease_until: Set(None),
         attempts: Set(existing.as_ref().map_or(0, |row| row.attempts)),
+        opened_at: Set(opened_at),
     };
     match existing {
         Some(_) => row.update(&**tx).await.map(drop).map_err(db_err),
@@ -415,7 +418,7 @@ pub async fn sync(tx: &TenantTx, ticket: &TicketView, recompute: bool) -> Result
     let fired = clocks.advance(&ticket.progress, now, schedule.as_ref());
     if existing.is_none() || rematch || clocks != before_advance {
         emit(tx, ticket.id, clocks.policy.as_ref(), fired).await?;
-        store(tx, ticket.id, existing, &clocks, Some(json!(ticket.matched))).await?;
+        store(tx, ticket.id, existing, &clocks, Some(json!(ticket.matched)), Some(ticket.progress.created_at)).await?;
     }
     Ok(clocks.summary())
 }
@@ -477,7 +480,7 @@ pub async fn fire(tx: &TenantTx, ticket: TicketId) -> Result<Option<TicketSla>, 
     let changed = !fired.is_empty();
     emit(tx, ticket, clocks.policy.as_ref(), fired).await?;
     let facts = row.facts.clone();
-    store(tx, ticket, Some(row), &clocks, facts).await?;
+    store(tx, ticket, Some(row), &clocks, facts, None).await?;
     Ok(changed.then(|| clocks.summary()).flatten())
 }
 

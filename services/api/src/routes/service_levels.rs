@@ -2,13 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use copilot_sla::{
+    analytics as sla_analytics,
     policies::{self, Conditions, Policy, PolicyIn, Target},
     schedules::{self, NamedSchedule, ScheduleIn},
 };
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use uuid::Uuid;
 
-use super::Tag;
+use super::{Tag, analytics::PeriodIn};
 use crate::{
     AppState,
     auth::TenantAuth,
@@ -318,5 +323,128 @@ impl ServiceLevelsApi {
         let saved = schedules::replace(&tx, &principal, schedules).await?;
         tx.commit().await?;
         Ok(Json(BusinessHoursOut { schedules: saved.into_iter().map(schedule_out).collect() }))
+    }
+}
+
+/// Targets of one kind (or all) in a group.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct AttainmentOut {
+    /// Met by their due time.
+    pub met: i64,
+    pub breached: i64,
+    /// Neither yet (running or paused).
+    pub running: i64,
+    /// Met among met and breached (absent before any settled).
+    pub attainment: Option<f64>,
+}
+
+impl From<sla_analytics::Attainment> for AttainmentOut {
+    fn from(a: sla_analytics::Attainment) -> Self {
+        Self { met: a.met, breached: a.breached, running: a.running, attainment: a.attainment }
+    }
+}
+
+/// A group's targets by kind, and all of them.
+#[derive(Debug, Object)]
+pub struct TargetsOut {
+    pub first_reply: AttainmentOut,
+    pub next_reply: AttainmentOut,
+    pub resolution: AttainmentOut,
+    pub all: AttainmentOut,
+}
+
+impl From<sla_analytics::Targets> for TargetsOut {
+    fn from(t: sla_analytics::Targets) -> Self {
+        Self {
+            first_reply: t.first_reply.into(),
+            next_reply: t.next_reply.into(),
+            resolution: t.resolution.into(),
+            all: t.all.into(),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AttainmentGroupOut {
+    pub key: String,
+    /// Tickets under a policy in the group.
+    pub tickets: i64,
+    pub targets: TargetsOut,
+}
+
+#[derive(Debug, Object)]
+pub struct PeriodAttainmentOut {
+    /// Start of the day, week (Monday) or month, UTC.
+    pub start: DateTime<Utc>,
+    pub tickets: i64,
+    pub targets: TargetsOut,
+}
+
+#[derive(Debug, Object)]
+pub struct SlaAnalyticsOut {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub period: PeriodIn,
+    /// Tickets opened in the range under a policy.
+    pub tickets: i64,
+    pub totals: TargetsOut,
+    /// Every period of the range, empty ones included, oldest first (by opening).
+    pub by_period: Vec<PeriodAttainmentOut>,
+    /// Most tickets first; the facts the policy was chosen on (`unknown` intent before triage).
+    pub by_intent: Vec<AttainmentGroupOut>,
+    pub by_channel: Vec<AttainmentGroupOut>,
+    pub by_priority: Vec<AttainmentGroupOut>,
+    /// By the policy's name as applied.
+    pub by_policy: Vec<AttainmentGroupOut>,
+}
+
+fn attainment_groups(groups: Vec<sla_analytics::Group>) -> Vec<AttainmentGroupOut> {
+    groups
+        .into_iter()
+        .map(|g| AttainmentGroupOut { key: g.key, tickets: g.tickets, targets: g.targets.into() })
+        .collect()
+}
+
+pub struct SlaAnalyticsApi {
+    pub state: AppState,
+}
+
+#[OpenApi(tag = "Tag::Analytics")]
+impl SlaAnalyticsApi {
+    /// Service-level attainment of tickets opened in `[from, to)` under a policy: for first
+    /// reply, next reply, resolution and all targets, how many were met in time, breached
+    /// or are still running, and the share met among those settled; in total and by period,
+    /// intent, channel, priority and policy (at most 366 days; the last 30 days when absent).
+    #[oai(path = "/analytics/sla", method = "get", operation_id = "analytics.sla")]
+    async fn sla(
+        &self,
+        auth: TenantAuth,
+        /// RFC 3339; 30 days before `to` when absent.
+        from: Query<Option<DateTime<Utc>>>,
+        /// RFC 3339; now when absent.
+        to: Query<Option<DateTime<Utc>>>,
+        /// `day` when absent.
+        period: Query<Option<PeriodIn>>,
+    ) -> ApiResult<Json<SlaAnalyticsOut>> {
+        let (from, to, period) = super::analytics::report_range(from.0, to.0, period.0);
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        let report = sla_analytics::attainment(&tx, from, to, period).await?;
+        Ok(Json(SlaAnalyticsOut {
+            from: report.from,
+            to: report.to,
+            period: report.period.into(),
+            tickets: report.tickets,
+            totals: report.totals.into(),
+            by_period: report
+                .by_period
+                .into_iter()
+                .map(|p| PeriodAttainmentOut { start: p.start, tickets: p.tickets, targets: p.targets.into() })
+                .collect(),
+            by_intent: attainment_groups(report.by_intent),
+            by_channel: attainment_groups(report.by_channel),
+            by_priority: attainment_groups(report.by_priority),
+            by_policy: attainment_groups(report.by_policy),
+        }))
     }
 }
