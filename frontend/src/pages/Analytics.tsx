@@ -1,4 +1,5 @@
-// Ticket volume over time (split by sentiment), intents and sentiments; draft acceptance
+// Ticket volume over time (split by sentiment), intents and sentiments; customer
+// satisfaction and SLA attainment; draft acceptance
 // and edit rates over time and by intent; this month's LLM usage and cost against the
 // budgets, per feature and per profile.
 // Charts are plain SVG.
@@ -6,6 +7,7 @@ import { useEffect, useState } from "react";
 
 import { ApiError, api, unwrap, type Schemas } from "../api/client";
 import { AskBox, Cards } from "../components/AskData";
+import { SatisfactionReport, SlaReport } from "../components/Satisfaction";
 import { intentName, useI18n, type Key } from "../i18n";
 
 type Analytics = Schemas["DraftAnalyticsOut"];
@@ -255,6 +257,8 @@ export function AnalyticsPage() {
           </div>
         </>
       )}
+      <SatisfactionReport period={period} />
+      <SlaReport period={period} />
       <h2>{t("analytics.title")}</h2>
       {analytics && (
         <>

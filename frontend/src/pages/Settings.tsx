@@ -1,4 +1,4 @@
-// Admin settings: the tenant's LLM (the key is write-only) and model profiles, how drafts sound, e-mail, webhooks (the secret
+// Admin settings: the tenant's LLM (the key is write-only) and model profiles, how drafts sound, e-mail, satisfaction surveys, webhooks (the secret
 // shown once, the delivery log, retrying a failed delivery), people and API keys.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
@@ -6,6 +6,7 @@ import { api, errorText, unwrap, type Schemas } from "../api/client";
 import { useI18n, type Key } from "../i18n";
 import { ApiKeys, People } from "./Access";
 import { ModelProfiles } from "./Models";
+import { SurveySettings } from "../components/Satisfaction";
 
 type Webhook = Schemas["WebhookOut"];
 type Delivery = Schemas["WebhookDeliveryOut"];
@@ -620,6 +621,7 @@ export function Settings() {
       <ModelProfiles />
       <DraftingSettings />
       <EmailSettings />
+      <SurveySettings />
       <Webhooks />
       <People />
       <ApiKeys />

@@ -11,6 +11,7 @@ import { duration } from "../time";
 import { SlaBadge } from "../components/Sla";
 import { MacroPicker } from "../components/Macros";
 import { TicketFields } from "../components/TicketFields";
+import { TicketSurvey } from "../components/Satisfaction";
 
 /** How often an agent on a ticket says so again (the service forgets a word after 45 s). */
 const PRESENCE_EVERY_MS = 15_000;
@@ -658,6 +659,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
       <div className="side">
       <Context ticket={ticket} open={open} />
       <TicketFields ticket={ticket} onSaved={setTicket} />
+      <TicketSurvey ticketId={ticket.id} status={ticket.status} />
       <DraftPanel
         draft={draft}
         history={history}
