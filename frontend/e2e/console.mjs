@@ -727,6 +727,48 @@ try {
     await accessible("analytics");
   });
 
+  await check("surveys turned on: the customer rates a solved ticket on the survey page, seen on the ticket and in analytics", async () => {
+    await page.getByRole("link", { name: "Settings" }).click();
+    const surveys = page.getByRole("form", { name: "Satisfaction surveys" });
+    await surveys.getByLabel("Ask customers to rate solved tickets").check();
+    await surveys.getByRole("button", { name: "Save survey settings" }).click();
+    await surveys.getByRole("status").waitFor();
+    const ticket = await openTicket("Survey: tent pegs", "Are tent pegs included?");
+    await callApi("POST", `/v1/tickets/${ticket.id}/messages`, { author: "agent", body: "Yes, eight pegs come with every tent." });
+    await callApi("PATCH", `/v1/tickets/${ticket.id}`, { status: "solved" });
+    const survey = await eventually(async () => {
+      const found = await callApi("GET", `/v1/tickets/${ticket.id}/csat`);
+      if (!found.url) throw new Error(`no link yet: ${JSON.stringify(found)}`);
+      return found;
+    });
+    if (!survey.url.startsWith(`${base}/survey/`)) throw new Error(`link: ${survey.url}`);
+    // The customer's phone: no session, no script.
+    const customer = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await customer.goto(`${survey.url}?rating=4`);
+    await customer.getByRole("heading", { name: "How did we do?" }).waitFor();
+    if (!(await customer.getByLabel("Good", { exact: true }).isChecked())) throw new Error("the mail's rating is not ticked");
+    await customer.screenshot({ path: join(shots, "survey-page.png"), fullPage: true });
+    await customer.getByLabel(/Anything you would like to add/).fill("Quick answer, thanks!");
+    await customer.keyboard.press("Tab");
+    await customer.keyboard.press("Enter");
+    await customer.getByRole("status").filter({ hasText: "Your rating is saved" }).waitFor();
+    await customer.getByRole("link", { name: "中文" }).click();
+    await customer.getByRole("heading", { name: "请评价我们的服务" }).waitFor();
+    await customer.screenshot({ path: join(shots, "survey-page-zh.png"), fullPage: true });
+    await customer.close();
+    await page.goto(`${base}/#/tickets/${ticket.id}`);
+    const card = page.getByRole("region", { name: "Satisfaction" });
+    await card.getByText("4 / 5").waitFor();
+    await card.getByText("Quick answer, thanks!").waitFor();
+    await page.getByRole("link", { name: "Analytics" }).click();
+    await page.getByRole("heading", { name: "Customer satisfaction" }).waitFor();
+    await page.getByRole("table", { name: "AI-drafted or typed" }).getByRole("row", { name: /Typed replies/ }).waitFor();
+    await page.getByRole("heading", { name: "Service levels" }).waitFor();
+    await page.getByRole("heading", { name: "Customer satisfaction" }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, "analytics-satisfaction.png") });
+    await accessible("analytics with satisfaction");
+  });
+
   await check("a question asked in words is answered, charted and pinned as a card", async () => {
     await page.getByLabel("Question about your desk").fill("How many tickets came in over the last 30 days, by channel?");
     await page.getByRole("button", { name: "Ask", exact: true }).click();

@@ -138,6 +138,10 @@ function SatisfactionChart({ rows, label }: { rows: Schemas["PeriodScoresOut"][]
   const every = Math.max(1, Math.ceil(rows.length / 12));
   return (
     <svg role="img" aria-label={label} viewBox={`0 0 ${width} ${height + 28}`} className="chart">
+      <text x={2} y={14} className="tick">
+        100%
+      </text>
+      <line x1={28} x2={width} y1={8} y2={8} className="grid" />
       {rows.map((row, index) => {
         const x = 30 + index * step;
         const share = row.scores.satisfaction;
@@ -158,7 +162,18 @@ function SatisfactionChart({ rows, label }: { rows: Schemas["PeriodScoresOut"][]
   );
 }
 
-function ScoresTable({ caption, rows, name }: { caption: string; rows: Schemas["ScoresGroupOut"][]; name: (key: string) => string }) {
+function ScoresTable({
+  caption,
+  rows,
+  name,
+  names,
+}: {
+  caption: string;
+  rows: Schemas["ScoresGroupOut"][];
+  name: (key: string) => string;
+  /** The row names are the tenant's (people), kept as written. */
+  names?: boolean;
+}) {
   const { t } = useI18n();
   if (rows.length === 0) return null;
   return (
@@ -175,7 +190,9 @@ function ScoresTable({ caption, rows, name }: { caption: string; rows: Schemas["
       <tbody>
         {rows.map((row) => (
           <tr key={row.key}>
-            <th scope="row">{name(row.key)}</th>
+            <th scope="row" translate={names ? "no" : undefined}>
+              {name(row.key)}
+            </th>
             <td>{percent(row.scores.satisfaction)}</td>
             <td>
               {row.scores.responses} / {row.scores.requested}
@@ -235,7 +252,7 @@ export function SatisfactionReport({ period }: { period: Schemas["PeriodIn"] }) 
           <SatisfactionChart rows={report.by_period} label={t("csat.chart")} />
           <div className="columns">
             <ScoresTable caption={t("csat.byReply")} rows={report.by_reply} name={(key) => (key === "ai_drafted" ? t("csat.aiDrafted") : t("csat.typed"))} />
-            <ScoresTable caption={t("csat.byAgent")} rows={report.by_agent} name={(key) => people[key] ?? (key === "unassigned" ? t("csat.unassigned") : key)} />
+            <ScoresTable caption={t("csat.byAgent")} names rows={report.by_agent} name={(key) => people[key] ?? (key === "unassigned" ? t("csat.unassigned") : key)} />
             <ScoresTable caption={t("csat.byIntent")} rows={report.by_intent} name={(key) => intentName(language, key)} />
           </div>
         </>

@@ -248,19 +248,23 @@ fn survey_body(lang: Lang, page: &Page, chosen: Option<i16>, message: Option<(&s
             format!("<p class=\"{class}\" role=\"{role}\">{text}</p>")
         })
         .unwrap_or_default();
+    // Chinese sets no space after its full-width colon and ends sentences with 。.
+    let (space, stop) = match lang {
+        Lang::En => (" ", "."),
+        Lang::Zh => ("", "。"),
+    };
+    let rated = lang.text(Text::Rated);
     match page {
         Page::Expired(_) => format!("<p class=\"error\" role=\"alert\">{}</p>", lang.text(Text::Expired)),
         Page::Closed(survey) => format!(
-            "{message}<p>{} <strong>{}</strong></p><p>{}</p>",
-            lang.text(Text::Rated),
+            "{message}<p>{rated}{space}<strong>{}</strong></p><p>{}</p>",
             label(lang, survey.scale, survey.rating.unwrap_or_default()),
             lang.text(Text::Final)
         ),
         Page::Open(survey) => {
             let current = match (survey.rating, survey.changeable_until) {
                 (Some(rating), Some(until)) => format!(
-                    "<p>{} <strong>{}</strong>. {} {}.</p>",
-                    lang.text(Text::Rated),
+                    "<p>{rated}{space}<strong>{}</strong>{stop}{space}{} {}{stop}</p>",
                     label(lang, survey.scale, rating),
                     lang.text(Text::ChangeUntil),
                     date(lang, until)
