@@ -133,3 +133,39 @@ async fn a_macro_previews_then_applies_its_reply_and_changes_and_is_counted() {
     let reply = app.send(Method::PUT, "/v1/settings/macro-placeholders", Some(&ann), Some(&custom)).await;
     reply.expect_error(403, "forbidden");
 }
+
+#[tokio::test]
+async fn a_macro_uses_the_tickets_field_values_and_a_retired_field_is_a_problem_not_a_blank() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let key = tenant.key.as_str();
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let plan = json!({"key": "plan", "label": "Plan", "kind": "select", "options": ["Basic", "Pro"]});
+    let plan = uuid_at(&app.post("/v1/ticket-fields", key, plan).await.expect(201), "/id");
+    let sites = json!({"key": "sites", "label": "Sites", "kind": "multi_select", "options": ["Berlin", "Lyon"]});
+    app.post("/v1/ticket-fields", key, sites).await.expect(201);
+    // An unknown field is refused when saved, naming the known ones.
+    let wrong = json!({"name": "Wrong", "body": "Plan: {{ticket.fields.tier}}"});
+    let refused = app.post("/v1/macros", &agent, wrong).await.expect_error(400, "invalid_macro");
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("ticket.fields.plan")), "{refused}");
+    let body = "Your {{ticket.fields.plan}} plan covers {{ ticket.fields.sites }}.";
+    let made = app.post("/v1/macros", &agent, json!({"name": "Plan", "body": body})).await.expect(201);
+    assert_eq!(made["placeholders"], json!(["ticket.fields.plan", "ticket.fields.sites"]));
+    let id = uuid_at(&made, "/id");
+    let ticket =
+        json!({"subject": "Plan", "channel": "web", "customer": {"email": "c@example.test"}, "body": "Which plan?"});
+    let ticket = uuid_at(&app.post("/v1/tickets", key, ticket).await.expect(201), "/ticket/id");
+    let apply = format!("/v1/tickets/{ticket}/macros/{id}/apply");
+    // A field without a value on this ticket: said, never a blank.
+    let missing = app.post(&apply, &agent, json!({"preview": true})).await.expect_error(422, "macro_invalid");
+    assert!(missing["detail"].as_str().is_some_and(|d| d.contains("{{ticket.fields.plan}}")), "{missing}");
+    let values = json!({"fields": {"plan": "Pro", "sites": ["Berlin", "Lyon"]}});
+    app.patch(&format!("/v1/tickets/{ticket}"), &agent, values).await.expect(200);
+    let shown = app.post(&apply, &agent, json!({"preview": true})).await.expect(200);
+    assert_eq!(shown["reply"], "Your Pro plan covers Berlin, Lyon.");
+    // The field retired: the macro says so and is not applied.
+    app.patch(&format!("/v1/ticket-fields/{plan}"), key, json!({"active": false})).await.expect(200);
+    let read = app.get(&format!("/v1/macros/{id}"), &agent).await.expect(200);
+    assert_eq!(read["problems"], json!(["`{{ticket.fields.plan}}` no longer exists"]), "{read}");
+    app.post(&apply, &agent, json!({"preview": true})).await.expect_error(422, "macro_invalid");
+}

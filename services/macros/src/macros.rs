@@ -2,7 +2,7 @@
 //! priority, tags, assignee). Shared ones are the desk's (admins keep them); personal ones
 //! are their owner's alone, invisible to everyone else.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use copilot_core::{
@@ -22,7 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{placeholders, template};
+use crate::{
+    placeholders,
+    template::{self, Known},
+};
 
 /// Macros one tenant may keep.
 pub const MAX_MACROS: usize = 1_000;
@@ -126,14 +129,14 @@ fn invalid(detail: impl std::fmt::Display) -> Error {
     Error::validation("invalid_macro", detail.to_string())
 }
 
-fn read(row: reply_macro::Model, custom: &BTreeMap<String, String>) -> Macro {
+fn read(row: reply_macro::Model, known: &Known) -> Macro {
     let actions = serde_json::from_value::<Actions>(row.actions).unwrap_or_else(|error| {
         tracing::warn!(tenant = %row.tenant_id, r#macro = %row.id, %error, "a stored macro's actions do not read");
         Actions::default()
     });
     let (placeholders, problems) = match template::parse(&row.body) {
         Ok(parts) => {
-            let problems = template::unknown(&parts, custom)
+            let problems = template::unknown(&parts, known)
                 .into_iter()
                 .map(|name| format!("`{{{{{name}}}}}` no longer exists"))
                 .collect();
@@ -157,6 +160,11 @@ fn read(row: reply_macro::Model, custom: &BTreeMap<String, String>) -> Macro {
     }
 }
 
+/// The placeholders of the tenant, whose active ticket fields are `fields`.
+async fn known(tx: &TenantTx, fields: &BTreeSet<String>) -> Result<Known, Error> {
+    Ok(Known { custom: placeholders::list(tx).await?, fields: fields.clone() })
+}
+
 /// The macros `by` may use: the shared ones and their own.
 fn visible(tx: &TenantTx, by: &Principal) -> sea_orm::Select<reply_macro::Entity> {
     let mine = match by.actor.user_id() {
@@ -169,8 +177,13 @@ fn visible(tx: &TenantTx, by: &Principal) -> sea_orm::Select<reply_macro::Entity
 
 /// The macros `by` may use, the most used first, then by name; with `q`, those whose name
 /// holds it (case-insensitively).
-pub async fn list(tx: &TenantTx, by: &Principal, q: Option<&str>) -> Result<Vec<Macro>, Error> {
-    let custom = placeholders::list(tx).await?;
+pub async fn list(
+    tx: &TenantTx,
+    by: &Principal,
+    q: Option<&str>,
+    fields: &BTreeSet<String>,
+) -> Result<Vec<Macro>, Error> {
+    let custom = known(tx, fields).await?;
     let rows = visible(tx, by).all(&**tx).await.map_err(db_err)?;
     let needle = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
     let mut found: Vec<Macro> = rows
@@ -192,17 +205,17 @@ async fn find(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<reply_macro::Mo
 }
 
 /// One macro `by` may use; another person's personal macro is not found.
-pub async fn get(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<Macro, Error> {
-    let custom = placeholders::list(tx).await?;
+pub async fn get(tx: &TenantTx, by: &Principal, id: Uuid, fields: &BTreeSet<String>) -> Result<Macro, Error> {
+    let custom = known(tx, fields).await?;
     Ok(read(find(tx, by, id).await?, &custom))
 }
 
 /// Shared macros are changed by admins, personal ones by their owner.
-fn checked_body(body: &str, custom: &BTreeMap<String, String>) -> Result<String, Error> {
+fn checked_body(body: &str, known: &Known) -> Result<String, Error> {
     if body.chars().count() > MAX_BODY_CHARS {
         return Err(invalid(format!("`body` is at most {MAX_BODY_CHARS} characters")));
     }
-    template::check(&template::parse(body)?, custom)?;
+    template::check(&template::parse(body)?, known)?;
     Ok(body.to_owned())
 }
 
@@ -234,11 +247,11 @@ async fn unique_name(tx: &TenantTx, name: &str, owner: Option<Uuid>, except: Opt
 }
 
 /// Adds a macro: shared (admins) or the caller's own (people).
-pub async fn create(tx: &TenantTx, by: &Principal, input: MacroIn) -> Result<Macro, Error> {
+pub async fn create(tx: &TenantTx, by: &Principal, input: MacroIn, fields: &BTreeSet<String>) -> Result<Macro, Error> {
     let shared = input.shared.unwrap_or(false);
     let owner = by.owner_of_new(shared)?;
     let name = values::single_line("name", input.name.as_deref().unwrap_or_default(), 1, 100)?;
-    let custom = placeholders::list(tx).await?;
+    let custom = known(tx, fields).await?;
     let body = checked_body(input.body.as_deref().unwrap_or_default(), &custom)?;
     let actions = checked_actions(input.actions.unwrap_or_default())?;
     if body.trim().is_empty() && actions.is_empty() {
@@ -279,14 +292,20 @@ pub async fn create(tx: &TenantTx, by: &Principal, input: MacroIn) -> Result<Mac
 
 /// Changes a macro (admins for shared ones, the owner for personal ones); whether it is
 /// shared does not change.
-pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: MacroIn) -> Result<Macro, Error> {
+pub async fn update(
+    tx: &TenantTx,
+    by: &Principal,
+    id: Uuid,
+    patch: MacroIn,
+    fields: &BTreeSet<String>,
+) -> Result<Macro, Error> {
     by.require_human_role()?;
     let row = find(tx, by, id).await?;
     by.require_keeper(row.owner_id, "macro")?;
     if patch.shared.is_some_and(|shared| shared != row.owner_id.is_none()) {
         return Err(invalid("`shared` cannot change: make a new macro"));
     }
-    let custom = placeholders::list(tx).await?;
+    let custom = known(tx, fields).await?;
     let mut change: reply_macro::ActiveModel = row.clone().into();
     if let Some(name) = &patch.name {
         let name = values::single_line("name", name, 1, 100)?;

@@ -2,7 +2,7 @@
 //! placeholders that exist, rendered with their values; a placeholder without a value is an
 //! error, never a blank in a reply.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use copilot_core::Error;
 
@@ -20,6 +20,33 @@ pub const BUILT_IN: [&str; 8] = [
 
 /// The prefix of the tenant's own placeholders: `{{custom.returns_address}}`.
 pub const CUSTOM: &str = "custom.";
+/// The prefix of a ticket's custom field values: `{{ticket.fields.plan}}`.
+pub const FIELD: &str = "ticket.fields.";
+
+/// The placeholders a tenant has beyond the built-in ones: its own (with their values) and
+/// its active ticket fields' keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Known {
+    pub custom: BTreeMap<String, String>,
+    pub fields: BTreeSet<String>,
+}
+
+impl Known {
+    /// Whether `name` is a placeholder of the tenant.
+    pub fn contains(&self, name: &str) -> bool {
+        BUILT_IN.contains(&name)
+            || name.strip_prefix(CUSTOM).is_some_and(|key| self.custom.contains_key(key))
+            || name.strip_prefix(FIELD).is_some_and(|key| self.fields.contains(key))
+    }
+
+    /// Every placeholder's name.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = BUILT_IN.iter().map(|name| (*name).to_owned()).collect();
+        names.extend(self.fields.iter().map(|key| format!("{FIELD}{key}")));
+        names.extend(self.custom.keys().map(|key| format!("{CUSTOM}{key}")));
+        names
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -79,26 +106,19 @@ pub fn used(parts: &[Part]) -> Vec<String> {
     names
 }
 
-/// Whether `name` is a placeholder of a tenant whose own are `custom`.
-pub fn exists(name: &str, custom: &BTreeMap<String, String>) -> bool {
-    BUILT_IN.contains(&name) || name.strip_prefix(CUSTOM).is_some_and(|key| custom.contains_key(key))
-}
-
 /// The placeholders of `parts` that do not exist.
-pub fn unknown(parts: &[Part], custom: &BTreeMap<String, String>) -> Vec<String> {
-    used(parts).into_iter().filter(|name| !exists(name, custom)).collect()
+pub fn unknown(parts: &[Part], known: &Known) -> Vec<String> {
+    used(parts).into_iter().filter(|name| !known.contains(name)).collect()
 }
 
 /// Fails with `invalid_macro` naming the placeholders that do not exist.
-pub fn check(parts: &[Part], custom: &BTreeMap<String, String>) -> Result<(), Error> {
-    let unknown = unknown(parts, custom);
+pub fn check(parts: &[Part], known: &Known) -> Result<(), Error> {
+    let unknown = unknown(parts, known);
     if unknown.is_empty() {
         return Ok(());
     }
     let names: Vec<String> = unknown.iter().map(|name| format!("{{{{{name}}}}}")).collect();
-    let mut known: Vec<String> = BUILT_IN.iter().map(|name| (*name).to_owned()).collect();
-    known.extend(custom.keys().map(|key| format!("{CUSTOM}{key}")));
-    Err(invalid(format!("unknown placeholder {}; known: {}", names.join(", "), known.join(", "))))
+    Err(invalid(format!("unknown placeholder {}; known: {}", names.join(", "), known.names().join(", "))))
 }
 
 /// The text with each placeholder's value; the names without one when any lacks it.
@@ -126,12 +146,17 @@ mod tests {
     fn placeholders_are_parsed_checked_and_rendered() {
         let parts = parse("Hi {{customer.first_name}}, ticket #{{ ticket.number }}: {{custom.hours}}.").expect("parts");
         assert_eq!(used(&parts), ["customer.first_name", "ticket.number", "custom.hours"]);
-        let mut custom = BTreeMap::new();
-        assert_eq!(unknown(&parts, &custom), ["custom.hours"]);
-        let error = check(&parts, &custom).expect_err("unknown");
+        let mut known = Known::default();
+        assert_eq!(unknown(&parts, &known), ["custom.hours"]);
+        let error = check(&parts, &known).expect_err("unknown");
         assert!(error.to_string().contains("{{custom.hours}}"), "{error}");
-        custom.insert("hours".to_owned(), "9 to 5".to_owned());
-        check(&parts, &custom).expect("known");
+        known.custom.insert("hours".to_owned(), "9 to 5".to_owned());
+        check(&parts, &known).expect("known");
+        let plan = parse("Your plan: {{ticket.fields.plan}}").expect("parts");
+        assert_eq!(unknown(&plan, &known), ["ticket.fields.plan"]);
+        known.fields.insert("plan".to_owned());
+        check(&plan, &known).expect("an active field");
+        assert!(known.names().contains(&"ticket.fields.plan".to_owned()));
         let mut values: BTreeMap<String, String> =
             [("customer.first_name", "Ann"), ("ticket.number", "42")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
         assert_eq!(render(&parts, &values), Err(vec!["custom.hours".to_owned()]));

@@ -1,9 +1,11 @@
 //! Applying a macro to a ticket, across capabilities: its text rendered with the ticket's,
 //! the customer's, the agent's and the tenant's values (`copilot_macros`), and its changes
 //! made to the ticket (`copilot_conversations`, with the ticket's SLA clocks moved). The
-//! reply is returned for the agent's composer; nothing is sent.
+//! reply is returned for the agent's composer; nothing is sent. Macros are read and
+//! written here too, against the tenant's active ticket fields (`{{ticket.fields.<key>}}`):
+//! a retired field's placeholder is a problem of the macro, never a blank.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use copilot_conversations::{Ticket, TicketPatch};
 use copilot_core::{
@@ -11,7 +13,7 @@ use copilot_core::{
     ids::TicketId,
     model::{Priority, TicketStatus},
 };
-use copilot_macros::{Assignee, macros, placeholders, template};
+use copilot_macros::{Assignee, Macro, MacroIn, macros, placeholders, template};
 use copilot_store::{TenantTx, audit};
 use serde_json::json;
 use uuid::Uuid;
@@ -42,8 +44,53 @@ fn first_word(text: &str) -> String {
     text.split_whitespace().next().unwrap_or(text).to_owned()
 }
 
+/// The keys of the tenant's active ticket fields.
+async fn active_fields(tx: &TenantTx) -> Result<BTreeSet<String>, Error> {
+    let fields = copilot_conversations::fields::list(tx).await?;
+    Ok(fields.into_iter().filter(|field| field.active).map(|field| field.key).collect())
+}
+
+/// The macros `by` may use (see `copilot_macros::macros::list`).
+pub async fn list(tx: &TenantTx, by: &Principal, q: Option<&str>) -> Result<Vec<Macro>, Error> {
+    macros::list(tx, by, q, &active_fields(tx).await?).await
+}
+
+/// One macro `by` may use.
+pub async fn get(tx: &TenantTx, by: &Principal, id: Uuid) -> Result<Macro, Error> {
+    macros::get(tx, by, id, &active_fields(tx).await?).await
+}
+
+/// Adds a macro; its placeholders may name the tenant's active ticket fields.
+pub async fn create(tx: &TenantTx, by: &Principal, input: MacroIn) -> Result<Macro, Error> {
+    macros::create(tx, by, input, &active_fields(tx).await?).await
+}
+
+/// Changes a macro.
+pub async fn update(tx: &TenantTx, by: &Principal, id: Uuid, patch: MacroIn) -> Result<Macro, Error> {
+    macros::update(tx, by, id, patch, &active_fields(tx).await?).await
+}
+
+/// A field's value as a reply shows it: a list joined with commas, yes or no for a checkbox.
+fn field_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Bool(checked) => Some(if *checked { "yes" } else { "no" }.to_owned()),
+        serde_json::Value::Array(items) => {
+            let items: Vec<String> = items.iter().filter_map(field_text).collect();
+            (!items.is_empty()).then(|| items.join(", "))
+        }
+        other => Some(other.to_string()),
+    }
+}
+
 /// The values of the placeholders for `ticket` applied by `by`.
-async fn values(tx: &TenantTx, by: &Principal, ticket: &Ticket) -> Result<BTreeMap<String, String>, Error> {
+async fn values(
+    tx: &TenantTx,
+    by: &Principal,
+    ticket: &Ticket,
+    fields: &BTreeSet<String>,
+) -> Result<BTreeMap<String, String>, Error> {
     let customer = &ticket.customer;
     let local_part = customer.email.split('@').next().unwrap_or(&customer.email).to_owned();
     let customer_name = customer.name.clone().unwrap_or_else(|| local_part.clone());
@@ -68,6 +115,12 @@ async fn values(tx: &TenantTx, by: &Principal, ticket: &Ticket) -> Result<BTreeM
     for (key, value) in placeholders::list(tx).await? {
         values.insert(format!("{}{key}", template::CUSTOM), value);
     }
+    // Active fields only: a retired field's value stays on the ticket but is not offered.
+    for key in fields {
+        if let Some(text) = ticket.fields.get(key).and_then(field_text) {
+            values.insert(format!("{}{key}", template::FIELD), text);
+        }
+    }
     Ok(values)
 }
 
@@ -82,10 +135,11 @@ pub async fn apply(
     preview: bool,
 ) -> Result<Applied, Error> {
     by.require_human_role()?;
-    let found = macros::get(tx, by, macro_id).await?;
+    let fields = active_fields(tx).await?;
+    let found = macros::get(tx, by, macro_id, &fields).await?;
     let ticket = copilot_conversations::get(tx, ticket_id).await?;
     let parts = template::parse(&found.body)?;
-    let reply = template::render(&parts, &values(tx, by, &ticket).await?).map_err(|missing| {
+    let reply = template::render(&parts, &values(tx, by, &ticket, &fields).await?).map_err(|missing| {
         let names: Vec<String> = missing.iter().map(|name| format!("{{{{{name}}}}}")).collect();
         Error::unprocessable(
             "macro_invalid",

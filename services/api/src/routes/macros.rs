@@ -189,7 +189,7 @@ impl MacrosApi {
     async fn list(&self, auth: TenantAuth, q: Query<Option<String>>) -> ApiResult<Json<MacrosOut>> {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let found = macros::list(&tx, &principal, q.0.as_deref()).await?;
+        let found = copilot_pipeline::macros::list(&tx, &principal, q.0.as_deref()).await?;
         Ok(Json(MacrosOut { macros: found.into_iter().map(macro_out).collect() }))
     }
 
@@ -201,7 +201,7 @@ impl MacrosApi {
         let principal = auth.0.principal;
         let input = macro_in(body.0)?;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let created = macros::create(&tx, &principal, input).await?;
+        let created = copilot_pipeline::macros::create(&tx, &principal, input).await?;
         tx.commit().await?;
         Ok(MacroCreated::Created(Json(macro_out(created))))
     }
@@ -211,7 +211,7 @@ impl MacrosApi {
     async fn get(&self, auth: TenantAuth, id: Path<Uuid>) -> ApiResult<Json<MacroOut>> {
         let principal = auth.0.principal;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        Ok(Json(macro_out(macros::get(&tx, &principal, id.0).await?)))
+        Ok(Json(macro_out(copilot_pipeline::macros::get(&tx, &principal, id.0).await?)))
     }
 
     /// Changes a macro (admins for shared ones, the owner for their own).
@@ -220,7 +220,7 @@ impl MacrosApi {
         let principal = auth.0.principal;
         let input = macro_in(body.0)?;
         let tx = self.state.pipeline.db.tenant(principal.tenant_id).await?;
-        let updated = macros::update(&tx, &principal, id.0, input).await?;
+        let updated = copilot_pipeline::macros::update(&tx, &principal, id.0, input).await?;
         tx.commit().await?;
         Ok(Json(macro_out(updated)))
     }
