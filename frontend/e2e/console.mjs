@@ -620,6 +620,39 @@ try {
     await accessible("settings");
   });
 
+  await check("an admin sets business hours and orders SLA policies; bad hours are refused with a reason", async () => {
+    const hours = page.getByRole("form", { name: "Business hours" });
+    await hours.getByLabel("Time zone").fill("Europe/Berlin");
+    await hours.getByLabel("Monday").fill("25:00-26:00");
+    await hours.getByRole("button", { name: "Save business hours" }).click();
+    await hours.getByRole("alert").filter({ hasText: "invalid_hours" }).waitFor();
+    await hours.getByLabel("Monday").fill("08:00-12:00, 13:00-17:00");
+    await hours.getByLabel("Saturday").fill("");
+    await hours.getByRole("button", { name: "Save business hours" }).click();
+    await hours.getByRole("status").waitFor();
+    const stored = await callApi("GET", "/v1/settings/business-hours");
+    const monday = JSON.stringify(stored.schedules[0].week.mon);
+    if (stored.schedules[0].time_zone !== "Europe/Berlin" || monday !== '[["08:00","12:00"],["13:00","17:00"]]') {
+      throw new Error(`hours: ${JSON.stringify(stored)}`);
+    }
+    const policies = page.getByRole("region", { name: "SLA policies" });
+    const form = policies.getByRole("form", { name: "New policy" });
+    await form.getByLabel("Policy name").fill("Urgent first");
+    await form.getByLabel("First reply (minutes)").fill("30");
+    await form.getByRole("group", { name: "Priority" }).getByLabel("Urgent").check();
+    await form.getByRole("button", { name: "Add policy" }).click();
+    await policies.getByText("Urgent first").waitFor();
+    // The web desk's policy (made earlier) applies after it: the new one moves up.
+    await policies.getByRole("button", { name: "Move up: Urgent first" }).click();
+    await eventually(async () => {
+      const order = (await callApi("GET", "/v1/sla-policies")).policies.map((policy) => policy.name);
+      if (order[0] !== "Urgent first") throw new Error(`order: ${order}`);
+    });
+    await policies.getByRole("listitem").first().filter({ hasText: "Urgent first" }).waitFor();
+    await policies.screenshot({ path: join(shots, "settings-sla-policies.png") });
+    await accessible("settings with service levels");
+  });
+
   await check("a reply shows its delivery truthfully: refused by the mail server, retried, then sent", async () => {
     await callApi("PUT", "/v1/settings/email", { addresses: ["help@acme.test"], from_name: "Acme Support", smtp_url: smtpUrl });
     const ticket = await openTicket("Mail: where is my order?", "Where is my order 5521?", { channel: "email", customer: { email: "mia@example.test", name: "Mia" } });

@@ -1,4 +1,4 @@
-// Admin settings: the tenant's LLM (the key is write-only) and model profiles, how drafts sound, e-mail, satisfaction surveys, webhooks (the secret
+// Admin settings: the tenant's LLM (the key is write-only) and model profiles, how drafts sound, e-mail, satisfaction surveys, business hours and SLA policies, webhooks (the secret
 // shown once, the delivery log, retrying a failed delivery), people and API keys.
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 
@@ -7,6 +7,7 @@ import { useI18n, type Key } from "../i18n";
 import { ApiKeys, People } from "./Access";
 import { ModelProfiles } from "./Models";
 import { SurveySettings } from "../components/Satisfaction";
+import { BusinessHours, SlaPolicies } from "../components/ServiceLevels";
 
 type Webhook = Schemas["WebhookOut"];
 type Delivery = Schemas["WebhookDeliveryOut"];
@@ -622,6 +623,8 @@ export function Settings() {
       <DraftingSettings />
       <EmailSettings />
       <SurveySettings />
+      <BusinessHours />
+      <SlaPolicies />
       <Webhooks />
       <People />
       <ApiKeys />
