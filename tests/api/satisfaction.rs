@@ -309,3 +309,57 @@ async fn satisfaction_is_measured_by_agent_intent_and_ai_drafted_or_typed_replie
     let other = app.create_tenant().await;
     assert_eq!(app.get("/v1/analytics/csat", &other.key).await.expect(200)["totals"]["requested"], 0);
 }
+
+/// A tenant with three surveys: one after an approved AI draft rated 5, one after a typed
+/// reply rated 2, one after a typed reply not rated.
+async fn rated_desk(app: &TestApp) -> TestTenant {
+    let tenant = app.create_tenant().await;
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    enable(app, &tenant, json!({"enabled": true})).await;
+    let drafted = open(app, &tenant, "web", "a@example.test").await;
+    let draft = app.settled_draft(&agent, drafted).await;
+    let id = draft["id"].as_str().expect("a draft id");
+    app.post(&format!("/v1/drafts/{id}/approve"), &agent, json!({"body": "It arrives tomorrow."})).await.expect(200);
+    app.patch(&format!("/v1/tickets/{drafted}"), &agent, json!({"status": "solved"})).await.expect(200);
+    let typed = open(app, &tenant, "web", "b@example.test").await;
+    reply_and_solve(app, &agent, typed).await;
+    let silent = open(app, &tenant, "web", "c@example.test").await;
+    reply_and_solve(app, &agent, silent).await;
+    app.drain_queue("csat").await;
+    for (ticket, rating) in [(drafted, "5"), (typed, "2")] {
+        let asked = survey(app, &agent, ticket).await;
+        assert_eq!(
+            page(app, Method::POST, &path_of(&asked), &[("rating", rating)]).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+    tenant
+}
+
+#[tokio::test]
+async fn survey_ratings_answer_data_questions_alike_on_postgresql_and_sqlite() {
+    let query = json!({
+        "dataset": "surveys",
+        "measures": [{"fn": "count"}, {"fn": "avg", "field": "rating"},
+                     {"fn": "rate", "condition": {"field": "rating", "op": "gte", "value": 4}}],
+        "group_by": [{"field": "reply"}],
+        "order_by": [{"column": "reply"}],
+    });
+    let mut answers = Vec::new();
+    for backend in [copilot_tests::Backend::Postgres, copilot_tests::Backend::Sqlite] {
+        let app = copilot_tests::spawn_app_on(backend).await;
+        let tenant = rated_desk(&app).await;
+        let answer = app.post("/v1/analytics/query", &tenant.key, query.clone()).await.expect(200);
+        assert_eq!(
+            answer["rows"],
+            json!([["ai_drafted", 1, 5.0, 1.0], ["typed", 2, 2.0, 0.0]]),
+            "{backend:?}: {answer}"
+        );
+        // Only the tenant's surveys, and a filter on the flag.
+        let typed = json!({"dataset": "surveys", "measures": [{"fn": "count"}],
+                           "filters": [{"field": "reply", "op": "eq", "value": "typed"}]});
+        assert_eq!(app.post("/v1/analytics/query", &tenant.key, typed).await.expect(200)["rows"], json!([[2]]));
+        answers.push(answer["rows"].clone());
+    }
+    assert_eq!(answers[0], answers[1]);
+}

@@ -304,4 +304,8 @@ async fn warnings_and_breaches_are_emitted_once_by_the_workers_of_two_processes(
     assert_eq!(weeks.iter().map(|week| week["tickets"].as_i64().unwrap_or_default()).sum::<i64>(), 8);
     let other = app.create_tenant().await;
     assert_eq!(app.get("/v1/analytics/sla", &other.key).await.expect(200)["tickets"], 0);
+    // A data question reads the same due times.
+    let overdue = json!({"dataset": "tickets", "measures": [{"fn": "count"}],
+                         "filters": [{"field": "sla_due_at", "op": "lt", "value": now}]});
+    assert_eq!(app.post("/v1/analytics/query", key, overdue).await.expect(200)["rows"], json!([[7]]));
 }

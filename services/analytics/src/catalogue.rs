@@ -2,7 +2,7 @@
 //! and the operators it accepts. Nothing outside it reaches the database.
 
 use copilot_core::model::{
-    Author, Channel, DeliveryStatus, DraftMode, DraftStatus, EditClass, Priority, Sentiment, TicketStatus,
+    Author, Channel, CsatScale, DeliveryStatus, DraftMode, DraftStatus, EditClass, Priority, Sentiment, TicketStatus,
 };
 use serde::Serialize;
 
@@ -14,10 +14,12 @@ pub enum Dataset {
     Messages,
     Drafts,
     Deliveries,
+    Surveys,
 }
 
 impl Dataset {
-    pub const ALL: [Dataset; 4] = [Dataset::Tickets, Dataset::Messages, Dataset::Drafts, Dataset::Deliveries];
+    pub const ALL: [Dataset; 5] =
+        [Dataset::Tickets, Dataset::Messages, Dataset::Drafts, Dataset::Deliveries, Dataset::Surveys];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -25,6 +27,7 @@ impl Dataset {
             Dataset::Messages => "messages",
             Dataset::Drafts => "drafts",
             Dataset::Deliveries => "deliveries",
+            Dataset::Surveys => "surveys",
         }
     }
 
@@ -38,6 +41,7 @@ impl Dataset {
             Dataset::Messages => "One row per message of a ticket (customer messages, agents' replies, notes).",
             Dataset::Drafts => "One row per AI draft of a reply, with what the agent did with it.",
             Dataset::Deliveries => "One row per reply sent out (e-mail and other channels).",
+            Dataset::Surveys => "One row per satisfaction survey of a solved ticket, with the customer's rating.",
         }
     }
 
@@ -48,6 +52,7 @@ impl Dataset {
             Dataset::Messages => MESSAGES,
             Dataset::Drafts => DRAFTS,
             Dataset::Deliveries => DELIVERIES,
+            Dataset::Surveys => SURVEYS,
         }
     }
 
@@ -116,6 +121,8 @@ pub enum Source {
     TicketTags,
     /// Seconds from a row's `created_at` to another time column of it.
     SecondsUntil(&'static str),
+    /// A yes/no column read as one of two names.
+    Flag { column: &'static str, yes: &'static str, no: &'static str },
 }
 
 /// One field of a dataset.
@@ -160,6 +167,8 @@ const DRAFT_STATUS: &[&str] = names!(DraftStatus);
 const DRAFT_MODE: &[&str] = names!(DraftMode);
 const EDIT_CLASS: &[&str] = names!(EditClass);
 const DELIVERY_STATUS: &[&str] = names!(DeliveryStatus);
+const CSAT_SCALE: &[&str] = names!(CsatScale);
+const REPLY: &[&str] = &["ai_drafted", "typed"];
 
 const TICKETS: &[Field] = &[
     column("created_at", Kind::Time, "When the ticket was opened."),
@@ -187,6 +196,11 @@ const TICKETS: &[Field] = &[
         Kind::Number,
         Source::SecondsUntil("solved_at"),
         "Seconds from opening to when it was last solved or closed (empty while it is open).",
+    ),
+    column(
+        "sla_due_at",
+        Kind::Time,
+        "When its next SLA target falls due; before now is breached (empty when no SLA clock runs).",
     ),
 ];
 
@@ -230,6 +244,28 @@ const DELIVERIES: &[Field] = &[
     column("attempts", Kind::Number, "Attempts made to send it."),
     field("ticket", Kind::Id, Source::Column("ticket_id"), "Its ticket."),
     field("send_seconds", Kind::Number, Source::SecondsUntil("sent_at"), "Seconds from queued to sent."),
+];
+
+const SURVEYS: &[Field] = &[
+    column("created_at", Kind::Time, "When the ticket was solved and its survey made."),
+    column("requested_at", Kind::Time, "When the survey was sent (empty until then)."),
+    column("rated_at", Kind::Time, "When the customer first rated (empty until then)."),
+    column(
+        "rating",
+        Kind::Number,
+        "The customer's rating: 1 to 5, or on the good-or-bad scale 1 (bad) or 2 (good); 4 or more is satisfied on 1 to 5.",
+    ),
+    column("scale", Kind::Choice(CSAT_SCALE), "The survey's scale: five (1 to 5) or two (good or bad)."),
+    column("channel", Kind::Choice(CHANNEL), "The ticket's channel."),
+    column("intent", Kind::Text, "The ticket's intent when it was solved."),
+    field("agent", Kind::Id, Source::Column("agent_id"), "The person rated: the assignee, else the last to reply."),
+    field("ticket", Kind::Id, Source::Column("ticket_id"), "Its ticket."),
+    field(
+        "reply",
+        Kind::Choice(REPLY),
+        Source::Flag { column: "ai_drafted", yes: "ai_drafted", no: "typed" },
+        "Whether the ticket's replies included an approved AI draft (ai_drafted) or were all typed.",
+    ),
 ];
 
 /// Filter operators.

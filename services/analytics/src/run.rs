@@ -11,7 +11,7 @@ use copilot_core::{
     Error,
     model::{Author, Channel, DeliveryStatus, DraftMode, DraftStatus, EditClass, Priority, Sentiment, TicketStatus},
 };
-use copilot_entities::{delivery, draft, message, ticket, ticket_tag};
+use copilot_entities::{csat_survey, delivery, draft, message, ticket, ticket_tag};
 use copilot_store::{Scoped, TenantTx, db_err};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Select, Statement,
@@ -248,6 +248,7 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                     C::MessageCount,
                     C::FirstReplyAt,
                     C::SolvedAt,
+                    C::SlaDueAt,
                 ])
                 .into_model::<TicketRow>()
                 .all(&**tx)
@@ -287,6 +288,7 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                         ("first_reply_seconds", opt(r.first_reply_at, |at| seconds(r.created_at, at))),
                         ("solved_at", opt(r.solved_at, time)),
                         ("resolution_seconds", opt(r.solved_at, |at| seconds(r.created_at, at))),
+                        ("sla_due_at", opt(r.sla_due_at, time)),
                     ])
                 })
                 .collect())
@@ -389,7 +391,60 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                 })
                 .collect())
         }
+        Dataset::Surveys => {
+            use csat_survey::Column as C;
+            let rows = narrowed(csat_survey::Entity::scoped(tenant), plan)
+                .select_only()
+                .columns([
+                    C::CreatedAt,
+                    C::RequestedAt,
+                    C::RatedAt,
+                    C::Rating,
+                    C::Scale,
+                    C::Channel,
+                    C::Intent,
+                    C::AgentId,
+                    C::TicketId,
+                    C::AiDrafted,
+                ])
+                .into_model::<SurveyRow>()
+                .all(&**tx)
+                .await
+                .map_err(db_err)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| {
+                    HashMap::from([
+                        ("created_at", time(r.created_at)),
+                        ("requested_at", opt(r.requested_at, time)),
+                        ("rated_at", opt(r.rated_at, time)),
+                        ("rating", opt(r.rating, |rating| Cell::Number(rating.into()))),
+                        ("scale", text(r.scale.as_str())),
+                        ("channel", text(r.channel.as_str())),
+                        ("intent", opt(r.intent, text)),
+                        ("agent", opt(r.agent_id, id)),
+                        ("ticket", id(r.ticket_id)),
+                        ("reply", text(if r.ai_drafted { "ai_drafted" } else { "typed" })),
+                    ])
+                })
+                .collect())
+        }
     }
+}
+
+/// The columns of a survey the surveys dataset reads.
+#[derive(FromQueryResult)]
+struct SurveyRow {
+    created_at: DateTime<Utc>,
+    requested_at: Option<DateTime<Utc>>,
+    rated_at: Option<DateTime<Utc>>,
+    rating: Option<i16>,
+    scale: copilot_core::model::CsatScale,
+    channel: Channel,
+    intent: Option<String>,
+    agent_id: Option<Uuid>,
+    ticket_id: Uuid,
+    ai_drafted: bool,
 }
 
 /// The columns of a ticket the tickets dataset reads.
@@ -410,6 +465,7 @@ struct TicketRow {
     message_count: i32,
     first_reply_at: Option<DateTime<Utc>>,
     solved_at: Option<DateTime<Utc>>,
+    sla_due_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of a draft the drafts dataset reads.
@@ -758,12 +814,17 @@ mod tests {
         }
         for dataset in Dataset::ALL {
             for field in dataset.fields() {
-                let (Source::Column(column) | Source::SecondsUntil(column)) = field.source else { continue };
+                let (Source::Column(column) | Source::SecondsUntil(column) | Source::Flag { column, .. }) =
+                    field.source
+                else {
+                    continue;
+                };
                 let known = match dataset {
                     Dataset::Tickets => parses::<ticket::Entity>(column),
                     Dataset::Messages => parses::<message::Entity>(column),
                     Dataset::Drafts => parses::<draft::Entity>(column),
                     Dataset::Deliveries => parses::<delivery::Entity>(column),
+                    Dataset::Surveys => parses::<csat_survey::Entity>(column),
                 };
                 // An unknown name would be filtered only after reading every row.
                 assert!(known, "{}.{} names no column `{column}`", dataset.name(), field.name);

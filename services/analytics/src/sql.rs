@@ -132,6 +132,7 @@ fn table(dataset: Dataset) -> &'static str {
         Dataset::Messages => "messages",
         Dataset::Drafts => "drafts",
         Dataset::Deliveries => "deliveries",
+        Dataset::Surveys => "csat_surveys",
     }
 }
 
@@ -152,6 +153,8 @@ fn expr(field: &Field) -> Option<String> {
         Source::SecondsUntil(column) => {
             Some(format!("(trunc(extract(epoch FROM (t.{column} - t.created_at)) * 1000) / 1000.0)::float8"))
         }
+        // The names are the catalogue's own, never the caller's.
+        Source::Flag { column, yes, no } => Some(format!("(CASE WHEN t.{column} THEN '{yes}' ELSE '{no}' END)")),
         Source::TicketTags => None,
     }
 }
