@@ -162,3 +162,18 @@ async fn a_split_opens_a_new_ticket_from_a_customers_message() {
         .expect_error(403, "forbidden");
     app.post(&format!("/v1/tickets/{source}/merge"), &crm, json!({"into": new})).await.expect_error(403, "forbidden");
 }
+
+#[tokio::test]
+async fn a_ticket_is_found_by_its_number_to_merge_into() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let key = tenant.key.as_str();
+    let first = open(&app, key, "Parcel", "Where is it?", &[]).await;
+    open(&app, key, "Other", "Another question", &[]).await;
+    let number = app.get(&format!("/v1/tickets/{first}"), key).await.expect(200)["number"].as_i64().expect("a number");
+    for q in [format!("{number}"), format!("%23{number}")] {
+        let found = app.get(&format!("/v1/tickets?q={q}"), key).await.expect(200);
+        let ids: Vec<&str> = found["data"].as_array().expect("data").iter().filter_map(|t| t["id"].as_str()).collect();
+        assert!(ids.contains(&first.to_string().as_str()), "{q}: {found}");
+    }
+}

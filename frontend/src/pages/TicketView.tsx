@@ -12,6 +12,7 @@ import { SlaBadge } from "../components/Sla";
 import { MacroPicker } from "../components/Macros";
 import { TicketFields } from "../components/TicketFields";
 import { TicketSurvey } from "../components/Satisfaction";
+import { MergeTicket, SplitMessage } from "../components/Regroup";
 
 /** How often an agent on a ticket says so again (the service forgets a word after 45 s). */
 const PRESENCE_EVERY_MS = 15_000;
@@ -553,6 +554,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
                 )}
                 {m.triage?.language && <span className="badge">{m.triage.language}</span>}
                 {m.delivery && <DeliveryState delivery={m.delivery} />}
+                {m.author === "customer" && !ticket.merged_into_id && <SplitMessage ticketId={id} messageId={m.id} open={open} />}
               </header>
               {m.email && (
                 <p className="mail small muted" translate="no">
@@ -660,6 +662,7 @@ export function TicketView({ id, back, open }: { id: string; back: () => void; o
       <Context ticket={ticket} open={open} />
       <TicketFields ticket={ticket} onSaved={setTicket} />
       <TicketSurvey ticketId={ticket.id} status={ticket.status} />
+      <MergeTicket ticket={ticket} open={open} />
       <DraftPanel
         draft={draft}
         history={history}

@@ -445,8 +445,14 @@ fn filtered(tenant: TenantId, filter: &TicketFilter) -> Select<ticket::Entity> {
     }
     if let Some(text) = filter.q.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
         let pattern = LikeExpr::new(copilot_store::like_contains(text)).escape('\\');
+        // `42` or `#42` also finds ticket 42.
+        let number = text.strip_prefix('#').unwrap_or(text).parse::<i64>().ok();
+        let mut matches = Condition::any();
+        if let Some(number) = number {
+            matches = matches.add(ticket::Column::Number.eq(number));
+        }
         query = query.filter(
-            Condition::any()
+            matches
                 .add(
                     Expr::expr(Func::lower(Expr::col((ticket::Entity, ticket::Column::Subject)))).like(pattern.clone()),
                 )
