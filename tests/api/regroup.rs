@@ -177,3 +177,26 @@ async fn a_ticket_is_found_by_its_number_to_merge_into() {
         assert!(ids.contains(&first.to_string().as_str()), "{q}: {found}");
     }
 }
+
+#[tokio::test]
+async fn a_merge_that_leaves_the_customer_waiting_reopens_a_solved_target() {
+    let app = spawn_app().await;
+    let tenant = app.create_tenant().await;
+    let key = tenant.key.as_str();
+    let (_, agent) = app.add_user(&tenant, "agent").await;
+    let target = open(&app, key, "Order 2", "Where is order 2?", &[]).await;
+    say(&app, &agent, target, "agent", "It left today.").await;
+    app.patch(&format!("/v1/tickets/{target}"), &agent, json!({"status": "solved"})).await.expect(200);
+    // A later question about the same order, unanswered, merged into the solved ticket.
+    let source = open(&app, key, "Order 2 again", "And when does it arrive?", &[]).await;
+    let merged = app.post(&format!("/v1/tickets/{source}/merge"), &agent, json!({"into": target})).await.expect(200);
+    assert_eq!(merged["target"]["status"], "open", "{merged}");
+    assert!(merged["target"]["waiting_since"].is_string(), "{merged}");
+    // Answered and solved, a merge of an answered thread leaves it solved.
+    say(&app, &agent, target, "agent", "Tomorrow.").await;
+    app.patch(&format!("/v1/tickets/{target}"), &agent, json!({"status": "solved"})).await.expect(200);
+    let answered = open(&app, key, "Order 2 thanks", "Thanks!", &[]).await;
+    say(&app, &agent, answered, "agent", "You're welcome.").await;
+    let merged = app.post(&format!("/v1/tickets/{answered}/merge"), &agent, json!({"into": target})).await.expect(200);
+    assert_eq!(merged["target"]["status"], "solved", "{merged}");
+}

@@ -91,6 +91,24 @@ async fn recount(tx: &TenantTx, id: TicketId, now: DateTime<Utc>) -> Result<(), 
     Ok(())
 }
 
+/// A pending or solved ticket whose thread now leaves the customer waiting (a merged-in
+/// question nobody answered) is open again, as a customer's message would make it.
+async fn reopen_if_waiting(tx: &TenantTx, id: TicketId, now: DateTime<Utc>) -> Result<(), Error> {
+    let row = crate::rows::find_row(tx, id).await?;
+    if row.waiting_since.is_none() || !matches!(row.status, TicketStatus::Pending | TicketStatus::Solved) {
+        return Ok(());
+    }
+    let old = row.status;
+    let mut change: ticket::ActiveModel = row.into();
+    change.status = Set(TicketStatus::Open);
+    if let Some(solved_at) = crate::rows::solved_at_after(old, TicketStatus::Open) {
+        change.solved_at = Set(solved_at);
+    }
+    change.updated_at = Set(now);
+    change.update(&**tx).await.map_err(db_err)?;
+    Ok(())
+}
+
 async fn tags_of(tx: &TenantTx, id: TicketId) -> Result<Vec<String>, Error> {
     let rows = ticket_tag::Entity::scoped(tx.tenant())
         .filter(ticket_tag::Column::TicketId.eq(id.0))
@@ -159,6 +177,7 @@ pub async fn merge(tx: &TenantTx, by: &Principal, source: TicketId, into: Ticket
     closed.update(&**tx).await.map_err(db_err)?;
     recount(tx, source, now).await?;
     recount(tx, into, now).await?;
+    reopen_if_waiting(tx, into, now).await?;
     note(tx, by, source, format!("Merged into #{}.", to.number), now).await?;
     note(tx, by, into, format!("Merged from #{} ({}): {} messages.", from.number, from.subject, ids.len()), now)
         .await?;
