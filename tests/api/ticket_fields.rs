@@ -98,3 +98,68 @@ async fn fields_take_checked_values_filter_the_inbox_and_can_be_required_to_solv
     app.patch(&path, &agent, json!({"fields": {"plan": "free"}})).await.expect_error(400, "unknown_field");
     assert_eq!(app.get(&path, &agent).await.expect(200)["fields"]["plan"], "pro");
 }
+
+/// A tenant with custom fields and four tickets' values of them.
+async fn fielded_desk(app: &copilot_tests::TestApp) -> copilot_tests::TestTenant {
+    let tenant = app.create_tenant().await;
+    let key = tenant.key.as_str();
+    for field in [
+        json!({"key": "plan", "label": "Plan", "kind": "select", "options": ["Basic", "Pro"]}),
+        json!({"key": "seats", "label": "Seats", "kind": "number"}),
+        json!({"key": "vip", "label": "VIP", "kind": "checkbox"}),
+    ] {
+        app.post("/v1/ticket-fields", key, field).await.expect(201);
+    }
+    for (n, values) in [
+        json!({"plan": "Pro", "seats": 25, "vip": true}),
+        json!({"plan": "Pro", "seats": 5}),
+        json!({"plan": "Basic", "seats": 1, "vip": false}),
+        json!({}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ticket = json!({"subject": format!("Account {n}"), "channel": "web", "customer": {"email": "c@example.test"},
+                            "body": "About my account"});
+        let id = copilot_tests::uuid_at(&app.post("/v1/tickets", key, ticket).await.expect(201), "/ticket/id");
+        app.patch(&format!("/v1/tickets/{id}"), key, json!({"fields": values})).await.expect(200);
+    }
+    tenant
+}
+
+#[tokio::test]
+async fn custom_fields_answer_data_questions_alike_on_postgresql_and_sqlite() {
+    let by_plan = json!({"dataset": "tickets", "measures": [{"fn": "count"}, {"fn": "avg", "field": "fields.seats"}],
+                         "group_by": [{"field": "fields.plan"}], "order_by": [{"column": "fields.plan"}]});
+    let big = json!({"dataset": "tickets", "measures": [{"fn": "count"}],
+                     "filters": [{"field": "fields.seats", "op": "gte", "value": 5},
+                                 {"field": "fields.vip", "op": "eq", "value": "true"}]});
+    let mut answers = Vec::new();
+    for backend in [copilot_tests::Backend::Postgres, copilot_tests::Backend::Sqlite] {
+        let app = copilot_tests::spawn_app_on(backend).await;
+        let tenant = fielded_desk(&app).await;
+        let key = tenant.key.as_str();
+        let grouped = app.post("/v1/analytics/query", key, by_plan.clone()).await.expect(200);
+        let rows = grouped["rows"].as_array().expect("rows").clone();
+        assert!(
+            rows.contains(&json!(["Pro", 2, 15.0])) && rows.contains(&json!(["Basic", 1, 1.0])),
+            "{backend:?}: {grouped}"
+        );
+        assert!(rows.contains(&json!([null, 1, null])), "{backend:?}: {grouped}");
+        assert_eq!(app.post("/v1/analytics/query", key, big.clone()).await.expect(200)["rows"], json!([[1]]));
+        // The catalogue lists them with their labels; unknown or another tenant's are refused.
+        let catalogue = app.get("/v1/analytics/catalogue", key).await.expect(200);
+        let tickets = catalogue["datasets"].as_array().and_then(|d| d.iter().find(|d| d["name"] == "tickets")).cloned();
+        let listed = tickets.map(|t| t["fields"].to_string()).unwrap_or_default();
+        assert!(listed.contains("fields.plan") && listed.contains("\\\"Seats\\\""), "{listed}");
+        let nope = json!({"dataset": "tickets", "measures": [{"fn": "count"}], "group_by": [{"field": "fields.nope"}]});
+        app.post("/v1/analytics/query", key, nope).await.expect_error(422, "query_invalid");
+        let other = app.create_tenant().await;
+        app.post("/v1/analytics/query", &other.key, by_plan.clone()).await.expect_error(422, "query_invalid");
+        answers.push(rows);
+    }
+    assert_eq!(answers[0].len(), answers[1].len());
+    for row in &answers[0] {
+        assert!(answers[1].contains(row), "{row} differs on SQLite: {:?}", answers[1]);
+    }
+}

@@ -72,7 +72,8 @@ pub async fn create(tx: &TenantTx, by: &Principal, new: NewCard) -> Result<Card,
             format!("`question` has more than {MAX_QUESTION} characters"),
         ));
     }
-    relative::resolve(&new.query, copilot_core::now())?.plan()?;
+    let custom: Vec<_> = crate::custom_fields(tx).await?.into_iter().map(|(field, _)| field).collect();
+    relative::resolve(&new.query, copilot_core::now())?.plan_with(&custom)?;
     // One pin at a time per tenant, so that the count holds until the insert.
     copilot_store::locks::in_tenant(tx, "analytics_cards").await?;
     let kept = analytics_card::Entity::scoped(tx.tenant()).count(&**tx).await.map_err(db_err)?;

@@ -59,6 +59,14 @@ impl Dataset {
     pub fn field(self, name: &str) -> Option<&'static Field> {
         self.fields().iter().find(|f| f.name == name)
     }
+
+    /// A field of the dataset, the tenant's custom `fields` included (tickets only).
+    pub fn field_among(self, name: &str, custom: &[&'static Field]) -> Option<&'static Field> {
+        self.field(name).or_else(|| match self {
+            Dataset::Tickets => custom.iter().copied().find(|f| f.name == name),
+            _ => None,
+        })
+    }
 }
 
 /// What a field holds.
@@ -123,6 +131,8 @@ pub enum Source {
     SecondsUntil(&'static str),
     /// A yes/no column read as one of two names.
     Flag { column: &'static str, yes: &'static str, no: &'static str },
+    /// The ticket's value of the tenant's custom field with this key (its text form).
+    TicketField(&'static str),
 }
 
 /// One field of a dataset.
@@ -268,15 +278,60 @@ const SURVEYS: &[Field] = &[
     ),
 ];
 
-/// Filter operators.
+/// The prefix of a custom field's name in the tickets dataset: `fields.plan`.
+pub const CUSTOM_PREFIX: &str = "fields.";
+const CHECKBOX: &[&str] = &["true", "false"];
+
+/// A tenant's custom ticket field as a field of the tickets dataset, `fields.<key>`: text,
+/// select and date fields as text (dates as YYYY-MM-DD), numbers as numbers, checkboxes as
+/// `true` or `false`; none for a multi-select, a kind not known, or a key that is not 1 to
+/// 40 of `a-z`, `0-9`, `_`.
+///
+/// Made once per key and kind for the life of the process and kept (the plan refers to
+/// catalogue fields for its whole run): what is kept is bounded by the distinct keys
+/// tenants define, never by the requests.
+pub fn custom_field(key: &str, kind: &str) -> Option<&'static Field> {
+    use std::{
+        collections::HashMap,
+        sync::{Mutex, OnceLock},
+    };
+    static MADE: OnceLock<Mutex<HashMap<(String, &'static str), &'static Field>>> = OnceLock::new();
+    let valid =
+        (1..=40).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid {
+        return None;
+    }
+    let (kind, field_kind, description): (&'static str, Kind, &'static str) = match kind {
+        "text" => ("text", Kind::Text, "A custom field of the tenant's tickets (text)."),
+        "select" => ("select", Kind::Text, "A custom field of the tenant's tickets (one of its options)."),
+        "date" => ("date", Kind::Text, "A custom field of the tenant's tickets (a date, YYYY-MM-DD)."),
+        "number" => ("number", Kind::Number, "A custom field of the tenant's tickets (a number)."),
+        "checkbox" => ("checkbox", Kind::Choice(CHECKBOX), "A custom field of the tenant's tickets (checked or not)."),
+        _ => return None,
+    };
+    let mut made = MADE.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let field = made.entry((key.to_owned(), kind)).or_insert_with(|| {
+        let name: &'static str = Box::leak(format!("{CUSTOM_PREFIX}{key}").into_boxed_str());
+        let key: &'static str = Box::leak(key.to_owned().into_boxed_str());
+        Box::leak(Box::new(Field { name, kind: field_kind, source: Source::TicketField(key), description }))
+    });
+    Some(*field)
+}
+
 /// The catalogue as text for a planning prompt: each dataset, then each field with its type,
 /// its values where it has a closed set, and what it holds; `intents` are the labels the
 /// tenant's `intent` fields take.
 pub fn describe(intents: &[String]) -> String {
+    describe_with(intents, &[])
+}
+
+/// [`describe`] with the tenant's custom fields (`labels` beside each, as the tenant named them).
+pub fn describe_with(intents: &[String], custom: &[(&'static Field, String)]) -> String {
     let mut text = String::new();
     for dataset in Dataset::ALL {
         text.push_str(&format!("dataset {}: {}\n", dataset.name(), dataset.description()));
-        for field in dataset.fields() {
+        let extra = custom.iter().filter(|_| dataset == Dataset::Tickets);
+        for (field, label) in dataset.fields().iter().map(|f| (f, None)).chain(extra.map(|(f, l)| (*f, Some(l)))) {
             let kind = match field.kind {
                 Kind::Choice(values) => format!("choice: {}", values.join(", ")),
                 Kind::Text if field.name == "intent" && !intents.is_empty() => {
@@ -284,7 +339,12 @@ pub fn describe(intents: &[String]) -> String {
                 }
                 kind => kind.name().to_owned(),
             };
-            text.push_str(&format!("  - {} ({kind}): {}\n", field.name, field.description));
+            match label {
+                Some(label) => {
+                    text.push_str(&format!("  - {} ({kind}): \"{label}\". {}\n", field.name, field.description))
+                }
+                None => text.push_str(&format!("  - {} ({kind}): {}\n", field.name, field.description)),
+            }
         }
     }
     text

@@ -13,7 +13,7 @@ mod sql;
 
 pub use catalogue::Dataset;
 pub use query::{Plan, Query};
-pub use run::{Answer, Column, run};
+pub use run::{Answer, Column, custom_fields, run};
 
 /// How long one statement of a query may run on PostgreSQL.
 pub const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -145,6 +145,12 @@ fn invalid(part: impl std::fmt::Display, detail: impl std::fmt::Display) -> Erro
 impl Query {
     /// Checks the query against the catalogue.
     pub fn plan(&self) -> Result<Plan, Error> {
+        self.plan_with(&[])
+    }
+
+    /// Checks the query against the catalogue and the tenant's custom ticket fields
+    /// (`catalogue::custom_field`).
+    pub fn plan_with(&self, custom: &[&'static Field]) -> Result<Plan, Error> {
         let dataset = Dataset::parse(&self.dataset).ok_or_else(|| {
             let known: Vec<&str> = Dataset::ALL.iter().map(|d| d.name()).collect();
             invalid("dataset", format!("unknown dataset `{}`; one of {}", clip(&self.dataset), known.join(", ")))
@@ -168,19 +174,19 @@ impl Query {
             .filters
             .iter()
             .enumerate()
-            .map(|(i, f)| filter(dataset, f, time_zone, &format!("filters[{i}]")))
+            .map(|(i, f)| filter(dataset, custom, f, time_zone, &format!("filters[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         let measures = self
             .measures
             .iter()
             .enumerate()
-            .map(|(i, m)| measure(dataset, m, time_zone, &format!("measures[{i}]")))
+            .map(|(i, m)| measure(dataset, custom, m, time_zone, &format!("measures[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         let groups = self
             .group_by
             .iter()
             .enumerate()
-            .map(|(i, g)| group(dataset, g, &format!("group_by[{i}]")))
+            .map(|(i, g)| group(dataset, custom, g, &format!("group_by[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         let names: Vec<&str> =
             groups.iter().map(|g| g.name.as_str()).chain(measures.iter().map(|m| m.name.as_str())).collect();
@@ -217,15 +223,24 @@ fn clip(text: &str) -> String {
     if cut.len() < text.len() { format!("{cut}…") } else { cut }
 }
 
-fn lookup(dataset: Dataset, name: &str, part: &str) -> Result<&'static Field, Error> {
-    dataset.field(name).ok_or_else(|| {
-        let known: Vec<&str> = dataset.fields().iter().map(|f| f.name).collect();
+fn lookup(dataset: Dataset, custom: &[&'static Field], name: &str, part: &str) -> Result<&'static Field, Error> {
+    dataset.field_among(name, custom).ok_or_else(|| {
+        let mut known: Vec<&str> = dataset.fields().iter().map(|f| f.name).collect();
+        if dataset == Dataset::Tickets {
+            known.extend(custom.iter().map(|f| f.name));
+        }
         invalid(part, format!("`{}` is not a field of {}; one of {}", clip(name), dataset.name(), known.join(", ")))
     })
 }
 
-fn filter(dataset: Dataset, input: &FilterIn, time_zone: Tz, part: &str) -> Result<Filter, Error> {
-    let field = lookup(dataset, &input.field, &format!("{part}.field"))?;
+fn filter(
+    dataset: Dataset,
+    custom: &[&'static Field],
+    input: &FilterIn,
+    time_zone: Tz,
+    part: &str,
+) -> Result<Filter, Error> {
+    let field = lookup(dataset, custom, &input.field, &format!("{part}.field"))?;
     let op = Op::parse(&input.op).filter(|op| field.kind.operators().contains(op)).ok_or_else(|| {
         let allowed: Vec<&str> = field.kind.operators().iter().map(|o| o.name()).collect();
         invalid(
@@ -348,7 +363,13 @@ pub fn parse_time(text: &str, time_zone: Tz) -> Option<DateTime<Utc>> {
     time_zone.from_local_datetime(&date.and_time(NaiveTime::MIN)).earliest().map(|t| t.with_timezone(&Utc))
 }
 
-fn measure(dataset: Dataset, input: &MeasureIn, time_zone: Tz, part: &str) -> Result<Measure, Error> {
+fn measure(
+    dataset: Dataset,
+    custom: &[&'static Field],
+    input: &MeasureIn,
+    time_zone: Tz,
+    part: &str,
+) -> Result<Measure, Error> {
     let function = Function::parse(&input.function).ok_or_else(|| {
         let known: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
         invalid(
@@ -371,7 +392,7 @@ fn measure(dataset: Dataset, input: &MeasureIn, time_zone: Tz, part: &str) -> Re
             if input.field.is_some() {
                 return Err(invalid(format!("{part}.field"), "`rate` takes a condition, not a field"));
             }
-            let condition = filter(dataset, condition, time_zone, &format!("{part}.condition"))?;
+            let condition = filter(dataset, custom, condition, time_zone, &format!("{part}.condition"))?;
             let name =
                 format!("rate({} {} {})", condition.field.name, condition.op.name(), describe(&condition.operand));
             Ok(Measure { function, field: None, condition: Some(condition), name })
@@ -381,7 +402,7 @@ fn measure(dataset: Dataset, input: &MeasureIn, time_zone: Tz, part: &str) -> Re
                 .field
                 .as_deref()
                 .ok_or_else(|| invalid(format!("{part}.field"), format!("`{}` takes a field", function.name())))?;
-            let field = lookup(dataset, name, &format!("{part}.field"))?;
+            let field = lookup(dataset, custom, name, &format!("{part}.field"))?;
             if !field.kind.measures().contains(&function) {
                 return Err(invalid(
                     format!("{part}.fn"),
@@ -417,8 +438,8 @@ fn describe(operand: &Operand) -> String {
     }
 }
 
-fn group(dataset: Dataset, input: &GroupIn, part: &str) -> Result<Group, Error> {
-    let field = lookup(dataset, &input.field, &format!("{part}.field"))?;
+fn group(dataset: Dataset, custom: &[&'static Field], input: &GroupIn, part: &str) -> Result<Group, Error> {
+    let field = lookup(dataset, custom, &input.field, &format!("{part}.field"))?;
     match (field.kind, &input.bucket) {
         (Kind::Time, Some(bucket)) => {
             let bucket = Bucket::parse(bucket).ok_or_else(|| {

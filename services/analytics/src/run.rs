@@ -11,10 +11,11 @@ use copilot_core::{
     Error,
     model::{Author, Channel, DeliveryStatus, DraftMode, DraftStatus, EditClass, Priority, Sentiment, TicketStatus},
 };
-use copilot_entities::{csat_survey, delivery, draft, message, ticket, ticket_tag};
+use copilot_entities::{csat_survey, delivery, draft, message, ticket, ticket_field, ticket_field_value, ticket_tag};
 use copilot_store::{Scoped, TenantTx, db_err};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Select, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Select, Statement,
     sea_query::{Expr, SimpleExpr},
 };
 use serde::Serialize;
@@ -214,15 +215,69 @@ where
     select
 }
 
-fn uses(plan: &Plan, source: Source) -> bool {
-    let fields = plan
-        .filters
+/// The tenant's active custom ticket fields as catalogue fields (`fields.<key>`), each with
+/// its label; multi-selects are not among them.
+pub async fn custom_fields(tx: &TenantTx) -> Result<Vec<(&'static Field, String)>, Error> {
+    let rows = ticket_field::Entity::scoped(tx.tenant())
+        .filter(ticket_field::Column::Active.eq(true))
+        .order_by_asc(ticket_field::Column::Position)
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((crate::catalogue::custom_field(&row.key, &row.kind)?, row.label)))
+        .collect())
+}
+
+/// Every field the plan reads.
+fn fields_of(plan: &Plan) -> impl Iterator<Item = &'static Field> + '_ {
+    plan.filters
         .iter()
         .map(|f| f.field)
         .chain(plan.measures.iter().filter_map(|m| m.field))
         .chain(plan.measures.iter().filter_map(|m| m.condition.as_ref().map(|c| c.field)))
-        .chain(plan.groups.iter().map(|g| g.field));
-    fields.into_iter().any(|f: &Field| f.source == source)
+        .chain(plan.groups.iter().map(|g| g.field))
+}
+
+fn uses(plan: &Plan, source: Source) -> bool {
+    fields_of(plan).any(|f: &Field| f.source == source)
+}
+
+/// The text of each ticket's value of the custom fields the plan reads, by ticket and field name.
+async fn custom_values(tx: &TenantTx, plan: &Plan) -> Result<HashMap<(Uuid, &'static str), String>, Error> {
+    let mut wanted: HashMap<&'static str, &'static Field> = HashMap::new();
+    for field in fields_of(plan) {
+        if let Source::TicketField(key) = field.source {
+            wanted.insert(key, field);
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let fields: Vec<(Uuid, String)> = ticket_field::Entity::scoped(tx.tenant())
+        .select_only()
+        .columns([ticket_field::Column::Id, ticket_field::Column::Key])
+        .filter(ticket_field::Column::Key.is_in(wanted.keys().copied()))
+        .into_tuple()
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    let names: HashMap<Uuid, &'static str> =
+        fields.into_iter().filter_map(|(id, key)| Some((id, wanted.get(key.as_str())?.name))).collect();
+    let rows: Vec<(Uuid, Uuid, String)> = ticket_field_value::Entity::scoped(tx.tenant())
+        .select_only()
+        .columns([
+            ticket_field_value::Column::TicketId,
+            ticket_field_value::Column::FieldId,
+            ticket_field_value::Column::Text,
+        ])
+        .filter(ticket_field_value::Column::FieldId.is_in(names.keys().copied()))
+        .into_tuple()
+        .all(&**tx)
+        .await
+        .map_err(db_err)?;
+    Ok(rows.into_iter().filter_map(|(ticket, field, text)| Some(((ticket, *names.get(&field)?), text))).collect())
 }
 
 async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
@@ -268,10 +323,15 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                 }
                 tags.values_mut().for_each(|t| t.sort_unstable());
             }
+            let mut custom = custom_values(tx, plan).await?;
+            let mut custom_fields: Vec<&'static Field> =
+                fields_of(plan).filter(|f| matches!(f.source, Source::TicketField(_))).collect();
+            custom_fields.sort_by_key(|f| f.name);
+            custom_fields.dedup_by_key(|f| f.name);
             Ok(rows
                 .into_iter()
                 .map(|r| {
-                    HashMap::from([
+                    let mut record = HashMap::from([
                         ("created_at", time(r.created_at)),
                         ("updated_at", time(r.updated_at)),
                         ("status", text(r.status.as_str())),
@@ -289,7 +349,15 @@ async fn load(tx: &TenantTx, plan: &Plan) -> Result<Vec<Record>, Error> {
                         ("solved_at", opt(r.solved_at, time)),
                         ("resolution_seconds", opt(r.solved_at, |at| seconds(r.created_at, at))),
                         ("sla_due_at", opt(r.sla_due_at, time)),
-                    ])
+                    ]);
+                    for field in &custom_fields {
+                        let value = custom.remove(&(r.id, field.name)).map_or(Cell::Null, |value| match field.kind {
+                            Kind::Number => value.parse().map_or(Cell::Null, Cell::Number),
+                            _ => text(value),
+                        });
+                        record.insert(field.name, value);
+                    }
+                    record
                 })
                 .collect())
         }

@@ -155,6 +155,14 @@ fn expr(field: &Field) -> Option<String> {
         }
         // The names are the catalogue's own, never the caller's.
         Source::Flag { column, yes, no } => Some(format!("(CASE WHEN t.{column} THEN '{yes}' ELSE '{no}' END)")),
+        // The key is checked to be `[a-z0-9_]{1,40}` when the field is made.
+        Source::TicketField(key) => {
+            let value = format!(
+                "(SELECT v.text FROM ticket_field_values v JOIN ticket_fields f ON f.id = v.field_id \
+                 WHERE v.tenant_id = t.tenant_id AND v.ticket_id = t.id AND f.tenant_id = t.tenant_id AND f.key = '{key}')"
+            );
+            Some(if field.kind == Kind::Number { format!("({value})::float8") } else { value })
+        }
         Source::TicketTags => None,
     }
 }

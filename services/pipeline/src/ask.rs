@@ -85,12 +85,13 @@ async fn answer_question(state: &Pipeline, by: &Principal, request: &AskRequest)
         });
     }
     let tenant = by.tenant_id;
-    let (plan, intents, tenant_zone) = {
+    let (plan, intents, tenant_zone, custom) = {
         let tx = state.db.tenant(tenant).await?;
         let settings = draft_settings::get(&tx).await?;
         let plan = llm::plan(state, &tx, &settings, LlmFeature::Ask).await?;
         let intents = copilot_intents::taxonomy::labels_in_use(&tx, &state.triager.default_intents()).await?;
-        (plan, intents, copilot_sla::schedules::time_zone(&tx).await?)
+        let custom = analytics::custom_fields(&tx).await?;
+        (plan, intents, copilot_sla::schedules::time_zone(&tx).await?, custom)
     };
     // The asker's zone, else the tenant's (its default business hours'), else UTC.
     let time_zone = request.time_zone.clone().or(tenant_zone).unwrap_or_else(|| "UTC".to_owned());
@@ -107,11 +108,12 @@ async fn answer_question(state: &Pipeline, by: &Principal, request: &AskRequest)
         return Err(Error::conflict("budget_exhausted", "this month's LLM budget is spent"));
     }
     let setting = Setting {
-        catalogue: analytics::catalogue::describe(&intents),
+        catalogue: analytics::catalogue::describe_with(&intents, &custom),
         periods: analytics::relative::NAMES.to_owned(),
         today,
         time_zone: time_zone.clone(),
     };
+    let custom: Vec<_> = custom.into_iter().map(|(field, _)| field).collect();
     let planning = plan.clone().with_schema(ResponseSchema { name: "typed_query".into(), schema: schema() });
     let mut messages = plan_prompt(&setting, question);
     let mut repaired = false;
@@ -122,7 +124,7 @@ async fn answer_question(state: &Pipeline, by: &Principal, request: &AskRequest)
                 detail: format!("the LLM could not plan the question: {}", failure.message),
                 retry_after_seconds: 5,
             })?;
-        let problem = match checked(&answered.read, &time_zone, now) {
+        let problem = match checked(&answered.read, &time_zone, now, &custom) {
             Ok(Checked::Query(queries)) => {
                 let (planned, query) = *queries;
                 break (planned, query, answered.completion.model, answered.profile);
@@ -144,7 +146,7 @@ async fn answer_question(state: &Pipeline, by: &Principal, request: &AskRequest)
         repaired = true;
         messages = repair_prompt(messages, &answered.read, &problem);
     };
-    let plan_of_query = query.plan()?;
+    let plan_of_query = query.plan_with(&custom)?;
     let result = {
         let tx = state.db.tenant_read_only(tenant, analytics::STATEMENT_TIMEOUT).await?;
         analytics::run(&tx, &plan_of_query).await.map_err(|error| match error {
@@ -177,7 +179,12 @@ enum Checked {
 
 /// The model's answer read, its relative dates resolved and the query checked; the problem
 /// in words when it cannot be used.
-fn checked(text: &str, time_zone: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Checked, String> {
+fn checked(
+    text: &str,
+    time_zone: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    custom: &[&'static analytics::catalogue::Field],
+) -> Result<Checked, String> {
     let planned = match read_plan(text)? {
         Planned::Refused(reason) => return Ok(Checked::Refused(reason)),
         Planned::Query(value) => value,
@@ -187,7 +194,7 @@ fn checked(text: &str, time_zone: &str, now: chrono::DateTime<chrono::Utc>) -> R
     // Dates mean the asker's time zone, whatever the model wrote.
     planned.time_zone = Some(time_zone.to_owned());
     let query = analytics::relative::resolve(&planned, now).map_err(|error| error.to_string())?;
-    query.plan().map_err(|error| error.to_string())?;
+    query.plan_with(custom).map_err(|error| error.to_string())?;
     Ok(Checked::Query(Box::new((planned, query))))
 }
 

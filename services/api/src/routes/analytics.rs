@@ -536,9 +536,10 @@ impl AnalyticsApi {
     async fn query(&self, auth: TenantAuth, body: JsonBody<TypedQuery>) -> ApiResult<Json<AnalyticsResultOut>> {
         let started = std::time::Instant::now();
         let query = analytics::relative::resolve(&body.0.into(), copilot_core::now())?;
-        let plan = query.plan()?;
         let tx =
             self.state.pipeline.db.tenant_read_only(auth.0.principal.tenant_id, analytics::STATEMENT_TIMEOUT).await?;
+        let custom: Vec<_> = analytics::custom_fields(&tx).await?.into_iter().map(|(field, _)| field).collect();
+        let plan = query.plan_with(&custom)?;
         let answer = analytics::run(&tx, &plan).await?;
         Ok(Json(AnalyticsResultOut {
             columns: columns_out(answer.columns),
@@ -618,13 +619,15 @@ impl AnalyticsApi {
     /// What a typed query may read: each dataset's fields with their types, operators and
     /// measures, and the limits.
     #[oai(path = "/analytics/catalogue", method = "get", operation_id = "analytics.catalogue")]
-    async fn catalogue(&self, _auth: TenantAuth) -> Json<CatalogueOut> {
+    async fn catalogue(&self, auth: TenantAuth) -> ApiResult<Json<CatalogueOut>> {
         use analytics::{
             catalogue::{Bucket, Function, Kind},
             query,
         };
+        let tx = self.state.pipeline.db.tenant(auth.0.principal.tenant_id).await?;
+        let custom = analytics::custom_fields(&tx).await?;
         let names = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        Json(CatalogueOut {
+        Ok(Json(CatalogueOut {
             datasets: analytics::Dataset::ALL
                 .iter()
                 .map(|dataset| CatalogueDatasetOut {
@@ -633,10 +636,20 @@ impl AnalyticsApi {
                     fields: dataset
                         .fields()
                         .iter()
-                        .map(|f| CatalogueFieldOut {
+                        .map(|f| (f, None))
+                        .chain(
+                            custom
+                                .iter()
+                                .filter(|_| *dataset == analytics::Dataset::Tickets)
+                                .map(|(f, label)| (*f, Some(label.as_str()))),
+                        )
+                        .map(|(f, label)| CatalogueFieldOut {
                             name: f.name.into(),
                             kind: f.kind.name().into(),
-                            description: f.description.into(),
+                            description: match label {
+                                Some(label) => format!("\"{label}\": {}", f.description),
+                                None => f.description.into(),
+                            },
                             values: match f.kind {
                                 Kind::Choice(values) => Some(names(values)),
                                 _ => None,
@@ -655,7 +668,7 @@ impl AnalyticsApi {
             max_measures: query::MAX_MEASURES as u64,
             max_filters: query::MAX_FILTERS as u64,
             max_groups: query::MAX_GROUPS as u64,
-        })
+        }))
     }
 
     /// Draft acceptance, edits and rejection reasons for drafts created in `[from, to)`,
