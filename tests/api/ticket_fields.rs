@@ -156,6 +156,13 @@ async fn custom_fields_answer_data_questions_alike_on_postgresql_and_sqlite() {
         app.post("/v1/analytics/query", key, nope).await.expect_error(422, "query_invalid");
         let other = app.create_tenant().await;
         app.post("/v1/analytics/query", &other.key, by_plan.clone()).await.expect_error(422, "query_invalid");
+        // A retired field is no longer asked about.
+        let fields = app.get("/v1/ticket-fields", key).await.expect(200);
+        let vip =
+            fields["fields"].as_array().and_then(|f| f.iter().find(|f| f["key"] == "vip")).expect("vip")["id"].clone();
+        let vip = vip.as_str().expect("an id");
+        app.patch(&format!("/v1/ticket-fields/{vip}"), key, json!({"active": false})).await.expect(200);
+        app.post("/v1/analytics/query", key, big.clone()).await.expect_error(422, "query_invalid");
         answers.push(rows);
     }
     assert_eq!(answers[0].len(), answers[1].len());
