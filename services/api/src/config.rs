@@ -112,6 +112,21 @@ mod tests {
     }
 
     #[test]
+    fn a_public_url_is_an_http_address_and_links_start_with_it() {
+        figment::Jail::expect_with(|jail| {
+            for bad in ["help.example.com", "ftp://help.example.com", "https://help.example.com/?a=1", "https://a b"] {
+                jail.set_env("COPILOT_PUBLIC_URL", bad);
+                let error = load(None).err().map(|e| e.to_string()).unwrap_or_default();
+                assert!(error.contains("COPILOT_PUBLIC_URL"), "{bad}: {error}");
+            }
+            jail.set_env("COPILOT_PUBLIC_URL", "https://help.example.com/");
+            let settings = load(None).map_err(|error| error.to_string())?;
+            assert_eq!(settings.public_url(), "https://help.example.com");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_short_platform_token_names_the_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("COPILOT_PLATFORM_TOKEN", "short");
