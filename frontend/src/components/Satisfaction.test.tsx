@@ -1,4 +1,4 @@
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 
 afterEach(cleanup);
@@ -74,6 +74,22 @@ describe("satisfaction", () => {
     expect(screen.getByText("Too slow")).toBeTruthy();
     expect(screen.getByText(/AI-drafted reply/)).toBeTruthy();
     expect(screen.getAllByRole("heading", { name: "Satisfaction" })).toHaveLength(1);
+  });
+
+  it("drops the previous ticket's survey when the next ticket has none", async () => {
+    const { rerender } = render(
+      <LanguageProvider initial="en">
+        <TicketSurvey ticketId="t1" status="solved" />
+      </LanguageProvider>,
+    );
+    expect(await screen.findByText("Too slow")).toBeTruthy();
+    rerender(
+      <LanguageProvider initial="en">
+        <TicketSurvey ticketId="t2" status="solved" />
+      </LanguageProvider>,
+    );
+    await waitFor(() => expect(screen.queryByText("Too slow")).toBeNull());
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 
   it("compares AI-drafted and typed replies and names agents", async () => {

@@ -23,16 +23,33 @@ export function ratingLabel(survey: Pick<Survey, "scale" | "rating">, t: (key: K
 export function TicketSurvey({ ticketId, status }: { ticketId: string; status: string }) {
   const { t, language } = useI18n();
   const [survey, setSurvey] = useState<Survey | null>(null);
+  const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
     api
       .GET("/v1/tickets/{id}/csat", { params: { path: { id: ticketId } } })
-      .then((found) => live && setSurvey(unwrap(found)))
-      .catch((caught) => live && !(caught instanceof ApiError && caught.code === "not_found") && setSurvey(null));
+      .then((found) => {
+        if (!live) return;
+        setSurvey(unwrap(found));
+        setError(null);
+      })
+      .catch((caught) => {
+        if (!live) return;
+        // No survey (yet) is no error; anything else is said.
+        setSurvey(null);
+        setError(caught instanceof ApiError && caught.code === "not_found" ? null : errorText(caught));
+      });
     return () => {
       live = false;
     };
   }, [ticketId, status]);
+  if (error) {
+    return (
+      <p role="alert" className="error small">
+        {t("csat.title")}: {error}
+      </p>
+    );
+  }
   if (!survey) return null;
   const when = (at?: string) => (at ? new Date(at).toLocaleString(language) : "");
   return (
