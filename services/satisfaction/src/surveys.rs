@@ -245,16 +245,12 @@ pub async fn create(tx: &TenantTx, facts: Facts, settings: &CsatSettings) -> Res
 /// A survey to act on, across tenants: its id, and the mail attempt a claim made.
 pub use copilot_store::jobs::Item as Due;
 
-fn due_rows(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<Due>, Error> {
-    copilot_store::jobs::items(rows)
-}
-
 /// Surveys whose time to go out has come, across tenants (sent by [`send`] in each
 /// tenant's transaction, which takes each once).
 pub async fn due(db: &Db, limit: u64) -> Result<Vec<Due>, Error> {
     let sql = "SELECT tenant_id, id, mail_attempts AS attempts, created_at FROM csat_surveys
                WHERE stage = 'due' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2";
-    due_rows(copilot_store::jobs::select(db, sql, limit).await?)
+    copilot_store::jobs::items(copilot_store::jobs::select(db, sql, limit).await?)
 }
 
 /// When the next survey or survey e-mail is due, across tenants.
@@ -340,14 +336,14 @@ pub async fn claim_mail(db: &Db, limit: u64, lease: Duration) -> Result<Vec<Due>
          WHERE id IN ({}) RETURNING tenant_id, id, mail_attempts AS attempts, created_at",
         pick.sql()
     );
-    due_rows(copilot_store::jobs::claim(db, &sql, limit, lease).await?)
+    copilot_store::jobs::items(copilot_store::jobs::claim(db, &sql, limit, lease).await?)
 }
 
 /// Survey e-mails whose sender's lease ran out while sending, across tenants.
 pub async fn interrupted(db: &Db, limit: u64) -> Result<Vec<Due>, Error> {
     let sql = "SELECT tenant_id, id, mail_attempts AS attempts, created_at FROM csat_surveys
                WHERE stage = 'mail_sending' AND lease_until < $1 LIMIT $2";
-    due_rows(copilot_store::jobs::select(db, sql, limit).await?)
+    copilot_store::jobs::items(copilot_store::jobs::select(db, sql, limit).await?)
 }
 
 /// What a sender needs to send one survey e-mail.
